@@ -1,0 +1,17 @@
+# Writes OUT, a C++ file defining vouch::store::Migrations() from the SQL FILES. Each file is
+# migrations/<dialect>/NNNN_description.sql; the list is sorted by path, so by dialect then number.
+set(body "// Generated from migrations/*/*.sql by cmake/embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"vouch/store/migrations.h\"\n\nnamespace vouch::store {\n")
+string(APPEND body "const std::vector<Migration>& Migrations() {\n  static const std::vector<Migration> kAll = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  get_filename_component(dir ${f} DIRECTORY)
+  get_filename_component(dialect ${dir} NAME)
+  string(REGEX MATCH "^[0-9]+" number ${name})
+  math(EXPR number "${number} + 0")
+  file(READ ${f} sql)
+  string(APPEND body "    {\"${dialect}\", ${number}, \"${name}\", R\"vouchsql(${sql})vouchsql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kAll;\n}\n}  // namespace vouch::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
