@@ -40,9 +40,11 @@ enum class StatusCode {
 // The one table: how a code looks on each door.
 struct ErrorInfo {
   std::string_view name;         // native API code, e.g. "NOT_FOUND"
-  int http_status;               // e.g. 404
+  int http_status;               // native HTTP status, e.g. 404
   std::string_view mlflow_code;  // MLflow error_code, e.g. "RESOURCE_DOES_NOT_EXIST"
+  int mlflow_http_status;        // MLflow's status for that error_code (ALREADY_EXISTS is 400 there)
   std::string_view aws_type;     // AWS JSON 1.1 __type, e.g. "ResourceNotFound"
+  int aws_http_status;
 };
 const ErrorInfo& InfoFor(StatusCode code);
 

@@ -1,0 +1,160 @@
+#include "vouch/api/dispatcher.h"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "vouch/util/crypto.h"
+#include "vouch/util/json.h"
+
+namespace vouch::api {
+namespace {
+
+constexpr size_t kMaxUserAgent = 256;
+constexpr size_t kMaxRequestId = 128;
+
+bool IsSaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestId) return false;
+  for (unsigned char c : id) {
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+std::string_view PathOf(std::string_view target) {
+  return target.substr(0, std::min(target.find('?'), target.size()));
+}
+
+void AddRequestId(HttpResponse& r, const RequestContext& ctx) {
+  r.headers.emplace_back("X-Request-Id", ctx.request_id);
+}
+
+}  // namespace
+
+HttpResponse NativeError(const Status& status, const RequestContext& ctx) {
+  const ErrorInfo& info = InfoFor(status.code());
+  json::object body{{"error",
+                     {{"code", info.name}, {"message", status.message()},
+                      {"request_id", ctx.request_id}}}};
+  HttpResponse r = HttpResponse::Json(info.http_status, json::serialize(body));
+  if (status.code() == StatusCode::kUnauthenticated) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vouch\"");
+  }
+  return r;
+}
+
+RequestContext Dispatcher::NewContext(const HttpRequest& request) const {
+  RequestContext ctx;
+  ctx.clock = &clock_;
+  ctx.address = request.remote_address;
+  std::string_view ua = request.Header("user-agent");
+  ctx.user_agent = std::string(ua.substr(0, kMaxUserAgent));
+  std::string_view id = request.Header("x-request-id");
+  ctx.request_id = IsSaneRequestId(id) ? std::string(id) : HexEncode(RandomBytes(12));
+  ctx.door = router_.RendererFor(PathOf(request.target)).first;
+  return ctx;
+}
+
+HttpResponse Dispatcher::Render(std::string_view path, const Status& status,
+                                const RequestContext& ctx) const {
+  auto [door, renderer] = router_.RendererFor(path);
+  HttpResponse r = renderer ? (*renderer)(status, ctx) : NativeError(status, ctx);
+  AddRequestId(r, ctx);
+  return r;
+}
+
+HttpResponse Dispatcher::Reject(const HttpRequest& request, const Status& status) const {
+  RequestContext ctx = NewContext(request);
+  return Render(PathOf(request.target), status, ctx);
+}
+
+Status Dispatcher::Authenticate(const HttpRequest& request, RequestContext& ctx) const {
+  std::string_view header = request.Header("authorization");
+  if (header.empty()) return Unauthenticated("missing credentials: send Authorization: Bearer <token>");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), header.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return Unauthenticated("unsupported authorization scheme: send Authorization: Bearer <token>");
+  }
+  VOUCH_ASSIGN_OR_RETURN(Principal p, auth_.AuthenticateBearer(header.substr(kBearer.size())));
+  ctx.principal = std::move(p);
+  ctx.auth = AuthMethod::kToken;
+  return OkStatus();
+}
+
+HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
+  RequestContext ctx = NewContext(request);
+  std::string_view path = PathOf(request.target);
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  if (!parsed) return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
+  std::vector<std::string> segments;
+  QueryParams query;
+  try {
+    for (auto seg : parsed->segments()) segments.push_back(std::string(seg));
+    for (auto param : parsed->params(boost::urls::encoding_opts(true, false, false))) {
+      query.items.emplace_back(std::string(param.key), std::string(param.value));
+    }
+  } catch (const std::exception&) {
+    return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
+  }
+
+  Router::Match match = router_.Find(request.method, segments);
+  if (match.route == nullptr) {
+    if (!match.allowed_methods.empty()) {
+      std::string allow = fmt::format("{}", fmt::join(match.allowed_methods, ", "));
+      HttpResponse r = Render(
+          path,
+          Status(StatusCode::kMethodNotAllowed,
+                 fmt::format("method {} is not allowed on {}; allowed: {}", request.method, path,
+                             allow)),
+          ctx);
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    return Render(path, NotFound(fmt::format("no such endpoint: {} {}", request.method, path)),
+                  ctx);
+  }
+  ctx.door = match.route->door;
+  if (match.route->access != Access::kPublic) {
+    Status s = Authenticate(request, ctx);
+    if (!s.ok()) {
+      auth_.RecordDenial(ctx, s.message());
+      return Render(path, s, ctx);
+    }
+  }
+
+  Result<HttpResponse> result = Internal("the handler did not run");
+  try {
+    result = match.route->handler(Call{ctx, request, match.params, query});
+  } catch (const std::exception& e) {
+    spdlog::error("request {} {} {}: unhandled exception: {}", ctx.request_id, request.method, path,
+                  e.what());
+    result = Internal("internal error; the request changed nothing");
+  } catch (...) {
+    spdlog::error("request {} {} {}: unhandled exception", ctx.request_id, request.method, path);
+    result = Internal("internal error; the request changed nothing");
+  }
+  if (!result.ok()) {
+    const Status& s = result.status();
+    if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated) {
+      auth_.RecordDenial(ctx, s.message());
+    }
+    // Internal detail is logged, not sent.
+    if (s.code() == StatusCode::kInternal) {
+      spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
+      return Render(path, Internal("internal error; the request changed nothing"), ctx);
+    }
+    if (s.code() == StatusCode::kUnavailable) {
+      spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
+      return Render(path, Unavailable("the store is unavailable; nothing was changed, retry"), ctx);
+    }
+    return Render(path, s, ctx);
+  }
+  HttpResponse r = std::move(result).value();
+  AddRequestId(r, ctx);
+  return r;
+}
+
+}  // namespace vouch::api

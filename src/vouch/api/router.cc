@@ -1,0 +1,99 @@
+#include "vouch/api/router.h"
+
+#include <algorithm>
+
+namespace vouch::api {
+namespace {
+
+std::vector<std::string> SplitPattern(std::string_view pattern) {
+  std::vector<std::string> out;
+  size_t start = 1;  // patterns start with '/'
+  while (start <= pattern.size()) {
+    size_t end = pattern.find('/', start);
+    if (end == std::string_view::npos) end = pattern.size();
+    out.emplace_back(pattern.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool IsCapture(std::string_view seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+
+}  // namespace
+
+std::string_view HttpRequest::Header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) return v;
+  }
+  return {};
+}
+
+const std::string* QueryParams::First(std::string_view key) const {
+  for (const auto& [k, v] : items) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> QueryParams::All(std::string_view key) const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : items) {
+    if (k == key) out.push_back(v);
+  }
+  return out;
+}
+
+void Router::Add(std::string method, std::string pattern, Access access, Door door,
+                 Handler handler) {
+  Route r{std::move(method), std::move(pattern), access, door, std::move(handler), {}};
+  r.segments = SplitPattern(r.pattern);
+  routes_.push_back(std::move(r));
+}
+
+void Router::SetErrorRenderer(std::string prefix, Door door, ErrorRenderer renderer) {
+  renderers_.emplace_back(std::move(prefix), door, std::move(renderer));
+  std::sort(renderers_.begin(), renderers_.end(), [](const auto& a, const auto& b) {
+    return std::get<0>(a).size() > std::get<0>(b).size();
+  });
+}
+
+Router::Match Router::Find(std::string_view method,
+                           const std::vector<std::string>& segments) const {
+  Match m;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segments.size()) continue;
+    PathParams params;
+    bool ok = true;
+    for (size_t i = 0; i < segments.size() && ok; ++i) {
+      if (IsCapture(r.segments[i])) {
+        if (segments[i].empty()) ok = false;
+        else params.emplace(r.segments[i].substr(1, r.segments[i].size() - 2), segments[i]);
+      } else {
+        ok = r.segments[i] == segments[i];
+      }
+    }
+    if (!ok) continue;
+    if (r.method == method) {
+      m.route = &r;
+      m.params = std::move(params);
+      m.allowed_methods.clear();
+      return m;
+    }
+    if (std::find(m.allowed_methods.begin(), m.allowed_methods.end(), r.method) ==
+        m.allowed_methods.end()) {
+      m.allowed_methods.push_back(r.method);
+    }
+  }
+  return m;
+}
+
+std::pair<Door, const ErrorRenderer*> Router::RendererFor(std::string_view path) const {
+  for (const auto& [prefix, door, renderer] : renderers_) {
+    if (path.substr(0, prefix.size()) == prefix) return {door, &renderer};
+  }
+  return {Door::kNative, nullptr};
+}
+
+}  // namespace vouch::api

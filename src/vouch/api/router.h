@@ -1,0 +1,77 @@
+// The route table: method + path pattern -> handler, with the access each route needs declared in
+// the table itself (a test walks it). Patterns are literal segments and `{name}` captures; captured
+// segments arrive percent-decoded. Immutable after start-up, so thread-safe for lookups.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vouch/api/http.h"
+#include "vouch/domain/principal.h"
+#include "vouch/util/status.h"
+
+namespace vouch::api {
+
+// What a route demands before its handler runs.
+enum class Access {
+  kPublic,         // no credentials (health, readiness)
+  kAuthenticated,  // a valid principal; the service decides the rest
+};
+
+using PathParams = std::map<std::string, std::string, std::less<>>;
+
+// The decoded query string: repeated keys keep every value, in order.
+struct QueryParams {
+  std::vector<std::pair<std::string, std::string>> items;
+  const std::string* First(std::string_view key) const;
+  std::vector<std::string> All(std::string_view key) const;
+};
+
+struct Call {
+  RequestContext& ctx;
+  const HttpRequest& request;
+  const PathParams& path;
+  const QueryParams& query;
+};
+
+using Handler = std::function<Result<HttpResponse>(const Call&)>;
+
+// Renders a failure in the error shape of a door.
+using ErrorRenderer = std::function<HttpResponse(const Status&, const RequestContext&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  Access access;
+  Door door;
+  Handler handler;
+  std::vector<std::string> segments;  // the pattern split on '/'
+};
+
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, Access access, Door door, Handler handler);
+  // The renderer for paths starting with `prefix` (longest prefix wins); "" is the default.
+  void SetErrorRenderer(std::string prefix, Door door, ErrorRenderer renderer);
+
+  struct Match {
+    const Route* route = nullptr;
+    PathParams params;
+    std::vector<std::string> allowed_methods;  // when the path matched but the method did not
+  };
+  // `segments` are the request path's decoded segments.
+  Match Find(std::string_view method, const std::vector<std::string>& segments) const;
+
+  // The door and renderer for a raw path (for errors before a route is known).
+  std::pair<Door, const ErrorRenderer*> RendererFor(std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  std::vector<std::tuple<std::string, Door, ErrorRenderer>> renderers_;
+};
+
+}  // namespace vouch::api

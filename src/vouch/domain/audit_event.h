@@ -1,0 +1,48 @@
+// An audit event as the service builds it. The audit layer turns it into canonical JSON (the bytes
+// that are stored and, later, hashed into the Merkle log). Plain data, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vouch/domain/principal.h"
+#include "vouch/util/json.h"
+
+namespace vouch {
+
+inline constexpr int kAuditSchemaVersion = 1;
+
+enum class Outcome { kDone, kDenied };
+
+struct AuditEvent {
+  // Assigned by the store when appended: gapless, one linear sequence.
+  int64_t seq = 0;
+  TimeMs time_ms = 0;
+  int64_t actor_id = 0;
+  std::string actor_name;
+  std::string actor_auth;
+  std::string door;
+  std::string address;
+  std::string user_agent;
+  std::string action;   // dotted name from the one catalogue, e.g. "model_version.stage_changed"
+  json::object target;  // {"type": "...", "model": "...", "version": N, ...}
+  json::value before;   // only what changed; null when the thing did not exist before
+  json::value after;    // only what changed; null when the thing no longer exists
+  std::string comment;
+  std::string request_id;
+  Outcome outcome = Outcome::kDone;
+  std::string reason;  // for denials
+  int64_t count = 0;   // for aggregated denials; 0 means "not aggregated"
+  // For filtering: the model's internal id and the version, when the target is one.
+  int64_t model_id = 0;
+  std::string model_name;
+  int64_t version = 0;
+};
+
+// Fills actor and source fields from the request context.
+AuditEvent EventFor(const RequestContext& ctx, std::string action);
+
+// The event's JSON object (schema 1), as stored, exported and hashed.
+json::object AuditEventJson(const AuditEvent& e);
+
+}  // namespace vouch

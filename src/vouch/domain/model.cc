@@ -1,0 +1,206 @@
+#include "vouch/domain/model.h"
+
+#include <array>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace vouch {
+namespace {
+
+constexpr std::array<std::string_view, 4> kStageNames = {"None", "Staging", "Production",
+                                                         "Archived"};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status CheckKey(std::string_view what, std::string_view key) {
+  VOUCH_TRY(ValidateUtf8(what, key));
+  if (key.empty()) return InvalidArgument(fmt::format("{} must not be empty", what));
+  if (key.size() > kMaxTagKeyLength) {
+    return InvalidArgument(
+        fmt::format("{} '{}…' is longer than {} characters", what, key.substr(0, 32),
+                    kMaxTagKeyLength));
+  }
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(fmt::format("{} must not contain control characters", what));
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string_view StageName(Stage s) { return kStageNames[static_cast<size_t>(s)]; }
+
+Result<Stage> ParseStage(std::string_view text) {
+  for (size_t i = 0; i < kStageNames.size(); ++i) {
+    if (EqualsIgnoreCase(text, kStageNames[i])) return static_cast<Stage>(i);
+  }
+  return InvalidArgument(fmt::format(
+      "Invalid Model Version stage: {}. Value must be one of None, Staging, Production, Archived.",
+      text));
+}
+
+bool IsActiveStage(Stage s) { return s == Stage::kStaging || s == Stage::kProduction; }
+
+Status ValidateUtf8(std::string_view field, std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+    }
+    if (i + n >= s.size()) {
+      return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char cc = s[i + k];
+      if ((cc & 0xc0) != 0x80) return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    bool overlong = (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000);
+    if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+    }
+    i += n + 1;
+  }
+  return OkStatus();
+}
+
+Status ValidateModelName(std::string_view name) {
+  if (name.empty()) return InvalidArgument("Missing value for required parameter 'name'.");
+  VOUCH_TRY(ValidateUtf8("model name", name));
+  if (name.size() > kMaxNameLength) {
+    return InvalidArgument(
+        fmt::format("model name is longer than {} characters", kMaxNameLength));
+  }
+  bool only_space = true;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument("model name must not contain control characters");
+    }
+    if (c != ' ') only_space = false;
+  }
+  if (only_space) return InvalidArgument("model name must not be only whitespace");
+  return OkStatus();
+}
+
+Status ValidateTagKey(std::string_view key) { return CheckKey("tag key", key); }
+
+Status ValidateTagValue(std::string_view key, std::string_view value) {
+  VOUCH_TRY(ValidateUtf8("tag value", value));
+  if (value.size() > kMaxTagValueLength) {
+    return InvalidArgument(fmt::format("value of tag '{}' is longer than {} characters", key,
+                                       kMaxTagValueLength));
+  }
+  return OkStatus();
+}
+
+Status ValidateMetric(std::string_view key, double value) {
+  VOUCH_TRY(CheckKey("metric name", key));
+  if (!std::isfinite(value)) {
+    return InvalidArgument(fmt::format("metric '{}' must be a finite number", key));
+  }
+  return OkStatus();
+}
+
+Status ValidateParam(std::string_view key, std::string_view value) {
+  VOUCH_TRY(CheckKey("param name", key));
+  VOUCH_TRY(ValidateUtf8("param value", value));
+  if (value.size() > kMaxParamValueLength) {
+    return InvalidArgument(fmt::format("value of param '{}' is longer than {} characters", key,
+                                       kMaxParamValueLength));
+  }
+  return OkStatus();
+}
+
+Status ValidateAlias(std::string_view alias) {
+  if (alias.empty() || alias.size() > kMaxAliasLength) {
+    return InvalidArgument(
+        fmt::format("Invalid alias name: '{}'. Alias must be 1 to {} characters of letters, digits, "
+                    "'_' or '-'.",
+                    alias.substr(0, 64), kMaxAliasLength));
+  }
+  for (unsigned char c : alias) {
+    if (!(std::isalnum(c) || c == '_' || c == '-')) {
+      return InvalidArgument(fmt::format(
+          "Invalid alias name: '{}'. Alias may only contain letters, digits, '_' and '-'.",
+          alias.substr(0, 64)));
+    }
+  }
+  if (EqualsIgnoreCase(alias, "latest")) {
+    return InvalidArgument("'latest' alias name (case insensitive) is reserved.");
+  }
+  if ((alias[0] == 'v' || alias[0] == 'V') && alias.size() > 1 &&
+      alias.find_first_not_of("0123456789", 1) == std::string_view::npos) {
+    return InvalidArgument(fmt::format(
+        "Version alias name '{}' is reserved: 'v' or 'V' followed by digits names a version.",
+        alias));
+  }
+  return OkStatus();
+}
+
+Status ValidateSource(std::string_view source) {
+  if (source.empty()) return InvalidArgument("Missing value for required parameter 'source'.");
+  VOUCH_TRY(ValidateUtf8("source", source));
+  if (source.size() > kMaxSourceLength) {
+    return InvalidArgument(fmt::format("source is longer than {} characters", kMaxSourceLength));
+  }
+  for (unsigned char c : source) {
+    if (c < 0x20 || c == 0x7f) return InvalidArgument("source must not contain control characters");
+  }
+  return OkStatus();
+}
+
+Status ValidateRunId(std::string_view run_id) {
+  VOUCH_TRY(ValidateUtf8("run_id", run_id));
+  if (run_id.size() > kMaxRunIdLength) {
+    return InvalidArgument(fmt::format("run_id is longer than {} characters", kMaxRunIdLength));
+  }
+  for (unsigned char c : run_id) {
+    if (c < 0x20 || c == 0x7f) return InvalidArgument("run_id must not contain control characters");
+  }
+  return OkStatus();
+}
+
+Status ValidateDescription(std::string_view description) {
+  VOUCH_TRY(ValidateUtf8("description", description));
+  if (description.size() > kMaxDescriptionLength) {
+    return InvalidArgument(
+        fmt::format("description is longer than {} characters", kMaxDescriptionLength));
+  }
+  return OkStatus();
+}
+
+Status ValidateArtifactDigest(std::string_view digest) {
+  constexpr std::string_view kPrefix = "sha256:";
+  bool ok = digest.size() == kPrefix.size() + 64 && digest.substr(0, kPrefix.size()) == kPrefix &&
+            digest.find_first_not_of("0123456789abcdef", kPrefix.size()) == std::string_view::npos;
+  if (!ok) {
+    return InvalidArgument(
+        "artifact_digest must be 'sha256:' followed by 64 lowercase hexadecimal digits");
+  }
+  return OkStatus();
+}
+
+}  // namespace vouch

@@ -1,0 +1,84 @@
+// Models, versions, stages and aliases: plain types and their validation at the edge (no I/O).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vouch/util/status.h"
+#include "vouch/util/time.h"
+
+namespace vouch {
+
+enum class Stage { kNone, kStaging, kProduction, kArchived };
+
+// Canonical name: "None", "Staging", "Production", "Archived".
+std::string_view StageName(Stage s);
+// Case-insensitive. INVALID_ARGUMENT naming the allowed stages for anything else.
+Result<Stage> ParseStage(std::string_view text);
+// Staging and Production: the stages `archive_existing` may be used with.
+bool IsActiveStage(Stage s);
+
+using StringMap = std::map<std::string, std::string>;
+using MetricMap = std::map<std::string, double>;
+
+struct Model {
+  int64_t id = 0;  // internal; a re-created name is a new id
+  std::string name;
+  std::string description;
+  StringMap tags;
+  TimeMs created_ms = 0;
+  TimeMs updated_ms = 0;
+  std::string created_by;
+  int64_t last_version = 0;  // the highest number ever given, so numbers are never reused
+  std::optional<int64_t> latest_live_version;  // filled on reads
+};
+
+struct ModelVersion {
+  int64_t id = 0;  // internal
+  int64_t model_id = 0;
+  std::string model_name;
+  int64_t version = 0;
+  std::string source;
+  std::string run_id;
+  std::string model_ref;  // MLflow 3 `model_id` (a logged model's id)
+  std::string description;
+  std::string artifact_digest;
+  std::string status = "READY";
+  Stage stage = Stage::kNone;
+  StringMap tags;
+  MetricMap metrics;
+  StringMap params;
+  std::vector<std::string> aliases;  // filled on reads
+  TimeMs created_ms = 0;
+  TimeMs updated_ms = 0;
+  std::string created_by;
+};
+
+// Limits enforced at the edge (docs/api.md "Validation").
+inline constexpr size_t kMaxNameLength = 256;
+inline constexpr size_t kMaxTagKeyLength = 250;
+inline constexpr size_t kMaxTagValueLength = 5000;
+inline constexpr size_t kMaxParamValueLength = 6000;
+inline constexpr size_t kMaxSourceLength = 4096;
+inline constexpr size_t kMaxDescriptionLength = 65536;
+inline constexpr size_t kMaxAliasLength = 255;
+inline constexpr size_t kMaxRunIdLength = 256;
+
+// Each returns INVALID_ARGUMENT with a message naming what is wrong, or OK.
+Status ValidateUtf8(std::string_view field, std::string_view text);
+Status ValidateModelName(std::string_view name);
+Status ValidateTagKey(std::string_view key);
+Status ValidateTagValue(std::string_view key, std::string_view value);
+Status ValidateMetric(std::string_view key, double value);
+Status ValidateParam(std::string_view key, std::string_view value);
+Status ValidateAlias(std::string_view alias);
+Status ValidateSource(std::string_view source);
+Status ValidateRunId(std::string_view run_id);
+Status ValidateDescription(std::string_view description);
+Status ValidateArtifactDigest(std::string_view digest);
+
+}  // namespace vouch

@@ -1,0 +1,49 @@
+// Who is calling, and through which door: the request context every service call carries.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vouch/util/time.h"
+
+namespace vouch {
+
+enum class PrincipalKind { kUser, kServiceAccount };
+std::string_view PrincipalKindName(PrincipalKind k);
+
+struct Principal {
+  int64_t id = 0;  // never reused, so an old audit event never points at a new person
+  std::string name;
+  PrincipalKind kind = PrincipalKind::kUser;
+  bool is_admin = false;
+  bool disabled = false;
+};
+
+// How the caller proved who it is.
+enum class AuthMethod { kNone, kToken, kPassword, kSigV4, kSession, kSystem };
+std::string_view AuthMethodName(AuthMethod m);
+
+// The front door a call came through.
+enum class Door { kNative, kMlflow, kSageMaker, kCli, kUi, kSystem };
+std::string_view DoorName(Door d);
+
+// One per request. The service reads identity and time only from here. Not thread-safe; owned by
+// the request.
+struct RequestContext {
+  std::optional<Principal> principal;  // empty until authenticated
+  AuthMethod auth = AuthMethod::kNone;
+  Door door = Door::kNative;
+  std::string address;     // client address as the audit log records it
+  std::string user_agent;  // truncated to 256 bytes at the door
+  std::string request_id;
+  const Clock* clock = nullptr;
+
+  TimeMs Now() const { return clock->NowMs(); }
+};
+
+// The context for work the server does on its own behalf (bootstrap, timers).
+RequestContext SystemContext(const Clock& clock);
+
+}  // namespace vouch

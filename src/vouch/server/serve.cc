@@ -1,0 +1,251 @@
+#include "vouch/server/serve.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "vouch/api/dispatcher.h"
+#include "vouch/api/native/native_api.h"
+#include "vouch/server/http_server.h"
+#include "vouch/service/auth_service.h"
+#include "vouch/service/registry.h"
+#include "vouch/store/sqlite/sqlite_store.h"
+#include "vouch/util/crypto.h"
+#include "vouch/util/json.h"
+
+namespace vouch::server {
+namespace {
+
+struct ServeConfig {
+  std::string data_dir = "./vouch-data";
+  std::string listen = "127.0.0.1:5000";
+  int threads = 2;
+  int workers = 64;
+  size_t max_body_bytes = 1 << 20;
+  std::string request_timeout = "30s";
+  std::string drain_timeout = "30s";
+  std::string denial_window = "60s";
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+// Escapes the log message as a JSON string, for --log-format json.
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string s = json::serialize(json::string(std::string_view(msg.payload.data(),
+                                                                  msg.payload.size())));
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+Status SetUpLogging(const ServeConfig& c) {
+  auto logger = std::make_shared<spdlog::logger>(
+      "vouch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (c.log_format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})");
+    logger->set_formatter(std::move(formatter));
+  } else if (c.log_format == "text") {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v", spdlog::pattern_time_type::utc);
+  } else {
+    return InvalidArgument(fmt::format("--log-format must be text or json, not '{}'", c.log_format));
+  }
+  auto level = spdlog::level::from_str(c.log_level);
+  if (level == spdlog::level::off && c.log_level != "off") {
+    return InvalidArgument(fmt::format("unknown --log-level '{}'", c.log_level));
+  }
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(std::move(logger));
+  return OkStatus();
+}
+
+Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return InvalidArgument(fmt::format("--listen must be HOST:PORT, not '{}'", listen));
+  }
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(std::string(listen.substr(colon + 1)), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return InvalidArgument(fmt::format("--listen port must be 0..65535, not in '{}'", listen));
+  }
+  return std::pair(host, static_cast<uint16_t>(port));
+}
+
+// Writes the generated admin token where only its owner can read it. The file is created, never
+// overwritten.
+Status WriteTokenFile(const std::filesystem::path& path, const std::string& token) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Unavailable(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+  }
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Unavailable(fmt::format("cannot write {}", path.string()));
+  return OkStatus();
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "vouch serve: %s\n", s.message().c_str());
+  return 1;
+}
+
+int Run(const ServeConfig& c) {
+  if (Status s = SetUpLogging(c); !s.ok()) return Fail(s);
+  auto listen = ParseListen(c.listen);
+  if (!listen.ok()) return Fail(listen.status());
+  auto request_timeout = ParseDurationMs(c.request_timeout);
+  auto drain_timeout = ParseDurationMs(c.drain_timeout);
+  auto denial_window = ParseDurationMs(c.denial_window);
+  for (const auto* d : {&request_timeout, &drain_timeout, &denial_window}) {
+    if (!d->ok()) return Fail(d->status());
+  }
+  if (c.threads < 1 || c.workers < 1) return Fail(InvalidArgument("--threads and --workers must be at least 1"));
+
+  std::error_code ec;
+  std::filesystem::path data_dir(c.data_dir);
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return Fail(Unavailable(fmt::format("cannot create data directory {}: {}", c.data_dir,
+                                        ec.message())));
+  }
+  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+
+  std::string db_path = (data_dir / "vouch.db").string();
+  auto store = store::SqliteStore::Open({.path = db_path});
+  if (!store.ok()) return Fail(store.status());
+
+  SystemClock clock;
+  service::AuthService auth(**store, clock, *denial_window);
+  const char* given = std::getenv("VOUCH_BOOTSTRAP_TOKEN");
+  auto boot = auth.Bootstrap(given ? given : "");
+  if (!boot.ok()) return Fail(boot.status());
+  std::filesystem::path token_file = data_dir / "admin-token";
+  if (boot->created && !boot->token.empty()) {
+    if (Status s = WriteTokenFile(token_file, boot->token); !s.ok()) return Fail(s);
+  }
+
+  service::RegistryService registry(**store, service::PageTokens(RandomBytes(32)));
+  api::Router router;
+  store::Store& st = **store;
+  api::native::RegisterRoutes(router, registry, [&st] { return st.Ready(); });
+  api::Dispatcher dispatcher(router, auth, clock);
+
+  HttpServerOptions options{.host = listen->first,
+                            .port = listen->second,
+                            .io_threads = c.threads,
+                            .workers = c.workers,
+                            .max_body_bytes = c.max_body_bytes,
+                            .request_timeout = std::chrono::milliseconds(*request_timeout),
+                            .drain_timeout = std::chrono::milliseconds(*drain_timeout)};
+  HttpServer server(options,
+                    {.handle = [&](const api::HttpRequest& r) { return dispatcher.Handle(r); },
+                     .reject = [&](const api::HttpRequest& r,
+                                   const Status& s) { return dispatcher.Reject(r, s); },
+                     .tick = [&] { auth.FlushDenials(false); }});
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+
+  std::string host = listen->first.find(':') != std::string::npos ? "[" + listen->first + "]"
+                                                                   : listen->first;
+  std::string url = fmt::format("http://{}:{}", host, server.port());
+  fmt::print("vouch {} serving {} ({})\n", "0.1.0", url, st.Describe());
+  if (boot->created && !boot->token.empty()) {
+    fmt::print("Admin token (shown once; saved to {} with mode 0600):\n  {}\n", token_file.string(),
+               boot->token);
+  } else if (boot->created) {
+    fmt::print("Admin token: the one in VOUCH_BOOTSTRAP_TOKEN.\n");
+  } else {
+    fmt::print("Log in with the admin token in {} (or VOUCH_BOOTSTRAP_TOKEN if you set one).\n",
+               token_file.string());
+  }
+  fmt::print("Try: export VOUCH_SERVER={} VOUCH_TOKEN=<token>; vouch models list\n", url);
+  std::fflush(stdout);
+  spdlog::info("listening on {}", url);
+
+  server.WaitForSignal();
+  auth.FlushDenials(true);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int ServeMain(int argc, char** argv) {
+  ServeConfig c;
+  c.threads = std::max(2u, std::thread::hardware_concurrency());
+  CLI::App app("Runs the vouch server: the registry, its audit log and its APIs.", "vouch serve");
+  app.set_config("--config", "", "Read options from a TOML/INI file (keys are the long flag names)")
+      ->envname("VOUCH_CONFIG");
+  app.add_option("--data-dir", c.data_dir, "Directory of the SQLite database and the admin token")
+      ->envname("VOUCH_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0 picks one)")
+      ->envname("VOUCH_LISTEN")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "I/O threads")->envname("VOUCH_THREADS")->capture_default_str();
+  app.add_option("--workers", c.workers, "Request worker threads (handlers may wait on commits)")
+      ->envname("VOUCH_WORKERS")
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
+      ->envname("VOUCH_MAX_BODY_BYTES")
+      ->capture_default_str();
+  app.add_option("--request-timeout", c.request_timeout, "Time to read a request or write a response")
+      ->envname("VOUCH_REQUEST_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--drain-timeout", c.drain_timeout, "On SIGTERM, how long in-flight requests may take")
+      ->envname("VOUCH_DRAIN_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--denial-window", c.denial_window,
+                 "Unauthenticated denials from one address are recorded as one event per window")
+      ->envname("VOUCH_DENIAL_WINDOW")
+      ->capture_default_str();
+  app.add_option("--log-format", c.log_format, "text or json")
+      ->envname("VOUCH_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->envname("VOUCH_LOG_LEVEL")
+      ->capture_default_str();
+  app.footer(
+      "Environment: VOUCH_BOOTSTRAP_TOKEN sets the admin token when the data directory is empty;\n"
+      "otherwise a random one is written to <data-dir>/admin-token (mode 0600) and printed once.\n"
+      "Every option also reads VOUCH_<NAME> (e.g. VOUCH_LISTEN); flags win over the environment,\n"
+      "which wins over the config file.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return Run(c);
+}
+
+}  // namespace vouch::server

@@ -1,0 +1,138 @@
+// The registry service: the one door for every read and change of models, versions, stages and
+// aliases, whatever front door the call came through.
+//
+// Each change is one method: authorize -> validate -> one store transaction that changes state,
+// appends the audit event and enqueues the outbox row. Reads are not audited. Messages of NOT_FOUND
+// and ALREADY_EXISTS are worded as MLflow words them, since MLflow clients match on them.
+// Thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vouch/domain/model.h"
+#include "vouch/domain/principal.h"
+#include "vouch/service/page_token.h"
+#include "vouch/store/store.h"
+
+namespace vouch::service {
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;  // empty on the last page
+};
+
+struct PageRequest {
+  std::string page_token;
+  int limit = 100;  // 1..1000
+};
+
+struct CreateModelArgs {
+  std::string name;
+  std::string description;
+  StringMap tags;
+};
+
+struct CreateVersionArgs {
+  std::string model;
+  std::string source;
+  std::string run_id;
+  std::string model_ref;
+  std::string description;
+  std::string artifact_digest;
+  StringMap tags;
+  MetricMap metrics;
+  StringMap params;
+};
+
+struct StageChange {
+  std::string model;
+  int64_t version = 0;
+  std::string stage;  // as the caller wrote it; parsed case-insensitively
+  bool archive_existing = false;
+  std::string comment;
+};
+
+struct AuditQuery {
+  std::string model;
+  int64_t version = 0;
+  std::string actor;
+  std::string action;
+  std::optional<TimeMs> since_ms;
+  std::optional<TimeMs> until_ms;
+  PageRequest page;
+};
+
+// What a keyed change on a version touches.
+enum class VersionField { kTag, kMetric, kParam };
+
+class RegistryService {
+ public:
+  RegistryService(store::Store& store, PageTokens page_tokens)
+      : store_(store), tokens_(std::move(page_tokens)) {}
+
+  // ALREADY_EXISTS "Registered Model (name=X) already exists."; INVALID_ARGUMENT for bad fields.
+  Result<Model> CreateModel(const RequestContext& ctx, const CreateModelArgs& args);
+  // NOT_FOUND "Registered Model with name=X not found".
+  Result<Model> GetModel(const RequestContext& ctx, std::string_view name);
+  Result<Page<Model>> ListModels(const RequestContext& ctx, const PageRequest& page);
+  Result<Model> UpdateModelDescription(const RequestContext& ctx, std::string_view name,
+                                       std::string_view description);
+  // ALREADY_EXISTS when `new_name` is taken.
+  Result<Model> RenameModel(const RequestContext& ctx, std::string_view name,
+                            std::string_view new_name);
+  // Deletes the model and its versions and aliases; numbers stay retired, history stays.
+  Status DeleteModel(const RequestContext& ctx, std::string_view name);
+  Result<Model> SetModelTag(const RequestContext& ctx, std::string_view name, std::string_view key,
+                            std::string_view value);
+  // NOT_FOUND when the tag is not set.
+  Result<Model> DeleteModelTag(const RequestContext& ctx, std::string_view name,
+                               std::string_view key);
+
+  Result<ModelVersion> CreateVersion(const RequestContext& ctx, const CreateVersionArgs& args);
+  // NOT_FOUND "Model Version (name=X, version=N) not found".
+  Result<ModelVersion> GetVersion(const RequestContext& ctx, std::string_view name,
+                                  int64_t version);
+  Result<Page<ModelVersion>> ListVersions(const RequestContext& ctx, std::string_view name,
+                                          const PageRequest& page);
+  Result<ModelVersion> UpdateVersionDescription(const RequestContext& ctx, std::string_view name,
+                                                int64_t version, std::string_view description);
+  Status DeleteVersion(const RequestContext& ctx, std::string_view name, int64_t version);
+  // Sets a tag (string), metric (number in `metric`) or param (string) on a version.
+  Result<ModelVersion> SetVersionField(const RequestContext& ctx, VersionField field,
+                                       std::string_view name, int64_t version,
+                                       std::string_view key, std::string_view value,
+                                       double metric = 0);
+  // NOT_FOUND when the key is not set.
+  Result<ModelVersion> DeleteVersionField(const RequestContext& ctx, VersionField field,
+                                          std::string_view name, int64_t version,
+                                          std::string_view key);
+
+  // Moves a version to a stage; with archive_existing, the other versions in that stage move to
+  // Archived in the same transaction (FAILED_PRECONDITION unless the stage is Staging or
+  // Production). Each moved version is its own audit event. Approval policies plug in here.
+  Result<ModelVersion> SetStage(const RequestContext& ctx, const StageChange& change);
+
+  Result<ModelVersion> SetAlias(const RequestContext& ctx, std::string_view name,
+                                std::string_view alias, int64_t version, std::string_view comment);
+  // NOT_FOUND when the alias is not set.
+  Status DeleteAlias(const RequestContext& ctx, std::string_view name, std::string_view alias,
+                     std::string_view comment);
+  // INVALID_PARAMETER-style NOT_FOUND "Registered model alias A not found."
+  Result<ModelVersion> GetVersionByAlias(const RequestContext& ctx, std::string_view name,
+                                         std::string_view alias);
+
+  // The audit log, ascending sequence; each item is the event's stored canonical JSON.
+  Result<Page<std::string>> ListAudit(const RequestContext& ctx, const AuditQuery& query);
+
+ private:
+  Status Authorize(const RequestContext& ctx) const;
+  Result<int> Limit(const PageRequest& page) const;
+
+  store::Store& store_;
+  const PageTokens tokens_;
+};
+
+}  // namespace vouch::service

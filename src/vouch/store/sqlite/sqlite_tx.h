@@ -1,0 +1,66 @@
+// The Tx interface over one SQLite connection. Used by one thread inside an open transaction.
+#pragma once
+
+#include "vouch/store/sqlite/sqlite_conn.h"
+#include "vouch/store/store.h"
+
+namespace vouch::store {
+
+class SqliteTx final : public Tx {
+ public:
+  explicit SqliteTx(Conn& conn) : c_(conn) {}
+
+  Result<std::optional<Model>> FindModel(std::string_view name) override;
+  Status InsertModel(Model& model) override;
+  Status UpdateModel(const Model& model) override;
+  Status MarkModelDeleted(int64_t model_id, TimeMs when) override;
+  Result<std::vector<Model>> ListModels(std::string_view after_name, int limit) override;
+  Status SetModelTag(int64_t model_id, std::string_view key, std::string_view value) override;
+  Status DeleteModelTag(int64_t model_id, std::string_view key) override;
+
+  Result<std::optional<ModelVersion>> FindVersion(int64_t model_id, int64_t version) override;
+  Status InsertVersion(ModelVersion& version) override;
+  Status UpdateVersion(const ModelVersion& version) override;
+  Status MarkVersionDeleted(int64_t version_id, TimeMs when) override;
+  Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
+                                                 int limit) override;
+  Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) override;
+  Status SetVersionTag(int64_t version_id, std::string_view key, std::string_view value) override;
+  Status DeleteVersionTag(int64_t version_id, std::string_view key) override;
+  Status SetVersionMetric(int64_t version_id, std::string_view key, double value) override;
+  Status DeleteVersionMetric(int64_t version_id, std::string_view key) override;
+  Status SetVersionParam(int64_t version_id, std::string_view key,
+                         std::string_view value) override;
+  Status DeleteVersionParam(int64_t version_id, std::string_view key) override;
+
+  Result<std::optional<int64_t>> FindAlias(int64_t model_id, std::string_view alias) override;
+  Status SetAlias(int64_t model_id, std::string_view alias, int64_t version) override;
+  Status DeleteAlias(int64_t model_id, std::string_view alias) override;
+  Result<std::vector<std::string>> DeleteAliasesOf(int64_t model_id, int64_t version) override;
+
+  Result<int64_t> CountPrincipals() override;
+  Status InsertPrincipal(Principal& principal, TimeMs created_ms) override;
+  Status InsertToken(TokenRecord& token) override;
+  Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
+      std::string_view token_hash) override;
+
+  Result<int64_t> AppendAuditEvent(
+      const AuditEvent& event,
+      const std::function<Result<std::string>(int64_t seq)>& body_for) override;
+  Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) override;
+  Result<int64_t> AuditHeadSeq() override;
+
+  Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
+                       TimeMs created_ms) override;
+  Result<int64_t> CountPendingOutbox() override;
+
+ private:
+  Status FillModel(Model& m);
+  Status FillVersion(ModelVersion& v);
+  Result<std::vector<ModelVersion>> ReadVersions(Stmt& stmt);
+  Status RunKeyed(const char* sql, int64_t id, std::string_view key);
+
+  Conn& c_;
+};
+
+}  // namespace vouch::store

@@ -1,0 +1,130 @@
+// The storage interface. store/sqlite (and later store/postgres) implement it with the same
+// semantics; one shared test suite (store_test_suite.h) holds every backend to them.
+//
+// Work happens in transactions: the service passes a function that receives a Tx. Read() runs it on a
+// consistent snapshot; Write() runs it in a transaction that commits before Write() returns, and
+// rolls back every change it made when it returns a non-OK Status.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vouch/domain/audit_event.h"
+#include "vouch/domain/model.h"
+#include "vouch/domain/principal.h"
+#include "vouch/util/status.h"
+
+namespace vouch::store {
+
+struct TokenRecord {
+  int64_t id = 0;
+  int64_t principal_id = 0;
+  std::string name;
+  std::string token_hash;  // SHA-256 hex of the token; the token itself is never stored
+  std::string scope = "full";
+  TimeMs created_ms = 0;
+  std::optional<TimeMs> expires_ms;
+  std::optional<TimeMs> revoked_ms;
+};
+
+struct AuditFilter {
+  std::string model;   // events whose target model had this name, or is the live model of this name
+  int64_t version = 0;  // 0: any
+  std::string actor;
+  std::string action;
+  std::optional<TimeMs> since_ms;
+  std::optional<TimeMs> until_ms;
+  int64_t after_seq = 0;
+  int limit = 100;
+};
+
+struct StoredAuditEvent {
+  int64_t seq = 0;
+  std::string body;  // the canonical JSON bytes, exactly as stored
+};
+
+// One transaction. Methods return UNAVAILABLE when the store fails underneath, INTERNAL for
+// surprises; the specific codes are in each comment. A Tx is used by one thread.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+
+  // Models. Only live (not deleted) models are found by name.
+  virtual Result<std::optional<Model>> FindModel(std::string_view name) = 0;
+  // Assigns model.id. ALREADY_EXISTS when a live model has that name.
+  virtual Status InsertModel(Model& model) = 0;
+  // Writes name, description, updated_ms, last_version. ALREADY_EXISTS on a name clash.
+  virtual Status UpdateModel(const Model& model) = 0;
+  virtual Status MarkModelDeleted(int64_t model_id, TimeMs when) = 0;
+  // Live models ordered by name, strictly after `after_name`, at most `limit`.
+  virtual Result<std::vector<Model>> ListModels(std::string_view after_name, int limit) = 0;
+  virtual Status SetModelTag(int64_t model_id, std::string_view key, std::string_view value) = 0;
+  virtual Status DeleteModelTag(int64_t model_id, std::string_view key) = 0;
+
+  // Versions. Only live versions are found.
+  virtual Result<std::optional<ModelVersion>> FindVersion(int64_t model_id, int64_t version) = 0;
+  // Assigns version.id; writes tags, metrics and params too.
+  virtual Status InsertVersion(ModelVersion& version) = 0;
+  // Writes description, stage, status and updated_ms.
+  virtual Status UpdateVersion(const ModelVersion& version) = 0;
+  virtual Status MarkVersionDeleted(int64_t version_id, TimeMs when) = 0;
+  // Live versions of a model, ascending number, strictly after `after_version`, at most `limit`.
+  virtual Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
+                                                         int limit) = 0;
+  virtual Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) = 0;
+  virtual Status SetVersionTag(int64_t version_id, std::string_view key,
+                               std::string_view value) = 0;
+  virtual Status DeleteVersionTag(int64_t version_id, std::string_view key) = 0;
+  virtual Status SetVersionMetric(int64_t version_id, std::string_view key, double value) = 0;
+  virtual Status DeleteVersionMetric(int64_t version_id, std::string_view key) = 0;
+  virtual Status SetVersionParam(int64_t version_id, std::string_view key,
+                                 std::string_view value) = 0;
+  virtual Status DeleteVersionParam(int64_t version_id, std::string_view key) = 0;
+
+  // Aliases.
+  virtual Result<std::optional<int64_t>> FindAlias(int64_t model_id, std::string_view alias) = 0;
+  virtual Status SetAlias(int64_t model_id, std::string_view alias, int64_t version) = 0;
+  virtual Status DeleteAlias(int64_t model_id, std::string_view alias) = 0;
+  // Removes every alias that points at `version`; returns the names removed.
+  virtual Result<std::vector<std::string>> DeleteAliasesOf(int64_t model_id, int64_t version) = 0;
+
+  // Principals and tokens.
+  virtual Result<int64_t> CountPrincipals() = 0;
+  virtual Status InsertPrincipal(Principal& principal, TimeMs created_ms) = 0;
+  virtual Status InsertToken(TokenRecord& token) = 0;
+  // The token with that hash and its owner; nullopt when none.
+  virtual Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
+      std::string_view token_hash) = 0;
+
+  // Audit log. Appends `event` with the next sequence number (gapless) and `body_for(seq)`,
+  // the canonical bytes, which must embed that number. Returns the number.
+  virtual Result<int64_t> AppendAuditEvent(
+      const AuditEvent& event, const std::function<Result<std::string>(int64_t seq)>& body_for) = 0;
+  virtual Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) = 0;
+  virtual Result<int64_t> AuditHeadSeq() = 0;
+
+  // Outbox: one row per notification, written in the change's transaction.
+  virtual Status EnqueueOutbox(int64_t event_seq, std::string_view topic,
+                               std::string_view payload, TimeMs created_ms) = 0;
+  virtual Result<int64_t> CountPendingOutbox() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Runs `fn` on a consistent read-only snapshot.
+  virtual Status Read(const std::function<Status(Tx&)>& fn) = 0;
+  // Runs `fn` in a write transaction; returns after the commit is durable, or with the error
+  // (fn's own, or UNAVAILABLE when the commit failed), in which case nothing `fn` did remains.
+  virtual Status Write(const std::function<Status(Tx&)>& fn) = 0;
+  // OK when the store is open and its schema current; UNAVAILABLE otherwise.
+  virtual Status Ready() = 0;
+  // e.g. "sqlite /path/vouch.db".
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace vouch::store

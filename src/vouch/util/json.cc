@@ -1,0 +1,290 @@
+#include "vouch/util/json.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fmt/format.h>
+#include <vector>
+
+namespace vouch {
+namespace {
+
+constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
+
+std::string_view KindName(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+Status WrongType(std::string_view field, std::string_view want, const json::value& got) {
+  return InvalidArgument(fmt::format("field '{}' must be {}, not {}", field, want, KindName(got)));
+}
+
+// The UTF-16 code units of a UTF-8 string, for RFC 8785's key order.
+std::u16string Utf16(std::string_view s) {
+  std::u16string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    uint32_t cp;
+    size_t n;
+    if (c < 0x80) {
+      cp = c, n = 1;
+    } else if ((c >> 5) == 6) {
+      cp = c & 0x1f, n = 2;
+    } else if ((c >> 4) == 14) {
+      cp = c & 0x0f, n = 3;
+    } else {
+      cp = c & 0x07, n = 4;
+    }
+    for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3f);
+    i += n;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3ff)));
+    } else {
+      out.push_back(static_cast<char16_t>(cp));
+    }
+  }
+  return out;
+}
+
+void AppendString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// ECMAScript Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).
+void AppendDouble(std::string& out, double d) {
+  if (d == 0) {
+    out.push_back('0');
+    return;
+  }
+  if (d < 0) {
+    out.push_back('-');
+    d = -d;
+  }
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, res.ptr - buf);  // "d.ddde+XX" or "de-XX", shortest round-trip
+  size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits.push_back(c);
+  }
+  int exp = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+'), sci.data() + sci.size(), exp);
+  int k = static_cast<int>(digits.size());
+  int n = exp + 1;
+  if (k <= n && n <= 21) {
+    out += digits;
+    out.append(n - k, '0');
+  } else if (0 < n && n <= 21) {
+    out += digits.substr(0, n);
+    out.push_back('.');
+    out += digits.substr(n);
+  } else if (-6 < n && n <= 0) {
+    out += "0.";
+    out.append(-n, '0');
+    out += digits;
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out += digits.substr(1);
+    }
+    out += fmt::format("e{}{}", n - 1 >= 0 ? "+" : "-", std::abs(n - 1));
+  }
+}
+
+Status AppendCanonical(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: out += "null"; return OkStatus();
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return OkStatus();
+    case json::kind::int64: {
+      int64_t i = v.get_int64();
+      if (i > kMaxSafeInteger || i < -kMaxSafeInteger) {
+        return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
+      }
+      out += fmt::format("{}", i);
+      return OkStatus();
+    }
+    case json::kind::uint64: {
+      uint64_t u = v.get_uint64();
+      if (u > static_cast<uint64_t>(kMaxSafeInteger)) {
+        return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
+      }
+      out += fmt::format("{}", u);
+      return OkStatus();
+    }
+    case json::kind::double_: {
+      double d = v.get_double();
+      if (!std::isfinite(d)) return InvalidArgument("NaN and infinities have no JSON form");
+      AppendDouble(out, d);
+      return OkStatus();
+    }
+    case json::kind::string: AppendString(out, v.get_string()); return OkStatus();
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        VOUCH_TRY(AppendCanonical(out, e));
+      }
+      out.push_back(']');
+      return OkStatus();
+    }
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      std::vector<std::pair<std::u16string, const json::key_value_pair*>> keys;
+      keys.reserve(o.size());
+      for (const auto& kv : o) keys.emplace_back(Utf16(kv.key()), &kv);
+      std::sort(keys.begin(), keys.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [_, kv] : keys) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendString(out, kv->key());
+        out.push_back(':');
+        VOUCH_TRY(AppendCanonical(out, kv->value()));
+      }
+      out.push_back('}');
+      return OkStatus();
+    }
+  }
+  return Internal("unknown JSON kind");
+}
+
+}  // namespace
+
+Result<json::value> ParseJson(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 64;
+  json::value v = json::parse(text, ec, {}, opts);
+  if (ec) return InvalidArgument(fmt::format("malformed JSON: {}", ec.message()));
+  return v;
+}
+
+Result<json::object> ParseJsonObject(std::string_view text) {
+  if (text.empty()) return json::object();
+  VOUCH_ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+  if (!v.is_object()) return InvalidArgument("the request body must be a JSON object");
+  return std::move(v.get_object());
+}
+
+Result<std::string> CanonicalJson(const json::value& v) {
+  std::string out;
+  VOUCH_TRY(AppendCanonical(out, v));
+  return out;
+}
+
+Result<std::string> RequiredString(const json::object& o, std::string_view field) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) {
+    return InvalidArgument(fmt::format("missing required field '{}'", field));
+  }
+  if (!it->value().is_string()) return WrongType(field, "a string", it->value());
+  return std::string(it->value().get_string());
+}
+
+Result<std::optional<std::string>> OptionalString(const json::object& o, std::string_view field) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) return std::optional<std::string>();
+  if (!it->value().is_string()) return WrongType(field, "a string", it->value());
+  return std::optional<std::string>(std::string(it->value().get_string()));
+}
+
+Result<std::optional<bool>> OptionalBool(const json::object& o, std::string_view field) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) return std::optional<bool>();
+  if (!it->value().is_bool()) return WrongType(field, "a boolean", it->value());
+  return std::optional<bool>(it->value().get_bool());
+}
+
+Result<std::optional<int64_t>> OptionalInt(const json::object& o, std::string_view field) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) return std::optional<int64_t>();
+  const auto& v = it->value();
+  if (v.is_int64()) return std::optional<int64_t>(v.get_int64());
+  if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+    return std::optional<int64_t>(static_cast<int64_t>(v.get_uint64()));
+  }
+  return WrongType(field, "an integer", v);
+}
+
+Result<std::optional<double>> OptionalNumber(const json::object& o, std::string_view field) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) return std::optional<double>();
+  const auto& v = it->value();
+  if (!v.is_number()) return WrongType(field, "a number", v);
+  return std::optional<double>(v.to_number<double>());
+}
+
+namespace {
+Result<std::optional<json::object>> OptionalMapOf(const json::object& o, std::string_view field,
+                                                  bool numbers) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) return std::optional<json::object>();
+  if (!it->value().is_object()) return WrongType(field, "an object", it->value());
+  for (const auto& kv : it->value().get_object()) {
+    bool fits = numbers ? kv.value().is_number() : kv.value().is_string();
+    if (!fits) {
+      return WrongType(fmt::format("{}.{}", field, std::string_view(kv.key())),
+                       numbers ? "a number" : "a string", kv.value());
+    }
+  }
+  return std::optional<json::object>(it->value().get_object());
+}
+}  // namespace
+
+Result<std::optional<json::object>> OptionalStringMap(const json::object& o,
+                                                      std::string_view field) {
+  return OptionalMapOf(o, field, false);
+}
+
+Result<std::optional<json::object>> OptionalNumberMap(const json::object& o,
+                                                      std::string_view field) {
+  return OptionalMapOf(o, field, true);
+}
+
+Status RejectUnknownFields(const json::object& o, std::initializer_list<std::string_view> allowed) {
+  for (const auto& kv : o) {
+    if (std::find(allowed.begin(), allowed.end(), std::string_view(kv.key())) == allowed.end()) {
+      return InvalidArgument(fmt::format("unknown field '{}'", std::string_view(kv.key())));
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace vouch
