@@ -37,7 +37,7 @@ HttpResponse NativeError(const Status& status, const RequestContext& ctx) {
   json::object body{{"error",
                      {{"code", info.name}, {"message", status.message()},
                       {"request_id", ctx.request_id}}}};
-  HttpResponse r = HttpResponse::Json(info.http_status, json::serialize(body));
+  HttpResponse r = HttpResponse::Json(info.http_status, SerializeJson(body));
   if (status.code() == StatusCode::kUnauthenticated) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vouch\"");
   }

@@ -124,13 +124,14 @@ void AppendDouble(std::string& out, double d) {
   }
 }
 
-Status AppendCanonical(std::string& out, const json::value& v) {
+// canonical: RFC 8785 (sorted keys, integers within 2^53); otherwise insertion order, any integer.
+Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
   switch (v.kind()) {
     case json::kind::null: out += "null"; return OkStatus();
     case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return OkStatus();
     case json::kind::int64: {
       int64_t i = v.get_int64();
-      if (i > kMaxSafeInteger || i < -kMaxSafeInteger) {
+      if (canonical && (i > kMaxSafeInteger || i < -kMaxSafeInteger)) {
         return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
       }
       out += fmt::format("{}", i);
@@ -138,7 +139,7 @@ Status AppendCanonical(std::string& out, const json::value& v) {
     }
     case json::kind::uint64: {
       uint64_t u = v.get_uint64();
-      if (u > static_cast<uint64_t>(kMaxSafeInteger)) {
+      if (canonical && u > static_cast<uint64_t>(kMaxSafeInteger)) {
         return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
       }
       out += fmt::format("{}", u);
@@ -157,7 +158,7 @@ Status AppendCanonical(std::string& out, const json::value& v) {
       for (const auto& e : v.get_array()) {
         if (!first) out.push_back(',');
         first = false;
-        VOUCH_TRY(AppendCanonical(out, e));
+        VOUCH_TRY(AppendCanonical(out, e, canonical));
       }
       out.push_back(']');
       return OkStatus();
@@ -166,9 +167,13 @@ Status AppendCanonical(std::string& out, const json::value& v) {
       const auto& o = v.get_object();
       std::vector<std::pair<std::u16string, const json::key_value_pair*>> keys;
       keys.reserve(o.size());
-      for (const auto& kv : o) keys.emplace_back(Utf16(kv.key()), &kv);
-      std::sort(keys.begin(), keys.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (const auto& kv : o) {
+        keys.emplace_back(canonical ? Utf16(kv.key()) : std::u16string(), &kv);
+      }
+      if (canonical) {
+        std::stable_sort(keys.begin(), keys.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+      }
       out.push_back('{');
       bool first = true;
       for (const auto& [_, kv] : keys) {
@@ -176,7 +181,7 @@ Status AppendCanonical(std::string& out, const json::value& v) {
         first = false;
         AppendString(out, kv->key());
         out.push_back(':');
-        VOUCH_TRY(AppendCanonical(out, kv->value()));
+        VOUCH_TRY(AppendCanonical(out, kv->value(), canonical));
       }
       out.push_back('}');
       return OkStatus();
@@ -205,7 +210,13 @@ Result<json::object> ParseJsonObject(std::string_view text) {
 
 Result<std::string> CanonicalJson(const json::value& v) {
   std::string out;
-  VOUCH_TRY(AppendCanonical(out, v));
+  VOUCH_TRY(AppendCanonical(out, v, true));
+  return out;
+}
+
+std::string SerializeJson(const json::value& v) {
+  std::string out;
+  if (!AppendCanonical(out, v, false).ok()) return json::serialize(v);
   return out;
 }
 

@@ -55,7 +55,7 @@ StringMap ToStringMap(const std::optional<json::object>& o) {
 }
 
 HttpResponse Ok(json::object o, int status = 200) {
-  return HttpResponse::Json(status, json::serialize(o));
+  return HttpResponse::Json(status, SerializeJson(o));
 }
 
 json::object StringMapJson(const StringMap& m) {
@@ -325,7 +325,7 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     }
     body.push_back(']');
     if (!page.next_page_token.empty()) {
-      body += ",\"next_page_token\":" + json::serialize(json::value(page.next_page_token));
+      body += ",\"next_page_token\":" + SerializeJson(json::value(page.next_page_token));
     }
     body.push_back('}');
     return HttpResponse::Json(200, std::move(body));
