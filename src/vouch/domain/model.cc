@@ -24,7 +24,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 Status CheckKey(std::string_view what, std::string_view key) {
   VOUCH_TRY(ValidateUtf8(what, key));
   if (key.empty()) return InvalidArgument(fmt::format("{} must not be empty", what));
-  if (key.size() > kMaxTagKeyLength) {
+  if (Utf8Length(key) > kMaxTagKeyLength) {
     return InvalidArgument(
         fmt::format("{} '{}…' is longer than {} characters", what, key.substr(0, 32),
                     kMaxTagKeyLength));
@@ -38,6 +38,12 @@ Status CheckKey(std::string_view what, std::string_view key) {
 }
 
 }  // namespace
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+  return n;
+}
 
 std::string_view StageName(Stage s) { return kStageNames[static_cast<size_t>(s)]; }
 
@@ -90,7 +96,7 @@ Status ValidateUtf8(std::string_view field, std::string_view s) {
 Status ValidateModelName(std::string_view name) {
   if (name.empty()) return InvalidArgument("Missing value for required parameter 'name'.");
   VOUCH_TRY(ValidateUtf8("model name", name));
-  if (name.size() > kMaxNameLength) {
+  if (Utf8Length(name) > kMaxNameLength) {
     return InvalidArgument(
         fmt::format("model name is longer than {} characters", kMaxNameLength));
   }
@@ -109,7 +115,7 @@ Status ValidateTagKey(std::string_view key) { return CheckKey("tag key", key); }
 
 Status ValidateTagValue(std::string_view key, std::string_view value) {
   VOUCH_TRY(ValidateUtf8("tag value", value));
-  if (value.size() > kMaxTagValueLength) {
+  if (Utf8Length(value) > kMaxTagValueLength) {
     return InvalidArgument(fmt::format("value of tag '{}' is longer than {} characters", key,
                                        kMaxTagValueLength));
   }
@@ -127,7 +133,7 @@ Status ValidateMetric(std::string_view key, double value) {
 Status ValidateParam(std::string_view key, std::string_view value) {
   VOUCH_TRY(CheckKey("param name", key));
   VOUCH_TRY(ValidateUtf8("param value", value));
-  if (value.size() > kMaxParamValueLength) {
+  if (Utf8Length(value) > kMaxParamValueLength) {
     return InvalidArgument(fmt::format("value of param '{}' is longer than {} characters", key,
                                        kMaxParamValueLength));
   }
@@ -163,7 +169,7 @@ Status ValidateAlias(std::string_view alias) {
 Status ValidateSource(std::string_view source) {
   if (source.empty()) return InvalidArgument("Missing value for required parameter 'source'.");
   VOUCH_TRY(ValidateUtf8("source", source));
-  if (source.size() > kMaxSourceLength) {
+  if (Utf8Length(source) > kMaxSourceLength) {
     return InvalidArgument(fmt::format("source is longer than {} characters", kMaxSourceLength));
   }
   for (unsigned char c : source) {
@@ -174,7 +180,7 @@ Status ValidateSource(std::string_view source) {
 
 Status ValidateRunId(std::string_view run_id) {
   VOUCH_TRY(ValidateUtf8("run_id", run_id));
-  if (run_id.size() > kMaxRunIdLength) {
+  if (Utf8Length(run_id) > kMaxRunIdLength) {
     return InvalidArgument(fmt::format("run_id is longer than {} characters", kMaxRunIdLength));
   }
   for (unsigned char c : run_id) {
@@ -185,7 +191,7 @@ Status ValidateRunId(std::string_view run_id) {
 
 Status ValidateDescription(std::string_view description) {
   VOUCH_TRY(ValidateUtf8("description", description));
-  if (description.size() > kMaxDescriptionLength) {
+  if (Utf8Length(description) > kMaxDescriptionLength) {
     return InvalidArgument(
         fmt::format("description is longer than {} characters", kMaxDescriptionLength));
   }

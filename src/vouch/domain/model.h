@@ -68,6 +68,9 @@ inline constexpr size_t kMaxDescriptionLength = 65536;
 inline constexpr size_t kMaxAliasLength = 255;
 inline constexpr size_t kMaxRunIdLength = 256;
 
+// The number of code points in valid UTF-8: limits count characters, as MLflow's Python does.
+size_t Utf8Length(std::string_view utf8);
+
 // Each returns INVALID_ARGUMENT with a message naming what is wrong, or OK.
 Status ValidateUtf8(std::string_view field, std::string_view text);
 Status ValidateModelName(std::string_view name);

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "vouch/server/logging.h"
+
 namespace vouch::server {
 namespace {
 
@@ -82,10 +84,46 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     stream_.expires_after(server_.options.request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  // A request is in flight from its header on: a drain waits for its body, its handler and its
+  // response. Idle keep-alive connections are not.
+  void Begin() {
+    if (!counted_) {
+      counted_ = true;
+      ++server_.in_flight;
+    }
+  }
+  void End() {
+    if (counted_) {
+      counted_ = false;
+      server_.Finished();
+    }
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    Begin();
+    started_ = std::chrono::steady_clock::now();
+    if (parser_->is_done()) return OnRead(ec);
+    auto read_body = [self = shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+    };
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont, read_body](
+                                            beast::error_code ec, size_t) {
+        if (ec) return self->OnRead(ec);
+        read_body();
+      });
+      return;
+    }
+    read_body();
   }
 
   api::HttpRequest Translate(const http::request<http::string_body>& req) {
@@ -104,9 +142,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
         ec == net::error::eof) {
+      End();
       return Close();
     }
-    started_ = std::chrono::steady_clock::now();
+    if (!counted_) started_ = std::chrono::steady_clock::now();
     if (ec) {
       // The request could not be read whole: answer once, then close the connection.
       api::HttpRequest partial;
@@ -120,13 +159,13 @@ class Session : public std::enable_shared_from_this<Session> {
                    : ec == http::error::header_limit
                        ? Status(StatusCode::kPayloadTooLarge, "request headers are too large")
                        : InvalidArgument(fmt::format("malformed HTTP request: {}", ec.message()));
-      ++server_.in_flight;
+      Begin();
       Respond(partial, server_.handlers.reject(partial, why), false);
       return;
     }
     auto request = std::make_shared<api::HttpRequest>(Translate(parser_->get()));
     bool keep_alive = parser_->get().keep_alive();
-    ++server_.in_flight;
+    Begin();
     net::post(server_.workers, [self = shared_from_this(), request, keep_alive] {
       api::HttpResponse response = self->server_.handlers.handle(*request);
       net::post(self->stream_.get_executor(),
@@ -155,12 +194,16 @@ class Session : public std::enable_shared_from_this<Session> {
                       .count();
     std::string_view path = request.target;
     path = path.substr(0, std::min(path.find('?'), path.size()));
-    spdlog::info("{} {} {} {:.3f}ms request_id={} peer={}", request.method, path, response.status,
-                 static_cast<double>(micros) / 1000.0, request_id, address_);
+    LogRequest({.method = request.method,
+                .path = path,
+                .status = response.status,
+                .latency_ms = static_cast<double>(micros) / 1000.0,
+                .request_id = request_id,
+                .peer = address_});
     stream_.expires_after(server_.options.request_timeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                        self->server_.Finished();
+                        self->End();
                         if (ec || !keep_alive) return self->Close();
                         self->Read();
                       });
@@ -178,6 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   std::string address_;
   std::chrono::steady_clock::time_point started_;
+  bool counted_ = false;  // this connection's current request is counted in in_flight
 };
 
 }  // namespace

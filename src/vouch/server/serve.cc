@@ -2,19 +2,19 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "vouch/api/dispatcher.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/server/http_server.h"
+#include "vouch/server/logging.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/store/sqlite/sqlite_store.h"
@@ -36,43 +36,6 @@ struct ServeConfig {
   std::string log_format = "text";
   std::string log_level = "info";
 };
-
-// Escapes the log message as a JSON string, for --log-format json.
-class JsonMessageFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    std::string s = json::serialize(json::string(std::string_view(msg.payload.data(),
-                                                                  msg.payload.size())));
-    dest.append(s.data(), s.data() + s.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonMessageFlag>();
-  }
-};
-
-Status SetUpLogging(const ServeConfig& c) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "vouch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  if (c.log_format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})");
-    logger->set_formatter(std::move(formatter));
-  } else if (c.log_format == "text") {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v", spdlog::pattern_time_type::utc);
-  } else {
-    return InvalidArgument(fmt::format("--log-format must be text or json, not '{}'", c.log_format));
-  }
-  auto level = spdlog::level::from_str(c.log_level);
-  if (level == spdlog::level::off && c.log_level != "off") {
-    return InvalidArgument(fmt::format("unknown --log-level '{}'", c.log_level));
-  }
-  logger->set_level(level);
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(std::move(logger));
-  return OkStatus();
-}
 
 Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
   size_t colon = listen.rfind(':');
@@ -119,7 +82,8 @@ int Fail(const Status& s) {
 }
 
 int Run(const ServeConfig& c) {
-  if (Status s = SetUpLogging(c); !s.ok()) return Fail(s);
+  if (Status s = SetUpLogging(c.log_format, c.log_level); !s.ok()) return Fail(s);
+  ::umask(077);  // the database and the token file are for the server's user only
   auto listen = ParseListen(c.listen);
   if (!listen.ok()) return Fail(listen.status());
   auto request_timeout = ParseDurationMs(c.request_timeout);
