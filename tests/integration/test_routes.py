@@ -1,0 +1,264 @@
+"""Every route of docs/api.md on its happy path, each response validated against docs/openapi.yaml."""
+
+from __future__ import annotations
+
+import requests
+
+from vouch_testlib import Api, now_ms, unique
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+class Recorder:
+    """Wraps Api.call and remembers which documented operations answered with success."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.seen: set[tuple[str, str]] = set()
+
+    def __call__(self, method, template, **kw) -> requests.Response:
+        r = self.api.call(method, template, **kw)
+        if 200 <= r.status_code < 300:
+            self.seen.add((method, template))
+        return r
+
+
+def test_every_route_happy_path_matches_openapi(api, spec):
+    call = Recorder(api)
+    t0 = now_ms()
+
+    # Probes: no token.
+    assert call("GET", "/health", token=None, expect=200).json() == {"status": "ok"}
+    assert call("GET", "/ready", token=None, expect=200).json() == {"status": "ready"}
+
+    me = call("GET", "/api/v1/whoami", expect=200).json()
+    assert me["name"] == "admin" and me["is_admin"] is True
+    assert me["kind"] == "user" and me["auth"] == "token"
+
+    name = unique("route")
+    model = call("POST", "/api/v1/models", expect=201,
+                 json_body={"name": name, "description": "first", "tags": {"team": "risk"}}).json()
+    assert model["name"] == name and model["description"] == "first"
+    assert model["tags"] == {"team": "risk"} and model["created_by"] == "admin"
+    assert "latest_version" not in model
+    assert t0 - 5000 <= model["creation_timestamp"] <= now_ms() + 5000
+    assert model["last_updated_timestamp"] >= model["creation_timestamp"]
+
+    listed = call("GET", "/api/v1/models", params={"limit": 1000}, expect=200).json()
+    assert name in [m["name"] for m in listed["models"]]
+    got = call("GET", "/api/v1/models/{name}", path={"name": name}, expect=200).json()
+    assert got == model
+
+    upd = call("PATCH", "/api/v1/models/{name}", path={"name": name},
+               json_body={"description": "second"}, expect=200).json()
+    assert upd["description"] == "second"
+    assert upd["creation_timestamp"] == model["creation_timestamp"]
+    assert upd["last_updated_timestamp"] >= model["last_updated_timestamp"]
+
+    tagged = call("PUT", "/api/v1/models/{name}/tags/{key}", path={"name": name, "key": "env"},
+                  json_body={"value": "prod"}, expect=200).json()
+    assert tagged["tags"] == {"team": "risk", "env": "prod"}
+    untagged = call("DELETE", "/api/v1/models/{name}/tags/{key}",
+                    path={"name": name, "key": "env"}, expect=200).json()
+    assert untagged["tags"] == {"team": "risk"}
+
+    body = {"source": "s3://bucket/model.tar.gz", "run_id": "abc123", "model_id": "m-42",
+            "description": "v1", "tags": {"commit": "1a2b3c"}, "metrics": {"auc": 0.93},
+            "params": {"lr": "0.1"}, "artifact_digest": DIGEST}
+    v1 = call("POST", "/api/v1/models/{name}/versions", path={"name": name}, json_body=body,
+              expect=201).json()
+    for k, v in body.items():
+        assert v1[k] == v, k
+    assert v1["model"] == name and v1["version"] == 1
+    assert v1["status"] == "READY" and v1["stage"] == "None" and v1["aliases"] == []
+    assert v1["created_by"] == "admin"
+
+    assert call("GET", "/api/v1/models/{name}", path={"name": name},
+                expect=200).json()["latest_version"] == 1
+
+    vl = call("GET", "/api/v1/models/{name}/versions", path={"name": name}, expect=200).json()
+    assert [v["version"] for v in vl["versions"]] == [1] and "next_page_token" not in vl
+    assert call("GET", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": 1},
+                expect=200).json() == v1
+
+    vpath = {"name": name, "n": 1}
+    vu = call("PATCH", "/api/v1/models/{name}/versions/{n}", path=vpath,
+              json_body={"description": "v1 again"}, expect=200).json()
+    assert vu["description"] == "v1 again"
+
+    vt = call("PUT", "/api/v1/models/{name}/versions/{n}/tags/{key}", path={**vpath, "key": "k"},
+              json_body={"value": "v"}, expect=200).json()
+    assert vt["tags"] == {"commit": "1a2b3c", "k": "v"}
+    vt = call("DELETE", "/api/v1/models/{name}/versions/{n}/tags/{key}",
+              path={**vpath, "key": "k"}, expect=200).json()
+    assert vt["tags"] == {"commit": "1a2b3c"}
+
+    vm = call("PUT", "/api/v1/models/{name}/versions/{n}/metrics/{key}",
+              path={**vpath, "key": "f1"}, json_body={"value": -1.5e-3}, expect=200).json()
+    assert vm["metrics"] == {"auc": 0.93, "f1": -1.5e-3}
+    vm = call("DELETE", "/api/v1/models/{name}/versions/{n}/metrics/{key}",
+              path={**vpath, "key": "f1"}, expect=200).json()
+    assert vm["metrics"] == {"auc": 0.93}
+
+    vp = call("PUT", "/api/v1/models/{name}/versions/{n}/params/{key}",
+              path={**vpath, "key": "depth"}, json_body={"value": "7"}, expect=200).json()
+    assert vp["params"] == {"lr": "0.1", "depth": "7"}
+    vp = call("DELETE", "/api/v1/models/{name}/versions/{n}/params/{key}",
+              path={**vpath, "key": "depth"}, expect=200).json()
+    assert vp["params"] == {"lr": "0.1"}
+
+    st = call("POST", "/api/v1/models/{name}/versions/{n}/stage", path=vpath,
+              json_body={"stage": "staging", "comment": "ready for QA"}, expect=200).json()
+    assert st["stage"] == "Staging"
+
+    apath = {"name": name, "alias": "champion"}
+    al = call("PUT", "/api/v1/models/{name}/aliases/{alias}", path=apath,
+              json_body={"version": 1, "comment": "best so far"}, expect=200).json()
+    assert al["version"] == 1 and al["aliases"] == ["champion"]
+    assert call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath,
+                expect=200).json()["version"] == 1
+    call("DELETE", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=204)
+    call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=404, code="NOT_FOUND")
+
+    ev = call("GET", "/api/v1/audit", params={"model": name}, expect=200).json()
+    assert ev["events"] and all(e["target"]["model"] == name for e in ev["events"])
+
+    v2 = call("POST", "/api/v1/models/{name}/versions", path={"name": name},
+              json_body={"source": "s3://b/2"}, expect=201).json()
+    assert v2["version"] == 2
+    call("DELETE", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": 2}, expect=204)
+    call("GET", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": 2}, expect=404,
+         code="NOT_FOUND")
+
+    new_name = unique("renamed")
+    rn = call("POST", "/api/v1/models/{name}/rename", path={"name": name},
+              json_body={"new_name": new_name}, expect=200).json()
+    assert rn["name"] == new_name and rn["creation_timestamp"] == model["creation_timestamp"]
+    call("GET", "/api/v1/models/{name}", path={"name": name}, expect=404, code="NOT_FOUND")
+    moved = call("GET", "/api/v1/models/{name}/versions/{n}", path={"name": new_name, "n": 1},
+                 expect=200).json()
+    assert moved["model"] == new_name and moved["source"] == body["source"]
+
+    call("DELETE", "/api/v1/models/{name}", path={"name": new_name}, expect=204)
+    call("GET", "/api/v1/models/{name}", path={"name": new_name}, expect=404, code="NOT_FOUND")
+
+    missing = set(spec.operations()) - call.seen
+    assert not missing, f"operations never exercised on their happy path: {sorted(missing)}"
+
+
+def test_models_list_is_ordered_by_name_and_paged(api):
+    prefix = unique("page")
+    names = [f"{prefix}-{c}" for c in "dbeac"]
+    for n in names:
+        api.create_model(n)
+    seen, token, pages = [], None, 0
+    while True:
+        params = {"limit": 2}
+        if token:
+            params["page_token"] = token
+        body = api.call("GET", "/api/v1/models", params=params, expect=200).json()
+        assert len(body["models"]) <= 2
+        seen += [m["name"] for m in body["models"]]
+        pages += 1
+        token = body.get("next_page_token")
+        if not token:
+            break
+    ours = [n for n in seen if n.startswith(prefix)]
+    assert ours == sorted(names)
+    assert seen == sorted(seen), "models are not ordered by name"
+    assert len(seen) == len(set(seen)), "a model appeared on two pages"
+    assert pages >= 3
+
+
+def test_versions_list_ascending_and_no_token_on_exactly_full_last_page(api):
+    name = unique("vpage")
+    api.create_model(name)
+    for _ in range(5):
+        api.create_version(name)
+    first = api.call("GET", "/api/v1/models/{name}/versions", path={"name": name},
+                     params={"limit": 3}, expect=200).json()
+    assert [v["version"] for v in first["versions"]] == [1, 2, 3]
+    assert first.get("next_page_token")
+    second = api.call("GET", "/api/v1/models/{name}/versions", path={"name": name},
+                      params={"limit": 3, "page_token": first["next_page_token"]},
+                      expect=200).json()
+    assert [v["version"] for v in second["versions"]] == [4, 5]
+    assert "next_page_token" not in second
+    exact = api.call("GET", "/api/v1/models/{name}/versions", path={"name": name},
+                     params={"limit": 5}, expect=200).json()
+    assert [v["version"] for v in exact["versions"]] == [1, 2, 3, 4, 5]
+    assert "next_page_token" not in exact, "next_page_token given although there is no next page"
+    default = api.call("GET", "/api/v1/models/{name}/versions", path={"name": name},
+                       expect=200).json()
+    assert len(default["versions"]) == 5
+
+
+def test_audit_list_is_paged_in_ascending_seq(api):
+    name = unique("apage")
+    api.create_model(name)
+    for i in range(4):
+        api.call("PATCH", "/api/v1/models/{name}", path={"name": name},
+                 json_body={"description": f"d{i}"}, expect=200)
+    seqs, token = [], None
+    while True:
+        params = {"model": name, "limit": 2}
+        if token:
+            params["page_token"] = token
+        body = api.call("GET", "/api/v1/audit", params=params, expect=200).json()
+        assert len(body["events"]) <= 2
+        seqs += [e["seq"] for e in body["events"]]
+        token = body.get("next_page_token")
+        if not token:
+            break
+    assert len(seqs) == 5 and seqs == sorted(seqs) and len(set(seqs)) == 5
+
+
+def test_metric_values_round_trip_as_numbers(api):
+    name = unique("metrics")
+    api.create_model(name)
+    metrics = {"zero": 0, "one": 1, "neg": -2.5, "tiny": 1e-300, "huge": 1.7e308, "pi": 3.141592653589793}
+    v = api.create_version(name, metrics=metrics)
+    assert v["metrics"] == metrics
+    got = api.get_version(name, v["version"]).json()
+    assert got["metrics"] == metrics
+
+
+def test_alias_moves_between_versions(api):
+    name = unique("alias")
+    api.create_model(name)
+    api.create_version(name)
+    api.create_version(name)
+    apath = {"name": name, "alias": "champion"}
+    api.call("PUT", "/api/v1/models/{name}/aliases/{alias}", path=apath,
+             json_body={"version": 1}, expect=200)
+    moved = api.call("PUT", "/api/v1/models/{name}/aliases/{alias}", path=apath,
+                     json_body={"version": 2}, expect=200).json()
+    assert moved["version"] == 2 and moved["aliases"] == ["champion"]
+    assert api.get_version(name, 1).json()["aliases"] == []
+    assert api.call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath,
+                    expect=200).json()["version"] == 2
+
+
+def test_deleting_a_version_removes_its_aliases(api):
+    name = unique("alias-del")
+    api.create_model(name)
+    api.create_version(name)
+    apath = {"name": name, "alias": "champion"}
+    api.call("PUT", "/api/v1/models/{name}/aliases/{alias}", path=apath,
+             json_body={"version": 1}, expect=200)
+    api.call("DELETE", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": 1},
+             expect=204)
+    api.call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=404,
+             code="NOT_FOUND")
+
+
+def test_versions_of_a_deleted_model_are_gone(api):
+    name = unique("gone")
+    api.create_model(name)
+    api.create_version(name)
+    api.call("DELETE", "/api/v1/models/{name}", path={"name": name}, expect=204)
+    api.call("GET", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": 1},
+             expect=404, code="NOT_FOUND")
+    api.call("GET", "/api/v1/models/{name}/versions", path={"name": name}, expect=404,
+             code="NOT_FOUND")
+    assert name not in [m["name"] for m in api.list_models()]

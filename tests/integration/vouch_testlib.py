@@ -1,0 +1,545 @@
+"""Helpers for the black-box suite: start the real `vouch` binary, talk HTTP and CLI to it, and check
+every response against docs/openapi.yaml.
+
+Nothing here knows the server's internals; everything goes through the process, its flags, its
+data directory and its sockets.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pytest
+import requests
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+REPO = Path(__file__).resolve().parents[2]
+OPENAPI_PATH = REPO / "docs" / "openapi.yaml"
+API_MD_PATH = REPO / "docs" / "api.md"
+
+# A token for servers started with VOUCH_BOOTSTRAP_TOKEN; long and random enough to be a real one.
+ADMIN_TOKEN = "vouch-test-admin-" + uuid.uuid4().hex
+
+SPEC_URI = "urn:vouch:openapi"
+UNSET: Any = object()
+
+
+def vouch_bin() -> Path:
+    p = Path(os.environ.get("VOUCH_BIN", "build/release/vouch"))
+    if not p.is_absolute():
+        p = REPO / p
+    return p
+
+
+def require_binary() -> Path:
+    p = vouch_bin()
+    if not (p.is_file() and os.access(p, os.X_OK)):
+        pytest.fail(f"vouch binary not found at {p} (set VOUCH_BIN or build it first)")
+    return p
+
+
+def unique(prefix: str = "m") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def quote_segment(s: str | int) -> str:
+    """One percent-encoded path segment: '/' and everything else outside unreserved is encoded.
+    A segment of only dots is encoded too, or HTTP clients would resolve it as '.' or '..'."""
+    q = urllib.parse.quote(str(s), safe="")
+    if q and set(q) == {"."}:
+        q = "%2E" * len(q)
+    return q
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05,
+               what: str = "condition") -> Any:
+    """Polls `predicate` until it returns a truthy value; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The process environment without any VOUCH_* variable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOUCH_")}
+    env.update(extra or {})
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI
+
+
+def _pointer_escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+class Spec:
+    """docs/openapi.yaml, with helpers to validate live responses against it."""
+
+    def __init__(self, path: Path = OPENAPI_PATH):
+        self.doc = yaml.safe_load(path.read_text())
+        resource = Resource(contents=self.doc, specification=DRAFT202012)
+        self.registry = Registry().with_resource(SPEC_URI, resource)
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    # -- schema validation
+    def validator(self, pointer: str) -> Draft202012Validator:
+        v = self._validators.get(pointer)
+        if v is None:
+            frag = urllib.parse.quote(pointer, safe="/~")
+            v = Draft202012Validator({"$ref": f"{SPEC_URI}#{frag}"}, registry=self.registry)
+            self._validators[pointer] = v
+        return v
+
+    def validate_pointer(self, instance: Any, pointer: str) -> None:
+        errors = sorted(self.validator(pointer).iter_errors(instance), key=lambda e: list(e.path))
+        if errors:
+            lines = [f"  at {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+                     for e in errors[:10]]
+            raise AssertionError(f"response does not match {pointer}:\n" + "\n".join(lines)
+                                 + f"\ninstance: {json.dumps(instance)[:2000]}")
+
+    def validate_schema(self, instance: Any, name: str) -> None:
+        self.validate_pointer(instance, f"/components/schemas/{name}")
+
+    # -- operations
+    def operations(self) -> list[tuple[str, str]]:
+        ops = []
+        for path, item in self.doc["paths"].items():
+            for method in ("get", "put", "post", "delete", "patch", "head", "options"):
+                if method in item:
+                    ops.append((method.upper(), path))
+        return ops
+
+    def _deref(self, obj: dict, pointer: str) -> tuple[dict, str]:
+        while "$ref" in obj:
+            ref = obj["$ref"]
+            assert ref.startswith("#/"), ref
+            pointer = ref[1:]
+            obj = self.doc
+            for part in pointer.lstrip("/").split("/"):
+                obj = obj[part.replace("~1", "/").replace("~0", "~")]
+        return obj, pointer
+
+    def response_for(self, method: str, template: str, status: int) -> tuple[dict, str]:
+        item = self.doc["paths"].get(template)
+        assert item is not None, f"{template} is not in docs/openapi.yaml"
+        op = item.get(method.lower())
+        assert op is not None, f"{method} {template} is not in docs/openapi.yaml"
+        responses = op["responses"]
+        key = str(status)
+        if key not in responses:
+            raise AssertionError(
+                f"{method} {template} answered {status}, which docs/openapi.yaml does not document "
+                f"for it (documented: {sorted(responses)})")
+        pointer = f"/paths/{_pointer_escape(template)}/{method.lower()}/responses/{key}"
+        return self._deref(responses[key], pointer)
+
+    def named_response(self, name: str) -> tuple[dict, str]:
+        return self._deref(self.doc["components"]["responses"][name],
+                           f"/components/responses/{name}")
+
+    def check_response(self, resp: requests.Response | "RawResponse", response_obj: dict,
+                       pointer: str) -> Any:
+        """Validates headers and body of `resp` against one OpenAPI response object."""
+        headers = resp.headers
+        for hname, hobj in (response_obj.get("headers") or {}).items():
+            hobj, hptr = self._deref(hobj, f"{pointer}/headers/{_pointer_escape(hname)}")
+            value = headers.get(hname)
+            if hobj.get("required"):
+                assert value is not None, f"response lacks required header {hname}"
+            if value is not None and "schema" in hobj:
+                self.validate_pointer(value, f"{hptr}/schema")
+        content = response_obj.get("content")
+        body = resp.content
+        if not content:
+            assert body in (b"", None), f"expected no body, got {body[:200]!r}"
+            return None
+        ctype = headers.get("Content-Type", "")
+        assert ctype.split(";")[0].strip() == "application/json", f"Content-Type {ctype!r}"
+        data = json.loads(body)
+        self.validate_pointer(data, f"{pointer}/content/application~1json/schema")
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            assert data["error"].get("request_id") == headers.get("X-Request-Id"), \
+                "error.request_id differs from the X-Request-Id header"
+        return data
+
+    def check(self, resp, method: str, template: str) -> Any:
+        obj, ptr = self.response_for(method, template, resp.status_code)
+        return self.check_response(resp, obj, ptr)
+
+    def check_named(self, resp, name: str) -> Any:
+        obj, ptr = self.named_response(name)
+        return self.check_response(resp, obj, ptr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw HTTP, for requests that `requests` will not send (oversized, malformed, half-sent)
+
+
+@dataclass
+class RawResponse:
+    status_code: int
+    headers: http.client.HTTPMessage
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def raw_request(port: int, request_bytes: bytes, timeout: float = 15.0) -> RawResponse:
+    """Sends bytes as they are and parses the first response. Tolerates the server closing the
+    connection before it has read the whole body (it may answer 413 as soon as it sees the length)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            sock.sendall(request_bytes)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        resp = http.client.HTTPResponse(sock)
+        resp.begin()
+        body = resp.read()
+        return RawResponse(resp.status, resp.headers, body)
+    finally:
+        sock.close()
+
+
+def build_request(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    for k, v in headers.items():
+        lines.append(f"{k}: {v}")
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+# ---------------------------------------------------------------------------------------------
+# The server process
+
+
+_server_counter = itertools.count(1)
+
+
+class VouchServer:
+    """One `vouch serve` process on a free loopback port."""
+
+    def __init__(self, data_dir: Path, log_dir: Path, *, token: str | None = ADMIN_TOKEN,
+                 args: Iterable[str] = (), env: dict[str, str] | None = None):
+        self.data_dir = Path(data_dir)
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.bootstrap_token = token
+        self.token = token
+        self.args = list(args)
+        self.extra_env = dict(env or {})
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.stdout_path: Path | None = None
+        self.stderr_path: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [str(require_binary()), "serve", "--data-dir", str(self.data_dir),
+                "--listen", f"127.0.0.1:{self.port}", *self.args]
+
+    def spawn(self) -> subprocess.Popen:
+        """Starts the process without waiting for readiness."""
+        self.port = free_port()
+        n = next(_server_counter)
+        self.stdout_path = self.log_dir / f"server-{n}.stdout"
+        self.stderr_path = self.log_dir / f"server-{n}.stderr"
+        env = {}
+        if self.bootstrap_token is not None:
+            env["VOUCH_BOOTSTRAP_TOKEN"] = self.bootstrap_token
+        env.update(self.extra_env)
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL, env=clean_env(env))
+        return self.proc
+
+    def start(self, timeout: float = 30.0) -> "VouchServer":
+        for attempt in range(3):
+            self.spawn()
+            try:
+                self.wait_ready(timeout)
+                return self
+            except _ExitedEarly:
+                # The free port may have been taken between our probe and the server's bind.
+                if attempt < 2 and "in use" in self.logs().lower():
+                    continue
+                pytest.fail(f"vouch serve exited with {self.proc.returncode} before it was "
+                            f"ready:\n{self.logs()}")
+        raise AssertionError("unreachable")
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise _ExitedEarly()
+            try:
+                r = requests.get(self.base + "/ready", timeout=1)
+                if r.status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"vouch serve was not ready after {timeout}s:\n{self.logs()}")
+            time.sleep(0.02)
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace") if self.stdout_path else ""
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path else ""
+
+    def logs(self) -> str:
+        return f"--- stdout\n{self.stdout()[-4000:]}\n--- stderr\n{self.stderr()[-4000:]}"
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; returns the exit code (fails the test if it does not exit)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"vouch serve did not exit within {timeout}s of SIGTERM:\n{self.logs()}")
+
+    def kill(self) -> None:
+        """SIGKILL (kill -9) and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self, timeout: float = 30.0) -> "VouchServer":
+        if self.running():
+            self.terminate()
+        return self.start(timeout)
+
+    def close(self) -> None:
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    # -- clients
+    def api(self, spec: Spec, token: str | None = UNSET) -> "Api":
+        return Api(self, spec, self.token if token is UNSET else token)
+
+    def cli(self, *args: str, token: str | None = UNSET, server: str | None = UNSET,
+            env: dict[str, str] | None = None, timeout: float = 60.0,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """Runs the `vouch` client with --server/--token set to this server (unless overridden)."""
+        cmd = [str(require_binary())]
+        srv = self.base if server is UNSET else server
+        tok = self.token if token is UNSET else token
+        if srv is not None:
+            cmd += ["--server", srv]
+        if tok is not None:
+            cmd += ["--token", tok]
+        cmd += list(args)
+        return run_cli(cmd, env=env, timeout=timeout, cwd=cwd)
+
+
+class _ExitedEarly(Exception):
+    pass
+
+
+def run_cli(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 60.0,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=clean_env(env), stdin=subprocess.DEVNULL, cwd=cwd)
+
+
+def json_lines(text: str) -> list[dict]:
+    """Parses CLI json output: one JSON object per non-empty line."""
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            assert isinstance(obj, dict), f"not a JSON object per line: {line!r}"
+            out.append(obj)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTTP client
+
+
+class Api:
+    """A keep-alive HTTP client for one server, validating every answer against the spec."""
+
+    def __init__(self, server: VouchServer, spec: Spec, token: str | None):
+        self.server = server
+        self.spec = spec
+        self.token = token
+        self.session = requests.Session()
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    def headers(self, extra: dict[str, str] | None = None, token: str | None = UNSET) -> dict:
+        h = {}
+        tok = self.token if token is UNSET else token
+        if tok is not None:
+            h["Authorization"] = f"Bearer {tok}"
+        h.update(extra or {})
+        return h
+
+    def raw(self, method: str, path: str, *, json_body: Any = UNSET, data: bytes | str | None = None,
+            params: dict | None = None, headers: dict | None = None, token: str | None = UNSET,
+            timeout: float = 30.0) -> requests.Response:
+        """One request to a literal path (already encoded), no validation."""
+        h = self.headers(headers, token)
+        kwargs: dict[str, Any] = {"params": params, "headers": h, "timeout": timeout}
+        if json_body is not UNSET:
+            kwargs["data"] = json.dumps(json_body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            kwargs["data"] = data.encode() if isinstance(data, str) else data
+            h.setdefault("Content-Type", "application/json")
+        return self.session.request(method, self.base + path, **kwargs)
+
+    def call(self, method: str, template: str, *, path: dict | None = None,
+             json_body: Any = UNSET, data: bytes | str | None = None, params: dict | None = None,
+             headers: dict | None = None, token: str | None = UNSET,
+             expect: int | None = None, code: str | None = None) -> requests.Response:
+        """Fills the path template (each value percent-encoded as one segment), sends, validates
+        status/headers/body against docs/openapi.yaml and, when given, the expected status and
+        error code."""
+        url_path = template
+        for k, v in (path or {}).items():
+            url_path = url_path.replace("{" + k + "}", quote_segment(v))
+        assert "{" not in url_path, f"unfilled path parameter in {url_path}"
+        r = self.raw(method, url_path, json_body=json_body, data=data, params=params,
+                     headers=headers, token=token)
+        body = self.spec.check(r, method, template)
+        if expect is not None:
+            assert r.status_code == expect, (
+                f"{method} {url_path}: expected {expect}, got {r.status_code}: {r.text[:1000]}")
+        if code is not None:
+            assert isinstance(body, dict) and body.get("error", {}).get("code") == code, (
+                f"{method} {url_path}: expected error {code}, got {r.status_code}: {r.text[:1000]}")
+        return r
+
+    # -- conveniences used by many tests
+    def create_model(self, name: str, **fields) -> dict:
+        return self.call("POST", "/api/v1/models", json_body={"name": name, **fields},
+                         expect=201).json()
+
+    def get_model(self, name: str) -> requests.Response:
+        return self.call("GET", "/api/v1/models/{name}", path={"name": name})
+
+    def create_version(self, name: str, source: str = "s3://bucket/model.tar.gz", **fields) -> dict:
+        return self.call("POST", "/api/v1/models/{name}/versions", path={"name": name},
+                         json_body={"source": source, **fields}, expect=201).json()
+
+    def get_version(self, name: str, n: int) -> requests.Response:
+        return self.call("GET", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": n})
+
+    def list_versions(self, name: str) -> list[dict]:
+        out, token = [], None
+        while True:
+            params = {"limit": 1000}
+            if token:
+                params["page_token"] = token
+            body = self.call("GET", "/api/v1/models/{name}/versions", path={"name": name},
+                             params=params, expect=200).json()
+            out += body["versions"]
+            token = body.get("next_page_token")
+            if not token:
+                return out
+
+    def list_models(self) -> list[dict]:
+        out, token = [], None
+        while True:
+            params = {"limit": 1000}
+            if token:
+                params["page_token"] = token
+            body = self.call("GET", "/api/v1/models", params=params, expect=200).json()
+            out += body["models"]
+            token = body.get("next_page_token")
+            if not token:
+                return out
+
+    def events(self, **filters) -> list[dict]:
+        """Every audit event matching the filters, following next_page_token to the end."""
+        out, token = [], None
+        while True:
+            params = {"limit": 1000, **{k: v for k, v in filters.items() if v is not None}}
+            if token:
+                params["page_token"] = token
+            body = self.call("GET", "/api/v1/audit", params=params, expect=200).json()
+            out += body["events"]
+            token = body.get("next_page_token")
+            if not token:
+                return out
+
+    def max_seq(self) -> int:
+        evs = self.events()
+        return evs[-1]["seq"] if evs else 0
+
+    def events_after(self, seq: int, **filters) -> list[dict]:
+        return [e for e in self.events(**filters) if e["seq"] > seq]
+
+
+def snapshot(api: Api, model: str | None = None) -> dict:
+    """Everything a refused request must leave unchanged: the audit log's head, the model list,
+    and the model with its versions."""
+    snap: dict[str, Any] = {"max_seq": api.max_seq(), "models": api.list_models()}
+    if model is not None:
+        r = api.get_model(model)
+        snap["model"] = (r.status_code, r.json() if r.content else None)
+        if r.status_code == 200:
+            snap["versions"] = api.list_versions(model)
+    return snap
+
+
+def parse_rfc3339_ms(s: str) -> int:
+    from datetime import datetime
+    dt = datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
+    from datetime import timezone
+    return int(round(dt.replace(tzinfo=timezone.utc).timestamp() * 1000))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
