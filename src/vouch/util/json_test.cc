@@ -89,3 +89,16 @@ TEST(JsonFields, RejectUnknownFieldsNamesTheField) {
 
 }  // namespace
 }  // namespace vouch
+
+namespace vouch {
+namespace {
+
+TEST(SerializeJson, KeepsInsertionOrderAndEcmaScriptNumbers) {
+  json::object o;
+  o["z"] = 0.93;
+  o["a"] = int64_t{1} << 60;
+  EXPECT_EQ(SerializeJson(o), R"({"z":0.93,"a":1152921504606846976})");
+}
+
+}  // namespace
+}  // namespace vouch
