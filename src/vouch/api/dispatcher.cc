@@ -1,9 +1,9 @@
 #include "vouch/api/dispatcher.h"
 
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
@@ -34,9 +34,9 @@ void AddRequestId(HttpResponse& r, const RequestContext& ctx) {
 
 HttpResponse NativeError(const Status& status, const RequestContext& ctx) {
   const ErrorInfo& info = InfoFor(status.code());
-  json::object body{{"error",
-                     {{"code", info.name}, {"message", status.message()},
-                      {"request_id", ctx.request_id}}}};
+  json::object body{
+      {"error",
+       {{"code", info.name}, {"message", status.message()}, {"request_id", ctx.request_id}}}};
   HttpResponse r = HttpResponse::Json(info.http_status, SerializeJson(body));
   if (status.code() == StatusCode::kUnauthenticated) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vouch\"");
@@ -71,7 +71,8 @@ HttpResponse Dispatcher::Reject(const HttpRequest& request, const Status& status
 
 Status Dispatcher::Authenticate(const HttpRequest& request, RequestContext& ctx) const {
   std::string_view header = request.Header("authorization");
-  if (header.empty()) return Unauthenticated("missing credentials: send Authorization: Bearer <token>");
+  if (header.empty())
+    return Unauthenticated("missing credentials: send Authorization: Bearer <token>");
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() <= kBearer.size() ||
       !std::equal(kBearer.begin(), kBearer.end(), header.begin(),
@@ -88,7 +89,8 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
   RequestContext ctx = NewContext(request);
   std::string_view path = PathOf(request.target);
   auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
+  if (!parsed)
+    return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
   std::vector<std::string> segments;
   QueryParams query;
   try {
@@ -104,12 +106,11 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
   if (match.route == nullptr) {
     if (!match.allowed_methods.empty()) {
       std::string allow = fmt::format("{}", fmt::join(match.allowed_methods, ", "));
-      HttpResponse r = Render(
-          path,
-          Status(StatusCode::kMethodNotAllowed,
-                 fmt::format("method {} is not allowed on {}; allowed: {}", request.method, path,
-                             allow)),
-          ctx);
+      HttpResponse r = Render(path,
+                              Status(StatusCode::kMethodNotAllowed,
+                                     fmt::format("method {} is not allowed on {}; allowed: {}",
+                                                 request.method, path, allow)),
+                              ctx);
       r.headers.emplace_back("Allow", allow);
       return r;
     }

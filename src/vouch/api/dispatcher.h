@@ -24,8 +24,7 @@ class Dispatcher {
 
  private:
   RequestContext NewContext(const HttpRequest& request) const;
-  HttpResponse Render(std::string_view path, const Status& status,
-                      const RequestContext& ctx) const;
+  HttpResponse Render(std::string_view path, const Status& status, const RequestContext& ctx) const;
   Status Authenticate(const HttpRequest& request, RequestContext& ctx) const;
 
   const Router& router_;

@@ -68,8 +68,10 @@ Router::Match Router::Find(std::string_view method,
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
       if (IsCapture(r.segments[i])) {
-        if (segments[i].empty()) ok = false;
-        else params.emplace(r.segments[i].substr(1, r.segments[i].size() - 2), segments[i]);
+        if (segments[i].empty())
+          ok = false;
+        else
+          params.emplace(r.segments[i].substr(1, r.segments[i].size() - 2), segments[i]);
       } else {
         ok = r.segments[i] == segments[i];
       }

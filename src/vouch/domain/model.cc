@@ -1,8 +1,8 @@
 #include "vouch/domain/model.h"
 
+#include <fmt/format.h>
 #include <array>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace vouch {
 namespace {
@@ -25,9 +25,8 @@ Status CheckKey(std::string_view what, std::string_view key) {
   VOUCH_TRY(ValidateUtf8(what, key));
   if (key.empty()) return InvalidArgument(fmt::format("{} must not be empty", what));
   if (Utf8Length(key) > kMaxTagKeyLength) {
-    return InvalidArgument(
-        fmt::format("{} '{}…' is longer than {} characters", what, key.substr(0, 32),
-                    kMaxTagKeyLength));
+    return InvalidArgument(fmt::format("{} '{}…' is longer than {} characters", what,
+                                       key.substr(0, 32), kMaxTagKeyLength));
   }
   for (unsigned char c : key) {
     if (c < 0x20 || c == 0x7f) {
@@ -97,8 +96,7 @@ Status ValidateModelName(std::string_view name) {
   if (name.empty()) return InvalidArgument("Missing value for required parameter 'name'.");
   VOUCH_TRY(ValidateUtf8("model name", name));
   if (Utf8Length(name) > kMaxNameLength) {
-    return InvalidArgument(
-        fmt::format("model name is longer than {} characters", kMaxNameLength));
+    return InvalidArgument(fmt::format("model name is longer than {} characters", kMaxNameLength));
   }
   bool only_space = true;
   for (unsigned char c : name) {
@@ -116,8 +114,8 @@ Status ValidateTagKey(std::string_view key) { return CheckKey("tag key", key); }
 Status ValidateTagValue(std::string_view key, std::string_view value) {
   VOUCH_TRY(ValidateUtf8("tag value", value));
   if (Utf8Length(value) > kMaxTagValueLength) {
-    return InvalidArgument(fmt::format("value of tag '{}' is longer than {} characters", key,
-                                       kMaxTagValueLength));
+    return InvalidArgument(
+        fmt::format("value of tag '{}' is longer than {} characters", key, kMaxTagValueLength));
   }
   return OkStatus();
 }
@@ -134,18 +132,18 @@ Status ValidateParam(std::string_view key, std::string_view value) {
   VOUCH_TRY(CheckKey("param name", key));
   VOUCH_TRY(ValidateUtf8("param value", value));
   if (Utf8Length(value) > kMaxParamValueLength) {
-    return InvalidArgument(fmt::format("value of param '{}' is longer than {} characters", key,
-                                       kMaxParamValueLength));
+    return InvalidArgument(
+        fmt::format("value of param '{}' is longer than {} characters", key, kMaxParamValueLength));
   }
   return OkStatus();
 }
 
 Status ValidateAlias(std::string_view alias) {
   if (alias.empty() || alias.size() > kMaxAliasLength) {
-    return InvalidArgument(
-        fmt::format("Invalid alias name: '{}'. Alias must be 1 to {} characters of letters, digits, "
-                    "'_' or '-'.",
-                    alias.substr(0, 64), kMaxAliasLength));
+    return InvalidArgument(fmt::format(
+        "Invalid alias name: '{}'. Alias must be 1 to {} characters of letters, digits, "
+        "'_' or '-'.",
+        alias.substr(0, 64), kMaxAliasLength));
   }
   for (unsigned char c : alias) {
     if (!(std::isalnum(c) || c == '_' || c == '-')) {

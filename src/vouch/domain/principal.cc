@@ -8,32 +8,44 @@ std::string_view PrincipalKindName(PrincipalKind k) {
 
 std::string_view AuthMethodName(AuthMethod m) {
   switch (m) {
-    case AuthMethod::kNone: return "none";
-    case AuthMethod::kToken: return "token";
-    case AuthMethod::kPassword: return "password";
-    case AuthMethod::kSigV4: return "sigv4";
-    case AuthMethod::kSession: return "session";
-    case AuthMethod::kSystem: return "system";
+    case AuthMethod::kNone:
+      return "none";
+    case AuthMethod::kToken:
+      return "token";
+    case AuthMethod::kPassword:
+      return "password";
+    case AuthMethod::kSigV4:
+      return "sigv4";
+    case AuthMethod::kSession:
+      return "session";
+    case AuthMethod::kSystem:
+      return "system";
   }
   return "none";
 }
 
 std::string_view DoorName(Door d) {
   switch (d) {
-    case Door::kNative: return "native";
-    case Door::kMlflow: return "mlflow";
-    case Door::kSageMaker: return "sagemaker";
-    case Door::kCli: return "cli";
-    case Door::kUi: return "ui";
-    case Door::kSystem: return "system";
+    case Door::kNative:
+      return "native";
+    case Door::kMlflow:
+      return "mlflow";
+    case Door::kSageMaker:
+      return "sagemaker";
+    case Door::kCli:
+      return "cli";
+    case Door::kUi:
+      return "ui";
+    case Door::kSystem:
+      return "system";
   }
   return "native";
 }
 
 RequestContext SystemContext(const Clock& clock) {
   RequestContext ctx;
-  ctx.principal = Principal{.id = 0, .name = "system", .kind = PrincipalKind::kServiceAccount,
-                            .is_admin = true};
+  ctx.principal = Principal{
+      .id = 0, .name = "system", .kind = PrincipalKind::kServiceAccount, .is_admin = true};
   ctx.auth = AuthMethod::kSystem;
   ctx.door = Door::kSystem;
   ctx.clock = &clock;

@@ -1,5 +1,7 @@
 #include "vouch/server/http_server.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -8,8 +10,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -84,10 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     stream_.expires_after(server_.options.request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   // A request is in flight from its header on: a drain waits for its body, its handler and its
@@ -116,11 +115,11 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont, read_body](
-                                            beast::error_code ec, size_t) {
-        if (ec) return self->OnRead(ec);
-        read_body();
-      });
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont, read_body](beast::error_code ec, size_t) {
+                          if (ec) return self->OnRead(ec);
+                          read_body();
+                        });
       return;
     }
     read_body();
@@ -152,13 +151,13 @@ class Session : public std::enable_shared_from_this<Session> {
       partial.remote_address = address_;
       if (parser_->is_header_done()) partial = Translate(parser_->get());
       partial.body.clear();
-      Status why = ec == http::error::body_limit
-                       ? Status(StatusCode::kPayloadTooLarge,
-                                fmt::format("request body exceeds {} bytes",
-                                            server_.options.max_body_bytes))
-                   : ec == http::error::header_limit
-                       ? Status(StatusCode::kPayloadTooLarge, "request headers are too large")
-                       : InvalidArgument(fmt::format("malformed HTTP request: {}", ec.message()));
+      Status why =
+          ec == http::error::body_limit
+              ? Status(StatusCode::kPayloadTooLarge,
+                       fmt::format("request body exceeds {} bytes", server_.options.max_body_bytes))
+          : ec == http::error::header_limit
+              ? Status(StatusCode::kPayloadTooLarge, "request headers are too large")
+              : InvalidArgument(fmt::format("malformed HTTP request: {}", ec.message()));
       Begin();
       Respond(partial, server_.handlers.reject(partial, why), false);
       return;
@@ -317,8 +316,8 @@ void HttpServer::Stop() {
     std::unique_lock lock(impl_->drained_mu);
     bool drained = impl_->drained_cv.wait_for(lock, impl_->options.drain_timeout,
                                               [&] { return impl_->in_flight == 0; });
-    if (!drained) spdlog::warn("{} requests still in flight after the drain timeout",
-                               impl_->in_flight.load());
+    if (!drained)
+      spdlog::warn("{} requests still in flight after the drain timeout", impl_->in_flight.load());
   }
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) {

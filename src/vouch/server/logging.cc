@@ -64,8 +64,8 @@ Status SetUpLogging(std::string_view format, std::string_view level) {
 void LogRequest(const RequestLogLine& l) {
   if (!spdlog::should_log(spdlog::level::info)) return;
   if (json_mode) {
-    json::object o{{"msg", "request"},       {"method", l.method},         {"path", l.path},
-                   {"status", l.status},     {"latency_ms", l.latency_ms}, {"request_id", l.request_id},
+    json::object o{{"msg", "request"},   {"method", l.method},         {"path", l.path},
+                   {"status", l.status}, {"latency_ms", l.latency_ms}, {"request_id", l.request_id},
                    {"peer", l.peer}};
     spdlog::info(SerializeJson(o));
   } else {

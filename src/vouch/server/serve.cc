@@ -5,11 +5,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "vouch/api/dispatcher.h"
 #include "vouch/api/native/native_api.h"
@@ -92,14 +92,15 @@ int Run(const ServeConfig& c) {
   for (const auto* d : {&request_timeout, &drain_timeout, &denial_window}) {
     if (!d->ok()) return Fail(d->status());
   }
-  if (c.threads < 1 || c.workers < 1) return Fail(InvalidArgument("--threads and --workers must be at least 1"));
+  if (c.threads < 1 || c.workers < 1)
+    return Fail(InvalidArgument("--threads and --workers must be at least 1"));
 
   std::error_code ec;
   std::filesystem::path data_dir(c.data_dir);
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return Fail(Unavailable(fmt::format("cannot create data directory {}: {}", c.data_dir,
-                                        ec.message())));
+    return Fail(
+        Unavailable(fmt::format("cannot create data directory {}: {}", c.data_dir, ec.message())));
   }
   std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
@@ -138,8 +139,8 @@ int Run(const ServeConfig& c) {
                      .tick = [&] { auth.FlushDenials(false); }});
   if (Status s = server.Start(); !s.ok()) return Fail(s);
 
-  std::string host = listen->first.find(':') != std::string::npos ? "[" + listen->first + "]"
-                                                                   : listen->first;
+  std::string host =
+      listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   std::string url = fmt::format("http://{}:{}", host, server.port());
   fmt::print("vouch {} serving {} ({})\n", "0.1.0", url, st.Describe());
   if (boot->created && !boot->token.empty()) {
@@ -175,17 +176,21 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0 picks one)")
       ->envname("VOUCH_LISTEN")
       ->capture_default_str();
-  app.add_option("--threads", c.threads, "I/O threads")->envname("VOUCH_THREADS")->capture_default_str();
+  app.add_option("--threads", c.threads, "I/O threads")
+      ->envname("VOUCH_THREADS")
+      ->capture_default_str();
   app.add_option("--workers", c.workers, "Request worker threads (handlers may wait on commits)")
       ->envname("VOUCH_WORKERS")
       ->capture_default_str();
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("VOUCH_MAX_BODY_BYTES")
       ->capture_default_str();
-  app.add_option("--request-timeout", c.request_timeout, "Time to read a request or write a response")
+  app.add_option("--request-timeout", c.request_timeout,
+                 "Time to read a request or write a response")
       ->envname("VOUCH_REQUEST_TIMEOUT")
       ->capture_default_str();
-  app.add_option("--drain-timeout", c.drain_timeout, "On SIGTERM, how long in-flight requests may take")
+  app.add_option("--drain-timeout", c.drain_timeout,
+                 "On SIGTERM, how long in-flight requests may take")
       ->envname("VOUCH_DRAIN_TIMEOUT")
       ->capture_default_str();
   app.add_option("--denial-window", c.denial_window,

@@ -29,8 +29,12 @@ Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
     AuditEvent e = EventFor(ctx, "principal.created");
     e.target = {{"type", "principal"}, {"principal", admin.name}, {"id", admin.id}};
     e.before = nullptr;
-    e.after = {{"name", admin.name}, {"kind", "user"}, {"is_admin", true},
-               {"token", {{"name", "bootstrap"}, {"source", given_token.empty() ? "generated" : "VOUCH_BOOTSTRAP_TOKEN"}}}};
+    e.after = {{"name", admin.name},
+               {"kind", "user"},
+               {"is_admin", true},
+               {"token",
+                {{"name", "bootstrap"},
+                 {"source", given_token.empty() ? "generated" : "VOUCH_BOOTSTRAP_TOKEN"}}}};
     e.comment = "bootstrap on an empty store";
     VOUCH_TRY(audit::Append(tx, e, now).status());
     result.created = true;

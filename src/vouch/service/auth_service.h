@@ -17,8 +17,8 @@
 namespace vouch::service {
 
 struct BootstrapResult {
-  bool created = false;        // false when the store already had principals
-  std::string token;           // the admin token, when created and not given by the operator
+  bool created = false;  // false when the store already had principals
+  std::string token;     // the admin token, when created and not given by the operator
 };
 
 class AuthService {

@@ -95,9 +95,12 @@ Status ValidateVersionNumber(int64_t version) {
 
 std::string_view FieldName(VersionField f) {
   switch (f) {
-    case VersionField::kTag: return "tag";
-    case VersionField::kMetric: return "metric";
-    case VersionField::kParam: return "param";
+    case VersionField::kTag:
+      return "tag";
+    case VersionField::kMetric:
+      return "metric";
+    case VersionField::kParam:
+      return "param";
   }
   return "tag";
 }
@@ -432,8 +435,8 @@ Status RegistryService::DeleteVersion(const RequestContext& ctx, std::string_vie
 
 Result<ModelVersion> RegistryService::SetVersionField(const RequestContext& ctx, VersionField field,
                                                       std::string_view name, int64_t version,
-                                                      std::string_view key,
-                                                      std::string_view value, double metric) {
+                                                      std::string_view key, std::string_view value,
+                                                      double metric) {
   VOUCH_TRY(Authorize(ctx));
   VOUCH_TRY(ValidateVersionNumber(version));
   switch (field) {
@@ -441,8 +444,12 @@ Result<ModelVersion> RegistryService::SetVersionField(const RequestContext& ctx,
       VOUCH_TRY(ValidateTagKey(key));
       VOUCH_TRY(ValidateTagValue(key, value));
       break;
-    case VersionField::kMetric: VOUCH_TRY(ValidateMetric(key, metric)); break;
-    case VersionField::kParam: VOUCH_TRY(ValidateParam(key, value)); break;
+    case VersionField::kMetric:
+      VOUCH_TRY(ValidateMetric(key, metric));
+      break;
+    case VersionField::kParam:
+      VOUCH_TRY(ValidateParam(key, value));
+      break;
   }
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
@@ -486,7 +493,8 @@ Result<ModelVersion> RegistryService::DeleteVersionField(const RequestContext& c
                                                          int64_t version, std::string_view key) {
   VOUCH_TRY(Authorize(ctx));
   VOUCH_TRY(ValidateVersionNumber(version));
-  if (key.empty()) return InvalidArgument(fmt::format("{} key must not be empty", FieldName(field)));
+  if (key.empty())
+    return InvalidArgument(fmt::format("{} key must not be empty", FieldName(field)));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
@@ -566,9 +574,9 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
       VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> holders, tx.VersionsInStage(m.id, stage));
       for (auto& other : holders) {
         if (other.version == v.version) continue;
-        VOUCH_TRY(move(other, Stage::kArchived,
-                       fmt::format("archived because version {} moved to {}", v.version,
-                                   StageName(stage))));
+        VOUCH_TRY(move(
+            other, Stage::kArchived,
+            fmt::format("archived because version {} moved to {}", v.version, StageName(stage))));
       }
     }
     VOUCH_TRY(move(v, stage, change.comment));

@@ -102,9 +102,8 @@ class RegistryService {
   Status DeleteVersion(const RequestContext& ctx, std::string_view name, int64_t version);
   // Sets a tag (string), metric (number in `metric`) or param (string) on a version.
   Result<ModelVersion> SetVersionField(const RequestContext& ctx, VersionField field,
-                                       std::string_view name, int64_t version,
-                                       std::string_view key, std::string_view value,
-                                       double metric = 0);
+                                       std::string_view name, int64_t version, std::string_view key,
+                                       std::string_view value, double metric = 0);
   // NOT_FOUND when the key is not set.
   Result<ModelVersion> DeleteVersionField(const RequestContext& ctx, VersionField field,
                                           std::string_view name, int64_t version,

@@ -1,8 +1,8 @@
 // The storage interface. store/sqlite (and later store/postgres) implement it with the same
 // semantics; one shared test suite (store_test_suite.h) holds every backend to them.
 //
-// Work happens in transactions: the service passes a function that receives a Tx. Read() runs it on a
-// consistent snapshot; Write() runs it in a transaction that commits before Write() returns, and
+// Work happens in transactions: the service passes a function that receives a Tx. Read() runs it on
+// a consistent snapshot; Write() runs it in a transaction that commits before Write() returns, and
 // rolls back every change it made when it returns a non-OK Status.
 #pragma once
 
@@ -32,7 +32,7 @@ struct TokenRecord {
 };
 
 struct AuditFilter {
-  std::string model;   // events whose target model had this name, or is the live model of this name
+  std::string model;  // events whose target model had this name, or is the live model of this name
   int64_t version = 0;  // 0: any
   std::string actor;
   std::string action;
@@ -108,8 +108,8 @@ class Tx {
   virtual Result<int64_t> AuditHeadSeq() = 0;
 
   // Outbox: one row per notification, written in the change's transaction.
-  virtual Status EnqueueOutbox(int64_t event_seq, std::string_view topic,
-                               std::string_view payload, TimeMs created_ms) = 0;
+  virtual Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
+                               TimeMs created_ms) = 0;
   virtual Result<int64_t> CountPendingOutbox() = 0;
 };
 

@@ -1,9 +1,9 @@
 #include "vouch/util/json.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <vector>
 
 namespace vouch {
@@ -13,14 +13,20 @@ constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
 
 std::string_view KindName(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -63,13 +69,27 @@ void AppendString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += fmt::format("\\u{:04x}", c);
@@ -127,8 +147,12 @@ void AppendDouble(std::string& out, double d) {
 // canonical: RFC 8785 (sorted keys, integers within 2^53); otherwise insertion order, any integer.
 Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
   switch (v.kind()) {
-    case json::kind::null: out += "null"; return OkStatus();
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return OkStatus();
+    case json::kind::null:
+      out += "null";
+      return OkStatus();
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return OkStatus();
     case json::kind::int64: {
       int64_t i = v.get_int64();
       if (canonical && (i > kMaxSafeInteger || i < -kMaxSafeInteger)) {
@@ -151,7 +175,9 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
       AppendDouble(out, d);
       return OkStatus();
     }
-    case json::kind::string: AppendString(out, v.get_string()); return OkStatus();
+    case json::kind::string:
+      AppendString(out, v.get_string());
+      return OkStatus();
     case json::kind::array: {
       out.push_back('[');
       bool first = true;

@@ -18,8 +18,9 @@ Result<json::value> ParseJson(std::string_view text);
 // Parses `text` as a JSON object. INVALID_ARGUMENT when it is not JSON or not an object.
 Result<json::object> ParseJsonObject(std::string_view text);
 
-// RFC 8785 (JSON Canonicalization Scheme): keys sorted by UTF-16 code units, ECMAScript number form,
-// minimal string escapes. INVALID_ARGUMENT for NaN or infinities, and for integers beyond ±2^53.
+// RFC 8785 (JSON Canonicalization Scheme): keys sorted by UTF-16 code units, ECMAScript number
+// form, minimal string escapes. INVALID_ARGUMENT for NaN or infinities, and for integers beyond
+// ±2^53.
 Result<std::string> CanonicalJson(const json::value& v);
 
 // Serializes for a response: members in insertion order, numbers in the ECMAScript form
@@ -34,9 +35,11 @@ Result<std::optional<bool>> OptionalBool(const json::object& o, std::string_view
 Result<std::optional<int64_t>> OptionalInt(const json::object& o, std::string_view field);
 Result<std::optional<double>> OptionalNumber(const json::object& o, std::string_view field);
 // An object whose values are all strings (tags, params). nullopt when absent.
-Result<std::optional<json::object>> OptionalStringMap(const json::object& o, std::string_view field);
+Result<std::optional<json::object>> OptionalStringMap(const json::object& o,
+                                                      std::string_view field);
 // An object whose values are all numbers (metrics). nullopt when absent.
-Result<std::optional<json::object>> OptionalNumberMap(const json::object& o, std::string_view field);
+Result<std::optional<json::object>> OptionalNumberMap(const json::object& o,
+                                                      std::string_view field);
 
 // Rejects fields of `o` not in `allowed` with INVALID_ARGUMENT naming the first unknown one.
 Status RejectUnknownFields(const json::object& o, std::initializer_list<std::string_view> allowed);

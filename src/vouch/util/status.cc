@@ -1,7 +1,7 @@
 #include "vouch/util/status.h"
 
-#include <array>
 #include <fmt/format.h>
+#include <array>
 
 namespace vouch {
 namespace {
@@ -33,7 +33,8 @@ constexpr std::array<ErrorInfo, 19> kErrorTable = {{
 
 const ErrorInfo& InfoFor(StatusCode code) {
   auto i = static_cast<size_t>(code);
-  return i < kErrorTable.size() ? kErrorTable[i] : kErrorTable[static_cast<size_t>(StatusCode::kUnknown)];
+  return i < kErrorTable.size() ? kErrorTable[i]
+                                : kErrorTable[static_cast<size_t>(StatusCode::kUnknown)];
 }
 
 std::string Status::ToString() const {

@@ -1,7 +1,7 @@
 // Status and Result<T>: expected failures as values (STYLE.md "Errors").
 //
-// Codes follow abseil's canonical set. One table (ErrorInfo, in status.cc) maps each code to its HTTP
-// status and to the error names each front door uses; doors never invent their own mapping.
+// Codes follow abseil's canonical set. One table (ErrorInfo, in status.cc) maps each code to its
+// HTTP status and to the error names each front door uses; doors never invent their own mapping.
 #pragma once
 
 #include <cassert>
@@ -31,7 +31,8 @@ enum class StatusCode {
   kUnavailable,
   kDataLoss,
   kUnauthenticated,
-  // Not in abseil's set: a body over the limit. Its wire name is RESOURCE_EXHAUSTED, its status 413.
+  // Not in abseil's set: a body over the limit. Its wire name is RESOURCE_EXHAUSTED, its status
+  // 413.
   kPayloadTooLarge,
   // Not in abseil's set: a method the path does not take. Wire name UNIMPLEMENTED, status 405.
   kMethodNotAllowed,
@@ -42,8 +43,8 @@ struct ErrorInfo {
   std::string_view name;         // native API code, e.g. "NOT_FOUND"
   int http_status;               // native HTTP status, e.g. 404
   std::string_view mlflow_code;  // MLflow error_code, e.g. "RESOURCE_DOES_NOT_EXIST"
-  int mlflow_http_status;        // MLflow's status for that error_code (ALREADY_EXISTS is 400 there)
-  std::string_view aws_type;     // AWS JSON 1.1 __type, e.g. "ResourceNotFound"
+  int mlflow_http_status;     // MLflow's status for that error_code (ALREADY_EXISTS is 400 there)
+  std::string_view aws_type;  // AWS JSON 1.1 __type, e.g. "ResourceNotFound"
   int aws_http_status;
 };
 const ErrorInfo& InfoFor(StatusCode code);
@@ -67,7 +68,9 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
@@ -76,7 +79,9 @@ inline Status FailedPrecondition(std::string m) {
 inline Status PermissionDenied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
 }
-inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
@@ -88,7 +93,7 @@ inline Status ResourceExhausted(std::string m) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -124,10 +129,10 @@ Status AsStatus(const Result<T>& r) {
 #define VOUCH_CONCAT_(a, b) VOUCH_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define VOUCH_TRY(expr)                                                  \
-  do {                                                                   \
+#define VOUCH_TRY(expr)                                                    \
+  do {                                                                     \
     ::vouch::Status vouch_try_status_ = ::vouch::internal::AsStatus(expr); \
-    if (!vouch_try_status_.ok()) return vouch_try_status_;               \
+    if (!vouch_try_status_.ok()) return vouch_try_status_;                 \
   } while (false)
 
 // Declares or assigns `lhs` from a Result, returning its Status when it is not OK.

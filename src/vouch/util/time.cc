@@ -1,8 +1,8 @@
 #include "vouch/util/time.h"
 
+#include <fmt/format.h>
 #include <charconv>
 #include <ctime>
-#include <fmt/format.h>
 
 namespace vouch {
 namespace {

@@ -1,7 +1,7 @@
 #include "vouch/api/native/native_api.h"
 
-#include <charconv>
 #include <fmt/format.h>
+#include <charconv>
 
 #include "vouch/api/dispatcher.h"
 #include "vouch/util/json.h"
@@ -23,9 +23,7 @@ Result<int64_t> ParseInt(std::string_view what, std::string_view text) {
   return v;
 }
 
-Result<int64_t> VersionParam(const Call& c) {
-  return ParseInt("version", c.path.at("n"));
-}
+Result<int64_t> VersionParam(const Call& c) { return ParseInt("version", c.path.at("n")); }
 
 Result<service::PageRequest> PageParams(const Call& c) {
   service::PageRequest page;
@@ -103,7 +101,8 @@ Result<HttpResponse> SetVersionField(RegistryService& reg, const Call& c, Versio
 
 Result<HttpResponse> DeleteVersionField(RegistryService& reg, const Call& c, VersionField field) {
   VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
-  return VersionResult(reg.DeleteVersionField(c.ctx, field, c.path.at("name"), n, c.path.at("key")));
+  return VersionResult(
+      reg.DeleteVersionField(c.ctx, field, c.path.at("name"), n, c.path.at("key")));
 }
 
 Result<std::optional<TimeMs>> TimeParam(const Call& c, std::string_view key) {
@@ -192,9 +191,8 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     VOUCH_ASSIGN_OR_RETURN(service::Page<Model> models, reg.ListModels(c.ctx, page));
     return ModelPage(models);
   });
-  add("GET", "/models/{name}", [&reg](const Call& c) {
-    return ModelResult(reg.GetModel(c.ctx, c.path.at("name")));
-  });
+  add("GET", "/models/{name}",
+      [&reg](const Call& c) { return ModelResult(reg.GetModel(c.ctx, c.path.at("name"))); });
   add("PATCH", "/models/{name}", [&reg](const Call& c) -> Result<HttpResponse> {
     VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"description"}));
     VOUCH_ASSIGN_OR_RETURN(std::string description, RequiredString(body, "description"));
@@ -205,9 +203,8 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     VOUCH_ASSIGN_OR_RETURN(std::string new_name, RequiredString(body, "new_name"));
     return ModelResult(reg.RenameModel(c.ctx, c.path.at("name"), new_name));
   });
-  add("DELETE", "/models/{name}", [&reg](const Call& c) {
-    return Empty(reg.DeleteModel(c.ctx, c.path.at("name")));
-  });
+  add("DELETE", "/models/{name}",
+      [&reg](const Call& c) { return Empty(reg.DeleteModel(c.ctx, c.path.at("name"))); });
   add("PUT", "/models/{name}/tags/{key}", [&reg](const Call& c) -> Result<HttpResponse> {
     VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"value"}));
     VOUCH_ASSIGN_OR_RETURN(std::string value, RequiredString(body, "value"));
@@ -239,7 +236,8 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     args.tags = ToStringMap(tags);
     args.params = ToStringMap(params);
     if (metrics) {
-      for (const auto& kv : *metrics) args.metrics.emplace(kv.key(), kv.value().to_number<double>());
+      for (const auto& kv : *metrics)
+        args.metrics.emplace(kv.key(), kv.value().to_number<double>());
     }
     return VersionResult(reg.CreateVersion(c.ctx, args), 201);
   });
@@ -266,9 +264,9 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
     return Empty(reg.DeleteVersion(c.ctx, c.path.at("name"), n));
   });
-  const std::pair<std::string_view, VersionField> kFields[] = {
-      {"tags", VersionField::kTag}, {"metrics", VersionField::kMetric},
-      {"params", VersionField::kParam}};
+  const std::pair<std::string_view, VersionField> kFields[] = {{"tags", VersionField::kTag},
+                                                               {"metrics", VersionField::kMetric},
+                                                               {"params", VersionField::kParam}};
   for (const auto& [segment, field] : kFields) {
     std::string path = fmt::format("/models/{{name}}/versions/{{n}}/{}/{{key}}", segment);
     add("PUT", path, [&reg, field](const Call& c) { return SetVersionField(reg, c, field); });
@@ -292,8 +290,8 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     VOUCH_ASSIGN_OR_RETURN(auto version, OptionalInt(body, "version"));
     if (!version) return InvalidArgument("missing required field 'version'");
     VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
-    return VersionResult(reg.SetAlias(c.ctx, c.path.at("name"), c.path.at("alias"), *version,
-                                      comment.value_or("")));
+    return VersionResult(
+        reg.SetAlias(c.ctx, c.path.at("name"), c.path.at("alias"), *version, comment.value_or("")));
   });
   add("GET", "/models/{name}/aliases/{alias}", [&reg](const Call& c) {
     return VersionResult(reg.GetVersionByAlias(c.ctx, c.path.at("name"), c.path.at("alias")));

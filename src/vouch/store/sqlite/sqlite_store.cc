@@ -18,8 +18,8 @@ constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schema_
 constexpr char kRecordMigration[] =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)";
 
-// Runs `fn`, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so one job cannot take
-// the committer down.
+// Runs `fn`, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so one job cannot
+// take the committer down.
 Status RunGuarded(const std::function<Status(Tx&)>& fn, Tx& tx) {
   try {
     return fn(tx);
@@ -41,9 +41,10 @@ Status Migrate(Conn& c, const std::string& path) {
   VOUCH_ASSIGN_OR_RETURN(int current, SchemaVersion(c));
   int latest = LatestMigrationVersion("sqlite");
   if (current > latest) {
-    return FailedPrecondition(fmt::format(
-        "the database {} has schema version {}, newer than this vouch knows ({}); run a newer vouch",
-        path, current, latest));
+    return FailedPrecondition(
+        fmt::format("the database {} has schema version {}, newer than this vouch knows ({}); run "
+                    "a newer vouch",
+                    path, current, latest));
   }
   for (const auto& m : Migrations()) {
     if (m.dialect != "sqlite" || m.version <= current) continue;
@@ -191,9 +192,8 @@ void SqliteStore::RunBatch(std::vector<Job*>& batch) {
 Result<std::unique_ptr<Conn>> SqliteStore::AcquireReader() {
   {
     std::unique_lock lock(readers_mu_);
-    readers_cv_.wait(lock, [&] {
-      return !idle_readers_.empty() || open_readers_ < options_.max_readers;
-    });
+    readers_cv_.wait(
+        lock, [&] { return !idle_readers_.empty() || open_readers_ < options_.max_readers; });
     if (!idle_readers_.empty()) {
       auto conn = std::move(idle_readers_.back());
       idle_readers_.pop_back();

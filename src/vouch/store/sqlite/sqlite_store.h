@@ -24,9 +24,9 @@
 namespace vouch::store {
 
 struct SqliteOptions {
-  std::string path;          // the database file
-  int max_readers = 16;      // read connections kept open
-  int max_batch = 256;       // write jobs committed together at most
+  std::string path;      // the database file
+  int max_readers = 16;  // read connections kept open
+  int max_batch = 256;   // write jobs committed together at most
 };
 
 class SqliteStore final : public Store {
@@ -70,7 +70,7 @@ class SqliteStore final : public Store {
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<Conn>> idle_readers_;  // guarded by readers_mu_
-  int open_readers_ = 0;                              // guarded by readers_mu_
+  int open_readers_ = 0;                             // guarded by readers_mu_
 };
 
 }  // namespace vouch::store

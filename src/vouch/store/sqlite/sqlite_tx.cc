@@ -1,7 +1,7 @@
 #include "vouch/store/sqlite/sqlite_tx.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 namespace vouch::store {
 namespace {
@@ -71,7 +71,8 @@ constexpr char kSetVersionParam[] =
 constexpr char kDeleteVersionParam[] =
     "DELETE FROM version_params WHERE version_id = ?1 AND key = ?2";
 
-constexpr char kFindAlias[] = "SELECT version FROM model_aliases WHERE model_id = ?1 AND alias = ?2";
+constexpr char kFindAlias[] =
+    "SELECT version FROM model_aliases WHERE model_id = ?1 AND alias = ?2";
 constexpr char kSetAlias[] =
     "INSERT INTO model_aliases (model_id, alias, version) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version";
@@ -350,8 +351,7 @@ Status SqliteTx::DeleteVersionMetric(int64_t version_id, std::string_view key) {
   return RunKeyed(kDeleteVersionMetric, version_id, key);
 }
 
-Status SqliteTx::SetVersionParam(int64_t version_id, std::string_view key,
-                                 std::string_view value) {
+Status SqliteTx::SetVersionParam(int64_t version_id, std::string_view key, std::string_view value) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kSetVersionParam));
   s.Bind(1, version_id).Bind(2, key).Bind(3, value);
   return s.Run();

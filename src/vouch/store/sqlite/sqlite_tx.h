@@ -29,8 +29,7 @@ class SqliteTx final : public Tx {
   Status DeleteVersionTag(int64_t version_id, std::string_view key) override;
   Status SetVersionMetric(int64_t version_id, std::string_view key, double value) override;
   Status DeleteVersionMetric(int64_t version_id, std::string_view key) override;
-  Status SetVersionParam(int64_t version_id, std::string_view key,
-                         std::string_view value) override;
+  Status SetVersionParam(int64_t version_id, std::string_view key, std::string_view value) override;
   Status DeleteVersionParam(int64_t version_id, std::string_view key) override;
 
   Result<std::optional<int64_t>> FindAlias(int64_t model_id, std::string_view alias) override;
