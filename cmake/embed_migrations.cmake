@@ -1,5 +1,7 @@
-# Writes OUT, a C++ file defining vouch::store::Migrations() from the SQL FILES. Each file is
-# migrations/<dialect>/NNNN_description.sql; the list is sorted by path, so by dialect then number.
+# Writes OUT, a C++ file defining vouch::store::Migrations() from the SQL files under DIR. Each file
+# is DIR/<dialect>/NNNN_description.sql; the list is sorted by path, so by dialect then number.
+file(GLOB FILES ${DIR}/*/*.sql)
+list(SORT FILES)
 set(body "// Generated from migrations/*/*.sql by cmake/embed_migrations.cmake. Do not edit.\n")
 string(APPEND body "#include \"vouch/store/migrations.h\"\n\nnamespace vouch::store {\n")
 string(APPEND body "const std::vector<Migration>& Migrations() {\n  static const std::vector<Migration> kAll = {\n")

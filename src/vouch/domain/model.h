@@ -35,6 +35,7 @@ struct Model {
   std::string created_by;
   int64_t last_version = 0;  // the highest number ever given, so numbers are never reused
   std::optional<int64_t> latest_live_version;  // filled on reads
+  std::map<std::string, int64_t> aliases;      // alias -> version; filled on reads
 };
 
 struct ModelVersion {
@@ -47,6 +48,8 @@ struct ModelVersion {
   std::string model_ref;  // MLflow 3 `model_id` (a logged model's id)
   std::string description;
   std::string artifact_digest;
+  // Where the artifacts are when `source` is a models:/ URI resolved at creation (a copy).
+  std::string storage_location;
   std::string status = "READY";
   Stage stage = Stage::kNone;
   StringMap tags;

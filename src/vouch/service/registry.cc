@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "vouch/audit/audit_log.h"
 
 namespace vouch::service {
@@ -44,6 +46,7 @@ json::object VersionSnapshot(const ModelVersion& v) {
                  {"metrics", MetricMapJson(v.metrics)},
                  {"params", StringMapJson(v.params)}};
   if (!v.model_ref.empty()) o["model_id"] = v.model_ref;
+  if (!v.storage_location.empty()) o["storage_location"] = v.storage_location;
   return o;
 }
 
@@ -304,6 +307,55 @@ Result<Model> RegistryService::DeleteModelTag(const RequestContext& ctx, std::st
   return out;
 }
 
+Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, std::string_view source) {
+  constexpr std::string_view kScheme = "models:/";
+  if (source.substr(0, kScheme.size()) != kScheme) return std::string();
+  std::string_view rest = source.substr(kScheme.size());
+  auto fail = [&](std::string_view why) {
+    return InvalidArgument(fmt::format(
+        "Unable to fetch model from model URI source artifact location '{}'. Error: {}", source,
+        why));
+  };
+  std::string_view name;
+  std::optional<int64_t> version;
+  size_t at = rest.find('@');
+  size_t slash = rest.rfind('/');
+  if (at == std::string_view::npos && slash == std::string_view::npos) {
+    return std::string();  // models:/<logged model id>: vouch keeps no tracking store to resolve it
+  }
+  std::optional<Model> m;
+  if (at != std::string_view::npos) {
+    name = rest.substr(0, at);
+    VOUCH_ASSIGN_OR_RETURN(m, tx.FindModel(name));
+    if (!m) return fail(ModelNotFound(name).message());
+    VOUCH_ASSIGN_OR_RETURN(version, tx.FindAlias(m->id, rest.substr(at + 1)));
+    if (!version) {
+      return fail(fmt::format("Registered model alias {} not found.", rest.substr(at + 1)));
+    }
+  } else {
+    name = rest.substr(0, slash);
+    std::string_view suffix = rest.substr(slash + 1);
+    VOUCH_ASSIGN_OR_RETURN(m, tx.FindModel(name));
+    if (!m) return fail(ModelNotFound(name).message());
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), n);
+    if (ec == std::errc() && end == suffix.data() + suffix.size()) {
+      version = n;
+    } else if (auto stage = ParseStage(suffix); stage.ok()) {
+      VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestVersionPerStage(m->id));
+      for (const auto& [s, v] : latest) {
+        if (s == *stage) version = v;
+      }
+    } else if (suffix == "latest") {
+      version = m->latest_live_version;
+    }
+    if (!version) return fail(fmt::format("no version of {} matches '{}'", name, suffix));
+  }
+  VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m->id, *version));
+  if (!v) return fail(VersionNotFound(name, *version).message());
+  return v->storage_location.empty() ? v->source : v->storage_location;
+}
+
 Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
                                                     const CreateVersionArgs& args) {
   VOUCH_TRY(Authorize(ctx));
@@ -319,6 +371,7 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, args.model));
+    VOUCH_ASSIGN_OR_RETURN(std::string storage_location, ResolveModelsUri(tx, args.source));
     TimeMs now = ctx.Now();
     ModelVersion v{.model_id = m.id,
                    .model_name = m.name,
@@ -328,6 +381,7 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
                    .model_ref = args.model_ref,
                    .description = args.description,
                    .artifact_digest = args.artifact_digest,
+                   .storage_location = std::move(storage_location),
                    .tags = args.tags,
                    .metrics = args.metrics,
                    .params = args.params,

@@ -14,6 +14,7 @@
 #include "vouch/domain/model.h"
 #include "vouch/domain/principal.h"
 #include "vouch/service/page_token.h"
+#include "vouch/service/search.h"
 #include "vouch/store/store.h"
 
 namespace vouch::service {
@@ -123,12 +124,37 @@ class RegistryService {
   Result<ModelVersion> GetVersionByAlias(const RequestContext& ctx, std::string_view name,
                                          std::string_view alias);
 
+  // Models matching every condition (keys: name, tags), ordered (name, creation or last-updated
+  // time), at most max_results (1..max_models_page) a page. INVALID_ARGUMENT for a key or order that
+  // does not apply to models, a bad page token, or max_results out of range. A name equality is an
+  // index lookup.
+  Result<Page<Model>> SearchModels(const RequestContext& ctx, const SearchRequest& request);
+  // Versions matching every condition (keys: name, run_id, source_path, version_number, tags),
+  // ordered (name, version_number, creation or last-updated time). A name equality reads that
+  // model's versions only; run_id equality or IN uses the run_id index.
+  Result<Page<ModelVersion>> SearchVersions(const RequestContext& ctx,
+                                            const SearchRequest& request);
+  // For each stage in `stages` (all four when empty), the highest live version in it, ordered by
+  // version. INVALID_ARGUMENT for an unknown stage; NOT_FOUND for an unknown model.
+  Result<std::vector<ModelVersion>> LatestVersions(const RequestContext& ctx, std::string_view name,
+                                                   const std::vector<std::string>& stages);
+  // Where a version's artifacts are: its storage location when its source was a models:/ URI that
+  // was resolved at creation, else its source.
+  Result<std::string> DownloadUri(const RequestContext& ctx, std::string_view name,
+                                  int64_t version);
+
   // The audit log, ascending sequence; each item is the event's stored canonical JSON.
   Result<Page<std::string>> ListAudit(const RequestContext& ctx, const AuditQuery& query);
 
  private:
   Status Authorize(const RequestContext& ctx) const;
   Result<int> Limit(const PageRequest& page) const;
+  Result<int64_t> DecodeOffset(const std::string& token) const;
+  template <typename T>
+  Page<T> Slice(std::vector<T> all, int64_t offset, int limit) const;
+  // For a models:/NAME/N, models:/NAME@ALIAS or models:/NAME/STAGE source: the storage location of
+  // the version it names. Empty for other sources (and models:/<logged-model-id>).
+  Result<std::string> ResolveModelsUri(store::Tx& tx, std::string_view source);
 
   store::Store& store_;
   const PageTokens tokens_;

@@ -76,6 +76,14 @@ class Tx {
   virtual Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
                                                          int limit) = 0;
   virtual Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) = 0;
+  // Every live version of every live model, by internal id, strictly after `after_id`.
+  virtual Result<std::vector<ModelVersion>> ListAllVersions(int64_t after_id, int limit) = 0;
+  // Live versions of live models with this run id (uses the run_id index).
+  virtual Result<std::vector<ModelVersion>> VersionsByRunId(std::string_view run_id) = 0;
+  // For each stage holding a live version: the highest version in it. Ordered by the lowest live
+  // version in each stage, the order MLflow's store reports them in.
+  virtual Result<std::vector<std::pair<Stage, int64_t>>> LatestVersionPerStage(
+      int64_t model_id) = 0;
   virtual Status SetVersionTag(int64_t version_id, std::string_view key,
                                std::string_view value) = 0;
   virtual Status DeleteVersionTag(int64_t version_id, std::string_view key) = 0;

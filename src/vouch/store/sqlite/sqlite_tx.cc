@@ -29,24 +29,43 @@ constexpr char kLatestLiveVersion[] =
 
 constexpr char kFindVersion[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
-    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.model_id = ?1 AND v.version = ?2 AND v.deleted_ms IS NULL";
 constexpr char kListVersions[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
-    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.model_id = ?1 AND v.version > ?2 AND v.deleted_ms IS NULL "
     "ORDER BY v.version LIMIT ?3";
 constexpr char kVersionsInStage[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
-    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.model_id = ?1 AND v.stage = ?2 AND v.deleted_ms IS NULL ORDER BY v.version";
+constexpr char kListAllVersions[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.id > ?1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id LIMIT ?2";
+constexpr char kVersionsByRunId[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.run_id = ?1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id";
+constexpr char kLatestPerStage[] =
+    "SELECT stage, MAX(version) FROM model_versions WHERE model_id = ?1 AND deleted_ms IS NULL "
+    "GROUP BY stage ORDER BY MIN(version)";
+constexpr char kModelAliases[] = "SELECT alias, version FROM model_aliases WHERE model_id = ?1";
 constexpr char kInsertVersion[] =
     "INSERT INTO model_versions (model_id, version, source, run_id, model_ref, description, "
-    "artifact_digest, status, stage, created_ms, updated_ms, created_by) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    "artifact_digest, status, stage, created_ms, updated_ms, created_by, storage_location) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 constexpr char kUpdateVersion[] =
     "UPDATE model_versions SET description = ?2, stage = ?3, status = ?4, updated_ms = ?5 "
     "WHERE id = ?1";
@@ -142,6 +161,16 @@ Result<StringMap> ReadStringMap(Conn& c, const char* sql, int64_t id) {
 
 Status SqliteTx::FillModel(Model& m) {
   VOUCH_ASSIGN_OR_RETURN(m.tags, ReadStringMap(c_, kModelTags, m.id));
+  {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kModelAliases));
+    s.Bind(1, m.id);
+    m.aliases.clear();
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      m.aliases.emplace(s.Text(0), s.Int(1));
+    }
+  }
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kLatestLiveVersion));
   s.Bind(1, m.id);
   VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -262,6 +291,7 @@ Result<std::vector<ModelVersion>> SqliteTx::ReadVersions(Stmt& s) {
     v.created_ms = s.Int(11);
     v.updated_ms = s.Int(12);
     v.created_by = s.Text(13);
+    v.storage_location = s.Text(14);
     out.push_back(std::move(v));
   }
   return out;
@@ -285,7 +315,7 @@ Status SqliteTx::InsertVersion(ModelVersion& v) {
     s.Bind(1, v.model_id).Bind(2, v.version).Bind(3, v.source).Bind(4, v.run_id);
     s.Bind(5, v.model_ref).Bind(6, v.description).Bind(7, v.artifact_digest).Bind(8, v.status);
     s.Bind(9, StageName(v.stage)).Bind(10, v.created_ms).Bind(11, v.updated_ms);
-    s.Bind(12, v.created_by);
+    s.Bind(12, v.created_by).Bind(13, v.storage_location);
     VOUCH_TRY(s.Run());
   }
   v.id = sqlite3_last_insert_rowid(c_.db());
@@ -328,6 +358,42 @@ Result<std::vector<ModelVersion>> SqliteTx::VersionsInStage(int64_t model_id, St
     VOUCH_ASSIGN_OR_RETURN(out, ReadVersions(s));
   }
   for (auto& v : out) VOUCH_TRY(FillVersion(v));
+  return out;
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::QueryVersions(Stmt stmt) {
+  std::vector<ModelVersion> out;
+  {
+    Stmt s = std::move(stmt);
+    VOUCH_ASSIGN_OR_RETURN(out, ReadVersions(s));
+  }
+  for (auto& v : out) VOUCH_TRY(FillVersion(v));
+  return out;
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::ListAllVersions(int64_t after_id, int limit) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListAllVersions));
+  s.Bind(1, after_id).Bind(2, limit);
+  return QueryVersions(std::move(s));
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::VersionsByRunId(std::string_view run_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kVersionsByRunId));
+  s.Bind(1, run_id);
+  return QueryVersions(std::move(s));
+}
+
+Result<std::vector<std::pair<Stage, int64_t>>> SqliteTx::LatestVersionPerStage(int64_t model_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kLatestPerStage));
+  s.Bind(1, model_id);
+  std::vector<std::pair<Stage, int64_t>> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    auto stage = ParseStage(s.Text(0));
+    if (!stage.ok()) return Internal("stored stage is unknown: " + s.Text(0));
+    out.emplace_back(*stage, s.Int(1));
+  }
   return out;
 }
 

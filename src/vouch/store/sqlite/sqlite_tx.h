@@ -25,6 +25,9 @@ class SqliteTx final : public Tx {
   Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
                                                  int limit) override;
   Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) override;
+  Result<std::vector<ModelVersion>> ListAllVersions(int64_t after_id, int limit) override;
+  Result<std::vector<ModelVersion>> VersionsByRunId(std::string_view run_id) override;
+  Result<std::vector<std::pair<Stage, int64_t>>> LatestVersionPerStage(int64_t model_id) override;
   Status SetVersionTag(int64_t version_id, std::string_view key, std::string_view value) override;
   Status DeleteVersionTag(int64_t version_id, std::string_view key) override;
   Status SetVersionMetric(int64_t version_id, std::string_view key, double value) override;
@@ -57,6 +60,7 @@ class SqliteTx final : public Tx {
   Status FillModel(Model& m);
   Status FillVersion(ModelVersion& v);
   Result<std::vector<ModelVersion>> ReadVersions(Stmt& stmt);
+  Result<std::vector<ModelVersion>> QueryVersions(Stmt stmt);
   Status RunKeyed(const char* sql, int64_t id, std::string_view key);
 
   Conn& c_;

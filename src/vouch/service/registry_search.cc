@@ -1,0 +1,294 @@
+// RegistryService's searches and the reads MLflow's client builds on: search models and versions,
+// latest versions per stage, download URIs.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "vouch/service/registry.h"
+
+namespace vouch::service {
+namespace {
+
+constexpr int kMaxModelResults = 1000;      // MLflow's registered-model search threshold
+constexpr int kMaxVersionResults = 200000;  // MLflow's model-version search threshold
+constexpr int kScanBatch = 1000;
+
+bool CompareText(std::string_view value, const Condition& c) {
+  const std::string& want = c.values.empty() ? std::string() : c.values[0];
+  switch (c.op) {
+    case Comparator::kEq: return value == want;
+    case Comparator::kNe: return value != want;
+    case Comparator::kLike: return LikeMatch(value, want, false);
+    case Comparator::kILike: return LikeMatch(value, want, true);
+    case Comparator::kIn:
+      return std::find(c.values.begin(), c.values.end(), value) != c.values.end();
+    default: return false;
+  }
+}
+
+bool CompareNumber(int64_t value, const Condition& c) {
+  switch (c.op) {
+    case Comparator::kEq: return value == c.number;
+    case Comparator::kNe: return value != c.number;
+    case Comparator::kLt: return value < c.number;
+    case Comparator::kLe: return value <= c.number;
+    case Comparator::kGt: return value > c.number;
+    case Comparator::kGe: return value >= c.number;
+    default: return false;
+  }
+}
+
+// A tag condition: a missing tag satisfies only '!=' (so the client's hidden prompt filter,
+// tag.`mlflow.prompt.is_prompt` != 'true', keeps models without the tag).
+bool MatchTag(const StringMap& tags, const Condition& c) {
+  auto it = tags.find(c.tag_key);
+  if (it == tags.end()) return c.op == Comparator::kNe;
+  return CompareText(it->second, c);
+}
+
+Status CheckModelConditions(const std::vector<Condition>& filter) {
+  for (const auto& c : filter) {
+    if (c.key != SearchKey::kName && c.key != SearchKey::kTag) {
+      return InvalidArgument("registered models can be filtered by name and tags only");
+    }
+    if (c.op == Comparator::kIn || c.op == Comparator::kLt || c.op == Comparator::kLe ||
+        c.op == Comparator::kGt || c.op == Comparator::kGe) {
+      return InvalidArgument("registered model filters compare with =, !=, LIKE or ILIKE only");
+    }
+  }
+  return OkStatus();
+}
+
+Status CheckVersionConditions(const std::vector<Condition>& filter) {
+  for (const auto& c : filter) {
+    bool numeric_op = c.op == Comparator::kLt || c.op == Comparator::kLe ||
+                      c.op == Comparator::kGt || c.op == Comparator::kGe;
+    if (c.key == SearchKey::kVersionNumber) {
+      if (c.op == Comparator::kLike || c.op == Comparator::kILike || c.op == Comparator::kIn) {
+        return InvalidArgument("version_number compares with =, !=, <, <=, >, >= only");
+      }
+    } else if (numeric_op) {
+      return InvalidArgument("only version_number compares with <, <=, >, >=");
+    } else if (c.op == Comparator::kIn && c.key != SearchKey::kRunId) {
+      return InvalidArgument("IN is supported for run_id only");
+    }
+  }
+  return OkStatus();
+}
+
+bool MatchModel(const Model& m, const std::vector<Condition>& filter) {
+  for (const auto& c : filter) {
+    bool ok = c.key == SearchKey::kName ? CompareText(m.name, c) : MatchTag(m.tags, c);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter) {
+  for (const auto& c : filter) {
+    bool ok = false;
+    switch (c.key) {
+      case SearchKey::kName: ok = CompareText(v.model_name, c); break;
+      case SearchKey::kTag: ok = MatchTag(v.tags, c); break;
+      case SearchKey::kRunId: ok = CompareText(v.run_id, c); break;
+      case SearchKey::kSourcePath: ok = CompareText(v.source, c); break;
+      case SearchKey::kVersionNumber: ok = CompareNumber(v.version, c); break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// -1, 0, 1 for a field of two items.
+template <typename T>
+int Cmp(const T& a, const T& b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+const Condition* EqualityOn(const std::vector<Condition>& filter, SearchKey key) {
+  for (const auto& c : filter) {
+    if (c.key == key && c.op == Comparator::kEq) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<int64_t> RegistryService::DecodeOffset(const std::string& token) const {
+  if (token.empty()) return int64_t{0};
+  VOUCH_ASSIGN_OR_RETURN(json::object pos, tokens_.Decode(token));
+  auto it = pos.find("offset");
+  if (it == pos.end() || !it->value().is_int64() || it->value().get_int64() < 0) {
+    return InvalidArgument("invalid page token");
+  }
+  return it->value().get_int64();
+}
+
+template <typename T>
+Page<T> RegistryService::Slice(std::vector<T> all, int64_t offset, int limit) const {
+  Page<T> page;
+  if (offset >= static_cast<int64_t>(all.size())) return page;
+  auto first = all.begin() + offset;
+  auto last = all.size() - offset > static_cast<size_t>(limit) ? first + limit : all.end();
+  page.items.assign(std::make_move_iterator(first), std::make_move_iterator(last));
+  if (last != all.end()) page.next_page_token = tokens_.Encode({{"offset", offset + limit}});
+  return page;
+}
+
+Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
+                                                  const SearchRequest& request) {
+  VOUCH_TRY(Authorize(ctx));
+  if (request.max_results < 1 || request.max_results > kMaxModelResults) {
+    return InvalidArgument(fmt::format(
+        "Invalid value for request parameter max_results. It must be at most {}, but got value {}",
+        kMaxModelResults, request.max_results));
+  }
+  VOUCH_TRY(CheckModelConditions(request.filter));
+  for (const auto& o : request.order_by) {
+    if (o.field == OrderField::kVersionNumber) {
+      return InvalidArgument("registered models cannot be ordered by version_number");
+    }
+  }
+  VOUCH_ASSIGN_OR_RETURN(int64_t offset, DecodeOffset(request.page_token));
+  std::vector<Model> matched;
+  VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
+    matched.clear();
+    if (const Condition* eq = EqualityOn(request.filter, SearchKey::kName)) {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
+      if (m && MatchModel(*m, request.filter)) matched.push_back(std::move(*m));
+      return OkStatus();
+    }
+    std::string after;
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(std::vector<Model> batch, tx.ListModels(after, kScanBatch));
+      for (auto& m : batch) {
+        if (MatchModel(m, request.filter)) matched.push_back(std::move(m));
+      }
+      if (static_cast<int>(batch.size()) < kScanBatch) break;
+      after = batch.back().name;
+    }
+    return OkStatus();
+  }));
+  std::stable_sort(matched.begin(), matched.end(), [&](const Model& a, const Model& b) {
+    for (const auto& o : request.order_by) {
+      int c = 0;
+      switch (o.field) {
+        case OrderField::kName: c = Cmp(a.name, b.name); break;
+        case OrderField::kCreationTime: c = Cmp(a.created_ms, b.created_ms); break;
+        case OrderField::kLastUpdatedTime: c = Cmp(a.updated_ms, b.updated_ms); break;
+        case OrderField::kVersionNumber: break;
+      }
+      if (c != 0) return o.ascending ? c < 0 : c > 0;
+    }
+    return a.name < b.name;
+  });
+  return Slice(std::move(matched), offset, request.max_results);
+}
+
+Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext& ctx,
+                                                           const SearchRequest& request) {
+  VOUCH_TRY(Authorize(ctx));
+  if (request.max_results < 1 || request.max_results > kMaxVersionResults) {
+    return InvalidArgument(fmt::format(
+        "Invalid value for request parameter max_results. It must be at most {}, but got value {}",
+        kMaxVersionResults, request.max_results));
+  }
+  VOUCH_TRY(CheckVersionConditions(request.filter));
+  VOUCH_ASSIGN_OR_RETURN(int64_t offset, DecodeOffset(request.page_token));
+  std::vector<ModelVersion> matched;
+  VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
+    matched.clear();
+    auto keep = [&](std::vector<ModelVersion>& batch) {
+      for (auto& v : batch) {
+        if (MatchVersion(v, request.filter)) matched.push_back(std::move(v));
+      }
+    };
+    if (const Condition* eq = EqualityOn(request.filter, SearchKey::kName)) {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
+      if (!m) return OkStatus();
+      int64_t after = 0;
+      while (true) {
+        VOUCH_ASSIGN_OR_RETURN(auto batch, tx.ListVersions(m->id, after, kScanBatch));
+        if (batch.empty()) break;
+        after = batch.back().version;
+        keep(batch);
+      }
+      return OkStatus();
+    }
+    const Condition* run = nullptr;
+    for (const auto& c : request.filter) {
+      if (c.key == SearchKey::kRunId && (c.op == Comparator::kEq || c.op == Comparator::kIn)) {
+        run = &c;
+      }
+    }
+    if (run != nullptr) {
+      std::set<std::string> seen;
+      for (const auto& id : run->values) {
+        if (!seen.insert(id).second) continue;
+        VOUCH_ASSIGN_OR_RETURN(auto batch, tx.VersionsByRunId(id));
+        keep(batch);
+      }
+      return OkStatus();
+    }
+    int64_t after = 0;
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(auto batch, tx.ListAllVersions(after, kScanBatch));
+      if (batch.empty()) break;
+      after = batch.back().id;
+      keep(batch);
+    }
+    return OkStatus();
+  }));
+  std::stable_sort(matched.begin(), matched.end(),
+                   [&](const ModelVersion& a, const ModelVersion& b) {
+                     for (const auto& o : request.order_by) {
+                       int c = 0;
+                       switch (o.field) {
+                         case OrderField::kName: c = Cmp(a.model_name, b.model_name); break;
+                         case OrderField::kCreationTime: c = Cmp(a.created_ms, b.created_ms); break;
+                         case OrderField::kLastUpdatedTime:
+                           c = Cmp(a.updated_ms, b.updated_ms);
+                           break;
+                         case OrderField::kVersionNumber: c = Cmp(a.version, b.version); break;
+                       }
+                       if (c != 0) return o.ascending ? c < 0 : c > 0;
+                     }
+                     if (a.model_name != b.model_name) return a.model_name < b.model_name;
+                     return a.version > b.version;
+                   });
+  return Slice(std::move(matched), offset, request.max_results);
+}
+
+Result<std::vector<ModelVersion>> RegistryService::LatestVersions(
+    const RequestContext& ctx, std::string_view name, const std::vector<std::string>& stages) {
+  VOUCH_TRY(Authorize(ctx));
+  std::set<Stage> wanted;
+  for (const auto& s : stages) {
+    VOUCH_ASSIGN_OR_RETURN(Stage stage, ParseStage(s));
+    wanted.insert(stage);
+  }
+  std::vector<ModelVersion> out;
+  VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
+    out.clear();
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(name));
+    if (!m) return NotFound(fmt::format("Registered Model with name={} not found", name));
+    VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestVersionPerStage(m->id));
+    for (const auto& [stage, version] : latest) {
+      if (!wanted.empty() && !wanted.contains(stage)) continue;
+      VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m->id, version));
+      if (v) out.push_back(std::move(*v));
+    }
+    return OkStatus();
+  }));
+  return out;
+}
+
+Result<std::string> RegistryService::DownloadUri(const RequestContext& ctx, std::string_view name,
+                                                 int64_t version) {
+  VOUCH_ASSIGN_OR_RETURN(ModelVersion v, GetVersion(ctx, name, version));
+  return v.storage_location.empty() ? v.source : v.storage_location;
+}
+
+}  // namespace vouch::service
