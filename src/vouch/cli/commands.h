@@ -1,0 +1,57 @@
+// The client's subcommands, registered on a CLI11 app. Parsing only selects a command; its action
+// runs afterwards against a Session, so no request is sent while CLI11 may still throw.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vouch/cli/http_client.h"
+#include "vouch/cli/session.h"
+#include "vouch/util/json.h"
+#include "vouch/util/status.h"
+#include "vouch/util/time.h"
+
+namespace vouch::cli {
+
+// A parsed command's work; returns the process exit code. The clock resolves relative times.
+using Action = std::function<int(Session& session, const Clock& clock)>;
+
+// Each adds one family of commands to `app`. When parsing selects one of them, its action is stored
+// in `chosen`, which must outlive `app`.
+void AddModelCommands(CLI::App& app, Action& chosen);    // models …
+void AddVersionCommands(CLI::App& app, Action& chosen);  // versions …, stage set, alias …
+void AddFieldCommands(CLI::App& app, Action& chosen);    // tags …, metrics …, params …
+void AddAuditCommands(CLI::App& app, Action& chosen);    // audit log, whoami
+
+// Helpers shared by the command files.
+
+// Makes `command` store `action` in `chosen` when parsing selects it.
+void OnSelect(CLI::App& command, Action& chosen, Action action);
+
+// A repeatable option taking one value per occurrence ("--tag a=1 --tag b=2"). CLI11's default
+// for vectors takes every following word, which would swallow positional arguments.
+CLI::Option* AddRepeated(CLI::App& command, std::string name, std::vector<std::string>& values,
+                         std::string description);
+
+// "/api/v1/models/<name>" with the name as one encoded path segment.
+std::string ModelPath(std::string_view name);
+// ModelPath + "/versions/<n>". INVALID_ARGUMENT unless `version` is a positive integer.
+Result<std::string> VersionPath(std::string_view name, std::string_view version);
+
+// `method` on VersionPath(name, version) + `suffix`, with `body` as JSON when given.
+// INVALID_ARGUMENT unless `version` is a positive integer.
+Result<HttpRequest> VersionRequest(std::string_view name, std::string_view version,
+                                   std::string method, std::string_view suffix = "",
+                                   std::optional<json::object> body = std::nullopt);
+
+HttpRequest Get(std::string path);
+HttpRequest Delete(std::string path);
+// A request with `body` as its JSON payload.
+HttpRequest WithBody(std::string method, std::string path, const json::object& body);
+
+}  // namespace vouch::cli

@@ -1,0 +1,71 @@
+// Outbound HTTP for the CLI: a small transport interface (so tests can script responses) and its
+// libcurl implementation.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vouch/util/status.h"
+
+namespace vouch::cli {
+
+// Where and as whom the client talks; filled from the global options.
+struct ClientOptions {
+  std::string server;   // "http://127.0.0.1:5000", no trailing path
+  std::string token;    // empty: send no Authorization header
+  std::string ca_file;  // empty: curl's default trust store
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // path and query, already percent-encoded: "/api/v1/models?limit=5"
+  std::optional<std::string> body;  // JSON; nullopt sends no body and no Content-Type
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// Sends one request and returns whatever status the server answered (4xx and 5xx are responses, not
+// failures). Failures mean no answer: UNAVAILABLE when the server cannot be reached (connect,
+// resolve, TLS, timeout, connection dropped), INVALID_ARGUMENT when the request cannot be made as
+// configured (malformed server URL, unreadable CA file).
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+};
+
+// The headers every request carries: User-Agent, X-Request-Id, Authorization when a token is set,
+// Content-Type when there is a body. Split out so the contract is testable without a network.
+std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOptions& options,
+                                                                const HttpRequest& request,
+                                                                const std::string& request_id);
+
+// A fresh id for X-Request-Id: "cli-" and 24 hex digits, inside the server's accepted alphabet.
+std::string NewRequestId();
+
+// INVALID_ARGUMENT unless `server` is an http:// or https:// URL; returns it without trailing '/'.
+Result<std::string> NormalizeServerUrl(std::string_view server);
+
+// libcurl easy-interface transport; one handle reused across requests so paging keeps the
+// connection alive. Not thread-safe.
+class CurlTransport final : public HttpTransport {
+ public:
+  explicit CurlTransport(ClientOptions options);
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  Result<HttpResponse> Send(const HttpRequest& request) override;
+
+ private:
+  ClientOptions options_;
+  void* curl_;  // CURL*, kept opaque so this header does not pull in curl.h
+};
+
+}  // namespace vouch::cli

@@ -1,0 +1,254 @@
+#include "vouch/cli/output.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "vouch/util/time.h"
+
+namespace vouch::cli {
+namespace {
+
+bool IsScalar(const json::value& v) { return !v.is_array() && !v.is_object(); }
+
+// UTF-8 code points: every byte that is not a continuation byte starts one.
+size_t DisplayWidth(std::string_view text) {
+  return std::count_if(text.begin(), text.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+std::string Sanitize(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) c = ' ';
+  }
+  return out;
+}
+
+const json::value* Field(const json::object& o, std::string_view key) {
+  const auto it = o.find(key);
+  return it == o.end() ? nullptr : &it->value();
+}
+
+std::string FieldText(const json::object& o, std::string_view key) {
+  const json::value* v = Field(o, key);
+  return v == nullptr ? "" : CellText(*v);
+}
+
+// Milliseconds since the epoch as RFC 3339; anything else as plain cell text.
+std::string TimestampText(const json::object& o, std::string_view key) {
+  const json::value* v = Field(o, key);
+  if (v != nullptr && v->is_int64()) return FormatRfc3339Ms(v->as_int64());
+  return FieldText(o, key);
+}
+
+// "fraud-detector v3 @champion", from whichever of model (or name, or principal), version and alias
+// a target has; otherwise its type ("request").
+std::string TargetText(const json::value* target) {
+  if (target == nullptr || target->is_null()) return "";
+  if (!target->is_object()) return CellText(*target);
+  const json::object& t = target->get_object();
+  std::string text;
+  for (const std::string_view key : {"model", "name", "principal"}) {
+    if (text.empty()) text = FieldText(t, key);
+  }
+  if (text.empty()) return FieldText(t, "type");
+  if (Field(t, "version") != nullptr) text += " v" + FieldText(t, "version");
+  if (Field(t, "alias") != nullptr) text += " @" + FieldText(t, "alias");
+  return text;
+}
+
+// "done", or "denied: <reason>", with the count of an aggregated denial.
+std::string OutcomeText(const json::object& o) {
+  std::string text = FieldText(o, "outcome");
+  const std::string reason = FieldText(o, "reason");
+  if (!reason.empty()) text += ": " + reason;
+  const json::value* count = Field(o, "count");
+  if (count != nullptr && count->is_int64() && count->as_int64() > 1) {
+    text += fmt::format(" ({} times)", count->as_int64());
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<OutputFormat> ParseOutputFormat(std::string_view text) {
+  if (text == "table") return OutputFormat::kTable;
+  if (text == "json") return OutputFormat::kJson;
+  if (text == "csv") return OutputFormat::kCsv;
+  return InvalidArgument(fmt::format("--output must be table, json or csv, got '{}'", text));
+}
+
+std::string CsvField(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string CsvRow(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ',';
+    out += CsvField(fields[i]);
+  }
+  return out + "\r\n";
+}
+
+std::string RenderColumns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string cell = Sanitize(row[i]);
+      line += cell;
+      if (i + 1 < row.size()) line.append(widths[i] - DisplayWidth(cell) + 2, ' ');
+    }
+    // A trailing empty cell would otherwise leave padding at the end of the line.
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string CellText(const json::value& value) {
+  switch (value.kind()) {
+    case json::kind::null:
+      return "";
+    case json::kind::string:
+      return std::string(value.get_string());
+    case json::kind::array: {
+      const json::array& items = value.get_array();
+      if (!std::all_of(items.begin(), items.end(), IsScalar)) return SerializeJson(value);
+      std::string out;
+      for (const json::value& item : items) out += (out.empty() ? "" : ", ") + CellText(item);
+      return out;
+    }
+    case json::kind::object: {
+      const json::object& o = value.get_object();
+      std::string out;
+      for (const auto& member : o) {
+        if (!IsScalar(member.value())) return SerializeJson(value);
+        out += fmt::format("{}{}={}", out.empty() ? "" : ", ", std::string_view(member.key()),
+                           CellText(member.value()));
+      }
+      return out;
+    }
+    default:
+      return SerializeJson(value);
+  }
+}
+
+std::vector<Column> ModelColumns() {
+  return {
+      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
+      {"LATEST", [](const json::object& o) { return FieldText(o, "latest_version"); }},
+      {"DESCRIPTION", [](const json::object& o) { return FieldText(o, "description"); }},
+      {"UPDATED", [](const json::object& o) { return TimestampText(o, "last_updated_timestamp"); }},
+  };
+}
+
+std::vector<Column> VersionColumns() {
+  return {
+      {"VERSION", [](const json::object& o) { return FieldText(o, "version"); }},
+      {"STAGE", [](const json::object& o) { return FieldText(o, "stage"); }},
+      {"SOURCE", [](const json::object& o) { return FieldText(o, "source"); }},
+      {"RUN_ID", [](const json::object& o) { return FieldText(o, "run_id"); }},
+      {"ALIASES", [](const json::object& o) { return FieldText(o, "aliases"); }},
+  };
+}
+
+std::vector<Column> AuditColumns() {
+  return {
+      {"SEQ", [](const json::object& o) { return FieldText(o, "seq"); }},
+      {"TIME", [](const json::object& o) { return FieldText(o, "time"); }},
+      {"ACTOR",
+       [](const json::object& o) {
+         const json::value* actor = Field(o, "actor");
+         if (actor != nullptr && actor->is_object()) return FieldText(actor->get_object(), "name");
+         return actor == nullptr ? std::string() : CellText(*actor);
+       }},
+      {"ACTION", [](const json::object& o) { return FieldText(o, "action"); }},
+      {"TARGET", [](const json::object& o) { return TargetText(Field(o, "target")); }},
+      {"OUTCOME", OutcomeText},
+  };
+}
+
+void PrintObject(const json::value& value, OutputFormat format, std::ostream& out) {
+  if (format == OutputFormat::kJson || !value.is_object()) {
+    out << SerializeJson(value) << "\n";
+    return;
+  }
+  const json::object& o = value.get_object();
+  if (format == OutputFormat::kCsv) {
+    std::vector<std::string> keys;
+    std::vector<std::string> values;
+    for (const auto& member : o) {
+      keys.emplace_back(member.key());
+      values.push_back(CellText(member.value()));
+    }
+    out << CsvRow(keys) << CsvRow(values);
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& member : o) {
+    const std::string_view key = member.key();
+    rows.push_back({std::string(key), key.ends_with("_timestamp") ? TimestampText(o, key)
+                                                                  : CellText(member.value())});
+  }
+  out << RenderColumns(rows);
+}
+
+ListPrinter::ListPrinter(OutputFormat format, std::vector<Column> columns, std::ostream& out)
+    : format_(format), columns_(std::move(columns)), out_(out) {}
+
+void ListPrinter::Add(const json::value& item) {
+  switch (format_) {
+    case OutputFormat::kJson:
+      out_ << SerializeJson(item) << "\n";
+      return;
+    case OutputFormat::kCsv:
+      if (!wrote_header_) out_ << CsvRow(Headers());
+      wrote_header_ = true;
+      out_ << CsvRow(Cells(item));
+      return;
+    case OutputFormat::kTable:
+      rows_.push_back(Cells(item));
+      return;
+  }
+}
+
+void ListPrinter::Finish() {
+  if (format_ == OutputFormat::kCsv && !wrote_header_) out_ << CsvRow(Headers());
+  if (format_ != OutputFormat::kTable) return;
+  rows_.insert(rows_.begin(), Headers());
+  out_ << RenderColumns(rows_);
+  rows_.clear();
+}
+
+std::vector<std::string> ListPrinter::Cells(const json::value& item) const {
+  std::vector<std::string> cells;
+  static const json::object kEmpty;
+  const json::object& o = item.is_object() ? item.get_object() : kEmpty;
+  for (const Column& column : columns_) cells.push_back(column.cell(o));
+  return cells;
+}
+
+std::vector<std::string> ListPrinter::Headers() const {
+  std::vector<std::string> headers;
+  for (const Column& column : columns_) headers.push_back(column.header);
+  return headers;
+}
+
+}  // namespace vouch::cli

@@ -1,0 +1,167 @@
+#include "vouch/cli/output.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace vouch::cli {
+namespace {
+
+json::value Parse(std::string_view text) { return *ParseJson(text); }
+
+TEST(CliOutput, ParsesOutputFormatNames) {
+  EXPECT_EQ(*ParseOutputFormat("table"), OutputFormat::kTable);
+  EXPECT_EQ(*ParseOutputFormat("json"), OutputFormat::kJson);
+  EXPECT_EQ(*ParseOutputFormat("csv"), OutputFormat::kCsv);
+  EXPECT_EQ(ParseOutputFormat("yaml").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(CliOutput, CsvLeavesPlainFieldsUnquoted) {
+  EXPECT_EQ(CsvField("fraud-detector"), "fraud-detector");
+}
+
+TEST(CliOutput, CsvQuotesCommaQuoteAndLineBreaks) {
+  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CsvField("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(CsvField("cr\r"), "\"cr\r\"");
+}
+
+TEST(CliOutput, CsvRowEndsWithCrLf) { EXPECT_EQ(CsvRow({"NAME", "a,b", ""}), "NAME,\"a,b\",\r\n"); }
+
+TEST(CliOutput, TableAlignsColumnsTwoSpacesApart) {
+  EXPECT_EQ(RenderColumns({{"NAME", "LATEST", "DESCRIPTION"},
+                           {"fraud-detector", "3", "scores card payments"},
+                           {"m", "", "x"}}),
+            "NAME            LATEST  DESCRIPTION\n"
+            "fraud-detector  3       scores card payments\n"
+            "m                       x\n");
+}
+
+TEST(CliOutput, TableCountsUnicodeAsOneColumnPerCodePoint) {
+  EXPECT_EQ(RenderColumns({{"modèle", "1"}, {"abcdefg", "2"}}),
+            "modèle   1\n"
+            "abcdefg  2\n");
+}
+
+TEST(CliOutput, TableTurnsControlCharactersIntoSpaces) {
+  EXPECT_EQ(RenderColumns({{"a\nb\x1b[31m", "x"}}), "a b [31m  x\n");
+}
+
+TEST(CliOutput, TableDropsTrailingPaddingOfEmptyLastCell) {
+  EXPECT_EQ(RenderColumns({{"VERSION", "ALIASES"}, {"1", ""}}), "VERSION  ALIASES\n1\n");
+}
+
+TEST(CliOutput, JsonOutputKeepsMemberOrderAndShortestNumbers) {
+  std::ostringstream out;
+  PrintObject(Parse(R"({"z": 1, "a": {"auc": 0.93, "big": 1e21}, "s": "q\"u", "n": null})"),
+              OutputFormat::kJson, out);
+  EXPECT_EQ(out.str(),
+            "{\"z\":1,\"a\":{\"auc\":0.93,\"big\":1e+21},\"s\":\"q\\\"u\",\"n\":null}\n");
+}
+
+TEST(CliOutput, CellTextFlattensSimpleContainers) {
+  EXPECT_EQ(CellText(Parse(R"(["champion", "challenger"])")), "champion, challenger");
+  EXPECT_EQ(CellText(Parse(R"({"team": "risk", "auc": 0.5})")), "team=risk, auc=0.5");
+  EXPECT_EQ(CellText(Parse(R"({"a": {"b": 1}})")), R"({"a":{"b":1}})");
+  EXPECT_EQ(CellText(Parse("null")), "");
+  EXPECT_EQ(CellText(Parse("true")), "true");
+}
+
+TEST(CliOutput, PrintsObjectAsKeyValueLinesWithReadableTimes) {
+  std::ostringstream out;
+  PrintObject(
+      Parse(R"({"name": "m", "tags": {"team": "risk"}, "creation_timestamp": 1795615200123})"),
+      OutputFormat::kTable, out);
+  EXPECT_EQ(out.str(),
+            "name                m\n"
+            "tags                team=risk\n"
+            "creation_timestamp  2026-11-25T14:00:00.123Z\n");
+}
+
+TEST(CliOutput, PrintsObjectAsOneJsonLine) {
+  std::ostringstream out;
+  PrintObject(Parse("{\n  \"name\": \"m\",\n  \"auc\": 0.93\n}"), OutputFormat::kJson, out);
+  EXPECT_EQ(out.str(), "{\"name\":\"m\",\"auc\":0.93}\n");
+}
+
+TEST(CliOutput, PrintsObjectAsCsvHeaderAndRow) {
+  std::ostringstream out;
+  PrintObject(Parse(R"({"name": "a,b", "latest_version": 2})"), OutputFormat::kCsv, out);
+  EXPECT_EQ(out.str(), "name,latest_version\r\n\"a,b\",2\r\n");
+}
+
+const char* const kEvent = R"({"schema": 1, "seq": 42, "time": "2026-11-25T14:00:00.123Z",
+  "actor": {"id": 1, "name": "admin", "auth": "token"}, "action": "model_version.stage_changed",
+  "target": {"type": "model_version", "model": "fraud-detector", "version": 1},
+  "before": {"stage": "None"}, "after": {"stage": "Staging"}, "outcome": "done"})";
+
+TEST(CliOutput, ListPrinterWritesOneJsonObjectPerLine) {
+  std::ostringstream out;
+  ListPrinter printer(OutputFormat::kJson, AuditColumns(), out);
+  printer.Add(Parse(kEvent));
+  printer.Add(Parse(R"({"seq": 43})"));
+  printer.Finish();
+  EXPECT_EQ(out.str(), SerializeJson(Parse(kEvent)) + "\n{\"seq\":43}\n");
+}
+
+TEST(CliOutput, ListPrinterRendersAuditTable) {
+  std::ostringstream out;
+  ListPrinter printer(OutputFormat::kTable, AuditColumns(), out);
+  printer.Add(Parse(kEvent));
+  printer.Add(Parse(R"({"seq": 43, "time": "t", "actor": null, "action": "access.denied",
+                        "outcome": "denied", "reason": "bad token"})"));
+  printer.Finish();
+  EXPECT_EQ(out.str(),
+            "SEQ  TIME                      ACTOR  ACTION                       TARGET             "
+            "OUTCOME\n"
+            "42   2026-11-25T14:00:00.123Z  admin  model_version.stage_changed  fraud-detector v1  "
+            "done\n"
+            "43   t                                access.denied                                   "
+            "denied: bad token\n");
+}
+
+TEST(CliOutput, AuditTableNamesPrincipalAndRequestTargetsAndCountsDenials) {
+  std::ostringstream out;
+  ListPrinter printer(OutputFormat::kCsv, AuditColumns(), out);
+  printer.Add(
+      Parse(R"({"seq": 1, "target": {"type": "principal", "id": 1, "principal": "admin"}})"));
+  printer.Add(Parse(R"({"seq": 2, "target": {"type": "request"}, "outcome": "denied",
+                        "reason": "invalid token", "count": 3})"));
+  printer.Finish();
+  EXPECT_EQ(out.str(),
+            "SEQ,TIME,ACTOR,ACTION,TARGET,OUTCOME\r\n"
+            "1,,,,admin,\r\n"
+            "2,,,,request,denied: invalid token (3 times)\r\n");
+}
+
+TEST(CliOutput, ListPrinterWritesCsvHeaderOnceEvenForEmptyList) {
+  std::ostringstream empty;
+  ListPrinter(OutputFormat::kCsv, ModelColumns(), empty).Finish();
+  EXPECT_EQ(empty.str(), "NAME,LATEST,DESCRIPTION,UPDATED\r\n");
+
+  std::ostringstream out;
+  ListPrinter printer(OutputFormat::kCsv, VersionColumns(), out);
+  printer.Add(
+      Parse(R"({"version": 1, "stage": "None", "source": "s3://b/m", "aliases": ["a", "b"]})"));
+  printer.Add(Parse(R"({"version": 2, "stage": "Staging", "source": "s3://b/n", "run_id": "r"})"));
+  printer.Finish();
+  EXPECT_EQ(out.str(),
+            "VERSION,STAGE,SOURCE,RUN_ID,ALIASES\r\n"
+            "1,None,s3://b/m,,\"a, b\"\r\n"
+            "2,Staging,s3://b/n,r,\r\n");
+}
+
+TEST(CliOutput, ModelTableShowsUpdatedTimeAsRfc3339) {
+  std::ostringstream out;
+  ListPrinter printer(OutputFormat::kTable, ModelColumns(), out);
+  printer.Add(Parse(R"({"name": "m", "description": "d", "latest_version": 3,
+                        "last_updated_timestamp": 1795615200000})"));
+  printer.Finish();
+  EXPECT_EQ(out.str(),
+            "NAME  LATEST  DESCRIPTION  UPDATED\n"
+            "m     3       d            2026-11-25T14:00:00.000Z\n");
+}
+
+}  // namespace
+}  // namespace vouch::cli

@@ -1,0 +1,78 @@
+// The one path every command takes: send a request, turn a refusal or an unreachable server into a
+// message on stderr and an exit code, print what came back.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vouch/cli/http_client.h"
+#include "vouch/cli/output.h"
+#include "vouch/util/json.h"
+#include "vouch/util/status.h"
+
+namespace vouch::cli {
+
+// Process exit codes (cli.h).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+// 0 for a 2xx answer, 1 (the server refused) for any other status the server sent.
+int ExitCodeForHttpStatus(int http_status);
+
+// For a transport failure (no answer): 2 when the request could not be made as invoked
+// (INVALID_ARGUMENT: bad URL, bad CA file), otherwise 3, the server is unreachable.
+int ExitCodeForTransportFailure(const Status& status);
+
+// The text printed after "vouch: " for a refusal: "CODE: message" from the native error body, or
+// "HTTP <status>: <start of body>" when the body is not one (a proxy's error page, say).
+std::string RefusalMessage(const HttpResponse& response);
+
+// What a command shows of a single-object answer.
+enum class Display { kObject, kNothing };
+
+// A paged list endpoint (docs/api.md "Lists are paged").
+struct ListRequest {
+  std::string path;                                        // encoded, without query
+  std::vector<std::pair<std::string, std::string>> query;  // filters; limit and page_token added
+  std::string items_field;                                 // "models", "versions", "events"
+  std::optional<int64_t> limit;                            // print at most this many; nullopt: all
+  std::vector<Column> columns;
+};
+
+// Not thread-safe; one per invocation.
+class Session {
+ public:
+  Session(HttpTransport& transport, OutputFormat format, std::ostream& out, std::ostream& err);
+
+  // Sends `request` (a failed Result is a usage error: printed, exit 2) and prints the answer.
+  // Returns the exit code.
+  int Run(const Result<HttpRequest>& request, Display display);
+
+  // Follows next_page_token until `limit` items are printed or the list ends. Items are printed as
+  // they arrive, so a refusal midway leaves the earlier pages printed and returns 1.
+  int RunList(const Result<ListRequest>& request);
+
+  // Prints "vouch: <message>" on stderr and returns `exit_code`.
+  int Fail(std::string_view message, int exit_code);
+
+ private:
+  struct Reply {
+    int exit_code = kExitOk;
+    json::value body;  // null for an empty (204) body
+  };
+  // Sends one request; on failure the reason is already printed and exit_code is set.
+  Reply Fetch(const HttpRequest& request);
+
+  HttpTransport& transport_;
+  OutputFormat format_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+}  // namespace vouch::cli
