@@ -312,9 +312,9 @@ Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, std::string
   if (source.substr(0, kScheme.size()) != kScheme) return std::string();
   std::string_view rest = source.substr(kScheme.size());
   auto fail = [&](std::string_view why) {
-    return InvalidArgument(fmt::format(
-        "Unable to fetch model from model URI source artifact location '{}'. Error: {}", source,
-        why));
+    return InvalidArgument(
+        fmt::format("Unable to fetch model from model URI source artifact location '{}'. Error: {}",
+                    source, why));
   };
   std::string_view name;
   std::optional<int64_t> version;

@@ -125,9 +125,9 @@ class RegistryService {
                                          std::string_view alias);
 
   // Models matching every condition (keys: name, tags), ordered (name, creation or last-updated
-  // time), at most max_results (1..max_models_page) a page. INVALID_ARGUMENT for a key or order that
-  // does not apply to models, a bad page token, or max_results out of range. A name equality is an
-  // index lookup.
+  // time), at most max_results (1..max_models_page) a page. INVALID_ARGUMENT for a key or order
+  // that does not apply to models, a bad page token, or max_results out of range. A name equality
+  // is an index lookup.
   Result<Page<Model>> SearchModels(const RequestContext& ctx, const SearchRequest& request);
   // Versions matching every condition (keys: name, run_id, source_path, version_number, tags),
   // ordered (name, version_number, creation or last-updated time). A name equality reads that

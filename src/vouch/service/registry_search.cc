@@ -18,25 +18,37 @@ constexpr int kScanBatch = 1000;
 bool CompareText(std::string_view value, const Condition& c) {
   const std::string& want = c.values.empty() ? std::string() : c.values[0];
   switch (c.op) {
-    case Comparator::kEq: return value == want;
-    case Comparator::kNe: return value != want;
-    case Comparator::kLike: return LikeMatch(value, want, false);
-    case Comparator::kILike: return LikeMatch(value, want, true);
+    case Comparator::kEq:
+      return value == want;
+    case Comparator::kNe:
+      return value != want;
+    case Comparator::kLike:
+      return LikeMatch(value, want, false);
+    case Comparator::kILike:
+      return LikeMatch(value, want, true);
     case Comparator::kIn:
       return std::find(c.values.begin(), c.values.end(), value) != c.values.end();
-    default: return false;
+    default:
+      return false;
   }
 }
 
 bool CompareNumber(int64_t value, const Condition& c) {
   switch (c.op) {
-    case Comparator::kEq: return value == c.number;
-    case Comparator::kNe: return value != c.number;
-    case Comparator::kLt: return value < c.number;
-    case Comparator::kLe: return value <= c.number;
-    case Comparator::kGt: return value > c.number;
-    case Comparator::kGe: return value >= c.number;
-    default: return false;
+    case Comparator::kEq:
+      return value == c.number;
+    case Comparator::kNe:
+      return value != c.number;
+    case Comparator::kLt:
+      return value < c.number;
+    case Comparator::kLe:
+      return value <= c.number;
+    case Comparator::kGt:
+      return value > c.number;
+    case Comparator::kGe:
+      return value >= c.number;
+    default:
+      return false;
   }
 }
 
@@ -90,11 +102,21 @@ bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter) {
   for (const auto& c : filter) {
     bool ok = false;
     switch (c.key) {
-      case SearchKey::kName: ok = CompareText(v.model_name, c); break;
-      case SearchKey::kTag: ok = MatchTag(v.tags, c); break;
-      case SearchKey::kRunId: ok = CompareText(v.run_id, c); break;
-      case SearchKey::kSourcePath: ok = CompareText(v.source, c); break;
-      case SearchKey::kVersionNumber: ok = CompareNumber(v.version, c); break;
+      case SearchKey::kName:
+        ok = CompareText(v.model_name, c);
+        break;
+      case SearchKey::kTag:
+        ok = MatchTag(v.tags, c);
+        break;
+      case SearchKey::kRunId:
+        ok = CompareText(v.run_id, c);
+        break;
+      case SearchKey::kSourcePath:
+        ok = CompareText(v.source, c);
+        break;
+      case SearchKey::kVersionNumber:
+        ok = CompareNumber(v.version, c);
+        break;
     }
     if (!ok) return false;
   }
@@ -175,10 +197,17 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
     for (const auto& o : request.order_by) {
       int c = 0;
       switch (o.field) {
-        case OrderField::kName: c = Cmp(a.name, b.name); break;
-        case OrderField::kCreationTime: c = Cmp(a.created_ms, b.created_ms); break;
-        case OrderField::kLastUpdatedTime: c = Cmp(a.updated_ms, b.updated_ms); break;
-        case OrderField::kVersionNumber: break;
+        case OrderField::kName:
+          c = Cmp(a.name, b.name);
+          break;
+        case OrderField::kCreationTime:
+          c = Cmp(a.created_ms, b.created_ms);
+          break;
+        case OrderField::kLastUpdatedTime:
+          c = Cmp(a.updated_ms, b.updated_ms);
+          break;
+        case OrderField::kVersionNumber:
+          break;
       }
       if (c != 0) return o.ascending ? c < 0 : c > 0;
     }
@@ -246,12 +275,18 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
                      for (const auto& o : request.order_by) {
                        int c = 0;
                        switch (o.field) {
-                         case OrderField::kName: c = Cmp(a.model_name, b.model_name); break;
-                         case OrderField::kCreationTime: c = Cmp(a.created_ms, b.created_ms); break;
+                         case OrderField::kName:
+                           c = Cmp(a.model_name, b.model_name);
+                           break;
+                         case OrderField::kCreationTime:
+                           c = Cmp(a.created_ms, b.created_ms);
+                           break;
                          case OrderField::kLastUpdatedTime:
                            c = Cmp(a.updated_ms, b.updated_ms);
                            break;
-                         case OrderField::kVersionNumber: c = Cmp(a.version, b.version); break;
+                         case OrderField::kVersionNumber:
+                           c = Cmp(a.version, b.version);
+                           break;
                        }
                        if (c != 0) return o.ascending ? c < 0 : c > 0;
                      }

@@ -8,7 +8,8 @@ namespace vouch::service {
 bool LikeMatch(std::string_view text, std::string_view pattern, bool case_insensitive) {
   auto eq = [&](char a, char b) {
     if (!case_insensitive) return a == b;
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   };
   // Iterative wildcard match with backtracking to the last '%': linear in practice, no recursion.
   size_t t = 0, p = 0;

@@ -21,7 +21,7 @@ enum class Comparator { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn };
 
 struct Condition {
   SearchKey key = SearchKey::kName;
-  std::string tag_key;              // for kTag
+  std::string tag_key;  // for kTag
   Comparator op = Comparator::kEq;
   std::vector<std::string> values;  // one value, or several for kIn
   int64_t number = 0;               // for kVersionNumber

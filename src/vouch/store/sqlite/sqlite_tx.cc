@@ -298,14 +298,10 @@ Result<std::vector<ModelVersion>> SqliteTx::ReadVersions(Stmt& s) {
 }
 
 Result<std::optional<ModelVersion>> SqliteTx::FindVersion(int64_t model_id, int64_t version) {
-  std::vector<ModelVersion> found;
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindVersion));
-    s.Bind(1, model_id).Bind(2, version);
-    VOUCH_ASSIGN_OR_RETURN(found, ReadVersions(s));
-  }
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindVersion));
+  s.Bind(1, model_id).Bind(2, version);
+  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> found, QueryVersions(std::move(s)));
   if (found.empty()) return std::optional<ModelVersion>();
-  VOUCH_TRY(FillVersion(found[0]));
   return std::optional<ModelVersion>(std::move(found[0]));
 }
 
@@ -340,25 +336,15 @@ Status SqliteTx::MarkVersionDeleted(int64_t version_id, TimeMs when) {
 
 Result<std::vector<ModelVersion>> SqliteTx::ListVersions(int64_t model_id, int64_t after_version,
                                                          int limit) {
-  std::vector<ModelVersion> out;
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListVersions));
-    s.Bind(1, model_id).Bind(2, after_version).Bind(3, limit);
-    VOUCH_ASSIGN_OR_RETURN(out, ReadVersions(s));
-  }
-  for (auto& v : out) VOUCH_TRY(FillVersion(v));
-  return out;
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListVersions));
+  s.Bind(1, model_id).Bind(2, after_version).Bind(3, limit);
+  return QueryVersions(std::move(s));
 }
 
 Result<std::vector<ModelVersion>> SqliteTx::VersionsInStage(int64_t model_id, Stage stage) {
-  std::vector<ModelVersion> out;
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kVersionsInStage));
-    s.Bind(1, model_id).Bind(2, StageName(stage));
-    VOUCH_ASSIGN_OR_RETURN(out, ReadVersions(s));
-  }
-  for (auto& v : out) VOUCH_TRY(FillVersion(v));
-  return out;
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kVersionsInStage));
+  s.Bind(1, model_id).Bind(2, StageName(stage));
+  return QueryVersions(std::move(s));
 }
 
 Result<std::vector<ModelVersion>> SqliteTx::QueryVersions(Stmt stmt) {
