@@ -7,6 +7,10 @@
 #include "vouch/util/crypto.h"
 
 namespace vouch::service {
+namespace {
+constexpr size_t kMaxPendingAddresses = 10000;
+const std::string kOverflowAddress = "(other addresses)";
+}  // namespace
 
 std::string AuthService::NewToken() { return "vch_" + Base64UrlEncode(RandomBytes(32)); }
 
@@ -67,7 +71,12 @@ Result<Principal> AuthService::AuthenticateBearer(std::string_view token) {
 void AuthService::RecordDenial(const RequestContext& ctx, std::string_view reason) {
   if (!ctx.principal) {
     std::lock_guard lock(mu_);
-    Pending& p = pending_[ctx.address];
+    // Past the cap, further addresses share one bucket, so a flood from many addresses cannot grow
+    // memory without bound; their count is still recorded.
+    const std::string& key =
+        pending_.size() < kMaxPendingAddresses || pending_.contains(ctx.address) ? ctx.address
+                                                                                 : kOverflowAddress;
+    Pending& p = pending_[key];
     if (p.count == 0) p.window_start = clock_.NowMs();
     ++p.count;
     p.last_reason = std::string(reason);
