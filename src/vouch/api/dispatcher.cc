@@ -7,6 +7,7 @@
 
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
+#include "vouch/util/text.h"
 
 namespace vouch::api {
 namespace {
@@ -48,8 +49,8 @@ RequestContext Dispatcher::NewContext(const HttpRequest& request) const {
   RequestContext ctx;
   ctx.clock = &clock_;
   ctx.address = request.remote_address;
-  std::string_view ua = request.Header("user-agent");
-  ctx.user_agent = std::string(ua.substr(0, kMaxUserAgent));
+  // Headers are bytes; what reaches the audit log must be UTF-8, cut on a character boundary.
+  ctx.user_agent = SanitizeUtf8(request.Header("user-agent"), kMaxUserAgent);
   std::string_view id = request.Header("x-request-id");
   ctx.request_id = IsSaneRequestId(id) ? std::string(id) : HexEncode(RandomBytes(12));
   ctx.door = router_.RendererFor(PathOf(request.target)).first;

@@ -1,5 +1,7 @@
 #include "vouch/domain/model.h"
 
+#include "vouch/util/text.h"
+
 #include <fmt/format.h>
 #include <array>
 #include <cmath>
@@ -58,37 +60,7 @@ Result<Stage> ParseStage(std::string_view text) {
 bool IsActiveStage(Stage s) { return s == Stage::kStaging || s == Stage::kProduction; }
 
 Status ValidateUtf8(std::string_view field, std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      n = 1, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
-    }
-    if (i + n >= s.size()) {
-      return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xc0) != 0x80) return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    bool overlong = (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000);
-    if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
-    }
-    i += n + 1;
-  }
+  if (!IsValidUtf8(s)) return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
   return OkStatus();
 }
 

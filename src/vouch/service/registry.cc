@@ -215,11 +215,13 @@ Result<Model> RegistryService::RenameModel(const RequestContext& ctx, std::strin
   Model out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
-    if (new_name != name) {
-      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> taken, tx.FindModel(new_name));
-      if (taken) {
-        return AlreadyExists(fmt::format("Registered Model (name={}) already exists.", new_name));
-      }
+    if (new_name == name) {  // nothing changes, so nothing is recorded
+      out = std::move(m);
+      return OkStatus();
+    }
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> taken, tx.FindModel(new_name));
+    if (taken) {
+      return AlreadyExists(fmt::format("Registered Model (name={}) already exists.", new_name));
     }
     AuditEvent e = NewEvent(ctx, "model.renamed", m);
     e.before = {{"name", m.name}};
@@ -671,6 +673,7 @@ Status RegistryService::DeleteAlias(const RequestContext& ctx, std::string_view 
                                     std::string_view alias, std::string_view comment) {
   VOUCH_TRY(Authorize(ctx));
   VOUCH_TRY(ValidateAlias(alias));
+  VOUCH_TRY(ValidateDescription(comment).WithContext("comment"));
   return store_.Write([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));

@@ -111,11 +111,10 @@ class RegistryTest : public ::testing::Test {
     return events.empty() ? json::object() : events.back();
   }
 
-  Model MustCreateModel(std::string name, std::string description = "",
-                        StringMap tags = {}) {
-    auto m = reg_.CreateModel(ctx_, {.name = std::move(name),
-                                     .description = std::move(description),
-                                     .tags = std::move(tags)});
+  Model MustCreateModel(std::string name, std::string description = "", StringMap tags = {}) {
+    auto m = reg_.CreateModel(
+        ctx_,
+        {.name = std::move(name), .description = std::move(description), .tags = std::move(tags)});
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? *m : Model{};
   }
@@ -155,9 +154,8 @@ class RegistryTest : public ::testing::Test {
 // ---- Models ----------------------------------------------------------------------------------
 
 TEST_F(RegistryTest, CreatingAModelRecordsOneCompleteEvent) {
-  auto m = reg_.CreateModel(ctx_, {.name = "fraud-detector",
-                                   .description = "catches fraud",
-                                   .tags = {{"team", "risk"}}});
+  auto m = reg_.CreateModel(
+      ctx_, {.name = "fraud-detector", .description = "catches fraud", .tags = {{"team", "risk"}}});
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->name, "fraud-detector");
   EXPECT_EQ(m->created_ms, kT0);
@@ -220,7 +218,9 @@ TEST_F(RegistryTest, AnUnknownModelIsNotFoundWithMlflowsWordingEverywhere) {
       {"GetVersion", [&] { return StatusOf(reg_.GetVersion(ctx_, "nope", 1)); }},
       {"ListVersions", [&] { return StatusOf(reg_.ListVersions(ctx_, "nope", {})); }},
       {"SetStage",
-       [&] { return StatusOf(reg_.SetStage(ctx_, {.model = "nope", .version = 1, .stage = "None"})); }},
+       [&] {
+         return StatusOf(reg_.SetStage(ctx_, {.model = "nope", .version = 1, .stage = "None"}));
+       }},
       {"SetAlias", [&] { return StatusOf(reg_.SetAlias(ctx_, "nope", "champion", 1, "")); }},
       {"DeleteAlias", [&] { return StatusOf(reg_.DeleteAlias(ctx_, "nope", "champion", "")); }},
       {"GetVersionByAlias", [&] { return StatusOf(reg_.GetVersionByAlias(ctx_, "nope", "a")); }},
@@ -243,13 +243,13 @@ TEST_F(RegistryTest, AnUnknownVersionIsNotFoundWithMlflowsWording) {
       {"Update", [&] { return StatusOf(reg_.UpdateVersionDescription(ctx_, "m", 9, "d")); }},
       {"Delete", [&] { return StatusOf(reg_.DeleteVersion(ctx_, "m", 9)); }},
       {"SetField",
-       [&] {
-         return StatusOf(reg_.SetVersionField(ctx_, VersionField::kTag, "m", 9, "k", "v"));
-       }},
+       [&] { return StatusOf(reg_.SetVersionField(ctx_, VersionField::kTag, "m", 9, "k", "v")); }},
       {"DeleteField",
        [&] { return StatusOf(reg_.DeleteVersionField(ctx_, VersionField::kTag, "m", 9, "k")); }},
       {"SetStage",
-       [&] { return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 9, .stage = "None"})); }},
+       [&] {
+         return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 9, .stage = "None"}));
+       }},
       {"SetAlias", [&] { return StatusOf(reg_.SetAlias(ctx_, "m", "champion", 9, "")); }},
   };
   for (const auto& [what, call] : calls) {
@@ -411,12 +411,12 @@ TEST_F(RegistryTest, CreatingAVersionRecordsItsSnapshot) {
   EXPECT_EQ(e["action"], J(R"("model_version.created")"));
   EXPECT_EQ(e["target"], J(R"({"type":"model_version","model":"m","version":1})"));
   EXPECT_EQ(e["before"], J("null"));
-  EXPECT_EQ(e["after"], J(fmt::format(
-                            R"({{"source":"s3://bucket/model.tar.gz","run_id":"abc123",)"
-                            R"("description":"first","artifact_digest":"{}","status":"READY",)"
-                            R"("stage":"None","tags":{{"commit":"1a2b3c"}},"metrics":{{"auc":0.93}},)"
-                            R"("params":{{"lr":"0.1"}}}})",
-                            digest)));
+  EXPECT_EQ(e["after"],
+            J(fmt::format(R"({{"source":"s3://bucket/model.tar.gz","run_id":"abc123",)"
+                          R"("description":"first","artifact_digest":"{}","status":"READY",)"
+                          R"("stage":"None","tags":{{"commit":"1a2b3c"}},"metrics":{{"auc":0.93}},)"
+                          R"("params":{{"lr":"0.1"}}}})",
+                          digest)));
 
   auto got = reg_.GetVersion(ctx_, "m", 1);
   ASSERT_TRUE(got.ok());
@@ -623,8 +623,8 @@ TEST_F(RegistryTest, ArchiveExistingIntoArchivedOrNoneIsFailedPreconditionAndCha
   const int64_t head = Head();
   const int writes = counting_.writes.load();
   for (const char* stage : {"Archived", "archived", "None", "NONE"}) {
-    auto r = reg_.SetStage(ctx_,
-                           {.model = "m", .version = 2, .stage = stage, .archive_existing = true});
+    auto r =
+        reg_.SetStage(ctx_, {.model = "m", .version = 2, .stage = stage, .archive_existing = true});
     EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << stage;
     EXPECT_NE(r.status().message().find("not an Active stage"), std::string::npos)
         << r.status().message();
@@ -683,6 +683,24 @@ TEST_F(RegistryTest, AliasesAreSetMovedAndDeletedEachWithOneEvent) {
   EXPECT_EQ(Head(), head);
 }
 
+// The comment lands in the audit event, so it is validated as SetAlias and SetStage validate
+// theirs.
+TEST_F(RegistryTest, DeletingAnAliasRefusesAnInvalidCommentAndKeepsTheAlias) {
+  MustCreateModel("m");
+  MustCreateVersion("m");
+  ASSERT_TRUE(reg_.SetAlias(ctx_, "m", "champion", 1, "").ok());
+  const int64_t head = Head();
+  for (const std::string& comment :
+       std::vector<std::string>{"\xff\xfe", "cut \xe2\x82", std::string(65537, 'c')}) {
+    EXPECT_EQ(reg_.SetAlias(ctx_, "m", "champion", 1, comment).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(reg_.DeleteAlias(ctx_, "m", "champion", comment).code(),
+              StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(Head(), head);
+  EXPECT_TRUE(reg_.GetVersionByAlias(ctx_, "m", "champion").ok());
+}
+
 TEST_F(RegistryTest, ReservedAliasNamesAreRefusedAndOthersLikeThemAccepted) {
   MustCreateModel("m");
   MustCreateVersion("m");
@@ -710,9 +728,10 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
     return StatusOf(reg_.CreateModel(
         ctx_, {.name = std::move(name), .description = std::move(description), .tags = tags}));
   };
-  auto create_version = [&](CreateVersionArgs args) {
-    args.model = "m";
-    if (args.source.empty()) args.source = "s3://ok";
+  // A valid version of "m", changed by `edit`.
+  auto create_version = [&](const std::function<void(CreateVersionArgs&)>& edit) {
+    CreateVersionArgs args{.model = "m", .source = "s3://ok"};
+    edit(args);
     return StatusOf(reg_.CreateVersion(ctx_, args));
   };
   std::vector<std::pair<std::string, std::function<Status()>>> calls = {
@@ -726,10 +745,22 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
       {"truncated UTF-8 name", [&] { return create_model("ab\xe2\x82"); }},
       {"name too long", [&] { return create_model(std::string(257, 'x')); }},
       {"blank name", [&] { return create_model("   "); }},
-      {"empty tag key", [&] { return create_model("ok", {{"", "v"}}); }},
-      {"tag key too long", [&] { return create_model("ok", {{std::string(251, 'k'), "v"}}); }},
-      {"tab in tag key", [&] { return create_model("ok", {{"a\tb", "v"}}); }},
-      {"tag value too long", [&] { return create_model("ok", {{"k", std::string(5001, 'v')}}); }},
+      {"empty tag key",
+       [&] {
+         return create_model("ok", {{"", "v"}});
+       }},
+      {"tag key too long",
+       [&] {
+         return create_model("ok", {{std::string(251, 'k'), "v"}});
+       }},
+      {"tab in tag key",
+       [&] {
+         return create_model("ok", {{"a\tb", "v"}});
+       }},
+      {"tag value too long",
+       [&] {
+         return create_model("ok", {{"k", std::string(5001, 'v')}});
+       }},
       {"invalid UTF-8 description", [&] { return create_model("ok", {}, "\xe2\x82"); }},
       {"rename to empty", [&] { return StatusOf(reg_.RenameModel(ctx_, "m", "")); }},
       {"rename to control", [&] { return StatusOf(reg_.RenameModel(ctx_, "m", "a\x01")); }},
@@ -737,28 +768,61 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
       {"model tag value too long",
        [&] { return StatusOf(reg_.SetModelTag(ctx_, "m", "k", std::string(5001, 'v'))); }},
       {"description too long",
-       [&] {
-         return StatusOf(reg_.UpdateModelDescription(ctx_, "m", std::string(65537, 'd')));
-       }},
+       [&] { return StatusOf(reg_.UpdateModelDescription(ctx_, "m", std::string(65537, 'd'))); }},
       {"empty source", [&] { return StatusOf(reg_.CreateVersion(ctx_, {.model = "m"})); }},
-      {"control in source", [&] { return create_version({.source = "s3://a\nb"}); }},
-      {"source too long", [&] { return create_version({.source = std::string(4097, 's')}); }},
-      {"control in run_id", [&] { return create_version({.run_id = "r\x01"}); }},
-      {"model_id too long", [&] { return create_version({.model_ref = std::string(257, 'r')}); }},
+      {"control in source",
+       [&] { return create_version([&](CreateVersionArgs& a) { a.source = "s3://a\nb"; }); }},
+      {"source too long",
+       [&] {
+         return create_version([&](CreateVersionArgs& a) { a.source = std::string(4097, 's'); });
+       }},
+      {"control in run_id",
+       [&] { return create_version([&](CreateVersionArgs& a) { a.run_id = "r\x01"; }); }},
+      {"model_id too long",
+       [&] {
+         return create_version([&](CreateVersionArgs& a) { a.model_ref = std::string(257, 'r'); });
+       }},
       {"short digest",
-       [&] { return create_version({.artifact_digest = "sha256:" + std::string(63, 'a')}); }},
+       [&] {
+         return create_version(
+             [&](CreateVersionArgs& a) { a.artifact_digest = "sha256:" + std::string(63, 'a'); });
+       }},
       {"uppercase digest",
-       [&] { return create_version({.artifact_digest = "sha256:" + std::string(64, 'A')}); }},
+       [&] {
+         return create_version(
+             [&](CreateVersionArgs& a) { a.artifact_digest = "sha256:" + std::string(64, 'A'); });
+       }},
       {"md5 digest",
-       [&] { return create_version({.artifact_digest = "md5:" + std::string(32, 'a')}); }},
-      {"NaN metric", [&] { return create_version({.metrics = {{"auc", nan}}}); }},
-      {"infinite metric", [&] { return create_version({.metrics = {{"auc", -inf}}}); }},
-      {"empty metric key", [&] { return create_version({.metrics = {{"", 1}}}); }},
+       [&] {
+         return create_version(
+             [&](CreateVersionArgs& a) { a.artifact_digest = "md5:" + std::string(32, 'a'); });
+       }},
+      {"NaN metric",
+       [&] { return create_version([&](CreateVersionArgs& a) {
+               a.metrics = {{"auc", nan}};
+             }); }},
+      {"infinite metric",
+       [&] { return create_version([&](CreateVersionArgs& a) {
+               a.metrics = {{"auc", -inf}};
+             }); }},
+      {"empty metric key",
+       [&] { return create_version([&](CreateVersionArgs& a) {
+               a.metrics = {{"", 1}};
+             }); }},
       {"param value too long",
-       [&] { return create_version({.params = {{"p", std::string(6001, 'p')}}}); }},
-      {"bad version tag key", [&] { return create_version({.tags = {{"", "v"}}}); }},
+       [&] {
+         return create_version([&](CreateVersionArgs& a) {
+           a.params = {{"p", std::string(6001, 'p')}};
+         });
+       }},
+      {"bad version tag key",
+       [&] { return create_version([&](CreateVersionArgs& a) {
+               a.tags = {{"", "v"}};
+             }); }},
       {"unknown stage",
-       [&] { return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 1, .stage = "Prod"})); }},
+       [&] {
+         return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 1, .stage = "Prod"}));
+       }},
       {"empty stage",
        [&] { return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 1, .stage = ""})); }},
       {"stage with space",
@@ -766,7 +830,9 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
          return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 1, .stage = "Staging "}));
        }},
       {"version zero",
-       [&] { return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 0, .stage = "None"})); }},
+       [&] {
+         return StatusOf(reg_.SetStage(ctx_, {.model = "m", .version = 0, .stage = "None"}));
+       }},
       {"negative version", [&] { return StatusOf(reg_.DeleteVersion(ctx_, "m", -1)); }},
       {"empty alias", [&] { return StatusOf(reg_.SetAlias(ctx_, "m", "", 1, "")); }},
       {"alias with space", [&] { return StatusOf(reg_.SetAlias(ctx_, "m", "a b", 1, "")); }},
@@ -783,8 +849,8 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
        [&] { return StatusOf(reg_.SetVersionField(ctx_, VersionField::kTag, "m", 1, "", "v")); }},
       {"param value too long set",
        [&] {
-         return StatusOf(reg_.SetVersionField(ctx_, VersionField::kParam, "m", 1, "p",
-                                              std::string(6001, 'p')));
+         return StatusOf(
+             reg_.SetVersionField(ctx_, VersionField::kParam, "m", 1, "p", std::string(6001, 'p')));
        }},
       {"empty key delete",
        [&] { return StatusOf(reg_.DeleteVersionField(ctx_, VersionField::kTag, "m", 1, "")); }},
@@ -792,7 +858,8 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
        [&] { return StatusOf(reg_.UpdateVersionDescription(ctx_, "m", 1, "\xc3")); }},
       {"limit zero", [&] { return StatusOf(reg_.ListModels(ctx_, {.limit = 0})); }},
       {"limit too big", [&] { return StatusOf(reg_.ListVersions(ctx_, "m", {.limit = 1001})); }},
-      {"audit version without model", [&] { return StatusOf(reg_.ListAudit(ctx_, {.version = 1})); }},
+      {"audit version without model",
+       [&] { return StatusOf(reg_.ListAudit(ctx_, {.version = 1})); }},
       {"audit negative version",
        [&] { return StatusOf(reg_.ListAudit(ctx_, {.model = "m", .version = -1})); }},
   };
@@ -809,9 +876,10 @@ TEST_F(RegistryTest, InvalidInputIsInvalidArgumentAndWritesNothing) {
 
 TEST_F(RegistryTest, NamesAtTheLimitsAreAccepted) {
   EXPECT_TRUE(reg_.CreateModel(ctx_, {.name = std::string(256, 'x')}).ok());
-  EXPECT_TRUE(reg_.CreateModel(ctx_, {.name = "team/fraud detector \xc3\xbc\xf0\x9f\x98\x80"}).ok());
-  EXPECT_TRUE(reg_.CreateModel(ctx_, {.name = "tags", .tags = {{std::string(250, 'k'),
-                                                                 std::string(5000, 'v')}}})
+  EXPECT_TRUE(
+      reg_.CreateModel(ctx_, {.name = "team/fraud detector \xc3\xbc\xf0\x9f\x98\x80"}).ok());
+  EXPECT_TRUE(reg_.CreateModel(ctx_, {.name = "tags",
+                                      .tags = {{std::string(250, 'k'), std::string(5000, 'v')}}})
                   .ok());
 }
 
@@ -916,7 +984,8 @@ TEST_F(RegistryTest, TamperedOrForeignPageTokensAreInvalidArgument) {
        Base64UrlEncode(R"({"after_name":"m1"})") + "." + Base64UrlEncode(std::string(16, '\0'))},
       {"wrong field", same_key.Encode({{"after_version", 1}})},
       {"wrong type", same_key.Encode({{"after_name", 5}})},
-      {"signed non-object", [&] {
+      {"signed non-object",
+       [&] {
          std::string payload = "[1]";
          return Base64UrlEncode(payload) + "." +
                 Base64UrlEncode(HmacSha256(kPageKey, payload).substr(0, 16));
@@ -952,7 +1021,7 @@ TEST_F(RegistryTest, AuditQueriesFilterByActorActionVersionAndTime) {
   ASSERT_TRUE(reg_.CreateVersion(bob, {.model = "m", .source = "s3://x"}).ok());  // 2
   clock_.Advance(1000);
   ASSERT_TRUE(reg_.CreateVersion(ctx_, {.model = "m", .source = "s3://y"}).ok());  // 3
-  MustSetStage("m", 2, "Staging");                                                   // 4
+  MustSetStage("m", 2, "Staging");                                                 // 4
 
   auto seqs = [&](const AuditQuery& q) {
     std::vector<int64_t> out;
@@ -1004,10 +1073,13 @@ TEST_F(RegistryTest, ACallWithoutAPrincipalIsUnauthenticatedAndTouchesNothing) {
       {"DeleteField",
        [&] { return StatusOf(reg_.DeleteVersionField(anon, VersionField::kTag, "m", 1, "k")); }},
       {"SetStage",
-       [&] { return StatusOf(reg_.SetStage(anon, {.model = "m", .version = 1, .stage = "None"})); }},
+       [&] {
+         return StatusOf(reg_.SetStage(anon, {.model = "m", .version = 1, .stage = "None"}));
+       }},
       {"SetAlias", [&] { return StatusOf(reg_.SetAlias(anon, "m", "a", 1, "")); }},
       {"DeleteAlias", [&] { return StatusOf(reg_.DeleteAlias(anon, "m", "champion", "")); }},
-      {"GetVersionByAlias", [&] { return StatusOf(reg_.GetVersionByAlias(anon, "m", "champion")); }},
+      {"GetVersionByAlias",
+       [&] { return StatusOf(reg_.GetVersionByAlias(anon, "m", "champion")); }},
       {"ListAudit", [&] { return StatusOf(reg_.ListAudit(anon, {})); }},
   };
   for (const auto& [what, call] : calls) {

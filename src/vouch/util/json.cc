@@ -1,10 +1,14 @@
 #include "vouch/util/json.h"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <fmt/format.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <vector>
+
+#include "vouch/util/text.h"
 
 namespace vouch {
 namespace {
@@ -65,7 +69,16 @@ std::u16string Utf16(std::string_view s) {
   return out;
 }
 
-void AppendString(std::string& out, std::string_view s) {
+// Invalid UTF-8 never reaches a JSON text: the canonical form refuses it (RFC 8785 needs valid
+// Unicode); a response replaces it with U+FFFD.
+Status AppendString(std::string& out, std::string_view raw, bool canonical) {
+  std::string repaired;
+  std::string_view s = raw;
+  if (!IsValidUtf8(raw)) {
+    if (canonical) return InvalidArgument("a string is not valid UTF-8");
+    repaired = SanitizeUtf8(raw);
+    s = repaired;
+  }
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
@@ -99,6 +112,7 @@ void AppendString(std::string& out, std::string_view s) {
     }
   }
   out.push_back('"');
+  return OkStatus();
 }
 
 // ECMAScript Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).
@@ -156,7 +170,14 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
     case json::kind::int64: {
       int64_t i = v.get_int64();
       if (canonical && (i > kMaxSafeInteger || i < -kMaxSafeInteger)) {
-        return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
+        // A whole double such as 3e18 is written as digits; read back it is an integer. It is
+        // canonical when a double holds it exactly, and is then written the same way again.
+        double d = static_cast<double>(i);
+        if (d >= 9223372036854775808.0 || static_cast<int64_t>(d) != i) {
+          return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
+        }
+        AppendDouble(out, d);
+        return OkStatus();
       }
       out += fmt::format("{}", i);
       return OkStatus();
@@ -164,7 +185,12 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
     case json::kind::uint64: {
       uint64_t u = v.get_uint64();
       if (canonical && u > static_cast<uint64_t>(kMaxSafeInteger)) {
-        return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
+        double d = static_cast<double>(u);
+        if (d >= 18446744073709551616.0 || static_cast<uint64_t>(d) != u) {
+          return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
+        }
+        AppendDouble(out, d);
+        return OkStatus();
       }
       out += fmt::format("{}", u);
       return OkStatus();
@@ -176,8 +202,7 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
       return OkStatus();
     }
     case json::kind::string:
-      AppendString(out, v.get_string());
-      return OkStatus();
+      return AppendString(out, v.get_string(), canonical);
     case json::kind::array: {
       out.push_back('[');
       bool first = true;
@@ -205,7 +230,7 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
       for (const auto& [_, kv] : keys) {
         if (!first) out.push_back(',');
         first = false;
-        AppendString(out, kv->key());
+        VOUCH_TRY(AppendString(out, kv->key(), canonical));
         out.push_back(':');
         VOUCH_TRY(AppendCanonical(out, kv->value(), canonical));
       }
@@ -218,13 +243,102 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
 
 }  // namespace
 
+namespace {
+
+// Builds values like Boost.JSON's own parser, except that doubles are converted from their text by
+// std::from_chars, which rounds correctly (Boost.JSON 1.81 can be one unit in the last place off,
+// which would change the metrics clients send).
+class ExactHandler {
+ public:
+  static constexpr size_t max_object_size = json::object::max_size();
+  static constexpr size_t max_array_size = json::array::max_size();
+  static constexpr size_t max_key_size = json::string::max_size();
+  static constexpr size_t max_string_size = json::string::max_size();
+
+  ExactHandler() { stack_.reset(); }
+  json::value Release() { return stack_.release(); }
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_end(size_t n, boost::system::error_code&) {
+    stack_.push_object(n);
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(size_t n, boost::system::error_code&) {
+    stack_.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, size_t, boost::system::error_code&) {
+    stack_.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, size_t, boost::system::error_code&) {
+    stack_.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, size_t, boost::system::error_code&) {
+    stack_.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, size_t, boost::system::error_code&) {
+    stack_.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view s, boost::system::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(int64_t i, json::string_view, boost::system::error_code&) {
+    number_.clear();
+    stack_.push_int64(i);
+    return true;
+  }
+  bool on_uint64(uint64_t u, json::string_view, boost::system::error_code&) {
+    number_.clear();
+    stack_.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view s, boost::system::error_code&) {
+    number_.append(s.data(), s.size());
+    double exact = d;
+    auto res = std::from_chars(number_.data(), number_.data() + number_.size(), exact);
+    number_.clear();
+    stack_.push_double(res.ec == std::errc() ? exact : d);
+    return true;
+  }
+  bool on_bool(bool b, boost::system::error_code&) {
+    stack_.push_bool(b);
+    return true;
+  }
+  bool on_null(boost::system::error_code&) {
+    stack_.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  json::value_stack stack_;
+  std::string number_;  // the text of a number split across parts
+};
+
+}  // namespace
+
 Result<json::value> ParseJson(std::string_view text) {
-  boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = 64;
-  json::value v = json::parse(text, ec, {}, opts);
+  json::basic_parser<ExactHandler> parser(opts);
+  boost::system::error_code ec;
+  size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && used != text.size()) ec = json::error::extra_data;
   if (ec) return InvalidArgument(fmt::format("malformed JSON: {}", ec.message()));
-  return v;
+  try {
+    return parser.handler().Release();
+  } catch (const std::exception& e) {
+    return InvalidArgument(fmt::format("malformed JSON: {}", e.what()));
+  }
 }
 
 Result<json::object> ParseJsonObject(std::string_view text) {

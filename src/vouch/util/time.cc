@@ -104,9 +104,10 @@ Result<TimeMs> ParseDurationMs(std::string_view text) {
   auto bad = [&] {
     return InvalidArgument(fmt::format("'{}' is not a duration (30s, 15m, 24h, 7d, 500ms)", text));
   };
+  if (text.empty() || text[0] < '0' || text[0] > '9') return bad();  // no sign, not even "-0"
   int64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end == text.data() || n < 0) return bad();
+  if (ec != std::errc() || end == text.data()) return bad();
   std::string_view unit(end, text.data() + text.size() - end);
   int64_t mult;
   if (unit == "ms") {
@@ -133,7 +134,11 @@ Result<TimeMs> ParseTimeArg(std::string_view text, TimeMs now) {
       return InvalidArgument(
           fmt::format("'{}' is neither an RFC 3339 time nor a relative one like -24h", text));
     }
-    return text[0] == '-' ? now - *d : now + *d;
+    bool minus = text[0] == '-';
+    if (minus ? now < INT64_MIN + *d : now > INT64_MAX - *d) {
+      return InvalidArgument(fmt::format("'{}' is too far from now", text));
+    }
+    return minus ? now - *d : now + *d;
   }
   return ParseRfc3339(text);
 }

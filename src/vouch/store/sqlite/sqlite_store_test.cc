@@ -1,5 +1,6 @@
-// The shared store suite on SQLite, and what only the SQLite store promises: group commit, a failing
-// job rolling back alone inside its batch, append-only triggers, and refusing a newer schema.
+// The shared store suite on SQLite, and what only the SQLite store promises: group commit, a
+// failing job rolling back alone inside its batch, append-only triggers, and refusing a newer
+// schema.
 #include "vouch/store/sqlite/sqlite_store.h"
 
 #include <fmt/format.h>
@@ -80,10 +81,8 @@ class RawDb {
 };
 
 Model NewModel(std::string name) {
-  return Model{.name = std::move(name),
-               .created_ms = kT0,
-               .updated_ms = kT0,
-               .created_by = "alice"};
+  return Model{
+      .name = std::move(name), .created_ms = kT0, .updated_ms = kT0, .created_by = "alice"};
 }
 
 Result<int64_t> Append(Tx& tx, std::string action, std::string model = "") {
@@ -189,8 +188,8 @@ TEST(SqliteStore, SequentialWritesCommitOneByOne) {
   ASSERT_TRUE(db.is_open());
   auto before = db.store().Stats();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(db.store().Write([&](Tx& tx) { return CreateModelJob(tx, fmt::format("m{}", i)); })
-                    .ok());
+    ASSERT_TRUE(
+        db.store().Write([&](Tx& tx) { return CreateModelJob(tx, fmt::format("m{}", i)); }).ok());
   }
   auto after = db.store().Stats();
   EXPECT_EQ(after.jobs - before.jobs, 5);
@@ -328,10 +327,9 @@ TEST(SqliteStore, AuditEventsCannotBeUpdatedOrDeleted) {
   db.Close();
   {
     RawDb raw(db.path());
-    for (const char* sql :
-         {"UPDATE audit_events SET body = 'forged' WHERE seq = 1",
-          "UPDATE audit_events SET actor_name = 'mallory'", "DELETE FROM audit_events WHERE seq = 2",
-          "DELETE FROM audit_events"}) {
+    for (const char* sql : {"UPDATE audit_events SET body = 'forged' WHERE seq = 1",
+                            "UPDATE audit_events SET actor_name = 'mallory'",
+                            "DELETE FROM audit_events WHERE seq = 2", "DELETE FROM audit_events"}) {
       auto [rc, msg] = raw.Exec(sql);
       EXPECT_NE(rc, SQLITE_OK) << sql;
       EXPECT_NE(msg.find("append-only"), std::string::npos) << sql << ": " << msg;
@@ -420,10 +418,8 @@ TEST(SqliteStore, ReopeningKeepsEverythingAndContinuesTheSequence) {
                     VOUCH_TRY(tx.SetAlias(m.id, "champion", 1));
                     Principal p{.name = "admin", .is_admin = true};
                     VOUCH_TRY(tx.InsertPrincipal(p, kT0));
-                    TokenRecord t{.principal_id = p.id,
-                                  .name = "t",
-                                  .token_hash = "hash",
-                                  .created_ms = kT0};
+                    TokenRecord t{
+                        .principal_id = p.id, .name = "t", .token_hash = "hash", .created_ms = kT0};
                     VOUCH_TRY(tx.InsertToken(t));
                     VOUCH_TRY(Append(tx, "one").status());
                     return Append(tx, "two").status();

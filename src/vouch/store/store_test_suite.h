@@ -1,0 +1,58 @@
+// The one store test suite every backend passes (STYLE.md rule 8, DESIGN.md "Storage").
+//
+// The tests (store_test_suite_test.cc) are written against store::Store and store::Tx only. A
+// backend instantiates them with a factory that makes a fresh, empty store for each test:
+//
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, StoreSuite,
+//                            ::testing::Values(StoreBackend{"Sqlite", [] { return ...; }}),
+//                            StoreBackendName);
+//
+// Nothing here knows which backend runs.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "vouch/store/store.h"
+
+namespace vouch::store::testing {
+
+// One store for one test, with whatever it needs to live (a temporary file, a scratch schema);
+// everything is released when it is destroyed.
+class StoreEnv {
+ public:
+  virtual ~StoreEnv() = default;
+  virtual Store& store() = 0;
+};
+
+struct StoreBackend {
+  std::string name;  // the instantiation's suffix in test names: "Sqlite", "Postgres"
+  // A fresh, empty, migrated store. nullptr (with a test failure added) when it cannot be made.
+  std::function<std::unique_ptr<StoreEnv>()> make;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const StoreBackend& b) { return os << b.name; }
+
+inline std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
+  return info.param.name;
+}
+
+class StoreSuite : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    env_ = GetParam().make();
+    ASSERT_NE(env_, nullptr) << "the " << GetParam().name << " backend could not make a store";
+  }
+  void TearDown() override { env_.reset(); }
+
+  Store& store() { return env_->store(); }
+
+ private:
+  std::unique_ptr<StoreEnv> env_;
+};
+
+}  // namespace vouch::store::testing

@@ -1,0 +1,930 @@
+// The shared store test suite (see store_test_suite.h). Written against store::Store and store::Tx
+// only; each backend instantiates it (store/sqlite/sqlite_store_test.cc).
+#include "vouch/store/store_test_suite.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <optional>
+#include <set>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "vouch/util/json.h"
+
+namespace vouch::store::testing {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+// Runs `f` (Tx& -> Result<T>) in a read and returns its value; a failure is a test failure and
+// yields T{}.
+template <typename F>
+auto Query(Store& s, F f) {
+  using R = std::decay_t<decltype(f(std::declval<Tx&>()))>;
+  using T = std::decay_t<decltype(std::declval<R&>().value())>;
+  std::optional<T> out;
+  Status st = s.Read([&](Tx& tx) -> Status {
+    auto r = f(tx);
+    if (!r.ok()) return r.status();
+    out = std::move(r).value();
+    return OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out.value_or(T{});
+}
+
+Model NewModel(std::string name, StringMap tags = {}) {
+  return Model{.name = std::move(name),
+               .description = "a model",
+               .tags = std::move(tags),
+               .created_ms = kT0,
+               .updated_ms = kT0,
+               .created_by = "alice"};
+}
+
+ModelVersion NewVersion(const Model& m, int64_t n) {
+  return ModelVersion{.model_id = m.id,
+                      .model_name = m.name,
+                      .version = n,
+                      .source = fmt::format("s3://bucket/{}/{}", m.name, n),
+                      .run_id = fmt::format("run-{}", n),
+                      .description = "v",
+                      .artifact_digest = "sha256:" + std::string(64, 'a'),
+                      .created_ms = kT0 + n,
+                      .updated_ms = kT0 + n,
+                      .created_by = "alice"};
+}
+
+// Inserts a model in its own write; returns it with its id.
+Model AddModel(Store& s, std::string name, StringMap tags = {}) {
+  Model m = NewModel(std::move(name), std::move(tags));
+  Status st = s.Write([&](Tx& tx) { return tx.InsertModel(m); });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return m;
+}
+
+ModelVersion AddVersion(Store& s, const Model& m, int64_t n) {
+  ModelVersion v = NewVersion(m, n);
+  Status st = s.Write([&](Tx& tx) { return tx.InsertVersion(v); });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return v;
+}
+
+std::optional<Model> FindModel(Store& s, std::string_view name) {
+  return Query(s, [&](Tx& tx) { return tx.FindModel(name); });
+}
+
+std::optional<ModelVersion> FindVersion(Store& s, int64_t model_id, int64_t n) {
+  return Query(s, [&](Tx& tx) { return tx.FindVersion(model_id, n); });
+}
+
+AuditEvent Event(std::string action, std::string actor = "alice", TimeMs time_ms = kT0) {
+  AuditEvent e;
+  e.time_ms = time_ms;
+  e.actor_id = 7;
+  e.actor_name = std::move(actor);
+  e.action = std::move(action);
+  return e;
+}
+
+AuditEvent ModelEvent(std::string action, const Model& m, int64_t version = 0) {
+  AuditEvent e = Event(std::move(action));
+  e.model_id = m.id;
+  e.model_name = m.name;
+  e.version = version;
+  return e;
+}
+
+// The canonical body the tests store: it embeds the sequence number, as the contract demands.
+std::string BodyFor(const AuditEvent& e, int64_t seq) {
+  json::object o{{"seq", seq}, {"action", e.action}, {"actor", e.actor_name}};
+  return CanonicalJson(o).value();
+}
+
+Result<int64_t> Append(Tx& tx, const AuditEvent& e) {
+  return tx.AppendAuditEvent(e,
+                             [&](int64_t seq) -> Result<std::string> { return BodyFor(e, seq); });
+}
+
+int64_t AppendOne(Store& s, const AuditEvent& e) {
+  int64_t seq = 0;
+  Status st = s.Write([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(seq, Append(tx, e));
+    return OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return seq;
+}
+
+std::vector<int64_t> Seqs(const std::vector<StoredAuditEvent>& events) {
+  std::vector<int64_t> out;
+  for (const auto& e : events) out.push_back(e.seq);
+  return out;
+}
+
+std::vector<int64_t> ListSeqs(Store& s, const AuditFilter& f) {
+  return Seqs(Query(s, [&](Tx& tx) { return tx.ListAuditEvents(f); }));
+}
+
+std::vector<std::string> Names(const std::vector<Model>& models) {
+  std::vector<std::string> out;
+  for (const auto& m : models) out.push_back(m.name);
+  return out;
+}
+
+std::vector<int64_t> Numbers(const std::vector<ModelVersion>& versions) {
+  std::vector<int64_t> out;
+  for (const auto& v : versions) out.push_back(v.version);
+  return out;
+}
+
+// ---- Models ----------------------------------------------------------------------------------
+
+TEST_P(StoreSuite, InsertedModelIsFoundByNameWithEveryField) {
+  Model m = AddModel(store(), "fraud-detector", {{"team", "risk"}, {"tier", "1"}});
+  EXPECT_GT(m.id, 0);
+  auto found = FindModel(store(), "fraud-detector");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, m.id);
+  EXPECT_EQ(found->name, "fraud-detector");
+  EXPECT_EQ(found->description, "a model");
+  EXPECT_EQ(found->tags, (StringMap{{"team", "risk"}, {"tier", "1"}}));
+  EXPECT_EQ(found->created_ms, kT0);
+  EXPECT_EQ(found->updated_ms, kT0);
+  EXPECT_EQ(found->created_by, "alice");
+  EXPECT_EQ(found->last_version, 0);
+  EXPECT_FALSE(found->latest_live_version.has_value());
+}
+
+TEST_P(StoreSuite, UnknownModelNameIsNotFound) {
+  AddModel(store(), "a");
+  EXPECT_FALSE(FindModel(store(), "b").has_value());
+  EXPECT_FALSE(FindModel(store(), "A").has_value());
+  EXPECT_FALSE(FindModel(store(), "").has_value());
+}
+
+TEST_P(StoreSuite, ModelIdsAreDistinct) {
+  Model a = AddModel(store(), "a");
+  Model b = AddModel(store(), "b");
+  EXPECT_NE(a.id, b.id);
+}
+
+TEST_P(StoreSuite, InsertingADuplicateLiveNameIsAlreadyExists) {
+  Model first = AddModel(store(), "dup");
+  Model again = NewModel("dup");
+  again.description = "second";
+  Status st = store().Write([&](Tx& tx) { return tx.InsertModel(again); });
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
+  auto found = FindModel(store(), "dup");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, first.id);
+  EXPECT_EQ(found->description, "a model");
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.ListModels("", 100); }).size(), 1u);
+}
+
+TEST_P(StoreSuite, UpdateModelWritesNameDescriptionUpdatedTimeAndLastVersion) {
+  Model m = AddModel(store(), "old-name");
+  m.name = "new-name";
+  m.description = "changed";
+  m.updated_ms = kT0 + 5;
+  m.last_version = 3;
+  m.created_ms = 1;          // not written
+  m.created_by = "mallory";  // not written
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateModel(m); }).ok());
+  EXPECT_FALSE(FindModel(store(), "old-name").has_value());
+  auto found = FindModel(store(), "new-name");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, m.id);
+  EXPECT_EQ(found->description, "changed");
+  EXPECT_EQ(found->updated_ms, kT0 + 5);
+  EXPECT_EQ(found->last_version, 3);
+  EXPECT_EQ(found->created_ms, kT0);
+  EXPECT_EQ(found->created_by, "alice");
+}
+
+TEST_P(StoreSuite, RenamingOntoALiveNameIsAlreadyExists) {
+  Model a = AddModel(store(), "a");
+  AddModel(store(), "b");
+  a.name = "b";
+  Status st = store().Write([&](Tx& tx) { return tx.UpdateModel(a); });
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
+  auto still = FindModel(store(), "a");
+  ASSERT_TRUE(still.has_value());
+  EXPECT_EQ(still->id, a.id);
+}
+
+TEST_P(StoreSuite, RenamingOntoADeletedModelsNameIsAllowed) {
+  Model gone = AddModel(store(), "gone");
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkModelDeleted(gone.id, kT0 + 1); }).ok());
+  Model a = AddModel(store(), "a");
+  a.name = "gone";
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateModel(a); }).ok());
+  auto found = FindModel(store(), "gone");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, a.id);
+}
+
+TEST_P(StoreSuite, ListModelsOrdersByNameAndPagesStrictlyAfterTheGivenName) {
+  for (const char* name : {"delta", "alpha", "echo", "charlie", "bravo", "golf", "foxtrot"}) {
+    AddModel(store(), name);
+  }
+  std::vector<std::string> seen;
+  std::string after;
+  int pages = 0;
+  while (true) {
+    auto page = Query(store(), [&](Tx& tx) { return tx.ListModels(after, 3); });
+    ASSERT_LE(page.size(), 3u);
+    if (page.empty()) break;
+    ++pages;
+    for (const auto& m : page) seen.push_back(m.name);
+    after = page.back().name;
+    ASSERT_LT(pages, 10) << "paging does not end";
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot",
+                                            "golf"}));
+  EXPECT_EQ(Names(Query(store(), [](Tx& tx) { return tx.ListModels("charlie", 2); })),
+            (std::vector<std::string>{"delta", "echo"}));
+}
+
+TEST_P(StoreSuite, ListModelsFillsTagsAndLatestLiveVersion) {
+  Model m = AddModel(store(), "m", {{"k", "v"}});
+  AddVersion(store(), m, 1);
+  ModelVersion v2 = AddVersion(store(), m, 2);
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(v2.id, kT0); }).ok());
+  auto models = Query(store(), [](Tx& tx) { return tx.ListModels("", 10); });
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].tags, (StringMap{{"k", "v"}}));
+  EXPECT_EQ(models[0].latest_live_version, std::optional<int64_t>(1));
+}
+
+TEST_P(StoreSuite, DeletedModelIsHiddenAndItsNameIsReusableWithANewId) {
+  Model old = AddModel(store(), "reused", {{"k", "old"}});
+  AddModel(store(), "other");
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkModelDeleted(old.id, kT0 + 1); }).ok());
+  EXPECT_FALSE(FindModel(store(), "reused").has_value());
+  EXPECT_EQ(Names(Query(store(), [](Tx& tx) { return tx.ListModels("", 10); })),
+            (std::vector<std::string>{"other"}));
+
+  Model fresh = AddModel(store(), "reused");
+  EXPECT_NE(fresh.id, old.id);
+  auto found = FindModel(store(), "reused");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, fresh.id);
+  EXPECT_TRUE(found->tags.empty()) << "a re-created model must not inherit the old one's tags";
+}
+
+TEST_P(StoreSuite, ModelTagsAreSetOverwrittenAndDeleted) {
+  Model m = AddModel(store(), "m");
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetModelTag(m.id, "team", "risk"); }).ok());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetModelTag(m.id, "tier", "1"); }).ok());
+  EXPECT_EQ(FindModel(store(), "m")->tags, (StringMap{{"team", "risk"}, {"tier", "1"}}));
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetModelTag(m.id, "team", "fraud"); }).ok());
+  EXPECT_EQ(FindModel(store(), "m")->tags, (StringMap{{"team", "fraud"}, {"tier", "1"}}));
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.DeleteModelTag(m.id, "tier"); }).ok());
+  EXPECT_EQ(FindModel(store(), "m")->tags, (StringMap{{"team", "fraud"}}));
+  // Deleting an absent key changes nothing and is not an error at this layer.
+  EXPECT_TRUE(store().Write([&](Tx& tx) { return tx.DeleteModelTag(m.id, "nope"); }).ok());
+  EXPECT_EQ(FindModel(store(), "m")->tags, (StringMap{{"team", "fraud"}}));
+}
+
+TEST_P(StoreSuite, ModelTagsBelongToTheirModel) {
+  Model a = AddModel(store(), "a");
+  Model b = AddModel(store(), "b");
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetModelTag(a.id, "k", "a"); }).ok());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetModelTag(b.id, "k", "b"); }).ok());
+  EXPECT_EQ(FindModel(store(), "a")->tags, (StringMap{{"k", "a"}}));
+  EXPECT_EQ(FindModel(store(), "b")->tags, (StringMap{{"k", "b"}}));
+}
+
+TEST_P(StoreSuite, TextRoundTripsByteForByte) {
+  const std::string name =
+      "team/fraud detector \xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80 'quoted' \"x\"";
+  Model m = AddModel(store(), name, {{"emoji \xf0\x9f\x98\x80", std::string(5000, 'z')}});
+  auto found = FindModel(store(), name);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, name);
+  EXPECT_EQ(found->tags.at("emoji \xf0\x9f\x98\x80"), std::string(5000, 'z'));
+}
+
+// ---- Versions --------------------------------------------------------------------------------
+
+TEST_P(StoreSuite, InsertedVersionIsFoundWithTagsMetricsAndParams) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v = NewVersion(m, 1);
+  v.model_ref = "m-123";
+  v.stage = Stage::kStaging;
+  v.tags = {{"commit", "1a2b3c"}};
+  v.metrics = {{"auc", 0.93}, {"loss", -1.5e-7}};
+  v.params = {{"lr", "0.1"}};
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+  EXPECT_GT(v.id, 0);
+  auto found = FindVersion(store(), m.id, 1);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, v.id);
+  EXPECT_EQ(found->model_id, m.id);
+  EXPECT_EQ(found->model_name, "m");
+  EXPECT_EQ(found->version, 1);
+  EXPECT_EQ(found->source, "s3://bucket/m/1");
+  EXPECT_EQ(found->run_id, "run-1");
+  EXPECT_EQ(found->model_ref, "m-123");
+  EXPECT_EQ(found->description, "v");
+  EXPECT_EQ(found->artifact_digest, "sha256:" + std::string(64, 'a'));
+  EXPECT_EQ(found->status, "READY");
+  EXPECT_EQ(found->stage, Stage::kStaging);
+  EXPECT_EQ(found->tags, v.tags);
+  EXPECT_EQ(found->metrics, v.metrics);
+  EXPECT_EQ(found->params, v.params);
+  EXPECT_TRUE(found->aliases.empty());
+  EXPECT_EQ(found->created_ms, kT0 + 1);
+  EXPECT_EQ(found->updated_ms, kT0 + 1);
+  EXPECT_EQ(found->created_by, "alice");
+}
+
+TEST_P(StoreSuite, VersionsAreFoundOnlyUnderTheirModelAndNumber) {
+  Model a = AddModel(store(), "a");
+  Model b = AddModel(store(), "b");
+  AddVersion(store(), a, 1);
+  EXPECT_TRUE(FindVersion(store(), a.id, 1).has_value());
+  EXPECT_FALSE(FindVersion(store(), a.id, 2).has_value());
+  EXPECT_FALSE(FindVersion(store(), b.id, 1).has_value());
+}
+
+TEST_P(StoreSuite, AVersionNumberCannotBeInsertedTwiceEvenAfterDeletion) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v1 = AddVersion(store(), m, 1);
+  ModelVersion dup = NewVersion(m, 1);
+  EXPECT_EQ(store().Write([&](Tx& tx) { return tx.InsertVersion(dup); }).code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(v1.id, kT0); }).ok());
+  ModelVersion again = NewVersion(m, 1);
+  EXPECT_EQ(store().Write([&](Tx& tx) { return tx.InsertVersion(again); }).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_FALSE(FindVersion(store(), m.id, 1).has_value());
+}
+
+TEST_P(StoreSuite, ListVersionsAscendsPagesAfterTheGivenNumberAndSkipsDeleted) {
+  Model m = AddModel(store(), "m");
+  Model other = AddModel(store(), "other");
+  AddVersion(store(), other, 1);
+  std::vector<ModelVersion> vs;
+  for (int64_t n = 1; n <= 7; ++n) vs.push_back(AddVersion(store(), m, n));
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(vs[3].id, kT0); }).ok());
+
+  std::vector<int64_t> seen;
+  int64_t after = 0;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10) << "paging does not end";
+    auto page = Query(store(), [&](Tx& tx) { return tx.ListVersions(m.id, after, 2); });
+    ASSERT_LE(page.size(), 2u);
+    if (page.empty()) break;
+    for (const auto& v : page) {
+      EXPECT_EQ(v.model_id, m.id);
+      seen.push_back(v.version);
+    }
+    after = page.back().version;
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3, 5, 6, 7}));
+  EXPECT_EQ(Numbers(Query(store(), [&](Tx& tx) { return tx.ListVersions(m.id, 3, 100); })),
+            (std::vector<int64_t>{5, 6, 7}));
+}
+
+TEST_P(StoreSuite, ListedVersionsCarryTheirTagsMetricsParamsAndAliases) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v = NewVersion(m, 1);
+  v.tags = {{"t", "1"}};
+  v.metrics = {{"auc", 0.5}};
+  v.params = {{"p", "x"}};
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetAlias(m.id, "champion", 1); }).ok());
+  auto listed = Query(store(), [&](Tx& tx) { return tx.ListVersions(m.id, 0, 10); });
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].tags, v.tags);
+  EXPECT_EQ(listed[0].metrics, v.metrics);
+  EXPECT_EQ(listed[0].params, v.params);
+  EXPECT_EQ(listed[0].aliases, (std::vector<std::string>{"champion"}));
+}
+
+TEST_P(StoreSuite, UpdateVersionWritesDescriptionStageStatusAndUpdatedTime) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v = AddVersion(store(), m, 1);
+  v.description = "new";
+  v.stage = Stage::kProduction;
+  v.status = "FAILED_REGISTRATION";
+  v.updated_ms = kT0 + 99;
+  v.source = "not written";
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateVersion(v); }).ok());
+  auto found = FindVersion(store(), m.id, 1);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->description, "new");
+  EXPECT_EQ(found->stage, Stage::kProduction);
+  EXPECT_EQ(found->status, "FAILED_REGISTRATION");
+  EXPECT_EQ(found->updated_ms, kT0 + 99);
+  EXPECT_EQ(found->source, "s3://bucket/m/1");
+}
+
+TEST_P(StoreSuite, VersionsInStageListsOnlyLiveHoldersOfThatStageInOrder) {
+  Model m = AddModel(store(), "m");
+  Model other = AddModel(store(), "other");
+  std::vector<ModelVersion> vs;
+  for (int64_t n = 1; n <= 5; ++n) vs.push_back(AddVersion(store(), m, n));
+  ModelVersion foreign = AddVersion(store(), other, 1);
+  for (ModelVersion* v : {&vs[0], &vs[2], &vs[4], &foreign}) {
+    v->stage = Stage::kProduction;
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateVersion(*v); }).ok());
+  }
+  vs[1].stage = Stage::kStaging;
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateVersion(vs[1]); }).ok());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(vs[4].id, kT0); }).ok());
+
+  EXPECT_EQ(
+      Numbers(Query(store(), [&](Tx& tx) { return tx.VersionsInStage(m.id, Stage::kProduction); })),
+      (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(
+      Numbers(Query(store(), [&](Tx& tx) { return tx.VersionsInStage(m.id, Stage::kStaging); })),
+      (std::vector<int64_t>{2}));
+  EXPECT_EQ(Numbers(Query(store(), [&](Tx& tx) { return tx.VersionsInStage(m.id, Stage::kNone); })),
+            (std::vector<int64_t>{4}));
+  EXPECT_TRUE(
+      Query(store(), [&](Tx& tx) { return tx.VersionsInStage(m.id, Stage::kArchived); }).empty());
+}
+
+TEST_P(StoreSuite, DeletedVersionIsNeitherFoundNorListed) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v1 = AddVersion(store(), m, 1);
+  AddVersion(store(), m, 2);
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(v1.id, kT0); }).ok());
+  EXPECT_FALSE(FindVersion(store(), m.id, 1).has_value());
+  EXPECT_TRUE(FindVersion(store(), m.id, 2).has_value());
+  EXPECT_EQ(Numbers(Query(store(), [&](Tx& tx) { return tx.ListVersions(m.id, 0, 10); })),
+            (std::vector<int64_t>{2}));
+  EXPECT_EQ(FindModel(store(), "m")->latest_live_version, std::optional<int64_t>(2));
+}
+
+TEST_P(StoreSuite, VersionTagsMetricsAndParamsAreSetOverwrittenAndDeleted) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v = AddVersion(store(), m, 1);
+  ModelVersion w = AddVersion(store(), m, 2);
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetVersionTag(v.id, "t", "1"));
+                    VOUCH_TRY(tx.SetVersionMetric(v.id, "auc", 0.5));
+                    VOUCH_TRY(tx.SetVersionParam(v.id, "lr", "0.1"));
+                    VOUCH_TRY(tx.SetVersionTag(w.id, "t", "other"));
+                    return OkStatus();
+                  })
+                  .ok());
+  auto found = FindVersion(store(), m.id, 1);
+  EXPECT_EQ(found->tags, (StringMap{{"t", "1"}}));
+  EXPECT_EQ(found->metrics, (MetricMap{{"auc", 0.5}}));
+  EXPECT_EQ(found->params, (StringMap{{"lr", "0.1"}}));
+
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetVersionTag(v.id, "t", "2"));
+                    VOUCH_TRY(tx.SetVersionMetric(v.id, "auc", 0.75));
+                    VOUCH_TRY(tx.SetVersionParam(v.id, "lr", "0.2"));
+                    return OkStatus();
+                  })
+                  .ok());
+  found = FindVersion(store(), m.id, 1);
+  EXPECT_EQ(found->tags, (StringMap{{"t", "2"}}));
+  EXPECT_EQ(found->metrics, (MetricMap{{"auc", 0.75}}));
+  EXPECT_EQ(found->params, (StringMap{{"lr", "0.2"}}));
+
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.DeleteVersionTag(v.id, "t"));
+                    VOUCH_TRY(tx.DeleteVersionMetric(v.id, "auc"));
+                    VOUCH_TRY(tx.DeleteVersionParam(v.id, "lr"));
+                    return OkStatus();
+                  })
+                  .ok());
+  found = FindVersion(store(), m.id, 1);
+  EXPECT_TRUE(found->tags.empty());
+  EXPECT_TRUE(found->metrics.empty());
+  EXPECT_TRUE(found->params.empty());
+  EXPECT_EQ(FindVersion(store(), m.id, 2)->tags, (StringMap{{"t", "other"}}));
+}
+
+TEST_P(StoreSuite, MetricsKeepTheirExactDoubleValue) {
+  Model m = AddModel(store(), "m");
+  ModelVersion v = AddVersion(store(), m, 1);
+  const MetricMap metrics = {{"a", 0.1 + 0.2}, {"b", 1e300}, {"c", -4.9e-324}, {"d", 3.0}};
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    for (const auto& [k, val] : metrics)
+                      VOUCH_TRY(tx.SetVersionMetric(v.id, k, val));
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(FindVersion(store(), m.id, 1)->metrics, metrics);
+}
+
+// ---- Aliases ---------------------------------------------------------------------------------
+
+TEST_P(StoreSuite, AliasesAreSetMovedFoundAndDeleted) {
+  Model m = AddModel(store(), "m");
+  AddVersion(store(), m, 1);
+  AddVersion(store(), m, 2);
+  auto find = [&](std::string_view alias) {
+    return Query(store(), [&](Tx& tx) { return tx.FindAlias(m.id, alias); });
+  };
+  EXPECT_FALSE(find("champion").has_value());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetAlias(m.id, "champion", 1); }).ok());
+  EXPECT_EQ(find("champion"), std::optional<int64_t>(1));
+  EXPECT_EQ(FindVersion(store(), m.id, 1)->aliases, (std::vector<std::string>{"champion"}));
+
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.SetAlias(m.id, "champion", 2); }).ok());
+  EXPECT_EQ(find("champion"), std::optional<int64_t>(2));
+  EXPECT_TRUE(FindVersion(store(), m.id, 1)->aliases.empty());
+  EXPECT_EQ(FindVersion(store(), m.id, 2)->aliases, (std::vector<std::string>{"champion"}));
+
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.DeleteAlias(m.id, "champion"); }).ok());
+  EXPECT_FALSE(find("champion").has_value());
+  EXPECT_TRUE(FindVersion(store(), m.id, 2)->aliases.empty());
+}
+
+TEST_P(StoreSuite, AliasesAreListedSortedAndBelongToTheirModel) {
+  Model a = AddModel(store(), "a");
+  Model b = AddModel(store(), "b");
+  AddVersion(store(), a, 1);
+  AddVersion(store(), b, 1);
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetAlias(a.id, "zeta", 1));
+                    VOUCH_TRY(tx.SetAlias(a.id, "alpha", 1));
+                    VOUCH_TRY(tx.SetAlias(a.id, "mid", 1));
+                    return tx.SetAlias(b.id, "other", 1);
+                  })
+                  .ok());
+  EXPECT_EQ(FindVersion(store(), a.id, 1)->aliases,
+            (std::vector<std::string>{"alpha", "mid", "zeta"}));
+  EXPECT_EQ(FindVersion(store(), b.id, 1)->aliases, (std::vector<std::string>{"other"}));
+  EXPECT_FALSE(Query(store(), [&](Tx& tx) { return tx.FindAlias(b.id, "alpha"); }).has_value());
+}
+
+TEST_P(StoreSuite, DeleteAliasesOfRemovesOnlyThatVersionsAliasesAndNamesThemSorted) {
+  Model m = AddModel(store(), "m");
+  Model other = AddModel(store(), "other");
+  AddVersion(store(), m, 1);
+  AddVersion(store(), m, 2);
+  AddVersion(store(), other, 1);
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetAlias(m.id, "zz", 1));
+                    VOUCH_TRY(tx.SetAlias(m.id, "aa", 1));
+                    VOUCH_TRY(tx.SetAlias(m.id, "keep", 2));
+                    return tx.SetAlias(other.id, "same-number", 1);
+                  })
+                  .ok());
+  std::vector<std::string> removed;
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(removed, tx.DeleteAliasesOf(m.id, 1));
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(removed, (std::vector<std::string>{"aa", "zz"}));
+  EXPECT_TRUE(FindVersion(store(), m.id, 1)->aliases.empty());
+  EXPECT_EQ(FindVersion(store(), m.id, 2)->aliases, (std::vector<std::string>{"keep"}));
+  EXPECT_EQ(FindVersion(store(), other.id, 1)->aliases, (std::vector<std::string>{"same-number"}));
+
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(removed, tx.DeleteAliasesOf(m.id, 1));
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(removed.empty());
+}
+
+// ---- Principals and tokens -------------------------------------------------------------------
+
+TEST_P(StoreSuite, PrincipalsAreCountedAndGetDistinctIds) {
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPrincipals(); }), 0);
+  Principal a{.name = "admin", .kind = PrincipalKind::kUser, .is_admin = true};
+  Principal b{.name = "ci", .kind = PrincipalKind::kServiceAccount};
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.InsertPrincipal(a, kT0));
+                    return tx.InsertPrincipal(b, kT0);
+                  })
+                  .ok());
+  EXPECT_GT(a.id, 0);
+  EXPECT_GT(b.id, 0);
+  EXPECT_NE(a.id, b.id);
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPrincipals(); }), 2);
+}
+
+TEST_P(StoreSuite, FindTokenReturnsTheTokenAndItsOwner) {
+  Principal ci{.name = "ci", .kind = PrincipalKind::kServiceAccount, .is_admin = false};
+  TokenRecord token{.name = "deploy",
+                    .token_hash = std::string(64, 'b'),
+                    .scope = "full",
+                    .created_ms = kT0,
+                    .expires_ms = kT0 + 1000};
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.InsertPrincipal(ci, kT0));
+                    token.principal_id = ci.id;
+                    return tx.InsertToken(token);
+                  })
+                  .ok());
+  EXPECT_GT(token.id, 0);
+  auto found = Query(store(), [](Tx& tx) { return tx.FindToken(std::string(64, 'b')); });
+  ASSERT_TRUE(found.has_value());
+  const auto& [t, p] = *found;
+  EXPECT_EQ(t.id, token.id);
+  EXPECT_EQ(t.principal_id, ci.id);
+  EXPECT_EQ(t.name, "deploy");
+  EXPECT_EQ(t.token_hash, std::string(64, 'b'));
+  EXPECT_EQ(t.scope, "full");
+  EXPECT_EQ(t.created_ms, kT0);
+  EXPECT_EQ(t.expires_ms, std::optional<TimeMs>(kT0 + 1000));
+  EXPECT_FALSE(t.revoked_ms.has_value());
+  EXPECT_EQ(p.id, ci.id);
+  EXPECT_EQ(p.name, "ci");
+  EXPECT_EQ(p.kind, PrincipalKind::kServiceAccount);
+  EXPECT_FALSE(p.is_admin);
+  EXPECT_FALSE(p.disabled);
+}
+
+TEST_P(StoreSuite, UnknownTokenHashIsNotFound) {
+  Principal admin{.name = "admin", .is_admin = true};
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.InsertPrincipal(admin, kT0));
+                    TokenRecord t{.principal_id = admin.id,
+                                  .name = "x",
+                                  .token_hash = std::string(64, 'c'),
+                                  .created_ms = kT0};
+                    return tx.InsertToken(t);
+                  })
+                  .ok());
+  EXPECT_FALSE(Query(store(), [](Tx& tx) { return tx.FindToken(std::string(64, 'd')); }));
+  EXPECT_FALSE(Query(store(), [](Tx& tx) { return tx.FindToken(""); }));
+  auto admin_token = Query(store(), [](Tx& tx) { return tx.FindToken(std::string(64, 'c')); });
+  ASSERT_TRUE(admin_token.has_value());
+  EXPECT_TRUE(admin_token->second.is_admin);
+  EXPECT_EQ(admin_token->second.kind, PrincipalKind::kUser);
+}
+
+// ---- Audit log -------------------------------------------------------------------------------
+
+TEST_P(StoreSuite, EmptyAuditLogHasHeadZero) {
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.AuditHeadSeq(); }), 0);
+  EXPECT_TRUE(Query(store(), [](Tx& tx) { return tx.ListAuditEvents({}); }).empty());
+}
+
+TEST_P(StoreSuite, AuditSequenceIsGaplessFromOne) {
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(AppendOne(store(), Event(fmt::format("a.{}", i))), i);
+  // Several in one transaction continue the same sequence.
+  std::vector<int64_t> in_one;
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    for (int i = 0; i < 3; ++i) {
+                      VOUCH_ASSIGN_OR_RETURN(int64_t seq, Append(tx, Event("batch")));
+                      in_one.push_back(seq);
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(in_one, (std::vector<int64_t>{6, 7, 8}));
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.AuditHeadSeq(); }), 8);
+  EXPECT_EQ(ListSeqs(store(), {}), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST_P(StoreSuite, BodyForReceivesTheSeqAndItsBytesAreStoredExactly) {
+  AppendOne(store(), Event("first"));
+  std::vector<int64_t> asked;
+  const std::string odd_bytes = "{\"seq\":2,\"x\":\"\xc3\xbc \\u0000 \\\"\"}";
+  int64_t seq = 0;
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(
+                        seq,
+                        tx.AppendAuditEvent(Event("second"), [&](int64_t s) -> Result<std::string> {
+                          asked.push_back(s);
+                          return odd_bytes;
+                        }));
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(asked, (std::vector<int64_t>{2}));
+  EXPECT_EQ(seq, 2);
+  auto events = Query(store(), [](Tx& tx) { return tx.ListAuditEvents({.after_seq = 1}); });
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].seq, 2);
+  EXPECT_EQ(events[0].body, odd_bytes);
+}
+
+TEST_P(StoreSuite, BodyForFailureFailsTheAppendAndConsumesNoSeq) {
+  AppendOne(store(), Event("first"));
+  Status st = store().Write([&](Tx& tx) -> Status {
+    return tx
+        .AppendAuditEvent(Event("broken"),
+                          [](int64_t) -> Result<std::string> { return InvalidArgument("NaN"); })
+        .status();
+  });
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "NaN");
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.AuditHeadSeq(); }), 1);
+  EXPECT_EQ(AppendOne(store(), Event("next")), 2);
+}
+
+TEST_P(StoreSuite, ListAuditEventsFiltersByModelVersionActorActionTimeAndPosition) {
+  Model a = AddModel(store(), "a");
+  Model b = AddModel(store(), "b");
+  // seq 1..8
+  auto add = [&](AuditEvent event, TimeMs t) {
+    event.time_ms = t;
+    return AppendOne(store(), event);
+  };
+  AuditEvent e;
+  add(ModelEvent("model.created", a), kT0 + 10);             // 1
+  add(ModelEvent("model.created", b), kT0 + 20);             // 2
+  add(ModelEvent("model_version.created", a, 1), kT0 + 30);  // 3
+  add(ModelEvent("model_version.created", a, 2), kT0 + 40);  // 4
+  e = ModelEvent("model_version.stage_changed", a, 2);
+  e.actor_name = "bob";
+  add(e, kT0 + 50);                                          // 5
+  add(ModelEvent("model_version.created", b, 2), kT0 + 60);  // 6
+  add(Event("principal.created", "system"), kT0 + 70);       // 7
+  e = Event("access.denied", "");
+  e.outcome = Outcome::kDenied;
+  add(e, kT0 + 80);  // 8
+
+  EXPECT_EQ(ListSeqs(store(), {}), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(ListSeqs(store(), {.model = "a"}), (std::vector<int64_t>{1, 3, 4, 5}));
+  EXPECT_EQ(ListSeqs(store(), {.model = "b"}), (std::vector<int64_t>{2, 6}));
+  EXPECT_TRUE(ListSeqs(store(), {.model = "c"}).empty());
+  EXPECT_EQ(ListSeqs(store(), {.model = "a", .version = 2}), (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(ListSeqs(store(), {.model = "b", .version = 2}), (std::vector<int64_t>{6}));
+  EXPECT_EQ(ListSeqs(store(), {.actor = "bob"}), (std::vector<int64_t>{5}));
+  EXPECT_EQ(ListSeqs(store(), {.actor = "system"}), (std::vector<int64_t>{7}));
+  EXPECT_EQ(ListSeqs(store(), {.action = "model_version.created"}),
+            (std::vector<int64_t>{3, 4, 6}));
+  EXPECT_EQ(ListSeqs(store(), {.model = "a", .action = "model_version.created"}),
+            (std::vector<int64_t>{3, 4}));
+  // since and until are inclusive.
+  EXPECT_EQ(ListSeqs(store(), {.since_ms = kT0 + 30, .until_ms = kT0 + 60}),
+            (std::vector<int64_t>{3, 4, 5, 6}));
+  EXPECT_EQ(ListSeqs(store(), {.since_ms = kT0 + 75}), (std::vector<int64_t>{8}));
+  EXPECT_EQ(ListSeqs(store(), {.until_ms = kT0 + 10}), (std::vector<int64_t>{1}));
+  EXPECT_TRUE(ListSeqs(store(), {.since_ms = kT0 + 61, .until_ms = kT0 + 69}).empty());
+  EXPECT_EQ(ListSeqs(store(), {.after_seq = 5}), (std::vector<int64_t>{6, 7, 8}));
+  EXPECT_EQ(ListSeqs(store(), {.after_seq = 2, .limit = 3}), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(ListSeqs(store(), {.model = "a", .after_seq = 3, .limit = 1}),
+            (std::vector<int64_t>{4}));
+  EXPECT_TRUE(ListSeqs(store(), {.after_seq = 8}).empty());
+}
+
+TEST_P(StoreSuite, AuditModelFilterFollowsARenamedModelAndOutlivesADeletedOne) {
+  Model m = AddModel(store(), "before");
+  AppendOne(store(), ModelEvent("model.created", m));  // 1, recorded as "before"
+  m.name = "after";
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateModel(m); }).ok());
+  AppendOne(store(), ModelEvent("model.updated", m));  // 2, recorded as "after"
+  EXPECT_EQ(ListSeqs(store(), {.model = "after"}), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(ListSeqs(store(), {.model = "before"}), (std::vector<int64_t>{1}));
+
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkModelDeleted(m.id, kT0); }).ok());
+  AppendOne(store(), ModelEvent("model.deleted", m));  // 3
+  EXPECT_EQ(ListSeqs(store(), {.model = "after"}), (std::vector<int64_t>{2, 3}));
+}
+
+// ---- Outbox ----------------------------------------------------------------------------------
+
+TEST_P(StoreSuite, EnqueuedOutboxRowsArePending) {
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPendingOutbox(); }), 0);
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    for (int i = 0; i < 3; ++i) {
+                      VOUCH_ASSIGN_OR_RETURN(int64_t seq, Append(tx, Event("model.created")));
+                      VOUCH_TRY(tx.EnqueueOutbox(seq, "model.created", "{}", kT0));
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPendingOutbox(); }), 3);
+}
+
+// ---- Transactions ----------------------------------------------------------------------------
+
+TEST_P(StoreSuite, WriteReturnsTheFunctionsOwnError) {
+  Status st = store().Write([](Tx&) { return Status(StatusCode::kAborted, "conflict, retry"); });
+  EXPECT_EQ(st.code(), StatusCode::kAborted);
+  EXPECT_EQ(st.message(), "conflict, retry");
+  st = store().Read([](Tx&) { return NotFound("nothing here"); });
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_EQ(st.message(), "nothing here");
+}
+
+TEST_P(StoreSuite, AFailedWriteLeavesNothingBehind) {
+  Status st = store().Write([&](Tx& tx) -> Status {
+    Model m = NewModel("ghost", {{"k", "v"}});
+    VOUCH_TRY(tx.InsertModel(m));
+    ModelVersion v = NewVersion(m, 1);
+    v.metrics = {{"auc", 1}};
+    VOUCH_TRY(tx.InsertVersion(v));
+    VOUCH_TRY(tx.SetAlias(m.id, "champion", 1));
+    m.last_version = 1;
+    VOUCH_TRY(tx.UpdateModel(m));
+    Principal p{.name = "ghost-user"};
+    VOUCH_TRY(tx.InsertPrincipal(p, kT0));
+    TokenRecord t{.principal_id = p.id, .name = "t", .token_hash = "ghost-hash", .created_ms = kT0};
+    VOUCH_TRY(tx.InsertToken(t));
+    VOUCH_ASSIGN_OR_RETURN(int64_t seq, Append(tx, ModelEvent("model.created", m)));
+    VOUCH_TRY(tx.EnqueueOutbox(seq, "model.created", "{}", kT0));
+    return FailedPrecondition("changed my mind");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(st.message(), "changed my mind");
+
+  EXPECT_FALSE(FindModel(store(), "ghost").has_value());
+  EXPECT_TRUE(Query(store(), [](Tx& tx) { return tx.ListModels("", 10); }).empty());
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPrincipals(); }), 0);
+  EXPECT_FALSE(Query(store(), [](Tx& tx) { return tx.FindToken("ghost-hash"); }).has_value());
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.AuditHeadSeq(); }), 0);
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPendingOutbox(); }), 0);
+  EXPECT_TRUE(ListSeqs(store(), {.model = "ghost"}).empty());
+
+  // No sequence number was consumed, and the name is free.
+  EXPECT_EQ(AppendOne(store(), Event("next")), 1);
+  Model real = AddModel(store(), "ghost");
+  EXPECT_TRUE(FindModel(store(), "ghost")->tags.empty());
+  EXPECT_FALSE(FindVersion(store(), real.id, 1).has_value());
+}
+
+TEST_P(StoreSuite, AFailedWriteDoesNotUndoEarlierCommittedWrites) {
+  Model kept = AddModel(store(), "kept");
+  AppendOne(store(), ModelEvent("model.created", kept));
+  Status st = store().Write([&](Tx& tx) -> Status {
+    VOUCH_TRY(tx.SetModelTag(kept.id, "k", "v"));
+    VOUCH_TRY(Append(tx, Event("x")).status());
+    return Internal("boom");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kInternal);
+  auto m = FindModel(store(), "kept");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_TRUE(m->tags.empty());
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.AuditHeadSeq(); }), 1);
+}
+
+TEST_P(StoreSuite, ConcurrentWritesEachCommitOnceWithAGaplessAuditSequence) {
+  constexpr int kThreads = 16;
+  constexpr int kJobsPerThread = 50;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  std::vector<std::vector<int64_t>> seqs(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int j = 0; j < kJobsPerThread; ++j) {
+        int64_t seq = 0;
+        Status st = store().Write([&](Tx& tx) -> Status {
+          Model m = NewModel(fmt::format("m-{:02}-{:02}", t, j));
+          VOUCH_TRY(tx.InsertModel(m));
+          VOUCH_ASSIGN_OR_RETURN(seq, Append(tx, ModelEvent("model.created", m)));
+          return tx.EnqueueOutbox(seq, "model.created", "{}", kT0);
+        });
+        if (!st.ok()) {
+          ++failures;
+        } else {
+          seqs[t].push_back(seq);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  constexpr int kTotal = kThreads * kJobsPerThread;
+  std::vector<int64_t> returned;
+  for (const auto& s : seqs) returned.insert(returned.end(), s.begin(), s.end());
+  std::sort(returned.begin(), returned.end());
+  std::vector<int64_t> expected(kTotal);
+  for (int i = 0; i < kTotal; ++i) expected[i] = i + 1;
+  EXPECT_EQ(returned, expected);
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.AuditHeadSeq(); }), kTotal);
+  EXPECT_EQ(ListSeqs(store(), {.limit = kTotal + 10}), expected);
+  EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.CountPendingOutbox(); }), kTotal);
+  auto models = Query(store(), [](Tx& tx) { return tx.ListModels("", 10'000); });
+  EXPECT_EQ(models.size(), static_cast<size_t>(kTotal));
+  const std::vector<std::string> listed = Names(models);
+  std::set<std::string> names(listed.begin(), listed.end());
+  EXPECT_EQ(names.size(), static_cast<size_t>(kTotal));
+  // Each stored body carries the seq it was stored under.
+  for (const auto& e :
+       Query(store(), [](Tx& tx) { return tx.ListAuditEvents({.limit = 10'000}); })) {
+    auto body = ParseJsonObject(e.body);
+    ASSERT_TRUE(body.ok()) << e.body;
+    EXPECT_EQ(body->at("seq").as_int64(), e.seq);
+  }
+}
+
+}  // namespace
+}  // namespace vouch::store::testing

@@ -1,0 +1,18 @@
+// UTF-8 checks and repair for text that reaches JSON: error messages quoting input, headers copied
+// into audit events.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace vouch {
+
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or values beyond U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+// `s` with each ill-formed sequence replaced by U+FFFD and cut to at most `max_bytes` bytes on a
+// character boundary.
+std::string SanitizeUtf8(std::string_view s, size_t max_bytes = std::string::npos);
+
+}  // namespace vouch
