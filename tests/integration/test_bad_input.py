@@ -296,13 +296,9 @@ NOT_FOUND = [
     ("PUT", "/api/v1/models/{name}/versions/{n}/metrics/{key}", {"n": 99, "key": "k"}, {"value": 1}),
     ("PUT", "/api/v1/models/{name}/versions/{n}/params/{key}", {"n": 99, "key": "k"}, {"value": "1"}),
     ("POST", "/api/v1/models/{name}/versions/{n}/stage", {"n": 99}, {"stage": "Staging"}),
-    ("DELETE", "/api/v1/models/{name}/tags/{key}", {"key": "no-such-tag"}, None),
-    ("DELETE", "/api/v1/models/{name}/versions/{n}/tags/{key}", {"n": 1, "key": "no-such-tag"},
+    ("DELETE", "/api/v1/models/{name}/tags/{key}", {"name": "no-such-model", "key": "k"}, None),
+    ("DELETE", "/api/v1/models/{name}/aliases/{alias}", {"name": "no-such-model", "alias": "a"},
      None),
-    ("DELETE", "/api/v1/models/{name}/versions/{n}/metrics/{key}", {"n": 1, "key": "nope"}, None),
-    ("DELETE", "/api/v1/models/{name}/versions/{n}/params/{key}", {"n": 1, "key": "nope"}, None),
-    ("GET", "/api/v1/models/{name}/aliases/{alias}", {"alias": "nobody"}, None),
-    ("DELETE", "/api/v1/models/{name}/aliases/{alias}", {"alias": "nobody"}, None),
 ]
 
 
@@ -310,6 +306,30 @@ NOT_FOUND = [
 def test_not_found(api, base, method, template, path, body):
     kw = {} if body is None else {"json_body": body}
     call_refused(api, base, 404, "NOT_FOUND", method, template, path={"name": base, **path}, **kw)
+
+
+def test_missing_alias_is_invalid_argument_as_mlflow_answers(api, base):
+    body = call_refused(api, base, 400, "INVALID_ARGUMENT", "GET",
+                        "/api/v1/models/{name}/aliases/{alias}",
+                        path={"name": base, "alias": "nobody"})
+    assert body["error"]["message"] == "Registered model alias nobody not found."
+
+
+# Deleting what is not there changes nothing: it succeeds (as MLflow's deletes do) and adds no event.
+ABSENT_DELETES = [
+    ("/api/v1/models/{name}/tags/{key}", {"key": "no-such-tag"}, 200),
+    ("/api/v1/models/{name}/versions/{n}/tags/{key}", {"n": 1, "key": "no-such-tag"}, 200),
+    ("/api/v1/models/{name}/versions/{n}/metrics/{key}", {"n": 1, "key": "nope"}, 200),
+    ("/api/v1/models/{name}/versions/{n}/params/{key}", {"n": 1, "key": "nope"}, 200),
+    ("/api/v1/models/{name}/aliases/{alias}", {"alias": "nobody"}, 204),
+]
+
+
+@pytest.mark.parametrize("template,path,status", ABSENT_DELETES, ids=lambda x: str(x)[:50])
+def test_deleting_what_is_absent_succeeds_and_records_nothing(api, base, template, path, status):
+    before = snapshot(api, base)
+    api.call("DELETE", template, path={"name": base, **path}, expect=status)
+    assert snapshot(api, base) == before
 
 
 def test_create_existing_model_is_already_exists(api, base):

@@ -118,7 +118,8 @@ def test_every_route_happy_path_matches_openapi(api, spec):
     assert call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath,
                 expect=200).json()["version"] == 1
     call("DELETE", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=204)
-    call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=404, code="NOT_FOUND")
+    call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=400,
+         code="INVALID_ARGUMENT")
 
     ev = call("GET", "/api/v1/audit", params={"model": name}, expect=200).json()
     assert ev["events"] and all(e["target"]["model"] == name for e in ev["events"])
@@ -248,8 +249,8 @@ def test_deleting_a_version_removes_its_aliases(api):
              json_body={"version": 1}, expect=200)
     api.call("DELETE", "/api/v1/models/{name}/versions/{n}", path={"name": name, "n": 1},
              expect=204)
-    api.call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=404,
-             code="NOT_FOUND")
+    api.call("GET", "/api/v1/models/{name}/aliases/{alias}", path=apath, expect=400,
+             code="INVALID_ARGUMENT")
 
 
 def test_versions_of_a_deleted_model_are_gone(api):

@@ -45,6 +45,7 @@ struct ModelVersion {
   int64_t version = 0;
   std::string source;
   std::string run_id;
+  std::string run_link;   // a URL to the run, as MLflow's run_link
   std::string model_ref;  // MLflow 3 `model_id` (a logged model's id)
   std::string description;
   std::string artifact_digest;

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "vouch/api/dispatcher.h"
+#include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/server/http_server.h"
 #include "vouch/server/logging.h"
@@ -123,6 +124,7 @@ int Run(const ServeConfig& c) {
   api::Router router;
   store::Store& st = **store;
   api::native::RegisterRoutes(router, registry, [&st] { return st.Ready(); });
+  api::mlflow::RegisterRoutes(router, registry);
   api::Dispatcher dispatcher(router, auth, clock);
 
   HttpServerOptions options{.host = listen->first,

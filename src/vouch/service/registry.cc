@@ -46,6 +46,7 @@ json::object VersionSnapshot(const ModelVersion& v) {
                  {"metrics", MetricMapJson(v.metrics)},
                  {"params", StringMapJson(v.params)}};
   if (!v.model_ref.empty()) o["model_id"] = v.model_ref;
+  if (!v.run_link.empty()) o["run_link"] = v.run_link;
   if (!v.storage_location.empty()) o["storage_location"] = v.storage_location;
   return o;
 }
@@ -295,7 +296,8 @@ Result<Model> RegistryService::DeleteModelTag(const RequestContext& ctx, std::st
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
     auto old = m.tags.find(std::string(key));
     if (old == m.tags.end()) {
-      return NotFound(fmt::format("No tag with key '{}' on registered model '{}'", key, name));
+      out = std::move(m);
+      return OkStatus();
     }
     AuditEvent e = NewEvent(ctx, "model.tag_deleted", m);
     e.before = {{"key", key}, {"value", old->second}};
@@ -364,6 +366,7 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
   VOUCH_TRY(ValidateModelName(args.model));
   VOUCH_TRY(ValidateSource(args.source));
   VOUCH_TRY(ValidateRunId(args.run_id));
+  VOUCH_TRY(ValidateSource(args.run_link.empty() ? "-" : args.run_link).WithContext("run_link"));
   VOUCH_TRY(ValidateRunId(args.model_ref).WithContext("model_id"));
   VOUCH_TRY(ValidateDescription(args.description));
   if (!args.artifact_digest.empty()) VOUCH_TRY(ValidateArtifactDigest(args.artifact_digest));
@@ -380,6 +383,7 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
                    .version = m.last_version + 1,
                    .source = args.source,
                    .run_id = args.run_id,
+                   .run_link = args.run_link,
                    .model_ref = args.model_ref,
                    .description = args.description,
                    .artifact_digest = args.artifact_digest,
@@ -585,8 +589,8 @@ Result<ModelVersion> RegistryService::DeleteVersionField(const RequestContext& c
         break;
     }
     if (!found) {
-      return NotFound(fmt::format("No {} with key '{}' on model version (name={}, version={})",
-                                  FieldName(field), key, name, version));
+      out = std::move(v);
+      return OkStatus();
     }
     AuditEvent e =
         NewEvent(ctx, fmt::format("model_version.{}_deleted", FieldName(field)), m, version);
@@ -677,7 +681,7 @@ Status RegistryService::DeleteAlias(const RequestContext& ctx, std::string_view 
   return store_.Write([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
-    if (!old) return NotFound(fmt::format("Registered model alias {} not found.", alias));
+    if (!old) return OkStatus();
     AuditEvent e = NewEvent(ctx, "model_alias.deleted", m, *old);
     e.target["alias"] = alias;
     e.before = {{"alias", alias}, {"version", *old}};
@@ -697,7 +701,8 @@ Result<ModelVersion> RegistryService::GetVersionByAlias(const RequestContext& ct
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> version, tx.FindAlias(m.id, alias));
-    if (!version) return NotFound(fmt::format("Registered model alias {} not found.", alias));
+    if (!version)
+      return InvalidArgument(fmt::format("Registered model alias {} not found.", alias));
     VOUCH_ASSIGN_OR_RETURN(out, RequireVersion(tx, m, *version));
     return OkStatus();
   }));

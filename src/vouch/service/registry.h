@@ -40,6 +40,7 @@ struct CreateVersionArgs {
   std::string model;
   std::string source;
   std::string run_id;
+  std::string run_link;
   std::string model_ref;
   std::string description;
   std::string artifact_digest;
@@ -88,7 +89,7 @@ class RegistryService {
   Status DeleteModel(const RequestContext& ctx, std::string_view name);
   Result<Model> SetModelTag(const RequestContext& ctx, std::string_view name, std::string_view key,
                             std::string_view value);
-  // NOT_FOUND when the tag is not set.
+  // Deleting a tag that is not set changes nothing and records nothing (as MLflow: idempotent).
   Result<Model> DeleteModelTag(const RequestContext& ctx, std::string_view name,
                                std::string_view key);
 
@@ -105,7 +106,7 @@ class RegistryService {
   Result<ModelVersion> SetVersionField(const RequestContext& ctx, VersionField field,
                                        std::string_view name, int64_t version, std::string_view key,
                                        std::string_view value, double metric = 0);
-  // NOT_FOUND when the key is not set.
+  // Deleting a key that is not set changes nothing and records nothing.
   Result<ModelVersion> DeleteVersionField(const RequestContext& ctx, VersionField field,
                                           std::string_view name, int64_t version,
                                           std::string_view key);
@@ -117,10 +118,11 @@ class RegistryService {
 
   Result<ModelVersion> SetAlias(const RequestContext& ctx, std::string_view name,
                                 std::string_view alias, int64_t version, std::string_view comment);
-  // NOT_FOUND when the alias is not set.
+  // Deleting an alias that is not set changes nothing and records nothing.
   Status DeleteAlias(const RequestContext& ctx, std::string_view name, std::string_view alias,
                      std::string_view comment);
-  // INVALID_PARAMETER-style NOT_FOUND "Registered model alias A not found."
+  // INVALID_ARGUMENT "Registered model alias A not found." when the alias is not set (MLflow
+  // answers INVALID_PARAMETER_VALUE, and its clients match on that).
   Result<ModelVersion> GetVersionByAlias(const RequestContext& ctx, std::string_view name,
                                          std::string_view alias);
 

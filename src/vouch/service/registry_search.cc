@@ -52,12 +52,24 @@ bool CompareNumber(int64_t value, const Condition& c) {
   }
 }
 
-// A tag condition: a missing tag satisfies only '!=' (so the client's hidden prompt filter,
-// tag.`mlflow.prompt.is_prompt` != 'true', keeps models without the tag).
+// A tag condition needs the tag, as in MLflow's SQL stores, except the prompt marker: a missing
+// one reads as "false", so the client's hidden filter (`mlflow.prompt.is_prompt` != 'true') keeps
+// ordinary models.
 bool MatchTag(const StringMap& tags, const Condition& c) {
   auto it = tags.find(c.tag_key);
-  if (it == tags.end()) return c.op == Comparator::kNe;
+  if (it == tags.end()) return c.tag_key == kPromptTag && CompareText("false", c);
   return CompareText(it->second, c);
+}
+
+bool NamesPromptTag(const std::vector<Condition>& filter) {
+  return std::any_of(filter.begin(), filter.end(), [](const Condition& c) {
+    return c.key == SearchKey::kTag && c.tag_key == kPromptTag;
+  });
+}
+
+bool IsPrompt(const StringMap& tags) {
+  auto it = tags.find(std::string(kPromptTag));
+  return it != tags.end() && it->second == "true";
 }
 
 Status CheckModelConditions(const std::vector<Condition>& filter) {
@@ -65,9 +77,11 @@ Status CheckModelConditions(const std::vector<Condition>& filter) {
     if (c.key != SearchKey::kName && c.key != SearchKey::kTag) {
       return InvalidArgument("registered models can be filtered by name and tags only");
     }
-    if (c.op == Comparator::kIn || c.op == Comparator::kLt || c.op == Comparator::kLe ||
-        c.op == Comparator::kGt || c.op == Comparator::kGe) {
-      return InvalidArgument("registered model filters compare with =, !=, LIKE or ILIKE only");
+    bool list_op = c.op == Comparator::kIn || c.op == Comparator::kNotIn;
+    if (c.op == Comparator::kLt || c.op == Comparator::kLe || c.op == Comparator::kGt ||
+        c.op == Comparator::kGe || (list_op && c.key != SearchKey::kName)) {
+      return InvalidArgument(
+          "registered model filters compare with =, !=, LIKE or ILIKE (and names with IN, NOT IN)");
     }
   }
   return OkStatus();
@@ -78,19 +92,22 @@ Status CheckVersionConditions(const std::vector<Condition>& filter) {
     bool numeric_op = c.op == Comparator::kLt || c.op == Comparator::kLe ||
                       c.op == Comparator::kGt || c.op == Comparator::kGe;
     if (c.key == SearchKey::kVersionNumber) {
-      if (c.op == Comparator::kLike || c.op == Comparator::kILike || c.op == Comparator::kIn) {
+      if (c.op == Comparator::kLike || c.op == Comparator::kILike || c.op == Comparator::kIn ||
+          c.op == Comparator::kNotIn) {
         return InvalidArgument("version_number compares with =, !=, <, <=, >, >= only");
       }
     } else if (numeric_op) {
       return InvalidArgument("only version_number compares with <, <=, >, >=");
-    } else if (c.op == Comparator::kIn && c.key != SearchKey::kRunId) {
-      return InvalidArgument("IN is supported for run_id only");
+    } else if ((c.op == Comparator::kIn || c.op == Comparator::kNotIn) &&
+               c.key != SearchKey::kRunId && c.key != SearchKey::kName) {
+      return InvalidArgument("IN and NOT IN are supported for name and run_id only");
     }
   }
   return OkStatus();
 }
 
 bool MatchModel(const Model& m, const std::vector<Condition>& filter) {
+  if (!NamesPromptTag(filter) && IsPrompt(m.tags)) return false;
   for (const auto& c : filter) {
     bool ok = c.key == SearchKey::kName ? CompareText(m.name, c) : MatchTag(m.tags, c);
     if (!ok) return false;
@@ -99,6 +116,7 @@ bool MatchModel(const Model& m, const std::vector<Condition>& filter) {
 }
 
 bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter) {
+  if (!NamesPromptTag(filter) && IsPrompt(v.tags)) return false;
   for (const auto& c : filter) {
     bool ok = false;
     switch (c.key) {

@@ -17,13 +17,13 @@ enum class SearchKey {
   kVersionNumber,  // versions only, numeric
 };
 
-enum class Comparator { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn };
+enum class Comparator { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn, kNotIn };
 
 struct Condition {
   SearchKey key = SearchKey::kName;
   std::string tag_key;  // for kTag
   Comparator op = Comparator::kEq;
-  std::vector<std::string> values;  // one value, or several for kIn
+  std::vector<std::string> values;  // one value, or several for kIn and kNotIn
   int64_t number = 0;               // for kVersionNumber
 };
 
@@ -33,6 +33,10 @@ struct OrderBy {
   OrderField field = OrderField::kName;
   bool ascending = true;
 };
+
+// The tag that marks a registered model (and its versions) as a prompt. Searches leave prompts out
+// unless a condition names this tag; a missing tag reads as "false".
+inline constexpr std::string_view kPromptTag = "mlflow.prompt.is_prompt";
 
 struct SearchRequest {
   std::vector<Condition> filter;  // all must hold

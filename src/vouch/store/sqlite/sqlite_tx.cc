@@ -30,32 +30,32 @@ constexpr char kLatestLiveVersion[] =
 constexpr char kFindVersion[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
     "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
-    "v.storage_location "
+    "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.model_id = ?1 AND v.version = ?2 AND v.deleted_ms IS NULL";
 constexpr char kListVersions[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
     "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
-    "v.storage_location "
+    "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.model_id = ?1 AND v.version > ?2 AND v.deleted_ms IS NULL "
     "ORDER BY v.version LIMIT ?3";
 constexpr char kVersionsInStage[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
     "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
-    "v.storage_location "
+    "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.model_id = ?1 AND v.stage = ?2 AND v.deleted_ms IS NULL ORDER BY v.version";
 constexpr char kListAllVersions[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
     "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
-    "v.storage_location "
+    "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.id > ?1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id LIMIT ?2";
 constexpr char kVersionsByRunId[] =
     "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
     "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
-    "v.storage_location "
+    "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.run_id = ?1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id";
 constexpr char kLatestPerStage[] =
@@ -64,8 +64,8 @@ constexpr char kLatestPerStage[] =
 constexpr char kModelAliases[] = "SELECT alias, version FROM model_aliases WHERE model_id = ?1";
 constexpr char kInsertVersion[] =
     "INSERT INTO model_versions (model_id, version, source, run_id, model_ref, description, "
-    "artifact_digest, status, stage, created_ms, updated_ms, created_by, storage_location) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "artifact_digest, status, stage, created_ms, updated_ms, created_by, storage_location, "
+    "run_link) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 constexpr char kUpdateVersion[] =
     "UPDATE model_versions SET description = ?2, stage = ?3, status = ?4, updated_ms = ?5 "
     "WHERE id = ?1";
@@ -292,6 +292,7 @@ Result<std::vector<ModelVersion>> SqliteTx::ReadVersions(Stmt& s) {
     v.updated_ms = s.Int(12);
     v.created_by = s.Text(13);
     v.storage_location = s.Text(14);
+    v.run_link = s.Text(15);
     out.push_back(std::move(v));
   }
   return out;
@@ -311,7 +312,7 @@ Status SqliteTx::InsertVersion(ModelVersion& v) {
     s.Bind(1, v.model_id).Bind(2, v.version).Bind(3, v.source).Bind(4, v.run_id);
     s.Bind(5, v.model_ref).Bind(6, v.description).Bind(7, v.artifact_digest).Bind(8, v.status);
     s.Bind(9, StageName(v.stage)).Bind(10, v.created_ms).Bind(11, v.updated_ms);
-    s.Bind(12, v.created_by).Bind(13, v.storage_location);
+    s.Bind(12, v.created_by).Bind(13, v.storage_location).Bind(14, v.run_link);
     VOUCH_TRY(s.Run());
   }
   v.id = sqlite3_last_insert_rowid(c_.db());

@@ -1,0 +1,368 @@
+#include "vouch/api/mlflow/mlflow_api.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "vouch/api/mlflow/request_fields.h"
+#include "vouch/api/mlflow/search_filter.h"
+#include "vouch/util/json.h"
+
+namespace vouch::api::mlflow {
+namespace {
+
+using service::RegistryService;
+
+constexpr std::string_view kPrefixes[] = {"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"};
+
+// The defaults of MLflow's protos (model_registry.proto) and of its SQL store.
+constexpr int64_t kDefaultModelResults = 100;
+constexpr int64_t kDefaultVersionResults = 200000;
+
+constexpr FieldSpec kName{"name", FieldType::kString, true};
+constexpr FieldSpec kVersion{"version", FieldType::kString, true};
+constexpr FieldSpec kAlias{"alias", FieldType::kString, true};
+constexpr FieldSpec kKey{"key", FieldType::kString, true};
+constexpr FieldSpec kValue{"value", FieldType::kString};
+constexpr FieldSpec kDescription{"description", FieldType::kString};
+constexpr FieldSpec kTags{"tags", FieldType::kTags};
+constexpr FieldSpec kFilter{"filter", FieldType::kString};
+constexpr FieldSpec kMaxResults{"max_results", FieldType::kInt64};
+constexpr FieldSpec kOrderBy{"order_by", FieldType::kStringList};
+constexpr FieldSpec kPageToken{"page_token", FieldType::kString};
+
+HttpResponse Ok(const json::object& o) { return HttpResponse::Json(200, SerializeJson(o)); }
+
+Result<HttpResponse> Empty(const Status& s) {
+  if (!s.ok()) return s;
+  return Ok({});
+}
+
+template <typename T>
+Result<HttpResponse> Empty(const Result<T>& r) {
+  return Empty(r.status());
+}
+
+json::array TagsJson(const StringMap& tags) {
+  json::array out;
+  for (const auto& [key, value] : tags) out.push_back(json::object{{"key", key}, {"value", value}});
+  return out;
+}
+
+// A model with the highest version in each stage, as every MLflow answer carrying a model has it.
+Result<HttpResponse> ModelAnswer(RegistryService& reg, const Call& c, const Result<Model>& m) {
+  if (!m.ok()) return m.status();
+  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> latest, reg.LatestVersions(c.ctx, m->name, {}));
+  return Ok({{"registered_model", ModelJson(*m, latest)}});
+}
+
+Result<HttpResponse> VersionAnswer(const Result<ModelVersion>& v) {
+  if (!v.ok()) return v.status();
+  return Ok({{"model_version", VersionJson(*v, true)}});
+}
+
+int ClampToInt(int64_t n) { return static_cast<int>(std::clamp<int64_t>(n, INT_MIN, INT_MAX)); }
+
+// Registered models.
+
+Result<HttpResponse> CreateModel(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kTags, kDescription}));
+  service::CreateModelArgs args{
+      .name = f.String("name"), .description = f.String("description"), .tags = f.Tags("tags")};
+  VOUCH_ASSIGN_OR_RETURN(Model m, reg.CreateModel(c.ctx, args));
+  return Ok({{"registered_model", ModelJson(m, {})}});
+}
+
+Result<HttpResponse> GetModel(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName}));
+  return ModelAnswer(reg, c, reg.GetModel(c.ctx, f.String("name")));
+}
+
+Result<HttpResponse> RenameModel(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f,
+                         RequestFields::Read(c, {kName, {"new_name", FieldType::kString, true}}));
+  return ModelAnswer(reg, c, reg.RenameModel(c.ctx, f.String("name"), f.String("new_name")));
+}
+
+Result<HttpResponse> UpdateModel(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kDescription}));
+  return ModelAnswer(reg, c,
+                     reg.UpdateModelDescription(c.ctx, f.String("name"), f.String("description")));
+}
+
+Result<HttpResponse> DeleteModel(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName}));
+  return Empty(reg.DeleteModel(c.ctx, f.String("name")));
+}
+
+Result<HttpResponse> SearchModels(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f,
+                         RequestFields::Read(c, {kFilter, kMaxResults, kOrderBy, kPageToken}));
+  service::SearchRequest request;
+  VOUCH_ASSIGN_OR_RETURN(request.filter,
+                         ParseSearchFilter(f.String("filter"), SearchEntity::kModels));
+  VOUCH_ASSIGN_OR_RETURN(request.order_by, ParseOrderBy(f.List("order_by"), SearchEntity::kModels));
+  request.max_results = ClampToInt(f.Int("max_results").value_or(kDefaultModelResults));
+  request.page_token = f.String("page_token");
+  VOUCH_ASSIGN_OR_RETURN(service::Page<Model> page, reg.SearchModels(c.ctx, request));
+  json::array models;
+  for (const Model& m : page.items) {
+    Result<std::vector<ModelVersion>> latest = reg.LatestVersions(c.ctx, m.name, {});
+    // Deleted or renamed since the search read it: it is no longer there to list.
+    if (latest.status().code() == StatusCode::kNotFound) continue;
+    if (!latest.ok()) return latest.status();
+    // MLflow's SQL store lists a searched model's latest versions by stage name (the order its
+    // per-stage window query yields); a single model's come in version order.
+    std::stable_sort(latest->begin(), latest->end(), [](const auto& a, const auto& b) {
+      return StageName(a.stage) < StageName(b.stage);
+    });
+    models.push_back(ModelJson(m, *latest));
+  }
+  json::object o;
+  if (!models.empty()) o["registered_models"] = std::move(models);
+  if (!page.next_page_token.empty()) o["next_page_token"] = page.next_page_token;
+  return Ok(o);
+}
+
+Result<HttpResponse> LatestVersions(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f,
+                         RequestFields::Read(c, {kName, {"stages", FieldType::kStringList}}));
+  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> versions,
+                         reg.LatestVersions(c.ctx, f.String("name"), f.List("stages")));
+  json::array items;
+  for (const auto& v : versions) items.push_back(VersionJson(v, true));
+  json::object o;
+  if (!items.empty()) o["model_versions"] = std::move(items);
+  return Ok(o);
+}
+
+Result<HttpResponse> SetModelTag(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kKey, kValue}));
+  return Empty(reg.SetModelTag(c.ctx, f.String("name"), f.String("key"), f.String("value")));
+}
+
+Result<HttpResponse> DeleteModelTag(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kKey}));
+  return Empty(reg.DeleteModelTag(c.ctx, f.String("name"), f.String("key")));
+}
+
+// Aliases.
+
+Result<HttpResponse> SetAlias(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kAlias, kVersion}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  return Empty(reg.SetAlias(c.ctx, f.String("name"), f.String("alias"), version, ""));
+}
+
+Result<HttpResponse> DeleteAlias(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kAlias}));
+  return Empty(reg.DeleteAlias(c.ctx, f.String("name"), f.String("alias"), ""));
+}
+
+Result<HttpResponse> GetVersionByAlias(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kAlias}));
+  return VersionAnswer(reg.GetVersionByAlias(c.ctx, f.String("name"), f.String("alias")));
+}
+
+// Model versions.
+
+Result<HttpResponse> CreateVersion(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f,
+                         RequestFields::Read(c, {kName,
+                                                 {"source", FieldType::kString, true},
+                                                 {"run_id", FieldType::kString},
+                                                 kTags,
+                                                 {"run_link", FieldType::kString},
+                                                 kDescription,
+                                                 {"model_id", FieldType::kString}}));
+  service::CreateVersionArgs args{.model = f.String("name"),
+                                  .source = f.String("source"),
+                                  .run_id = f.String("run_id"),
+                                  .run_link = f.String("run_link"),
+                                  .model_ref = f.String("model_id"),
+                                  .description = f.String("description"),
+                                  .tags = f.Tags("tags")};
+  return VersionAnswer(reg.CreateVersion(c.ctx, args));
+}
+
+Result<HttpResponse> GetVersion(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kVersion}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  return VersionAnswer(reg.GetVersion(c.ctx, f.String("name"), version));
+}
+
+Result<HttpResponse> UpdateVersion(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kVersion, kDescription}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  return VersionAnswer(
+      reg.UpdateVersionDescription(c.ctx, f.String("name"), version, f.String("description")));
+}
+
+Result<HttpResponse> DeleteVersion(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kVersion}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  return Empty(reg.DeleteVersion(c.ctx, f.String("name"), version));
+}
+
+Result<HttpResponse> SearchVersions(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f,
+                         RequestFields::Read(c, {kFilter, kMaxResults, kOrderBy, kPageToken}));
+  service::SearchRequest request;
+  VOUCH_ASSIGN_OR_RETURN(request.filter,
+                         ParseSearchFilter(f.String("filter"), SearchEntity::kVersions));
+  VOUCH_ASSIGN_OR_RETURN(request.order_by,
+                         ParseOrderBy(f.List("order_by"), SearchEntity::kVersions));
+  // MLflow's SQL store orders an unordered version search by last update, newest first.
+  if (request.order_by.empty()) {
+    request.order_by.push_back({service::OrderField::kLastUpdatedTime, false});
+  }
+  request.max_results = ClampToInt(f.Int("max_results").value_or(kDefaultVersionResults));
+  request.page_token = f.String("page_token");
+  VOUCH_ASSIGN_OR_RETURN(service::Page<ModelVersion> page, reg.SearchVersions(c.ctx, request));
+  json::array versions;
+  for (const auto& v : page.items) versions.push_back(VersionJson(v, false));
+  json::object o;
+  if (!versions.empty()) o["model_versions"] = std::move(versions);
+  if (!page.next_page_token.empty()) o["next_page_token"] = page.next_page_token;
+  return Ok(o);
+}
+
+Result<HttpResponse> DownloadUri(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kVersion}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  VOUCH_ASSIGN_OR_RETURN(std::string uri, reg.DownloadUri(c.ctx, f.String("name"), version));
+  return Ok({{"artifact_uri", uri}});
+}
+
+Result<HttpResponse> TransitionStage(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f,
+                         RequestFields::Read(c, {kName,
+                                                 kVersion,
+                                                 {"stage", FieldType::kString, true},
+                                                 {"archive_existing_versions", FieldType::kBool}}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  service::StageChange change{.model = f.String("name"),
+                              .version = version,
+                              .stage = f.String("stage"),
+                              .archive_existing = f.Bool("archive_existing_versions")};
+  return VersionAnswer(reg.SetStage(c.ctx, change));
+}
+
+Result<HttpResponse> SetVersionTag(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kVersion, kKey, kValue}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  return Empty(reg.SetVersionField(c.ctx, service::VersionField::kTag, f.String("name"), version,
+                                   f.String("key"), f.String("value")));
+}
+
+Result<HttpResponse> DeleteVersionTag(RegistryService& reg, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(RequestFields f, RequestFields::Read(c, {kName, kVersion, kKey}));
+  VOUCH_ASSIGN_OR_RETURN(int64_t version, ParseVersion(f.String("version")));
+  return Empty(reg.DeleteVersionField(c.ctx, service::VersionField::kTag, f.String("name"), version,
+                                      f.String("key")));
+}
+
+struct Endpoint {
+  std::string_view method;
+  std::string_view path;
+  Result<HttpResponse> (*handler)(RegistryService&, const Call&);
+};
+
+// MLflow's Model Registry service (mlflow/protos/model_registry.proto), path below the prefix.
+constexpr Endpoint kEndpoints[] = {
+    {"POST", "registered-models/create", CreateModel},
+    {"GET", "registered-models/get", GetModel},
+    {"POST", "registered-models/rename", RenameModel},
+    {"PATCH", "registered-models/update", UpdateModel},
+    {"DELETE", "registered-models/delete", DeleteModel},
+    {"GET", "registered-models/search", SearchModels},
+    {"POST", "registered-models/get-latest-versions", LatestVersions},
+    {"GET", "registered-models/get-latest-versions", LatestVersions},
+    {"POST", "registered-models/set-tag", SetModelTag},
+    {"DELETE", "registered-models/delete-tag", DeleteModelTag},
+    {"POST", "registered-models/alias", SetAlias},
+    {"DELETE", "registered-models/alias", DeleteAlias},
+    {"GET", "registered-models/alias", GetVersionByAlias},
+    {"POST", "model-versions/create", CreateVersion},
+    {"GET", "model-versions/get", GetVersion},
+    {"PATCH", "model-versions/update", UpdateVersion},
+    {"DELETE", "model-versions/delete", DeleteVersion},
+    {"GET", "model-versions/search", SearchVersions},
+    {"GET", "model-versions/get-download-uri", DownloadUri},
+    {"POST", "model-versions/transition-stage", TransitionStage},
+    {"POST", "model-versions/set-tag", SetVersionTag},
+    {"DELETE", "model-versions/delete-tag", DeleteVersionTag},
+};
+
+}  // namespace
+
+HttpResponse MlflowError(const Status& status, const RequestContext& /*ctx*/) {
+  const ErrorInfo& info = InfoFor(status.code());
+  json::object body{{"error_code", info.mlflow_code}, {"message", status.message()}};
+  HttpResponse r = HttpResponse::Json(info.mlflow_http_status, SerializeJson(body));
+  if (status.code() == StatusCode::kUnauthenticated) {
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"mlflow\"");
+  }
+  return r;
+}
+
+json::object VersionJson(const ModelVersion& v, bool with_aliases) {
+  // Proto field order. description, run_id and run_link are always set by MLflow's store (empty
+  // when not given), so always emitted; vouch keeps no run link.
+  json::object o{{"name", v.model_name},
+                 {"version", std::to_string(v.version)},
+                 {"creation_timestamp", v.created_ms},
+                 {"last_updated_timestamp", v.updated_ms}};
+  if (!v.created_by.empty()) o["user_id"] = v.created_by;
+  o["current_stage"] = StageName(v.stage);
+  o["description"] = v.description;
+  o["source"] = v.source;
+  o["run_id"] = v.run_id;
+  o["status"] = v.status;
+  if (!v.tags.empty()) o["tags"] = TagsJson(v.tags);
+  o["run_link"] = v.run_link;
+  if (with_aliases && !v.aliases.empty()) {
+    json::array aliases;
+    for (const auto& a : v.aliases) aliases.emplace_back(a);
+    o["aliases"] = std::move(aliases);
+  }
+  if (!v.model_ref.empty()) o["model_id"] = v.model_ref;
+  return o;
+}
+
+json::object ModelJson(const Model& m, const std::vector<ModelVersion>& latest_versions) {
+  json::object o{{"name", m.name},
+                 {"creation_timestamp", m.created_ms},
+                 {"last_updated_timestamp", m.updated_ms}};
+  if (!m.created_by.empty()) o["user_id"] = m.created_by;
+  if (!m.description.empty()) o["description"] = m.description;
+  if (!latest_versions.empty()) {
+    json::array latest;
+    for (const auto& v : latest_versions) latest.push_back(VersionJson(v, false));
+    o["latest_versions"] = std::move(latest);
+  }
+  if (!m.tags.empty()) o["tags"] = TagsJson(m.tags);
+  if (!m.aliases.empty()) {
+    json::array aliases;
+    for (const auto& [alias, version] : m.aliases) {
+      aliases.push_back(json::object{{"alias", alias}, {"version", std::to_string(version)}});
+    }
+    o["aliases"] = std::move(aliases);
+  }
+  return o;
+}
+
+void RegisterRoutes(Router& router, RegistryService& registry) {
+  for (std::string_view prefix : kPrefixes) {
+    router.SetErrorRenderer(std::string(prefix), Door::kMlflow, MlflowError);
+    for (const Endpoint& e : kEndpoints) {
+      auto handler = e.handler;
+      router.Add(std::string(e.method), fmt::format("{}/{}", prefix, e.path),
+                 Access::kAuthenticated, Door::kMlflow,
+                 [&registry, handler](const Call& c) { return handler(registry, c); });
+    }
+  }
+}
+
+}  // namespace vouch::api::mlflow

@@ -1,0 +1,28 @@
+// The MLflow-compatible REST door: every Model Registry endpoint of MLflow's REST API under
+// /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, so that mlflow.MlflowClient pointed at vouch works
+// unchanged. Translates MLflow's wire format (proto JSON) to service calls and back; holds no
+// rules of its own (DESIGN.md invariant 7). Errors are {"error_code","message"} with MLflow's
+// statuses from the one error table.
+#pragma once
+
+#include "vouch/api/router.h"
+#include "vouch/service/registry.h"
+
+namespace vouch::api::mlflow {
+
+// Registers the registry endpoints under both prefixes, authenticated, and the MLflow error
+// renderer for both prefixes. `registry` must outlive the router.
+void RegisterRoutes(Router& router, service::RegistryService& registry);
+
+// The MLflow error body and status for `status` (shared with tests). A 401 carries
+// `WWW-Authenticate: Basic realm="mlflow"`, as MLflow's auth app answers.
+HttpResponse MlflowError(const Status& status, const RequestContext& ctx);
+
+// The proto-JSON forms MLflow's server emits (mlflow/entities/model_registry/*.py to_proto):
+// unset fields left out; `version` a string; timestamps numbers.
+// `with_aliases`: MLflow lists a version's aliases in single-version answers, not inside search
+// results or a model's latest_versions.
+json::object VersionJson(const ModelVersion& v, bool with_aliases);
+json::object ModelJson(const Model& m, const std::vector<ModelVersion>& latest_versions);
+
+}  // namespace vouch::api::mlflow

@@ -1,0 +1,168 @@
+"""Fixtures for the MLflow compatibility suite.
+
+- `vouch`: one real `vouch serve` per test module (as tests/integration starts it), with the
+  bootstrap admin token.
+- `registry`: what the MlflowClient tests talk to. Normally vouch. With COMPAT_TARGET=mlflow the
+  same tests run against a real `mlflow server` instead — a check of the tests themselves: a test
+  that fails there asserts something MLflow does not do. Tests of what only vouch does (user_id,
+  audit, credentials) are marked `vouch_only` and skipped in that mode.
+- `client`: an `mlflow.MlflowClient` pointed at `registry`, with the module's credentials in the
+  environment (no retries, short timeouts).
+- `mlflow_peer`: a real `mlflow server` (SQLite backend) for the differential and split set-up tests.
+  Every peer that the collected tests need is spawned when collection ends, so its slow start-up
+  (database migrations, uvicorn) overlaps with the other tests; the fixture only waits for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from compat_lib import ADMIN_TOKEN, MlflowServer, Rest, VouchServer, apply_env, mlflow_env
+
+TARGET = os.environ.get("COMPAT_TARGET", "vouch")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vouch_only: checks what only vouch does (skipped when "
+                                       "COMPAT_TARGET=mlflow)")
+    config.addinivalue_line("markers", "mlflow2: the smoke run with the last MLflow 2.x client "
+                                       "(its own virtual environment and pytest invocation)")
+    config.addinivalue_line("markers", "mlflow_peer(name, **options): the test uses the real "
+                                       "`mlflow server` peer of that name")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Modules that need a real `mlflow server` run last, so its slow start-up (begun when
+    # collection ends) overlaps with the rest. The sort is stable: each module stays together.
+    items.sort(key=lambda item: item.get_closest_marker("mlflow_peer") is not None)
+    if TARGET == "mlflow":
+        skip = pytest.mark.skip(reason="vouch-only behaviour (COMPAT_TARGET=mlflow)")
+        for item in items:
+            if item.get_closest_marker("vouch_only"):
+                item.add_marker(skip)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real `mlflow server` peers, spawned early
+
+
+_PEERS: dict[str, MlflowServer] = {}
+_PEER_ROOT: Path | None = None
+
+
+def _peer(name: str, **options) -> MlflowServer:
+    """The peer of that name (made on first use; `options` go to MlflowServer)."""
+    global _PEER_ROOT
+    if name not in _PEERS:
+        if _PEER_ROOT is None:
+            _PEER_ROOT = Path(tempfile.mkdtemp(prefix="vouch-compat-mlflow-"))
+        _PEERS[name] = MlflowServer(_PEER_ROOT / name, **options)
+    return _PEERS[name]
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
+    wanted: dict[str, dict] = {}
+    if TARGET == "mlflow":
+        wanted["registry"] = {}
+    for item in session.items:
+        for mark in item.iter_markers("mlflow_peer"):
+            if mark.args and mark.args[0] not in wanted:
+                wanted[mark.args[0]] = dict(mark.kwargs)
+    for name, options in wanted.items():
+        _peer(name, **options).spawn()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for srv in _PEERS.values():
+        srv.close()
+    if _PEER_ROOT is not None:
+        shutil.rmtree(_PEER_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mlflow_peer(request) -> MlflowServer:
+    """The real `mlflow server` named by the module's `mlflow_peer` marker, ready."""
+    mark = request.node.get_closest_marker("mlflow_peer")
+    name = mark.args[0] if mark and mark.args else "default"
+    srv = _peer(name, **(mark.kwargs if mark else {}))
+    if srv.proc is None:
+        srv.spawn()
+    srv.wait_ready()
+    return srv
+
+
+# ---------------------------------------------------------------------------------------------
+# vouch
+
+
+@pytest.fixture(scope="module")
+def vouch(tmp_path_factory) -> Iterator[VouchServer]:
+    root = tmp_path_factory.mktemp("vouch")
+    data = root / "data"
+    data.mkdir()
+    srv = VouchServer(data, root / "logs", token=ADMIN_TOKEN)
+    srv.start()
+    yield srv
+    srv.close()
+
+
+@dataclass
+class Registry:
+    """The registry server the client tests talk to."""
+    kind: str           # "vouch" or "mlflow"
+    base: str
+    token: str | None
+
+    @property
+    def is_vouch(self) -> bool:
+        return self.kind == "vouch"
+
+    def rest(self, prefix: str = "/api/2.0/mlflow") -> Rest:
+        return Rest(self.base, self.token, prefix)
+
+
+@pytest.fixture(scope="module")
+def registry(request) -> Registry:
+    if TARGET == "mlflow":
+        srv = _peer("registry")
+        if srv.proc is None:
+            srv.spawn()
+        srv.wait_ready()
+        return Registry("mlflow", srv.base, None)
+    srv = request.getfixturevalue("vouch")
+    return Registry("vouch", srv.base, srv.token)
+
+
+@pytest.fixture(scope="module")
+def module_env(registry) -> Iterator[None]:
+    """The client's environment for the whole module (module-scoped fixtures create data too)."""
+    mp = pytest.MonkeyPatch()
+    apply_env(mp, mlflow_env(registry.token))
+    yield
+    mp.undo()
+
+
+@pytest.fixture
+def client(registry, module_env):
+    import mlflow
+    return mlflow.MlflowClient(tracking_uri=registry.base, registry_uri=registry.base)
+
+
+@pytest.fixture(scope="module")
+def module_client(registry, module_env):
+    import mlflow
+    return mlflow.MlflowClient(tracking_uri=registry.base, registry_uri=registry.base)
+
+
+@pytest.fixture
+def rest(registry) -> Rest:
+    return registry.rest()
