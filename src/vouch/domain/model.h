@@ -25,6 +25,8 @@ bool IsActiveStage(Stage s);
 using StringMap = std::map<std::string, std::string>;
 using MetricMap = std::map<std::string, double>;
 
+struct ModelVersion;
+
 struct Model {
   int64_t id = 0;  // internal; a re-created name is a new id
   std::string name;
@@ -36,6 +38,8 @@ struct Model {
   int64_t last_version = 0;  // the highest number ever given, so numbers are never reused
   std::optional<int64_t> latest_live_version;  // filled on reads
   std::map<std::string, int64_t> aliases;      // alias -> version; filled on reads
+  // The highest live version in each stage; filled by searches, which answer with it.
+  std::vector<ModelVersion> latest_versions;
 };
 
 struct ModelVersion {

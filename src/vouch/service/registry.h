@@ -7,7 +7,9 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -157,6 +159,14 @@ class RegistryService {
   // For a models:/NAME/N, models:/NAME@ALIAS or models:/NAME/STAGE source: the storage location of
   // the version it names. Empty for other sources (and models:/<logged-model-id>).
   Result<std::string> ResolveModelsUri(store::Tx& tx, std::string_view source);
+  // The highest version in each stage of `wanted` (all when empty), in MLflow's order.
+  static Result<std::vector<ModelVersion>> LatestIn(store::Tx& tx, int64_t model_id,
+                                                    const std::set<Stage>& wanted);
+  static Status ScanVersionCandidates(
+      store::Tx& tx, const std::vector<Condition>& filter,
+      const std::function<Status(std::vector<ModelVersion>&)>& keep);
+  static void SortModels(std::vector<Model>& models, const std::vector<OrderBy>& order);
+  static void SortVersions(std::vector<ModelVersion>& versions, const std::vector<OrderBy>& order);
 
   store::Store& store_;
   const PageTokens tokens_;

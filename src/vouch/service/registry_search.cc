@@ -67,9 +67,14 @@ bool NamesPromptTag(const std::vector<Condition>& filter) {
   });
 }
 
-bool IsPrompt(const StringMap& tags) {
-  auto it = tags.find(std::string(kPromptTag));
-  return it != tags.end() && it->second == "true";
+// Ids of the prompts a search leaves out: none when the filter names the prompt tag itself.
+template <typename LoadIds>
+Result<std::set<int64_t>> ExcludedPrompts(const std::vector<Condition>& filter, LoadIds load) {
+  std::set<int64_t> out;
+  if (NamesPromptTag(filter)) return out;
+  VOUCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, load());
+  out.insert(ids.begin(), ids.end());
+  return out;
 }
 
 Status CheckModelConditions(const std::vector<Condition>& filter) {
@@ -106,8 +111,13 @@ Status CheckVersionConditions(const std::vector<Condition>& filter) {
   return OkStatus();
 }
 
+bool HasTagCondition(const std::vector<Condition>& filter) {
+  return std::any_of(filter.begin(), filter.end(),
+                     [](const Condition& c) { return c.key == SearchKey::kTag; });
+}
+
+// Tag conditions read `m.tags`, so rows must carry their details when the filter has any.
 bool MatchModel(const Model& m, const std::vector<Condition>& filter) {
-  if (!NamesPromptTag(filter) && IsPrompt(m.tags)) return false;
   for (const auto& c : filter) {
     bool ok = c.key == SearchKey::kName ? CompareText(m.name, c) : MatchTag(m.tags, c);
     if (!ok) return false;
@@ -116,7 +126,6 @@ bool MatchModel(const Model& m, const std::vector<Condition>& filter) {
 }
 
 bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter) {
-  if (!NamesPromptTag(filter) && IsPrompt(v.tags)) return false;
   for (const auto& c : filter) {
     bool ok = false;
     switch (c.key) {
@@ -192,27 +201,48 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
     }
   }
   VOUCH_ASSIGN_OR_RETURN(int64_t offset, DecodeOffset(request.page_token));
+  // Rows first (name and times), details only where a tag condition needs them, and the page's
+  // details and latest versions last, all in one snapshot.
+  const bool need_tags = HasTagCondition(request.filter);
   std::vector<Model> matched;
+  Page<Model> page;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
     matched.clear();
+    VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
+                             return tx.ModelIdsWithTag(kPromptTag, "true");
+                           }));
+    auto keep = [&](Model& m) -> Status {
+      if (prompts.contains(m.id)) return OkStatus();
+      if (need_tags) VOUCH_TRY(tx.LoadModelDetails(m));
+      if (MatchModel(m, request.filter)) matched.push_back(std::move(m));
+      return OkStatus();
+    };
     if (const Condition* eq = EqualityOn(request.filter, SearchKey::kName)) {
       VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
-      if (m && MatchModel(*m, request.filter)) matched.push_back(std::move(*m));
-      return OkStatus();
-    }
-    std::string after;
-    while (true) {
-      VOUCH_ASSIGN_OR_RETURN(std::vector<Model> batch, tx.ListModels(after, kScanBatch));
-      for (auto& m : batch) {
-        if (MatchModel(m, request.filter)) matched.push_back(std::move(m));
+      if (m) VOUCH_TRY(keep(*m));
+    } else {
+      std::string after;
+      while (true) {
+        VOUCH_ASSIGN_OR_RETURN(std::vector<Model> batch, tx.ListModelRows(after, kScanBatch));
+        for (auto& m : batch) VOUCH_TRY(keep(m));
+        if (static_cast<int>(batch.size()) < kScanBatch) break;
+        after = batch.back().name;
       }
-      if (static_cast<int>(batch.size()) < kScanBatch) break;
-      after = batch.back().name;
+    }
+    SortModels(matched, request.order_by);
+    page = Slice(std::move(matched), offset, request.max_results);
+    for (auto& m : page.items) {
+      VOUCH_TRY(tx.LoadModelDetails(m));
+      VOUCH_ASSIGN_OR_RETURN(m.latest_versions, LatestIn(tx, m.id, {}));
     }
     return OkStatus();
   }));
+  return page;
+}
+
+void RegistryService::SortModels(std::vector<Model>& matched, const std::vector<OrderBy>& order) {
   std::stable_sort(matched.begin(), matched.end(), [&](const Model& a, const Model& b) {
-    for (const auto& o : request.order_by) {
+    for (const auto& o : order) {
       int c = 0;
       switch (o.field) {
         case OrderField::kName:
@@ -231,7 +261,6 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
     }
     return a.name < b.name;
   });
-  return Slice(std::move(matched), offset, request.max_results);
 }
 
 Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext& ctx,
@@ -244,53 +273,73 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
   }
   VOUCH_TRY(CheckVersionConditions(request.filter));
   VOUCH_ASSIGN_OR_RETURN(int64_t offset, DecodeOffset(request.page_token));
+  // Rows first; details only where a tag condition needs them, and for the page at the end.
+  const bool need_tags = HasTagCondition(request.filter);
   std::vector<ModelVersion> matched;
+  Page<ModelVersion> page;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
     matched.clear();
-    auto keep = [&](std::vector<ModelVersion>& batch) {
+    VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
+                             return tx.VersionIdsWithTag(kPromptTag, "true");
+                           }));
+    auto keep = [&](std::vector<ModelVersion>& batch) -> Status {
       for (auto& v : batch) {
+        if (prompts.contains(v.id)) continue;
+        if (need_tags) VOUCH_TRY(tx.LoadVersionDetails(v));
         if (MatchVersion(v, request.filter)) matched.push_back(std::move(v));
       }
+      return OkStatus();
     };
-    if (const Condition* eq = EqualityOn(request.filter, SearchKey::kName)) {
-      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
-      if (!m) return OkStatus();
-      int64_t after = 0;
-      while (true) {
-        VOUCH_ASSIGN_OR_RETURN(auto batch, tx.ListVersions(m->id, after, kScanBatch));
-        if (batch.empty()) break;
-        after = batch.back().version;
-        keep(batch);
-      }
-      return OkStatus();
-    }
-    const Condition* run = nullptr;
-    for (const auto& c : request.filter) {
-      if (c.key == SearchKey::kRunId && (c.op == Comparator::kEq || c.op == Comparator::kIn)) {
-        run = &c;
-      }
-    }
-    if (run != nullptr) {
-      std::set<std::string> seen;
-      for (const auto& id : run->values) {
-        if (!seen.insert(id).second) continue;
-        VOUCH_ASSIGN_OR_RETURN(auto batch, tx.VersionsByRunId(id));
-        keep(batch);
-      }
-      return OkStatus();
-    }
-    int64_t after = 0;
-    while (true) {
-      VOUCH_ASSIGN_OR_RETURN(auto batch, tx.ListAllVersions(after, kScanBatch));
-      if (batch.empty()) break;
-      after = batch.back().id;
-      keep(batch);
-    }
+    VOUCH_TRY(ScanVersionCandidates(tx, request.filter, keep));
+    SortVersions(matched, request.order_by);
+    page = Slice(std::move(matched), offset, request.max_results);
+    for (auto& v : page.items) VOUCH_TRY(tx.LoadVersionDetails(v));
     return OkStatus();
   }));
+  return page;
+}
+
+// The versions a filter can match, read through the narrowest index it allows: one model's
+// versions for a name equality, the run_id index for run_id = or IN, else every live version.
+Status RegistryService::ScanVersionCandidates(
+    store::Tx& tx, const std::vector<Condition>& filter,
+    const std::function<Status(std::vector<ModelVersion>&)>& keep) {
+  if (const Condition* eq = EqualityOn(filter, SearchKey::kName)) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
+    if (!m) return OkStatus();
+    int64_t after = 0;
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(auto batch, tx.ListVersionRows(m->id, after, kScanBatch));
+      if (batch.empty()) return OkStatus();
+      after = batch.back().version;
+      VOUCH_TRY(keep(batch));
+    }
+  }
+  for (const auto& c : filter) {
+    if (c.key != SearchKey::kRunId || (c.op != Comparator::kEq && c.op != Comparator::kIn)) {
+      continue;
+    }
+    std::set<std::string> run_ids(c.values.begin(), c.values.end());
+    for (const auto& id : run_ids) {
+      VOUCH_ASSIGN_OR_RETURN(auto batch, tx.VersionRowsByRunId(id));
+      VOUCH_TRY(keep(batch));
+    }
+    return OkStatus();
+  }
+  int64_t after = 0;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(auto batch, tx.ListAllVersionRows(after, kScanBatch));
+    if (batch.empty()) return OkStatus();
+    after = batch.back().id;
+    VOUCH_TRY(keep(batch));
+  }
+}
+
+void RegistryService::SortVersions(std::vector<ModelVersion>& matched,
+                                   const std::vector<OrderBy>& order) {
   std::stable_sort(matched.begin(), matched.end(),
                    [&](const ModelVersion& a, const ModelVersion& b) {
-                     for (const auto& o : request.order_by) {
+                     for (const auto& o : order) {
                        int c = 0;
                        switch (o.field) {
                          case OrderField::kName:
@@ -311,7 +360,6 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
                      if (a.model_name != b.model_name) return a.model_name < b.model_name;
                      return a.version > b.version;
                    });
-  return Slice(std::move(matched), offset, request.max_results);
 }
 
 Result<std::vector<ModelVersion>> RegistryService::LatestVersions(
@@ -324,17 +372,23 @@ Result<std::vector<ModelVersion>> RegistryService::LatestVersions(
   }
   std::vector<ModelVersion> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    out.clear();
     VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(name));
     if (!m) return NotFound(fmt::format("Registered Model with name={} not found", name));
-    VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestVersionPerStage(m->id));
-    for (const auto& [stage, version] : latest) {
-      if (!wanted.empty() && !wanted.contains(stage)) continue;
-      VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m->id, version));
-      if (v) out.push_back(std::move(*v));
-    }
+    VOUCH_ASSIGN_OR_RETURN(out, LatestIn(tx, m->id, wanted));
     return OkStatus();
   }));
+  return out;
+}
+
+Result<std::vector<ModelVersion>> RegistryService::LatestIn(store::Tx& tx, int64_t model_id,
+                                                            const std::set<Stage>& wanted) {
+  std::vector<ModelVersion> out;
+  VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestVersionPerStage(model_id));
+  for (const auto& [stage, version] : latest) {
+    if (!wanted.empty() && !wanted.contains(stage)) continue;
+    VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(model_id, version));
+    if (v) out.push_back(std::move(*v));
+  }
   return out;
 }
 

@@ -76,6 +76,21 @@ class Tx {
   virtual Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
                                                          int limit) = 0;
   virtual Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) = 0;
+  // Cheap rows for searching: the same as ListModels, ListVersions, ListAllVersions and
+  // VersionsByRunId but without tags, metrics, params, aliases and latest versions, which
+  // LoadModelDetails and LoadVersionDetails add to the few rows that need them.
+  virtual Result<std::vector<Model>> ListModelRows(std::string_view after_name, int limit) = 0;
+  virtual Result<std::vector<ModelVersion>> ListVersionRows(int64_t model_id, int64_t after_version,
+                                                            int limit) = 0;
+  virtual Result<std::vector<ModelVersion>> ListAllVersionRows(int64_t after_id, int limit) = 0;
+  virtual Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) = 0;
+  virtual Status LoadModelDetails(Model& model) = 0;
+  virtual Status LoadVersionDetails(ModelVersion& version) = 0;
+  // Internal ids of live models / versions that carry tag `key` with `value`.
+  virtual Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
+                                                       std::string_view value) = 0;
+  virtual Result<std::vector<int64_t>> VersionIdsWithTag(std::string_view key,
+                                                         std::string_view value) = 0;
   // Every live version of every live model, by internal id, strictly after `after_id`.
   virtual Result<std::vector<ModelVersion>> ListAllVersions(int64_t after_id, int limit) = 0;
   // Live versions of live models with this run id (uses the run_id index).

@@ -107,17 +107,13 @@ Result<HttpResponse> SearchModels(RegistryService& reg, const Call& c) {
   request.page_token = f.String("page_token");
   VOUCH_ASSIGN_OR_RETURN(service::Page<Model> page, reg.SearchModels(c.ctx, request));
   json::array models;
-  for (const Model& m : page.items) {
-    Result<std::vector<ModelVersion>> latest = reg.LatestVersions(c.ctx, m.name, {});
-    // Deleted or renamed since the search read it: it is no longer there to list.
-    if (latest.status().code() == StatusCode::kNotFound) continue;
-    if (!latest.ok()) return latest.status();
+  for (Model& m : page.items) {
     // MLflow's SQL store lists a searched model's latest versions by stage name (the order its
     // per-stage window query yields); a single model's come in version order.
-    std::stable_sort(latest->begin(), latest->end(), [](const auto& a, const auto& b) {
-      return StageName(a.stage) < StageName(b.stage);
-    });
-    models.push_back(ModelJson(m, *latest));
+    std::stable_sort(
+        m.latest_versions.begin(), m.latest_versions.end(),
+        [](const auto& a, const auto& b) { return StageName(a.stage) < StageName(b.stage); });
+    models.push_back(ModelJson(m, m.latest_versions));
   }
   json::object o;
   if (!models.empty()) o["registered_models"] = std::move(models);

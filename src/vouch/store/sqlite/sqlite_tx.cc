@@ -61,6 +61,12 @@ constexpr char kVersionsByRunId[] =
 constexpr char kLatestPerStage[] =
     "SELECT stage, MAX(version) FROM model_versions WHERE model_id = ?1 AND deleted_ms IS NULL "
     "GROUP BY stage ORDER BY MIN(version)";
+constexpr char kModelIdsWithTag[] =
+    "SELECT t.model_id FROM model_tags t JOIN models m ON m.id = t.model_id "
+    "WHERE t.key = ?1 AND t.value = ?2 AND m.deleted_ms IS NULL";
+constexpr char kVersionIdsWithTag[] =
+    "SELECT t.version_id FROM version_tags t JOIN model_versions v ON v.id = t.version_id "
+    "WHERE t.key = ?1 AND t.value = ?2 AND v.deleted_ms IS NULL";
 constexpr char kModelAliases[] = "SELECT alias, version FROM model_aliases WHERE model_id = ?1";
 constexpr char kInsertVersion[] =
     "INSERT INTO model_versions (model_id, version, source, run_id, model_ref, description, "
@@ -215,18 +221,9 @@ Status SqliteTx::MarkModelDeleted(int64_t model_id, TimeMs when) {
 }
 
 Result<std::vector<Model>> SqliteTx::ListModels(std::string_view after_name, int limit) {
-  std::vector<Model> out;
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListModels));
-    s.Bind(1, after_name).Bind(2, limit);
-    while (true) {
-      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadModelRow(s));
-    }
-  }
-  for (auto& m : out) VOUCH_TRY(FillModel(m));
-  return out;
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListModels));
+  s.Bind(1, after_name).Bind(2, limit);
+  return QueryModels(std::move(s), true);
 }
 
 Status SqliteTx::RunKeyed(const char* sql, int64_t id, std::string_view key) {
@@ -348,14 +345,80 @@ Result<std::vector<ModelVersion>> SqliteTx::VersionsInStage(int64_t model_id, St
   return QueryVersions(std::move(s));
 }
 
-Result<std::vector<ModelVersion>> SqliteTx::QueryVersions(Stmt stmt) {
+Result<std::vector<ModelVersion>> SqliteTx::QueryVersions(Stmt stmt, bool details) {
   std::vector<ModelVersion> out;
   {
-    Stmt s = std::move(stmt);
+    Stmt s = std::move(stmt);  // reset before the detail queries run
     VOUCH_ASSIGN_OR_RETURN(out, ReadVersions(s));
   }
-  for (auto& v : out) VOUCH_TRY(FillVersion(v));
+  if (details) {
+    for (auto& v : out) VOUCH_TRY(FillVersion(v));
+  }
   return out;
+}
+
+Result<std::vector<Model>> SqliteTx::QueryModels(Stmt stmt, bool details) {
+  std::vector<Model> out;
+  {
+    Stmt s = std::move(stmt);
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(ReadModelRow(s));
+    }
+  }
+  if (details) {
+    for (auto& m : out) VOUCH_TRY(FillModel(m));
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> SqliteTx::QueryIds(const char* sql, std::string_view key,
+                                                std::string_view value) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+  s.Bind(1, key).Bind(2, value);
+  std::vector<int64_t> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Int(0));
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> SqliteTx::ModelIdsWithTag(std::string_view key,
+                                                       std::string_view value) {
+  return QueryIds(kModelIdsWithTag, key, value);
+}
+
+Result<std::vector<int64_t>> SqliteTx::VersionIdsWithTag(std::string_view key,
+                                                         std::string_view value) {
+  return QueryIds(kVersionIdsWithTag, key, value);
+}
+
+Result<std::vector<Model>> SqliteTx::ListModelRows(std::string_view after_name, int limit) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListModels));
+  s.Bind(1, after_name).Bind(2, limit);
+  return QueryModels(std::move(s), false);
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::ListVersionRows(int64_t model_id, int64_t after_version,
+                                                            int limit) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListVersions));
+  s.Bind(1, model_id).Bind(2, after_version).Bind(3, limit);
+  return QueryVersions(std::move(s), false);
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::ListAllVersionRows(int64_t after_id, int limit) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListAllVersions));
+  s.Bind(1, after_id).Bind(2, limit);
+  return QueryVersions(std::move(s), false);
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::VersionRowsByRunId(std::string_view run_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kVersionsByRunId));
+  s.Bind(1, run_id);
+  return QueryVersions(std::move(s), false);
 }
 
 Result<std::vector<ModelVersion>> SqliteTx::ListAllVersions(int64_t after_id, int limit) {

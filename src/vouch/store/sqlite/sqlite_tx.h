@@ -26,6 +26,17 @@ class SqliteTx final : public Tx {
                                                  int limit) override;
   Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) override;
   Result<std::vector<ModelVersion>> ListAllVersions(int64_t after_id, int limit) override;
+  Result<std::vector<Model>> ListModelRows(std::string_view after_name, int limit) override;
+  Result<std::vector<ModelVersion>> ListVersionRows(int64_t model_id, int64_t after_version,
+                                                    int limit) override;
+  Result<std::vector<ModelVersion>> ListAllVersionRows(int64_t after_id, int limit) override;
+  Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) override;
+  Status LoadModelDetails(Model& model) override { return FillModel(model); }
+  Status LoadVersionDetails(ModelVersion& version) override { return FillVersion(version); }
+  Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
+                                               std::string_view value) override;
+  Result<std::vector<int64_t>> VersionIdsWithTag(std::string_view key,
+                                                 std::string_view value) override;
   Result<std::vector<ModelVersion>> VersionsByRunId(std::string_view run_id) override;
   Result<std::vector<std::pair<Stage, int64_t>>> LatestVersionPerStage(int64_t model_id) override;
   Status SetVersionTag(int64_t version_id, std::string_view key, std::string_view value) override;
@@ -60,7 +71,11 @@ class SqliteTx final : public Tx {
   Status FillModel(Model& m);
   Status FillVersion(ModelVersion& v);
   Result<std::vector<ModelVersion>> ReadVersions(Stmt& stmt);
-  Result<std::vector<ModelVersion>> QueryVersions(Stmt stmt);
+  // The versions a statement yields; with `details`, their tags, metrics, params and aliases too.
+  Result<std::vector<ModelVersion>> QueryVersions(Stmt stmt, bool details = true);
+  Result<std::vector<Model>> QueryModels(Stmt stmt, bool details);
+  Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
+                                        std::string_view value);
   Status RunKeyed(const char* sql, int64_t id, std::string_view key);
 
   Conn& c_;
