@@ -12,17 +12,6 @@ namespace {
 constexpr std::array<std::string_view, 4> kStageNames = {"None", "Staging", "Production",
                                                          "Archived"};
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 Status CheckKey(std::string_view what, std::string_view key) {
   VOUCH_TRY(ValidateUtf8(what, key));
   if (key.empty()) return InvalidArgument(fmt::format("{} must not be empty", what));

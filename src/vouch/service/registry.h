@@ -165,8 +165,6 @@ class RegistryService {
   static Status ScanVersionCandidates(
       store::Tx& tx, const std::vector<Condition>& filter,
       const std::function<Status(std::vector<ModelVersion>&)>& keep);
-  static void SortModels(std::vector<Model>& models, const std::vector<OrderBy>& order);
-  static void SortVersions(std::vector<ModelVersion>& versions, const std::vector<OrderBy>& order);
 
   store::Store& store_;
   const PageTokens tokens_;

@@ -156,6 +156,46 @@ int Cmp(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
+// The fields searches order by; a model has no version number.
+struct SortFields {
+  std::string_view name;
+  TimeMs created_ms;
+  TimeMs updated_ms;
+  int64_t version;
+};
+SortFields FieldsOf(const Model& m) { return {m.name, m.created_ms, m.updated_ms, 0}; }
+SortFields FieldsOf(const ModelVersion& v) {
+  return {v.model_name, v.created_ms, v.updated_ms, v.version};
+}
+
+// Sorts by `order`, then (as MLflow breaks ties) name ascending, then version descending.
+template <typename T>
+void SortByOrder(std::vector<T>& items, const std::vector<OrderBy>& order) {
+  std::stable_sort(items.begin(), items.end(), [&](const T& x, const T& y) {
+    SortFields a = FieldsOf(x), b = FieldsOf(y);
+    for (const auto& o : order) {
+      int c = 0;
+      switch (o.field) {
+        case OrderField::kName:
+          c = Cmp(a.name, b.name);
+          break;
+        case OrderField::kCreationTime:
+          c = Cmp(a.created_ms, b.created_ms);
+          break;
+        case OrderField::kLastUpdatedTime:
+          c = Cmp(a.updated_ms, b.updated_ms);
+          break;
+        case OrderField::kVersionNumber:
+          c = Cmp(a.version, b.version);
+          break;
+      }
+      if (c != 0) return o.ascending ? c < 0 : c > 0;
+    }
+    if (a.name != b.name) return a.name < b.name;
+    return a.version > b.version;
+  });
+}
+
 const Condition* EqualityOn(const std::vector<Condition>& filter, SearchKey key) {
   for (const auto& c : filter) {
     if (c.key == key && c.op == Comparator::kEq) return &c;
@@ -229,7 +269,7 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
         after = batch.back().name;
       }
     }
-    SortModels(matched, request.order_by);
+    SortByOrder(matched, request.order_by);
     page = Slice(std::move(matched), offset, request.max_results);
     for (auto& m : page.items) {
       VOUCH_TRY(tx.LoadModelDetails(m));
@@ -238,29 +278,6 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
     return OkStatus();
   }));
   return page;
-}
-
-void RegistryService::SortModels(std::vector<Model>& matched, const std::vector<OrderBy>& order) {
-  std::stable_sort(matched.begin(), matched.end(), [&](const Model& a, const Model& b) {
-    for (const auto& o : order) {
-      int c = 0;
-      switch (o.field) {
-        case OrderField::kName:
-          c = Cmp(a.name, b.name);
-          break;
-        case OrderField::kCreationTime:
-          c = Cmp(a.created_ms, b.created_ms);
-          break;
-        case OrderField::kLastUpdatedTime:
-          c = Cmp(a.updated_ms, b.updated_ms);
-          break;
-        case OrderField::kVersionNumber:
-          break;
-      }
-      if (c != 0) return o.ascending ? c < 0 : c > 0;
-    }
-    return a.name < b.name;
-  });
 }
 
 Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext& ctx,
@@ -291,7 +308,7 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
       return OkStatus();
     };
     VOUCH_TRY(ScanVersionCandidates(tx, request.filter, keep));
-    SortVersions(matched, request.order_by);
+    SortByOrder(matched, request.order_by);
     page = Slice(std::move(matched), offset, request.max_results);
     for (auto& v : page.items) VOUCH_TRY(tx.LoadVersionDetails(v));
     return OkStatus();
@@ -333,33 +350,6 @@ Status RegistryService::ScanVersionCandidates(
     after = batch.back().id;
     VOUCH_TRY(keep(batch));
   }
-}
-
-void RegistryService::SortVersions(std::vector<ModelVersion>& matched,
-                                   const std::vector<OrderBy>& order) {
-  std::stable_sort(matched.begin(), matched.end(),
-                   [&](const ModelVersion& a, const ModelVersion& b) {
-                     for (const auto& o : order) {
-                       int c = 0;
-                       switch (o.field) {
-                         case OrderField::kName:
-                           c = Cmp(a.model_name, b.model_name);
-                           break;
-                         case OrderField::kCreationTime:
-                           c = Cmp(a.created_ms, b.created_ms);
-                           break;
-                         case OrderField::kLastUpdatedTime:
-                           c = Cmp(a.updated_ms, b.updated_ms);
-                           break;
-                         case OrderField::kVersionNumber:
-                           c = Cmp(a.version, b.version);
-                           break;
-                       }
-                       if (c != 0) return o.ascending ? c < 0 : c > 0;
-                     }
-                     if (a.model_name != b.model_name) return a.model_name < b.model_name;
-                     return a.version > b.version;
-                   });
 }
 
 Result<std::vector<ModelVersion>> RegistryService::LatestVersions(

@@ -1,5 +1,6 @@
 #include "vouch/util/text.h"
 
+#include <cctype>
 #include <cstdint>
 
 namespace vouch {
@@ -32,6 +33,17 @@ size_t SequenceLength(std::string_view s, size_t i) {
 }
 
 }  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {

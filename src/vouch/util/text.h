@@ -11,6 +11,9 @@ namespace vouch {
 // True when `s` is well-formed UTF-8 (no overlong forms, surrogates or values beyond U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// ASCII case-insensitive equality (stage names, keywords).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // `s` with each ill-formed sequence replaced by U+FFFD and cut to at most `max_bytes` bytes on a
 // character boundary.
 std::string SanitizeUtf8(std::string_view s, size_t max_bytes = std::string::npos);

@@ -1,5 +1,7 @@
 #include "vouch/api/mlflow/request_fields.h"
 
+#include "vouch/util/text.h"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -13,17 +15,6 @@ constexpr std::string_view kSeeDocs =
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // The name Python gives the type the value would have after json.loads.
 std::string_view PythonType(const json::value& v) {

@@ -1,0 +1,92 @@
+// The Tx interface over one PostgreSQL connection. Used by one thread inside an open transaction.
+//
+// In a write transaction (READ COMMITTED), FindModel and FindVersion lock the rows they return
+// (FOR UPDATE), so that read-modify-write sequences on one model (next version number, stage moves)
+// serialize across servers; AppendAuditEvent takes the next number from the one-row audit_head
+// table, whose row lock orders appends from every server into one gapless sequence.
+#pragma once
+
+#include "vouch/store/sqlite/postgres/pg_conn.h"
+#include "vouch/store/store.h"
+
+namespace vouch::store {
+
+class PostgresTx final : public Tx {
+ public:
+  PostgresTx(PgConn& conn, bool for_write) : c_(conn), for_write_(for_write) {}
+
+  Result<std::optional<Model>> FindModel(std::string_view name) override;
+  Status InsertModel(Model& model) override;
+  Status UpdateModel(const Model& model) override;
+  Status MarkModelDeleted(int64_t model_id, TimeMs when) override;
+  Result<std::vector<Model>> ListModels(std::string_view after_name, int limit) override;
+  Status SetModelTag(int64_t model_id, std::string_view key, std::string_view value) override;
+  Status DeleteModelTag(int64_t model_id, std::string_view key) override;
+
+  Result<std::optional<ModelVersion>> FindVersion(int64_t model_id, int64_t version) override;
+  Status InsertVersion(ModelVersion& version) override;
+  Status UpdateVersion(const ModelVersion& version) override;
+  Status MarkVersionDeleted(int64_t version_id, TimeMs when) override;
+  Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
+                                                 int limit) override;
+  Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) override;
+  Result<std::vector<ModelVersion>> ListAllVersions(int64_t after_id, int limit) override;
+  Result<std::vector<Model>> ListModelRows(std::string_view after_name, int limit) override;
+  Result<std::vector<ModelVersion>> ListVersionRows(int64_t model_id, int64_t after_version,
+                                                    int limit) override;
+  Result<std::vector<ModelVersion>> ListAllVersionRows(int64_t after_id, int limit) override;
+  Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) override;
+  Status LoadModelDetails(Model& model) override { return FillModel(model); }
+  Status LoadVersionDetails(ModelVersion& version) override { return FillVersion(version); }
+  Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
+                                               std::string_view value) override;
+  Result<std::vector<int64_t>> VersionIdsWithTag(std::string_view key,
+                                                 std::string_view value) override;
+  Result<std::vector<ModelVersion>> VersionsByRunId(std::string_view run_id) override;
+  Result<std::vector<std::pair<Stage, int64_t>>> LatestVersionPerStage(int64_t model_id) override;
+  Status SetVersionTag(int64_t version_id, std::string_view key, std::string_view value) override;
+  Status DeleteVersionTag(int64_t version_id, std::string_view key) override;
+  Status SetVersionMetric(int64_t version_id, std::string_view key, double value) override;
+  Status DeleteVersionMetric(int64_t version_id, std::string_view key) override;
+  Status SetVersionParam(int64_t version_id, std::string_view key, std::string_view value) override;
+  Status DeleteVersionParam(int64_t version_id, std::string_view key) override;
+
+  Result<std::optional<int64_t>> FindAlias(int64_t model_id, std::string_view alias) override;
+  Status SetAlias(int64_t model_id, std::string_view alias, int64_t version) override;
+  Status DeleteAlias(int64_t model_id, std::string_view alias) override;
+  Result<std::vector<std::string>> DeleteAliasesOf(int64_t model_id, int64_t version) override;
+
+  Result<int64_t> CountPrincipals() override;
+  Status InsertPrincipal(Principal& principal, TimeMs created_ms) override;
+  Status InsertToken(TokenRecord& token) override;
+  Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
+      std::string_view token_hash) override;
+
+  Result<int64_t> AppendAuditEvent(
+      const AuditEvent& event,
+      const std::function<Result<std::string>(int64_t seq)>& body_for) override;
+  Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) override;
+  Result<int64_t> AuditHeadSeq() override;
+
+  Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
+                       TimeMs created_ms) override;
+  Result<int64_t> CountPendingOutbox() override;
+
+ private:
+  Status FillModel(Model& m);
+  Status FillVersion(ModelVersion& v);
+  // The versions a query yields; with `details`, their tags, metrics, params and aliases too.
+  Result<std::vector<ModelVersion>> QueryVersions(const char* sql, const PgParams& params,
+                                                  bool details = true);
+  Result<std::vector<Model>> QueryModels(const char* sql, const PgParams& params, bool details);
+  Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
+                                        std::string_view value);
+  Status Run(const char* sql, const PgParams& params);
+  Result<int64_t> InsertReturningId(const char* sql, const PgParams& params,
+                                    std::string_view what);
+
+  PgConn& c_;
+  const bool for_write_;
+};
+
+}  // namespace vouch::store
