@@ -106,8 +106,10 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const PgConnOptions& options) {
     settings += " -c search_path=" + options.schema;
   }
   // expand_dbname: "dbname" is expanded as the DSN; the later keywords add to it.
-  const char* keys[] = {"dbname", "options", "client_encoding", "connect_timeout", nullptr};
-  const char* values[] = {options.dsn.c_str(), settings.c_str(), "UTF8", "10", nullptr};
+  const char* keys[] = {
+      "dbname", "options", "client_encoding", "connect_timeout", "fallback_application_name",
+      nullptr};
+  const char* values[] = {options.dsn.c_str(), settings.c_str(), "UTF8", "10", "vouch", nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (conn == nullptr) return Unavailable("cannot allocate a PostgreSQL connection");
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -129,8 +131,7 @@ Status PgConn::ResultStatus(PGresult* res, std::string_view what) {
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
     return OkStatus();
   }
-  std::string msg =
-      Trimmed(res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+  std::string msg = Trimmed(res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
   if (msg.empty()) msg = Trimmed(PQerrorMessage(conn_));
   msg = fmt::format("{}: {}", what, msg);
   const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
@@ -159,8 +160,8 @@ Result<PgRows> PgConn::Query(const char* sql, const PgParams& params) {
     it = prepared_.emplace(sql, std::move(name)).first;
   }
   std::vector<const char*> values = params.Pointers();
-  PGresult* res = PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr,
-                                 nullptr, 0);
+  PGresult* res =
+      PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr, nullptr, 0);
   Status s = ResultStatus(res, "postgres query");
   if (!s.ok()) {
     PQclear(res);

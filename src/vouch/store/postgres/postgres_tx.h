@@ -6,7 +6,7 @@
 // table, whose row lock orders appends from every server into one gapless sequence.
 #pragma once
 
-#include "vouch/store/sqlite/postgres/pg_conn.h"
+#include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/store.h"
 
 namespace vouch::store {
@@ -82,8 +82,7 @@ class PostgresTx final : public Tx {
   Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
                                         std::string_view value);
   Status Run(const char* sql, const PgParams& params);
-  Result<int64_t> InsertReturningId(const char* sql, const PgParams& params,
-                                    std::string_view what);
+  Result<int64_t> InsertReturningId(const char* sql, const PgParams& params, std::string_view what);
 
   PgConn& c_;
   const bool for_write_;

@@ -58,9 +58,14 @@ constexpr char kVersionsByRunId[] =
     "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.run_id = ?1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id";
-constexpr char kLatestPerStage[] =
-    "SELECT stage, MAX(version) FROM model_versions WHERE model_id = ?1 AND deleted_ms IS NULL "
-    "GROUP BY stage ORDER BY MIN(version)";
+// One index lookup each on model_versions_stage (model_id, stage, version). MIN and MAX stay in
+// separate statements: SQLite's min/max optimization applies only to a lone aggregate.
+constexpr char kStageLowest[] =
+    "SELECT MIN(version) FROM model_versions "
+    "WHERE model_id = ?1 AND stage = ?2 AND deleted_ms IS NULL";
+constexpr char kStageHighest[] =
+    "SELECT MAX(version) FROM model_versions "
+    "WHERE model_id = ?1 AND stage = ?2 AND deleted_ms IS NULL";
 constexpr char kModelIdsWithTag[] =
     "SELECT t.model_id FROM model_tags t JOIN models m ON m.id = t.model_id "
     "WHERE t.key = ?1 AND t.value = ?2 AND m.deleted_ms IS NULL";
@@ -434,16 +439,28 @@ Result<std::vector<ModelVersion>> SqliteTx::VersionsByRunId(std::string_view run
 }
 
 Result<std::vector<std::pair<Stage, int64_t>>> SqliteTx::LatestVersionPerStage(int64_t model_id) {
-  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kLatestPerStage));
-  s.Bind(1, model_id);
-  std::vector<std::pair<Stage, int64_t>> out;
-  while (true) {
+  struct Bounds {
+    int64_t lowest;
+    Stage stage;
+    int64_t highest;
+  };
+  std::vector<Bounds> found;
+  auto bound = [&](const char* sql, Stage stage) -> Result<std::optional<int64_t>> {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+    s.Bind(1, model_id).Bind(2, StageName(stage));
     VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    auto stage = ParseStage(s.Text(0));
-    if (!stage.ok()) return Internal("stored stage is unknown: " + s.Text(0));
-    out.emplace_back(*stage, s.Int(1));
+    return row ? s.OptionalInt(0) : std::nullopt;
+  };
+  for (Stage stage : {Stage::kNone, Stage::kStaging, Stage::kProduction, Stage::kArchived}) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> highest, bound(kStageHighest, stage));
+    if (!highest) continue;
+    VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> lowest, bound(kStageLowest, stage));
+    found.push_back({lowest.value_or(*highest), stage, *highest});
   }
+  std::sort(found.begin(), found.end(),
+            [](const Bounds& a, const Bounds& b) { return a.lowest < b.lowest; });
+  std::vector<std::pair<Stage, int64_t>> out;
+  for (const auto& b : found) out.emplace_back(b.stage, b.highest);
   return out;
 }
 

@@ -1,0 +1,72 @@
+// The shared store: one PostgreSQL database behind any number of vouch servers.
+//
+// A pool of connections (at most pool_size), each with its own prepared statements. Read() runs
+// fn in a REPEATABLE READ READ ONLY transaction (one snapshot); Write() in a READ COMMITTED
+// transaction where FindModel/FindVersion lock their rows and AppendAuditEvent locks the audit
+// head (see postgres_tx.h), so the invariants hold across servers: version numbers per model are
+// unique and gapless, the audit log is one gapless sequence. A write that fails with a
+// serialization failure or deadlock runs again, whole, up to kMaxAttempts times. A connection that
+// breaks is dropped; the call returns UNAVAILABLE and the next call connects afresh.
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vouch/store/postgres/pg_conn.h"
+#include "vouch/store/store.h"
+
+namespace vouch::store {
+
+struct PostgresOptions {
+  std::string dsn;                    // libpq URI or key=value string; the password is never logged
+  int pool_size = 8;                  // connections kept open at most
+  int statement_timeout_ms = 30'000;  // 0: none
+  // The schema the tables live in (search_path); created when missing. Empty: the server's
+  // default (public). Lower-case letters, digits and '_' only. Lets tests share one database.
+  std::string schema;
+};
+
+class PostgresStore final : public Store {
+ public:
+  static constexpr int kMaxAttempts = 5;
+
+  // Connects, then applies pending migrations under a session advisory lock (servers starting
+  // together apply each migration once). FAILED_PRECONDITION when the schema is newer than this
+  // vouch knows; UNAVAILABLE when the database cannot be reached or refuses the credentials;
+  // INVALID_ARGUMENT for a bad schema name; INTERNAL when a migration fails.
+  static Result<std::unique_ptr<PostgresStore>> Open(const PostgresOptions& options);
+  ~PostgresStore() override;
+
+  Status Read(const std::function<Status(Tx&)>& fn) override;
+  Status Write(const std::function<Status(Tx&)>& fn) override;
+  Status Ready() override;
+  std::string Describe() const override;
+
+  // How many writes ran again after a serialization failure or deadlock (for tests, benchmarks).
+  int64_t Retries() const;
+
+ private:
+  explicit PostgresStore(PostgresOptions options);
+  Result<std::unique_ptr<PgConn>> Acquire();
+  // Returns the connection to the pool, or drops it (nullptr, or broken, or mid-transaction).
+  void Release(std::unique_ptr<PgConn> conn);
+  // One attempt: BEGIN `begin_sql`, fn, COMMIT (or ROLLBACK). Sets `retry` when the attempt failed
+  // with a serialization failure or deadlock.
+  Status RunOnce(const char* begin_sql, bool for_write, const std::function<Status(Tx&)>& fn,
+                 bool& retry);
+
+  const PostgresOptions options_;
+  const PgConnOptions conn_options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
+  int open_ = 0;                               // guarded by mu_: idle plus handed out
+  int64_t retries_ = 0;                        // guarded by mu_
+};
+
+}  // namespace vouch::store

@@ -1,0 +1,456 @@
+// The shared store suite on PostgreSQL, and what only the PostgreSQL store promises: migrations
+// applied once when servers start together, a newer schema refused, unique gapless version numbers
+// and one gapless audit sequence when several stores (as several servers) write at once,
+// append-only audit rows, a lost connection reported as UNAVAILABLE and then healed, and a DSN's
+// password kept out of errors.
+//
+// They need a server: VOUCH_TEST_POSTGRES_DSN (scripts/pg-test-cluster start prints one). Without
+// it the shared suite is not instantiated for PostgreSQL and the tests here skip. Each test works
+// in a schema of its own, dropped at its end, so tests may run in parallel on one database.
+#include "vouch/store/postgres/postgres_store.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <latch>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "vouch/store/migrations.h"
+#include "vouch/store/postgres/pg_conn.h"
+#include "vouch/store/store_test_suite.h"
+#include "vouch/util/json.h"
+
+namespace vouch::store::testing {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+std::string TestDsn() {
+  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
+  return dsn != nullptr ? dsn : "";
+}
+
+// A schema name no other test (in this process or another) uses.
+std::string FreshSchemaName() {
+  static std::atomic<int> counter{0};
+  return fmt::format("vouch_test_{}_{}", getpid(), counter++);
+}
+
+// `dsn` as a key=value string with some keywords replaced or added.
+std::string DsnWith(const std::string& dsn, const std::map<std::string, std::string>& changes) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  if (opts == nullptr) {
+    if (err != nullptr) PQfreemem(err);
+    ADD_FAILURE() << "unparsable DSN";
+    return dsn;
+  }
+  std::map<std::string, std::string> kv;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr) kv[o->keyword] = o->val;
+  }
+  PQconninfoFree(opts);
+  for (const auto& [k, v] : changes) kv[k] = v;
+  std::string out;
+  for (const auto& [k, v] : kv) {
+    std::string quoted;
+    for (char ch : v) {
+      if (ch == '\'' || ch == '\\') quoted += '\\';
+      quoted += ch;
+    }
+    out += fmt::format("{}='{}' ", k, quoted);
+  }
+  return out;
+}
+
+// A direct connection to the test database, bypassing the store; in `schema` when given.
+std::unique_ptr<PgConn> RawConn(const std::string& schema = "") {
+  auto conn = PgConn::Open({.dsn = TestDsn(), .schema = schema});
+  EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+  return conn.ok() ? std::move(conn).value() : nullptr;
+}
+
+std::string One(PgConn& c, const std::string& sql) {
+  PGresult* res = PQexec(c.raw(), sql.c_str());
+  std::string out;
+  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+    out = PQgetvalue(res, 0, 0);
+  else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    ADD_FAILURE() << sql << ": " << PQresultErrorMessage(res);
+  PQclear(res);
+  return out;
+}
+
+// A scratch schema, dropped (with everything in it) on destruction, and stores opened in it.
+class ScratchSchema {
+ public:
+  ScratchSchema() : name_(FreshSchemaName()) {}
+  ~ScratchSchema() {
+    stores_.clear();
+    auto raw = RawConn();
+    if (raw) {
+      std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", name_);
+      Status s = raw->Exec(drop.c_str());
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+  }
+  ScratchSchema(const ScratchSchema&) = delete;
+  ScratchSchema& operator=(const ScratchSchema&) = delete;
+
+  const std::string& name() const { return name_; }
+  PostgresOptions Options(int pool_size = 8) const {
+    return {.dsn = TestDsn(), .pool_size = pool_size, .schema = name_};
+  }
+  // Opens a store in this schema; kept open until the schema goes. nullptr (and a test failure)
+  // when it cannot be opened.
+  PostgresStore* Open(int pool_size = 8) {
+    auto opened = PostgresStore::Open(Options(pool_size));
+    if (!opened.ok()) {
+      ADD_FAILURE() << "cannot open the store: " << opened.status().ToString();
+      return nullptr;
+    }
+    stores_.push_back(std::move(opened).value());
+    return stores_.back().get();
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<PostgresStore>> stores_;
+};
+
+class PostgresEnv final : public StoreEnv {
+ public:
+  PostgresEnv() : store_(schema_.Open()) {}
+  bool ok() const { return store_ != nullptr; }
+  Store& store() override { return *store_; }
+
+ private:
+  ScratchSchema schema_;
+  PostgresStore* store_;
+};
+
+std::unique_ptr<StoreEnv> MakePostgresEnv() {
+  auto env = std::make_unique<PostgresEnv>();
+  if (!env->ok()) return nullptr;
+  return env;
+}
+
+std::vector<StoreBackend> PostgresBackends() {
+  if (TestDsn().empty()) return {};
+  return {StoreBackend{"Postgres", MakePostgresEnv}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreSuite, ::testing::ValuesIn(PostgresBackends()),
+                         StoreBackendName);
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (TestDsn().empty()) GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
+  }
+};
+
+// Without a DSN, the shared suite has no PostgreSQL instance: this says so in the test output.
+TEST_F(PostgresStoreTest, SharedSuiteRunsWhenADsnIsGiven) {
+  EXPECT_FALSE(PostgresBackends().empty());
+}
+
+Result<int64_t> AppendEvent(Tx& tx, std::string action, const Model& m, int64_t version) {
+  AuditEvent e;
+  e.time_ms = kT0;
+  e.actor_id = 1;
+  e.actor_name = "alice";
+  e.action = std::move(action);
+  e.model_id = m.id;
+  e.model_name = m.name;
+  e.version = version;
+  return tx.AppendAuditEvent(e, [&](int64_t seq) -> Result<std::string> {
+    return CanonicalJson(json::object{{"seq", seq}, {"action", e.action}});
+  });
+}
+
+Status CreateModel(Store& store, const std::string& name) {
+  return store.Write([&](Tx& tx) -> Status {
+    Model m{.name = name, .created_ms = kT0, .updated_ms = kT0, .created_by = "alice"};
+    VOUCH_TRY(tx.InsertModel(m));
+    return AppendEvent(tx, "model.created", m, 0).status();
+  });
+}
+
+// What the service does to create a version: lock the model, take the next number, insert, bump.
+Status CreateNextVersion(Store& store, const std::string& model, int64_t& number) {
+  return store.Write([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(model));
+    if (!m) return NotFound(model);
+    ModelVersion v{.model_id = m->id,
+                   .model_name = m->name,
+                   .version = m->last_version + 1,
+                   .source = "s3://bucket/x",
+                   .created_ms = kT0,
+                   .updated_ms = kT0,
+                   .created_by = "alice"};
+    VOUCH_TRY(tx.InsertVersion(v));
+    m->last_version = v.version;
+    VOUCH_TRY(tx.UpdateModel(*m));
+    VOUCH_TRY(AppendEvent(tx, "model_version.created", *m, v.version).status());
+    number = v.version;
+    return OkStatus();
+  });
+}
+
+TEST_F(PostgresStoreTest, MigrationsUnderConcurrentOpenAreAppliedOnce) {
+  ScratchSchema schema;
+  constexpr int kServers = 3;
+  std::vector<std::optional<Result<std::unique_ptr<PostgresStore>>>> opened(kServers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kServers; ++i) {
+    threads.emplace_back([&, i] { opened[i].emplace(PostgresStore::Open(schema.Options(2))); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& o : opened) ASSERT_TRUE(o->ok()) << o->status().ToString();
+
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  int expected = 0;
+  for (const auto& m : Migrations()) expected += m.dialect == "postgres" ? 1 : 0;
+  ASSERT_GT(expected, 0);
+  EXPECT_EQ(One(*raw, "SELECT COUNT(*) FROM schema_migrations"), std::to_string(expected));
+  EXPECT_EQ(One(*raw, "SELECT MAX(version) FROM schema_migrations"),
+            std::to_string(LatestMigrationVersion("postgres")));
+  EXPECT_EQ(One(*raw, "SELECT COUNT(*) FROM audit_head"), "1");
+  for (int i = 0; i < kServers; ++i) {
+    PostgresStore& store = ***opened[i];
+    EXPECT_TRUE(store.Ready().ok());
+    EXPECT_TRUE(CreateModel(store, fmt::format("m{}", i)).ok());
+  }
+  EXPECT_EQ(One(*raw, "SELECT next_seq FROM audit_head"), std::to_string(kServers + 1));
+}
+
+TEST_F(PostgresStoreTest, ASchemaFromANewerVouchIsRefused) {
+  ScratchSchema schema;
+  {
+    auto first = PostgresStore::Open(schema.Options());
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    ASSERT_TRUE(CreateModel(**first, "kept").ok());
+  }
+  const int newer = LatestMigrationVersion("postgres") + 1;
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  std::string insert = fmt::format(
+      "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ({}, 'future', 0)", newer);
+  ASSERT_TRUE(raw->Exec(insert.c_str()).ok());
+
+  auto reopened = PostgresStore::Open(schema.Options());
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(reopened.status().message().find("newer"), std::string::npos)
+      << reopened.status().message();
+  EXPECT_NE(reopened.status().message().find(std::to_string(newer)), std::string::npos)
+      << reopened.status().message();
+  // Refusing changed nothing, and released the migration lock: another open gets as far as the
+  // same refusal rather than waiting.
+  EXPECT_EQ(One(*raw, "SELECT COUNT(*) FROM models"), "1");
+  EXPECT_EQ(One(*raw, "SELECT MAX(version) FROM schema_migrations"), std::to_string(newer));
+  auto again = PostgresStore::Open(schema.Options());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PostgresStoreTest, WritersOnThreeStoresGetUniqueGaplessVersionsAndOneAuditSequence) {
+  ScratchSchema schema;
+  constexpr int kServers = 3;
+  constexpr int kThreadsPerServer = 4;
+  constexpr int kVersionsPerThread = 15;
+  std::vector<PostgresStore*> servers;
+  for (int i = 0; i < kServers; ++i) {
+    servers.push_back(schema.Open(3));
+    ASSERT_NE(servers.back(), nullptr);
+  }
+  ASSERT_TRUE(CreateModel(*servers[0], "shared").ok());
+
+  std::atomic<int> failures{0};
+  std::vector<std::vector<int64_t>> numbers(kServers * kThreadsPerServer);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kServers; ++s) {
+    for (int t = 0; t < kThreadsPerServer; ++t) {
+      threads.emplace_back([&, s, t] {
+        for (int j = 0; j < kVersionsPerThread; ++j) {
+          int64_t n = 0;
+          Status st = CreateNextVersion(*servers[s], "shared", n);
+          if (st.ok()) {
+            numbers[s * kThreadsPerServer + t].push_back(n);
+          } else {
+            ADD_FAILURE() << st.ToString();
+            ++failures;
+          }
+        }
+      });
+    }
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  constexpr int kTotal = kServers * kThreadsPerServer * kVersionsPerThread;
+  std::vector<int64_t> all;
+  for (const auto& v : numbers) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  std::vector<int64_t> expected(kTotal);
+  for (int i = 0; i < kTotal; ++i) expected[i] = i + 1;
+  EXPECT_EQ(all, expected);
+
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  EXPECT_EQ(One(*raw, "SELECT COUNT(DISTINCT version) FROM model_versions"),
+            std::to_string(kTotal));
+  EXPECT_EQ(One(*raw, "SELECT MAX(version) FROM model_versions"), std::to_string(kTotal));
+  EXPECT_EQ(One(*raw, "SELECT last_version FROM models WHERE name = 'shared'"),
+            std::to_string(kTotal));
+  // One model.created plus one event per version: seq 1..N without a gap, each body carrying it.
+  EXPECT_EQ(One(*raw, "SELECT COUNT(*) FROM audit_events"), std::to_string(kTotal + 1));
+  EXPECT_EQ(One(*raw, "SELECT MIN(seq) = 1 AND MAX(seq) = COUNT(*) FROM audit_events"), "t");
+  EXPECT_EQ(
+      One(*raw, "SELECT COUNT(*) FROM audit_events WHERE (body::json->>'seq')::bigint <> seq"),
+      "0");
+  EXPECT_EQ(One(*raw, "SELECT next_seq FROM audit_head"), std::to_string(kTotal + 2));
+}
+
+// Two servers each lock one model and then want the other's: PostgreSQL aborts one transaction
+// as the deadlock victim, and that write runs again, whole, and succeeds.
+TEST_F(PostgresStoreTest, AWriteChosenAsDeadlockVictimRunsAgainAndSucceeds) {
+  ScratchSchema schema;
+  PostgresStore* a = schema.Open(2);
+  PostgresStore* b = schema.Open(2);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(CreateModel(*a, "x").ok());
+  ASSERT_TRUE(CreateModel(*a, "y").ok());
+  std::latch both_hold_one(2);
+  auto cross = [&](Store& store, const std::string& first, const std::string& second) {
+    bool first_attempt = true;
+    return store.Write([&](Tx& tx) -> Status {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m1, tx.FindModel(first));
+      if (first_attempt) {
+        first_attempt = false;
+        both_hold_one.arrive_and_wait();
+      }
+      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m2, tx.FindModel(second));
+      if (!m1 || !m2) return NotFound("model");
+      m1->description = "touched by " + first;
+      VOUCH_TRY(tx.UpdateModel(*m1));
+      return AppendEvent(tx, "model.updated", *m1, 0).status();
+    });
+  };
+  Status ra, rb;
+  std::thread ta([&] { ra = cross(*a, "x", "y"); });
+  std::thread tb([&] { rb = cross(*b, "y", "x"); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(ra.ok()) << ra.ToString();
+  EXPECT_TRUE(rb.ok()) << rb.ToString();
+  EXPECT_GE(a->Retries() + b->Retries(), 1);
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  EXPECT_EQ(One(*raw, "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM audit_events"),
+            "1,2,3,4");
+}
+
+TEST_F(PostgresStoreTest, AuditEventsCannotBeUpdatedDeletedOrTruncated) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(CreateModel(*store, "a").ok());
+  ASSERT_TRUE(CreateModel(*store, "b").ok());
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  const std::string first_body = One(*raw, "SELECT body FROM audit_events WHERE seq = 1");
+  for (const char* sql :
+       {"UPDATE audit_events SET body = 'forged' WHERE seq = 1",
+        "UPDATE audit_events SET actor_name = 'mallory'", "DELETE FROM audit_events WHERE seq = 2",
+        "DELETE FROM audit_events", "TRUNCATE audit_events CASCADE",
+        "INSERT INTO audit_events (seq, time_ms, actor_id, actor_name, action, "
+        "outcome, body) VALUES (1, 0, 0, 'mallory', 'x', 'done', 'forged') "
+        "ON CONFLICT (seq) DO UPDATE SET body = excluded.body"}) {
+    Status s = raw->Exec(sql);
+    EXPECT_FALSE(s.ok()) << sql;
+    EXPECT_NE(s.message().find("append-only"), std::string::npos) << sql << ": " << s.message();
+  }
+  EXPECT_EQ(One(*raw, "SELECT COUNT(*) FROM audit_events"), "2");
+  EXPECT_EQ(One(*raw, "SELECT body FROM audit_events WHERE seq = 1"), first_body);
+  EXPECT_EQ(One(*raw, "SELECT actor_name FROM audit_events WHERE seq = 2"), "alice");
+}
+
+TEST_F(PostgresStoreTest, ALostConnectionIsUnavailableAndTheNextCallReconnects) {
+  ScratchSchema schema;
+  const std::string app = schema.name() + "_app";
+  PostgresOptions options = schema.Options(1);
+  options.dsn = DsnWith(TestDsn(), {{"application_name", app}});
+  auto opened = PostgresStore::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PostgresStore& store = **opened;
+  ASSERT_TRUE(CreateModel(store, "before").ok());
+
+  auto raw = RawConn();
+  ASSERT_NE(raw, nullptr);
+  EXPECT_EQ(One(*raw, fmt::format("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE application_name = '{}'",
+                                  app)),
+            "1");
+  // The backend may take a moment to go; the pooled connection is dead either way once it has.
+  while (One(*raw, fmt::format("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = "
+                               "'{}'",
+                               app)) != "0") {
+    std::this_thread::yield();
+  }
+  Status lost = CreateModel(store, "during");
+  EXPECT_EQ(lost.code(), StatusCode::kUnavailable) << lost.ToString();
+  EXPECT_TRUE(store.Ready().ok());
+  EXPECT_TRUE(CreateModel(store, "after").ok());
+  auto in_schema = RawConn(schema.name());
+  ASSERT_NE(in_schema, nullptr);
+  EXPECT_EQ(One(*in_schema, "SELECT string_agg(name, ',' ORDER BY id) FROM models"),
+            "before,after");
+}
+
+TEST_F(PostgresStoreTest, BadCredentialsAreUnavailableWithoutThePassword) {
+  const std::string secret = "not-the-password-7f3a9c";
+  auto opened = PostgresStore::Open(
+      {.dsn = DsnWith(TestDsn(), {{"password", secret}}), .schema = FreshSchemaName()});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnavailable) << opened.status().ToString();
+  EXPECT_EQ(opened.status().message().find(secret), std::string::npos) << opened.status().message();
+}
+
+TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailable) {
+  // Port 1 on the loopback: nothing listens there.
+  auto opened = PostgresStore::Open(
+      {.dsn = DsnWith(TestDsn(), {{"host", "127.0.0.1"}, {"port", "1"}, {"password", "pw-x1"}})});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnavailable) << opened.status().ToString();
+  EXPECT_EQ(opened.status().message().find("pw-x1"), std::string::npos);
+}
+
+TEST_F(PostgresStoreTest, DescribeNamesTheServerButNotThePassword) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open();
+  ASSERT_NE(store, nullptr);
+  const std::string d = store->Describe();
+  EXPECT_TRUE(d.starts_with("postgresql ")) << d;
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(TestDsn().c_str(), &err);
+  ASSERT_NE(opts, nullptr);
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr && *o->val != '\0') {
+      EXPECT_EQ(d.find(o->val), std::string::npos) << "the password leaks into Describe()";
+    }
+  }
+  PQconninfoFree(opts);
+}
+
+}  // namespace
+}  // namespace vouch::store::testing
