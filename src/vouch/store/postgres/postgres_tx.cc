@@ -77,9 +77,14 @@ constexpr char kVersionsByRunId[] =
     "v.storage_location, v.run_link "
     "FROM model_versions v JOIN models m ON m.id = v.model_id "
     "WHERE v.run_id = $1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id";
+// For each stage, the lowest and highest live version: two lookups on model_versions_stage
+// (model_id, stage, version) per stage, in one round trip.
 constexpr char kLatestPerStage[] =
-    "SELECT stage, MAX(version) FROM model_versions WHERE model_id = $1 AND deleted_ms IS NULL "
-    "GROUP BY stage ORDER BY MIN(version)";
+    "SELECT s.stage, b.lowest, b.highest "
+    "FROM (VALUES ('None'), ('Staging'), ('Production'), ('Archived')) AS s(stage) "
+    "CROSS JOIN LATERAL (SELECT MIN(version) AS lowest, MAX(version) AS highest "
+    "  FROM model_versions WHERE model_id = $1 AND stage = s.stage AND deleted_ms IS NULL) b "
+    "WHERE b.highest IS NOT NULL ORDER BY b.lowest";
 constexpr char kModelIdsWithTag[] =
     "SELECT t.model_id FROM model_tags t JOIN models m ON m.id = t.model_id "
     "WHERE t.key = $1 AND t.value = $2 AND m.deleted_ms IS NULL";
@@ -410,7 +415,7 @@ Result<std::vector<std::pair<Stage, int64_t>>> PostgresTx::LatestVersionPerStage
   for (int i = 0; i < r.size(); ++i) {
     auto stage = ParseStage(r.Text(i, 0));
     if (!stage.ok()) return Internal("stored stage is unknown: " + r.Text(i, 0));
-    out.emplace_back(*stage, r.Int(i, 1));
+    out.emplace_back(*stage, r.Int(i, 2));
   }
   return out;
 }
