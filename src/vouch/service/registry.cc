@@ -76,6 +76,13 @@ Result<Model> RequireModel(store::Tx& tx, std::string_view name) {
   return std::move(*m);
 }
 
+// The model's row only: for calls on its versions, which need neither its tags nor its aliases.
+Result<Model> RequireModelRow(store::Tx& tx, std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(name));
+  if (!m) return ModelNotFound(name);
+  return std::move(*m);
+}
+
 Result<ModelVersion> RequireVersion(store::Tx& tx, const Model& m, int64_t version) {
   VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m.id, version));
   if (!v) return VersionNotFound(m.name, version);
@@ -375,7 +382,7 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
   for (const auto& [k, v] : args.params) VOUCH_TRY(ValidateParam(k, v));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, args.model));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, args.model));
     VOUCH_ASSIGN_OR_RETURN(std::string storage_location, ResolveModelsUri(tx, args.source));
     TimeMs now = ctx.Now();
     ModelVersion v{.model_id = m.id,
@@ -414,7 +421,7 @@ Result<ModelVersion> RegistryService::GetVersion(const RequestContext& ctx, std:
   VOUCH_TRY(ValidateVersionNumber(version));
   ModelVersion out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(out, RequireVersion(tx, m, version));
     return OkStatus();
   }));
@@ -435,7 +442,7 @@ Result<Page<ModelVersion>> RegistryService::ListVersions(const RequestContext& c
   }
   Page<ModelVersion> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(out.items, tx.ListVersions(m.id, after, limit + 1));
     return OkStatus();
   }));
@@ -455,7 +462,7 @@ Result<ModelVersion> RegistryService::UpdateVersionDescription(const RequestCont
   VOUCH_TRY(ValidateDescription(description));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     AuditEvent e = NewEvent(ctx, "model_version.updated", m, version);
     e.before = {{"description", v.description}};
@@ -475,7 +482,7 @@ Status RegistryService::DeleteVersion(const RequestContext& ctx, std::string_vie
   VOUCH_TRY(Authorize(ctx));
   VOUCH_TRY(ValidateVersionNumber(version));
   return store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     TimeMs now = ctx.Now();
     VOUCH_TRY(tx.DeleteAliasesOf(m.id, version).status());
@@ -513,7 +520,7 @@ Result<ModelVersion> RegistryService::SetVersionField(const RequestContext& ctx,
   }
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     AuditEvent e = NewEvent(ctx, fmt::format("model_version.{}_set", FieldName(field)), m, version);
     std::string k(key);
@@ -557,7 +564,7 @@ Result<ModelVersion> RegistryService::DeleteVersionField(const RequestContext& c
     return InvalidArgument(fmt::format("{} key must not be empty", FieldName(field)));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     std::string k(key);
     json::value old;
@@ -617,7 +624,7 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
   VOUCH_TRY(ValidateDescription(change.comment).WithContext("comment"));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, change.model));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, change.model));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, change.version));
     TimeMs now = ctx.Now();
     auto move = [&](ModelVersion& target, Stage to, std::string_view why) -> Status {
@@ -657,7 +664,7 @@ Result<ModelVersion> RegistryService::SetAlias(const RequestContext& ctx, std::s
   VOUCH_TRY(ValidateDescription(comment).WithContext("comment"));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
     AuditEvent e = NewEvent(ctx, "model_alias.set", m, version);
@@ -679,7 +686,7 @@ Status RegistryService::DeleteAlias(const RequestContext& ctx, std::string_view 
   VOUCH_TRY(ValidateAlias(alias));
   VOUCH_TRY(ValidateDescription(comment).WithContext("comment"));
   return store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
     if (!old) return OkStatus();
     AuditEvent e = NewEvent(ctx, "model_alias.deleted", m, *old);
@@ -699,7 +706,7 @@ Result<ModelVersion> RegistryService::GetVersionByAlias(const RequestContext& ct
   VOUCH_TRY(ValidateAlias(alias));
   ModelVersion out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> version, tx.FindAlias(m.id, alias));
     if (!version)
       return InvalidArgument(fmt::format("Registered model alias {} not found.", alias));

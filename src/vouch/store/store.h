@@ -53,8 +53,11 @@ class Tx {
  public:
   virtual ~Tx() = default;
 
-  // Models. Only live (not deleted) models are found by name.
+  // Models. Only live (not deleted) models are found by name. In a write transaction the row is
+  // locked until commit, so every write on a model starts here (or at FindModelRow).
   virtual Result<std::optional<Model>> FindModel(std::string_view name) = 0;
+  // The same without tags, aliases and latest version, for calls that need only the row.
+  virtual Result<std::optional<Model>> FindModelRow(std::string_view name) = 0;
   // Assigns model.id. ALREADY_EXISTS when a live model has that name.
   virtual Status InsertModel(Model& model) = 0;
   // Writes name, description, updated_ms, last_version. ALREADY_EXISTS on a name clash.

@@ -80,7 +80,12 @@ Status AppendString(std::string& out, std::string_view raw, bool canonical) {
     s = repaired;
   }
   out.push_back('"');
-  for (unsigned char c : s) {
+  size_t run = 0;  // start of the bytes not yet copied; runs that need no escape go in one append
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(run, i - run));
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -103,14 +108,11 @@ Status AppendString(std::string& out, std::string_view raw, bool canonical) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default:  // the other control characters
+        fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
     }
   }
+  out.append(s.substr(run));
   out.push_back('"');
   return OkStatus();
 }
@@ -158,6 +160,32 @@ void AppendDouble(std::string& out, double d) {
   }
 }
 
+Status AppendCanonical(std::string& out, const json::value& v, bool canonical);
+
+Status AppendObject(std::string& out, const json::object& o, bool canonical) {
+  out.push_back('{');
+  bool first = true;
+  auto member = [&](const json::key_value_pair& kv) -> Status {
+    if (!first) out.push_back(',');
+    first = false;
+    VOUCH_TRY(AppendString(out, kv.key(), canonical));
+    out.push_back(':');
+    return AppendCanonical(out, kv.value(), canonical);
+  };
+  if (!canonical) {
+    for (const auto& kv : o) VOUCH_TRY(member(kv));
+  } else {
+    std::vector<std::pair<std::u16string, const json::key_value_pair*>> keys;
+    keys.reserve(o.size());
+    for (const auto& kv : o) keys.emplace_back(Utf16(kv.key()), &kv);
+    std::stable_sort(keys.begin(), keys.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [_, kv] : keys) VOUCH_TRY(member(*kv));
+  }
+  out.push_back('}');
+  return OkStatus();
+}
+
 // canonical: RFC 8785 (sorted keys, integers within 2^53); otherwise insertion order, any integer.
 Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
   switch (v.kind()) {
@@ -179,7 +207,7 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
         AppendDouble(out, d);
         return OkStatus();
       }
-      out += fmt::format("{}", i);
+      fmt::format_to(std::back_inserter(out), "{}", i);
       return OkStatus();
     }
     case json::kind::uint64: {
@@ -192,7 +220,7 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
         AppendDouble(out, d);
         return OkStatus();
       }
-      out += fmt::format("{}", u);
+      fmt::format_to(std::back_inserter(out), "{}", u);
       return OkStatus();
     }
     case json::kind::double_: {
@@ -214,29 +242,8 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
       out.push_back(']');
       return OkStatus();
     }
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      std::vector<std::pair<std::u16string, const json::key_value_pair*>> keys;
-      keys.reserve(o.size());
-      for (const auto& kv : o) {
-        keys.emplace_back(canonical ? Utf16(kv.key()) : std::u16string(), &kv);
-      }
-      if (canonical) {
-        std::stable_sort(keys.begin(), keys.end(),
-                         [](const auto& a, const auto& b) { return a.first < b.first; });
-      }
-      out.push_back('{');
-      bool first = true;
-      for (const auto& [_, kv] : keys) {
-        if (!first) out.push_back(',');
-        first = false;
-        VOUCH_TRY(AppendString(out, kv->key(), canonical));
-        out.push_back(':');
-        VOUCH_TRY(AppendCanonical(out, kv->value(), canonical));
-      }
-      out.push_back('}');
-      return OkStatus();
-    }
+    case json::kind::object:
+      return AppendObject(out, v.get_object(), canonical);
   }
   return Internal("unknown JSON kind");
 }
@@ -357,6 +364,12 @@ Result<std::string> CanonicalJson(const json::value& v) {
 std::string SerializeJson(const json::value& v) {
   std::string out;
   if (!AppendCanonical(out, v, false).ok()) return json::serialize(v);
+  return out;
+}
+
+std::string SerializeJson(const json::object& o) {
+  std::string out;
+  if (!AppendObject(out, o, false).ok()) return json::serialize(o);
   return out;
 }
 

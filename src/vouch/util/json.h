@@ -26,6 +26,7 @@ Result<std::string> CanonicalJson(const json::value& v);
 // Serializes for a response: members in insertion order, numbers in the ECMAScript form
 // (0.93, not 9.3E-1). Falls back to Boost.JSON's form for NaN or infinities, which never reach it.
 std::string SerializeJson(const json::value& v);
+std::string SerializeJson(const json::object& o);
 
 // Typed field access for request bodies. Each returns INVALID_ARGUMENT naming the field when it has
 // the wrong type; the optional forms return nullopt when the field is absent or null.

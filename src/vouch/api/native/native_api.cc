@@ -52,7 +52,7 @@ StringMap ToStringMap(const std::optional<json::object>& o) {
   return m;
 }
 
-HttpResponse Ok(json::object o, int status = 200) {
+HttpResponse Ok(const json::object& o, int status = 200) {
   return HttpResponse::Json(status, SerializeJson(o));
 }
 

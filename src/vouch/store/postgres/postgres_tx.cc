@@ -242,13 +242,18 @@ Status PostgresTx::FillModel(Model& m) {
   return OkStatus();
 }
 
-Result<std::optional<Model>> PostgresTx::FindModel(std::string_view name) {
+Result<std::optional<Model>> PostgresTx::FindModelRow(std::string_view name) {
   VOUCH_ASSIGN_OR_RETURN(
       PgRows r, c_.Query(for_write_ ? kFindModelForUpdate : kFindModel, PgParams().Add(name)));
   std::optional<Model> m;
   if (r.empty()) return m;
   m = ReadModelRow(r, 0);
-  VOUCH_TRY(FillModel(*m));
+  return m;
+}
+
+Result<std::optional<Model>> PostgresTx::FindModel(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, FindModelRow(name));
+  if (m) VOUCH_TRY(FillModel(*m));
   return m;
 }
 

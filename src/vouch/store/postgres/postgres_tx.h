@@ -16,6 +16,7 @@ class PostgresTx final : public Tx {
   PostgresTx(PgConn& conn, bool for_write) : c_(conn), for_write_(for_write) {}
 
   Result<std::optional<Model>> FindModel(std::string_view name) override;
+  Result<std::optional<Model>> FindModelRow(std::string_view name) override;
   Status InsertModel(Model& model) override;
   Status UpdateModel(const Model& model) override;
   Status MarkModelDeleted(int64_t model_id, TimeMs when) override;

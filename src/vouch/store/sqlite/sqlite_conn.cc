@@ -24,6 +24,15 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
+namespace {
+bool IsTransactionControl(std::string_view sql) {
+  for (std::string_view verb : {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}) {
+    if (sql.substr(0, verb.size()) == verb) return true;
+  }
+  return false;
+}
+}  // namespace
+
 Stmt::~Stmt() {
   if (stmt_ != nullptr) {
     sqlite3_reset(stmt_);
@@ -104,6 +113,11 @@ Result<Stmt> Conn::Prepare(const char* sql) {
 }
 
 Status Conn::Exec(const char* sql) {
+  // Transaction control runs on every request: prepared once, not parsed again each time.
+  if (auto it = cache_.find(sql); it != cache_.end() || IsTransactionControl(sql)) {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+    return s.Run();
+  }
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   sqlite3_free(err);

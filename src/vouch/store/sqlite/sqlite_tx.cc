@@ -189,16 +189,17 @@ Status SqliteTx::FillModel(Model& m) {
   return OkStatus();
 }
 
+Result<std::optional<Model>> SqliteTx::FindModelRow(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindModel));
+  s.Bind(1, name);
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Model> found, QueryModels(std::move(s), false));
+  if (found.empty()) return std::optional<Model>();
+  return std::optional<Model>(std::move(found[0]));
+}
+
 Result<std::optional<Model>> SqliteTx::FindModel(std::string_view name) {
-  std::optional<Model> m;
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindModel));
-    s.Bind(1, name);
-    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return m;
-    m = ReadModelRow(s);
-  }
-  VOUCH_TRY(FillModel(*m));
+  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, FindModelRow(name));
+  if (m) VOUCH_TRY(FillModel(*m));
   return m;
 }
 

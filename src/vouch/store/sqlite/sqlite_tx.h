@@ -11,6 +11,7 @@ class SqliteTx final : public Tx {
   explicit SqliteTx(Conn& conn) : c_(conn) {}
 
   Result<std::optional<Model>> FindModel(std::string_view name) override;
+  Result<std::optional<Model>> FindModelRow(std::string_view name) override;
   Status InsertModel(Model& model) override;
   Status UpdateModel(const Model& model) override;
   Status MarkModelDeleted(int64_t model_id, TimeMs when) override;
