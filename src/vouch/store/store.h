@@ -139,6 +139,10 @@ class Tx {
   virtual Result<int64_t> CountPendingOutbox() = 0;
 };
 
+// Runs a store job, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so that one
+// job cannot take a backend's thread down. Every backend runs jobs through it.
+Status RunGuarded(const std::function<Status(Tx&)>& fn, Tx& tx);
+
 class Store {
  public:
   virtual ~Store() = default;

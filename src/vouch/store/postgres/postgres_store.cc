@@ -23,16 +23,6 @@ constexpr char kReady[] = "SELECT 1";
 constexpr char kBeginRead[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 constexpr char kBeginWrite[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
-Status RunGuarded(const std::function<Status(Tx&)>& fn, Tx& tx) {
-  try {
-    return fn(tx);
-  } catch (const std::exception& e) {
-    return Internal(fmt::format("unexpected exception in a store job: {}", e.what()));
-  } catch (...) {
-    return Internal("unexpected exception in a store job");
-  }
-}
-
 Result<int> SchemaVersion(PgConn& c) {
   VOUCH_ASSIGN_OR_RETURN(PgRows r, c.Query(kSchemaVersion));
   return r.empty() ? 0 : static_cast<int>(r.Int(0, 0));

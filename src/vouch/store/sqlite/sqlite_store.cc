@@ -18,18 +18,6 @@ constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schema_
 constexpr char kRecordMigration[] =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)";
 
-// Runs `fn`, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so one job cannot
-// take the committer down.
-Status RunGuarded(const std::function<Status(Tx&)>& fn, Tx& tx) {
-  try {
-    return fn(tx);
-  } catch (const std::exception& e) {
-    return Internal(fmt::format("unexpected exception in a store job: {}", e.what()));
-  } catch (...) {
-    return Internal("unexpected exception in a store job");
-  }
-}
-
 Result<int> SchemaVersion(Conn& c) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c.Prepare(kSchemaVersion));
   VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());

@@ -1,0 +1,17 @@
+#include "vouch/store/store.h"
+
+#include <fmt/format.h>
+
+namespace vouch::store {
+
+Status RunGuarded(const std::function<Status(Tx&)>& fn, Tx& tx) {
+  try {
+    return fn(tx);
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("unexpected exception in a store job: {}", e.what()));
+  } catch (...) {
+    return Internal("unexpected exception in a store job");
+  }
+}
+
+}  // namespace vouch::store
