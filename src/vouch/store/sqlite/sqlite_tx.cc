@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <type_traits>
 
 namespace vouch::store {
 namespace {
@@ -156,14 +157,23 @@ Model ReadModelRow(const Stmt& s) {
   return m;
 }
 
-Result<StringMap> ReadStringMap(Conn& c, const char* sql, int64_t id) {
+// A key -> value map from a statement yielding (key, value) rows for one id.
+template <typename Map>
+Result<Map> ReadMap(Conn& c, const char* sql, int64_t id) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c.Prepare(sql));
   s.Bind(1, id);
-  StringMap out;
+  Map out;
   while (true) {
     VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.emplace(s.Text(0), s.Text(1));
+    using Value = typename Map::mapped_type;
+    if constexpr (std::is_same_v<Value, std::string>) {
+      out.emplace(s.Text(0), s.Text(1));
+    } else if constexpr (std::is_same_v<Value, double>) {
+      out.emplace(s.Text(0), s.Double(1));
+    } else {
+      out.emplace(s.Text(0), s.Int(1));
+    }
   }
   return out;
 }
@@ -171,17 +181,9 @@ Result<StringMap> ReadStringMap(Conn& c, const char* sql, int64_t id) {
 }  // namespace
 
 Status SqliteTx::FillModel(Model& m) {
-  VOUCH_ASSIGN_OR_RETURN(m.tags, ReadStringMap(c_, kModelTags, m.id));
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kModelAliases));
-    s.Bind(1, m.id);
-    m.aliases.clear();
-    while (true) {
-      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      m.aliases.emplace(s.Text(0), s.Int(1));
-    }
-  }
+  VOUCH_ASSIGN_OR_RETURN(m.tags, ReadMap<StringMap>(c_, kModelTags, m.id));
+  VOUCH_ASSIGN_OR_RETURN(m.aliases,
+                         (ReadMap<std::map<std::string, int64_t>>(c_, kModelAliases, m.id)));
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kLatestLiveVersion));
   s.Bind(1, m.id);
   VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -249,18 +251,9 @@ Status SqliteTx::DeleteModelTag(int64_t model_id, std::string_view key) {
 }
 
 Status SqliteTx::FillVersion(ModelVersion& v) {
-  VOUCH_ASSIGN_OR_RETURN(v.tags, ReadStringMap(c_, kVersionTags, v.id));
-  VOUCH_ASSIGN_OR_RETURN(v.params, ReadStringMap(c_, kVersionParams, v.id));
-  {
-    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kVersionMetrics));
-    s.Bind(1, v.id);
-    v.metrics.clear();
-    while (true) {
-      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      v.metrics.emplace(s.Text(0), s.Double(1));
-    }
-  }
+  VOUCH_ASSIGN_OR_RETURN(v.tags, ReadMap<StringMap>(c_, kVersionTags, v.id));
+  VOUCH_ASSIGN_OR_RETURN(v.params, ReadMap<StringMap>(c_, kVersionParams, v.id));
+  VOUCH_ASSIGN_OR_RETURN(v.metrics, ReadMap<MetricMap>(c_, kVersionMetrics, v.id));
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kVersionAliases));
   s.Bind(1, v.model_id).Bind(2, v.version);
   v.aliases.clear();
