@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "vouch/api/client_address.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 #include "vouch/util/text.h"
@@ -48,7 +49,7 @@ HttpResponse NativeError(const Status& status, const RequestContext& ctx) {
 RequestContext Dispatcher::NewContext(const HttpRequest& request) const {
   RequestContext ctx;
   ctx.clock = &clock_;
-  ctx.address = request.remote_address;
+  ctx.address = ClientAddress(request, trusted_proxies_);
   // Headers are bytes; what reaches the audit log must be UTF-8, cut on a character boundary.
   ctx.user_agent = SanitizeUtf8(request.Header("user-agent"), kMaxUserAgent);
   std::string_view id = request.Header("x-request-id");
@@ -119,24 +120,23 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
                   ctx);
   }
   ctx.door = match.route->door;
-  if (match.route->access != Access::kPublic) {
-    Status s = Authenticate(request, ctx);
-    if (!s.ok()) {
-      auth_.RecordDenial(ctx, s.message());
-      return Render(path, s, ctx);
-    }
-  }
-
   Result<HttpResponse> result = Internal("the handler did not run");
-  try {
-    result = match.route->handler(Call{ctx, request, match.params, query});
-  } catch (const std::exception& e) {
-    spdlog::error("request {} {} {}: unhandled exception: {}", ctx.request_id, request.method, path,
-                  e.what());
-    result = Internal("internal error; the request changed nothing");
-  } catch (...) {
-    spdlog::error("request {} {} {}: unhandled exception", ctx.request_id, request.method, path);
-    result = Internal("internal error; the request changed nothing");
+  Status authenticated =
+      match.route->access == Access::kPublic ? OkStatus() : Authenticate(request, ctx);
+  if (!authenticated.ok()) {
+    // Refused credentials are a denial below; a store that cannot check them is a 503.
+    result = authenticated;
+  } else {
+    try {
+      result = match.route->handler(Call{ctx, request, match.params, query});
+    } catch (const std::exception& e) {
+      spdlog::error("request {} {} {}: unhandled exception: {}", ctx.request_id, request.method,
+                    path, e.what());
+      result = Internal("internal error; the request changed nothing");
+    } catch (...) {
+      spdlog::error("request {} {} {}: unhandled exception", ctx.request_id, request.method, path);
+      result = Internal("internal error; the request changed nothing");
+    }
   }
   if (!result.ok()) {
     const Status& s = result.status();

@@ -7,13 +7,17 @@
 
 #include "vouch/api/router.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/util/net.h"
 
 namespace vouch::api {
 
 class Dispatcher {
  public:
-  Dispatcher(const Router& router, service::AuthService& auth, const Clock& clock)
-      : router_(router), auth_(auth), clock_(clock) {}
+  // `trusted_proxies`: peers whose Forwarded / X-Forwarded-For headers name the client
+  // (client_address.h); empty: the TCP peer is the client.
+  Dispatcher(const Router& router, service::AuthService& auth, const Clock& clock,
+             std::vector<CidrRange> trusted_proxies = {})
+      : router_(router), auth_(auth), clock_(clock), trusted_proxies_(std::move(trusted_proxies)) {}
 
   // Handles one request. The response carries X-Request-Id.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -30,6 +34,7 @@ class Dispatcher {
   const Router& router_;
   service::AuthService& auth_;
   const Clock& clock_;
+  const std::vector<CidrRange> trusted_proxies_;
 };
 
 // The native error body: {"error":{"code","message","request_id"}} with the table's HTTP status.

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "vouch/api/dispatcher.h"
@@ -18,15 +19,25 @@
 #include "vouch/server/logging.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/registry.h"
-#include "vouch/store/sqlite/sqlite_store.h"
+#include "vouch/service/secrets.h"
+#include "vouch/store/open.h"
+#include "vouch/store/postgres/pg_conn.h"
+#include "vouch/store/postgres/postgres_store.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
+#include "vouch/util/net.h"
 
 namespace vouch::server {
 namespace {
 
 struct ServeConfig {
   std::string data_dir = "./vouch-data";
+  std::string store;  // empty: sqlite://<data_dir>/vouch.db
+  std::string migrate_as;
+  std::string master_key_file;
+  int pg_pool_size = 16;
+  std::string pg_statement_timeout = "30s";
+  std::string trusted_proxies;
   std::string listen = "127.0.0.1:5000";
   int threads = 2;
   int workers = 64;
@@ -62,14 +73,14 @@ Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
   return std::pair(host, static_cast<uint16_t>(port));
 }
 
-// Writes the generated admin token where only its owner can read it. The file is created, never
-// overwritten.
-Status WriteTokenFile(const std::filesystem::path& path, const std::string& token) {
+// Writes a generated secret (the admin token, the master key) where only its owner can read it.
+// The file is created, never overwritten.
+Status WriteNewFile(const std::filesystem::path& path, const std::string& secret) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Unavailable(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
   }
-  std::string line = token + "\n";
+  std::string line = secret + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
@@ -80,6 +91,68 @@ Status WriteTokenFile(const std::filesystem::path& path, const std::string& toke
 int Fail(const Status& s) {
   std::fprintf(stderr, "vouch serve: %s\n", s.message().c_str());
   return 1;
+}
+
+// The master key: --master-key-file, else VOUCH_MASTER_KEY, else (SQLite only) the file
+// <data-dir>/master-key, made on first start. A PostgreSQL store is shared by servers that must all
+// hold the same key, so there it is never made up.
+Result<std::string> LoadMasterKey(const ServeConfig& c, const store::StoreLocation& where,
+                                  const std::filesystem::path& data_dir) {
+  std::filesystem::path file = c.master_key_file;
+  if (file.empty()) {
+    if (const char* env = std::getenv("VOUCH_MASTER_KEY"); env != nullptr && *env != '\0') {
+      auto key = service::ParseMasterKey(env);
+      if (!key.ok()) return key.status().WithContext("VOUCH_MASTER_KEY");
+      return key;
+    }
+    if (where.kind == store::StoreKind::kPostgres) {
+      return FailedPrecondition(
+          "a PostgreSQL store needs the master key that every server sharing it is given: "
+          "--master-key-file FILE or VOUCH_MASTER_KEY (make one with `openssl rand -base64 32`)");
+    }
+    file = data_dir / "master-key";
+    if (!std::filesystem::exists(file)) {
+      VOUCH_TRY(WriteNewFile(file, service::NewMasterKeyText()));
+      spdlog::info("made a new master key in {}; keep it with your backups", file.string());
+    }
+  }
+  std::string text;
+  {
+    std::FILE* f = std::fopen(file.c_str(), "rb");
+    if (f == nullptr) {
+      return Unavailable(fmt::format("cannot read the master key file {}: {}", file.string(),
+                                     std::strerror(errno)));
+    }
+    char buf[512];
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    text.assign(buf, n);
+  }
+  auto key = service::ParseMasterKey(text);
+  if (!key.ok()) return key.status().WithContext(file.string());
+  return key;
+}
+
+// With --migrate-as: brings the schema up to date as the owner role and grants the role of
+// --store what a server needs.
+Status MigrateAsOwner(const ServeConfig& c, const store::StoreLocation& where) {
+  VOUCH_ASSIGN_OR_RETURN(store::StoreLocation owner, store::ParseStoreUri(c.migrate_as));
+  if (owner.kind != store::StoreKind::kPostgres || where.kind != store::StoreKind::kPostgres) {
+    return InvalidArgument(
+        "--migrate-as takes the owner role's PostgreSQL DSN, with a PostgreSQL "
+        "--store");
+  }
+  std::string app_role = store::DsnUser(where.dsn);
+  if (app_role.empty()) {
+    return InvalidArgument(
+        "with --migrate-as, the --store DSN must name its user (the role to "
+        "grant)");
+  }
+  VOUCH_ASSIGN_OR_RETURN(int version,
+                         store::PostgresStore::MigrateSchema({.dsn = owner.dsn}, app_role));
+  spdlog::info("schema at version {} (migrated as {}), granted to {}", version, owner.Describe(),
+               app_role);
+  return OkStatus();
 }
 
 int Run(const ServeConfig& c) {
@@ -106,26 +179,51 @@ int Run(const ServeConfig& c) {
   std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
 
-  std::string db_path = (data_dir / "vouch.db").string();
-  auto store = store::SqliteStore::Open({.path = db_path});
-  if (!store.ok()) return Fail(store.status());
+  auto where = store::ParseStoreUri(c.store.empty() ? "sqlite://" + (data_dir / "vouch.db").string()
+                                                    : c.store);
+  if (!where.ok()) return Fail(where.status());
+  auto pg_timeout = ParseDurationMs(c.pg_statement_timeout);
+  if (!pg_timeout.ok()) return Fail(pg_timeout.status());
+  if (*pg_timeout > 86'400'000)
+    return Fail(InvalidArgument("--pg-statement-timeout is over a day"));
+  auto trusted = ParseCidrList(c.trusted_proxies);
+  if (!trusted.ok()) return Fail(trusted.status().WithContext("--trusted-proxies"));
+  auto master_key = LoadMasterKey(c, *where, data_dir);
+  if (!master_key.ok()) return Fail(master_key.status());
+  if (!c.migrate_as.empty()) {
+    if (Status s = MigrateAsOwner(c, *where); !s.ok()) return Fail(s);
+  }
+  auto opened = store::OpenStore(
+      *where,
+      {.pg_pool_size = c.pg_pool_size, .pg_statement_timeout_ms = static_cast<int>(*pg_timeout)});
+  if (!opened.ok()) return Fail(opened.status());
+  store::Store& st = **opened;
 
   SystemClock clock;
-  service::AuthService auth(**store, clock, *denial_window);
-  const char* given = std::getenv("VOUCH_BOOTSTRAP_TOKEN");
-  auto boot = auth.Bootstrap(given ? given : "");
-  if (!boot.ok()) return Fail(boot.status());
+  service::AuthService auth(st, clock, *denial_window);
+  service::Secrets secrets(st, clock, std::move(master_key).value());
+  // One-time set-up, once across every server sharing the store.
+  std::string page_key;
+  service::BootstrapResult boot;
+  Status set_up = st.RunExclusive([&]() -> Status {
+    VOUCH_ASSIGN_OR_RETURN(page_key, secrets.GetOrCreate(service::kPageTokenKeySecret,
+                                                         [] { return RandomBytes(32); }));
+    const char* given = std::getenv("VOUCH_BOOTSTRAP_TOKEN");
+    VOUCH_ASSIGN_OR_RETURN(boot, auth.Bootstrap(given ? given : ""));
+    return OkStatus();
+  });
+  if (!set_up.ok()) return Fail(set_up);
   std::filesystem::path token_file = data_dir / "admin-token";
-  if (boot->created && !boot->token.empty()) {
-    if (Status s = WriteTokenFile(token_file, boot->token); !s.ok()) return Fail(s);
+  if (boot.created && !boot.token.empty()) {
+    if (Status s = WriteNewFile(token_file, boot.token); !s.ok()) return Fail(s);
   }
 
-  service::RegistryService registry(**store, service::PageTokens(RandomBytes(32)));
+  service::RegistryService registry(st, service::PageTokens(page_key));
   api::Router router;
-  store::Store& st = **store;
   api::native::RegisterRoutes(router, registry, [&st] { return st.Ready(); });
+  api::native::RegisterMetricsRoute(router, [&st] { return st.Metrics(); });
   api::mlflow::RegisterRoutes(router, registry);
-  api::Dispatcher dispatcher(router, auth, clock);
+  api::Dispatcher dispatcher(router, auth, clock, std::move(trusted).value());
 
   HttpServerOptions options{.host = listen->first,
                             .port = listen->second,
@@ -145,10 +243,10 @@ int Run(const ServeConfig& c) {
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   std::string url = fmt::format("http://{}:{}", host, server.port());
   fmt::print("vouch {} serving {} ({})\n", "0.1.0", url, st.Describe());
-  if (boot->created && !boot->token.empty()) {
+  if (boot.created && !boot.token.empty()) {
     fmt::print("Admin token (shown once; saved to {} with mode 0600):\n  {}\n", token_file.string(),
-               boot->token);
-  } else if (boot->created) {
+               boot.token);
+  } else if (boot.created) {
     fmt::print("Admin token: the one in VOUCH_BOOTSTRAP_TOKEN.\n");
   } else {
     fmt::print("Log in with the admin token in {} (or VOUCH_BOOTSTRAP_TOKEN if you set one).\n",
@@ -175,6 +273,30 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--data-dir", c.data_dir, "Directory of the SQLite database and the admin token")
       ->envname("VOUCH_DATA_DIR")
       ->capture_default_str();
+  app.add_option("--store", c.store,
+                 "Where the registry lives: sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB "
+                 "(default: sqlite://<data-dir>/vouch.db)")
+      ->envname("VOUCH_STORE");
+  app.add_option("--migrate-as", c.migrate_as,
+                 "PostgreSQL DSN of the schema's owner role: apply migrations as it and grant the "
+                 "--store role its privileges before serving")
+      ->envname("VOUCH_MIGRATE_AS");
+  app.add_option("--master-key-file", c.master_key_file,
+                 "File with the master key that seals the secrets in the store (32 bytes, base64 "
+                 "or hex); or VOUCH_MASTER_KEY. SQLite default: <data-dir>/master-key, made once")
+      ->check(CLI::ExistingFile);
+  app.add_option("--pg-pool-size", c.pg_pool_size, "PostgreSQL connections kept at most")
+      ->envname("VOUCH_PG_POOL_SIZE")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--pg-statement-timeout", c.pg_statement_timeout,
+                 "PostgreSQL statement timeout (0 for none)")
+      ->envname("VOUCH_PG_STATEMENT_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--trusted-proxies", c.trusted_proxies,
+                 "CIDR ranges of load balancers whose Forwarded / X-Forwarded-For name the client "
+                 "in the audit log, e.g. 10.0.0.0/8,127.0.0.1")
+      ->envname("VOUCH_TRUSTED_PROXIES");
   app.add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0 picks one)")
       ->envname("VOUCH_LISTEN")
       ->capture_default_str();
@@ -207,8 +329,9 @@ int ServeMain(int argc, char** argv) {
       ->envname("VOUCH_LOG_LEVEL")
       ->capture_default_str();
   app.footer(
-      "Environment: VOUCH_BOOTSTRAP_TOKEN sets the admin token when the data directory is empty;\n"
-      "otherwise a random one is written to <data-dir>/admin-token (mode 0600) and printed once.\n"
+      "Environment: VOUCH_BOOTSTRAP_TOKEN sets the admin token when the store is empty; otherwise\n"
+      "a random one is written to <data-dir>/admin-token (mode 0600) and printed once.\n"
+      "VOUCH_MASTER_KEY gives the master key as text (instead of --master-key-file).\n"
       "Every option also reads VOUCH_<NAME> (e.g. VOUCH_LISTEN); flags win over the environment,\n"
       "which wins over the config file.");
   try {

@@ -31,6 +31,22 @@ struct TokenRecord {
   std::optional<TimeMs> revoked_ms;
 };
 
+// A secret sealed under the master key (service/secrets.h); the store keeps only this.
+struct SealedSecret {
+  std::string name;
+  std::string nonce;       // base64url
+  std::string ciphertext;  // base64url, with the authentication tag
+  TimeMs created_ms = 0;
+};
+
+// One figure a store reports for /metrics: a Prometheus counter or gauge.
+struct StoreMetric {
+  std::string name;  // "vouch_store_pool_waits_total"
+  std::string help;
+  std::string type;  // "counter" or "gauge"
+  double value = 0;
+};
+
 struct AuditFilter {
   std::string model;  // events whose target model had this name, or is the live model of this name
   int64_t version = 0;  // 0: any
@@ -126,6 +142,11 @@ class Tx {
   virtual Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
       std::string_view token_hash) = 0;
 
+  // Secrets. InsertSecret writes nothing and returns false when one of that name exists (another
+  // server made it first); the caller then reads the stored one.
+  virtual Result<std::optional<SealedSecret>> FindSecret(std::string_view name) = 0;
+  virtual Result<bool> InsertSecret(const SealedSecret& secret) = 0;
+
   // Audit log. Appends `event` with the next sequence number (gapless) and `body_for(seq)`,
   // the canonical bytes, which must embed that number. Returns the number.
   virtual Result<int64_t> AppendAuditEvent(
@@ -155,6 +176,13 @@ class Store {
   virtual Status Ready() = 0;
   // e.g. "sqlite /path/vouch.db".
   virtual std::string Describe() const = 0;
+  // Runs `fn` while no other server sharing this store runs its own RunExclusive or applies
+  // migrations (PostgreSQL: a session advisory lock on a connection of its own). For one-time
+  // set-up that must happen once across servers: the bootstrap admin, the first secrets. `fn` may
+  // use Read and Write. SQLite has one server per file, so it just runs `fn`.
+  virtual Status RunExclusive(const std::function<Status()>& fn) { return fn(); }
+  // Figures for /metrics (pool waits, lock waits, retries, commits); none by default.
+  virtual std::vector<StoreMetric> Metrics() const { return {}; }
 };
 
 }  // namespace vouch::store

@@ -1,5 +1,7 @@
 #include "vouch/util/crypto.h"
 
+#include <sodium.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -105,6 +107,53 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
+}
+
+namespace {
+void InitSodium() {
+  // Thread-safe and idempotent; fails only when the system has no entropy source.
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) std::abort();
+}
+}  // namespace
+
+SealedBox Seal(std::string_view key, std::string_view plaintext, std::string_view associated) {
+  InitSodium();
+  if (key.size() != kSealKeyBytes) std::abort();
+  SealedBox box;
+  box.nonce = RandomBytes(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  box.ciphertext.resize(plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      reinterpret_cast<unsigned char*>(box.ciphertext.data()), &written,
+      reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+      reinterpret_cast<const unsigned char*>(associated.data()), associated.size(), nullptr,
+      reinterpret_cast<const unsigned char*>(box.nonce.data()),
+      reinterpret_cast<const unsigned char*>(key.data()));
+  box.ciphertext.resize(written);
+  return box;
+}
+
+Result<std::string> Unseal(std::string_view key, const SealedBox& box,
+                           std::string_view associated) {
+  InitSodium();
+  if (key.size() != kSealKeyBytes ||
+      box.nonce.size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
+      box.ciphertext.size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) {
+    return PermissionDenied("the sealed value is malformed");
+  }
+  std::string out(box.ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(out.data()), &written, nullptr,
+          reinterpret_cast<const unsigned char*>(box.ciphertext.data()), box.ciphertext.size(),
+          reinterpret_cast<const unsigned char*>(associated.data()), associated.size(),
+          reinterpret_cast<const unsigned char*>(box.nonce.data()),
+          reinterpret_cast<const unsigned char*>(key.data())) != 0) {
+    return PermissionDenied("the key does not open the sealed value, or it was altered");
+  }
+  out.resize(written);
+  return out;
 }
 
 }  // namespace vouch

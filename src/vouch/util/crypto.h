@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "vouch/util/status.h"
+
 namespace vouch {
 
 // Lowercase hex SHA-256 of `data`.
@@ -22,5 +24,17 @@ std::optional<std::string> Base64UrlDecode(std::string_view text);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // HMAC-SHA256(key, data), raw bytes.
 std::string HmacSha256(std::string_view key, std::string_view data);
+
+// Authenticated encryption (libsodium's XChaCha20-Poly1305-IETF) under a 32-byte key. The
+// associated data is authenticated but not encrypted: it binds the ciphertext to its context.
+struct SealedBox {
+  std::string nonce;       // 24 random bytes
+  std::string ciphertext;  // the plaintext's length plus a 16-byte tag
+};
+inline constexpr size_t kSealKeyBytes = 32;
+// The key must be kSealKeyBytes long (a bug otherwise: aborts).
+SealedBox Seal(std::string_view key, std::string_view plaintext, std::string_view associated);
+// PERMISSION_DENIED when the key, the associated data or the bytes differ from those sealed.
+Result<std::string> Unseal(std::string_view key, const SealedBox& box, std::string_view associated);
 
 }  // namespace vouch

@@ -97,5 +97,34 @@ TEST(RandomBytes, GivesTheLengthAskedAndDiffersEachTime) {
   EXPECT_NE(RandomBytes(32), RandomBytes(32));
 }
 
+TEST(Seal, OpensWithTheSameKeyAndAssociatedDataOnly) {
+  const std::string key(kSealKeyBytes, '\x42');
+  SealedBox box = Seal(key, "page-token-secret", "page-token-key");
+  EXPECT_EQ(box.nonce.size(), 24u);
+  EXPECT_EQ(box.ciphertext.size(), std::string("page-token-secret").size() + 16);
+  EXPECT_EQ(box.ciphertext.find("page-token-secret"), std::string::npos);
+  auto opened = Unseal(key, box, "page-token-key");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, "page-token-secret");
+
+  const std::string other(kSealKeyBytes, '\x43');
+  EXPECT_EQ(Unseal(other, box, "page-token-key").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Unseal(key, box, "webhook-secret").status().code(), StatusCode::kPermissionDenied);
+  SealedBox flipped = box;
+  flipped.ciphertext[3] ^= 1;
+  EXPECT_EQ(Unseal(key, flipped, "page-token-key").status().code(), StatusCode::kPermissionDenied);
+  SealedBox short_box{box.nonce, box.ciphertext.substr(0, 5)};
+  EXPECT_EQ(Unseal(key, short_box, "page-token-key").status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+TEST(Seal, UsesAFreshNonceEachTime) {
+  const std::string key(kSealKeyBytes, '\x01');
+  SealedBox a = Seal(key, "same", "n");
+  SealedBox b = Seal(key, "same", "n");
+  EXPECT_NE(a.nonce, b.nonce);
+  EXPECT_NE(a.ciphertext, b.ciphertext);
+}
+
 }  // namespace
 }  // namespace vouch

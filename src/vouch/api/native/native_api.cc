@@ -149,6 +149,22 @@ json::object VersionJson(const ModelVersion& v) {
   return o;
 }
 
+void RegisterMetricsRoute(Router& router,
+                          std::function<std::vector<store::StoreMetric>()> metrics) {
+  router.Add("GET", "/metrics", Access::kAuthenticated, Door::kNative,
+             [metrics](const Call&) -> Result<HttpResponse> {
+               std::string text;
+               for (const auto& m : metrics()) {
+                 text += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", m.name, m.help,
+                                     m.type, m.value);
+               }
+               HttpResponse r;
+               r.content_type = "text/plain; version=0.0.4";
+               r.body = std::move(text);
+               return r;
+             });
+}
+
 void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()> ready) {
   router.SetErrorRenderer("", Door::kNative, NativeError);
   auto add = [&](std::string method, std::string_view path, Handler h) {

@@ -13,6 +13,9 @@ namespace vouch::api::native {
 void RegisterRoutes(Router& router, service::RegistryService& registry,
                     std::function<Status()> ready);
 
+// GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
+void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);
+
 // The JSON forms of the domain objects (shared with tests).
 json::object ModelJson(const Model& m);
 json::object VersionJson(const ModelVersion& v);

@@ -17,33 +17,55 @@ bool ValidSchemaName(std::string_view s) {
   return !(s[0] >= '0' && s[0] <= '9');
 }
 
-// libpq messages end with a newline; logs and statuses read better without it.
+// libpq messages span lines ("…failed: Connection refused\n\tIs the server running…"); a status
+// and a log line read better as one line.
 std::string Trimmed(const char* msg) {
-  std::string s = msg != nullptr ? msg : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string s;
+  for (const char* p = msg != nullptr ? msg : ""; *p != '\0'; ++p) {
+    bool space = *p == '\n' || *p == '\t' || *p == '\r' || *p == ' ';
+    if (space) {
+      if (!s.empty() && s.back() != ' ') s.push_back(' ');
+    } else {
+      s.push_back(*p);
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
+}
+
+std::map<std::string, std::string> ParseDsn(const std::string& dsn, bool& ok) {
+  std::map<std::string, std::string> v;
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  ok = opts != nullptr;
+  if (opts == nullptr) {
+    if (err != nullptr) PQfreemem(err);
+    return v;
+  }
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr) v[o->keyword] = o->val;
+  }
+  PQconninfoFree(opts);
+  return v;
 }
 
 }  // namespace
 
 std::string RedactDsn(const std::string& dsn) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
-  if (opts == nullptr) {
-    if (err != nullptr) PQfreemem(err);
-    return "(unparsable DSN)";
-  }
-  std::map<std::string, std::string> v;
-  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-    if (o->val != nullptr) v[o->keyword] = o->val;
-  }
-  PQconninfoFree(opts);
+  bool ok = false;
+  std::map<std::string, std::string> v = ParseDsn(dsn, ok);
+  if (!ok) return "(unparsable DSN)";
   std::string out;
   if (!v["user"].empty()) out += v["user"] + "@";
   out += v["host"].empty() ? (v["hostaddr"].empty() ? "localhost" : v["hostaddr"]) : v["host"];
   if (!v["port"].empty()) out += ":" + v["port"];
   out += "/" + v["dbname"];
   return out;
+}
+
+std::string DsnUser(const std::string& dsn) {
+  bool ok = false;
+  return ParseDsn(dsn, ok)["user"];
 }
 
 PgParams& PgParams::Add(int64_t v) {
@@ -142,6 +164,7 @@ Status PgConn::ResultStatus(PGresult* res, std::string_view what) {
     return Unavailable(std::move(msg));
   }
   if (code == "23505") return AlreadyExists(std::move(msg));
+  if (code == "42501") return PermissionDenied(std::move(msg));
   if (code == "40001" || code == "40P01") {
     retryable_ = true;
     return Aborted(std::move(msg));

@@ -28,6 +28,8 @@ struct PgConnOptions {
 
 // The DSN without its password: "user@host:port/dbname".
 std::string RedactDsn(const std::string& dsn);
+// The user the DSN names; empty when it names none (libpq would use the OS user's name).
+std::string DsnUser(const std::string& dsn);
 
 // Bound parameters, in order ($1, $2, ...), sent in text format.
 class PgParams {

@@ -3,27 +3,38 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "vouch/store/migrations.h"
 #include "vouch/store/postgres/postgres_tx.h"
 
 namespace vouch::store {
 namespace {
 
-// pg_advisory_lock key: "vouch" in ASCII. Held by the migrating session only.
+// pg_advisory_lock keys: "vouch" in ASCII for migrations, the next one for RunExclusive. Each is
+// held by one session at a time, across every server on the database.
 constexpr char kLockMigrations[] = "SELECT pg_advisory_lock(2242052019)";
 constexpr char kUnlockMigrations[] = "SELECT pg_advisory_unlock(2242052019)";
+constexpr char kLockExclusive[] = "SELECT pg_advisory_lock(2242052020)";
+constexpr char kUnlockExclusive[] = "SELECT pg_advisory_unlock(2242052020)";
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)";
+// Needs no privilege on the table when it does not exist, so an application role can ask.
+constexpr char kHasMigrationsTable[] = "SELECT to_regclass('schema_migrations') IS NOT NULL";
 constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr char kRecordMigration[] =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)";
 constexpr char kReady[] = "SELECT 1";
+constexpr char kCurrentSchemaAndUser[] = "SELECT current_schema(), current_user";
+constexpr char kRoleExists[] = "SELECT 1 FROM pg_roles WHERE rolname = $1";
 
 constexpr char kBeginRead[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 constexpr char kBeginWrite[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 Result<int> SchemaVersion(PgConn& c) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows has, c.Query(kHasMigrationsTable));
+  if (has.empty() || has.Text(0, 0) != "t") return 0;
   VOUCH_ASSIGN_OR_RETURN(PgRows r, c.Query(kSchemaVersion));
   return r.empty() ? 0 : static_cast<int>(r.Int(0, 0));
 }
@@ -45,17 +56,19 @@ Status ApplyMigration(PgConn& c, const Migration& m) {
   return OkStatus();
 }
 
+Status NewerSchema(const std::string& where, int current, int latest) {
+  return FailedPrecondition(
+      fmt::format("the database {} has schema version {}, newer than this vouch knows ({}); run a "
+                  "newer vouch",
+                  where, current, latest));
+}
+
 // Brings the schema up to date. The caller holds the migration lock.
 Status MigrateLocked(PgConn& c, const std::string& where) {
   VOUCH_TRY(c.Exec(kCreateMigrationsTable));
   VOUCH_ASSIGN_OR_RETURN(int current, SchemaVersion(c));
   const int latest = LatestMigrationVersion("postgres");
-  if (current > latest) {
-    return FailedPrecondition(
-        fmt::format("the database {} has schema version {}, newer than this vouch knows ({}); run "
-                    "a newer vouch",
-                    where, current, latest));
-  }
+  if (current > latest) return NewerSchema(where, current, latest);
   for (const auto& m : Migrations()) {
     if (m.dialect != "postgres" || m.version <= current) continue;
     VOUCH_TRY(ApplyMigration(c, m));
@@ -63,18 +76,63 @@ Status MigrateLocked(PgConn& c, const std::string& where) {
   return OkStatus();
 }
 
+// Runs `fn` holding the session advisory lock `lock` on `c`.
+Status WithSessionLock(PgConn& c, const char* lock, const char* unlock,
+                       const std::function<Status()>& fn) {
+  VOUCH_TRY(c.Exec(lock));
+  Status s = fn();
+  Status unlocked = c.Exec(unlock);
+  return s.ok() ? unlocked : s;
+}
+
 Status Migrate(PgConn& c, const PostgresOptions& options, const std::string& where) {
-  VOUCH_TRY(c.Exec(kLockMigrations));
-  Status s;
-  if (!options.schema.empty()) {
-    // The name was checked to be a plain identifier when the connection was made.
-    std::string create = fmt::format("CREATE SCHEMA IF NOT EXISTS {}", options.schema);
-    s = c.Exec(create.c_str());
+  return WithSessionLock(c, kLockMigrations, kUnlockMigrations, [&]() -> Status {
+    if (!options.schema.empty()) {
+      // The name was checked to be a plain identifier when the connection was made.
+      std::string create = fmt::format("CREATE SCHEMA IF NOT EXISTS {}", options.schema);
+      VOUCH_TRY(c.Exec(create.c_str()));
+    }
+    return MigrateLocked(c, where);
+  });
+}
+
+std::string QuoteIdentifier(PgConn& c, std::string_view name) {
+  char* quoted = PQescapeIdentifier(c.raw(), name.data(), name.size());
+  if (quoted == nullptr) return "\"\"";
+  std::string out = quoted;
+  PQfreemem(quoted);
+  return out;
+}
+
+// The application role's grants (MigrateSchema's comment). Runs under the migration lock.
+Status GrantApplicationRole(PgConn& c, std::string_view role) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows exists, c.Query(kRoleExists, PgParams().Add(role)));
+  if (exists.empty()) {
+    return NotFound(
+        fmt::format("there is no PostgreSQL role '{}': create it first (CREATE ROLE "
+                    "{} LOGIN PASSWORD '...')",
+                    role, role));
   }
-  if (s.ok()) s = MigrateLocked(c, where);
-  Status unlocked = c.Exec(kUnlockMigrations);
-  if (s.ok()) s = unlocked;
-  return s;
+  VOUCH_ASSIGN_OR_RETURN(PgRows who, c.Query(kCurrentSchemaAndUser));
+  const std::string schema = QuoteIdentifier(c, who.Text(0, 0));
+  const std::string r = QuoteIdentifier(c, role);
+  const std::string sql = fmt::format(
+      "BEGIN;"
+      "GRANT USAGE ON SCHEMA {0} TO {1};"
+      "REVOKE ALL ON ALL TABLES IN SCHEMA {0} FROM {1};"
+      "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {0} TO {1};"
+      "REVOKE UPDATE, DELETE ON {0}.audit_events FROM {1};"
+      "REVOKE INSERT, UPDATE, DELETE ON {0}.schema_migrations FROM {1};"
+      "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {0} TO {1};"
+      "COMMIT",
+      schema, r);
+  Status s = c.Exec(sql.c_str());
+  if (!s.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return s.WithContext(fmt::format("granting the application role {}", role));
+  }
+  spdlog::info("granted the application role {} its privileges on schema {}", role, schema);
+  return OkStatus();
 }
 
 }  // namespace
@@ -83,10 +141,38 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
   if (options.pool_size < 1) return InvalidArgument("the PostgreSQL pool size must be at least 1");
   std::unique_ptr<PostgresStore> store(new PostgresStore(options));
   VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, store->Acquire());
-  Status s = Migrate(*conn, options, store->Describe());
+  const std::string where = store->Describe();
+  const int latest = LatestMigrationVersion("postgres");
+  Result<int> current = SchemaVersion(*conn);
+  Status s = current.status();
+  if (s.ok() && *current > latest) s = NewerSchema(where, *current, latest);
+  if (s.ok() && *current < latest) {
+    s = Migrate(*conn, options, where);
+    if (s.code() == StatusCode::kPermissionDenied) {
+      s = FailedPrecondition(fmt::format(
+          "the database {} has schema version {} and this vouch needs {}, but its role may not "
+          "change the schema: run `vouch migrate-schema --store OWNER_DSN --app-role ROLE` as the "
+          "owner role, or start with --migrate-as OWNER_DSN ({})",
+          where, *current, latest, s.message()));
+    }
+  }
   store->Release(s.ok() ? std::move(conn) : nullptr);
   VOUCH_TRY(s);
   return store;
+}
+
+Result<int> PostgresStore::MigrateSchema(const PostgresOptions& owner, std::string_view app_role) {
+  PostgresStore store(owner);
+  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, store.Acquire());
+  const std::string where = store.Describe();
+  Status s = Migrate(*conn, owner, where);
+  if (s.ok() && !app_role.empty()) {
+    s = WithSessionLock(*conn, kLockMigrations, kUnlockMigrations,
+                        [&] { return GrantApplicationRole(*conn, app_role); });
+  }
+  Result<int> version = s.ok() ? SchemaVersion(*conn) : Result<int>(s);
+  store.Release(nullptr);
+  return version;
 }
 
 PostgresStore::PostgresStore(PostgresOptions options)
@@ -100,7 +186,14 @@ PostgresStore::~PostgresStore() = default;
 Result<std::unique_ptr<PgConn>> PostgresStore::Acquire() {
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
+    if (idle_.empty() && open_ >= options_.pool_size) {
+      auto started = std::chrono::steady_clock::now();
+      cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
+      ++pool_waits_;
+      pool_wait_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+    }
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -137,7 +230,7 @@ Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
   conn->ClearRetryable();
   Status s = conn->Exec(begin_sql);
   if (s.ok()) {
-    PostgresTx tx(*conn, for_write);
+    PostgresTx tx(*conn, for_write, &head_wait_us_);
     s = RunGuarded(fn, tx);
     if (s.ok()) {
       s = conn->Exec("COMMIT");
@@ -161,11 +254,13 @@ Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
 }
 
 Status PostgresStore::Read(const std::function<Status(Tx&)>& fn) {
+  ++reads_;
   bool retry = false;
   return RunOnce(kBeginRead, false, fn, retry);
 }
 
 Status PostgresStore::Write(const std::function<Status(Tx&)>& fn) {
+  ++writes_;
   Status s;
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
     bool retry = false;
@@ -193,6 +288,34 @@ std::string PostgresStore::Describe() const {
   std::string out = "postgresql " + RedactDsn(options_.dsn);
   if (!options_.schema.empty()) out += " schema " + options_.schema;
   return out;
+}
+
+Status PostgresStore::RunExclusive(const std::function<Status()>& fn) {
+  // A connection of its own, outside the pool, so that `fn` can use every pooled one.
+  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Open(conn_options_));
+  return WithSessionLock(*conn, kLockExclusive, kUnlockExclusive, fn);
+}
+
+std::vector<StoreMetric> PostgresStore::Metrics() const {
+  std::lock_guard lock(mu_);
+  return {
+      {"vouch_store_reads_total", "Read transactions started", "counter",
+       static_cast<double>(reads_.load())},
+      {"vouch_store_writes_total", "Write transactions started", "counter",
+       static_cast<double>(writes_.load())},
+      {"vouch_store_write_retries_total",
+       "Write attempts run again after a serialization failure or deadlock", "counter",
+       static_cast<double>(retries_)},
+      {"vouch_store_pool_waits_total", "Times a transaction waited for a free pooled connection",
+       "counter", static_cast<double>(pool_waits_)},
+      {"vouch_store_pool_wait_seconds_total", "Time spent waiting for a pooled connection",
+       "counter", static_cast<double>(pool_wait_us_) / 1e6},
+      {"vouch_store_audit_head_wait_seconds_total",
+       "Time spent taking the audit head's row lock (appends from every server queue on it)",
+       "counter", static_cast<double>(head_wait_us_.load()) / 1e6},
+      {"vouch_store_pool_connections", "PostgreSQL connections open", "gauge",
+       static_cast<double>(open_)},
+  };
 }
 
 int64_t PostgresStore::Retries() const {

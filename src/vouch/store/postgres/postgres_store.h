@@ -10,6 +10,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -34,17 +35,30 @@ class PostgresStore final : public Store {
  public:
   static constexpr int kMaxAttempts = 5;
 
-  // Connects, then applies pending migrations under a session advisory lock (servers starting
-  // together apply each migration once). FAILED_PRECONDITION when the schema is newer than this
-  // vouch knows; UNAVAILABLE when the database cannot be reached or refuses the credentials;
-  // INVALID_ARGUMENT for a bad schema name; INTERNAL when a migration fails.
+  // Connects and checks the schema. A current schema needs no privilege beyond the application
+  // role's (SELECT, INSERT, UPDATE, DELETE; see MigrateSchema). An older one is migrated under a
+  // session advisory lock (servers starting together apply each migration once) when the role may
+  // change the schema, else FAILED_PRECONDITION naming `vouch migrate-schema`. FAILED_PRECONDITION
+  // too when the schema is newer than this vouch knows; UNAVAILABLE when the database cannot be
+  // reached or refuses the credentials; INVALID_ARGUMENT for a bad schema name; INTERNAL when a
+  // migration fails.
   static Result<std::unique_ptr<PostgresStore>> Open(const PostgresOptions& options);
+
+  // As the owner role (`owner.dsn`): applies pending migrations under the migration lock, then,
+  // when `app_role` is not empty, grants that role what a server needs and nothing more: USAGE on
+  // the schema; SELECT, INSERT, UPDATE, DELETE on the tables, except the audit log (SELECT and
+  // INSERT only) and schema_migrations (SELECT only); USAGE on the sequences. The grants are made
+  // again on every call, so tables added by later migrations are covered. Returns the schema
+  // version. NOT_FOUND when the role does not exist; codes otherwise as Open.
+  static Result<int> MigrateSchema(const PostgresOptions& owner, std::string_view app_role);
   ~PostgresStore() override;
 
   Status Read(const std::function<Status(Tx&)>& fn) override;
   Status Write(const std::function<Status(Tx&)>& fn) override;
   Status Ready() override;
   std::string Describe() const override;
+  Status RunExclusive(const std::function<Status()>& fn) override;
+  std::vector<StoreMetric> Metrics() const override;
 
   // How many writes ran again after a serialization failure or deadlock (for tests, benchmarks).
   int64_t Retries() const;
@@ -67,6 +81,11 @@ class PostgresStore final : public Store {
   std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
   int open_ = 0;                               // guarded by mu_: idle plus handed out
   int64_t retries_ = 0;                        // guarded by mu_
+  int64_t pool_waits_ = 0;                     // guarded by mu_: Acquire calls that had to wait
+  int64_t pool_wait_us_ = 0;                   // guarded by mu_: time they waited
+  std::atomic<int64_t> head_wait_us_{0};       // time writes spent taking the audit head lock
+  std::atomic<int64_t> reads_{0};
+  std::atomic<int64_t> writes_{0};
 };
 
 }  // namespace vouch::store

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace vouch::store {
 namespace {
@@ -138,6 +139,11 @@ constexpr char kInsertPrincipal[] =
 constexpr char kInsertToken[] =
     "INSERT INTO tokens (principal_id, name, token_hash, scope, created_ms, expires_ms) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_hash) DO NOTHING RETURNING id";
+constexpr char kFindSecret[] =
+    "SELECT name, nonce, ciphertext, created_ms FROM secrets WHERE name = $1";
+constexpr char kInsertSecret[] =
+    "INSERT INTO secrets (name, nonce, ciphertext, created_ms) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (name) DO NOTHING";
 constexpr char kFindToken[] =
     "SELECT t.id, t.principal_id, t.name, t.token_hash, t.scope, t.created_ms, t.expires_ms, "
     "t.revoked_ms, p.name, p.kind, p.is_admin, p.disabled "
@@ -516,11 +522,32 @@ Result<std::optional<std::pair<TokenRecord, Principal>>> PostgresTx::FindToken(
   return std::optional<std::pair<TokenRecord, Principal>>(std::pair(std::move(t), std::move(p)));
 }
 
+Result<std::optional<SealedSecret>> PostgresTx::FindSecret(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kFindSecret, PgParams().Add(name)));
+  if (r.empty()) return std::optional<SealedSecret>();
+  return std::optional<SealedSecret>(
+      SealedSecret{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Int(0, 3)});
+}
+
+Result<bool> PostgresTx::InsertSecret(const SealedSecret& secret) {
+  PgParams p;
+  p.Add(secret.name).Add(secret.nonce).Add(secret.ciphertext).Add(secret.created_ms);
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kInsertSecret, p));
+  return r.affected() > 0;
+}
+
 Result<int64_t> PostgresTx::AppendAuditEvent(
     const AuditEvent& e, const std::function<Result<std::string>(int64_t seq)>& body_for) {
   int64_t seq;
   {
-    VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kTakeAuditSeq));
+    auto started = std::chrono::steady_clock::now();
+    auto taken = c_.Query(kTakeAuditSeq);
+    if (head_wait_us_ != nullptr) {
+      *head_wait_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+    }
+    VOUCH_ASSIGN_OR_RETURN(PgRows r, std::move(taken));
     if (r.empty()) return Internal("the audit_head row is missing");
     seq = r.Int(0, 0);
   }

@@ -6,6 +6,8 @@
 // table, whose row lock orders appends from every server into one gapless sequence.
 #pragma once
 
+#include <atomic>
+
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/store.h"
 
@@ -13,7 +15,9 @@ namespace vouch::store {
 
 class PostgresTx final : public Tx {
  public:
-  PostgresTx(PgConn& conn, bool for_write) : c_(conn), for_write_(for_write) {}
+  // `head_wait_us`, when given, accumulates the time spent taking the audit head's row lock.
+  PostgresTx(PgConn& conn, bool for_write, std::atomic<int64_t>* head_wait_us = nullptr)
+      : c_(conn), for_write_(for_write), head_wait_us_(head_wait_us) {}
 
   Result<std::optional<Model>> FindModel(std::string_view name) override;
   Result<std::optional<Model>> FindModelRow(std::string_view name) override;
@@ -63,6 +67,8 @@ class PostgresTx final : public Tx {
   Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
       std::string_view token_hash) override;
 
+  Result<std::optional<SealedSecret>> FindSecret(std::string_view name) override;
+  Result<bool> InsertSecret(const SealedSecret& secret) override;
   Result<int64_t> AppendAuditEvent(
       const AuditEvent& event,
       const std::function<Result<std::string>(int64_t seq)>& body_for) override;
@@ -87,6 +93,7 @@ class PostgresTx final : public Tx {
 
   PgConn& c_;
   const bool for_write_;
+  std::atomic<int64_t>* const head_wait_us_;
 };
 
 }  // namespace vouch::store

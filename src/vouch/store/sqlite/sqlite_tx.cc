@@ -118,6 +118,11 @@ constexpr char kInsertPrincipal[] =
 constexpr char kInsertToken[] =
     "INSERT INTO tokens (principal_id, name, token_hash, scope, created_ms, expires_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr char kFindSecret[] =
+    "SELECT name, nonce, ciphertext, created_ms FROM secrets WHERE name = ?1";
+constexpr char kInsertSecret[] =
+    "INSERT INTO secrets (name, nonce, ciphertext, created_ms) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (name) DO NOTHING";
 constexpr char kFindToken[] =
     "SELECT t.id, t.principal_id, t.name, t.token_hash, t.scope, t.created_ms, t.expires_ms, "
     "t.revoked_ms, p.name, p.kind, p.is_admin, p.disabled "
@@ -564,6 +569,22 @@ Result<std::optional<std::pair<TokenRecord, Principal>>> SqliteTx::FindToken(
   p.is_admin = s.Int(10) != 0;
   p.disabled = s.Int(11) != 0;
   return std::optional<std::pair<TokenRecord, Principal>>(std::pair(std::move(t), std::move(p)));
+}
+
+Result<std::optional<SealedSecret>> SqliteTx::FindSecret(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindSecret));
+  s.Bind(1, name);
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<SealedSecret>();
+  return std::optional<SealedSecret>(SealedSecret{s.Text(0), s.Text(1), s.Text(2), s.Int(3)});
+}
+
+Result<bool> SqliteTx::InsertSecret(const SealedSecret& secret) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kInsertSecret));
+  s.Bind(1, secret.name).Bind(2, secret.nonce).Bind(3, secret.ciphertext);
+  s.Bind(4, secret.created_ms);
+  VOUCH_TRY(s.Run());
+  return sqlite3_changes(c_.db()) > 0;
 }
 
 Result<int64_t> SqliteTx::AppendAuditEvent(

@@ -58,6 +58,8 @@ class SqliteTx final : public Tx {
   Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
       std::string_view token_hash) override;
 
+  Result<std::optional<SealedSecret>> FindSecret(std::string_view name) override;
+  Result<bool> InsertSecret(const SealedSecret& secret) override;
   Result<int64_t> AppendAuditEvent(
       const AuditEvent& event,
       const std::function<Result<std::string>(int64_t seq)>& body_for) override;
