@@ -926,5 +926,33 @@ TEST_P(StoreSuite, ConcurrentWritesEachCommitOnceWithAGaplessAuditSequence) {
   }
 }
 
+TEST_P(StoreSuite, ASecretIsStoredOnceAndTheFirstInsertWins) {
+  SealedSecret first{"page-token-key", "bm9uY2U", "Y2lwaGVy", 1};
+  SealedSecret second{"page-token-key", "b3RoZXI", "c2Vjb25k", 2};
+  bool inserted_first = false, inserted_second = true;
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(inserted_first, tx.InsertSecret(first));
+                    VOUCH_ASSIGN_OR_RETURN(inserted_second, tx.InsertSecret(second));
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(inserted_first);
+  EXPECT_FALSE(inserted_second);
+  std::optional<SealedSecret> found, missing;
+  ASSERT_TRUE(store()
+                  .Read([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(found, tx.FindSecret("page-token-key"));
+                    VOUCH_ASSIGN_OR_RETURN(missing, tx.FindSecret("webhook-secret"));
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->nonce, "bm9uY2U");
+  EXPECT_EQ(found->ciphertext, "Y2lwaGVy");
+  EXPECT_EQ(found->created_ms, 1);
+  EXPECT_FALSE(missing.has_value());
+}
+
 }  // namespace
 }  // namespace vouch::store::testing

@@ -25,7 +25,6 @@ constexpr char kHasMigrationsTable[] = "SELECT to_regclass('schema_migrations') 
 constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr char kRecordMigration[] =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)";
-constexpr char kReady[] = "SELECT 1";
 constexpr char kCurrentSchemaAndUser[] = "SELECT current_schema(), current_user";
 constexpr char kRoleExists[] = "SELECT 1 FROM pg_roles WHERE rolname = $1";
 
@@ -226,9 +225,19 @@ void PostgresStore::Release(std::unique_ptr<PgConn> conn) {
 Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
                               const std::function<Status(Tx&)>& fn, bool& retry) {
   retry = false;
-  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, Acquire());
-  conn->ClearRetryable();
-  Status s = conn->Exec(begin_sql);
+  std::unique_ptr<PgConn> conn;
+  Status s;
+  // A pooled connection may have died while idle (PostgreSQL restarted, a proxy timed it out).
+  // BEGIN finds that out having done nothing, so another connection may be taken safely; every
+  // idle one may be dead, hence up to pool_size + 1 tries.
+  for (int tries = 0;; ++tries) {
+    VOUCH_ASSIGN_OR_RETURN(conn, Acquire());
+    conn->ClearRetryable();
+    s = conn->Exec(begin_sql);
+    if (s.ok() || conn->healthy() || tries >= options_.pool_size) break;
+    spdlog::info("replacing a PostgreSQL connection that closed while idle ({})", s.message());
+    Release(std::move(conn));
+  }
   if (s.ok()) {
     PostgresTx tx(*conn, for_write, &head_wait_us_);
     s = RunGuarded(fn, tx);
@@ -277,10 +286,10 @@ Status PostgresStore::Write(const std::function<Status(Tx&)>& fn) {
 }
 
 Status PostgresStore::Ready() {
-  auto conn = Acquire();
-  if (!conn.ok()) return conn.status();
-  Status s = (*conn)->Query(kReady).status();
-  Release(std::move(conn).value());
+  // A round trip through the same path as every request, so a connection that died while idle is
+  // replaced here too rather than reported as an outage.
+  bool retry = false;
+  Status s = RunOnce(kBeginRead, false, [](Tx&) { return OkStatus(); }, retry);
   return s.ok() ? s : Unavailable(s.message());
 }
 

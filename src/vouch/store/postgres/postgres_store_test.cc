@@ -385,7 +385,20 @@ TEST_F(PostgresStoreTest, AuditEventsCannotBeUpdatedDeletedOrTruncated) {
   EXPECT_EQ(One(*raw, "SELECT actor_name FROM audit_events WHERE seq = 2"), "alice");
 }
 
-TEST_F(PostgresStoreTest, ALostConnectionIsUnavailableAndTheNextCallReconnects) {
+// Terminates the backends whose application_name is `app` and waits until they are gone.
+void TerminateBackends(PgConn& raw, const std::string& app) {
+  EXPECT_EQ(One(raw, fmt::format("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 "WHERE application_name = '{}'",
+                                 app)),
+            "1");
+  while (One(raw, fmt::format("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = "
+                              "'{}'",
+                              app)) != "0") {
+    std::this_thread::yield();
+  }
+}
+
+TEST_F(PostgresStoreTest, AConnectionThatDiedWhileIdleIsReplacedBeforeTheTransactionStarts) {
   ScratchSchema schema;
   const std::string app = schema.name() + "_app";
   PostgresOptions options = schema.Options(1);
@@ -397,24 +410,178 @@ TEST_F(PostgresStoreTest, ALostConnectionIsUnavailableAndTheNextCallReconnects) 
 
   auto raw = RawConn();
   ASSERT_NE(raw, nullptr);
-  EXPECT_EQ(One(*raw, fmt::format("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                  "WHERE application_name = '{}'",
-                                  app)),
-            "1");
-  // The backend may take a moment to go; the pooled connection is dead either way once it has.
-  while (One(*raw, fmt::format("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = "
-                               "'{}'",
-                               app)) != "0") {
-    std::this_thread::yield();
-  }
-  Status lost = CreateModel(store, "during");
-  EXPECT_EQ(lost.code(), StatusCode::kUnavailable) << lost.ToString();
+  // As when PostgreSQL restarts: the pooled connection is dead, though nothing was running on it.
+  TerminateBackends(*raw, app);
+  Status after_restart = CreateModel(store, "after");
+  EXPECT_TRUE(after_restart.ok()) << after_restart.ToString();
+  TerminateBackends(*raw, app);
   EXPECT_TRUE(store.Ready().ok());
-  EXPECT_TRUE(CreateModel(store, "after").ok());
   auto in_schema = RawConn(schema.name());
   ASSERT_NE(in_schema, nullptr);
   EXPECT_EQ(One(*in_schema, "SELECT string_agg(name, ',' ORDER BY id) FROM models"),
             "before,after");
+}
+
+TEST_F(PostgresStoreTest, AConnectionLostMidTransactionIsUnavailableAndChangesNothing) {
+  ScratchSchema schema;
+  const std::string app = schema.name() + "_app";
+  PostgresOptions options = schema.Options(1);
+  options.dsn = DsnWith(TestDsn(), {{"application_name", app}});
+  auto opened = PostgresStore::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PostgresStore& store = **opened;
+  auto raw = RawConn();
+  ASSERT_NE(raw, nullptr);
+
+  int runs = 0;
+  Status lost = store.Write([&](Tx& tx) -> Status {
+    ++runs;
+    Model m{.name = "half", .created_ms = kT0, .updated_ms = kT0, .created_by = "alice"};
+    VOUCH_TRY(tx.InsertModel(m));
+    TerminateBackends(*raw, app);
+    return AppendEvent(tx, "model.created", m, 0).status();
+  });
+  EXPECT_EQ(lost.code(), StatusCode::kUnavailable) << lost.ToString();
+  EXPECT_EQ(runs, 1) << "a transaction whose outcome is unknown must not run again by itself";
+  EXPECT_TRUE(CreateModel(store, "next").ok());
+  auto in_schema = RawConn(schema.name());
+  ASSERT_NE(in_schema, nullptr);
+  EXPECT_EQ(One(*in_schema, "SELECT string_agg(name, ',' ORDER BY id) FROM models"), "next");
+  EXPECT_EQ(One(*in_schema, "SELECT COUNT(*) FROM audit_events"), "1");
+}
+
+// A LOGIN role of its own, dropped (with the privileges granted to it) on destruction.
+class ScratchRole {
+ public:
+  ScratchRole() : name_(FreshSchemaName() + "_role"), password_("pw-" + name_) {
+    auto raw = RawConn();
+    if (raw) {
+      std::string sql = fmt::format("CREATE ROLE {} LOGIN PASSWORD '{}'", name_, password_);
+      Status s = raw->Exec(sql.c_str());
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+  }
+  ~ScratchRole() {
+    auto raw = RawConn();
+    if (raw) {
+      std::string sql = fmt::format("DROP OWNED BY {}; DROP ROLE {}", name_, name_);
+      Status s = raw->Exec(sql.c_str());
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+  }
+  const std::string& name() const { return name_; }
+  std::string Dsn() const { return DsnWith(TestDsn(), {{"user", name_}, {"password", password_}}); }
+
+ private:
+  std::string name_;
+  std::string password_;
+};
+
+TEST_F(PostgresStoreTest, MigrateSchemaGrantsTheApplicationRoleOnlyWhatAServerNeeds) {
+  ScratchSchema schema;
+  ScratchRole app;
+  {
+    auto version = PostgresStore::MigrateSchema(schema.Options(), app.name());
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    EXPECT_EQ(*version, LatestMigrationVersion("postgres"));
+    // Again: nothing to migrate, the grants are made again.
+    ASSERT_TRUE(PostgresStore::MigrateSchema(schema.Options(), app.name()).ok());
+
+    PostgresOptions as_app = schema.Options(2);
+    as_app.dsn = app.Dsn();
+    auto store = PostgresStore::Open(as_app);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE(CreateModel(**store, "by-the-app").ok());
+    ASSERT_TRUE(CreateModel(**store, "again").ok());
+
+    auto raw = PgConn::Open({.dsn = app.Dsn(), .schema = schema.name()});
+    ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+    for (const char* refused :
+         {"UPDATE audit_events SET body = 'forged'", "DELETE FROM audit_events",
+          "TRUNCATE audit_events", "INSERT INTO schema_migrations VALUES (99, 'x', 0)",
+          "DELETE FROM schema_migrations", "CREATE TABLE mine (i INTEGER)",
+          "DROP TABLE models CASCADE", "ALTER TABLE models ADD COLUMN x INTEGER"}) {
+      Status s = (*raw)->Exec(refused);
+      EXPECT_FALSE(s.ok()) << refused;
+      if (std::string_view(refused).starts_with("UPDATE") ||
+          std::string_view(refused).starts_with("DELETE") ||
+          std::string_view(refused).starts_with("INSERT")) {
+        EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << refused << ": " << s.ToString();
+      }
+    }
+    EXPECT_EQ(One(**raw, "SELECT COUNT(*) FROM audit_events"), "2");
+    EXPECT_EQ(One(**raw, "SELECT COUNT(*) FROM models"), "2");
+  }
+}
+
+TEST_F(PostgresStoreTest, ARoleThatCannotMigrateIsToldHowToDoIt) {
+  ScratchSchema schema;
+  ScratchRole app;
+  PostgresOptions as_app = schema.Options();
+  as_app.dsn = app.Dsn();
+  auto store = PostgresStore::Open(as_app);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition) << store.status().ToString();
+  EXPECT_NE(store.status().message().find("vouch migrate-schema"), std::string::npos);
+  EXPECT_NE(store.status().message().find("--migrate-as"), std::string::npos);
+}
+
+TEST_F(PostgresStoreTest, MigrateSchemaForAnUnknownRoleIsNotFound) {
+  ScratchSchema schema;
+  auto version = PostgresStore::MigrateSchema(schema.Options(), "no_such_role_x1");
+  EXPECT_EQ(version.status().code(), StatusCode::kNotFound) << version.status().ToString();
+}
+
+TEST_F(PostgresStoreTest, RunExclusiveLetsOneStoreAtATimeIn) {
+  ScratchSchema schema;
+  PostgresStore* a = schema.Open(2);
+  PostgresStore* b = schema.Open(2);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::atomic<int> inside{0};
+  std::atomic<int> most{0};
+  std::atomic<bool> a_entered{false};
+  auto body = [&](PostgresStore* s, bool first) {
+    return s->RunExclusive([&]() -> Status {
+      int now = ++inside;
+      most = std::max(most.load(), now);
+      if (first) a_entered = true;
+      // Work through the pool while holding the lock, as the server's set-up does.
+      Status w = CreateModel(*s, first ? "from-a" : "from-b");
+      std::this_thread::sleep_for(std::chrono::milliseconds(first ? 200 : 0));
+      --inside;
+      return w;
+    });
+  };
+  Status sa, sb;
+  std::thread ta([&] { sa = body(a, true); });
+  while (!a_entered) std::this_thread::yield();
+  std::thread tb([&] { sb = body(b, false); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(sa.ok()) << sa.ToString();
+  EXPECT_TRUE(sb.ok()) << sb.ToString();
+  EXPECT_EQ(most.load(), 1) << "two stores were inside RunExclusive at once";
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  EXPECT_EQ(One(*raw, "SELECT string_agg(name, ',' ORDER BY id) FROM models"), "from-a,from-b");
+}
+
+TEST_F(PostgresStoreTest, MetricsCountWritesAndPoolWaits) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open(1);
+  ASSERT_NE(store, nullptr);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { EXPECT_TRUE(CreateModel(*store, fmt::format("m{}", i)).ok()); });
+  }
+  for (auto& t : threads) t.join();
+  std::map<std::string, double> m;
+  for (const auto& metric : store->Metrics()) m[metric.name] = metric.value;
+  EXPECT_EQ(m["vouch_store_writes_total"], 4);
+  EXPECT_GE(m["vouch_store_audit_head_wait_seconds_total"], 0);
+  EXPECT_EQ(m["vouch_store_pool_connections"], 1);
+  EXPECT_TRUE(m.contains("vouch_store_pool_waits_total"));
 }
 
 TEST_F(PostgresStoreTest, BadCredentialsAreUnavailableWithoutThePassword) {
