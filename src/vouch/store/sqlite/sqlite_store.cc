@@ -3,6 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <future>
 
 #include "vouch/store/migrations.h"
@@ -17,6 +23,10 @@ constexpr char kCreateMigrationsTable[] =
 constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr char kRecordMigration[] =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)";
+constexpr char kHasMigrationsTable[] =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+// At most this many findings; one is enough to refuse a file.
+constexpr char kIntegrityCheck[] = "PRAGMA integrity_check(20)";
 
 Result<int> SchemaVersion(Conn& c) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c.Prepare(kSchemaVersion));
@@ -24,16 +34,19 @@ Result<int> SchemaVersion(Conn& c) {
   return row ? static_cast<int>(s.Int(0)) : 0;
 }
 
+Status RefuseNewer(const std::string& path, int current) {
+  int latest = LatestMigrationVersion("sqlite");
+  if (current <= latest) return OkStatus();
+  return FailedPrecondition(
+      fmt::format("the database {} has schema version {}, newer than this vouch knows ({}); run "
+                  "a newer vouch",
+                  path, current, latest));
+}
+
 Status Migrate(Conn& c, const std::string& path) {
   VOUCH_TRY(c.Exec(kCreateMigrationsTable));
   VOUCH_ASSIGN_OR_RETURN(int current, SchemaVersion(c));
-  int latest = LatestMigrationVersion("sqlite");
-  if (current > latest) {
-    return FailedPrecondition(
-        fmt::format("the database {} has schema version {}, newer than this vouch knows ({}); run "
-                    "a newer vouch",
-                    path, current, latest));
-  }
+  VOUCH_TRY(RefuseNewer(path, current));
   for (const auto& m : Migrations()) {
     if (m.dialect != "sqlite" || m.version <= current) continue;
     VOUCH_TRY(c.Exec("BEGIN IMMEDIATE"));
@@ -58,7 +71,48 @@ Status Migrate(Conn& c, const std::string& path) {
   return OkStatus();
 }
 
+// For a read-only open: the file is a vouch database this binary can read.
+Status CheckReadable(Conn& c, const std::string& path) {
+  auto has_table = [&]() -> Result<bool> {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, c.Prepare(kHasMigrationsTable));
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row && s.Int(0) > 0;
+  }();
+  if (!has_table.ok()) {
+    if ((sqlite3_extended_errcode(c.db()) & 0xff) == SQLITE_NOTADB) {
+      return FailedPrecondition(fmt::format("{} is not a SQLite database", path));
+    }
+    return has_table.status();
+  }
+  if (!*has_table) {
+    return FailedPrecondition(
+        fmt::format("{} is not a vouch database (no schema_migrations)", path));
+  }
+  VOUCH_ASSIGN_OR_RETURN(int current, SchemaVersion(c));
+  return RefuseNewer(path, current);
+}
+
 }  // namespace
+
+Result<std::unique_ptr<SqliteFileLock>> SqliteFileLock::Acquire(const std::string& db_path) {
+  const std::string lock_path = db_path + "-lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Unavailable(fmt::format("cannot open {}: {}", lock_path, std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return FailedPrecondition(fmt::format(
+          "another vouch server is using {} (it holds {}); stop it first", db_path, lock_path));
+    }
+    return Unavailable(fmt::format("cannot lock {}: {}", lock_path, std::strerror(err)));
+  }
+  return std::unique_ptr<SqliteFileLock>(new SqliteFileLock(fd));
+}
+
+SqliteFileLock::~SqliteFileLock() { ::close(fd_); }
 
 struct SqliteStore::Job {
   const std::function<Status(Tx&)>* fn;
@@ -67,16 +121,25 @@ struct SqliteStore::Job {
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
+  if (options.read_only) {
+    // Checked on a connection of its own, closed again: readers open as they are needed.
+    VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Conn::Open(options.path, true));
+    VOUCH_TRY(CheckReadable(*conn, options.path));
+    return std::unique_ptr<SqliteStore>(new SqliteStore(options, nullptr, nullptr));
+  }
+  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<SqliteFileLock> lock,
+                         SqliteFileLock::Acquire(options.path));
   VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<Conn> writer, Conn::Open(options.path, false));
   VOUCH_TRY(writer->Exec("PRAGMA journal_mode = WAL"));
   VOUCH_TRY(writer->Exec("PRAGMA synchronous = FULL"));
   VOUCH_TRY(Migrate(*writer, options.path));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(writer)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(lock), std::move(writer)));
 }
 
-SqliteStore::SqliteStore(SqliteOptions options, std::unique_ptr<Conn> writer)
-    : options_(std::move(options)), writer_(std::move(writer)) {
-  committer_ = std::thread([this] { CommitterLoop(); });
+SqliteStore::SqliteStore(SqliteOptions options, std::unique_ptr<SqliteFileLock> lock,
+                         std::unique_ptr<Conn> writer)
+    : options_(std::move(options)), lock_(std::move(lock)), writer_(std::move(writer)) {
+  if (writer_) committer_ = std::thread([this] { CommitterLoop(); });
 }
 
 SqliteStore::~SqliteStore() {
@@ -85,10 +148,15 @@ SqliteStore::~SqliteStore() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  committer_.join();
+  if (committer_.joinable()) committer_.join();
+  // Every connection closes before the lock is let go.
+  writer_.reset();
+  idle_readers_.clear();
+  lock_.reset();
 }
 
 Status SqliteStore::Write(const std::function<Status(Tx&)>& fn) {
+  if (!writer_) return FailedPrecondition(fmt::format("{} is open read-only", options_.path));
   Job job{&fn, OkStatus(), {}};
   auto done = job.done.get_future();
   {
@@ -229,7 +297,40 @@ Status SqliteStore::Ready() {
   return Read([](Tx& tx) { return tx.AuditHeadSeq().status(); });
 }
 
-std::string SqliteStore::Describe() const { return "sqlite " + options_.path; }
+std::string SqliteStore::Describe() const {
+  return "sqlite " + options_.path + (options_.read_only ? " (read-only)" : "");
+}
+
+Status SqliteStore::CheckIntegrity() {
+  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, AcquireReader());
+  std::vector<std::string> findings;
+  Status s = [&]() -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Stmt stmt, conn->Prepare(kIntegrityCheck));
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return OkStatus();
+      findings.push_back(stmt.Text(0));
+    }
+  }();
+  ReleaseReader(std::move(conn));
+  if (!s.ok()) {
+    // A file damaged badly enough cannot even be checked.
+    if (s.code() == StatusCode::kInternal) return {StatusCode::kDataLoss, s.message()};
+    return s;
+  }
+  if (findings.size() == 1 && findings[0] == "ok") return OkStatus();
+  std::string joined;
+  for (const std::string& f : findings) joined += (joined.empty() ? "" : "; ") + f;
+  return {StatusCode::kDataLoss,
+          fmt::format("{} failed its integrity check: {}", options_.path, joined)};
+}
+
+Result<int> SqliteStore::SchemaVersion() {
+  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, AcquireReader());
+  Result<int> version = store::SchemaVersion(*conn);
+  ReleaseReader(std::move(conn));
+  return version;
+}
 
 SqliteStore::CommitStats SqliteStore::Stats() const {
   std::lock_guard lock(queue_mu_);

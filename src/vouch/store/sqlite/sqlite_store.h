@@ -7,6 +7,10 @@
 // BUSY), that job fails and the batch's other jobs run again in a fresh transaction.
 //
 // Reads use a pool of read-only connections, each read in its own snapshot transaction.
+//
+// A writable store holds an exclusive lock on "<path>-lock" (SqliteFileLock) for its whole life, so
+// two servers cannot share one database. A read-only store (audit verification, backups) takes no
+// lock, applies no migration, starts no committer, and can open a file a server is writing.
 // Thread-safe.
 #pragma once
 
@@ -27,13 +31,35 @@ struct SqliteOptions {
   std::string path;      // the database file
   int max_readers = 16;  // read connections kept open
   int max_batch = 256;   // write jobs committed together at most
+  // Open an existing file for reading only: no migrations (a newer schema is still refused), no
+  // lock, no committer; Write() returns FAILED_PRECONDITION.
+  bool read_only = false;
+};
+
+// An exclusive advisory lock (flock) on "<db path>-lock", created with mode 0600 and held while
+// the object lives. Every writable SqliteStore holds one; `vouch restore` takes it before it
+// replaces a database. The lock file is left in place: removing it would race with the next taker.
+class SqliteFileLock {
+ public:
+  // FAILED_PRECONDITION "another vouch server is using <path>" when someone holds it; UNAVAILABLE
+  // when the lock file cannot be created.
+  static Result<std::unique_ptr<SqliteFileLock>> Acquire(const std::string& db_path);
+  ~SqliteFileLock();
+  SqliteFileLock(const SqliteFileLock&) = delete;
+  SqliteFileLock& operator=(const SqliteFileLock&) = delete;
+
+ private:
+  explicit SqliteFileLock(int fd) : fd_(fd) {}
+  int fd_;
 };
 
 class SqliteStore final : public Store {
  public:
-  // Opens (creating if needed) the database, applies pending migrations and starts the committer.
-  // FAILED_PRECONDITION when the database was written by a newer vouch; UNAVAILABLE when it cannot
-  // be opened.
+  // Opens (creating if needed) the database, takes its lock, applies pending migrations and starts
+  // the committer. FAILED_PRECONDITION when the database was written by a newer vouch or another
+  // store holds the lock; UNAVAILABLE when it cannot be opened. With options.read_only: opens an
+  // existing vouch database as it is; FAILED_PRECONDITION when it is newer or not a vouch
+  // database, UNAVAILABLE when it cannot be opened.
   static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
   ~SqliteStore() override;
 
@@ -41,6 +67,11 @@ class SqliteStore final : public Store {
   Status Write(const std::function<Status(Tx&)>& fn) override;
   Status Ready() override;
   std::string Describe() const override;
+
+  // PRAGMA integrity_check on a read connection: OK, or DATA_LOSS with SQLite's first findings.
+  Status CheckIntegrity();
+  // The schema version recorded in the file (schema_migrations).
+  Result<int> SchemaVersion();
 
   // How many commits and jobs the committer has done (for benchmarks and tests of batching).
   struct CommitStats {
@@ -51,21 +82,23 @@ class SqliteStore final : public Store {
 
  private:
   struct Job;
-  explicit SqliteStore(SqliteOptions options, std::unique_ptr<Conn> writer);
+  SqliteStore(SqliteOptions options, std::unique_ptr<SqliteFileLock> lock,
+              std::unique_ptr<Conn> writer);
   void CommitterLoop();
   void RunBatch(std::vector<Job*>& batch);
   Result<std::unique_ptr<Conn>> AcquireReader();
   void ReleaseReader(std::unique_ptr<Conn> conn);
 
   const SqliteOptions options_;
-  std::unique_ptr<Conn> writer_;  // used only by the committer thread
+  std::unique_ptr<SqliteFileLock> lock_;  // null when read-only
+  std::unique_ptr<Conn> writer_;          // used only by the committer thread; null when read-only
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<Job*> queue_;  // guarded by queue_mu_
   bool stopping_ = false;   // guarded by queue_mu_
   CommitStats stats_;       // guarded by queue_mu_
-  std::thread committer_;
+  std::thread committer_;   // not started when read-only
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;

@@ -6,8 +6,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -470,6 +473,96 @@ TEST(SqliteStore, APathThatCannotBeOpenedIsUnavailable) {
   auto opened = SqliteStore::Open({.path = dir.File("missing/sub/vouch.db")});
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kUnavailable) << opened.status().ToString();
+}
+
+TEST(SqliteStore, ASecondWritableOpenOfTheSameFileIsRefusedWhileTheFirstIsOpen) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  auto second = SqliteStore::Open({.path = db.path()});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("another vouch server is using " + db.path()),
+            std::string::npos)
+      << second.status().message();
+  auto lock = SqliteFileLock::Acquire(db.path());
+  EXPECT_EQ(lock.status().code(), StatusCode::kFailedPrecondition);
+  // The first store is unaffected, and once it closes the file can be opened again.
+  EXPECT_TRUE(db.store().Write([&](Tx& tx) { return CreateModelJob(tx, "m"); }).ok());
+  db.Reopen();
+  ASSERT_TRUE(db.is_open());
+  EXPECT_TRUE(HasModel(db.store(), "m"));
+}
+
+TEST(SqliteStore, TheLockFileIsOnlyTheOwnersToRead) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  struct stat st {};
+  ASSERT_EQ(::stat((db.path() + "-lock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
+TEST(SqliteStore, AReadOnlyStoreReadsAFileAWriterHoldsAndRefusesWrites) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  ASSERT_TRUE(db.store().Write([&](Tx& tx) { return CreateModelJob(tx, "seen"); }).ok());
+  auto reader = SqliteStore::Open({.path = db.path(), .read_only = true});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_TRUE(HasModel(**reader, "seen"));
+  EXPECT_EQ(Head(**reader), 1);
+  // It sees what the writer commits after it opened.
+  ASSERT_TRUE(db.store().Write([&](Tx& tx) { return CreateModelJob(tx, "later"); }).ok());
+  EXPECT_TRUE(HasModel(**reader, "later"));
+  Status write = (*reader)->Write([&](Tx& tx) { return CreateModelJob(tx, "refused"); });
+  EXPECT_EQ(write.code(), StatusCode::kFailedPrecondition) << write.ToString();
+  EXPECT_FALSE(HasModel(db.store(), "refused"));
+  EXPECT_TRUE((*reader)->CheckIntegrity().ok());
+  auto version = (*reader)->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, LatestMigrationVersion("sqlite"));
+}
+
+TEST(SqliteStore, AReadOnlyStoreAppliesNoMigrationAndRefusesANewerSchema) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  db.Close();
+  {
+    RawDb raw(db.path());
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version > 1").first, SQLITE_OK);
+  }
+  {
+    auto older = SqliteStore::Open({.path = db.path(), .read_only = true});
+    ASSERT_TRUE(older.ok()) << older.status().ToString();
+    EXPECT_EQ(*(*older)->SchemaVersion(), 1);
+  }
+  {
+    RawDb raw(db.path());
+    EXPECT_EQ(raw.One("SELECT MAX(version) FROM schema_migrations"), "1");
+    ASSERT_EQ(raw.Exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, 'future', 0)",
+                                   LatestMigrationVersion("sqlite") + 1))
+                  .first,
+              SQLITE_OK);
+  }
+  auto newer = SqliteStore::Open({.path = db.path(), .read_only = true});
+  EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteStore, AReadOnlyStoreNeedsAnExistingVouchDatabase) {
+  TempDir dir;
+  auto missing = SqliteStore::Open({.path = dir.File("missing.db"), .read_only = true});
+  EXPECT_EQ(missing.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("missing.db")));
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("other.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "CREATE TABLE t (x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  auto not_vouch = SqliteStore::Open({.path = dir.File("other.db"), .read_only = true});
+  EXPECT_EQ(not_vouch.status().code(), StatusCode::kFailedPrecondition);
+  std::FILE* f = std::fopen(dir.File("text.db").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("this is not a database, just some text long enough to have a header of a kind\n", f);
+  std::fclose(f);
+  auto text = SqliteStore::Open({.path = dir.File("text.db"), .read_only = true});
+  EXPECT_EQ(text.status().code(), StatusCode::kFailedPrecondition) << text.status().ToString();
 }
 
 TEST(SqliteStore, ConcurrentReadsShareABoundedPoolOfConnections) {

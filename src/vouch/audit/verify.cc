@@ -1,0 +1,88 @@
+#include "vouch/audit/verify.h"
+
+#include <fmt/format.h>
+
+#include "vouch/util/crypto.h"
+#include "vouch/util/json.h"
+
+namespace vouch::audit {
+namespace {
+
+constexpr int kPageSize = 1000;
+constexpr size_t kDigestBytes = 32;
+
+Status Bad(int64_t seq, std::string_view why) {
+  return {StatusCode::kDataLoss, fmt::format("audit event {}: {}", seq, why)};
+}
+
+// The checks on one stored event, whose position in the log says it must be `want_seq`.
+Status CheckEvent(const store::StoredAuditEvent& e, int64_t want_seq) {
+  if (e.seq != want_seq) {
+    return e.seq > want_seq ? Bad(want_seq, fmt::format("missing (the next stored is {})", e.seq))
+                            : Bad(e.seq, fmt::format("out of order (expected {})", want_seq));
+  }
+  Result<json::value> parsed = ParseJson(e.body);
+  if (!parsed.ok()) return Bad(e.seq, "the body is not JSON: " + parsed.status().message());
+  Result<std::string> canonical = CanonicalJson(*parsed);
+  if (!canonical.ok()) {
+    return Bad(e.seq, "the body has no canonical form: " + canonical.status().message());
+  }
+  if (*canonical != e.body) return Bad(e.seq, "the body is not in canonical (RFC 8785) form");
+  const json::object* object = parsed->if_object();
+  const json::value* seq = object != nullptr ? object->if_contains("seq") : nullptr;
+  if (seq == nullptr || !(seq->is_int64() || seq->is_uint64())) {
+    return Bad(e.seq, "the body has no integer \"seq\"");
+  }
+  const bool same = seq->is_int64() ? seq->get_int64() == e.seq
+                                    : seq->get_uint64() == static_cast<uint64_t>(e.seq);
+  if (!same) {
+    return Bad(e.seq, fmt::format("the body says seq {}", json::serialize(*seq)));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+LogDigest::LogDigest() : chain_(kDigestBytes, '\0') {}
+
+void LogDigest::Add(std::string_view body) { chain_ = Sha256Raw(chain_ + Sha256Raw(body)); }
+
+std::string LogDigest::Hex() const { return HexEncode(chain_); }
+
+Result<LogVerification> VerifyLog(store::Tx& tx) {
+  LogDigest digest;
+  int64_t count = 0;
+  store::AuditFilter page{.after_seq = 0, .limit = kPageSize};
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<store::StoredAuditEvent> events, tx.ListAuditEvents(page));
+    for (const store::StoredAuditEvent& e : events) {
+      VOUCH_TRY(CheckEvent(e, count + 1));
+      digest.Add(e.body);
+      ++count;
+    }
+    if (static_cast<int>(events.size()) < page.limit) break;
+    page.after_seq = events.back().seq;
+  }
+  VOUCH_ASSIGN_OR_RETURN(int64_t head, tx.AuditHeadSeq());
+  if (head > count) {
+    return Status(
+        StatusCode::kDataLoss,
+        fmt::format("audit event {}: missing (the log's head is at {})", count + 1, head));
+  }
+  if (head < count) {
+    return Status(StatusCode::kDataLoss,
+                  fmt::format("audit event {}: beyond the log's head ({})", head + 1, head));
+  }
+  return LogVerification{count, digest.Hex()};
+}
+
+Result<LogVerification> Verify(store::Store& store) {
+  LogVerification out;
+  VOUCH_TRY(store.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(out, VerifyLog(tx));
+    return OkStatus();
+  }));
+  return out;
+}
+
+}  // namespace vouch::audit

@@ -1,0 +1,199 @@
+// Verification of the stored audit log: a good log verifies with its count and digest; a gap, a
+// body that is damaged, not canonical, or carrying another sequence number is DATA_LOSS naming
+// the first bad event. Damage is done with raw SQL on the closed file, after dropping the
+// append-only triggers that otherwise refuse it.
+#include "vouch/audit/verify.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+#include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/util/crypto.h"
+#include "vouch/util/json.h"
+
+namespace vouch::audit {
+namespace {
+
+using store::testing::TempSqliteStore;
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+// Appends `n` events, in one transaction, whose bodies are {"action":…,"actor":"alice","seq":N}.
+void AppendEvents(store::Store& s, int n) {
+  Status st = s.Write([&](store::Tx& tx) -> Status {
+    for (int i = 0; i < n; ++i) {
+      AuditEvent e;
+      e.time_ms = kT0;
+      e.actor_name = "alice";
+      e.action = fmt::format("model.created.{}", i);
+      VOUCH_TRY(tx.AppendAuditEvent(e, [&](int64_t seq) -> Result<std::string> {
+        return CanonicalJson(json::object{{"seq", seq}, {"action", e.action}, {"actor", "alice"}});
+      }));
+    }
+    return OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+std::vector<std::string> Bodies(store::Store& s) {
+  std::vector<std::string> out;
+  Status st = s.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(auto events, tx.ListAuditEvents({.limit = 1'000'000}));
+    for (auto& e : events) out.push_back(e.body);
+    return OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+// Runs SQL on the store's closed file, with the append-only triggers dropped first.
+void Tamper(TempSqliteStore& db, const std::string& sql) {
+  db.Close();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.path().c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  const std::string all =
+      "DROP TRIGGER IF EXISTS audit_events_no_update; DROP TRIGGER IF EXISTS "
+      "audit_events_no_delete; " +
+      sql;
+  char* err = nullptr;
+  const int rc = sqlite3_exec(raw, all.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close_v2(raw);
+  db.Reopen();
+}
+
+std::string SqlQuote(std::string_view s) {
+  std::string out = "'";
+  for (char ch : s) {
+    if (ch == '\'') out += '\'';
+    out += ch;
+  }
+  return out + "'";
+}
+
+void ExpectDataLossAt(store::Store& s, int64_t seq, std::string_view why) {
+  auto verified = Verify(s);
+  ASSERT_FALSE(verified.ok()) << "verified as " << verified->count << " events";
+  EXPECT_EQ(verified.status().code(), StatusCode::kDataLoss) << verified.status().ToString();
+  EXPECT_NE(verified.status().message().find(fmt::format("audit event {}:", seq)),
+            std::string::npos)
+      << verified.status().message();
+  EXPECT_NE(verified.status().message().find(why), std::string::npos)
+      << verified.status().message();
+}
+
+TEST(LogDigest, IsTheHashChainOverTheBodiesFromThirtyTwoZeroBytes) {
+  LogDigest empty;
+  EXPECT_EQ(empty.Hex(), std::string(64, '0'));
+  LogDigest d;
+  d.Add("a");
+  d.Add("b");
+  const std::string h1 = Sha256Raw(std::string(32, '\0') + Sha256Raw("a"));
+  EXPECT_EQ(d.Hex(), HexEncode(Sha256Raw(h1 + Sha256Raw("b"))));
+}
+
+TEST(Verify, AGoodLogVerifiesWithItsCountAndDigest) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 2'345);  // more than two pages
+  auto verified = Verify(db.store());
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->count, 2'345);
+  LogDigest want;
+  for (const std::string& body : Bodies(db.store())) want.Add(body);
+  EXPECT_EQ(verified->head_digest, want.Hex());
+}
+
+TEST(Verify, AnEmptyLogVerifiesAsNoEventsWithTheZeroDigest) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  auto verified = Verify(db.store());
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->count, 0);
+  EXPECT_EQ(verified->head_digest, std::string(64, '0'));
+}
+
+TEST(Verify, AGapIsDataLossNamingTheMissingEvent) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 5);
+  Tamper(db, "DELETE FROM audit_events WHERE seq = 3");
+  ExpectDataLossAt(db.store(), 3, "missing");
+}
+
+TEST(Verify, AMissingFirstEventIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 2);
+  Tamper(db, "DELETE FROM audit_events WHERE seq = 1");
+  ExpectDataLossAt(db.store(), 1, "missing");
+}
+
+TEST(Verify, ADamagedBodyIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 4);
+  // Bytes cut from the middle of event 2's body.
+  Tamper(db,
+         "UPDATE audit_events SET body = substr(body, 1, 10) || substr(body, 14) WHERE seq = 2");
+  ExpectDataLossAt(db.store(), 2, "not JSON");
+}
+
+TEST(Verify, ABodyRewrittenConsistentlyChangesTheDigest) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 3);
+  auto before = Verify(db.store());
+  ASSERT_TRUE(before.ok());
+  // Still canonical, still seq 2: only the digest shows it (the Merkle checkpoints will sign it).
+  Tamper(db, "UPDATE audit_events SET body = replace(body, 'alice', 'mallory') WHERE seq = 2");
+  auto after = Verify(db.store());
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->count, before->count);
+  EXPECT_NE(after->head_digest, before->head_digest);
+}
+
+TEST(Verify, ABodyNotInCanonicalFormIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 3);
+  // The same JSON value, keys out of order.
+  Tamper(db, "UPDATE audit_events SET body = " +
+                 SqlQuote(R"({"seq":2,"actor":"alice","action":"model.created.1"})") +
+                 " WHERE seq = 2");
+  ExpectDataLossAt(db.store(), 2, "canonical");
+}
+
+TEST(Verify, ABodyWithWhitespaceIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 1);
+  Tamper(db, "UPDATE audit_events SET body = body || ' ' WHERE seq = 1");
+  ExpectDataLossAt(db.store(), 1, "canonical");
+}
+
+TEST(Verify, ABodyCarryingAnotherSequenceNumberIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 3);
+  Tamper(db, "UPDATE audit_events SET body = " +
+                 SqlQuote(R"({"action":"model.created.1","actor":"alice","seq":3})") +
+                 " WHERE seq = 2");
+  ExpectDataLossAt(db.store(), 2, "says seq 3");
+}
+
+TEST(Verify, ABodyWithoutASequenceNumberIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 2);
+  Tamper(db, "UPDATE audit_events SET body = " + SqlQuote(R"({"seq":"2"})") + " WHERE seq = 2");
+  ExpectDataLossAt(db.store(), 2, "no integer \"seq\"");
+}
+
+}  // namespace
+}  // namespace vouch::audit
