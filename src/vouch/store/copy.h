@@ -1,0 +1,58 @@
+// Copying a whole registry from a SQLite file into an empty PostgreSQL database (`vouch migrate`).
+//
+// Generic over tables: every table of the SQLite file (but SQLite's own and schema_migrations) that
+// the target also has is copied, with the columns both sides have, parents before children (by
+// their foreign keys), all in one read snapshot of the source and one PostgreSQL transaction. Then
+// identity sequences continue after the copied ids, the audit head after the copied events, and
+// before committing, the row counts and the audit logs of both sides are compared. A table added
+// by a later migration is copied with no change here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "vouch/store/postgres/postgres_store.h"
+#include "vouch/store/store.h"
+#include "vouch/util/status.h"
+
+namespace vouch::store {
+
+// One side's audit log as a check reports it. The check itself is the caller's (audit::VerifyLog):
+// the store layer does not reach up into audit/.
+struct LogSummary {
+  int64_t events = 0;
+  std::string digest;
+  bool operator==(const LogSummary&) const = default;
+};
+using LogCheck = std::function<Result<LogSummary>(Tx& tx)>;
+
+struct CopyOptions {
+  std::string sqlite_path;  // opened read-only; a server may be writing it
+  PostgresOptions target;   // pending migrations are applied first
+  LogCheck check_log;       // run on both sides, inside the copy's snapshot and transaction
+};
+
+struct TableCopy {
+  std::string table;
+  int64_t source_rows = 0;
+  int64_t target_rows = 0;
+};
+
+struct CopyReport {
+  int schema_version = 0;
+  std::vector<TableCopy> tables;   // in the order they were copied
+  LogSummary log;                  // the same on both sides
+  std::vector<std::string> notes;  // tables or columns only one side has, and what became of them
+};
+
+// Copies, verifies and commits; on any failure nothing is written to the target (beyond the
+// migrations that bring an empty database up to date). Codes: UNAVAILABLE when either side cannot
+// be opened or the commit fails; FAILED_PRECONDITION when the source is not a vouch database, the
+// two schema versions differ, the target holds any rows, a source table or column with data has no
+// place in the target, or a BLOB would go into a column that is not bytea; DATA_LOSS when a log
+// check fails or the two sides differ after the copy; INTERNAL when PostgreSQL refuses a row.
+Result<CopyReport> CopySqliteToPostgres(const CopyOptions& options);
+
+}  // namespace vouch::store

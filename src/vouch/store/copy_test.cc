@@ -1,0 +1,388 @@
+// Copying a SQLite registry into PostgreSQL: every table row for row (one the copy has never heard
+// of too), parents before children, ids and the audit sequence continuing after the copy, and
+// refusals that leave the target as it was: a non-empty target, different schema versions, a
+// source log that does not verify, data with no place in the target.
+//
+// They need a server: VOUCH_TEST_POSTGRES_DSN (scripts/pg-test-cluster start prints one); without
+// it they skip. Each test copies into a schema of its own, dropped at its end.
+#include "vouch/store/copy.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "vouch/store/migrations.h"
+#include "vouch/store/postgres/pg_conn.h"
+#include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/util/crypto.h"
+#include "vouch/util/json.h"
+
+namespace vouch::store::testing {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+std::string TestDsn() {
+  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
+  return dsn != nullptr ? dsn : "";
+}
+
+// The log check the tests give the copy: the count, and a hash over every (seq, body).
+Result<LogSummary> Summarize(Tx& tx) {
+  VOUCH_ASSIGN_OR_RETURN(auto events, tx.ListAuditEvents({.limit = 1'000'000}));
+  std::string all;
+  for (const auto& e : events) all += fmt::format("{}:{}\n", e.seq, e.body);
+  return LogSummary{static_cast<int64_t>(events.size()), Sha256Hex(all)};
+}
+
+// Runs SQL on a closed SQLite file; fails the test when SQLite refuses it.
+void SqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close_v2(db);
+}
+
+class CopyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (TestDsn().empty()) GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
+    static std::atomic<int> counter{0};
+    schema_ = fmt::format("vouch_copy_test_{}_{}", getpid(), counter++);
+  }
+  void TearDown() override {
+    if (schema_.empty()) return;
+    auto raw = PgConn::Open({.dsn = TestDsn()});
+    ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+    const std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema_);
+    EXPECT_TRUE((*raw)->Exec(drop.c_str()).ok());
+  }
+
+  PostgresOptions Target() const { return {.dsn = TestDsn(), .pool_size = 2, .schema = schema_}; }
+  CopyOptions Options() const {
+    return {.sqlite_path = db_.path(), .target = Target(), .check_log = Summarize};
+  }
+  // A connection in the test's schema (which the first copy or Open creates).
+  std::unique_ptr<PgConn> Raw() {
+    auto raw = PgConn::Open({.dsn = TestDsn(), .schema = schema_});
+    EXPECT_TRUE(raw.ok()) << raw.status().ToString();
+    return raw.ok() ? std::move(raw).value() : nullptr;
+  }
+  std::string One(const std::string& sql) {
+    auto raw = Raw();
+    if (!raw) return "";
+    PGresult* res = PQexec(raw->raw(), sql.c_str());
+    std::string out;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+      out = PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0);
+    } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+      ADD_FAILURE() << sql << ": " << PQresultErrorMessage(res);
+    }
+    PQclear(res);
+    return out;
+  }
+  void PgExec(const std::string& sql) {
+    auto raw = Raw();
+    ASSERT_TRUE(raw);
+    Status s = raw->Exec(sql.c_str());
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // A registry as the service would leave it: a principal with a token, models with tags, a
+  // deleted model, versions with tags, metrics and params, an alias, events and outbox rows.
+  void Populate() {
+    ASSERT_TRUE(db_.is_open());
+    Status s = db_.store().Write([&](Tx& tx) -> Status {
+      Principal admin{.name = "admin", .is_admin = true};
+      VOUCH_TRY(tx.InsertPrincipal(admin, kT0));
+      TokenRecord token{
+          .principal_id = admin.id, .name = "t", .token_hash = "h", .created_ms = kT0};
+      VOUCH_TRY(tx.InsertToken(token));
+      for (const std::string name : {"fraud", "churn", "gone"}) {
+        Model m{.name = name, .created_ms = kT0, .updated_ms = kT0, .created_by = "alice"};
+        m.tags = {{"team", "risk"}, {"quote", "it's \"x\""}};
+        VOUCH_TRY(tx.InsertModel(m));
+        for (int64_t n = 1; n <= 3; ++n) {
+          ModelVersion v{.model_id = m.id,
+                         .version = n,
+                         .source = fmt::format("s3://b/{}/{}", name, n),
+                         .tags = {{"commit", "1a2b"}},
+                         .metrics = {{"auc", 0.9303381542885225}, {"loss", 1e-300}},
+                         .params = {{"lr", "0.1"}},
+                         .created_ms = kT0,
+                         .updated_ms = kT0,
+                         .created_by = "alice"};
+          VOUCH_TRY(tx.InsertVersion(v));
+          m.last_version = n;
+        }
+        VOUCH_TRY(tx.UpdateModel(m));
+        VOUCH_TRY(tx.SetAlias(m.id, "champion", 2));
+        if (name == "gone") VOUCH_TRY(tx.MarkModelDeleted(m.id, kT0 + 1));
+        for (const char* action : {"model.created", "model_version.created"}) {
+          AuditEvent e;
+          e.time_ms = kT0;
+          e.actor_name = "alice";
+          e.action = action;
+          e.model_id = m.id;
+          e.model_name = name;
+          VOUCH_ASSIGN_OR_RETURN(int64_t seq, tx.AppendAuditEvent(e, [&](int64_t n) {
+            return CanonicalJson(json::object{{"seq", n}, {"action", e.action}, {"model", name}});
+          }));
+          VOUCH_TRY(tx.EnqueueOutbox(seq, action, "{}", kT0));
+        }
+      }
+      return OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  int64_t Count(const std::string& table) {
+    const std::string n = One("SELECT COUNT(*) FROM " + table);
+    return n.empty() ? -1 : std::stoll(n);
+  }
+
+  TempSqliteStore db_;
+  std::string schema_;
+};
+
+TEST_F(CopyTest, CopiesEveryTableRowForRowAndTheLogsAgree) {
+  Populate();
+  // The source stays open with its writer: the copy reads its own snapshot beside it.
+  auto report = CopySqliteToPostgres(Options());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->schema_version, LatestMigrationVersion("sqlite"));
+  EXPECT_EQ(report->log.events, 6);
+  std::map<std::string, int64_t> copied;
+  for (const TableCopy& t : report->tables) {
+    EXPECT_EQ(t.source_rows, t.target_rows) << t.table;
+    copied[t.table] = t.target_rows;
+  }
+  EXPECT_EQ(copied["principals"], 1);
+  EXPECT_EQ(copied["tokens"], 1);
+  EXPECT_EQ(copied["models"], 3);
+  EXPECT_EQ(copied["model_tags"], 6);
+  EXPECT_EQ(copied["model_versions"], 9);
+  EXPECT_EQ(copied["version_metrics"], 18);
+  EXPECT_EQ(copied["version_params"], 9);
+  EXPECT_EQ(copied["version_tags"], 9);
+  EXPECT_EQ(copied["model_aliases"], 3);
+  EXPECT_EQ(copied["audit_events"], 6);
+  EXPECT_EQ(copied["outbox"], 6);
+  EXPECT_FALSE(copied.contains("schema_migrations"));
+  EXPECT_FALSE(copied.contains("sqlite_sequence"));
+  bool noted_head = false;
+  for (const std::string& note : report->notes) {
+    noted_head = noted_head || note.find("audit_head") != std::string::npos;
+  }
+  EXPECT_TRUE(noted_head);
+
+  auto pg = PostgresStore::Open(Target());
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  Status read = (*pg)->Read([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(auto m, tx.FindModel("fraud"));
+    EXPECT_TRUE(m.has_value());
+    if (!m) return OkStatus();
+    EXPECT_EQ(m->tags, (StringMap{{"team", "risk"}, {"quote", "it's \"x\""}}));
+    EXPECT_EQ(m->aliases, (std::map<std::string, int64_t>{{"champion", 2}}));
+    VOUCH_ASSIGN_OR_RETURN(auto v, tx.FindVersion(m->id, 3));
+    EXPECT_TRUE(v.has_value());
+    if (v) {
+      EXPECT_EQ(v->metrics, (MetricMap{{"auc", 0.9303381542885225}, {"loss", 1e-300}}));
+      EXPECT_EQ(v->params, (StringMap{{"lr", "0.1"}}));
+    }
+    VOUCH_ASSIGN_OR_RETURN(auto gone, tx.FindModel("gone"));
+    EXPECT_FALSE(gone.has_value());
+    VOUCH_ASSIGN_OR_RETURN(auto token, tx.FindToken("h"));
+    EXPECT_TRUE(token.has_value());
+    return OkStatus();
+  });
+  ASSERT_TRUE(read.ok()) << read.ToString();
+
+  // The same log on both sides, byte for byte.
+  std::vector<StoredAuditEvent> source_events, target_events;
+  ASSERT_TRUE(db_.store()
+                  .Read([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(source_events, tx.ListAuditEvents({.limit = 100}));
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE((*pg)
+                  ->Read([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(target_events, tx.ListAuditEvents({.limit = 100}));
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(source_events.size(), target_events.size());
+  for (size_t i = 0; i < source_events.size(); ++i) {
+    EXPECT_EQ(source_events[i].seq, target_events[i].seq);
+    EXPECT_EQ(source_events[i].body, target_events[i].body);
+  }
+
+  // New rows continue after the copied ones: ids and the audit sequence.
+  int64_t seq = 0;
+  Model fresh{.name = "fresh", .created_ms = kT0, .updated_ms = kT0, .created_by = "bob"};
+  Principal bob{.name = "bob"};
+  Status write = (*pg)->Write([&](Tx& tx) -> Status {
+    VOUCH_TRY(tx.InsertModel(fresh));
+    VOUCH_TRY(tx.InsertPrincipal(bob, kT0));
+    AuditEvent e;
+    e.action = "model.created";
+    VOUCH_ASSIGN_OR_RETURN(seq, tx.AppendAuditEvent(e, [](int64_t n) {
+      return CanonicalJson(json::object{{"seq", n}});
+    }));
+    return OkStatus();
+  });
+  ASSERT_TRUE(write.ok()) << write.ToString();
+  EXPECT_EQ(seq, 7);
+  EXPECT_EQ(fresh.id, 4);
+  EXPECT_EQ(bob.id, 2);
+}
+
+TEST_F(CopyTest, ATableTheCopyHasNeverHeardOfIsCopiedAfterItsParent) {
+  Populate();
+  db_.Close();
+  // "a_child" sorts before "models", which its foreign key points at.
+  SqliteExec(db_.path(),
+             "CREATE TABLE a_child (id INTEGER PRIMARY KEY AUTOINCREMENT, model_id INTEGER "
+             "REFERENCES models(id), data BLOB, ratio REAL, note TEXT);"
+             "INSERT INTO a_child VALUES (1, 1, x'00ff10', 0.1, NULL);"
+             "INSERT INTO a_child VALUES (5, 2, NULL, 1e300, 'h\xc3\xa9 \"q\"');"
+             "INSERT INTO a_child VALUES (7, 2, NULL, NULL, 'removed');"
+             "DELETE FROM a_child WHERE id = 7;");
+  ASSERT_TRUE(PostgresStore::Open(Target()).ok());
+  PgExec(
+      "CREATE TABLE a_child (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, model_id "
+      "BIGINT REFERENCES models(id), data BYTEA, ratio DOUBLE PRECISION, note TEXT, only_pg TEXT "
+      "NOT NULL DEFAULT 'd')");
+  auto report = CopySqliteToPostgres(Options());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  std::vector<std::string> order;
+  for (const TableCopy& t : report->tables) order.push_back(t.table);
+  auto at = [&](const std::string& t) { return std::find(order.begin(), order.end(), t); };
+  ASSERT_NE(at("a_child"), order.end());
+  EXPECT_GT(at("a_child"), at("models"));
+  EXPECT_GT(at("outbox"), at("audit_events"));
+  EXPECT_GT(at("version_metrics"), at("model_versions"));
+
+  EXPECT_EQ(One("SELECT encode(data, 'hex') FROM a_child WHERE id = 1"), "00ff10");
+  EXPECT_EQ(One("SELECT ratio = 0.1::float8 FROM a_child WHERE id = 1"), "t");
+  EXPECT_EQ(One("SELECT note FROM a_child WHERE id = 1"), "NULL");
+  EXPECT_EQ(One("SELECT ratio = 1e300::float8 FROM a_child WHERE id = 5"), "t");
+  EXPECT_EQ(One("SELECT note FROM a_child WHERE id = 5"), "h\xc3\xa9 \"q\"");
+  EXPECT_EQ(One("SELECT only_pg FROM a_child WHERE id = 5"), "d");
+  // Ids continue after every id SQLite handed out, including the deleted row's.
+  PgExec("INSERT INTO a_child (model_id) VALUES (1)");
+  EXPECT_EQ(One("SELECT MAX(id) FROM a_child"), "8");
+}
+
+TEST_F(CopyTest, ASecondCopyIntoTheNowFilledTargetIsRefusedAndChangesNothing) {
+  Populate();
+  ASSERT_TRUE(CopySqliteToPostgres(Options()).ok());
+  const int64_t models = Count("models");
+  auto again = CopySqliteToPostgres(Options());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("not empty"), std::string::npos)
+      << again.status().message();
+  EXPECT_EQ(Count("models"), models);
+  EXPECT_EQ(One("SELECT next_seq FROM audit_head"), "7");
+}
+
+TEST_F(CopyTest, ATargetWithRowsOutsideTheAuditLogIsRefused) {
+  Populate();
+  ASSERT_TRUE(PostgresStore::Open(Target()).ok());
+  PgExec("INSERT INTO principals (name, kind, created_ms) VALUES ('someone', 'user', 0)");
+  auto copy = CopySqliteToPostgres(Options());
+  EXPECT_EQ(copy.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(copy.status().message().find("principals"), std::string::npos)
+      << copy.status().message();
+  EXPECT_EQ(Count("models"), 0);
+}
+
+TEST_F(CopyTest, DifferentSchemaVersionsAreRefused) {
+  Populate();
+  db_.Close();
+  SqliteExec(db_.path(), "DELETE FROM schema_migrations WHERE version > 1");
+  auto copy = CopySqliteToPostgres(Options());
+  ASSERT_FALSE(copy.ok());
+  EXPECT_EQ(copy.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(copy.status().message().find("schema version 1"), std::string::npos)
+      << copy.status().message();
+  EXPECT_EQ(Count("models"), 0);
+}
+
+TEST_F(CopyTest, ASourceWhoseLogDoesNotVerifyIsRefusedAndNothingIsWritten) {
+  Populate();
+  CopyOptions options = Options();
+  options.check_log = [](Tx&) -> Result<LogSummary> {
+    return Status(StatusCode::kDataLoss, "audit event 3: missing");
+  };
+  auto copy = CopySqliteToPostgres(options);
+  ASSERT_FALSE(copy.ok());
+  EXPECT_EQ(copy.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(copy.status().message().find("the source's audit log"), std::string::npos);
+  EXPECT_EQ(Count("models"), 0);
+  EXPECT_EQ(Count("audit_events"), 0);
+}
+
+TEST_F(CopyTest, LogsThatDifferAfterTheCopyAreDataLossAndRolledBack) {
+  Populate();
+  CopyOptions options = Options();
+  int calls = 0;
+  options.check_log = [&](Tx& tx) -> Result<LogSummary> {
+    VOUCH_ASSIGN_OR_RETURN(LogSummary s, Summarize(tx));
+    if (++calls == 2) s.digest = "something else";
+    return s;
+  };
+  auto copy = CopySqliteToPostgres(options);
+  ASSERT_FALSE(copy.ok());
+  EXPECT_EQ(copy.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(Count("models"), 0);
+  EXPECT_EQ(Count("audit_events"), 0);
+}
+
+TEST_F(CopyTest, ASourceTableWithRowsAndNoPlaceInTheTargetIsRefused) {
+  Populate();
+  db_.Close();
+  SqliteExec(db_.path(), "CREATE TABLE only_here (x TEXT); INSERT INTO only_here VALUES ('a')");
+  auto copy = CopySqliteToPostgres(Options());
+  EXPECT_EQ(copy.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(copy.status().message().find("only_here"), std::string::npos);
+  EXPECT_EQ(Count("models"), 0);
+
+  SqliteExec(db_.path(), "DELETE FROM only_here");
+  auto empty = CopySqliteToPostgres(Options());
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  bool noted = false;
+  for (const std::string& note : empty->notes) noted |= note.find("only_here") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST_F(CopyTest, ABlobInATextColumnIsRefused) {
+  Populate();
+  db_.Close();
+  SqliteExec(db_.path(), "INSERT INTO model_tags VALUES (1, 'raw', x'00ff')");
+  auto copy = CopySqliteToPostgres(Options());
+  EXPECT_EQ(copy.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(copy.status().message().find("model_tags.value holds a BLOB"), std::string::npos)
+      << copy.status().message();
+  EXPECT_EQ(Count("models"), 0);
+}
+
+TEST_F(CopyTest, AMissingSourceIsUnavailableAndANonVouchFileRefused) {
+  CopyOptions options = Options();
+  options.sqlite_path = db_.path() + ".missing";
+  EXPECT_EQ(CopySqliteToPostgres(options).status().code(), StatusCode::kUnavailable);
+  db_.Close();
+  SqliteExec(db_.path(), "DROP TABLE schema_migrations");
+  EXPECT_EQ(CopySqliteToPostgres(Options()).status().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace vouch::store::testing
