@@ -54,6 +54,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddVersionCommands(app, chosen);
     AddFieldCommands(app, chosen);
     AddAuditCommands(app, chosen);
+    AddSchemaCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, with exit code 0.

@@ -61,6 +61,9 @@ class Session {
   // Prints "vouch: <message>" on stderr and returns `exit_code`.
   int Fail(std::string_view message, int exit_code);
 
+  // Where a command that does not talk to the server (admin commands) prints its result.
+  std::ostream& out() { return out_; }
+
  private:
   struct Reply {
     int exit_code = kExitOk;
