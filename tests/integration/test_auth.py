@@ -54,6 +54,7 @@ def test_bad_token_is_401_and_changes_nothing(api, spec, label, header):
     ("POST", "/api/v1/models/{name}/versions"),
     ("POST", "/api/v1/models/{name}/versions/{n}/stage"),
     ("PUT", "/api/v1/models/{name}/aliases/{alias}"),
+    ("GET", "/metrics"),
 ])
 def test_every_api_route_needs_a_token(api, spec, method, template):
     name = unique("guarded")

@@ -31,6 +31,10 @@ def test_every_route_happy_path_matches_openapi(api, spec):
     assert call("GET", "/health", token=None, expect=200).json() == {"status": "ok"}
     assert call("GET", "/ready", token=None, expect=200).json() == {"status": "ready"}
 
+    metrics = call("GET", "/metrics", expect=200).text
+    assert "# TYPE vouch_store_writes_total counter" in metrics
+    assert any(line.startswith("vouch_store_writes_total ") for line in metrics.splitlines())
+
     me = call("GET", "/api/v1/whoami", expect=200).json()
     assert me["name"] == "admin" and me["is_admin"] is True
     assert me["kind"] == "user" and me["auth"] == "token"

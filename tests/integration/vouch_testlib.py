@@ -8,12 +8,16 @@ data directory and its sockets.
 from __future__ import annotations
 
 import http.client
+import atexit
+import base64
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 import uuid
@@ -183,7 +187,12 @@ class Spec:
             assert body in (b"", None), f"expected no body, got {body[:200]!r}"
             return None
         ctype = headers.get("Content-Type", "")
-        assert ctype.split(";")[0].strip() == "application/json", f"Content-Type {ctype!r}"
+        media = ctype.split(";")[0].strip()
+        if media == "text/plain" and "text/plain" in content:
+            text = body.decode()
+            self.validate_pointer(text, f"{pointer}/content/text~1plain/schema")
+            return text
+        assert media == "application/json", f"Content-Type {ctype!r}"
         data = json.loads(body)
         self.validate_pointer(data, f"{pointer}/content/application~1json/schema")
         if isinstance(data, dict) and isinstance(data.get("error"), dict):
@@ -241,6 +250,174 @@ def build_request(method: str, path: str, body: bytes | None, headers: dict[str,
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
+
+# ---------------------------------------------------------------------------------------------
+# The store the suite runs on, and the PostgreSQL test cluster
+
+
+def suite_store() -> str:
+    """`sqlite` (vouch's default: a file in the data directory) or `postgres` (VOUCH_TEST_STORE):
+    then every server gets a database of its own on the cluster of VOUCH_TEST_POSTGRES_DSN."""
+    store = os.environ.get("VOUCH_TEST_STORE", "").strip().lower() or "sqlite"
+    if store not in ("sqlite", "postgres"):
+        raise ValueError(f"VOUCH_TEST_STORE={store!r}: use sqlite or postgres")
+    return store
+
+
+def postgres_admin_dsn() -> str | None:
+    """The cluster's superuser DSN (scripts/pg-test-cluster prints it), or None."""
+    return os.environ.get("VOUCH_TEST_POSTGRES_DSN") or None
+
+
+def new_master_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+class Postgres:
+    """A PostgreSQL cluster reached through a superuser DSN, driven with `psql` (no Python driver
+    needed). Database and role names given to it must be plain identifiers: they go into SQL."""
+
+    def __init__(self, admin_dsn: str):
+        u = urllib.parse.urlsplit(admin_dsn)
+        if u.scheme not in ("postgresql", "postgres") or not u.hostname:
+            raise ValueError("VOUCH_TEST_POSTGRES_DSN must be a postgresql://USER:PASS@HOST:PORT/DB "
+                             "URI")
+        self.user = urllib.parse.unquote(u.username or "")
+        self.password = urllib.parse.unquote(u.password or "")
+        self.host = u.hostname
+        self.port = u.port or 5432
+        self.database = u.path.lstrip("/") or self.user
+        self.psql_bin = _find_psql()
+
+    def dsn(self, database: str | None = None, user: str | None = None,
+            password: str | None = UNSET, port: int | None = None,
+            host: str | None = None) -> str:
+        """A URI for `database` (default: the admin DSN's) as `user` (default: the admin)."""
+        user = self.user if user is None else user
+        password = self.password if (password is UNSET and user == self.user) else password
+        password = None if password is UNSET else password
+        auth = urllib.parse.quote(user, safe="")
+        if password is not None:
+            auth += ":" + urllib.parse.quote(password, safe="")
+        return (f"postgresql://{auth}@{host or self.host}:{port or self.port}/"
+                f"{urllib.parse.quote(database or self.database, safe='')}")
+
+    def psql(self, sql: str, *, database: str | None = None, user: str | None = None,
+             password: str | None = UNSET, check: bool = True,
+             timeout: float = 60.0) -> subprocess.CompletedProcess:
+        """Runs `sql` (one or more statements, each in its own transaction: they are read from
+        stdin, not -c) and returns the finished process; fails the test on an error unless
+        check=False. Output is unaligned, tuples only, fields separated by a tab."""
+        user = self.user if user is None else user
+        if password is UNSET:
+            password = self.password if user == self.user else None
+        env = clean_env({"PGPASSWORD": password or "", "PGCONNECT_TIMEOUT": "10",
+                         "PGAPPNAME": "vouch-tests"})
+        for k in ("PGSERVICE", "PGSERVICEFILE", "PGPASSFILE", "PGOPTIONS"):
+            env.pop(k, None)
+        cmd = [self.psql_bin, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+               "-d", self.dsn(database, user, password=None)]
+        r = subprocess.run(cmd, input=sql, capture_output=True, text=True, timeout=timeout,
+                           env=env)
+        if check and r.returncode != 0:
+            pytest.fail(f"psql as {user} on {database or self.database} failed ({r.returncode}):"
+                        f"\n{sql}\n{r.stderr}")
+        return r
+
+    def rows(self, sql: str, **kw) -> list[list[str]]:
+        """The rows of one query, each a list of text fields."""
+        out = self.psql(sql, **kw).stdout
+        return [line.split("\t") for line in out.splitlines() if line != ""]
+
+    def value(self, sql: str, **kw) -> str:
+        rows = self.rows(sql, **kw)
+        assert len(rows) == 1 and len(rows[0]) == 1, f"expected one value from {sql!r}: {rows}"
+        return rows[0][0]
+
+    def create_database(self, name: str, owner: str | None = None) -> None:
+        sql = f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else "")
+        self.psql(sql + ";")
+        _made_databases.append((self, name))
+
+    def drop_database(self, name: str) -> None:
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);')
+
+
+def _find_psql() -> str:
+    """psql from the cluster's own installation when pg_config names one, else from PATH."""
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                    timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            bindir = ""
+        if bindir and os.access(Path(bindir) / "psql", os.X_OK):
+            return str(Path(bindir) / "psql")
+    found = shutil.which("psql")
+    if not found:
+        pytest.fail("psql not found (install Debian's postgresql-client)")
+    return found
+
+
+_made_databases: list[tuple[Postgres, str]] = []
+_cluster: Postgres | None = None
+_cluster_lock = threading.Lock()
+
+
+def postgres_cluster() -> Postgres:
+    """The cluster of VOUCH_TEST_POSTGRES_DSN (fails the test when it is not set)."""
+    global _cluster
+    with _cluster_lock:
+        if _cluster is None:
+            dsn = postgres_admin_dsn()
+            if not dsn:
+                pytest.fail("VOUCH_TEST_POSTGRES_DSN is not set (scripts/pg-test-cluster start "
+                            "prints one)")
+            _cluster = Postgres(dsn)
+        return _cluster
+
+
+def new_database_name(prefix: str = "vt") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@atexit.register
+def _drop_made_databases() -> None:
+    """Drops the databases this process made (one psql run), so a long-lived cluster does not fill
+    up. Servers are stopped by then; WITH (FORCE) ends any connection a killed one left behind."""
+    by_cluster: dict[int, tuple[Postgres, list[str]]] = {}
+    for pg, name in _made_databases:
+        by_cluster.setdefault(id(pg), (pg, []))[1].append(name)
+    for pg, names in by_cluster.values():
+        sql = "".join(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE);\n' for n in names)
+        try:
+            pg.psql(sql, check=False, timeout=120)
+        except Exception:  # noqa: BLE001  (best effort at exit)
+            pass
+
+
+# The file in a data directory that ties it to its PostgreSQL database and master key, so that a
+# restart on the same directory (after kill -9 too) finds the same store.
+POSTGRES_STATE_FILE = "test-postgres.json"
+
+
+def postgres_store_for(data_dir: Path) -> dict:
+    """{"database", "dsn", "master_key"} of the data directory's own database, made on first use."""
+    pg = postgres_cluster()
+    state_path = Path(data_dir) / POSTGRES_STATE_FILE
+    if state_path.exists():
+        state = json.loads(state_path.read_text())
+    else:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        state = {"database": new_database_name(), "master_key": new_master_key()}
+        pg.create_database(state["database"])
+        fd = os.open(state_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f)
+    return {**state, "dsn": pg.dsn(state["database"])}
+
+
 # ---------------------------------------------------------------------------------------------
 # The server process
 
@@ -249,10 +426,17 @@ _server_counter = itertools.count(1)
 
 
 class VouchServer:
-    """One `vouch serve` process on a free loopback port."""
+    """One `vouch serve` process on a free loopback port.
+
+    `store`: UNSET runs it on the suite's store (suite_store()): SQLite in the data directory, or,
+    under VOUCH_TEST_STORE=postgres, a database of its own on the test cluster with a master key,
+    both tied to the data directory (see postgres_store_for), so a restart on the same directory
+    finds the same data. None: vouch's default (SQLite) whatever the suite's store. A string: given
+    as --store as it is (the caller supplies any master key)."""
 
     def __init__(self, data_dir: Path, log_dir: Path, *, token: str | None = ADMIN_TOKEN,
-                 args: Iterable[str] = (), env: dict[str, str] | None = None):
+                 args: Iterable[str] = (), env: dict[str, str] | None = None,
+                 store: str | None = UNSET):
         self.data_dir = Path(data_dir)
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -260,6 +444,12 @@ class VouchServer:
         self.token = token
         self.args = list(args)
         self.extra_env = dict(env or {})
+        if store is UNSET:
+            store = "postgres" if suite_store() == "postgres" else None
+            self._own_postgres = store is not None
+        else:
+            self._own_postgres = False
+        self.store = store
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.stdout_path: Path | None = None
@@ -269,9 +459,29 @@ class VouchServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def store_kind(self) -> str:
+        """"sqlite" or "postgres": where this server's registry lives."""
+        return "postgres" if (self._own_postgres or (self.store or "").startswith("postgres")) \
+            else "sqlite"
+
+    def postgres(self) -> dict:
+        """This server's own test database ({"database", "dsn", "master_key"}); made on first use."""
+        assert self._own_postgres, "the server runs on a store the test chose"
+        return postgres_store_for(self.data_dir)
+
+    def _store_args_and_env(self) -> tuple[list[str], dict[str, str]]:
+        if self._own_postgres:
+            pg = self.postgres()
+            return ["--store", pg["dsn"]], {"VOUCH_MASTER_KEY": pg["master_key"]}
+        if self.store is not None:
+            return ["--store", self.store], {}
+        return [], {}
+
     def command(self) -> list[str]:
+        store_args, _ = self._store_args_and_env()
         return [str(require_binary()), "serve", "--data-dir", str(self.data_dir),
-                "--listen", f"127.0.0.1:{self.port}", *self.args]
+                "--listen", f"127.0.0.1:{self.port}", *store_args, *self.args]
 
     def spawn(self) -> subprocess.Popen:
         """Starts the process without waiting for readiness."""
@@ -282,6 +492,7 @@ class VouchServer:
         env = {}
         if self.bootstrap_token is not None:
             env["VOUCH_BOOTSTRAP_TOKEN"] = self.bootstrap_token
+        env.update(self._store_args_and_env()[1])
         env.update(self.extra_env)
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(self.command(), stdout=out, stderr=err,
@@ -359,6 +570,24 @@ class VouchServer:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    # -- the store underneath
+    def sql(self, statement: str) -> list[tuple[str, ...]]:
+        """Runs one SQL statement on this server's own store, behind its back (SQLite file or
+        PostgreSQL database), commits, and returns the rows as text. For tests that tamper with
+        the database on purpose."""
+        if self.store_kind == "postgres":
+            assert self._own_postgres, "the test chose the store; query it itself"
+            pg = postgres_cluster()
+            return [tuple(r) for r in pg.rows(statement, database=self.postgres()["database"])]
+        import sqlite3
+        con = sqlite3.connect(self.data_dir / "vouch.db")
+        try:
+            rows = con.execute(statement).fetchall()
+            con.commit()
+        finally:
+            con.close()
+        return [tuple("" if v is None else str(v) for v in r) for r in rows]
 
     # -- clients
     def api(self, spec: Spec, token: str | None = UNSET) -> "Api":

@@ -505,5 +505,73 @@ TEST_F(DispatcherTest, AuditEventsStayValidJsonWhateverTheUserAgent) {
   EXPECT_TRUE(ParseJson(r.body).ok()) << "GET /api/v1/audit is not JSON";
 }
 
+// A store that can be switched off, as PostgreSQL is while it restarts.
+class SwitchableStore final : public store::Store {
+ public:
+  explicit SwitchableStore(store::Store& inner) : inner_(inner) {}
+  Status Read(const std::function<Status(store::Tx&)>& fn) override {
+    return down ? Unavailable("connection refused at db.internal:5432") : inner_.Read(fn);
+  }
+  Status Write(const std::function<Status(store::Tx&)>& fn) override {
+    if (down) ++refused_writes;
+    return down ? Unavailable("connection refused at db.internal:5432") : inner_.Write(fn);
+  }
+  Status Ready() override { return down ? Unavailable("down") : OkStatus(); }
+  std::string Describe() const override { return inner_.Describe(); }
+
+  bool down = false;
+  int refused_writes = 0;
+
+ private:
+  store::Store& inner_;
+};
+
+TEST_F(DispatcherTest, AStoreThatCannotCheckCredentialsIs503AndNoDenial) {
+  SwitchableStore switchable(db_.store());
+  service::AuthService auth(switchable, clock_, 60'000);
+  Dispatcher dispatcher(router_, auth, clock_);
+  HttpRequest r;
+  r.method = "GET";
+  r.target = "/api/v1/models";
+  r.headers = {{"authorization", std::string("Bearer ") + kToken}};
+  r.remote_address = "192.0.2.7";
+  ASSERT_EQ(dispatcher.Handle(r).status, 200);
+
+  switchable.down = true;
+  const int64_t head = Head();
+  HttpResponse refused = dispatcher.Handle(r);
+  ExpectError(refused, 503, "UNAVAILABLE");
+  EXPECT_EQ(refused.body.find("db.internal"), std::string::npos) << refused.body;
+  auth.FlushDenials(true);
+  EXPECT_EQ(switchable.refused_writes, 0) << "a store outage was recorded as a denial";
+
+  switchable.down = false;
+  EXPECT_EQ(dispatcher.Handle(r).status, 200);
+  auth.FlushDenials(true);
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(DispatcherTest, TheAuditTakesTheClientAddressFromATrustedProxyOnly) {
+  auto trusted = ParseCidrList("192.0.2.0/24");
+  ASSERT_TRUE(trusted.ok());
+  Dispatcher behind_proxy(router_, auth_, clock_, *trusted);
+  auto create = [&](const Dispatcher& d, std::string peer, std::string name) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/api/v1/models";
+    r.headers = {{"authorization", std::string("Bearer ") + kToken},
+                 {"content-type", "application/json"},
+                 {"x-forwarded-for", "198.51.100.1, 203.0.113.5"}};
+    r.body = fmt::format(R"({{"name":"{}"}})", name);
+    r.remote_address = std::move(peer);
+    EXPECT_EQ(d.Handle(r).status, 201);
+    auto last = ParseJsonObject(AuditBodies().back());
+    return std::string(last->at("source").as_object().at("address").as_string());
+  };
+  EXPECT_EQ(create(behind_proxy, "192.0.2.7", "via-proxy"), "203.0.113.5");
+  EXPECT_EQ(create(behind_proxy, "198.51.100.9", "not-via-proxy"), "198.51.100.9");
+  EXPECT_EQ(create(dispatcher_, "192.0.2.7", "no-proxies-configured"), "192.0.2.7");
+}
+
 }  // namespace
 }  // namespace vouch::api
