@@ -48,7 +48,7 @@ Result<ListRequest> AuditLogRequest(const AuditArgs& a, TimeMs now) {
 
 void AddAuditCommands(CLI::App& app, Action& chosen) {
   auto a = std::make_shared<AuditArgs>();
-  CLI::App* audit = app.add_subcommand("audit", "Read the audit log");
+  CLI::App* audit = app.add_subcommand("audit", "Read and verify the audit log");
   audit->require_subcommand(1);
 
   CLI::App* log = audit->add_subcommand("log", "Print audit events, oldest first");
@@ -62,6 +62,7 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
   OnSelect(*log, chosen, [a](Session& s, const Clock& clock) {
     return s.RunList(AuditLogRequest(*a, clock.NowMs()));
   });
+  AddAuditVerifyCommand(*audit, chosen);
 
   CLI::App* whoami = app.add_subcommand("whoami", "Show who the token authenticates as");
   OnSelect(*whoami, chosen,

@@ -55,6 +55,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddFieldCommands(app, chosen);
     AddAuditCommands(app, chosen);
     AddSchemaCommands(app, chosen);
+    AddAdminCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, with exit code 0.

@@ -28,6 +28,9 @@ void AddVersionCommands(CLI::App& app, Action& chosen);  // versions …, stage 
 void AddFieldCommands(CLI::App& app, Action& chosen);    // tags …, metrics …, params …
 void AddAuditCommands(CLI::App& app, Action& chosen);    // audit log, whoami
 void AddSchemaCommands(CLI::App& app, Action& chosen);   // migrate-schema (PostgreSQL owner role)
+void AddAdminCommands(CLI::App& app, Action& chosen);    // backup, restore, migrate (open stores)
+// `audit verify`, added under the `audit` command by AddAuditCommands.
+void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 
 // Helpers shared by the command files.
 

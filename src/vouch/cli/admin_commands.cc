@@ -1,0 +1,331 @@
+// backup, restore, migrate, audit verify: admin commands that open a store directly instead of
+// talking HTTP to a server (the global --server and --token do not apply). They print through the
+// Session's streams and exit 0 when done, 1 when refused or a check fails, 2 on a usage error.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "vouch/audit/verify.h"
+#include "vouch/cli/commands.h"
+#include "vouch/store/copy.h"
+#include "vouch/store/open.h"
+#include "vouch/store/sqlite/sqlite_backup.h"
+#include "vouch/store/sqlite/sqlite_store.h"
+#include "vouch/util/crypto.h"
+
+namespace vouch::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kDatabaseFile[] = "vouch.db";
+constexpr char kOperationsDoc[] = "docs/operations.md";
+
+int ExitCodeFor(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRefused;
+}
+
+// `--store URI` or `--data-dir DIR` (the SQLite file DIR/vouch.db): exactly one of them.
+Result<store::StoreLocation> StoreFrom(const std::string& uri, const std::string& data_dir) {
+  if (!uri.empty() && !data_dir.empty()) {
+    return InvalidArgument("give --store or --data-dir, not both");
+  }
+  if (!data_dir.empty()) {
+    return store::StoreLocation{.kind = store::StoreKind::kSqlite,
+                                .sqlite_path = (fs::path(data_dir) / kDatabaseFile).string()};
+  }
+  if (uri.empty()) return InvalidArgument("give --store URI or --data-dir DIR");
+  return store::ParseStoreUri(uri);
+}
+
+// A name beside `path` for a file that becomes `path` once it is complete and checked.
+std::string TempNameBeside(const fs::path& path) {
+  fs::path dir = path.parent_path();
+  return (dir / fmt::format(".{}.tmp-{}", path.filename().string(), HexEncode(RandomBytes(6))))
+      .string();
+}
+
+void RemoveQuietly(const std::string& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
+struct CheckedFile {
+  int schema_version = 0;
+  audit::LogVerification log;
+};
+
+// What backup and restore accept: a vouch database this binary can read, that passes SQLite's
+// integrity check and whose audit log verifies.
+Result<CheckedFile> CheckSqliteFile(const std::string& path) {
+  VOUCH_ASSIGN_OR_RETURN(auto opened, store::SqliteStore::Open({.path = path, .read_only = true}));
+  VOUCH_TRY(opened->CheckIntegrity());
+  CheckedFile out;
+  VOUCH_ASSIGN_OR_RETURN(out.schema_version, opened->SchemaVersion());
+  VOUCH_ASSIGN_OR_RETURN(out.log, audit::Verify(*opened));
+  return out;
+}
+
+std::string Summary(const audit::LogVerification& log) {
+  return fmt::format("{} events, log digest {}", log.count, log.head_digest);
+}
+
+// --- audit verify
+
+struct VerifyArgs {
+  std::string store;
+  std::string data_dir;
+};
+
+int VerifyAudit(const VerifyArgs& a, Session& s) {
+  auto where = StoreFrom(a.store, a.data_dir);
+  if (!where.ok()) return s.Fail(where.status().message(), ExitCodeFor(where.status()));
+  Result<std::unique_ptr<store::Store>> opened = [&]() -> Result<std::unique_ptr<store::Store>> {
+    if (where->kind == store::StoreKind::kSqlite) {
+      // Read-only: no migration, no lock, no writer; a running server is not disturbed.
+      VOUCH_ASSIGN_OR_RETURN(
+          auto sqlite, store::SqliteStore::Open({.path = where->sqlite_path, .read_only = true}));
+      return std::unique_ptr<store::Store>(std::move(sqlite));
+    }
+    return store::OpenStore(*where, {.pg_pool_size = 1, .pg_statement_timeout_ms = 0});
+  }();
+  if (!opened.ok()) return s.Fail(opened.status().message(), ExitCodeFor(opened.status()));
+  auto log = audit::Verify(**opened);
+  if (!log.ok()) {
+    return s.Fail(fmt::format("the audit log of {} does not verify: {}", where->Describe(),
+                              log.status().message()),
+                  kExitRefused);
+  }
+  s.out() << "ok: " << Summary(*log) << "\n";
+  return kExitOk;
+}
+
+// --- backup
+
+struct BackupArgs {
+  std::string store;
+  std::string data_dir;
+  std::string out;
+  bool force = false;
+};
+
+int Backup(const BackupArgs& a, Session& s) {
+  auto where = StoreFrom(a.store, a.data_dir);
+  if (!where.ok()) return s.Fail(where.status().message(), ExitCodeFor(where.status()));
+  if (where->kind != store::StoreKind::kSqlite) {
+    return s.Fail(fmt::format("vouch backup copies a SQLite store; back up PostgreSQL with its own "
+                              "tools (pg_dump, or pg_basebackup with WAL archiving): see \"Backups "
+                              "and restore\" in {}",
+                              kOperationsDoc),
+                  kExitUsage);
+  }
+  const fs::path out(a.out);
+  std::error_code ec;
+  if (fs::exists(out, ec) && !a.force) {
+    return s.Fail(fmt::format("{} exists; pass --force to replace it", a.out), kExitRefused);
+  }
+  const std::string temp = TempNameBeside(out);
+  if (Status copied = store::BackupSqliteFile(where->sqlite_path, temp); !copied.ok()) {
+    return s.Fail(fmt::format("cannot back up {}: {}", where->sqlite_path, copied.message()),
+                  kExitRefused);
+  }
+  auto checked = CheckSqliteFile(temp);
+  if (!checked.ok()) {
+    RemoveQuietly(temp);
+    return s.Fail(fmt::format("the copy of {} does not verify, so no backup was written: {}",
+                              where->sqlite_path, checked.status().message()),
+                  kExitRefused);
+  }
+  if (Status renamed = store::RenameDurably(temp, a.out, a.force); !renamed.ok()) {
+    RemoveQuietly(temp);
+    return s.Fail(renamed.message(), kExitRefused);
+  }
+  s.out() << fmt::format("backup {}: {} (schema version {})\n", a.out, Summary(checked->log),
+                         checked->schema_version);
+  s.out() << "The master key is not in the backup: keep a copy of it (<data-dir>/master-key, or "
+             "the --master-key-file the server is given) with the backup; without it the secrets "
+             "in the backup cannot be opened.\n";
+  return kExitOk;
+}
+
+// --- restore
+
+struct RestoreArgs {
+  std::string from;
+  std::string data_dir;
+  bool force = false;
+};
+
+Status RemoveIfPresent(const fs::path& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) return Unavailable(fmt::format("cannot remove {}: {}", path.string(), ec.message()));
+  return OkStatus();
+}
+
+int Restore(const RestoreArgs& a, Session& s) {
+  auto checked = CheckSqliteFile(a.from);
+  if (!checked.ok()) {
+    return s.Fail(fmt::format("refusing to restore {}: {}; nothing was changed", a.from,
+                              checked.status().message()),
+                  kExitRefused);
+  }
+  const fs::path dir(a.data_dir);
+  std::error_code ec;
+  if (fs::create_directories(dir, ec)) {
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  } else if (ec) {
+    return s.Fail(fmt::format("cannot create {}: {}", a.data_dir, ec.message()), kExitRefused);
+  }
+  const fs::path db = dir / kDatabaseFile;
+  // The lock every server on this directory holds: while we have it, none can start.
+  auto lock = store::SqliteFileLock::Acquire(db.string());
+  if (!lock.ok()) {
+    return s.Fail(fmt::format("refusing to restore into {}: {}; nothing was changed", a.data_dir,
+                              lock.status().message()),
+                  kExitRefused);
+  }
+  if (fs::exists(db, ec) && !a.force) {
+    return s.Fail(
+        fmt::format("refusing to restore: {} exists; pass --force to replace it", db.string()),
+        kExitRefused);
+  }
+  const std::string temp = TempNameBeside(db);
+  if (Status copied = store::BackupSqliteFile(a.from, temp); !copied.ok()) {
+    return s.Fail(fmt::format("cannot copy {}: {}", a.from, copied.message()), kExitRefused);
+  }
+  auto copy = CheckSqliteFile(temp);
+  if (!copy.ok() || copy->log.count != checked->log.count ||
+      copy->log.head_digest != checked->log.head_digest) {
+    RemoveQuietly(temp);
+    return s.Fail(
+        fmt::format("the copy of {} in {} does not match what was checked ({}); nothing "
+                    "was changed",
+                    a.from, a.data_dir, copy.ok() ? Summary(copy->log) : copy.status().message()),
+        kExitRefused);
+  }
+  // The replaced database's write-ahead log must not be applied to the restored one.
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    if (Status removed = RemoveIfPresent(db.string() + suffix); !removed.ok()) {
+      RemoveQuietly(temp);
+      return s.Fail(removed.message(), kExitRefused);
+    }
+  }
+  if (Status renamed = store::RenameDurably(temp, db.string(), true); !renamed.ok()) {
+    RemoveQuietly(temp);
+    return s.Fail(renamed.message(), kExitRefused);
+  }
+  s.out() << fmt::format("restored {} into {}: {} (schema version {})\n", a.from, db.string(),
+                         Summary(checked->log), checked->schema_version);
+  s.out() << fmt::format(
+      "The master key is not in the database: put the one kept with this backup at {} (or give "
+      "the server --master-key-file) before starting it, or the secrets cannot be opened.\n",
+      (dir / "master-key").string());
+  return kExitOk;
+}
+
+// --- migrate
+
+struct MigrateArgs {
+  std::string from;
+  std::string to;
+};
+
+Result<store::LogSummary> CheckLog(store::Tx& tx) {
+  VOUCH_ASSIGN_OR_RETURN(audit::LogVerification log, audit::VerifyLog(tx));
+  return store::LogSummary{log.count, log.head_digest};
+}
+
+void PrintReport(const store::CopyReport& r, const store::StoreLocation& from,
+                 const store::StoreLocation& to, std::ostream& out) {
+  out << fmt::format("migrated {} to {} (schema version {})\n", from.Describe(), to.Describe(),
+                     r.schema_version);
+  out << fmt::format("  {:<24} {:>12} {:>12}\n", "table", "sqlite", "postgresql");
+  for (const store::TableCopy& t : r.tables) {
+    out << fmt::format("  {:<24} {:>12} {:>12}\n", t.table, t.source_rows, t.target_rows);
+  }
+  for (const std::string& note : r.notes) out << "note: " << note << "\n";
+  out << fmt::format("audit log: {} events, log digest {} (the same on both sides)\n", r.log.events,
+                     r.log.digest);
+  out << "The secrets in the database are sealed under the master key: give every server on "
+         "PostgreSQL the key this SQLite data directory used (--master-key-file "
+         "<data-dir>/master-key).\n";
+}
+
+int Migrate(const MigrateArgs& a, Session& s) {
+  auto from = store::ParseStoreUri(a.from);
+  if (!from.ok()) return s.Fail("--from: " + from.status().message(), kExitUsage);
+  auto to = store::ParseStoreUri(a.to);
+  if (!to.ok()) return s.Fail("--to: " + to.status().message(), kExitUsage);
+  if (from->kind != store::StoreKind::kSqlite || to->kind != store::StoreKind::kPostgres) {
+    return s.Fail(
+        "migrate copies from SQLite to PostgreSQL: --from sqlite://PATH --to "
+        "postgresql://USER@HOST:PORT/DB",
+        kExitUsage);
+  }
+  auto report = store::CopySqliteToPostgres(
+      {.sqlite_path = from->sqlite_path,
+       .target = {.dsn = to->dsn, .pool_size = 1, .statement_timeout_ms = 0},
+       .check_log = CheckLog});
+  if (!report.ok()) {
+    return s.Fail(fmt::format("migration from {} to {} refused: {}; no rows were written",
+                              from->Describe(), to->Describe(), report.status().message()),
+                  ExitCodeFor(report.status()));
+  }
+  PrintReport(*report, *from, *to, s.out());
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
+  auto a = std::make_shared<VerifyArgs>();
+  CLI::App* verify = audit.add_subcommand(
+      "verify",
+      "Check the whole audit log in a store (gapless, canonical, each event its own number) and "
+      "print its log digest; opens SQLite read-only, beside a running server");
+  auto* store = verify->add_option("--store", a->store, "sqlite://PATH or postgresql://…");
+  verify->add_option("--data-dir", a->data_dir, "A server's data directory (SQLite DIR/vouch.db)")
+      ->excludes(store);
+  OnSelect(*verify, chosen, [a](Session& s, const Clock&) { return VerifyAudit(*a, s); });
+}
+
+void AddAdminCommands(CLI::App& app, Action& chosen) {
+  auto b = std::make_shared<BackupArgs>();
+  CLI::App* backup = app.add_subcommand(
+      "backup",
+      "Copy a SQLite registry into FILE (consistent while the server runs) and verify the copy");
+  auto* store = backup->add_option("--store", b->store, "sqlite://PATH of the database");
+  backup->add_option("--data-dir", b->data_dir, "The server's data directory (DIR/vouch.db)")
+      ->excludes(store);
+  backup->add_option("--out", b->out, "The backup file to write (created with mode 0600)")
+      ->required();
+  backup->add_flag("--force", b->force, "Replace FILE if it exists");
+  OnSelect(*backup, chosen, [b](Session& s, const Clock&) { return Backup(*b, s); });
+
+  auto r = std::make_shared<RestoreArgs>();
+  CLI::App* restore = app.add_subcommand(
+      "restore",
+      "Verify a backup and make it the database of a data directory no server is running on");
+  restore->add_option("--from", r->from, "The backup file")->required();
+  restore->add_option("--data-dir", r->data_dir, "The data directory (DIR/vouch.db is replaced)")
+      ->required();
+  restore->add_flag("--force", r->force, "Replace an existing DIR/vouch.db");
+  OnSelect(*restore, chosen, [r](Session& s, const Clock&) { return Restore(*r, s); });
+
+  auto m = std::make_shared<MigrateArgs>();
+  CLI::App* migrate = app.add_subcommand(
+      "migrate",
+      "Copy a whole SQLite registry, audit log included, into an empty PostgreSQL database and "
+      "verify the copy");
+  migrate->add_option("--from", m->from, "sqlite://PATH (read-only; a server may keep running)")
+      ->required();
+  migrate->add_option("--to", m->to, "postgresql://USER@HOST:PORT/DB, an empty database")
+      ->required();
+  OnSelect(*migrate, chosen, [m](Session& s, const Clock&) { return Migrate(*m, s); });
+}
+
+}  // namespace vouch::cli
