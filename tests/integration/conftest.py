@@ -5,6 +5,10 @@
   its own `server_args` fixture.
 - `server_factory`: fresh servers for one test (kill -9, SIGTERM, start-up checks); each is stopped
   at the end of the test.
+
+Every server runs on the suite's store: SQLite by default, or with VOUCH_TEST_STORE=postgres and
+VOUCH_TEST_POSTGRES_DSN a fresh PostgreSQL database per data directory (vouch_testlib.VouchServer).
+Tests marked `sqlite_only` open the SQLite file themselves and are skipped there.
 """
 
 from __future__ import annotations
@@ -14,7 +18,27 @@ from typing import Callable, Iterator
 
 import pytest
 
-from vouch_testlib import ADMIN_TOKEN, Api, Spec, VouchServer
+from vouch_testlib import ADMIN_TOKEN, Api, Spec, VouchServer, postgres_admin_dsn, suite_store
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: reads or writes the SQLite file itself "
+                                       "(skipped under VOUCH_TEST_STORE=postgres)")
+    if suite_store() == "postgres" and not postgres_admin_dsn():
+        raise pytest.UsageError("VOUCH_TEST_STORE=postgres needs VOUCH_TEST_POSTGRES_DSN (the "
+                                "first line of `scripts/pg-test-cluster start`)")
+
+
+def pytest_report_header(config):
+    return f"vouch store: {suite_store()}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if suite_store() == "postgres":
+        skip = pytest.mark.skip(reason="inspects the SQLite file (VOUCH_TEST_STORE=postgres)")
+        for item in items:
+            if item.get_closest_marker("sqlite_only"):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

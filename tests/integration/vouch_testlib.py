@@ -334,6 +334,17 @@ class Postgres:
         assert len(rows) == 1 and len(rows[0]) == 1, f"expected one value from {sql!r}: {rows}"
         return rows[0][0]
 
+    def dump(self, database: str) -> bytes:
+        """pg_dump of the database's data (plain SQL), for tests that look for what must not be
+        stored."""
+        pg_dump = str(Path(self.psql_bin).with_name("pg_dump"))
+        env = clean_env({"PGPASSWORD": self.password})
+        r = subprocess.run([pg_dump, "--data-only", "-d", self.dsn(database, password=None)],
+                           capture_output=True, timeout=60, env=env)
+        if r.returncode != 0:
+            pytest.fail(f"pg_dump {database} failed: {r.stderr.decode(errors='replace')}")
+        return r.stdout
+
     def create_database(self, name: str, owner: str | None = None) -> None:
         sql = f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else "")
         self.psql(sql + ";")
@@ -588,6 +599,14 @@ class VouchServer:
         finally:
             con.close()
         return [tuple("" if v is None else str(v) for v in r) for r in rows]
+
+    def stored_bytes(self) -> bytes:
+        """Everything the server keeps: the files of its data directory, and on PostgreSQL a dump
+        of its database."""
+        out = b"".join(p.read_bytes() for p in sorted(self.data_dir.iterdir()) if p.is_file())
+        if self.store_kind == "postgres":
+            out += postgres_cluster().dump(self.postgres()["database"])
+        return out
 
     # -- clients
     def api(self, spec: Spec, token: str | None = UNSET) -> "Api":

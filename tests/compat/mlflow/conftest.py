@@ -1,7 +1,7 @@
 """Fixtures for the MLflow compatibility suite.
 
 - `vouch`: one real `vouch serve` per test module (as tests/integration starts it), with the
-  bootstrap admin token.
+  bootstrap admin token, on SQLite or, with VOUCH_TEST_STORE=postgres, a fresh PostgreSQL database.
 - `registry`: what the MlflowClient tests talk to. Normally vouch. With COMPAT_TARGET=mlflow the
   same tests run against a real `mlflow server` instead — a check of the tests themselves: a test
   that fails there asserts something MLflow does not do. Tests of what only vouch does (user_id,
@@ -25,6 +25,7 @@ from typing import Iterator
 import pytest
 
 from compat_lib import ADMIN_TOKEN, MlflowServer, Rest, VouchServer, apply_env, mlflow_env
+from vouch_testlib import suite_store
 
 TARGET = os.environ.get("COMPAT_TARGET", "vouch")
 
@@ -36,6 +37,10 @@ def pytest_configure(config):
                                        "(its own virtual environment and pytest invocation)")
     config.addinivalue_line("markers", "mlflow_peer(name, **options): the test uses the real "
                                        "`mlflow server` peer of that name")
+
+
+def pytest_report_header(config):
+    return f"vouch store: {suite_store()} (VOUCH_TEST_STORE)"
 
 
 def pytest_collection_modifyitems(config, items):
