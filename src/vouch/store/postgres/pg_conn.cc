@@ -33,6 +33,23 @@ std::string Trimmed(const char* msg) {
   return s;
 }
 
+// libpq's complaint about a DSN it cannot parse quotes the offending part, which can be the
+// password ("invalid percent-encoded token: \"pa%zz\"") or the whole URI, password and all. Keeps
+// the complaint and drops every quoted part.
+std::string WithoutQuotedParts(std::string_view msg) {
+  std::string out;
+  bool quoted = false;
+  for (char ch : msg) {
+    if (ch == '"') {
+      if (!quoted) out += "\"...\"";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
 std::map<std::string, std::string> ParseDsn(const std::string& dsn, bool& ok) {
   std::map<std::string, std::string> v;
   char* err = nullptr;
@@ -126,6 +143,19 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const PgConnOptions& options) {
       return InvalidArgument(fmt::format("invalid schema name {:?}", options.schema));
     }
     settings += " -c search_path=" + options.schema;
+  }
+  {
+    char* err = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(options.dsn.c_str(), &err);
+    if (parsed == nullptr) {
+      std::string why = err != nullptr ? WithoutQuotedParts(Trimmed(err)) : "out of memory";
+      if (err != nullptr) PQfreemem(err);
+      return InvalidArgument(
+          fmt::format("the PostgreSQL DSN cannot be parsed ({}); expected "
+                      "postgresql://USER:PASSWORD@HOST:PORT/DB",
+                      why));
+    }
+    PQconninfoFree(parsed);
   }
   // expand_dbname: "dbname" is expanded as the DSN; the later keywords add to it.
   const char* keys[] = {

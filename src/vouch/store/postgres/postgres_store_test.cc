@@ -602,6 +602,19 @@ TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailable) {
   EXPECT_EQ(opened.status().message().find("pw-x1"), std::string::npos);
 }
 
+// Needs no server: the DSN is refused before any connection is tried.
+TEST(PostgresDsn, AnUnparsableDsnIsInvalidArgumentWithoutThePassword) {
+  for (const std::string dsn : {"postgresql://vouch:pw-leak-1@[::1/vouch",
+                                "postgresql://vouch:pw-leak-1%zz@127.0.0.1:1/vouch",
+                                "postgresql://vouch:pw-leak-1@127.0.0.1:1/vou%00ch"}) {
+    auto opened = PostgresStore::Open({.dsn = dsn});
+    ASSERT_FALSE(opened.ok()) << dsn;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << opened.status().ToString();
+    EXPECT_EQ(opened.status().message().find("pw-leak"), std::string::npos)
+        << opened.status().message();
+  }
+}
+
 TEST_F(PostgresStoreTest, DescribeNamesTheServerButNotThePassword) {
   ScratchSchema schema;
   PostgresStore* store = schema.Open();
