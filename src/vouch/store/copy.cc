@@ -45,9 +45,12 @@ constexpr char kPgSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schem
 constexpr char kPgTables[] =
     "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
     "AND table_type = 'BASE TABLE' ORDER BY table_name";
+// Whether each column is an identity column, and whether a sequence feeds it (identity or serial).
 constexpr char kPgColumns[] =
-    "SELECT table_name, column_name, data_type, is_identity FROM information_schema.columns "
-    "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position";
+    "SELECT table_name, column_name, data_type, is_identity = 'YES', "
+    "is_identity = 'YES' OR COALESCE(column_default, '') LIKE 'nextval(%' "
+    "FROM information_schema.columns WHERE table_schema = current_schema() "
+    "ORDER BY table_name, ordinal_position";
 constexpr char kPgForeignKeys[] =
     "SELECT c.relname, p.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
     "JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace n ON n.oid = k.connamespace "
@@ -63,6 +66,7 @@ struct Column {
   std::string name;
   std::string type;          // SQLite's declared type, or PostgreSQL's data_type
   bool identity = false;     // PostgreSQL: an identity column
+  bool sequenced = false;    // PostgreSQL: fed by a sequence (identity or serial)
   bool rowid_alias = false;  // SQLite: the INTEGER PRIMARY KEY (its AUTOINCREMENT counter counts)
 };
 
@@ -237,8 +241,10 @@ class Copier {
     for (int i = 0; i < cols.size(); ++i) {
       auto it = target_.find(cols.Text(i, 0));
       if (it == target_.end()) continue;  // a view
-      it->second.columns.push_back(Column{
-          .name = cols.Text(i, 1), .type = cols.Text(i, 2), .identity = cols.Text(i, 3) == "YES"});
+      it->second.columns.push_back(Column{.name = cols.Text(i, 1),
+                                          .type = cols.Text(i, 2),
+                                          .identity = cols.Text(i, 3) == "t",
+                                          .sequenced = cols.Text(i, 4) == "t"});
     }
     VOUCH_ASSIGN_OR_RETURN(PgRows fks, pg_->Query(kPgForeignKeys));
     for (int i = 0; i < fks.size(); ++i) {
@@ -466,7 +472,7 @@ class Copier {
     for (const auto& [name, plan] : plans_) {
       for (size_t i = 0; i < plan.target_columns.size(); ++i) {
         const Column& target = *plan.target_columns[i];
-        if (!target.identity) continue;
+        if (!target.sequenced) continue;
         int64_t handed_out = 0;
         if (has_sequences && plan.source_columns[i]->rowid_alias) {
           VOUCH_ASSIGN_OR_RETURN(Stmt s, src_->Prepare(kSqliteSequence));
