@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include "vouch/store/migrations.h"
 #include "vouch/store/postgres/pg_conn.h"
@@ -242,6 +243,42 @@ TEST_F(CopyTest, CopiesEveryTableRowForRowAndTheLogsAgree) {
   EXPECT_EQ(seq, 7);
   EXPECT_EQ(fresh.id, 4);
   EXPECT_EQ(bob.id, 2);
+}
+
+TEST_F(CopyTest, ACopyWhileTheSourceIsWrittenIsOneSnapshotOfIt) {
+  Populate();
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      Status s = db_.store().Write([&](Tx& tx) -> Status {
+        Model m{.name = fmt::format("w{}", i), .created_ms = kT0, .updated_ms = kT0};
+        VOUCH_TRY(tx.InsertModel(m));
+        AuditEvent e;
+        e.action = "model.created";
+        return tx
+            .AppendAuditEvent(e,
+                              [](int64_t n) {
+                                return CanonicalJson(json::object{{"seq", n}});
+                              })
+            .status();
+      });
+      if (s.ok()) ++written;
+    }
+  });
+  while (written < 20) std::this_thread::yield();
+  auto report = CopySqliteToPostgres(Options());
+  const int at_copy = written;
+  while (written < at_copy + 20) std::this_thread::yield();
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  // Each write adds one model and one event: a snapshot has them in step.
+  const int64_t models = Count("models");
+  EXPECT_EQ(Count("audit_events") - 6, models - 3);
+  EXPECT_EQ(report->log.events, Count("audit_events"));
+  EXPECT_GE(models - 3, 20);
+  EXPECT_LT(models - 3, written.load());
 }
 
 TEST_F(CopyTest, ATableTheCopyHasNeverHeardOfIsCopiedAfterItsParent) {
