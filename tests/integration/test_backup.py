@@ -260,7 +260,7 @@ def test_audit_verify_names_the_first_altered_event(server_factory, spec, tmp_pa
 
 def test_backup_refuses_to_overwrite_a_file_unless_forced(server_factory, spec, tmp_path):
     srv = server_factory()
-    fill(srv.api(spec), 1)
+    [name] = fill(srv.api(spec), 1)
     out = tmp_path / "backup.db"
     out.write_bytes(b"an older backup")
     r = backup(srv.data_dir, out)
@@ -270,6 +270,10 @@ def test_backup_refuses_to_overwrite_a_file_unless_forced(server_factory, spec, 
     assert r.returncode == 0, r.stderr
     assert verify("--store", f"sqlite://{out}") == summary(r.stdout)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # Never over the database itself, --force or not.
+    r = backup(srv.data_dir, srv.data_dir / "vouch.db", "--force")
+    assert r.returncode == 2 and "the database itself" in r.stderr, r.stderr
+    assert srv.api(spec).get_model(name).status_code == 200
 
 
 def test_backup_and_verify_of_a_missing_store_fail_cleanly(tmp_path):

@@ -124,8 +124,14 @@ int Backup(const BackupArgs& a, Session& s) {
   }
   const fs::path out(a.out);
   std::error_code ec;
-  if (fs::exists(out, ec) && !a.force) {
-    return s.Fail(fmt::format("{} exists; pass --force to replace it", a.out), kExitRefused);
+  if (fs::exists(out, ec)) {
+    if (fs::equivalent(out, where->sqlite_path, ec)) {
+      return s.Fail(fmt::format("{} is the database itself; write the backup elsewhere", a.out),
+                    kExitUsage);
+    }
+    if (!a.force) {
+      return s.Fail(fmt::format("{} exists; pass --force to replace it", a.out), kExitRefused);
+    }
   }
   const std::string temp = TempNameBeside(out);
   if (Status copied = store::BackupSqliteFile(where->sqlite_path, temp); !copied.ok()) {
