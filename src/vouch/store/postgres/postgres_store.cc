@@ -185,41 +185,55 @@ PostgresStore::~PostgresStore() = default;
 Result<std::unique_ptr<PgConn>> PostgresStore::Acquire() {
   {
     std::unique_lock lock(mu_);
-    if (idle_.empty() && open_ >= options_.pool_size) {
-      auto started = std::chrono::steady_clock::now();
-      cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
-      ++pool_waits_;
-      pool_wait_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::steady_clock::now() - started)
-                           .count();
-    }
-    if (!idle_.empty()) {
+    if (waiters_.empty() && !idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
       return conn;
     }
-    ++open_;
+    if (waiters_.empty() && open_ < options_.pool_size) {
+      ++open_;
+    } else {
+      Waiter me;
+      waiters_.push_back(&me);
+      auto started = std::chrono::steady_clock::now();
+      me.cv.wait(lock, [&] { return me.served; });
+      ++pool_waits_;
+      pool_wait_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+      if (me.conn) return std::move(me.conn);
+      // Served with the right to open one: open_ already counts it.
+    }
   }
   auto conn = PgConn::Open(conn_options_);
   if (!conn.ok()) {
     std::lock_guard lock(mu_);
-    --open_;
-    cv_.notify_one();
+    std::unique_ptr<PgConn> none;
+    if (!ServeWaiter(none)) --open_;  // the next in line may try to open one instead
   }
   return conn;
 }
 
+bool PostgresStore::ServeWaiter(std::unique_ptr<PgConn>& conn) {
+  if (waiters_.empty()) return false;
+  Waiter* w = waiters_.front();
+  waiters_.pop_front();
+  w->conn = std::move(conn);
+  w->served = true;
+  w->cv.notify_one();
+  return true;
+}
+
 void PostgresStore::Release(std::unique_ptr<PgConn> conn) {
-  {
-    std::lock_guard lock(mu_);
-    if (conn && conn->healthy() && conn->idle()) {
-      idle_.push_back(std::move(conn));
-    } else {
-      --open_;
-    }
+  std::lock_guard lock(mu_);
+  if (conn && conn->healthy() && conn->idle()) {
+    if (!ServeWaiter(conn)) idle_.push_back(std::move(conn));
+    return;
   }
-  cv_.notify_one();
-  // A dropped connection closes here, outside the lock.
+  // Dropped: its slot goes to the next in line, who opens a new connection.
+  std::unique_ptr<PgConn> none;
+  if (!ServeWaiter(none)) --open_;
+  // A dropped connection closes here (PQfinish does not wait for the server).
 }
 
 Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
@@ -239,10 +253,16 @@ Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
     Release(std::move(conn));
   }
   if (s.ok()) {
-    PostgresTx tx(*conn, for_write, &head_wait_us_);
+    PostgresTx tx(*conn, for_write, &waits_);
     s = RunGuarded(fn, tx);
     if (s.ok()) {
+      auto committing = std::chrono::steady_clock::now();
       s = conn->Exec("COMMIT");
+      if (for_write) {
+        commit_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - committing)
+                          .count();
+      }
       if (!s.ok() && s.code() != StatusCode::kAborted) {
         // The commit's outcome is unknown or it failed: nothing is promised.
         s = Unavailable(fmt::format("the store could not commit; retry ({})", s.message()));
@@ -289,7 +309,8 @@ Status PostgresStore::Ready() {
   // A round trip through the same path as every request, so a connection that died while idle is
   // replaced here too rather than reported as an outage.
   bool retry = false;
-  Status s = RunOnce(kBeginRead, false, [](Tx&) { return OkStatus(); }, retry);
+  Status s = RunOnce(
+      kBeginRead, false, [](Tx&) { return OkStatus(); }, retry);
   return s.ok() ? s : Unavailable(s.message());
 }
 
@@ -321,7 +342,13 @@ std::vector<StoreMetric> PostgresStore::Metrics() const {
        "counter", static_cast<double>(pool_wait_us_) / 1e6},
       {"vouch_store_audit_head_wait_seconds_total",
        "Time spent taking the audit head's row lock (appends from every server queue on it)",
-       "counter", static_cast<double>(head_wait_us_.load()) / 1e6},
+       "counter", static_cast<double>(waits_.audit_head_us.load()) / 1e6},
+      {"vouch_store_row_lock_wait_seconds_total",
+       "Time spent locking a model's or version's row (writes on one model take turns)", "counter",
+       static_cast<double>(waits_.row_lock_us.load()) / 1e6},
+      {"vouch_store_commit_seconds_total",
+       "Time spent in COMMIT of writes (the WAL flush), holding the row and audit-head locks",
+       "counter", static_cast<double>(commit_us_.load()) / 1e6},
       {"vouch_store_pool_connections", "PostgreSQL connections open", "gauge",
        static_cast<double>(open_)},
   };

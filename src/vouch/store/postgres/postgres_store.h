@@ -12,12 +12,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "vouch/store/postgres/pg_conn.h"
+#include "vouch/store/postgres/postgres_tx.h"
 #include "vouch/store/store.h"
 
 namespace vouch::store {
@@ -65,6 +67,8 @@ class PostgresStore final : public Store {
 
  private:
   explicit PostgresStore(PostgresOptions options);
+  // A connection from the pool, or a new one while fewer than pool_size are open. When none is
+  // free, callers queue and are served first come, first served, so none starves under load.
   Result<std::unique_ptr<PgConn>> Acquire();
   // Returns the connection to the pool, or drops it (nullptr, or broken, or mid-transaction).
   void Release(std::unique_ptr<PgConn> conn);
@@ -77,13 +81,24 @@ class PostgresStore final : public Store {
   const PgConnOptions conn_options_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // One queued Acquire: handed a connection, or the right to open one.
+  struct Waiter {
+    std::condition_variable cv;
+    bool served = false;
+    std::unique_ptr<PgConn> conn;  // null when served with the right to open one
+  };
+  // Gives the front waiter `conn`, or the right to open one when `conn` is null. False when no one
+  // waits. Called with mu_ held.
+  bool ServeWaiter(std::unique_ptr<PgConn>& conn);
+
+  std::deque<Waiter*> waiters_;                // guarded by mu_, oldest first
   std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
   int open_ = 0;                               // guarded by mu_: idle plus handed out
   int64_t retries_ = 0;                        // guarded by mu_
   int64_t pool_waits_ = 0;                     // guarded by mu_: Acquire calls that had to wait
   int64_t pool_wait_us_ = 0;                   // guarded by mu_: time they waited
-  std::atomic<int64_t> head_wait_us_{0};       // time writes spent taking the audit head lock
+  LockWaits waits_;                            // time writes waited for row locks
+  std::atomic<int64_t> commit_us_{0};          // time in COMMIT (the WAL flush) of writes
   std::atomic<int64_t> reads_{0};
   std::atomic<int64_t> writes_{0};
 };

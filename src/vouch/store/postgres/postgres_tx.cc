@@ -8,6 +8,25 @@
 namespace vouch::store {
 namespace {
 
+// Adds the time from construction to Stop() (or destruction) to a counter, when there is one.
+class WaitTimer {
+ public:
+  explicit WaitTimer(std::atomic<int64_t>* counter)
+      : counter_(counter), started_(std::chrono::steady_clock::now()) {}
+  ~WaitTimer() { Stop(); }
+  void Stop() {
+    if (counter_ == nullptr) return;
+    *counter_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - started_)
+                     .count();
+    counter_ = nullptr;
+  }
+
+ private:
+  std::atomic<int64_t>* counter_;
+  std::chrono::steady_clock::time_point started_;
+};
+
 // Every parameter whose type PostgreSQL could not infer (IS NULL, = '') carries a cast.
 constexpr char kFindModel[] =
     "SELECT id, name, description, created_ms, updated_ms, created_by, last_version FROM models "
@@ -249,8 +268,10 @@ Status PostgresTx::FillModel(Model& m) {
 }
 
 Result<std::optional<Model>> PostgresTx::FindModelRow(std::string_view name) {
+  WaitTimer timer(RowLockCounter());
   VOUCH_ASSIGN_OR_RETURN(
       PgRows r, c_.Query(for_write_ ? kFindModelForUpdate : kFindModel, PgParams().Add(name)));
+  timer.Stop();
   std::optional<Model> m;
   if (r.empty()) return m;
   m = ReadModelRow(r, 0);
@@ -336,6 +357,7 @@ Result<std::vector<Model>> PostgresTx::QueryModels(const char* sql, const PgPara
 }
 
 Result<std::optional<ModelVersion>> PostgresTx::FindVersion(int64_t model_id, int64_t version) {
+  WaitTimer timer(RowLockCounter());
   VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> found,
                          QueryVersions(for_write_ ? kFindVersionForUpdate : kFindVersion,
                                        PgParams().Add(model_id).Add(version)));
@@ -540,13 +562,9 @@ Result<int64_t> PostgresTx::AppendAuditEvent(
     const AuditEvent& e, const std::function<Result<std::string>(int64_t seq)>& body_for) {
   int64_t seq;
   {
-    auto started = std::chrono::steady_clock::now();
+    WaitTimer timer(waits_ != nullptr ? &waits_->audit_head_us : nullptr);
     auto taken = c_.Query(kTakeAuditSeq);
-    if (head_wait_us_ != nullptr) {
-      *head_wait_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - started)
-                            .count();
-    }
+    timer.Stop();
     VOUCH_ASSIGN_OR_RETURN(PgRows r, std::move(taken));
     if (r.empty()) return Internal("the audit_head row is missing");
     seq = r.Int(0, 0);

@@ -13,11 +13,18 @@
 
 namespace vouch::store {
 
+// Time a store's write transactions spend on statements that wait for locks other transactions
+// (on this server or another) hold; /metrics reports them.
+struct LockWaits {
+  std::atomic<int64_t> audit_head_us{0};  // taking the audit head's row lock
+  std::atomic<int64_t> row_lock_us{0};    // SELECT … FOR UPDATE of a model or a version
+};
+
 class PostgresTx final : public Tx {
  public:
-  // `head_wait_us`, when given, accumulates the time spent taking the audit head's row lock.
-  PostgresTx(PgConn& conn, bool for_write, std::atomic<int64_t>* head_wait_us = nullptr)
-      : c_(conn), for_write_(for_write), head_wait_us_(head_wait_us) {}
+  // `waits`, when given, accumulates the time spent waiting for locks.
+  PostgresTx(PgConn& conn, bool for_write, LockWaits* waits = nullptr)
+      : c_(conn), for_write_(for_write), waits_(waits) {}
 
   Result<std::optional<Model>> FindModel(std::string_view name) override;
   Result<std::optional<Model>> FindModelRow(std::string_view name) override;
@@ -89,11 +96,15 @@ class PostgresTx final : public Tx {
   Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
                                         std::string_view value);
   Status Run(const char* sql, const PgParams& params);
+  // Where a FOR UPDATE lookup adds its time: none in a read transaction or without `waits`.
+  std::atomic<int64_t>* RowLockCounter() const {
+    return for_write_ && waits_ != nullptr ? &waits_->row_lock_us : nullptr;
+  }
   Result<int64_t> InsertReturningId(const char* sql, const PgParams& params, std::string_view what);
 
   PgConn& c_;
   const bool for_write_;
-  std::atomic<int64_t>* const head_wait_us_;
+  LockWaits* const waits_;
 };
 
 }  // namespace vouch::store
