@@ -337,4 +337,12 @@ SqliteStore::CommitStats SqliteStore::Stats() const {
   return stats_;
 }
 
+std::vector<StoreMetric> SqliteStore::Metrics() const {
+  CommitStats st = Stats();
+  return {{"vouch_store_commits_total", "SQLite commits (each shared by a batch of writes)",
+           "counter", static_cast<double>(st.commits)},
+          {"vouch_store_writes_total", "Write jobs committed or failed", "counter",
+           static_cast<double>(st.jobs)}};
+}
+
 }  // namespace vouch::store

@@ -67,6 +67,7 @@ class SqliteStore final : public Store {
   Status Write(const std::function<Status(Tx&)>& fn) override;
   Status Ready() override;
   std::string Describe() const override;
+  std::vector<StoreMetric> Metrics() const override;
 
   // PRAGMA integrity_check on a read connection: OK, or DATA_LOSS with SQLite's first findings.
   Status CheckIntegrity();
