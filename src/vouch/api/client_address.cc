@@ -55,7 +55,8 @@ std::vector<std::string_view> ForwardedChain(const HttpRequest& request) {
       if (pair.size() > 4 && (pair[0] == 'f' || pair[0] == 'F') &&
           (pair[1] == 'o' || pair[1] == 'O') && (pair[2] == 'r' || pair[2] == 'R') &&
           pair[3] == '=') {
-        hops.push_back(NodeAddress(pair.substr(4)));
+        std::string_view node = NodeAddress(pair.substr(4));
+        if (!node.empty()) hops.push_back(node);
       }
       if (semi == std::string_view::npos) break;
       element.remove_prefix(semi + 1);
@@ -63,7 +64,8 @@ std::vector<std::string_view> ForwardedChain(const HttpRequest& request) {
   });
   if (!hops.empty()) return hops;
   ForEachItem(request, "x-forwarded-for", [&](std::string_view item) {
-    if (!item.empty()) hops.push_back(NodeAddress(item));
+    std::string_view node = NodeAddress(item);
+    if (!node.empty()) hops.push_back(node);
   });
   return hops;
 }

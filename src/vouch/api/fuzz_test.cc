@@ -8,6 +8,7 @@
 // run.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <charconv>
@@ -18,13 +19,19 @@
 #include <string>
 #include <vector>
 
+#include "vouch/api/client_address.h"
 #include "vouch/api/dispatcher.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/domain/model.h"
 #include "vouch/service/page_token.h"
+#include "vouch/service/secrets.h"
+#include "vouch/store/open.h"
+#include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/sqlite/temp_store_test.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
+#include "vouch/util/net.h"
+#include "vouch/util/text.h"
 #include "vouch/util/time.h"
 
 namespace vouch {
@@ -282,6 +289,86 @@ TEST(Fuzz, DurationParsingHoldsItsContract) {
     std::from_chars(input.data(), input.data() + digits, n);
     exact.Check(digits > 0 && digits != std::string::npos && n * mult == *d, i, input,
                 std::to_string(*d));
+  });
+  EXPECT_GT(ran, 100);
+}
+
+// ---- Addresses, store URIs and keys (server flags and proxy headers) ------------------------
+
+TEST(Fuzz, CidrListsAndForwardedHeadersHoldTheirContracts) {
+  const std::vector<std::string> tokens = {"/", ",",    ".",  ":",   "::",   "[", "]",      "\"",
+                                           ";", "for=", "10", "255", "ffff", " ", "unknown"};
+  Reporter code("ParseCidrList fails only with INVALID_ARGUMENT");
+  Reporter contains("a parsed range contains its own base address");
+  Reporter client("an untrusted peer is the client; otherwise a non-empty, bounded UTF-8 hop");
+  const auto trusted = *ParseCidrList("10.0.0.0/8,::1");
+  int ran = Iterate(30'000, std::chrono::milliseconds(500), [&](std::mt19937_64& rng, int i) {
+    std::string list = OneIn(rng, 2) ? RandomString(rng, 40, "0123456789abcdef.:/, ")
+                                     : Mutate(rng, "10.0.0.0/8, fd00::/8,127.0.0.1", tokens);
+    auto ranges = ParseCidrList(list);
+    if (!ranges.ok()) {
+      code.Check(ranges.status().code() == StatusCode::kInvalidArgument, i, list);
+    } else {
+      for (const auto& r : *ranges) contains.Check(r.Contains(r.base), i, list);
+    }
+    api::HttpRequest r;
+    r.remote_address = OneIn(rng, 2) ? "10.1.2.3" : "203.0.113.7";
+    std::string header =
+        Mutate(rng, "for=192.0.2.60;proto=http, for=\"[2001:db8::17]:4711\"", tokens);
+    r.headers.emplace_back(OneIn(rng, 2) ? "forwarded" : "x-forwarded-for", header);
+    std::string got = api::ClientAddress(r, trusted);
+    if (r.remote_address == "203.0.113.7") {
+      client.Check(got == r.remote_address, i, header, got);  // an untrusted peer is the client
+    } else {
+      client.Check(!got.empty() && got.size() <= 64 && IsValidUtf8(got), i, header, got);
+    }
+  });
+  EXPECT_GT(ran, 100);
+}
+
+TEST(Fuzz, StoreUrisAndMasterKeysAreParsedOrRefusedCleanly) {
+  const std::vector<std::string> tokens = {
+      "sqlite://", "postgresql://", "postgres://", "://", "dbname=", "=", "@", ":", "/", "%", "?"};
+  Reporter uri("ParseStoreUri fails only with INVALID_ARGUMENT, repeating at most the scheme");
+  Reporter kind("a PostgreSQL-looking URI never becomes a SQLite path");
+  Reporter redact("Describe() never holds the password libpq would use");
+  Reporter key("ParseMasterKey yields 32 bytes or INVALID_ARGUMENT without the text");
+  int ran = Iterate(30'000, std::chrono::milliseconds(500), [&](std::mt19937_64& rng, int i) {
+    std::string text = Mutate(rng, "postgresql://u:s3cr3t@h:5432/db", tokens);
+    auto where = store::ParseStoreUri(text);
+    const std::string before_colon = text.substr(0, text.find(':'));
+    if (!where.ok()) {
+      uri.Check(where.status().code() == StatusCode::kInvalidArgument &&
+                    (where.status().message().find("s3cr3t") == std::string::npos ||
+                     before_colon.find("s3cr3t") != std::string::npos),
+                i, text, where.status().message());
+      return;
+    }
+    if (where->kind == store::StoreKind::kSqlite) {
+      const std::string& path = where->sqlite_path;
+      kind.Check(!path.starts_with("postgres") && path.find("://") == std::string::npos, i, text,
+                 path);
+      return;
+    }
+    std::string password;
+    char* err = nullptr;
+    if (PQconninfoOption* opts = PQconninfoParse(where->dsn.c_str(), &err)) {
+      for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+        if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = o->val;
+      }
+      PQconninfoFree(opts);
+    }
+    if (err != nullptr) PQfreemem(err);
+    const std::string shown = store::RedactDsn(where->dsn);
+    redact.Check(password.empty() || shown.find(password) == std::string::npos, i, text, shown);
+    std::string key_text = OneIn(rng, 2) ? RandomString(rng, 70)
+                                         : Mutate(rng, Base64UrlEncode(std::string(32, 'k')), {});
+    auto parsed = service::ParseMasterKey(key_text);
+    key.Check(parsed.ok() ? parsed->size() == 32
+                          : parsed.status().code() == StatusCode::kInvalidArgument &&
+                                (key_text.size() < 8 ||
+                                 parsed.status().message().find(key_text) == std::string::npos),
+              i, key_text);
   });
   EXPECT_GT(ran, 100);
 }

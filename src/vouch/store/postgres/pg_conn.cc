@@ -77,6 +77,13 @@ std::string RedactDsn(const std::string& dsn) {
   out += v["host"].empty() ? (v["hostaddr"].empty() ? "localhost" : v["hostaddr"]) : v["host"];
   if (!v["port"].empty()) out += ":" + v["port"];
   out += "/" + v["dbname"];
+  // A garbled URI can leave the password inside another field (the host of
+  // "postgresql://u:pw@h://u:pw@h"): it is never shown, wherever it landed.
+  if (const std::string& pw = v["password"]; !pw.empty()) {
+    for (size_t at = out.find(pw); at != std::string::npos; at = out.find(pw, at + 4)) {
+      out.replace(at, pw.size(), "****");
+    }
+  }
   return out;
 }
 
