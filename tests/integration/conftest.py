@@ -18,7 +18,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from vouch_testlib import ADMIN_TOKEN, Api, Spec, VouchServer, postgres_admin_dsn, suite_store
+from vouch_testlib import (UNSET, ADMIN_TOKEN, Api, Spec, VouchServer, postgres_admin_dsn,
+                           suite_store)
 
 
 def pytest_configure(config):
@@ -75,12 +76,14 @@ def server_factory(tmp_path) -> Iterator[Callable[..., VouchServer]]:
     counter = iter(range(1, 1000))
 
     def make(*, args=(), token: str | None = ADMIN_TOKEN, env=None, data_dir: Path | None = None,
-             start: bool = True) -> VouchServer:
+             start: bool = True, store=UNSET) -> VouchServer:
+        """`store` as VouchServer's: the suite's store by default; None for SQLite always (a
+        test of what only the SQLite file does)."""
         n = next(counter)
         d = data_dir if data_dir is not None else tmp_path / f"data{n}"
         if data_dir is None:
             d.mkdir()
-        srv = VouchServer(d, tmp_path / f"logs{n}", token=token, args=args, env=env)
+        srv = VouchServer(d, tmp_path / f"logs{n}", token=token, args=args, env=env, store=store)
         made.append(srv)
         if start:
             srv.start()
