@@ -831,3 +831,87 @@ def test_start_up_failures_are_one_line_without_the_password(pg, database, tmp_p
     second = servers_on(pg.dsn(database), key["VOUCH_MASTER_KEY"])
     second.start()
     assert second.api(spec).max_seq() == first.api(spec).max_seq()
+
+
+# ---------------------------------------------------------------------------------------------
+# Waits: the statement timeout and the pool
+
+
+class HeldLock:
+    """A psql session that runs `sql` in an open transaction and holds it until closed."""
+
+    def __init__(self, pg: Postgres, database: str, sql: str):
+        env = clean_env({"PGPASSWORD": pg.password})
+        self.proc = subprocess.Popen(
+            [pg.psql_bin, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+             pg.dsn(database, password=None)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env)
+        self.proc.stdin.write(f"BEGIN;\n{sql}\n\\echo held\n")
+        self.proc.stdin.flush()
+        while True:  # psql echoes the marker once the statement holds its locks
+            line = self.proc.stdout.readline()
+            if line == "":
+                pytest.fail(f"psql exited before holding the lock: {self.proc.stderr.read()}")
+            if line.strip() == "held":
+                return
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("ROLLBACK;\n")
+            self.proc.stdin.close()
+            self.proc.wait(30)
+
+
+def test_a_write_held_up_past_the_statement_timeout_is_a_503_that_changes_nothing(
+        pg, database, servers_on, spec):
+    srv = servers_on(pg.dsn(database), new_master_key(), args=["--pg-statement-timeout", "500ms"])
+    srv.start()
+    api = srv.api(spec)
+    name = unique("timeout")
+    api.create_model(name)
+    api.create_version(name)
+    seq = api.max_seq()
+
+    holder = HeldLock(pg, database, "SELECT next_seq FROM audit_head FOR UPDATE;")
+    try:
+        t0 = time.monotonic()
+        api.call("POST", "/api/v1/models/{name}/versions", path={"name": name},
+                 json_body={"source": "s3://b/late"}, expect=503, code="UNAVAILABLE")
+        took = time.monotonic() - t0
+        assert 0.4 <= took < 5, f"answered after {took:.2f}s with a 500ms statement timeout"
+        late = unique("late")
+        r = api.raw("POST", "/api/2.0/mlflow/registered-models/create", json_body={"name": late})
+        assert r.status_code == 503 and r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE", r.text
+        # Reads do not queue on the audit head.
+        assert [v["version"] for v in api.list_versions(name)] == [1]
+        api.call("GET", "/ready", token=None, expect=200)
+    finally:
+        holder.release()
+
+    assert api.create_version(name, source="s3://b/after")["version"] == 2, \
+        "a refused create took a version number"
+    events = api.events()
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert len(events) == seq + 1, "a refused write left an audit event"
+    assert late not in {e["target"].get("model", "") for e in events}
+    api.call("GET", "/api/v1/models/{name}", path={"name": late}, expect=404)
+
+
+def test_a_small_pool_makes_requests_wait_not_fail(pg, database, servers_on, spec):
+    srv = servers_on(pg.dsn(database), new_master_key(), args=["--pg-pool-size", "2"])
+    srv.start()
+    models = shared_models(srv.api(spec), 2)
+    load = Load([srv], models, threads_per_server=12)
+    load.start()
+    try:
+        wait_until(lambda: load.count() >= 300, timeout=90, interval=0.1,
+                   what="300 acknowledged requests")
+    finally:
+        load.stop()
+    outcomes = load.snapshot()
+    bad = [o for o in outcomes if not o.ok or o.wrong]
+    assert not bad, f"{summarize(outcomes)}: {bad[:3]}"
+    m = metrics(srv)
+    assert m["vouch_store_pool_connections"] <= 2
+    assert m["vouch_store_pool_waits_total"] > 0 and m["vouch_store_pool_wait_seconds_total"] > 0, m
+    check_cluster(pg, database, [srv], spec, load, faults=False)
