@@ -1,9 +1,15 @@
 #include "vouch/domain/principal.h"
 
+#include <algorithm>
+
 namespace vouch {
 
 std::string_view PrincipalKindName(PrincipalKind k) {
   return k == PrincipalKind::kUser ? "user" : "service_account";
+}
+
+bool Principal::HasRole(std::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
 std::string_view AuthMethodName(AuthMethod m) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vouch/util/time.h"
 
@@ -19,6 +20,15 @@ struct Principal {
   PrincipalKind kind = PrincipalKind::kUser;
   bool is_admin = false;
   bool disabled = false;
+  std::string display_name;
+  std::string email;
+  TimeMs created_ms = 0;
+  // Filled in at authentication: the roles granted directly or through a group (sorted, unique),
+  // and the groups the principal belongs to.
+  std::vector<std::string> roles;
+  std::vector<int64_t> group_ids;
+
+  bool HasRole(std::string_view role) const;
 };
 
 // How the caller proved who it is.
@@ -39,6 +49,8 @@ struct RequestContext {
   std::string user_agent;  // truncated to 256 bytes at the door
   std::string request_id;
   const Clock* clock = nullptr;
+  // Authenticated with a token of scope "read": only what READ allows.
+  bool read_only = false;
 
   TimeMs Now() const { return clock->NowMs(); }
 };
