@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -115,6 +116,11 @@ PgParams& PgParams::AddNull() {
   return *this;
 }
 
+bool PgParams::ContainsNul() const {
+  return std::any_of(values_.begin(), values_.end(),
+                     [](const auto& v) { return v && v->find('\0') != std::string::npos; });
+}
+
 std::vector<const char*> PgParams::Pointers() const {
   std::vector<const char*> out;
   out.reserve(values_.size());
@@ -210,6 +216,11 @@ Status PgConn::ResultStatus(PGresult* res, std::string_view what) {
 }
 
 Result<PgRows> PgConn::Query(const char* sql, const PgParams& params) {
+  if (params.ContainsNul()) {
+    // Text parameters go to libpq as C strings, so "a\0b" would arrive as "a": a lookup of the
+    // model "a\0b" would find, change or delete "a", and a description would lose its tail.
+    return InvalidArgument("PostgreSQL text cannot contain the character U+0000 (NUL)");
+  }
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = fmt::format("v{}", prepared_.size() + 1);

@@ -44,6 +44,8 @@ class PgParams {
   PgParams& AddNull();
 
   int size() const { return static_cast<int>(values_.size()); }
+  // True when a value holds the character U+0000, which PostgreSQL text cannot store.
+  bool ContainsNul() const;
   // Pointers into the stored values, valid while this object lives unchanged.
   std::vector<const char*> Pointers() const;
 

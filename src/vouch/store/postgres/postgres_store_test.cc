@@ -602,6 +602,24 @@ TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailable) {
   EXPECT_EQ(opened.status().message().find("pw-x1"), std::string::npos);
 }
 
+TEST_F(PostgresStoreTest, TextWithNulIsRefusedNotCutAtTheNul) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(CreateModel(*store, "prod").ok());
+  const std::string cut_here("prod\0-scratch", 13);
+  // libpq takes text parameters as C strings: "prod\0-scratch" would arrive as "prod".
+  Status found = store->Read([&](Tx& tx) { return tx.FindModel(cut_here).status(); });
+  EXPECT_EQ(found.code(), StatusCode::kInvalidArgument) << found.ToString();
+  Status created = CreateModel(*store, std::string("new\0model", 9));
+  EXPECT_EQ(created.code(), StatusCode::kInvalidArgument) << created.ToString();
+  Status absent = store->Read([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel("new"));
+    return m ? AlreadyExists("a model named by the text before the NUL was made") : OkStatus();
+  });
+  EXPECT_TRUE(absent.ok()) << absent.ToString();
+}
+
 // Needs no server: the DSN is refused before any connection is tried.
 TEST(PostgresDsn, AnUnparsableDsnIsInvalidArgumentWithoutThePassword) {
   for (const std::string dsn : {"postgresql://vouch:pw-leak-1@[::1/vouch",
