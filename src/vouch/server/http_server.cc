@@ -1,21 +1,31 @@
 #include "vouch/server/http_server.h"
 
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "vouch/server/logging.h"
@@ -28,13 +38,159 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 std::string LowerCase(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
+// TLS 1.2 suites: forward secrecy and AEAD only (Mozilla's "intermediate" list without DHE, which
+// would need parameters of our own). TLS 1.3 keeps OpenSSL's defaults, which are all of that kind.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Certificate and key files are a few kilobytes; a larger one is surely the wrong file.
+constexpr size_t kMaxPemBytes = 1 << 20;
+
+// The oldest reason on OpenSSL's error queue, which is then emptied (it is per thread, and a stale
+// entry would be blamed on the next call).
+std::string OpenSslReason() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = code == 0 ? nullptr : ERR_reason_error_string(code);
+  return reason != nullptr ? reason : "unknown OpenSSL error";
+}
+
+// A PEM file's text. UNAVAILABLE when it cannot be read.
+Result<std::string> ReadPemFile(std::string_view what, const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Unavailable(
+        fmt::format("cannot read the TLS {} file {}: {}", what, path, std::strerror(errno)));
+  }
+  std::string text;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() <= kMaxPemBytes) {
+    text.append(buf, n);
+  }
+  const int error = std::ferror(f) != 0 ? errno : 0;
+  std::fclose(f);
+  OPENSSL_cleanse(buf, sizeof buf);
+  if (error != 0) {
+    OPENSSL_cleanse(text.data(), text.size());
+    return Unavailable(
+        fmt::format("cannot read the TLS {} file {}: {}", what, path, std::strerror(error)));
+  }
+  if (text.size() > kMaxPemBytes) {
+    OPENSSL_cleanse(text.data(), text.size());
+    return InvalidArgument(fmt::format("the TLS {} file {} is over {} bytes; is it the right file?",
+                                       what, path, kMaxPemBytes));
+  }
+  return text;
+}
+
+// Whether `text` has a PEM header line "-----BEGIN …<label>-----" ("CERTIFICATE" matches
+// "TRUSTED CERTIFICATE" too, "PRIVATE KEY" matches "EC PRIVATE KEY").
+bool HasPemBlock(std::string_view text, std::string_view label) {
+  const std::string end = fmt::format("{}-----", label);
+  for (size_t at = text.find("-----BEGIN "); at != std::string_view::npos;
+       at = text.find("-----BEGIN ", at + 1)) {
+    std::string_view line = text.substr(at, text.find('\n', at) - at);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.ends_with(end)) return true;
+  }
+  return false;
+}
+
+// Encrypted keys are refused rather than prompted for: a server has no terminal to ask on.
+int NoPassphrase(char*, int, int, void*) { return -1; }
+
+// Asio and OpenSSL report TLS failures in these categories; none of them leaves a connection that
+// can carry an answer.
+bool IsTlsError(const beast::error_code& ec) {
+  return ec.category() == net::error::get_ssl_category() ||
+         ec.category() == net::ssl::error::get_stream_category();
+}
+
 }  // namespace
+
+struct TlsContext {
+  net::ssl::context ssl{net::ssl::context::tls_server};
+};
+
+Result<std::shared_ptr<TlsContext>> LoadTlsContext(const std::string& cert_file,
+                                                   const std::string& key_file) {
+  ERR_clear_error();
+  std::shared_ptr<TlsContext> tls;
+  try {
+    tls = std::make_shared<TlsContext>();
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("cannot make a TLS context: {}", e.what()));
+  }
+  SSL_CTX* ctx = tls->ssl.native_handle();
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    return Internal(fmt::format("cannot configure TLS: {}", OpenSslReason()));
+  }
+  SSL_CTX_set_options(
+      ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+
+  VOUCH_ASSIGN_OR_RETURN(std::string cert, ReadPemFile("certificate", cert_file));
+  if (!HasPemBlock(cert, "CERTIFICATE")) {
+    return InvalidArgument(
+        fmt::format("the TLS certificate file {} holds no PEM certificate (no -----BEGIN "
+                    "CERTIFICATE----- line)",
+                    cert_file));
+  }
+  beast::error_code ec;
+  tls->ssl.use_certificate_chain(net::buffer(cert), ec);
+  if (ec) {
+    // OpenSSL's reasons here ("PEM lib", "bad base64 decode") say little more than this.
+    ERR_clear_error();
+    return InvalidArgument(fmt::format(
+        "the TLS certificate file {} holds a PEM certificate that cannot be read (damaged?)",
+        cert_file));
+  }
+
+  VOUCH_ASSIGN_OR_RETURN(std::string key, ReadPemFile("private key", key_file));
+  BIO* bio = BIO_new_mem_buf(key.data(), static_cast<int>(key.size()));
+  EVP_PKEY* pkey =
+      bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(bio, nullptr, &NoPassphrase, nullptr);
+  BIO_free(bio);
+  const bool encrypted = key.find("ENCRYPTED") != std::string::npos;
+  const bool pem_key = HasPemBlock(key, "PRIVATE KEY");
+  OPENSSL_cleanse(key.data(), key.size());
+  if (pkey == nullptr) {
+    ERR_clear_error();
+    if (!pem_key) {
+      return InvalidArgument(fmt::format(
+          "the TLS private key file {} holds no PEM private key (no -----BEGIN … PRIVATE KEY----- "
+          "line)",
+          key_file));
+    }
+    if (encrypted) {
+      return InvalidArgument(fmt::format(
+          "the TLS private key file {} is encrypted; give the key unencrypted (readable only by "
+          "the server's user)",
+          key_file));
+    }
+    return InvalidArgument(fmt::format(
+        "the TLS private key file {} holds a PEM private key that cannot be read (damaged?)",
+        key_file));
+  }
+  const bool used = SSL_CTX_use_PrivateKey(ctx, pkey) == 1;
+  EVP_PKEY_free(pkey);
+  if (!used || SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    return InvalidArgument(fmt::format(
+        "the TLS private key in {} does not match the certificate in {}", key_file, cert_file));
+  }
+  return tls;
+}
 
 struct HttpServer::Impl {
   HttpServerOptions options;
@@ -65,28 +221,58 @@ struct HttpServer::Impl {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. `Stream` is beast::tcp_stream (plain HTTP) or TlsStream; the two differ only in
+// the handshake before the first request and the close_notify at the end.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {
+  // `extra`: the ssl::context for a TlsStream, nothing for a tcp_stream.
+  template <class... Extra>
+  Session(HttpServer::Impl& server, tcp::socket socket, Extra&... extra)
+      : stream_(std::move(socket), extra...), server_(server) {
     boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Tcp().socket().remote_endpoint(ec);
     address_ = ec ? "" : ep.address().to_string();
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->Read();
+      }
+    });
   }
 
  private:
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  // Within the request timeout, so a client that connects and says nothing cannot hold the
+  // connection. A client that does not speak TLS (plain HTTP to this port) fails here and is
+  // disconnected: there is no channel to answer it on.
+  void Handshake() {
+    Tcp().expires_after(server_.options.request_timeout);
+    stream_.async_handshake(
+        net::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            spdlog::debug("TLS handshake with {} failed: {}", self->address_, ec.message());
+            return self->Close(false);
+          }
+          self->Read();
+        });
+  }
+
   void Read() {
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
-    stream_.expires_after(server_.options.request_timeout);
+    Tcp().expires_after(server_.options.request_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   // A request is in flight from its header on: a drain waits for its body, its handler and its
@@ -109,17 +295,18 @@ class Session : public std::enable_shared_from_this<Session> {
     Begin();
     started_ = std::chrono::steady_clock::now();
     if (parser_->is_done()) return OnRead(ec);
-    auto read_body = [self = shared_from_this()] {
+    auto read_body = [self = this->shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, size_t) { self->OnRead(ec); });
     };
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      http::async_write(stream_, *cont,
-                        [self = shared_from_this(), cont, read_body](beast::error_code ec, size_t) {
-                          if (ec) return self->OnRead(ec);
-                          read_body();
-                        });
+      http::async_write(
+          stream_, *cont,
+          [self = this->shared_from_this(), cont, read_body](beast::error_code ec, size_t) {
+            if (ec) return self->OnRead(ec);
+            read_body();
+          });
       return;
     }
     read_body();
@@ -138,11 +325,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof) {
       End();
-      return Close();
+      return Close(true);
+    }
+    if (ec == beast::error::timeout || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset || IsTlsError(ec)) {
+      End();
+      return Close(false);
     }
     if (!counted_) started_ = std::chrono::steady_clock::now();
     if (ec) {
@@ -165,7 +355,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto request = std::make_shared<api::HttpRequest>(Translate(parser_->get()));
     bool keep_alive = parser_->get().keep_alive();
     Begin();
-    net::post(server_.workers, [self = shared_from_this(), request, keep_alive] {
+    net::post(server_.workers, [self = this->shared_from_this(), request, keep_alive] {
       api::HttpResponse response = self->server_.handlers.handle(*request);
       net::post(self->stream_.get_executor(),
                 [self, request, keep_alive, response = std::move(response)]() mutable {
@@ -199,22 +389,39 @@ class Session : public std::enable_shared_from_this<Session> {
                 .latency_ms = static_cast<double>(micros) / 1000.0,
                 .request_id = request_id,
                 .peer = address_});
-    stream_.expires_after(server_.options.request_timeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                        self->End();
-                        if (ec || !keep_alive) return self->Close();
-                        self->Read();
-                      });
+    Tcp().expires_after(server_.options.request_timeout);
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+          self->End();
+          if (ec) return self->Close(false);
+          if (!keep_alive) return self->Close(true);
+          self->Read();
+        });
   }
 
-  void Close() {
+  // `orderly`: the conversation ended as HTTP allows (not by a timeout or a broken stream), so a
+  // TLS connection first exchanges close_notify, within the request timeout, so that the client can
+  // tell the end of the response from a truncation.
+  void Close(bool orderly) {
+    if constexpr (kTls) {
+      if (orderly) {
+        Tcp().expires_after(server_.options.request_timeout);
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->CloseSocket(); });
+        return;
+      }
+    }
+    CloseSocket();
+  }
+
+  void CloseSocket() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl& server_;
@@ -232,7 +439,11 @@ void HttpServer::Impl::Accept() {
       spdlog::warn("accept failed: {}", ec.message());
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Session>(std::move(socket), *this)->Start();
+      if (options.tls) {
+        std::make_shared<Session<TlsStream>>(*this, std::move(socket), options.tls->ssl)->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->Start();
+      }
     }
     Accept();
   });

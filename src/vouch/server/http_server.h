@@ -1,8 +1,8 @@
-// The HTTP listener (Boost.Beast over Asio). I/O threads read and write; a separate pool of worker
-// threads runs the handler, which may block on the store's group commit without stalling I/O.
-// Bodies over the limit get 413, unreadable requests 400, idle or slow connections time out.
-// Stop() closes the listener, lets in-flight requests finish (up to the drain timeout) and returns.
-// Thread-safe.
+// The HTTP listener (Boost.Beast over Asio), plain or over TLS (OpenSSL). I/O threads read and
+// write; a separate pool of worker threads runs the handler, which may block on the store's group
+// commit without stalling I/O. Bodies over the limit get 413, unreadable requests 400, idle or slow
+// connections time out. Stop() closes the listener, lets in-flight requests finish (up to the drain
+// timeout) and returns. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,19 @@
 
 namespace vouch::server {
 
+// A server certificate chain and its private key in an OpenSSL context: TLS 1.2 at least, the
+// server's cipher order, no renegotiation. Opaque (Asio's SSL types stay in http_server.cc); one is
+// shared by every connection of a server.
+struct TlsContext;
+
+// Reads and checks the PEM files: `cert_file` holds the server certificate first, then any
+// intermediates; `key_file` its unencrypted private key. UNAVAILABLE when a file cannot be read
+// (missing, not permitted, a directory); INVALID_ARGUMENT when it holds no PEM certificate or
+// private key, the key is encrypted, or the key does not belong to the certificate; INTERNAL when
+// OpenSSL cannot make a context. Each message names the file.
+Result<std::shared_ptr<TlsContext>> LoadTlsContext(const std::string& cert_file,
+                                                   const std::string& key_file);
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 5000;  // 0 picks a free port
@@ -25,6 +38,9 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16 << 10;
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds drain_timeout{30'000};
+  // Null: plain HTTP. Otherwise every connection is TLS: the handshake must finish within
+  // request_timeout, and a client that does not speak TLS is disconnected without an answer.
+  std::shared_ptr<TlsContext> tls;
 };
 
 // What the server calls: `handle` for a parsed request; `reject` for one refused before parsing

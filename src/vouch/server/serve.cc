@@ -39,6 +39,8 @@ struct ServeConfig {
   std::string pg_statement_timeout = "30s";
   std::string trusted_proxies;
   std::string listen = "127.0.0.1:5000";
+  std::string tls_cert;
+  std::string tls_key;
   int threads = 2;
   int workers = 64;
   size_t max_body_bytes = 1 << 20;
@@ -168,6 +170,14 @@ int Run(const ServeConfig& c) {
   }
   if (c.threads < 1 || c.workers < 1)
     return Fail(InvalidArgument("--threads and --workers must be at least 1"));
+  std::shared_ptr<TlsContext> tls;
+  if (!c.tls_cert.empty() || !c.tls_key.empty()) {
+    if (c.tls_cert.empty() || c.tls_key.empty())
+      return Fail(InvalidArgument("--tls-cert and --tls-key go together: give both or neither"));
+    auto loaded = LoadTlsContext(c.tls_cert, c.tls_key);
+    if (!loaded.ok()) return Fail(loaded.status());
+    tls = std::move(loaded).value();
+  }
 
   std::error_code ec;
   std::filesystem::path data_dir(c.data_dir);
@@ -231,7 +241,8 @@ int Run(const ServeConfig& c) {
                             .workers = c.workers,
                             .max_body_bytes = c.max_body_bytes,
                             .request_timeout = std::chrono::milliseconds(*request_timeout),
-                            .drain_timeout = std::chrono::milliseconds(*drain_timeout)};
+                            .drain_timeout = std::chrono::milliseconds(*drain_timeout),
+                            .tls = tls};
   HttpServer server(options,
                     {.handle = [&](const api::HttpRequest& r) { return dispatcher.Handle(r); },
                      .reject = [&](const api::HttpRequest& r,
@@ -241,7 +252,7 @@ int Run(const ServeConfig& c) {
 
   std::string host =
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
-  std::string url = fmt::format("http://{}:{}", host, server.port());
+  std::string url = fmt::format("{}://{}:{}", tls ? "https" : "http", host, server.port());
   fmt::print("vouch {} serving {} ({})\n", "0.1.0", url, st.Describe());
   if (boot.created && !boot.token.empty()) {
     fmt::print("Admin token (shown once; saved to {} with mode 0600):\n  {}\n", token_file.string(),
@@ -300,6 +311,12 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0 picks one)")
       ->envname("VOUCH_LISTEN")
       ->capture_default_str();
+  app.add_option("--tls-cert", c.tls_cert,
+                 "Serve HTTPS: PEM file with the server certificate, then any intermediates")
+      ->envname("VOUCH_TLS_CERT");
+  app.add_option("--tls-key", c.tls_key,
+                 "PEM file with the certificate's private key (unencrypted)")
+      ->envname("VOUCH_TLS_KEY");
   app.add_option("--threads", c.threads, "I/O threads")
       ->envname("VOUCH_THREADS")
       ->capture_default_str();
