@@ -17,6 +17,7 @@
 #include "vouch/api/native/native_api.h"
 #include "vouch/server/http_server.h"
 #include "vouch/server/logging.h"
+#include "vouch/server/loopback.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
@@ -266,6 +267,13 @@ int Run(const ServeConfig& c) {
   fmt::print("Try: export VOUCH_SERVER={} VOUCH_TOKEN=<token>; vouch models list\n", url);
   std::fflush(stdout);
   spdlog::info("listening on {}", url);
+  if (!tls && !IsLoopbackHost(listen->first)) {
+    spdlog::warn(
+        "listening on {} without TLS: credentials (API tokens, passwords) cross the network in "
+        "clear text; serve with --tls-cert/--tls-key, or put a TLS-terminating proxy in front and "
+        "set --trusted-proxies",
+        listen->first);
+  }
 
   server.WaitForSignal();
   auth.FlushDenials(true);
