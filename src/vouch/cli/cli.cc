@@ -34,6 +34,7 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& g) {
       ->check(CLI::IsMember({"table", "json", "csv"}))
       ->capture_default_str();
   app.add_option("--ca-file", g.client.ca_file, "CA certificates (PEM) to verify an https server")
+      ->envname("VOUCH_CA_FILE")
       ->check(CLI::ExistingFile);
 }
 

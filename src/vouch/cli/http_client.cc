@@ -59,6 +59,28 @@ Result<std::string> NormalizeServerUrl(std::string_view server) {
   return url;
 }
 
+Status TransportFailure(int curl_code, std::string_view detail, const ClientOptions& options) {
+  switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return InvalidArgument(fmt::format("invalid server URL {}: {}", options.server, detail));
+    case CURLE_SSL_CACERT_BADFILE:
+      return InvalidArgument(fmt::format("cannot use --ca-file {}: {}", options.ca_file, detail));
+    case CURLE_PEER_FAILED_VERIFICATION:
+      // An untrusted issuer, an expired certificate, or one for another host name.
+      return Unavailable(fmt::format(
+          "the TLS certificate of {} was not accepted: {} (verified against {}; give the CA that "
+          "signed the server's certificate with --ca-file or VOUCH_CA_FILE)",
+          options.server, detail,
+          options.ca_file.empty() ? "the system's trust store" : "--ca-file " + options.ca_file));
+    case CURLE_SSL_CONNECT_ERROR:
+      return Unavailable(fmt::format("TLS handshake with {} failed: {} (does it serve https?)",
+                                     options.server, detail));
+    default:
+      return Unavailable(fmt::format("cannot reach server at {}: {}", options.server, detail));
+  }
+}
+
 CurlTransport::CurlTransport(ClientOptions options) : options_(std::move(options)) {
   InitCurlOnce();
   curl_ = curl_easy_init();
@@ -92,6 +114,9 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  // Verification is libcurl's default; said here so that no later change turns it off unnoticed.
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (request.method != "GET")
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
@@ -103,17 +128,7 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
 
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
-    const std::string detail = error[0] != '\0' ? error : curl_easy_strerror(code);
-    switch (code) {
-      case CURLE_URL_MALFORMAT:
-      case CURLE_UNSUPPORTED_PROTOCOL:
-        return InvalidArgument(fmt::format("invalid server URL {}: {}", options_.server, detail));
-      case CURLE_SSL_CACERT_BADFILE:
-        return InvalidArgument(
-            fmt::format("cannot use --ca-file {}: {}", options_.ca_file, detail));
-      default:
-        return Unavailable(fmt::format("cannot reach server at {}: {}", options_.server, detail));
-    }
+    return TransportFailure(code, error[0] != '\0' ? error : curl_easy_strerror(code), options_);
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,7 +17,7 @@ namespace vouch::cli {
 struct ClientOptions {
   std::string server;   // "http://127.0.0.1:5000", no trailing path
   std::string token;    // empty: send no Authorization header
-  std::string ca_file;  // empty: curl's default trust store
+  std::string ca_file;  // empty: the system's trust store; https certificates are always verified
 };
 
 struct HttpRequest {
@@ -52,8 +53,15 @@ std::string NewRequestId();
 // INVALID_ARGUMENT unless `server` is an http:// or https:// URL; returns it without trailing '/'.
 Result<std::string> NormalizeServerUrl(std::string_view server);
 
+// The Status for a libcurl failure `curl_code` (a CURLcode) with curl's `detail`, as Send returns
+// it: INVALID_ARGUMENT for a malformed URL or an unusable --ca-file, UNAVAILABLE for everything
+// else, with a message that says which certificate check failed when the server's certificate is
+// not trusted or does not name the host.
+Status TransportFailure(int curl_code, std::string_view detail, const ClientOptions& options);
+
 // libcurl easy-interface transport; one handle reused across requests so paging keeps the
-// connection alive. Not thread-safe.
+// connection alive. https:// servers must present a certificate that chains to --ca-file (or the
+// system's trust store) and names the server's host. Not thread-safe.
 class CurlTransport final : public HttpTransport {
  public:
   explicit CurlTransport(ClientOptions options);
