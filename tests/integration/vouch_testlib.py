@@ -465,10 +465,14 @@ class VouchServer:
         self.port = 0
         self.stdout_path: Path | None = None
         self.stderr_path: Path | None = None
+        # For a server given --tls-cert/--tls-key: scheme "https", and ca_file the CA that signed
+        # its certificate (readiness polling verifies against it).
+        self.scheme = "http"
+        self.ca_file: Path | None = None
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def store_kind(self) -> str:
@@ -530,7 +534,8 @@ class VouchServer:
             if self.proc.poll() is not None:
                 raise _ExitedEarly()
             try:
-                r = requests.get(self.base + "/ready", timeout=1)
+                r = requests.get(self.base + "/ready", timeout=1,
+                                 verify=str(self.ca_file) if self.ca_file else True)
                 if r.status_code == 200:
                     return
             except requests.RequestException:
@@ -660,6 +665,10 @@ class Api:
         self.spec = spec
         self.token = token
         self.session = requests.Session()
+        if server.ca_file:
+            # trust_env off, or REQUESTS_CA_BUNDLE in the environment would override verify.
+            self.session.verify = str(server.ca_file)
+            self.session.trust_env = False
 
     @property
     def base(self) -> str:
