@@ -2,6 +2,7 @@
 -- members, role grants and per-model permissions (to a principal or a group: exactly one of the two
 -- ids is non-zero, so the pair can be a primary key), and web sessions for the UI (hashes only).
 ALTER TABLE principals ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';
+CREATE INDEX tokens_principal ON tokens(principal_id);
 
 CREATE TABLE principal_groups (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
