@@ -113,8 +113,8 @@ constexpr char kDeleteAliasesOf[] =
 
 constexpr char kCountPrincipals[] = "SELECT COUNT(*) FROM principals";
 constexpr char kInsertPrincipal[] =
-    "INSERT INTO principals (name, kind, is_admin, disabled, created_ms) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO principals (name, kind, display_name, email, is_admin, disabled, created_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kInsertToken[] =
     "INSERT INTO tokens (principal_id, name, token_hash, scope, created_ms, expires_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -125,9 +125,130 @@ constexpr char kInsertSecret[] =
     "ON CONFLICT (name) DO NOTHING";
 constexpr char kFindToken[] =
     "SELECT t.id, t.principal_id, t.name, t.token_hash, t.scope, t.created_ms, t.expires_ms, "
-    "t.revoked_ms, p.name, p.kind, p.is_admin, p.disabled "
+    "t.revoked_ms, t.last_used_ms, "
+    "p.id, p.name, p.kind, p.display_name, p.email, p.created_ms, p.is_admin, p.disabled "
     "FROM tokens t JOIN principals p ON p.id = t.principal_id "
     "WHERE t.token_hash = ?1 AND p.deleted_ms IS NULL";
+
+// Principals: the columns ReadPrincipal reads, in its order. A deleted principal reads as disabled.
+constexpr char kFindPrincipal[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, disabled FROM principals "
+    "WHERE name = ?1 AND deleted_ms IS NULL";
+constexpr char kFindPrincipalById[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, "
+    "CASE WHEN deleted_ms IS NULL THEN disabled ELSE 1 END FROM principals WHERE id = ?1";
+constexpr char kListPrincipals[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, disabled FROM principals "
+    "WHERE deleted_ms IS NULL AND name > ?1 ORDER BY name LIMIT ?2";
+constexpr char kUpdatePrincipal[] =
+    "UPDATE principals SET display_name = ?2, email = ?3, is_admin = ?4, disabled = ?5 "
+    "WHERE id = ?1";
+constexpr char kDeletePrincipal[] =
+    "UPDATE principals SET deleted_ms = ?2 WHERE id = ?1 AND deleted_ms IS NULL";
+constexpr char kCountActiveAdmins[] =
+    "SELECT COUNT(*) FROM principals "
+    "WHERE deleted_ms IS NULL AND disabled = 0 AND is_admin <> 0";
+constexpr char kPasswordHash[] = "SELECT password_hash FROM principals WHERE id = ?1";
+constexpr char kSetPasswordHash[] = "UPDATE principals SET password_hash = ?2 WHERE id = ?1";
+
+// Tokens: the columns ReadToken reads, in its order.
+constexpr char kListAllTokens[] =
+    "SELECT id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms, "
+    "last_used_ms FROM tokens ORDER BY created_ms DESC, id DESC";
+constexpr char kListTokensOf[] =
+    "SELECT id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms, "
+    "last_used_ms FROM tokens WHERE principal_id = ?1 ORDER BY created_ms DESC, id DESC";
+constexpr char kFindTokenById[] =
+    "SELECT id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms, "
+    "last_used_ms FROM tokens WHERE id = ?1";
+constexpr char kRevokeToken[] =
+    "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL";
+constexpr char kRevokeTokensOf[] =
+    "UPDATE tokens SET revoked_ms = ?2 WHERE principal_id = ?1 AND revoked_ms IS NULL";
+// Never moves backwards: a slow request that touches late does not hide a later use.
+constexpr char kTouchToken[] =
+    "UPDATE tokens SET last_used_ms = ?2 "
+    "WHERE id = ?1 AND (last_used_ms IS NULL OR last_used_ms < ?2)";
+
+// Groups, and the live groups a principal belongs to (the sub-select the grant queries share).
+constexpr char kInsertGroup[] =
+    "INSERT INTO principal_groups (name, description, created_ms) VALUES (?1, ?2, ?3)";
+constexpr char kFindGroup[] =
+    "SELECT id, name, description, created_ms FROM principal_groups "
+    "WHERE name = ?1 AND deleted_ms IS NULL";
+constexpr char kListGroups[] =
+    "SELECT id, name, description, created_ms FROM principal_groups "
+    "WHERE deleted_ms IS NULL ORDER BY name";
+constexpr char kDeleteGroup[] =
+    "UPDATE principal_groups SET deleted_ms = ?2 WHERE id = ?1 AND deleted_ms IS NULL";
+constexpr char kAddGroupMember[] =
+    "INSERT INTO group_members (group_id, principal_id) VALUES (?1, ?2) "
+    "ON CONFLICT (group_id, principal_id) DO NOTHING";
+constexpr char kRemoveGroupMember[] =
+    "DELETE FROM group_members WHERE group_id = ?1 AND principal_id = ?2";
+constexpr char kGroupMembers[] =
+    "SELECT p.id, p.name, p.kind, p.display_name, p.email, p.created_ms, p.is_admin, p.disabled "
+    "FROM group_members gm JOIN principals p ON p.id = gm.principal_id "
+    "WHERE gm.group_id = ?1 AND p.deleted_ms IS NULL ORDER BY p.name";
+constexpr char kGroupsOf[] =
+    "SELECT g.id, g.name, g.description, g.created_ms "
+    "FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "WHERE gm.principal_id = ?1 AND g.deleted_ms IS NULL ORDER BY g.name";
+
+// Grants: a principal's own are (principal_id, group_id 0); its groups' are those whose group_id
+// is one of its live groups.
+constexpr char kGrantRole[] =
+    "INSERT INTO role_grants (role, principal_id, group_id) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (role, principal_id, group_id) DO NOTHING";
+constexpr char kRevokeRole[] =
+    "DELETE FROM role_grants WHERE role = ?1 AND principal_id = ?2 AND group_id = ?3";
+constexpr char kListRoleGrants[] =
+    "SELECT role, principal_id, group_id FROM role_grants ORDER BY role, group_id, principal_id";
+constexpr char kEffectiveRoles[] =
+    "SELECT DISTINCT role FROM role_grants "
+    "WHERE (group_id = 0 AND principal_id = ?1) OR group_id IN "
+    "  (SELECT gm.group_id FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "   WHERE gm.principal_id = ?1 AND g.deleted_ms IS NULL) "
+    "ORDER BY role";
+constexpr char kSetModelPermission[] =
+    "INSERT INTO model_permissions (model_id, principal_id, group_id, permission) "
+    "VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (model_id, principal_id, group_id) DO UPDATE SET permission = excluded.permission";
+constexpr char kDeleteModelPermission[] =
+    "DELETE FROM model_permissions WHERE model_id = ?1 AND principal_id = ?2 AND group_id = ?3";
+constexpr char kModelPermissions[] =
+    "SELECT model_id, principal_id, group_id, permission FROM model_permissions "
+    "WHERE model_id = ?1 ORDER BY group_id, principal_id";
+constexpr char kPermissionsFor[] =
+    "SELECT mp.model_id, mp.principal_id, mp.group_id, mp.permission "
+    "FROM model_permissions mp JOIN models m ON m.id = mp.model_id "
+    "WHERE m.deleted_ms IS NULL AND ((mp.group_id = 0 AND mp.principal_id = ?1) OR mp.group_id IN "
+    "  (SELECT gm.group_id FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "   WHERE gm.principal_id = ?1 AND g.deleted_ms IS NULL)) "
+    "ORDER BY mp.model_id, mp.group_id, mp.principal_id";
+constexpr char kModelPermissionsFor[] =
+    "SELECT mp.model_id, mp.principal_id, mp.group_id, mp.permission "
+    "FROM model_permissions mp JOIN models m ON m.id = mp.model_id "
+    "WHERE mp.model_id = ?2 AND m.deleted_ms IS NULL "
+    "AND ((mp.group_id = 0 AND mp.principal_id = ?1) OR mp.group_id IN "
+    "  (SELECT gm.group_id FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "   WHERE gm.principal_id = ?1 AND g.deleted_ms IS NULL)) "
+    "ORDER BY mp.group_id, mp.principal_id";
+constexpr char kDeleteRoleGrantsOf[] =
+    "DELETE FROM role_grants WHERE principal_id = ?1 AND group_id = ?2";
+constexpr char kDeleteModelPermissionsOf[] =
+    "DELETE FROM model_permissions WHERE principal_id = ?1 AND group_id = ?2";
+constexpr char kDeleteMembershipsOf[] = "DELETE FROM group_members WHERE principal_id = ?1";
+constexpr char kDeleteMembersOf[] = "DELETE FROM group_members WHERE group_id = ?1";
+
+constexpr char kInsertSession[] =
+    "INSERT INTO web_sessions (id_hash, principal_id, csrf_hash, created_ms, expires_ms, "
+    "last_seen_ms, revoked_ms, address, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr char kFindSession[] =
+    "SELECT id_hash, principal_id, csrf_hash, created_ms, expires_ms, last_seen_ms, revoked_ms, "
+    "address, user_agent FROM web_sessions WHERE id_hash = ?1";
+constexpr char kRevokeSession[] =
+    "UPDATE web_sessions SET revoked_ms = ?2 WHERE id_hash = ?1 AND revoked_ms IS NULL";
 
 constexpr char kNextAuditSeq[] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events";
 constexpr char kInsertAudit[] =
@@ -183,7 +304,86 @@ Result<Map> ReadMap(Conn& c, const char* sql, int64_t id) {
   return out;
 }
 
+// Columns id, name, kind, display_name, email, created_ms, is_admin, disabled from `col` on.
+Result<Principal> ReadPrincipal(const Stmt& s, int col) {
+  Principal p;
+  p.id = s.Int(col);
+  p.name = s.Text(col + 1);
+  std::string kind = s.Text(col + 2);
+  if (kind == PrincipalKindName(PrincipalKind::kUser)) {
+    p.kind = PrincipalKind::kUser;
+  } else if (kind == PrincipalKindName(PrincipalKind::kServiceAccount)) {
+    p.kind = PrincipalKind::kServiceAccount;
+  } else {
+    return Internal("stored principal kind is unknown: " + kind);
+  }
+  p.display_name = s.Text(col + 3);
+  p.email = s.Text(col + 4);
+  p.created_ms = s.Int(col + 5);
+  p.is_admin = s.Int(col + 6) != 0;
+  p.disabled = s.Int(col + 7) != 0;
+  return p;
+}
+
+Result<std::vector<Principal>> ReadPrincipals(Stmt& s) {
+  std::vector<Principal> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    VOUCH_ASSIGN_OR_RETURN(Principal p, ReadPrincipal(s, 0));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Columns id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms,
+// last_used_ms.
+TokenRecord ReadToken(const Stmt& s) {
+  TokenRecord t;
+  t.id = s.Int(0);
+  t.principal_id = s.Int(1);
+  t.name = s.Text(2);
+  t.token_hash = s.Text(3);
+  t.scope = s.Text(4);
+  t.created_ms = s.Int(5);
+  t.expires_ms = s.OptionalInt(6);
+  t.revoked_ms = s.OptionalInt(7);
+  t.last_used_ms = s.OptionalInt(8);
+  return t;
+}
+
+Result<std::vector<Group>> ReadGroups(Stmt& s) {
+  std::vector<Group> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(Group{s.Int(0), s.Text(1), s.Text(2), s.Int(3)});
+  }
+  return out;
+}
+
+// Columns model_id, principal_id, group_id, permission (stored by name).
+Result<std::vector<ModelPermission>> ReadPermissions(Stmt& s) {
+  std::vector<ModelPermission> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    std::string name = s.Text(3);
+    Result<Permission> permission = ParsePermission(name);
+    if (!permission.ok()) return Internal("stored permission is unknown: " + name);
+    out.push_back(ModelPermission{s.Int(0), Grantee{s.Int(1), s.Int(2)}, *permission});
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<int64_t> SqliteTx::RunCounted(const char* sql, int64_t a, int64_t b) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+  s.Bind(1, a).Bind(2, b);
+  VOUCH_TRY(s.Run());
+  return c_.changes();
+}
 
 Status SqliteTx::FillModel(Model& m) {
   VOUCH_ASSIGN_OR_RETURN(m.tags, ReadMap<StringMap>(c_, kModelTags, m.id));
@@ -531,10 +731,11 @@ Result<int64_t> SqliteTx::CountPrincipals() {
 
 Status SqliteTx::InsertPrincipal(Principal& p, TimeMs created_ms) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kInsertPrincipal));
-  s.Bind(1, p.name).Bind(2, PrincipalKindName(p.kind)).Bind(3, int64_t{p.is_admin});
-  s.Bind(4, int64_t{p.disabled}).Bind(5, created_ms);
+  s.Bind(1, p.name).Bind(2, PrincipalKindName(p.kind)).Bind(3, p.display_name).Bind(4, p.email);
+  s.Bind(5, int64_t{p.is_admin}).Bind(6, int64_t{p.disabled}).Bind(7, created_ms);
   VOUCH_TRY(s.Run());
   p.id = sqlite3_last_insert_rowid(c_.db());
+  p.created_ms = created_ms;
   return OkStatus();
 }
 
@@ -553,22 +754,266 @@ Result<std::optional<std::pair<TokenRecord, Principal>>> SqliteTx::FindToken(
   s.Bind(1, token_hash);
   VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::pair<TokenRecord, Principal>>();
-  TokenRecord t;
-  t.id = s.Int(0);
-  t.principal_id = s.Int(1);
-  t.name = s.Text(2);
-  t.token_hash = s.Text(3);
-  t.scope = s.Text(4);
-  t.created_ms = s.Int(5);
-  t.expires_ms = s.OptionalInt(6);
-  t.revoked_ms = s.OptionalInt(7);
-  Principal p;
-  p.id = t.principal_id;
-  p.name = s.Text(8);
-  p.kind = s.Text(9) == "user" ? PrincipalKind::kUser : PrincipalKind::kServiceAccount;
-  p.is_admin = s.Int(10) != 0;
-  p.disabled = s.Int(11) != 0;
+  TokenRecord t = ReadToken(s);
+  VOUCH_ASSIGN_OR_RETURN(Principal p, ReadPrincipal(s, 9));
   return std::optional<std::pair<TokenRecord, Principal>>(std::pair(std::move(t), std::move(p)));
+}
+
+Result<std::optional<Principal>> SqliteTx::FindPrincipal(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindPrincipal));
+  s.Bind(1, name);
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> found, ReadPrincipals(s));
+  if (found.empty()) return std::optional<Principal>();
+  return std::optional<Principal>(std::move(found[0]));
+}
+
+Result<std::optional<Principal>> SqliteTx::FindPrincipalById(int64_t id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindPrincipalById));
+  s.Bind(1, id);
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> found, ReadPrincipals(s));
+  if (found.empty()) return std::optional<Principal>();
+  return std::optional<Principal>(std::move(found[0]));
+}
+
+Result<std::vector<Principal>> SqliteTx::ListPrincipals(std::string_view after_name, int limit) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListPrincipals));
+  s.Bind(1, after_name).Bind(2, limit);
+  return ReadPrincipals(s);
+}
+
+Status SqliteTx::UpdatePrincipal(const Principal& p) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kUpdatePrincipal));
+  s.Bind(1, p.id).Bind(2, p.display_name).Bind(3, p.email).Bind(4, int64_t{p.is_admin});
+  s.Bind(5, int64_t{p.disabled});
+  return s.Run();
+}
+
+Status SqliteTx::MarkPrincipalDeleted(int64_t principal_id, TimeMs when) {
+  return RunCounted(kDeletePrincipal, principal_id, when).status();
+}
+
+Result<int64_t> SqliteTx::CountActiveAdmins() {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kCountActiveAdmins));
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.Int(0) : 0;
+}
+
+Result<std::string> SqliteTx::PasswordHash(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kPasswordHash));
+  s.Bind(1, principal_id);
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound(fmt::format("principal {} not found", principal_id));
+  return s.Text(0);
+}
+
+Status SqliteTx::SetPasswordHash(int64_t principal_id, std::string_view hash) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kSetPasswordHash));
+  s.Bind(1, principal_id).Bind(2, hash);
+  VOUCH_TRY(s.Run());
+  if (c_.changes() == 0) return NotFound(fmt::format("principal {} not found", principal_id));
+  return OkStatus();
+}
+
+Result<std::vector<TokenRecord>> SqliteTx::ListTokens(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(principal_id == 0 ? kListAllTokens : kListTokensOf));
+  if (principal_id != 0) s.Bind(1, principal_id);
+  std::vector<TokenRecord> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadToken(s));
+  }
+  return out;
+}
+
+Result<std::optional<TokenRecord>> SqliteTx::FindTokenById(int64_t token_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindTokenById));
+  s.Bind(1, token_id);
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(ReadToken(s));
+}
+
+Result<int64_t> SqliteTx::RevokeToken(int64_t token_id, TimeMs when) {
+  return RunCounted(kRevokeToken, token_id, when);
+}
+
+Result<int64_t> SqliteTx::RevokeTokensOf(int64_t principal_id, TimeMs when) {
+  return RunCounted(kRevokeTokensOf, principal_id, when);
+}
+
+Status SqliteTx::TouchToken(int64_t token_id, TimeMs when) {
+  return RunCounted(kTouchToken, token_id, when).status();
+}
+
+Status SqliteTx::InsertGroup(Group& g) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kInsertGroup));
+  s.Bind(1, g.name).Bind(2, g.description).Bind(3, g.created_ms);
+  Status inserted = s.Run();
+  if (inserted.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists(fmt::format("group {} already exists", g.name));
+  }
+  VOUCH_TRY(inserted);
+  g.id = sqlite3_last_insert_rowid(c_.db());
+  return OkStatus();
+}
+
+Result<std::optional<Group>> SqliteTx::FindGroup(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindGroup));
+  s.Bind(1, name);
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Group> found, ReadGroups(s));
+  if (found.empty()) return std::optional<Group>();
+  return std::optional<Group>(std::move(found[0]));
+}
+
+Result<std::vector<Group>> SqliteTx::ListGroups() {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListGroups));
+  return ReadGroups(s);
+}
+
+Status SqliteTx::MarkGroupDeleted(int64_t group_id, TimeMs when) {
+  return RunCounted(kDeleteGroup, group_id, when).status();
+}
+
+Result<bool> SqliteTx::AddGroupMember(int64_t group_id, int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t added, RunCounted(kAddGroupMember, group_id, principal_id));
+  return added > 0;
+}
+
+Result<bool> SqliteTx::RemoveGroupMember(int64_t group_id, int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t removed, RunCounted(kRemoveGroupMember, group_id, principal_id));
+  return removed > 0;
+}
+
+Result<std::vector<Principal>> SqliteTx::GroupMembers(int64_t group_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kGroupMembers));
+  s.Bind(1, group_id);
+  return ReadPrincipals(s);
+}
+
+Result<std::vector<Group>> SqliteTx::GroupsOf(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kGroupsOf));
+  s.Bind(1, principal_id);
+  return ReadGroups(s);
+}
+
+Result<int64_t> SqliteTx::RunGrant(const char* sql, const RoleGrant& grant) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+  s.Bind(1, grant.role).Bind(2, grant.grantee.principal_id).Bind(3, grant.grantee.group_id);
+  VOUCH_TRY(s.Run());
+  return c_.changes();
+}
+
+Result<bool> SqliteTx::GrantRole(const RoleGrant& grant) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t added, RunGrant(kGrantRole, grant));
+  return added > 0;
+}
+
+Result<bool> SqliteTx::RevokeRole(const RoleGrant& grant) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t removed, RunGrant(kRevokeRole, grant));
+  return removed > 0;
+}
+
+Result<std::vector<RoleGrant>> SqliteTx::ListRoleGrants() {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListRoleGrants));
+  std::vector<RoleGrant> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RoleGrant{s.Text(0), Grantee{s.Int(1), s.Int(2)}});
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteTx::EffectiveRoles(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kEffectiveRoles));
+  s.Bind(1, principal_id);
+  std::vector<std::string> out;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
+}
+
+Status SqliteTx::SetModelPermission(const ModelPermission& p) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kSetModelPermission));
+  s.Bind(1, p.model_id).Bind(2, p.grantee.principal_id).Bind(3, p.grantee.group_id);
+  s.Bind(4, PermissionName(p.permission));
+  return s.Run();
+}
+
+Result<bool> SqliteTx::DeleteModelPermission(int64_t model_id, const Grantee& grantee) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kDeleteModelPermission));
+  s.Bind(1, model_id).Bind(2, grantee.principal_id).Bind(3, grantee.group_id);
+  VOUCH_TRY(s.Run());
+  return c_.changes() > 0;
+}
+
+Result<std::vector<ModelPermission>> SqliteTx::ModelPermissions(int64_t model_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kModelPermissions));
+  s.Bind(1, model_id);
+  return ReadPermissions(s);
+}
+
+Result<std::vector<ModelPermission>> SqliteTx::PermissionsFor(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kPermissionsFor));
+  s.Bind(1, principal_id);
+  return ReadPermissions(s);
+}
+
+Result<std::vector<ModelPermission>> SqliteTx::ModelPermissionsFor(int64_t model_id,
+                                                                   int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kModelPermissionsFor));
+  s.Bind(1, principal_id).Bind(2, model_id);
+  return ReadPermissions(s);
+}
+
+Status SqliteTx::DeleteGrantsOf(const Grantee& grantee) {
+  for (const char* sql : {kDeleteRoleGrantsOf, kDeleteModelPermissionsOf}) {
+    VOUCH_TRY(RunCounted(sql, grantee.principal_id, grantee.group_id).status());
+  }
+  VOUCH_ASSIGN_OR_RETURN(Stmt s,
+                         c_.Prepare(grantee.is_group() ? kDeleteMembersOf : kDeleteMembershipsOf));
+  s.Bind(1, grantee.is_group() ? grantee.group_id : grantee.principal_id);
+  return s.Run();
+}
+
+Status SqliteTx::InsertSession(const WebSession& w) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kInsertSession));
+  s.Bind(1, w.id_hash).Bind(2, w.principal_id).Bind(3, w.csrf_hash).Bind(4, w.created_ms);
+  s.Bind(5, w.expires_ms).Bind(6, w.last_seen_ms).Bind(7, w.revoked_ms).Bind(8, w.address);
+  s.Bind(9, w.user_agent);
+  Status inserted = s.Run();
+  if (inserted.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("a web session with that id already exists");
+  }
+  return inserted;
+}
+
+Result<std::optional<WebSession>> SqliteTx::FindSession(std::string_view id_hash) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindSession));
+  s.Bind(1, id_hash);
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<WebSession>();
+  WebSession w;
+  w.id_hash = s.Text(0);
+  w.principal_id = s.Int(1);
+  w.csrf_hash = s.Text(2);
+  w.created_ms = s.Int(3);
+  w.expires_ms = s.Int(4);
+  w.last_seen_ms = s.Int(5);
+  w.revoked_ms = s.OptionalInt(6);
+  w.address = s.Text(7);
+  w.user_agent = s.Text(8);
+  return std::optional<WebSession>(std::move(w));
+}
+
+Status SqliteTx::RevokeSession(std::string_view id_hash, TimeMs when) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kRevokeSession));
+  s.Bind(1, id_hash).Bind(2, when);
+  return s.Run();
 }
 
 Result<std::optional<SealedSecret>> SqliteTx::FindSecret(std::string_view name) {

@@ -58,6 +58,47 @@ class SqliteTx final : public Tx {
   Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
       std::string_view token_hash) override;
 
+  Result<std::optional<Principal>> FindPrincipal(std::string_view name) override;
+  Result<std::optional<Principal>> FindPrincipalById(int64_t id) override;
+  Result<std::vector<Principal>> ListPrincipals(std::string_view after_name, int limit) override;
+  Status UpdatePrincipal(const Principal& principal) override;
+  Status MarkPrincipalDeleted(int64_t principal_id, TimeMs when) override;
+  Result<int64_t> CountActiveAdmins() override;
+  Result<std::string> PasswordHash(int64_t principal_id) override;
+  Status SetPasswordHash(int64_t principal_id, std::string_view hash) override;
+
+  Result<std::vector<TokenRecord>> ListTokens(int64_t principal_id) override;
+  Result<std::optional<TokenRecord>> FindTokenById(int64_t token_id) override;
+  Result<int64_t> RevokeToken(int64_t token_id, TimeMs when) override;
+  Result<int64_t> RevokeTokensOf(int64_t principal_id, TimeMs when) override;
+  Status TouchToken(int64_t token_id, TimeMs when) override;
+
+  Status InsertGroup(Group& group) override;
+  Result<std::optional<Group>> FindGroup(std::string_view name) override;
+  Result<std::vector<Group>> ListGroups() override;
+  Status MarkGroupDeleted(int64_t group_id, TimeMs when) override;
+  Result<bool> AddGroupMember(int64_t group_id, int64_t principal_id) override;
+  Result<bool> RemoveGroupMember(int64_t group_id, int64_t principal_id) override;
+  Result<std::vector<Principal>> GroupMembers(int64_t group_id) override;
+  Result<std::vector<Group>> GroupsOf(int64_t principal_id) override;
+
+  Result<bool> GrantRole(const RoleGrant& grant) override;
+  Result<bool> RevokeRole(const RoleGrant& grant) override;
+  Result<std::vector<RoleGrant>> ListRoleGrants() override;
+  Result<std::vector<std::string>> EffectiveRoles(int64_t principal_id) override;
+
+  Status SetModelPermission(const ModelPermission& permission) override;
+  Result<bool> DeleteModelPermission(int64_t model_id, const Grantee& grantee) override;
+  Result<std::vector<ModelPermission>> ModelPermissions(int64_t model_id) override;
+  Result<std::vector<ModelPermission>> PermissionsFor(int64_t principal_id) override;
+  Result<std::vector<ModelPermission>> ModelPermissionsFor(int64_t model_id,
+                                                           int64_t principal_id) override;
+  Status DeleteGrantsOf(const Grantee& grantee) override;
+
+  Status InsertSession(const WebSession& session) override;
+  Result<std::optional<WebSession>> FindSession(std::string_view id_hash) override;
+  Status RevokeSession(std::string_view id_hash, TimeMs when) override;
+
   Result<std::optional<SealedSecret>> FindSecret(std::string_view name) override;
   Result<bool> InsertSecret(const SealedSecret& secret) override;
   Result<int64_t> AppendAuditEvent(
@@ -80,6 +121,10 @@ class SqliteTx final : public Tx {
   Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
                                         std::string_view value);
   Status RunKeyed(const char* sql, int64_t id, std::string_view key);
+  // Runs `sql` with ?1 = a and ?2 = b; returns how many rows it changed.
+  Result<int64_t> RunCounted(const char* sql, int64_t a, int64_t b);
+  // Runs `sql` with ?1 = role, ?2 = principal id, ?3 = group id; returns the rows changed.
+  Result<int64_t> RunGrant(const char* sql, const RoleGrant& grant);
 
   Conn& c_;
 };
