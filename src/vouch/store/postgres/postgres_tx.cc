@@ -152,8 +152,8 @@ constexpr char kDeleteAliasesOf[] =
 
 constexpr char kCountPrincipals[] = "SELECT COUNT(*) FROM principals";
 constexpr char kInsertPrincipal[] =
-    "INSERT INTO principals (name, kind, is_admin, disabled, created_ms) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) WHERE deleted_ms IS NULL DO NOTHING "
+    "INSERT INTO principals (name, kind, display_name, email, is_admin, disabled, created_ms) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) WHERE deleted_ms IS NULL DO NOTHING "
     "RETURNING id";
 constexpr char kInsertToken[] =
     "INSERT INTO tokens (principal_id, name, token_hash, scope, created_ms, expires_ms) "
@@ -165,9 +165,146 @@ constexpr char kInsertSecret[] =
     "ON CONFLICT (name) DO NOTHING";
 constexpr char kFindToken[] =
     "SELECT t.id, t.principal_id, t.name, t.token_hash, t.scope, t.created_ms, t.expires_ms, "
-    "t.revoked_ms, p.name, p.kind, p.is_admin, p.disabled "
+    "t.revoked_ms, t.last_used_ms, "
+    "p.id, p.name, p.kind, p.display_name, p.email, p.created_ms, p.is_admin, p.disabled "
     "FROM tokens t JOIN principals p ON p.id = t.principal_id "
     "WHERE t.token_hash = $1 AND p.deleted_ms IS NULL";
+
+// Principals: the columns ReadPrincipal reads, in its order. A deleted principal reads as disabled.
+constexpr char kFindPrincipal[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, disabled FROM principals "
+    "WHERE name = $1 AND deleted_ms IS NULL";
+constexpr char kFindPrincipalById[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, "
+    "CASE WHEN deleted_ms IS NULL THEN disabled ELSE 1 END FROM principals WHERE id = $1";
+// In a write transaction: the caller writes back the whole row it read (UpdatePrincipal), so the
+// row stays locked until commit; otherwise a concurrent change (disabling it) could be undone.
+constexpr char kFindPrincipalForUpdate[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, disabled FROM principals "
+    "WHERE name = $1 AND deleted_ms IS NULL FOR UPDATE";
+constexpr char kFindPrincipalByIdForUpdate[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, "
+    "CASE WHEN deleted_ms IS NULL THEN disabled ELSE 1 END FROM principals WHERE id = $1 "
+    "FOR UPDATE";
+constexpr char kListPrincipals[] =
+    "SELECT id, name, kind, display_name, email, created_ms, is_admin, disabled FROM principals "
+    "WHERE deleted_ms IS NULL AND name > $1 ORDER BY name LIMIT $2";
+constexpr char kUpdatePrincipal[] =
+    "UPDATE principals SET display_name = $2, email = $3, is_admin = $4, disabled = $5 "
+    "WHERE id = $1";
+constexpr char kDeletePrincipal[] =
+    "UPDATE principals SET deleted_ms = $2 WHERE id = $1 AND deleted_ms IS NULL";
+constexpr char kCountActiveAdmins[] =
+    "SELECT COUNT(*) FROM principals "
+    "WHERE deleted_ms IS NULL AND disabled = 0 AND is_admin <> 0";
+// In a write transaction, taken before counting and held until commit, so that two servers that
+// each demote, disable or delete a different admin after counting two cannot both go ahead (see
+// the class comment). The key follows those of postgres_store.cc ("vouch" in ASCII, + 2).
+constexpr char kLockAdminCount[] = "SELECT pg_advisory_xact_lock(2242052021)";
+constexpr char kPasswordHash[] = "SELECT password_hash FROM principals WHERE id = $1";
+constexpr char kSetPasswordHash[] = "UPDATE principals SET password_hash = $2 WHERE id = $1";
+
+// Tokens: the columns ReadToken reads, in its order.
+constexpr char kListAllTokens[] =
+    "SELECT id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms, "
+    "last_used_ms FROM tokens ORDER BY created_ms DESC, id DESC";
+constexpr char kListTokensOf[] =
+    "SELECT id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms, "
+    "last_used_ms FROM tokens WHERE principal_id = $1 ORDER BY created_ms DESC, id DESC";
+constexpr char kFindTokenById[] =
+    "SELECT id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms, "
+    "last_used_ms FROM tokens WHERE id = $1";
+constexpr char kRevokeToken[] =
+    "UPDATE tokens SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL";
+constexpr char kRevokeTokensOf[] =
+    "UPDATE tokens SET revoked_ms = $2 WHERE principal_id = $1 AND revoked_ms IS NULL";
+// Never moves backwards: a slow request that touches late does not hide a later use.
+constexpr char kTouchToken[] =
+    "UPDATE tokens SET last_used_ms = $2 "
+    "WHERE id = $1 AND (last_used_ms IS NULL OR last_used_ms < $2)";
+
+// Groups. A live name clash inserts nothing (rather than failing the statement, which would abort
+// the whole transaction); the caller reports ALREADY_EXISTS.
+constexpr char kInsertGroup[] =
+    "INSERT INTO principal_groups (name, description, created_ms) VALUES ($1, $2, $3) "
+    "ON CONFLICT (name) WHERE deleted_ms IS NULL DO NOTHING RETURNING id";
+constexpr char kFindGroup[] =
+    "SELECT id, name, description, created_ms FROM principal_groups "
+    "WHERE name = $1 AND deleted_ms IS NULL";
+constexpr char kListGroups[] =
+    "SELECT id, name, description, created_ms FROM principal_groups "
+    "WHERE deleted_ms IS NULL ORDER BY name";
+constexpr char kDeleteGroup[] =
+    "UPDATE principal_groups SET deleted_ms = $2 WHERE id = $1 AND deleted_ms IS NULL";
+constexpr char kAddGroupMember[] =
+    "INSERT INTO group_members (group_id, principal_id) VALUES ($1, $2) "
+    "ON CONFLICT (group_id, principal_id) DO NOTHING";
+constexpr char kRemoveGroupMember[] =
+    "DELETE FROM group_members WHERE group_id = $1 AND principal_id = $2";
+constexpr char kGroupMembers[] =
+    "SELECT p.id, p.name, p.kind, p.display_name, p.email, p.created_ms, p.is_admin, p.disabled "
+    "FROM group_members gm JOIN principals p ON p.id = gm.principal_id "
+    "WHERE gm.group_id = $1 AND p.deleted_ms IS NULL ORDER BY p.name";
+constexpr char kGroupsOf[] =
+    "SELECT g.id, g.name, g.description, g.created_ms "
+    "FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "WHERE gm.principal_id = $1 AND g.deleted_ms IS NULL ORDER BY g.name";
+
+// Grants: a principal's own are (principal_id, group_id 0); its groups' are those whose group_id
+// is one of its live groups.
+constexpr char kGrantRole[] =
+    "INSERT INTO role_grants (role, principal_id, group_id) VALUES ($1, $2, $3) "
+    "ON CONFLICT (role, principal_id, group_id) DO NOTHING";
+constexpr char kRevokeRole[] =
+    "DELETE FROM role_grants WHERE role = $1 AND principal_id = $2 AND group_id = $3";
+constexpr char kListRoleGrants[] =
+    "SELECT role, principal_id, group_id FROM role_grants ORDER BY role, group_id, principal_id";
+constexpr char kEffectiveRoles[] =
+    "SELECT DISTINCT role FROM role_grants "
+    "WHERE (group_id = 0 AND principal_id = $1) OR group_id IN "
+    "  (SELECT gm.group_id FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "   WHERE gm.principal_id = $1 AND g.deleted_ms IS NULL) "
+    "ORDER BY role";
+constexpr char kSetModelPermission[] =
+    "INSERT INTO model_permissions (model_id, principal_id, group_id, permission) "
+    "VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (model_id, principal_id, group_id) DO UPDATE SET permission = excluded.permission";
+constexpr char kDeleteModelPermission[] =
+    "DELETE FROM model_permissions WHERE model_id = $1 AND principal_id = $2 AND group_id = $3";
+constexpr char kModelPermissions[] =
+    "SELECT model_id, principal_id, group_id, permission FROM model_permissions "
+    "WHERE model_id = $1 ORDER BY group_id, principal_id";
+constexpr char kPermissionsFor[] =
+    "SELECT mp.model_id, mp.principal_id, mp.group_id, mp.permission "
+    "FROM model_permissions mp JOIN models m ON m.id = mp.model_id "
+    "WHERE m.deleted_ms IS NULL AND ((mp.group_id = 0 AND mp.principal_id = $1) OR mp.group_id IN "
+    "  (SELECT gm.group_id FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "   WHERE gm.principal_id = $1 AND g.deleted_ms IS NULL)) "
+    "ORDER BY mp.model_id, mp.group_id, mp.principal_id";
+constexpr char kModelPermissionsFor[] =
+    "SELECT mp.model_id, mp.principal_id, mp.group_id, mp.permission "
+    "FROM model_permissions mp JOIN models m ON m.id = mp.model_id "
+    "WHERE mp.model_id = $2 AND m.deleted_ms IS NULL "
+    "AND ((mp.group_id = 0 AND mp.principal_id = $1) OR mp.group_id IN "
+    "  (SELECT gm.group_id FROM group_members gm JOIN principal_groups g ON g.id = gm.group_id "
+    "   WHERE gm.principal_id = $1 AND g.deleted_ms IS NULL)) "
+    "ORDER BY mp.group_id, mp.principal_id";
+constexpr char kDeleteRoleGrantsOf[] =
+    "DELETE FROM role_grants WHERE principal_id = $1 AND group_id = $2";
+constexpr char kDeleteModelPermissionsOf[] =
+    "DELETE FROM model_permissions WHERE principal_id = $1 AND group_id = $2";
+constexpr char kDeleteMembershipsOf[] = "DELETE FROM group_members WHERE principal_id = $1";
+constexpr char kDeleteMembersOf[] = "DELETE FROM group_members WHERE group_id = $1";
+
+constexpr char kInsertSession[] =
+    "INSERT INTO web_sessions (id_hash, principal_id, csrf_hash, created_ms, expires_ms, "
+    "last_seen_ms, revoked_ms, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+    "ON CONFLICT (id_hash) DO NOTHING";
+constexpr char kFindSession[] =
+    "SELECT id_hash, principal_id, csrf_hash, created_ms, expires_ms, last_seen_ms, revoked_ms, "
+    "address, user_agent FROM web_sessions WHERE id_hash = $1";
+constexpr char kRevokeSession[] =
+    "UPDATE web_sessions SET revoked_ms = $2 WHERE id_hash = $1 AND revoked_ms IS NULL";
 
 // Takes the next number and holds audit_head's row lock until commit: appends from every server
 // queue here, so numbers are handed out in commit order, without gaps.
@@ -242,10 +379,84 @@ Result<std::vector<ModelVersion>> ReadVersions(const PgRows& r) {
   return out;
 }
 
+// Columns id, name, kind, display_name, email, created_ms, is_admin, disabled from `col` on.
+Result<Principal> ReadPrincipal(const PgRows& r, int i, int col) {
+  Principal p;
+  p.id = r.Int(i, col);
+  p.name = r.Text(i, col + 1);
+  std::string kind = r.Text(i, col + 2);
+  if (kind == PrincipalKindName(PrincipalKind::kUser)) {
+    p.kind = PrincipalKind::kUser;
+  } else if (kind == PrincipalKindName(PrincipalKind::kServiceAccount)) {
+    p.kind = PrincipalKind::kServiceAccount;
+  } else {
+    return Internal("stored principal kind is unknown: " + kind);
+  }
+  p.display_name = r.Text(i, col + 3);
+  p.email = r.Text(i, col + 4);
+  p.created_ms = r.Int(i, col + 5);
+  p.is_admin = r.Int(i, col + 6) != 0;
+  p.disabled = r.Int(i, col + 7) != 0;
+  return p;
+}
+
+Result<std::vector<Principal>> ReadPrincipals(const PgRows& r) {
+  std::vector<Principal> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    VOUCH_ASSIGN_OR_RETURN(Principal p, ReadPrincipal(r, i, 0));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Columns id, principal_id, name, token_hash, scope, created_ms, expires_ms, revoked_ms,
+// last_used_ms.
+TokenRecord ReadToken(const PgRows& r, int i) {
+  TokenRecord t;
+  t.id = r.Int(i, 0);
+  t.principal_id = r.Int(i, 1);
+  t.name = r.Text(i, 2);
+  t.token_hash = r.Text(i, 3);
+  t.scope = r.Text(i, 4);
+  t.created_ms = r.Int(i, 5);
+  t.expires_ms = r.OptionalInt(i, 6);
+  t.revoked_ms = r.OptionalInt(i, 7);
+  t.last_used_ms = r.OptionalInt(i, 8);
+  return t;
+}
+
+std::vector<Group> ReadGroups(const PgRows& r) {
+  std::vector<Group> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    out.push_back(Group{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3)});
+  }
+  return out;
+}
+
+// Columns model_id, principal_id, group_id, permission (stored by name).
+Result<std::vector<ModelPermission>> ReadPermissions(const PgRows& r) {
+  std::vector<ModelPermission> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    std::string name = r.Text(i, 3);
+    Result<Permission> permission = ParsePermission(name);
+    if (!permission.ok()) return Internal("stored permission is unknown: " + name);
+    out.push_back(ModelPermission{r.Int(i, 0), Grantee{r.Int(i, 1), r.Int(i, 2)}, *permission});
+  }
+  return out;
+}
+
 }  // namespace
 
 Status PostgresTx::Run(const char* sql, const PgParams& params) {
   return c_.Query(sql, params).status();
+}
+
+Result<int64_t> PostgresTx::RunCounted(const char* sql, const PgParams& params) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(sql, params));
+  return r.affected();
 }
 
 Result<int64_t> PostgresTx::InsertReturningId(const char* sql, const PgParams& params,
@@ -507,10 +718,11 @@ Result<int64_t> PostgresTx::CountPrincipals() {
 
 Status PostgresTx::InsertPrincipal(Principal& p, TimeMs created_ms) {
   PgParams params;
-  params.Add(p.name).Add(PrincipalKindName(p.kind)).Add(int64_t{p.is_admin});
-  params.Add(int64_t{p.disabled}).Add(created_ms);
+  params.Add(p.name).Add(PrincipalKindName(p.kind)).Add(p.display_name).Add(p.email);
+  params.Add(int64_t{p.is_admin}).Add(int64_t{p.disabled}).Add(created_ms);
   VOUCH_ASSIGN_OR_RETURN(
       p.id, InsertReturningId(kInsertPrincipal, params, fmt::format("principal {}", p.name)));
+  p.created_ms = created_ms;
   return OkStatus();
 }
 
@@ -526,22 +738,246 @@ Result<std::optional<std::pair<TokenRecord, Principal>>> PostgresTx::FindToken(
     std::string_view token_hash) {
   VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kFindToken, PgParams().Add(token_hash)));
   if (r.empty()) return std::optional<std::pair<TokenRecord, Principal>>();
-  TokenRecord t;
-  t.id = r.Int(0, 0);
-  t.principal_id = r.Int(0, 1);
-  t.name = r.Text(0, 2);
-  t.token_hash = r.Text(0, 3);
-  t.scope = r.Text(0, 4);
-  t.created_ms = r.Int(0, 5);
-  t.expires_ms = r.OptionalInt(0, 6);
-  t.revoked_ms = r.OptionalInt(0, 7);
-  Principal p;
-  p.id = t.principal_id;
-  p.name = r.Text(0, 8);
-  p.kind = r.Text(0, 9) == "user" ? PrincipalKind::kUser : PrincipalKind::kServiceAccount;
-  p.is_admin = r.Int(0, 10) != 0;
-  p.disabled = r.Int(0, 11) != 0;
+  TokenRecord t = ReadToken(r, 0);
+  VOUCH_ASSIGN_OR_RETURN(Principal p, ReadPrincipal(r, 0, 9));
   return std::optional<std::pair<TokenRecord, Principal>>(std::pair(std::move(t), std::move(p)));
+}
+
+Result<std::optional<Principal>> PostgresTx::FindPrincipal(std::string_view name) {
+  WaitTimer timer(RowLockCounter());
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(for_write_ ? kFindPrincipalForUpdate : kFindPrincipal,
+                                            PgParams().Add(name)));
+  timer.Stop();
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> found, ReadPrincipals(r));
+  if (found.empty()) return std::optional<Principal>();
+  return std::optional<Principal>(std::move(found[0]));
+}
+
+Result<std::optional<Principal>> PostgresTx::FindPrincipalById(int64_t id) {
+  WaitTimer timer(RowLockCounter());
+  VOUCH_ASSIGN_OR_RETURN(
+      PgRows r,
+      c_.Query(for_write_ ? kFindPrincipalByIdForUpdate : kFindPrincipalById, PgParams().Add(id)));
+  timer.Stop();
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> found, ReadPrincipals(r));
+  if (found.empty()) return std::optional<Principal>();
+  return std::optional<Principal>(std::move(found[0]));
+}
+
+Result<std::vector<Principal>> PostgresTx::ListPrincipals(std::string_view after_name, int limit) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r,
+                         c_.Query(kListPrincipals, PgParams().Add(after_name).Add(limit)));
+  return ReadPrincipals(r);
+}
+
+Status PostgresTx::UpdatePrincipal(const Principal& p) {
+  PgParams params;
+  params.Add(p.id).Add(p.display_name).Add(p.email).Add(int64_t{p.is_admin});
+  params.Add(int64_t{p.disabled});
+  return Run(kUpdatePrincipal, params);
+}
+
+Status PostgresTx::MarkPrincipalDeleted(int64_t principal_id, TimeMs when) {
+  return Run(kDeletePrincipal, PgParams().Add(principal_id).Add(when));
+}
+
+Result<int64_t> PostgresTx::CountActiveAdmins() {
+  if (for_write_) {
+    // A statement of its own: READ COMMITTED takes the count's snapshot after the lock is held, so
+    // it sees what the previous holder committed.
+    WaitTimer timer(RowLockCounter());
+    VOUCH_TRY(Run(kLockAdminCount, {}));
+  }
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kCountActiveAdmins));
+  return r.empty() ? 0 : r.Int(0, 0);
+}
+
+Result<std::string> PostgresTx::PasswordHash(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kPasswordHash, PgParams().Add(principal_id)));
+  if (r.empty()) return NotFound(fmt::format("principal {} not found", principal_id));
+  return r.Text(0, 0);
+}
+
+Status PostgresTx::SetPasswordHash(int64_t principal_id, std::string_view hash) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t changed,
+                         RunCounted(kSetPasswordHash, PgParams().Add(principal_id).Add(hash)));
+  if (changed == 0) return NotFound(fmt::format("principal {} not found", principal_id));
+  return OkStatus();
+}
+
+Result<std::vector<TokenRecord>> PostgresTx::ListTokens(int64_t principal_id) {
+  PgParams params;
+  if (principal_id != 0) params.Add(principal_id);
+  VOUCH_ASSIGN_OR_RETURN(PgRows r,
+                         c_.Query(principal_id == 0 ? kListAllTokens : kListTokensOf, params));
+  std::vector<TokenRecord> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadToken(r, i));
+  return out;
+}
+
+Result<std::optional<TokenRecord>> PostgresTx::FindTokenById(int64_t token_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kFindTokenById, PgParams().Add(token_id)));
+  if (r.empty()) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(ReadToken(r, 0));
+}
+
+Result<int64_t> PostgresTx::RevokeToken(int64_t token_id, TimeMs when) {
+  return RunCounted(kRevokeToken, PgParams().Add(token_id).Add(when));
+}
+
+Result<int64_t> PostgresTx::RevokeTokensOf(int64_t principal_id, TimeMs when) {
+  return RunCounted(kRevokeTokensOf, PgParams().Add(principal_id).Add(when));
+}
+
+Status PostgresTx::TouchToken(int64_t token_id, TimeMs when) {
+  return Run(kTouchToken, PgParams().Add(token_id).Add(when));
+}
+
+Status PostgresTx::InsertGroup(Group& g) {
+  PgParams p;
+  p.Add(g.name).Add(g.description).Add(g.created_ms);
+  VOUCH_ASSIGN_OR_RETURN(g.id, InsertReturningId(kInsertGroup, p, fmt::format("group {}", g.name)));
+  return OkStatus();
+}
+
+Result<std::optional<Group>> PostgresTx::FindGroup(std::string_view name) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kFindGroup, PgParams().Add(name)));
+  std::vector<Group> found = ReadGroups(r);
+  if (found.empty()) return std::optional<Group>();
+  return std::optional<Group>(std::move(found[0]));
+}
+
+Result<std::vector<Group>> PostgresTx::ListGroups() {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kListGroups));
+  return ReadGroups(r);
+}
+
+Status PostgresTx::MarkGroupDeleted(int64_t group_id, TimeMs when) {
+  return Run(kDeleteGroup, PgParams().Add(group_id).Add(when));
+}
+
+Result<bool> PostgresTx::AddGroupMember(int64_t group_id, int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t added,
+                         RunCounted(kAddGroupMember, PgParams().Add(group_id).Add(principal_id)));
+  return added > 0;
+}
+
+Result<bool> PostgresTx::RemoveGroupMember(int64_t group_id, int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(
+      int64_t removed, RunCounted(kRemoveGroupMember, PgParams().Add(group_id).Add(principal_id)));
+  return removed > 0;
+}
+
+Result<std::vector<Principal>> PostgresTx::GroupMembers(int64_t group_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kGroupMembers, PgParams().Add(group_id)));
+  return ReadPrincipals(r);
+}
+
+Result<std::vector<Group>> PostgresTx::GroupsOf(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kGroupsOf, PgParams().Add(principal_id)));
+  return ReadGroups(r);
+}
+
+Result<bool> PostgresTx::GrantRole(const RoleGrant& grant) {
+  PgParams p;
+  p.Add(grant.role).Add(grant.grantee.principal_id).Add(grant.grantee.group_id);
+  VOUCH_ASSIGN_OR_RETURN(int64_t added, RunCounted(kGrantRole, p));
+  return added > 0;
+}
+
+Result<bool> PostgresTx::RevokeRole(const RoleGrant& grant) {
+  PgParams p;
+  p.Add(grant.role).Add(grant.grantee.principal_id).Add(grant.grantee.group_id);
+  VOUCH_ASSIGN_OR_RETURN(int64_t removed, RunCounted(kRevokeRole, p));
+  return removed > 0;
+}
+
+Result<std::vector<RoleGrant>> PostgresTx::ListRoleGrants() {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kListRoleGrants));
+  std::vector<RoleGrant> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    out.push_back(RoleGrant{r.Text(i, 0), Grantee{r.Int(i, 1), r.Int(i, 2)}});
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> PostgresTx::EffectiveRoles(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kEffectiveRoles, PgParams().Add(principal_id)));
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(r.Text(i, 0));
+  return out;
+}
+
+Status PostgresTx::SetModelPermission(const ModelPermission& permission) {
+  PgParams p;
+  p.Add(permission.model_id).Add(permission.grantee.principal_id);
+  p.Add(permission.grantee.group_id).Add(PermissionName(permission.permission));
+  return Run(kSetModelPermission, p);
+}
+
+Result<bool> PostgresTx::DeleteModelPermission(int64_t model_id, const Grantee& grantee) {
+  PgParams p;
+  p.Add(model_id).Add(grantee.principal_id).Add(grantee.group_id);
+  VOUCH_ASSIGN_OR_RETURN(int64_t removed, RunCounted(kDeleteModelPermission, p));
+  return removed > 0;
+}
+
+Result<std::vector<ModelPermission>> PostgresTx::ModelPermissions(int64_t model_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kModelPermissions, PgParams().Add(model_id)));
+  return ReadPermissions(r);
+}
+
+Result<std::vector<ModelPermission>> PostgresTx::PermissionsFor(int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kPermissionsFor, PgParams().Add(principal_id)));
+  return ReadPermissions(r);
+}
+
+Result<std::vector<ModelPermission>> PostgresTx::ModelPermissionsFor(int64_t model_id,
+                                                                     int64_t principal_id) {
+  VOUCH_ASSIGN_OR_RETURN(
+      PgRows r, c_.Query(kModelPermissionsFor, PgParams().Add(principal_id).Add(model_id)));
+  return ReadPermissions(r);
+}
+
+Status PostgresTx::DeleteGrantsOf(const Grantee& grantee) {
+  PgParams ids;
+  ids.Add(grantee.principal_id).Add(grantee.group_id);
+  VOUCH_TRY(Run(kDeleteRoleGrantsOf, ids));
+  VOUCH_TRY(Run(kDeleteModelPermissionsOf, ids));
+  if (grantee.is_group()) return Run(kDeleteMembersOf, PgParams().Add(grantee.group_id));
+  return Run(kDeleteMembershipsOf, PgParams().Add(grantee.principal_id));
+}
+
+Status PostgresTx::InsertSession(const WebSession& w) {
+  PgParams p;
+  p.Add(w.id_hash).Add(w.principal_id).Add(w.csrf_hash).Add(w.created_ms).Add(w.expires_ms);
+  p.Add(w.last_seen_ms).Add(w.revoked_ms).Add(w.address).Add(w.user_agent);
+  VOUCH_ASSIGN_OR_RETURN(int64_t inserted, RunCounted(kInsertSession, p));
+  if (inserted == 0) return AlreadyExists("a web session with that id already exists");
+  return OkStatus();
+}
+
+Result<std::optional<WebSession>> PostgresTx::FindSession(std::string_view id_hash) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kFindSession, PgParams().Add(id_hash)));
+  if (r.empty()) return std::optional<WebSession>();
+  WebSession w;
+  w.id_hash = r.Text(0, 0);
+  w.principal_id = r.Int(0, 1);
+  w.csrf_hash = r.Text(0, 2);
+  w.created_ms = r.Int(0, 3);
+  w.expires_ms = r.Int(0, 4);
+  w.last_seen_ms = r.Int(0, 5);
+  w.revoked_ms = r.OptionalInt(0, 6);
+  w.address = r.Text(0, 7);
+  w.user_agent = r.Text(0, 8);
+  return std::optional<WebSession>(std::move(w));
+}
+
+Status PostgresTx::RevokeSession(std::string_view id_hash, TimeMs when) {
+  return Run(kRevokeSession, PgParams().Add(id_hash).Add(when));
 }
 
 Result<std::optional<SealedSecret>> PostgresTx::FindSecret(std::string_view name) {

@@ -4,6 +4,19 @@
 // (FOR UPDATE), so that read-modify-write sequences on one model (next version number, stage moves)
 // serialize across servers; AppendAuditEvent takes the next number from the one-row audit_head
 // table, whose row lock orders appends from every server into one gapless sequence.
+//
+// Identity. Grants, memberships, groups, tokens and sessions need no locks: each write inserts or
+// deletes one whole grant or sets one column, and the database settles conflicts (primary keys,
+// unique indexes, ON CONFLICT, "WHERE revoked_ms IS NULL"). Two read-modify-write sequences do
+// race across servers, and lock in a write transaction:
+//  - FindPrincipal and FindPrincipalById lock the row they return (FOR UPDATE): UpdatePrincipal
+//    writes back the whole row the caller read, so an unlocked read would let one admin's edit of
+//    a display name undo another's disabling of the same principal.
+//  - CountActiveAdmins first takes a transaction advisory lock: two servers demoting, disabling or
+//    deleting two different admins would otherwise each count two and both go ahead (write skew,
+//    which READ COMMITTED allows). The second waits for the first to commit, then counts one. One
+//    lock rather than the admins' rows, so that callers which locked their principal first (above)
+//    cannot deadlock over each other's rows.
 #pragma once
 
 #include <atomic>
@@ -17,7 +30,8 @@ namespace vouch::store {
 // (on this server or another) hold; /metrics reports them.
 struct LockWaits {
   std::atomic<int64_t> audit_head_us{0};  // taking the audit head's row lock
-  std::atomic<int64_t> row_lock_us{0};    // SELECT … FOR UPDATE of a model or a version
+  // SELECT … FOR UPDATE of a model, a version or a principal; CountActiveAdmins' lock
+  std::atomic<int64_t> row_lock_us{0};
 };
 
 class PostgresTx final : public Tx {
@@ -74,6 +88,47 @@ class PostgresTx final : public Tx {
   Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
       std::string_view token_hash) override;
 
+  Result<std::optional<Principal>> FindPrincipal(std::string_view name) override;
+  Result<std::optional<Principal>> FindPrincipalById(int64_t id) override;
+  Result<std::vector<Principal>> ListPrincipals(std::string_view after_name, int limit) override;
+  Status UpdatePrincipal(const Principal& principal) override;
+  Status MarkPrincipalDeleted(int64_t principal_id, TimeMs when) override;
+  Result<int64_t> CountActiveAdmins() override;
+  Result<std::string> PasswordHash(int64_t principal_id) override;
+  Status SetPasswordHash(int64_t principal_id, std::string_view hash) override;
+
+  Result<std::vector<TokenRecord>> ListTokens(int64_t principal_id) override;
+  Result<std::optional<TokenRecord>> FindTokenById(int64_t token_id) override;
+  Result<int64_t> RevokeToken(int64_t token_id, TimeMs when) override;
+  Result<int64_t> RevokeTokensOf(int64_t principal_id, TimeMs when) override;
+  Status TouchToken(int64_t token_id, TimeMs when) override;
+
+  Status InsertGroup(Group& group) override;
+  Result<std::optional<Group>> FindGroup(std::string_view name) override;
+  Result<std::vector<Group>> ListGroups() override;
+  Status MarkGroupDeleted(int64_t group_id, TimeMs when) override;
+  Result<bool> AddGroupMember(int64_t group_id, int64_t principal_id) override;
+  Result<bool> RemoveGroupMember(int64_t group_id, int64_t principal_id) override;
+  Result<std::vector<Principal>> GroupMembers(int64_t group_id) override;
+  Result<std::vector<Group>> GroupsOf(int64_t principal_id) override;
+
+  Result<bool> GrantRole(const RoleGrant& grant) override;
+  Result<bool> RevokeRole(const RoleGrant& grant) override;
+  Result<std::vector<RoleGrant>> ListRoleGrants() override;
+  Result<std::vector<std::string>> EffectiveRoles(int64_t principal_id) override;
+
+  Status SetModelPermission(const ModelPermission& permission) override;
+  Result<bool> DeleteModelPermission(int64_t model_id, const Grantee& grantee) override;
+  Result<std::vector<ModelPermission>> ModelPermissions(int64_t model_id) override;
+  Result<std::vector<ModelPermission>> PermissionsFor(int64_t principal_id) override;
+  Result<std::vector<ModelPermission>> ModelPermissionsFor(int64_t model_id,
+                                                           int64_t principal_id) override;
+  Status DeleteGrantsOf(const Grantee& grantee) override;
+
+  Status InsertSession(const WebSession& session) override;
+  Result<std::optional<WebSession>> FindSession(std::string_view id_hash) override;
+  Status RevokeSession(std::string_view id_hash, TimeMs when) override;
+
   Result<std::optional<SealedSecret>> FindSecret(std::string_view name) override;
   Result<bool> InsertSecret(const SealedSecret& secret) override;
   Result<int64_t> AppendAuditEvent(
@@ -96,6 +151,8 @@ class PostgresTx final : public Tx {
   Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
                                         std::string_view value);
   Status Run(const char* sql, const PgParams& params);
+  // Runs an INSERT, UPDATE or DELETE; returns how many rows it changed.
+  Result<int64_t> RunCounted(const char* sql, const PgParams& params);
   // Where a FOR UPDATE lookup adds its time: none in a read transaction or without `waits`.
   std::atomic<int64_t>* RowLockCounter() const {
     return for_write_ && waits_ != nullptr ? &waits_->row_lock_us : nullptr;
