@@ -71,10 +71,6 @@ class Tx {
  public:
   virtual ~Tx() = default;
 
- protected:
-  static Status Todo() { return Status(StatusCode::kUnimplemented, "not in this store yet"); }
-
- public:
   // Models. Only live (not deleted) models are found by name. In a write transaction the row is
   // locked until commit, so every write on a model starts here (or at FindModelRow).
   virtual Result<std::optional<Model>> FindModel(std::string_view name) = 0;
@@ -148,90 +144,64 @@ class Tx {
   virtual Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
       std::string_view token_hash) = 0;
 
-  // ---- Identity (issue 5). Until both backends implement them, these answer UNIMPLEMENTED by
-  // default so that the tree keeps building; the shared store suite holds both to them.
+  // ---- Identity (issue 5).
   // Principals. Found by name only when live; by id also when deleted (`disabled` is then true).
   // InsertPrincipal (above) also writes display_name and email.
-  virtual Result<std::optional<Principal>> FindPrincipal(std::string_view /*name*/) {
-    return Todo();
-  }
-  virtual Result<std::optional<Principal>> FindPrincipalById(int64_t /*id*/) { return Todo(); }
+  virtual Result<std::optional<Principal>> FindPrincipal(std::string_view name) = 0;
+  virtual Result<std::optional<Principal>> FindPrincipalById(int64_t id) = 0;
   // Live principals ordered by name, strictly after `after_name`, at most `limit`.
-  virtual Result<std::vector<Principal>> ListPrincipals(std::string_view /*after_name*/,
-                                                        int /*limit*/) {
-    return Todo();
-  }
+  virtual Result<std::vector<Principal>> ListPrincipals(std::string_view after_name, int limit) = 0;
   // Writes display_name, email, is_admin and disabled.
-  virtual Status UpdatePrincipal(const Principal& /*principal*/) { return Todo(); }
-  virtual Status MarkPrincipalDeleted(int64_t /*principal_id*/, TimeMs /*when*/) { return Todo(); }
+  virtual Status UpdatePrincipal(const Principal& principal) = 0;
+  virtual Status MarkPrincipalDeleted(int64_t principal_id, TimeMs when) = 0;
   // Live principals that are admins and not disabled.
-  virtual Result<int64_t> CountActiveAdmins() { return Todo(); }
+  virtual Result<int64_t> CountActiveAdmins() = 0;
   // The principal's password hash (an argon2id string); empty when it has none.
-  virtual Result<std::string> PasswordHash(int64_t /*principal_id*/) { return Todo(); }
-  virtual Status SetPasswordHash(int64_t /*principal_id*/, std::string_view /*hash*/) {
-    return Todo();
-  }
+  virtual Result<std::string> PasswordHash(int64_t principal_id) = 0;
+  virtual Status SetPasswordHash(int64_t principal_id, std::string_view hash) = 0;
 
   // Tokens, newest first; `principal_id` 0 lists every principal's.
-  virtual Result<std::vector<TokenRecord>> ListTokens(int64_t /*principal_id*/) { return Todo(); }
-  virtual Result<std::optional<TokenRecord>> FindTokenById(int64_t /*token_id*/) { return Todo(); }
+  virtual Result<std::vector<TokenRecord>> ListTokens(int64_t principal_id) = 0;
+  virtual Result<std::optional<TokenRecord>> FindTokenById(int64_t token_id) = 0;
   // Sets revoked_ms where it is not set yet; returns how many tokens that revoked.
-  virtual Result<int64_t> RevokeToken(int64_t /*token_id*/, TimeMs /*when*/) { return Todo(); }
-  virtual Result<int64_t> RevokeTokensOf(int64_t /*principal_id*/, TimeMs /*when*/) {
-    return Todo();
-  }
-  virtual Status TouchToken(int64_t /*token_id*/, TimeMs /*when*/) { return Todo(); }
+  virtual Result<int64_t> RevokeToken(int64_t token_id, TimeMs when) = 0;
+  virtual Result<int64_t> RevokeTokensOf(int64_t principal_id, TimeMs when) = 0;
+  virtual Status TouchToken(int64_t token_id, TimeMs when) = 0;
 
   // Groups. Found by name only when live. ALREADY_EXISTS on a live name clash.
-  virtual Status InsertGroup(Group& /*group*/) { return Todo(); }
-  virtual Result<std::optional<Group>> FindGroup(std::string_view /*name*/) { return Todo(); }
-  virtual Result<std::vector<Group>> ListGroups() { return Todo(); }  // live, by name
-  virtual Status MarkGroupDeleted(int64_t /*group_id*/, TimeMs /*when*/) { return Todo(); }
+  virtual Status InsertGroup(Group& group) = 0;
+  virtual Result<std::optional<Group>> FindGroup(std::string_view name) = 0;
+  virtual Result<std::vector<Group>> ListGroups() = 0;  // live, by name
+  virtual Status MarkGroupDeleted(int64_t group_id, TimeMs when) = 0;
   // False when the principal already was (or was not) a member.
-  virtual Result<bool> AddGroupMember(int64_t /*group_id*/, int64_t /*principal_id*/) {
-    return Todo();
-  }
-  virtual Result<bool> RemoveGroupMember(int64_t /*group_id*/, int64_t /*principal_id*/) {
-    return Todo();
-  }
-  virtual Result<std::vector<Principal>> GroupMembers(int64_t /*group_id*/) { return Todo(); }
-  virtual Result<std::vector<Group>> GroupsOf(int64_t /*principal_id*/) { return Todo(); }
+  virtual Result<bool> AddGroupMember(int64_t group_id, int64_t principal_id) = 0;
+  virtual Result<bool> RemoveGroupMember(int64_t group_id, int64_t principal_id) = 0;
+  virtual Result<std::vector<Principal>> GroupMembers(int64_t group_id) = 0;
+  virtual Result<std::vector<Group>> GroupsOf(int64_t principal_id) = 0;
 
   // Roles. GrantRole is false when the grant existed; RevokeRole when it did not.
-  virtual Result<bool> GrantRole(const RoleGrant& /*grant*/) { return Todo(); }
-  virtual Result<bool> RevokeRole(const RoleGrant& /*grant*/) { return Todo(); }
-  virtual Result<std::vector<RoleGrant>> ListRoleGrants() { return Todo(); }
+  virtual Result<bool> GrantRole(const RoleGrant& grant) = 0;
+  virtual Result<bool> RevokeRole(const RoleGrant& grant) = 0;
+  virtual Result<std::vector<RoleGrant>> ListRoleGrants() = 0;
   // The roles granted to the principal directly or through one of its groups: sorted, unique.
-  virtual Result<std::vector<std::string>> EffectiveRoles(int64_t /*principal_id*/) {
-    return Todo();
-  }
+  virtual Result<std::vector<std::string>> EffectiveRoles(int64_t principal_id) = 0;
 
   // Model permissions: one per (model, grantee); setting one replaces it.
-  virtual Status SetModelPermission(const ModelPermission& /*permission*/) { return Todo(); }
-  virtual Result<bool> DeleteModelPermission(int64_t /*model_id*/, const Grantee& /*grantee*/) {
-    return Todo();
-  }
-  virtual Result<std::vector<ModelPermission>> ModelPermissions(int64_t /*model_id*/) {
-    return Todo();
-  }
+  virtual Status SetModelPermission(const ModelPermission& permission) = 0;
+  virtual Result<bool> DeleteModelPermission(int64_t model_id, const Grantee& grantee) = 0;
+  virtual Result<std::vector<ModelPermission>> ModelPermissions(int64_t model_id) = 0;
   // The grants that apply to the principal, on every model: its own and its groups'.
-  virtual Result<std::vector<ModelPermission>> PermissionsFor(int64_t /*principal_id*/) {
-    return Todo();
-  }
+  virtual Result<std::vector<ModelPermission>> PermissionsFor(int64_t principal_id) = 0;
   // The grants on one model that apply to the principal (its own and its groups').
-  virtual Result<std::vector<ModelPermission>> ModelPermissionsFor(int64_t /*model_id*/,
-                                                                   int64_t /*principal_id*/) {
-    return Todo();
-  }
+  virtual Result<std::vector<ModelPermission>> ModelPermissionsFor(int64_t model_id,
+                                                                   int64_t principal_id) = 0;
   // Removes every role grant, model permission and group membership of the grantee.
-  virtual Status DeleteGrantsOf(const Grantee& /*grantee*/) { return Todo(); }
+  virtual Status DeleteGrantsOf(const Grantee& grantee) = 0;
 
   // Web sessions (for the UI to come): only hashes are stored.
-  virtual Status InsertSession(const WebSession& /*session*/) { return Todo(); }
-  virtual Result<std::optional<WebSession>> FindSession(std::string_view /*id_hash*/) {
-    return Todo();
-  }
-  virtual Status RevokeSession(std::string_view /*id_hash*/, TimeMs /*when*/) { return Todo(); }
+  virtual Status InsertSession(const WebSession& session) = 0;
+  virtual Result<std::optional<WebSession>> FindSession(std::string_view id_hash) = 0;
+  virtual Status RevokeSession(std::string_view id_hash, TimeMs when) = 0;
 
   // Secrets. InsertSecret writes nothing and returns false when one of that name exists (another
   // server made it first); the caller then reads the stored one.
