@@ -72,18 +72,12 @@ HttpResponse Dispatcher::Reject(const HttpRequest& request, const Status& status
 }
 
 Status Dispatcher::Authenticate(const HttpRequest& request, RequestContext& ctx) const {
-  std::string_view header = request.Header("authorization");
-  if (header.empty())
-    return Unauthenticated("missing credentials: send Authorization: Bearer <token>");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), header.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return Unauthenticated("unsupported authorization scheme: send Authorization: Bearer <token>");
-  }
-  VOUCH_ASSIGN_OR_RETURN(Principal p, auth_.AuthenticateBearer(header.substr(kBearer.size())));
-  ctx.principal = std::move(p);
-  ctx.auth = AuthMethod::kToken;
+  VOUCH_ASSIGN_OR_RETURN(service::Authenticated who,
+                         auth_.AuthenticateHeader(request.Header("authorization"), ctx.address,
+                                                  ctx.attempted_identity));
+  ctx.principal = std::move(who.principal);
+  ctx.auth = who.method;
+  ctx.read_only = who.read_only;
   return OkStatus();
 }
 
@@ -140,7 +134,9 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
   }
   if (!result.ok()) {
     const Status& s = result.status();
-    if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated) {
+    // Refusals are denials; so are sign-ins refused while throttled (429).
+    if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated ||
+        (!authenticated.ok() && s.code() == StatusCode::kResourceExhausted)) {
       auth_.RecordDenial(ctx, s.message());
     }
     // Internal detail is logged, not sent.

@@ -3,6 +3,24 @@
 #include <algorithm>
 
 namespace vouch::api {
+
+std::string_view AccessName(Access a) {
+  switch (a) {
+    case Access::kPublic:
+      return "public";
+    case Access::kAuthenticated:
+      return "authenticated";
+    case Access::kModelRead:
+      return "READ";
+    case Access::kModelEdit:
+      return "EDIT";
+    case Access::kModelManage:
+      return "MANAGE";
+    case Access::kAdmin:
+      return "admin";
+  }
+  return "public";
+}
 namespace {
 
 std::vector<std::string> SplitPattern(std::string_view pattern) {

@@ -15,11 +15,20 @@
 
 namespace vouch::api {
 
-// What a route demands before its handler runs.
+// What a route demands: the table's declaration, one per route on every door. The dispatcher
+// authenticates every route but the public ones; the service enforces the rest (authorizer.h), so
+// the rules live once. A test walks the whole table and checks each route with principals of each
+// level against its declaration.
 enum class Access {
   kPublic,         // no credentials (health, readiness)
-  kAuthenticated,  // a valid principal; the service decides the rest
+  kAuthenticated,  // any principal: what it sees is filtered to what it may read (lists,
+                   // searches, whoami, its own tokens and password)
+  kModelRead,      // READ on the model the request names
+  kModelEdit,      // EDIT on it
+  kModelManage,    // MANAGE on it (deletes, permissions)
+  kAdmin,          // admins (users, groups, roles)
 };
+std::string_view AccessName(Access a);
 
 using PathParams = std::map<std::string, std::string, std::less<>>;
 

@@ -101,7 +101,9 @@ Status ValidateEmail(std::string_view email) {
 Status ValidatePassword(std::string_view password) {
   if (password.size() < 8) return InvalidArgument("password must be at least 8 characters");
   if (password.size() > 1024) return InvalidArgument("password is longer than 1024 bytes");
-  if (!IsValidUtf8(password)) return InvalidArgument("password must be UTF-8");
+  if (!IsValidUtf8(password) || password.find('\0') != std::string_view::npos) {
+    return InvalidArgument("password must be UTF-8 without NUL");
+  }
   return OkStatus();
 }
 

@@ -51,6 +51,9 @@ struct RequestContext {
   const Clock* clock = nullptr;
   // Authenticated with a token of scope "read": only what READ allows.
   bool read_only = false;
+  // The identity a refused request tried to be (a username, a known token's owner), for the
+  // denial record; never a secret.
+  std::string attempted_identity;
 
   TimeMs Now() const { return clock->NowMs(); }
 };

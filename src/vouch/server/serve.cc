@@ -19,6 +19,7 @@
 #include "vouch/server/logging.h"
 #include "vouch/server/loopback.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
 #include "vouch/store/open.h"
@@ -39,6 +40,9 @@ struct ServeConfig {
   int pg_pool_size = 16;
   std::string pg_statement_timeout = "30s";
   std::string trusted_proxies;
+  std::string default_permission = "READ";
+  std::string auth_cache_ttl = "10s";
+  int max_failed_logins = 10;
   std::string listen = "127.0.0.1:5000";
   std::string tls_cert;
   std::string tls_key;
@@ -193,6 +197,14 @@ int Run(const ServeConfig& c) {
   auto where = store::ParseStoreUri(c.store.empty() ? "sqlite://" + (data_dir / "vouch.db").string()
                                                     : c.store);
   if (!where.ok()) return Fail(where.status());
+  auto default_permission = ParsePermission(c.default_permission);
+  if (!default_permission.ok()) {
+    return Fail(default_permission.status().WithContext("--default-permission"));
+  }
+  auto auth_cache_ttl = ParseDurationMs(c.auth_cache_ttl);
+  if (!auth_cache_ttl.ok()) return Fail(auth_cache_ttl.status().WithContext("--auth-cache-ttl"));
+  if (c.max_failed_logins < 1)
+    return Fail(InvalidArgument("--max-failed-logins must be at least 1"));
   auto pg_timeout = ParseDurationMs(c.pg_statement_timeout);
   if (!pg_timeout.ok()) return Fail(pg_timeout.status());
   if (*pg_timeout > 86'400'000)
@@ -211,7 +223,10 @@ int Run(const ServeConfig& c) {
   store::Store& st = **opened;
 
   SystemClock clock;
-  service::AuthService auth(st, clock, *denial_window);
+  service::AuthService auth(st, clock,
+                            service::AuthOptions{.denial_window_ms = *denial_window,
+                                                 .cache_ttl_ms = *auth_cache_ttl,
+                                                 .max_failures = c.max_failed_logins});
   service::Secrets secrets(st, clock, std::move(master_key).value());
   // One-time set-up, once across every server sharing the store.
   std::string page_key;
@@ -229,7 +244,9 @@ int Run(const ServeConfig& c) {
     if (Status s = WriteNewFile(token_file, boot.token); !s.ok()) return Fail(s);
   }
 
-  service::RegistryService registry(st, service::PageTokens(page_key));
+  const service::Authorizer authz(*default_permission);
+  service::RegistryService registry(st, service::PageTokens(page_key), authz);
+  service::IdentityService identity(st, auth, authz);
   api::Router router;
   api::native::RegisterRoutes(router, registry, [&st] { return st.Ready(); });
   api::native::RegisterMetricsRoute(router, [&st] { return st.Metrics(); });
@@ -311,6 +328,21 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--pg-statement-timeout", c.pg_statement_timeout,
                  "PostgreSQL statement timeout (0 for none)")
       ->envname("VOUCH_PG_STATEMENT_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--default-permission", c.default_permission,
+                 "What authenticated principals may do on a model without a grant of their own: "
+                 "READ, USE, EDIT, MANAGE or NO_PERMISSIONS")
+      ->envname("VOUCH_DEFAULT_PERMISSION")
+      ->capture_default_str();
+  app.add_option("--auth-cache-ttl", c.auth_cache_ttl,
+                 "How long a verified token or password is trusted before the store is asked again "
+                 "(a change on another server takes effect within it)")
+      ->envname("VOUCH_AUTH_CACHE_TTL")
+      ->capture_default_str();
+  app.add_option("--max-failed-logins", c.max_failed_logins,
+                 "Failed sign-ins per username and per address within a minute before further "
+                 "attempts are refused (429) until the minute is over")
+      ->envname("VOUCH_MAX_FAILED_LOGINS")
       ->capture_default_str();
   app.add_option("--trusted-proxies", c.trusted_proxies,
                  "CIDR ranges of load balancers whose Forwarded / X-Forwarded-For name the client "

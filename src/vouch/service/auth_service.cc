@@ -1,18 +1,96 @@
 #include "vouch/service/auth_service.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "vouch/audit/audit_log.h"
+#include "vouch/domain/identity.h"
 #include "vouch/util/crypto.h"
+#include "vouch/util/text.h"
 
 namespace vouch::service {
 namespace {
-constexpr size_t kMaxPendingAddresses = 10000;
+constexpr size_t kMaxPendingKeys = 10000;
+constexpr size_t kMaxTracked = 100000;  // throttle entries, cache entries
+constexpr TimeMs kTouchEveryMs = 60'000;
+constexpr size_t kMaxAttempted = 64;
 const std::string kOverflowAddress = "(other addresses)";
+const std::string kInvalidCredentials = "invalid username or password";
+
+bool SchemeIs(std::string_view header, std::string_view scheme) {
+  return header.size() > scheme.size() && header[scheme.size()] == ' ' &&
+         std::equal(scheme.begin(), scheme.end(), header.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+// Standard base64 (RFC 4648 §4, as HTTP Basic uses it), padding optional.
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  std::string url(text);
+  while (!url.empty() && url.back() == '=') url.pop_back();
+  for (char& c : url) {
+    if (c == '+') {
+      c = '-';
+    } else if (c == '/') {
+      c = '_';
+    } else if (c == '-' || c == '_') {
+      return std::nullopt;
+    }
+  }
+  return Base64UrlDecode(url);
+}
+
 }  // namespace
 
+class AuthService::HashSlot {
+ public:
+  explicit HashSlot(AuthService& a) : a_(a) {
+    std::unique_lock lock(a_.hash_mu_);
+    a_.hash_cv_.wait(lock, [&] { return a_.hashing_ < std::max(1, a_.options_.hash_concurrency); });
+    ++a_.hashing_;
+  }
+  ~HashSlot() {
+    {
+      std::lock_guard lock(a_.hash_mu_);
+      --a_.hashing_;
+    }
+    a_.hash_cv_.notify_one();
+  }
+  HashSlot(const HashSlot&) = delete;
+  HashSlot& operator=(const HashSlot&) = delete;
+
+ private:
+  AuthService& a_;
+};
+
+AuthService::AuthService(store::Store& store, const Clock& clock, AuthOptions options)
+    : store_(store), clock_(clock), options_(options), cache_key_(RandomBytes(32)) {
+  if (sodium_init() < 0) std::abort();  // only without an entropy source
+}
+
 std::string AuthService::NewToken() { return "vch_" + Base64UrlEncode(RandomBytes(32)); }
+
+Result<std::string> AuthService::HashPassword(std::string_view password) {
+  VOUCH_TRY(ValidatePassword(password));
+  char out[crypto_pwhash_STRBYTES];
+  HashSlot slot(*this);
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return ResourceExhausted("not enough memory to hash the password; retry");
+  }
+  return std::string(out);
+}
+
+bool AuthService::VerifyPassword(std::string_view hash, std::string_view password) {
+  std::string h(hash);  // crypto_pwhash_str_verify wants a NUL-terminated string
+  HashSlot slot(*this);
+  return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
+}
 
 Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
   BootstrapResult result;
@@ -22,7 +100,10 @@ Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
     VOUCH_ASSIGN_OR_RETURN(int64_t principals, tx.CountPrincipals());
     if (principals > 0) return OkStatus();
     TimeMs now = ctx.Now();
-    Principal admin{.name = "admin", .kind = PrincipalKind::kUser, .is_admin = true};
+    Principal admin{.name = "admin",
+                    .kind = PrincipalKind::kUser,
+                    .is_admin = true,
+                    .display_name = "Administrator"};
     VOUCH_TRY(tx.InsertPrincipal(admin, now));
     std::string token = given_token.empty() ? NewToken() : given_token;
     store::TokenRecord record{.principal_id = admin.id,
@@ -48,34 +129,215 @@ Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
   return result;
 }
 
-Result<Principal> AuthService::AuthenticateBearer(std::string_view token) {
-  if (token.empty()) return Unauthenticated("missing bearer token");
-  std::string hash = Sha256Hex(token);
-  std::optional<std::pair<store::TokenRecord, Principal>> found;
-  VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(found, tx.FindToken(hash));
-    return OkStatus();
-  }));
-  // The stored hash is compared in constant time, although the lookup by hash already matched.
-  if (!found || !ConstantTimeEquals(found->first.token_hash, hash)) {
-    return Unauthenticated("invalid token");
+Status AuthService::LoadMembership(store::Tx& tx, Principal& p) {
+  VOUCH_ASSIGN_OR_RETURN(p.roles, tx.EffectiveRoles(p.id));
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Group> groups, tx.GroupsOf(p.id));
+  p.group_ids.clear();
+  for (const auto& g : groups) p.group_ids.push_back(g.id);
+  return OkStatus();
+}
+
+std::optional<AuthService::Cached> AuthService::FromCache(
+    const std::unordered_map<std::string, Cached>& cache, const std::string& key,
+    TimeMs now) const {
+  std::shared_lock lock(cache_mu_);
+  auto it = cache.find(key);
+  if (it == cache.end() || now - it->second.loaded_ms >= options_.cache_ttl_ms ||
+      now < it->second.loaded_ms) {
+    return std::nullopt;
   }
-  const auto& [record, principal] = *found;
-  TimeMs now = clock_.NowMs();
-  if (record.revoked_ms) return Unauthenticated("token revoked");
-  if (record.expires_ms && *record.expires_ms <= now) return Unauthenticated("token expired");
-  if (principal.disabled) return Unauthenticated("principal disabled");
-  return principal;
+  return it->second;
+}
+
+void AuthService::Invalidate() {
+  std::unique_lock lock(cache_mu_);
+  token_cache_.clear();
+  password_cache_.clear();
+}
+
+void AuthService::Touch(int64_t token_id, TimeMs now) {
+  {
+    std::lock_guard lock(mu_);
+    TimeMs& last = touched_[token_id];
+    if (last != 0 && now - last < kTouchEveryMs) return;
+    last = now;
+    if (touched_.size() > kMaxTracked) touched_.clear();
+  }
+  Status s = store_.Write([&](store::Tx& tx) { return tx.TouchToken(token_id, now); });
+  if (!s.ok()) spdlog::warn("could not record a token's last use: {}", s.ToString());
+}
+
+Result<Authenticated> AuthService::AuthenticateBearer(std::string_view token) {
+  if (token.empty()) return Unauthenticated("missing bearer token");
+  const std::string hash = Sha256Hex(token);
+  const TimeMs now = clock_.NowMs();
+  std::optional<Cached> hit = FromCache(token_cache_, hash, now);
+  if (!hit) {
+    std::optional<std::pair<store::TokenRecord, Principal>> found;
+    VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
+      VOUCH_ASSIGN_OR_RETURN(found, tx.FindToken(hash));
+      if (found) VOUCH_TRY(LoadMembership(tx, found->second));
+      return OkStatus();
+    }));
+    // The stored hash is compared in constant time, although the lookup by hash already matched.
+    if (!found || !ConstantTimeEquals(found->first.token_hash, hash)) {
+      return Unauthenticated("invalid token");
+    }
+    const auto& [record, principal] = *found;
+    if (record.revoked_ms) return Unauthenticated("token revoked");
+    if (principal.disabled) return Unauthenticated("principal disabled");
+    hit = Cached{.who = {.principal = principal,
+                         .method = AuthMethod::kToken,
+                         .read_only = record.scope == kScopeRead},
+                 .loaded_ms = now,
+                 .expires_ms = record.expires_ms,
+                 .token_id = record.id};
+    std::unique_lock lock(cache_mu_);
+    if (token_cache_.size() >= kMaxTracked) token_cache_.clear();
+    token_cache_[hash] = *hit;
+  }
+  if (hit->expires_ms && *hit->expires_ms <= now) return Unauthenticated("token expired");
+  Touch(hit->token_id, now);
+  return std::move(hit->who);
+}
+
+Status AuthService::CheckThrottle(const std::string& key, TimeMs now) {
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return OkStatus();
+  if (now - it->second.window_start >= options_.failure_window_ms) {
+    failures_.erase(it);
+    return OkStatus();
+  }
+  if (it->second.count >= options_.max_failures) {
+    TimeMs wait = options_.failure_window_ms - (now - it->second.window_start);
+    return ResourceExhausted(
+        fmt::format("too many failed sign-ins; retry in {} s", (wait + 999) / 1000));
+  }
+  return OkStatus();
+}
+
+void AuthService::NoteFailure(const std::string& key, TimeMs now) {
+  std::lock_guard lock(mu_);
+  if (failures_.size() >= kMaxTracked && !failures_.contains(key)) return;
+  Failures& f = failures_[key];
+  if (f.count == 0 || now - f.window_start >= options_.failure_window_ms) {
+    f = {.window_start = now, .count = 0};
+  }
+  ++f.count;
+}
+
+Result<Authenticated> AuthService::AuthenticatePassword(std::string_view username,
+                                                        std::string_view password,
+                                                        std::string_view address) {
+  const TimeMs now = clock_.NowMs();
+  const std::string user_key = fmt::format("user:{}", username);
+  const std::string address_key = fmt::format("address:{}", address);
+  VOUCH_TRY(CheckThrottle(user_key, now));
+  VOUCH_TRY(CheckThrottle(address_key, now));
+  // The cache key binds username and password under a key that never leaves this process.
+  std::string material(username);
+  material.push_back('\0');
+  material.append(password);
+  const std::string key = HmacSha256(cache_key_, material);
+  sodium_memzero(material.data(), material.size());
+  if (std::optional<Cached> hit = FromCache(password_cache_, key, now)) return hit->who;
+
+  std::optional<Principal> found;
+  std::string hash;
+  VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(found, tx.FindPrincipal(username));
+    if (!found) return OkStatus();
+    VOUCH_ASSIGN_OR_RETURN(hash, tx.PasswordHash(found->id));
+    return LoadMembership(tx, *found);
+  }));
+  bool ok = false;
+  if (found && !hash.empty()) {
+    ok = VerifyPassword(hash, password);
+  } else {
+    // As long as for a real user, so that timing does not tell which usernames exist.
+    std::string dummy;
+    {
+      std::lock_guard lock(hash_mu_);
+      dummy = dummy_hash_;
+    }
+    if (dummy.empty()) {
+      auto made = HashPassword("not-a-password-of-anyone");
+      if (made.ok()) {
+        dummy = *made;
+        std::lock_guard lock(hash_mu_);
+        dummy_hash_ = dummy;
+      }
+    }
+    if (!dummy.empty()) (void)VerifyPassword(dummy, password);
+  }
+  if (!ok || found->disabled) {
+    NoteFailure(user_key, now);
+    NoteFailure(address_key, now);
+    return Unauthenticated(kInvalidCredentials);
+  }
+  {
+    std::lock_guard lock(mu_);
+    failures_.erase(user_key);
+  }
+  Cached c{.who = {.principal = *found, .method = AuthMethod::kPassword}, .loaded_ms = now};
+  std::unique_lock lock(cache_mu_);
+  if (password_cache_.size() >= kMaxTracked) password_cache_.clear();
+  password_cache_[key] = c;
+  return c.who;
+}
+
+Result<Authenticated> AuthService::AuthenticateHeader(std::string_view header,
+                                                      std::string_view address,
+                                                      std::string& attempted) {
+  attempted.clear();
+  if (header.empty()) {
+    return Unauthenticated(
+        "missing credentials: send Authorization: Bearer <token> or Basic <user:password>");
+  }
+  if (SchemeIs(header, "Bearer")) {
+    std::string_view token = header.substr(7);
+    Result<Authenticated> who = AuthenticateBearer(token);
+    if (who.ok()) {
+      attempted = who->principal.name;
+    } else if (who.status().code() == StatusCode::kUnauthenticated && !token.empty()) {
+      // Name the owner of a known (revoked, expired) token; never the token.
+      std::optional<std::pair<store::TokenRecord, Principal>> known;
+      Status s = store_.Read([&](store::Tx& tx) -> Status {
+        VOUCH_ASSIGN_OR_RETURN(known, tx.FindToken(Sha256Hex(token)));
+        return OkStatus();
+      });
+      attempted = s.ok() && known ? known->second.name : "(unknown token)";
+    }
+    return who;
+  }
+  if (SchemeIs(header, "Basic")) {
+    std::optional<std::string> decoded = DecodeBase64(header.substr(6));
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (!decoded || colon == std::string::npos) {
+      return Unauthenticated("malformed Basic credentials: send base64(username:password)");
+    }
+    std::string_view username = std::string_view(*decoded).substr(0, colon);
+    std::string_view password = std::string_view(*decoded).substr(colon + 1);
+    attempted = SanitizeUtf8(username, kMaxAttempted);
+    Result<Authenticated> who = AuthenticatePassword(username, password, address);
+    sodium_memzero(decoded->data(), decoded->size());
+    return who;
+  }
+  return Unauthenticated(
+      "unsupported authorization scheme: send Authorization: Bearer <token> or Basic "
+      "<user:password>");
 }
 
 void AuthService::RecordDenial(const RequestContext& ctx, std::string_view reason) {
   if (!ctx.principal) {
     std::lock_guard lock(mu_);
-    // Past the cap, further addresses share one bucket, so a flood from many addresses cannot grow
+    // Past the cap, further keys share one bucket, so a flood from many addresses cannot grow
     // memory without bound; their count is still recorded.
-    const std::string& key =
-        pending_.size() < kMaxPendingAddresses || pending_.contains(ctx.address) ? ctx.address
-                                                                                 : kOverflowAddress;
+    std::pair<std::string, std::string> key{ctx.address, ctx.attempted_identity};
+    if (pending_.size() >= kMaxPendingKeys && !pending_.contains(key)) {
+      key = {kOverflowAddress, ""};
+    }
     Pending& p = pending_[key];
     if (p.count == 0) p.window_start = clock_.NowMs();
     ++p.count;
@@ -92,12 +354,12 @@ void AuthService::RecordDenial(const RequestContext& ctx, std::string_view reaso
 }
 
 void AuthService::FlushDenials(bool all) {
-  std::map<std::string, Pending> closed;
+  std::map<std::pair<std::string, std::string>, Pending> closed;
   TimeMs now = clock_.NowMs();
   {
     std::lock_guard lock(mu_);
     for (auto it = pending_.begin(); it != pending_.end();) {
-      if (all || now - it->second.window_start >= denial_window_ms_) {
+      if (all || now - it->second.window_start >= options_.denial_window_ms) {
         closed.insert(pending_.extract(it++));
       } else {
         ++it;
@@ -108,8 +370,8 @@ void AuthService::FlushDenials(bool all) {
   RequestContext ctx;
   ctx.clock = &clock_;
   Status s = store_.Write([&](store::Tx& tx) -> Status {
-    for (const auto& [address, p] : closed) {
-      ctx.address = address;
+    for (const auto& [key, p] : closed) {
+      ctx.address = key.first;
       ctx.user_agent = p.user_agent;
       AuditEvent e = EventFor(ctx, "access.denied");
       e.outcome = Outcome::kDenied;
@@ -117,6 +379,7 @@ void AuthService::FlushDenials(bool all) {
       e.count = p.count;
       e.target = {{"type", "request"}};
       e.after = {{"window_start", FormatRfc3339Ms(p.window_start)}, {"count", p.count}};
+      if (!key.second.empty()) e.target["attempted"] = key.second;
       VOUCH_TRY(audit::Append(tx, e, now).status());
     }
     return OkStatus();

@@ -1,15 +1,31 @@
 // Authentication, the bootstrap admin, and the recording of refused requests.
 //
-// Refused requests are audit events (outcome "denied"). Unauthenticated ones are aggregated: one
-// event per client address per window (default one minute) carrying the count, so that noise cannot
-// flood the log; the server flushes closed windows on a timer and all of them at shutdown.
-// Authenticated refusals (403) are recorded one by one. Thread-safe.
+// Credentials: a bearer token (`vch_…`, stored as its SHA-256) or a username and password (HTTP
+// Basic, as MLflow clients send MLFLOW_TRACKING_USERNAME/PASSWORD), checked against an argon2id
+// hash. Hashing is deliberately slow and memory-hard, so at most `hash_concurrency` run at once
+// (on the request workers, never on the network threads), and verified credentials are cached:
+// tokens by their hash, passwords by an HMAC under a key made at start-up. A cached entry lives
+// `cache_ttl_ms`; any identity change on this server clears the caches at once (Invalidate), and
+// other servers see it within the TTL. The cache never holds a password or a token.
+//
+// Failed attempts are slowed down: after `max_failures` within `failure_window_ms` for one
+// username or from one address, further attempts for it are refused (RESOURCE_EXHAUSTED, 429)
+// until the window has passed, without checking the password.
+//
+// Refused requests are audit events (outcome "denied", with the identity attempted).
+// Unauthenticated ones are aggregated: one event per client address and attempted identity per
+// window (default one minute) carrying the count, so that noise cannot flood the log; the server
+// flushes closed windows on a timer and all of them at shutdown. Authenticated refusals (403) are
+// recorded one by one. Thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "vouch/domain/principal.h"
 #include "vouch/store/store.h"
@@ -21,22 +37,59 @@ struct BootstrapResult {
   std::string token;     // the admin token, when created and not given by the operator
 };
 
+struct AuthOptions {
+  TimeMs denial_window_ms = 60'000;
+  TimeMs cache_ttl_ms = 10'000;  // how long a verified credential is trusted without the store
+  int max_failures = 10;         // per username and per address, within failure_window_ms
+  TimeMs failure_window_ms = 60'000;
+  int hash_concurrency = 2;  // argon2id computations at once
+};
+
+// Who a credential proved to be.
+struct Authenticated {
+  Principal principal;  // with its effective roles and groups
+  AuthMethod method = AuthMethod::kNone;
+  bool read_only = false;  // a token of scope "read"
+};
+
 class AuthService {
  public:
+  AuthService(store::Store& store, const Clock& clock, AuthOptions options);
   AuthService(store::Store& store, const Clock& clock, TimeMs denial_window_ms)
-      : store_(store), clock_(clock), denial_window_ms_(denial_window_ms) {}
+      : AuthService(store, clock, AuthOptions{.denial_window_ms = denial_window_ms}) {}
 
   // On an empty store, creates the principal `admin` with a token: `given_token` when non-empty,
   // otherwise a new random one (returned, to be shown once). Audited as principal.created.
   Result<BootstrapResult> Bootstrap(const std::string& given_token);
 
-  // Resolves a bearer token to its principal. UNAUTHENTICATED when the token is unknown, revoked,
-  // expired, or its owner is disabled; the message never contains the token.
-  Result<Principal> AuthenticateBearer(std::string_view token);
+  // Resolves a bearer token. UNAUTHENTICATED when the token is unknown, revoked, expired, or its
+  // owner is disabled or deleted; the message never contains the token.
+  Result<Authenticated> AuthenticateBearer(std::string_view token);
 
-  // Records a refused request. Without a principal in `ctx` it is counted towards the address's
-  // aggregated event; with one it is written at once. Never fails the caller: a failure to record
-  // is logged.
+  // Checks a username and password. UNAUTHENTICATED for an unknown user, a wrong password or a
+  // user without one, a disabled user (one message for all: "invalid username or password");
+  // RESOURCE_EXHAUSTED while the username or `address` is throttled.
+  Result<Authenticated> AuthenticatePassword(std::string_view username, std::string_view password,
+                                             std::string_view address);
+
+  // An Authorization header's value: "Bearer <token>" or "Basic <base64(user:password)>" (scheme
+  // names case-insensitive). Sets `attempted` to the identity tried, for the denial record: the
+  // username, or the owner of a known token; never the secret.
+  Result<Authenticated> AuthenticateHeader(std::string_view header, std::string_view address,
+                                           std::string& attempted);
+
+  // Forgets every cached credential (after a change to users, tokens, roles or groups).
+  void Invalidate();
+
+  // An argon2id hash of `password` (libsodium's crypto_pwhash_str, interactive limits), taking
+  // one of the hashing slots. INVALID_ARGUMENT for a password ValidatePassword refuses.
+  Result<std::string> HashPassword(std::string_view password);
+  // Whether `password` matches `hash`, taking one of the hashing slots.
+  bool VerifyPassword(std::string_view hash, std::string_view password);
+
+  // Records a refused request. Without a principal in `ctx` it is counted towards the aggregated
+  // event of its address and attempted identity; with one it is written at once. Never fails the
+  // caller: a failure to record is logged.
   void RecordDenial(const RequestContext& ctx, std::string_view reason);
 
   // Writes the aggregated denial events whose window has closed (or all, when `all`).
@@ -52,12 +105,47 @@ class AuthService {
     std::string last_reason;
     std::string user_agent;
   };
+  struct Cached {
+    Authenticated who;
+    TimeMs loaded_ms = 0;
+    std::optional<TimeMs> expires_ms;  // the token's own expiry
+    int64_t token_id = 0;
+  };
+  struct Failures {
+    TimeMs window_start = 0;
+    int count = 0;
+  };
+
+  // Fills the principal's roles and groups.
+  Status LoadMembership(store::Tx& tx, Principal& p);
+  std::optional<Cached> FromCache(const std::unordered_map<std::string, Cached>& cache,
+                                  const std::string& key, TimeMs now) const;
+  // RESOURCE_EXHAUSTED while `key` has had max_failures within the window.
+  Status CheckThrottle(const std::string& key, TimeMs now);
+  void NoteFailure(const std::string& key, TimeMs now);
+  // Holds one of the hashing slots for its life (waits for one).
+  class HashSlot;
+  // Records that the token was used (at most once a minute per token, so reads stay reads).
+  void Touch(int64_t token_id, TimeMs now);
 
   store::Store& store_;
   const Clock& clock_;
-  const TimeMs denial_window_ms_;
+  const AuthOptions options_;
+  const std::string cache_key_;  // HMAC key for the password cache, made at start-up
+
   std::mutex mu_;
-  std::map<std::string, Pending> pending_;  // by client address; guarded by mu_
+  std::map<std::pair<std::string, std::string>, Pending> pending_;  // guarded by mu_
+  std::map<std::string, Failures> failures_;                        // guarded by mu_
+  std::map<int64_t, TimeMs> touched_;                               // guarded by mu_
+
+  mutable std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, Cached> token_cache_;     // by token hash; guarded by cache_mu_
+  std::unordered_map<std::string, Cached> password_cache_;  // by HMAC; guarded by cache_mu_
+
+  std::mutex hash_mu_;
+  std::condition_variable hash_cv_;
+  int hashing_ = 0;         // guarded by hash_mu_
+  std::string dummy_hash_;  // guarded by hash_mu_: verified for unknown users, to equalize time
 };
 
 }  // namespace vouch::service

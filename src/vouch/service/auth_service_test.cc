@@ -98,10 +98,10 @@ TEST_F(AuthServiceTest, TheGeneratedTokenAuthenticatesAsAdmin) {
   ASSERT_TRUE(boot.ok());
   auto p = auth_.AuthenticateBearer(boot->token);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->name, "admin");
-  EXPECT_TRUE(p->is_admin);
-  EXPECT_GT(p->id, 0);
-  EXPECT_EQ(p->kind, PrincipalKind::kUser);
+  EXPECT_EQ(p->principal.name, "admin");
+  EXPECT_TRUE(p->principal.is_admin);
+  EXPECT_GT(p->principal.id, 0);
+  EXPECT_EQ(p->principal.kind, PrincipalKind::kUser);
 }
 
 TEST_F(AuthServiceTest, AGivenTokenAuthenticatesAndIsNotEchoedBack) {
@@ -111,7 +111,7 @@ TEST_F(AuthServiceTest, AGivenTokenAuthenticatesAndIsNotEchoedBack) {
   EXPECT_TRUE(boot->token.empty());
   auto p = auth_.AuthenticateBearer("operator-chosen-secret");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->name, "admin");
+  EXPECT_EQ(p->principal.name, "admin");
 }
 
 TEST_F(AuthServiceTest, WrongOrMissingTokensAreUnauthenticatedWithoutEchoingThem) {
@@ -161,8 +161,8 @@ TEST_F(AuthServiceTest, RevokedExpiredAndDisabledTokensAreUnauthenticated) {
   EXPECT_EQ(auth_.AuthenticateBearer("off-token").status().code(), StatusCode::kUnauthenticated);
   auto later = auth_.AuthenticateBearer("later-token");
   ASSERT_TRUE(later.ok()) << later.status().ToString();
-  EXPECT_EQ(later->name, "ci");
-  EXPECT_EQ(later->kind, PrincipalKind::kServiceAccount);
+  EXPECT_EQ(later->principal.name, "ci");
+  EXPECT_EQ(later->principal.kind, PrincipalKind::kServiceAccount);
   clock_.Advance(1000);
   EXPECT_EQ(auth_.AuthenticateBearer("later-token").status().code(), StatusCode::kUnauthenticated);
 }

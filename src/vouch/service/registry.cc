@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "vouch/audit/audit_log.h"
@@ -70,19 +71,6 @@ Status Record(store::Tx& tx, const RequestContext& ctx, AuditEvent& e) {
   return audit::Append(tx, e, ctx.Now()).status();
 }
 
-Result<Model> RequireModel(store::Tx& tx, std::string_view name) {
-  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(name));
-  if (!m) return ModelNotFound(name);
-  return std::move(*m);
-}
-
-// The model's row only: for calls on its versions, which need neither its tags nor its aliases.
-Result<Model> RequireModelRow(store::Tx& tx, std::string_view name) {
-  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(name));
-  if (!m) return ModelNotFound(name);
-  return std::move(*m);
-}
-
 Result<ModelVersion> RequireVersion(store::Tx& tx, const Model& m, int64_t version) {
   VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m.id, version));
   if (!v) return VersionNotFound(m.name, version);
@@ -119,10 +107,19 @@ std::string_view FieldName(VersionField f) {
 }  // namespace
 
 Status RegistryService::Authorize(const RequestContext& ctx) const {
-  // Every authenticated principal may act until per-model permissions arrive (issue 5); the check
-  // lives here so that every door gets it.
   if (!ctx.principal) return Unauthenticated("authentication required");
   return OkStatus();
+}
+
+Result<Model> RegistryService::ModelFor(store::Tx& tx, const RequestContext& ctx,
+                                        std::string_view name, Permission need,
+                                        bool row_only) const {
+  // The row first, so that a denied caller never has the model's details loaded for it.
+  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(name));
+  if (!m) return ModelNotFound(name);
+  VOUCH_TRY(authz_.Require(tx, ctx, *m, need));
+  if (!row_only) VOUCH_TRY(tx.LoadModelDetails(*m));
+  return std::move(*m);
 }
 
 Result<int> RegistryService::Limit(const PageRequest& page) const {
@@ -134,7 +131,7 @@ Result<int> RegistryService::Limit(const PageRequest& page) const {
 }
 
 Result<Model> RegistryService::CreateModel(const RequestContext& ctx, const CreateModelArgs& args) {
-  VOUCH_TRY(Authorize(ctx));
+  VOUCH_TRY(authz_.RequireWrite(ctx));
   VOUCH_TRY(ValidateModelName(args.name));
   VOUCH_TRY(ValidateDescription(args.description));
   VOUCH_TRY(ValidateTags(args.tags));
@@ -156,6 +153,13 @@ Result<Model> RegistryService::CreateModel(const RequestContext& ctx, const Crea
     e.before = nullptr;
     e.after = ModelSnapshot(m);
     VOUCH_TRY(Record(tx, ctx, e));
+    if (ctx.principal->id > 0) {
+      // The creator manages what it made (as in MLflow's auth app), in the same transaction.
+      ModelPermission creator{.model_id = m.id,
+                              .grantee = {.principal_id = ctx.principal->id},
+                              .permission = Permission::kManage};
+      VOUCH_TRY(tx.SetModelPermission(creator));
+    }
     out = std::move(m);
     return OkStatus();
   }));
@@ -166,7 +170,7 @@ Result<Model> RegistryService::GetModel(const RequestContext& ctx, std::string_v
   VOUCH_TRY(Authorize(ctx));
   Model out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(out, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(out, ModelFor(tx, ctx, name, Permission::kRead, false));
     return OkStatus();
   }));
   return out;
@@ -185,7 +189,20 @@ Result<Page<Model>> RegistryService::ListModels(const RequestContext& ctx,
   }
   Page<Model> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(out.items, tx.ListModels(after, limit + 1));
+    out.items.clear();
+    VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
+    // Models the caller may not read are skipped before the page is cut, so pages stay full.
+    std::string from = after;
+    const int batch = std::max(limit + 1, 100);
+    while (static_cast<int>(out.items.size()) <= limit) {
+      VOUCH_ASSIGN_OR_RETURN(std::vector<Model> rows, tx.ListModels(from, batch));
+      for (auto& m : rows) {
+        if (static_cast<int>(out.items.size()) > limit) break;
+        if (readable(m.id)) out.items.push_back(std::move(m));
+      }
+      if (static_cast<int>(rows.size()) < batch) break;
+      from = rows.back().name;
+    }
     return OkStatus();
   }));
   if (static_cast<int>(out.items.size()) > limit) {
@@ -202,7 +219,7 @@ Result<Model> RegistryService::UpdateModelDescription(const RequestContext& ctx,
   VOUCH_TRY(ValidateDescription(description));
   Model out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, false));
     AuditEvent e = NewEvent(ctx, "model.updated", m);
     e.before = {{"description", m.description}};
     m.description = std::string(description);
@@ -222,7 +239,7 @@ Result<Model> RegistryService::RenameModel(const RequestContext& ctx, std::strin
   VOUCH_TRY(ValidateModelName(new_name));
   Model out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, false));
     if (new_name == name) {  // nothing changes, so nothing is recorded
       out = std::move(m);
       return OkStatus();
@@ -247,7 +264,7 @@ Result<Model> RegistryService::RenameModel(const RequestContext& ctx, std::strin
 Status RegistryService::DeleteModel(const RequestContext& ctx, std::string_view name) {
   VOUCH_TRY(Authorize(ctx));
   return store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, false));
     TimeMs now = ctx.Now();
     // Versions go with the model, each soft-deleted so its number stays retired.
     int64_t after = 0;
@@ -279,7 +296,7 @@ Result<Model> RegistryService::SetModelTag(const RequestContext& ctx, std::strin
   VOUCH_TRY(ValidateTagValue(key, value));
   Model out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, false));
     AuditEvent e = NewEvent(ctx, "model.tag_set", m);
     auto old = m.tags.find(std::string(key));
     e.before = old == m.tags.end() ? json::value(nullptr)
@@ -300,7 +317,7 @@ Result<Model> RegistryService::DeleteModelTag(const RequestContext& ctx, std::st
   VOUCH_TRY(ValidateTagKey(key));
   Model out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModel(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, false));
     auto old = m.tags.find(std::string(key));
     if (old == m.tags.end()) {
       out = std::move(m);
@@ -318,7 +335,8 @@ Result<Model> RegistryService::DeleteModelTag(const RequestContext& ctx, std::st
   return out;
 }
 
-Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, std::string_view source) {
+Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, const RequestContext& ctx,
+                                                      std::string_view source) {
   constexpr std::string_view kScheme = "models:/";
   if (source.substr(0, kScheme.size()) != kScheme) return std::string();
   std::string_view rest = source.substr(kScheme.size());
@@ -339,6 +357,7 @@ Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, std::string
     name = rest.substr(0, at);
     VOUCH_ASSIGN_OR_RETURN(m, tx.FindModel(name));
     if (!m) return fail(ModelNotFound(name).message());
+    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kRead));
     VOUCH_ASSIGN_OR_RETURN(version, tx.FindAlias(m->id, rest.substr(at + 1)));
     if (!version) {
       return fail(fmt::format("Registered model alias {} not found.", rest.substr(at + 1)));
@@ -348,6 +367,7 @@ Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, std::string
     std::string_view suffix = rest.substr(slash + 1);
     VOUCH_ASSIGN_OR_RETURN(m, tx.FindModel(name));
     if (!m) return fail(ModelNotFound(name).message());
+    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kRead));
     int64_t n = 0;
     auto [end, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), n);
     if (ec == std::errc() && end == suffix.data() + suffix.size()) {
@@ -382,8 +402,8 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
   for (const auto& [k, v] : args.params) VOUCH_TRY(ValidateParam(k, v));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, args.model));
-    VOUCH_ASSIGN_OR_RETURN(std::string storage_location, ResolveModelsUri(tx, args.source));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, args.model, Permission::kEdit, true));
+    VOUCH_ASSIGN_OR_RETURN(std::string storage_location, ResolveModelsUri(tx, ctx, args.source));
     TimeMs now = ctx.Now();
     ModelVersion v{.model_id = m.id,
                    .model_name = m.name,
@@ -421,7 +441,7 @@ Result<ModelVersion> RegistryService::GetVersion(const RequestContext& ctx, std:
   VOUCH_TRY(ValidateVersionNumber(version));
   ModelVersion out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kRead, true));
     VOUCH_ASSIGN_OR_RETURN(out, RequireVersion(tx, m, version));
     return OkStatus();
   }));
@@ -442,7 +462,7 @@ Result<Page<ModelVersion>> RegistryService::ListVersions(const RequestContext& c
   }
   Page<ModelVersion> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kRead, true));
     VOUCH_ASSIGN_OR_RETURN(out.items, tx.ListVersions(m.id, after, limit + 1));
     return OkStatus();
   }));
@@ -462,7 +482,7 @@ Result<ModelVersion> RegistryService::UpdateVersionDescription(const RequestCont
   VOUCH_TRY(ValidateDescription(description));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     AuditEvent e = NewEvent(ctx, "model_version.updated", m, version);
     e.before = {{"description", v.description}};
@@ -482,7 +502,7 @@ Status RegistryService::DeleteVersion(const RequestContext& ctx, std::string_vie
   VOUCH_TRY(Authorize(ctx));
   VOUCH_TRY(ValidateVersionNumber(version));
   return store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     TimeMs now = ctx.Now();
     VOUCH_TRY(tx.DeleteAliasesOf(m.id, version).status());
@@ -520,7 +540,7 @@ Result<ModelVersion> RegistryService::SetVersionField(const RequestContext& ctx,
   }
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     AuditEvent e = NewEvent(ctx, fmt::format("model_version.{}_set", FieldName(field)), m, version);
     std::string k(key);
@@ -564,7 +584,7 @@ Result<ModelVersion> RegistryService::DeleteVersionField(const RequestContext& c
     return InvalidArgument(fmt::format("{} key must not be empty", FieldName(field)));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     std::string k(key);
     json::value old;
@@ -624,7 +644,7 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
   VOUCH_TRY(ValidateDescription(change.comment).WithContext("comment"));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, change.model));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, change.model, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, change.version));
     TimeMs now = ctx.Now();
     auto move = [&](ModelVersion& target, Stage to, std::string_view why) -> Status {
@@ -664,7 +684,7 @@ Result<ModelVersion> RegistryService::SetAlias(const RequestContext& ctx, std::s
   VOUCH_TRY(ValidateDescription(comment).WithContext("comment"));
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
     AuditEvent e = NewEvent(ctx, "model_alias.set", m, version);
@@ -686,7 +706,7 @@ Status RegistryService::DeleteAlias(const RequestContext& ctx, std::string_view 
   VOUCH_TRY(ValidateAlias(alias));
   VOUCH_TRY(ValidateDescription(comment).WithContext("comment"));
   return store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, true));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
     if (!old) return OkStatus();
     AuditEvent e = NewEvent(ctx, "model_alias.deleted", m, *old);
@@ -706,7 +726,7 @@ Result<ModelVersion> RegistryService::GetVersionByAlias(const RequestContext& ct
   VOUCH_TRY(ValidateAlias(alias));
   ModelVersion out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(Model m, RequireModelRow(tx, name));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kRead, true));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> version, tx.FindAlias(m.id, alias));
     if (!version)
       return InvalidArgument(fmt::format("Registered model alias {} not found.", alias));
@@ -739,6 +759,16 @@ Result<Page<std::string>> RegistryService::ListAudit(const RequestContext& ctx,
   }
   std::vector<store::StoredAuditEvent> events;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
+    // The whole log is for admins and auditors; anyone else reads the history of a model it may
+    // read, by naming it.
+    if (!Authorizer::MayReadWholeAudit(ctx)) {
+      if (q.model.empty()) {
+        return PermissionDenied(
+            "reading the whole audit log needs the admin or auditor role; filter by a model you "
+            "may read");
+      }
+      VOUCH_TRY(ModelFor(tx, ctx, q.model, Permission::kRead, true).status());
+    }
     VOUCH_ASSIGN_OR_RETURN(events, tx.ListAuditEvents(f));
     return OkStatus();
   }));

@@ -15,6 +15,7 @@
 
 #include "vouch/domain/model.h"
 #include "vouch/domain/principal.h"
+#include "vouch/service/authorizer.h"
 #include "vouch/service/page_token.h"
 #include "vouch/service/search.h"
 #include "vouch/store/store.h"
@@ -74,8 +75,13 @@ enum class VersionField { kTag, kMetric, kParam };
 
 class RegistryService {
  public:
-  RegistryService(store::Store& store, PageTokens page_tokens)
-      : store_(store), tokens_(std::move(page_tokens)) {}
+  // `authz` holds the permission rules (authorizer.h); its default is READ for authenticated
+  // principals. Every call returns PERMISSION_DENIED when the caller lacks the permission it needs
+  // on the model: READ to read, EDIT to change (create versions, tags, stages, aliases, rename),
+  // MANAGE to delete (models, versions, version tags, aliases). Lists and searches leave out what
+  // the caller may not read. The creator of a model gets MANAGE on it.
+  RegistryService(store::Store& store, PageTokens page_tokens, Authorizer authz = Authorizer())
+      : store_(store), tokens_(std::move(page_tokens)), authz_(authz) {}
 
   // ALREADY_EXISTS "Registered Model (name=X) already exists."; INVALID_ARGUMENT for bad fields.
   Result<Model> CreateModel(const RequestContext& ctx, const CreateModelArgs& args);
@@ -152,13 +158,18 @@ class RegistryService {
 
  private:
   Status Authorize(const RequestContext& ctx) const;
+  // The model `name` (NOT_FOUND "Registered Model with name=X not found"), once the caller is
+  // found to have `need` on it (PERMISSION_DENIED). `row_only` skips tags and aliases.
+  Result<Model> ModelFor(store::Tx& tx, const RequestContext& ctx, std::string_view name,
+                         Permission need, bool row_only) const;
   Result<int> Limit(const PageRequest& page) const;
   Result<int64_t> DecodeOffset(const std::string& token) const;
   template <typename T>
   Page<T> Slice(std::vector<T> all, int64_t offset, int limit) const;
   // For a models:/NAME/N, models:/NAME@ALIAS or models:/NAME/STAGE source: the storage location of
   // the version it names. Empty for other sources (and models:/<logged-model-id>).
-  Result<std::string> ResolveModelsUri(store::Tx& tx, std::string_view source);
+  Result<std::string> ResolveModelsUri(store::Tx& tx, const RequestContext& ctx,
+                                       std::string_view source);
   // The highest version in each stage of `wanted` (all when empty), in MLflow's order.
   static Result<std::vector<ModelVersion>> LatestIn(store::Tx& tx, int64_t model_id,
                                                     const std::set<Stage>& wanted);
@@ -168,6 +179,7 @@ class RegistryService {
 
   store::Store& store_;
   const PageTokens tokens_;
+  const Authorizer authz_;
 };
 
 }  // namespace vouch::service

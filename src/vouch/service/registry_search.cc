@@ -251,8 +251,9 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
     VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
                              return tx.ModelIdsWithTag(kPromptTag, "true");
                            }));
+    VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
     auto keep = [&](Model& m) -> Status {
-      if (prompts.contains(m.id)) return OkStatus();
+      if (prompts.contains(m.id) || !readable(m.id)) return OkStatus();
       if (need_tags) VOUCH_TRY(tx.LoadModelDetails(m));
       if (MatchModel(m, request.filter)) matched.push_back(std::move(m));
       return OkStatus();
@@ -299,9 +300,10 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
     VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
                              return tx.VersionIdsWithTag(kPromptTag, "true");
                            }));
+    VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
     auto keep = [&](std::vector<ModelVersion>& batch) -> Status {
       for (auto& v : batch) {
-        if (prompts.contains(v.id)) continue;
+        if (prompts.contains(v.id) || !readable(v.model_id)) continue;
         if (need_tags) VOUCH_TRY(tx.LoadVersionDetails(v));
         if (MatchVersion(v, request.filter)) matched.push_back(std::move(v));
       }
@@ -362,9 +364,8 @@ Result<std::vector<ModelVersion>> RegistryService::LatestVersions(
   }
   std::vector<ModelVersion> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(name));
-    if (!m) return NotFound(fmt::format("Registered Model with name={} not found", name));
-    VOUCH_ASSIGN_OR_RETURN(out, LatestIn(tx, m->id, wanted));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kRead, true));
+    VOUCH_ASSIGN_OR_RETURN(out, LatestIn(tx, m.id, wanted));
     return OkStatus();
   }));
   return out;

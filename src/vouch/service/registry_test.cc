@@ -56,7 +56,8 @@ class RegistryTest : public ::testing::Test {
 
   RequestContext Ctx(std::string name = "alice", int64_t id = 7) const {
     RequestContext ctx;
-    ctx.principal = Principal{.id = id, .name = std::move(name)};
+    // Admins: these tests are about the registry; who may do what is access_test.cc's.
+    ctx.principal = Principal{.id = id, .name = std::move(name), .is_admin = true};
     ctx.auth = AuthMethod::kToken;
     ctx.door = Door::kNative;
     ctx.address = "10.1.2.3";
