@@ -50,6 +50,11 @@ bool IsActiveStage(Stage s) { return s == Stage::kStaging || s == Stage::kProduc
 
 Status ValidateUtf8(std::string_view field, std::string_view s) {
   if (!IsValidUtf8(s)) return InvalidArgument(fmt::format("{} is not valid UTF-8", field));
+  // U+0000 ends a string in C and in libpq's parameters: refused on every store alike, so that
+  // "prod\0-scratch" can never act on "prod".
+  if (s.find('\0') != std::string_view::npos) {
+    return InvalidArgument(fmt::format("{} must not contain the NUL character", field));
+  }
   return OkStatus();
 }
 

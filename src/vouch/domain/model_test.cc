@@ -62,10 +62,22 @@ TEST(Utf8, AcceptsWellFormedText) {
            std::string("\xf0\x90\x80\x80"),  // U+10000
            std::string("\xf4\x8f\xbf\xbf"),  // U+10FFFF
            std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
-           std::string("nul \0 inside", 12),
        }) {
     EXPECT_TRUE(ValidateUtf8("f", text).ok()) << text;
   }
+}
+
+TEST(Utf8, RefusesNulSoThatNoStoreCutsTextShort) {
+  // libpq reads parameters as C strings: "prod\0-scratch" would have named "prod".
+  for (const std::string& text : {std::string("nul \0 inside", 12), std::string("\0", 1),
+                                  std::string("prod\0-scratch", 13)}) {
+    Status s = ValidateUtf8("description", text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("NUL"), std::string::npos) << s.message();
+  }
+  EXPECT_EQ(ValidateDescription(std::string("a\0b", 3)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTagValue("k", std::string("v\0", 2)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateParam("p", std::string("\0x", 2)).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Utf8, RefusesOverlongSurrogateTruncatedAndOutOfRangeSequences) {
