@@ -6,6 +6,7 @@ directory."""
 
 from __future__ import annotations
 
+import pytest
 import re
 import shutil
 import sqlite3
@@ -17,6 +18,9 @@ from pathlib import Path
 import requests
 
 from vouch_testlib import quote_segment, require_binary, run_cli, unique, wait_until
+
+# The SQLite file is what these tests copy; the PostgreSQL pass has none.
+pytestmark = pytest.mark.sqlite_only
 
 SUMMARY = re.compile(r"(\d+) events, log digest ([0-9a-f]{64})")
 
