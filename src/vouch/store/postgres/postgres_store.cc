@@ -344,8 +344,9 @@ std::vector<StoreMetric> PostgresStore::Metrics() const {
        "Time spent taking the audit head's row lock (appends from every server queue on it)",
        "counter", static_cast<double>(waits_.audit_head_us.load()) / 1e6},
       {"vouch_store_row_lock_wait_seconds_total",
-       "Time spent locking a model's or version's row (writes on one model take turns)", "counter",
-       static_cast<double>(waits_.row_lock_us.load()) / 1e6},
+       "Time spent on row locks: a model's or version's row (writes on one model take turns), a "
+       "principal's row, the last-admin check",
+       "counter", static_cast<double>(waits_.row_lock_us.load()) / 1e6},
       {"vouch_store_commit_seconds_total",
        "Time spent in COMMIT of writes (the WAL flush), holding the row and audit-head locks",
        "counter", static_cast<double>(commit_us_.load()) / 1e6},
