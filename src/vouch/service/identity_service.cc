@@ -43,6 +43,14 @@ Status ModelNotFound(std::string_view name) {
   return NotFound(fmt::format("Registered Model with name={} not found", name));
 }
 
+// The target of a grant's audit event: its kind and subject, and the grantee.
+json::object GrantTarget(std::string_view type, std::string_view key, std::string_view value,
+                         const GranteeName& g) {
+  json::object target{{"type", type}, {key, value}};
+  for (auto& [k, v] : GranteeJson(g)) target[k] = v;
+  return target;
+}
+
 Status ValidateGranteeName(const GranteeName& g) {
   if (g.user.empty() == g.group.empty()) {
     return InvalidArgument("name exactly one grantee: a user or a group");
@@ -459,9 +467,7 @@ Status IdentityService::GrantRole(const RequestContext& ctx, std::string_view ro
     VOUCH_ASSIGN_OR_RETURN(bool granted, tx.GrantRole(RoleGrant{std::string(role), g}));
     if (!granted) return OkStatus();
     AuditEvent e = EventFor(ctx, "role.granted");
-    json::object target{{"type", "role"}, {"role", std::string(role)}};
-    for (auto& [k, v] : GranteeJson(to)) target[k] = v;
-    e.target = std::move(target);
+    e.target = GrantTarget("role", "role", role, to);
     e.before = nullptr;
     e.after = json::object{{"role", std::string(role)}, {"grantee", GranteeJson(to)}};
     return Record(tx, ctx, e);
@@ -478,9 +484,7 @@ Status IdentityService::RevokeRole(const RequestContext& ctx, std::string_view r
     VOUCH_ASSIGN_OR_RETURN(bool revoked, tx.RevokeRole(RoleGrant{std::string(role), g}));
     if (!revoked) return OkStatus();
     AuditEvent e = EventFor(ctx, "role.revoked");
-    json::object target{{"type", "role"}, {"role", std::string(role)}};
-    for (auto& [k, v] : GranteeJson(from)) target[k] = v;
-    e.target = std::move(target);
+    e.target = GrantTarget("role", "role", role, from);
     e.before = json::object{{"role", std::string(role)}, {"grantee", GranteeJson(from)}};
     e.after = nullptr;
     return Record(tx, ctx, e);
@@ -528,6 +532,25 @@ Result<std::vector<RoleGrantView>> IdentityService::ListRoles(const RequestConte
   return out;
 }
 
+Result<IdentityService::GrantOnModel> IdentityService::ManagedGrant(store::Tx& tx,
+                                                                    const RequestContext& ctx,
+                                                                    std::string_view model,
+                                                                    const GranteeName& who) const {
+  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(model));
+  if (!m) return ModelNotFound(model);
+  VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kManage));
+  GrantOnModel out{.model = std::move(*m)};
+  VOUCH_ASSIGN_OR_RETURN(out.grantee, ResolveGrantee(tx, who));
+  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelPermission> existing, tx.ModelPermissions(out.model.id));
+  for (const auto& p : existing) {
+    if (p.grantee.principal_id == out.grantee.principal_id &&
+        p.grantee.group_id == out.grantee.group_id) {
+      out.current = p.permission;
+    }
+  }
+  return out;
+}
+
 Result<PermissionView> IdentityService::SetModelPermission(const RequestContext& ctx,
                                                            std::string_view model,
                                                            const GranteeName& to,
@@ -536,32 +559,21 @@ Result<PermissionView> IdentityService::SetModelPermission(const RequestContext&
   VOUCH_TRY(ValidateGranteeName(to));
   PermissionView out;
   VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(model));
-    if (!m) return ModelNotFound(model);
-    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kManage));
-    VOUCH_ASSIGN_OR_RETURN(Grantee g, ResolveGrantee(tx, to));
-    std::optional<Permission> before;
-    VOUCH_ASSIGN_OR_RETURN(std::vector<ModelPermission> existing, tx.ModelPermissions(m->id));
-    for (const auto& p : existing) {
-      if (p.grantee.principal_id == g.principal_id && p.grantee.group_id == g.group_id) {
-        before = p.permission;
-      }
-    }
-    out = {.model = m->name,
+    VOUCH_ASSIGN_OR_RETURN(GrantOnModel g, ManagedGrant(tx, ctx, model, to));
+    out = {.model = g.model.name,
            .grantee_kind = to.group.empty() ? "user" : "group",
            .grantee = to.group.empty() ? to.user : to.group,
-           .grantee_id = g.is_group() ? g.group_id : g.principal_id,
+           .grantee_id = g.grantee.is_group() ? g.grantee.group_id : g.grantee.principal_id,
            .permission = permission};
-    if (before == permission) return OkStatus();
-    VOUCH_TRY(tx.SetModelPermission({.model_id = m->id, .grantee = g, .permission = permission}));
+    if (g.current == permission) return OkStatus();
+    VOUCH_TRY(tx.SetModelPermission(
+        {.model_id = g.model.id, .grantee = g.grantee, .permission = permission}));
     AuditEvent e = EventFor(ctx, "permission.granted");
-    e.model_id = m->id;
-    e.model_name = m->name;
-    json::object target{{"type", "model_permission"}, {"model", m->name}};
-    for (auto& [k, v] : GranteeJson(to)) target[k] = v;
-    e.target = std::move(target);
-    e.before = before ? json::value(json::object{{"permission", PermissionName(*before)}})
-                      : json::value(nullptr);
+    e.model_id = g.model.id;
+    e.model_name = g.model.name;
+    e.target = GrantTarget("model_permission", "model", g.model.name, to);
+    e.before = g.current ? json::value(json::object{{"permission", PermissionName(*g.current)}})
+                         : json::value(nullptr);
     e.after = json::object{{"permission", PermissionName(permission)}};
     return Record(tx, ctx, e);
   }));
@@ -573,29 +585,17 @@ Status IdentityService::DeleteModelPermission(const RequestContext& ctx, std::st
   VOUCH_TRY(authz_.RequireWrite(ctx));
   VOUCH_TRY(ValidateGranteeName(from));
   return Change([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(model));
-    if (!m) return ModelNotFound(model);
-    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kManage));
-    VOUCH_ASSIGN_OR_RETURN(Grantee g, ResolveGrantee(tx, from));
-    std::optional<Permission> before;
-    VOUCH_ASSIGN_OR_RETURN(std::vector<ModelPermission> existing, tx.ModelPermissions(m->id));
-    for (const auto& p : existing) {
-      if (p.grantee.principal_id == g.principal_id && p.grantee.group_id == g.group_id) {
-        before = p.permission;
-      }
-    }
-    if (!before) {
-      return NotFound(fmt::format("no permission on model {} for {}", m->name,
+    VOUCH_ASSIGN_OR_RETURN(GrantOnModel g, ManagedGrant(tx, ctx, model, from));
+    if (!g.current) {
+      return NotFound(fmt::format("no permission on model {} for {}", g.model.name,
                                   from.group.empty() ? from.user : from.group));
     }
-    VOUCH_TRY(tx.DeleteModelPermission(m->id, g).status());
+    VOUCH_TRY(tx.DeleteModelPermission(g.model.id, g.grantee).status());
     AuditEvent e = EventFor(ctx, "permission.revoked");
-    e.model_id = m->id;
-    e.model_name = m->name;
-    json::object target{{"type", "model_permission"}, {"model", m->name}};
-    for (auto& [k, v] : GranteeJson(from)) target[k] = v;
-    e.target = std::move(target);
-    e.before = json::object{{"permission", PermissionName(*before)}};
+    e.model_id = g.model.id;
+    e.model_name = g.model.name;
+    e.target = GrantTarget("model_permission", "model", g.model.name, from);
+    e.before = json::object{{"permission", PermissionName(*g.current)}};
     e.after = nullptr;
     return Record(tx, ctx, e);
   });

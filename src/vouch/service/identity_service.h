@@ -141,6 +141,14 @@ class IdentityService {
   Status Change(const std::function<Status(store::Tx&)>& fn);
   Result<Principal> RequireUser(store::Tx& tx, std::string_view name) const;
   Result<Grantee> ResolveGrantee(store::Tx& tx, const GranteeName& g) const;
+  // A model the caller manages, a grantee on it, and the grantee's own grant there, if any.
+  struct GrantOnModel {
+    Model model;
+    Grantee grantee;
+    std::optional<Permission> current;
+  };
+  Result<GrantOnModel> ManagedGrant(store::Tx& tx, const RequestContext& ctx,
+                                    std::string_view model, const GranteeName& who) const;
   // Self, or admins / auditors (for reads).
   Status RequireSelfOrReader(const RequestContext& ctx, std::string_view name) const;
 
