@@ -14,8 +14,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 #include "vouch/store/store.h"
 
@@ -39,6 +41,23 @@ inline std::ostream& operator<<(std::ostream& os, const StoreBackend& b) { retur
 
 inline std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
   return info.param.name;
+}
+
+// Runs `f` (Tx& -> Result<T>) in a read and returns its value; a failure is a test failure and
+// yields T{}.
+template <typename F>
+auto Query(Store& s, F f) {
+  using R = std::decay_t<decltype(f(std::declval<Tx&>()))>;
+  using T = std::decay_t<decltype(std::declval<R&>().value())>;
+  std::optional<T> out;
+  Status st = s.Read([&](Tx& tx) -> Status {
+    auto r = f(tx);
+    if (!r.ok()) return r.status();
+    out = std::move(r).value();
+    return OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out.value_or(T{});
 }
 
 class StoreSuite : public ::testing::TestWithParam<StoreBackend> {

@@ -19,23 +19,6 @@ namespace {
 
 constexpr TimeMs kT0 = 1'700'000'000'000;
 
-// Runs `f` (Tx& -> Result<T>) in a read and returns its value; a failure is a test failure and
-// yields T{}.
-template <typename F>
-auto Query(Store& s, F f) {
-  using R = std::decay_t<decltype(f(std::declval<Tx&>()))>;
-  using T = std::decay_t<decltype(std::declval<R&>().value())>;
-  std::optional<T> out;
-  Status st = s.Read([&](Tx& tx) -> Status {
-    auto r = f(tx);
-    if (!r.ok()) return r.status();
-    out = std::move(r).value();
-    return OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return out.value_or(T{});
-}
-
 Model NewModel(std::string name, StringMap tags = {}) {
   return Model{.name = std::move(name),
                .description = "a model",
