@@ -43,11 +43,17 @@ Status Missing(std::string_view name) {
       fmt::format("Missing value for required parameter '{}'.{}", name, kSeeDocs));
 }
 
-// mlflow/utils/validation.py invalid_value, with the hint _validate_param_against_schema adds.
-Status Invalid(std::string_view name, const json::value& v) {
+// mlflow/utils/validation.py invalid_value, with the hint _validate_param_against_schema adds. A
+// secret's value is left out: error messages are echoed and may be logged.
+Status Invalid(const FieldSpec& f, const json::value& v) {
+  if (f.secret) {
+    return InvalidArgument(
+        fmt::format("Invalid value for parameter '{}' supplied:  Hint: Value was of type '{}'.{}",
+                    f.name, PythonType(v), kSeeDocs));
+  }
   return InvalidArgument(
       fmt::format("Invalid value {} for parameter '{}' supplied:  Hint: Value was of type '{}'.{}",
-                  SerializeJson(v), name, PythonType(v), kSeeDocs));
+                  SerializeJson(v), f.name, PythonType(v), kSeeDocs));
 }
 
 bool IsBoolText(const json::value& v) {
@@ -192,7 +198,7 @@ Result<RequestFields> RequestFields::Read(const Call& call,
       if (f.required) return Missing(f.name);
       continue;
     }
-    if (!HasType(it->value(), f.type)) return Invalid(f.name, it->value());
+    if (!HasType(it->value(), f.type)) return Invalid(f, it->value());
   }
   return RequestFields(std::move(fields));
 }

@@ -30,6 +30,8 @@ struct FieldSpec {
   std::string_view name;
   FieldType type;
   bool required = false;
+  // A password: an error about the field names its type, never its value.
+  bool secret = false;
 };
 
 class RequestFields {
@@ -38,7 +40,8 @@ class RequestFields {
   // MLflow's wording, for: a POST without `Content-Type: application/json`; a body that is not a
   // JSON object; a required field that is absent, null or "" ("Missing value for required
   // parameter 'name'. …"); a field of the wrong type ("Invalid value 5 for parameter 'name'
-  // supplied: …"); a boolean query value other than true or false.
+  // supplied: …", without the value for a secret field); a boolean query value other than true
+  // or false.
   static Result<RequestFields> Read(const Call& call, std::initializer_list<FieldSpec> schema);
 
   bool Has(std::string_view name) const;

@@ -100,6 +100,16 @@ TEST(MlflowRequestFields, WrongTypesAreWordedAsMlflow) {
             "of type 'int'. See the API docs for more information about request parameters.");
 }
 
+TEST(MlflowRequestFields, AMistypedSecretIsNamedButNotEchoed) {
+  auto f = ReadFields("POST", {}, R"({"password":["hunter2-hunter2"]})",
+                      {{"password", FieldType::kString, true, true}});
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status().message(),
+            "Invalid value for parameter 'password' supplied:  Hint: Value was of type 'list'. "
+            "See the API docs for more information about request parameters.");
+}
+
 TEST(MlflowRequestFields, BooleanQueryValuesAreTrueOrFalseInAnyCase) {
   auto fields = [&](std::string query) {
     HttpRequest req;
