@@ -262,33 +262,37 @@ Result<HttpResponse> DeleteVersionTag(RegistryService& reg, const Call& c) {
 struct Endpoint {
   std::string_view method;
   std::string_view path;
+  Access access;
   Result<HttpResponse> (*handler)(RegistryService&, const Call&);
 };
 
-// MLflow's Model Registry service (mlflow/protos/model_registry.proto), path below the prefix.
+// MLflow's Model Registry service (mlflow/protos/model_registry.proto), path below the prefix,
+// with what each call needs: the permission RegistryService demands of the caller on the model the
+// request names (the same levels as MLflow's auth app, auth/__init__.py BEFORE_REQUEST_HANDLERS).
+// Creating a model and searching need only a principal; searches show what it may read.
 constexpr Endpoint kEndpoints[] = {
-    {"POST", "registered-models/create", CreateModel},
-    {"GET", "registered-models/get", GetModel},
-    {"POST", "registered-models/rename", RenameModel},
-    {"PATCH", "registered-models/update", UpdateModel},
-    {"DELETE", "registered-models/delete", DeleteModel},
-    {"GET", "registered-models/search", SearchModels},
-    {"POST", "registered-models/get-latest-versions", LatestVersions},
-    {"GET", "registered-models/get-latest-versions", LatestVersions},
-    {"POST", "registered-models/set-tag", SetModelTag},
-    {"DELETE", "registered-models/delete-tag", DeleteModelTag},
-    {"POST", "registered-models/alias", SetAlias},
-    {"DELETE", "registered-models/alias", DeleteAlias},
-    {"GET", "registered-models/alias", GetVersionByAlias},
-    {"POST", "model-versions/create", CreateVersion},
-    {"GET", "model-versions/get", GetVersion},
-    {"PATCH", "model-versions/update", UpdateVersion},
-    {"DELETE", "model-versions/delete", DeleteVersion},
-    {"GET", "model-versions/search", SearchVersions},
-    {"GET", "model-versions/get-download-uri", DownloadUri},
-    {"POST", "model-versions/transition-stage", TransitionStage},
-    {"POST", "model-versions/set-tag", SetVersionTag},
-    {"DELETE", "model-versions/delete-tag", DeleteVersionTag},
+    {"POST", "registered-models/create", Access::kAuthenticated, CreateModel},
+    {"GET", "registered-models/get", Access::kModelRead, GetModel},
+    {"POST", "registered-models/rename", Access::kModelEdit, RenameModel},
+    {"PATCH", "registered-models/update", Access::kModelEdit, UpdateModel},
+    {"DELETE", "registered-models/delete", Access::kModelManage, DeleteModel},
+    {"GET", "registered-models/search", Access::kAuthenticated, SearchModels},
+    {"POST", "registered-models/get-latest-versions", Access::kModelRead, LatestVersions},
+    {"GET", "registered-models/get-latest-versions", Access::kModelRead, LatestVersions},
+    {"POST", "registered-models/set-tag", Access::kModelEdit, SetModelTag},
+    {"DELETE", "registered-models/delete-tag", Access::kModelEdit, DeleteModelTag},
+    {"POST", "registered-models/alias", Access::kModelEdit, SetAlias},
+    {"DELETE", "registered-models/alias", Access::kModelManage, DeleteAlias},
+    {"GET", "registered-models/alias", Access::kModelRead, GetVersionByAlias},
+    {"POST", "model-versions/create", Access::kModelEdit, CreateVersion},
+    {"GET", "model-versions/get", Access::kModelRead, GetVersion},
+    {"PATCH", "model-versions/update", Access::kModelEdit, UpdateVersion},
+    {"DELETE", "model-versions/delete", Access::kModelManage, DeleteVersion},
+    {"GET", "model-versions/search", Access::kAuthenticated, SearchVersions},
+    {"GET", "model-versions/get-download-uri", Access::kModelRead, DownloadUri},
+    {"POST", "model-versions/transition-stage", Access::kModelEdit, TransitionStage},
+    {"POST", "model-versions/set-tag", Access::kModelEdit, SetVersionTag},
+    {"DELETE", "model-versions/delete-tag", Access::kModelManage, DeleteVersionTag},
 };
 
 }  // namespace
@@ -354,8 +358,8 @@ void RegisterRoutes(Router& router, RegistryService& registry) {
     router.SetErrorRenderer(std::string(prefix), Door::kMlflow, MlflowError);
     for (const Endpoint& e : kEndpoints) {
       auto handler = e.handler;
-      router.Add(std::string(e.method), fmt::format("{}/{}", prefix, e.path),
-                 Access::kAuthenticated, Door::kMlflow,
+      router.Add(std::string(e.method), fmt::format("{}/{}", prefix, e.path), e.access,
+                 Door::kMlflow,
                  [&registry, handler](const Call& c) { return handler(registry, c); });
     }
   }
