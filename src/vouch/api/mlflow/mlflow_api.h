@@ -8,11 +8,20 @@
 #include "vouch/api/router.h"
 #include "vouch/service/registry.h"
 
+namespace vouch::service {
+class IdentityService;
+}  // namespace vouch::service
+
 namespace vouch::api::mlflow {
 
 // Registers the registry endpoints under both prefixes, authenticated, and the MLflow error
 // renderer for both prefixes. `registry` must outlive the router.
 void RegisterRoutes(Router& router, service::RegistryService& registry);
+
+// Registers MLflow's basic-auth app API (users and model permissions) on `identity`, and the MLflow
+// error renderer for the /api/3.0/mlflow prefixes; see mlflow_auth.h. `identity` must outlive the
+// router.
+void RegisterAuthRoutes(Router& router, service::IdentityService& identity);
 
 // The MLflow error body and status for `status` (shared with tests). A 401 carries
 // `WWW-Authenticate: Basic realm="mlflow"`, as MLflow's auth app answers.
