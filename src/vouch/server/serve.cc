@@ -251,6 +251,7 @@ int Run(const ServeConfig& c) {
   api::native::RegisterRoutes(router, registry, [&st] { return st.Ready(); });
   api::native::RegisterMetricsRoute(router, [&st] { return st.Metrics(); });
   api::mlflow::RegisterRoutes(router, registry);
+  api::mlflow::RegisterAuthRoutes(router, identity);
   api::Dispatcher dispatcher(router, auth, clock, std::move(trusted).value());
 
   HttpServerOptions options{.host = listen->first,
