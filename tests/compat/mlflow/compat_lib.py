@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -36,7 +38,7 @@ from vouch_testlib import (  # noqa: E402  (re-exported for the test modules)
 __all__ = [
     "ADMIN_TOKEN", "REPO", "VouchServer", "clean_env", "free_port", "wait_until", "MlflowServer",
     "Rest", "unique", "mv_dict", "rm_dict", "mlflow_env", "apply_env", "native_get",
-    "audit_events",
+    "audit_events", "signed_in", "Clients",
 ]
 
 # Environment every MLflow client in this suite runs with: no retries (a failure shows at once and a
@@ -55,12 +57,14 @@ def unique(prefix: str = "m") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def mlflow_env(token: str | None) -> dict[str, str | None]:
-    """The variables to set for a client talking to a server with `token` (None: no credentials)."""
+def mlflow_env(token: str | None, username: str | None = None,
+               password: str | None = None) -> dict[str, str | None]:
+    """The variables to set for a client talking to a server with `token`, or with `username` and
+    `password` (HTTP Basic, which the client prefers); all None: no credentials."""
     env: dict[str, str | None] = dict(CLIENT_ENV)
     env["MLFLOW_TRACKING_TOKEN"] = token
-    env["MLFLOW_TRACKING_USERNAME"] = None
-    env["MLFLOW_TRACKING_PASSWORD"] = None
+    env["MLFLOW_TRACKING_USERNAME"] = username
+    env["MLFLOW_TRACKING_PASSWORD"] = password
     env["MLFLOW_TRACKING_INSECURE_TLS"] = None
     return env
 
@@ -71,6 +75,31 @@ def apply_env(mp: pytest.MonkeyPatch, env: dict[str, str | None]) -> None:
             mp.delenv(k, raising=False)
         else:
             mp.setenv(k, v)
+
+
+@dataclass
+class Clients:
+    """The two clients a user of MLflow's basic-auth app has: the registry and the auth app's."""
+    registry: Any   # mlflow.MlflowClient
+    auth: Any       # mlflow.server.auth.client.AuthServiceClient
+
+
+@contextmanager
+def signed_in(base: str, username: str | None = None, password: str | None = None, *,
+              token: str | None = None) -> Iterator[Clients]:
+    """Both clients of one identity, as MLflow users configure them: MLFLOW_TRACKING_USERNAME and
+    MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN), read by the client at each request, so
+    the environment holds them until the block ends."""
+    import mlflow
+    from mlflow.server import get_app_client
+
+    mp = pytest.MonkeyPatch()
+    apply_env(mp, mlflow_env(token, username, password))
+    try:
+        yield Clients(mlflow.MlflowClient(tracking_uri=base, registry_uri=base),
+                      get_app_client("basic-auth", tracking_uri=base))
+    finally:
+        mp.undo()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,14 +116,21 @@ def mlflow_cli() -> Path:
 
 
 class MlflowServer:
-    """One `mlflow server` process (SQLite backend) on a free loopback port."""
+    """One `mlflow server` process (SQLite backend) on a free loopback port.
+
+    `basic_auth`: run MLflow's basic-auth app (`--app-name basic-auth`) with this default
+    permission; its admin is `admin` with the password MLFLOW_AUTH_ADMIN_PASSWORD below."""
+
+    AUTH_ADMIN = "admin"
+    AUTH_ADMIN_PASSWORD = "mlflow-peer-admin-password"
 
     def __init__(self, root: Path, *, serve_artifacts: bool = True,
-                 default_artifact_root: bool = True):
+                 default_artifact_root: bool = True, basic_auth: str | None = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.serve_artifacts = serve_artifacts
         self.default_artifact_root = default_artifact_root
+        self.basic_auth = basic_auth
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.log_path = self.root / "mlflow-server.log"
@@ -121,6 +157,18 @@ class MlflowServer:
         for k in list(env):
             if k.startswith("MLFLOW_"):
                 del env[k]
+        if self.basic_auth:
+            cmd += ["--app-name", "basic-auth"]
+            ini = self.root / "basic_auth.ini"
+            ini.write_text("[mlflow]\n"
+                           f"default_permission = {self.basic_auth}\n"
+                           f"database_uri = sqlite:///{self.root / 'basic_auth.db'}\n"
+                           f"admin_username = {self.AUTH_ADMIN}\n"
+                           "authorization_function = "
+                           "mlflow.server.auth:authenticate_request_basic_auth\n")
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(ini)
+            env["MLFLOW_AUTH_ADMIN_PASSWORD"] = self.AUTH_ADMIN_PASSWORD
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "vouch-compat-peer"
         self.started_at = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
@@ -136,9 +184,10 @@ class MlflowServer:
         while True:
             if self.proc.poll() is not None:
                 pytest.fail(f"mlflow server exited with {self.proc.returncode}:\n{self.logs()}")
+            auth = (self.AUTH_ADMIN, self.AUTH_ADMIN_PASSWORD) if self.basic_auth else None
             try:
                 r = requests.get(self.base + "/api/2.0/mlflow/registered-models/search",
-                                 params={"max_results": 1}, timeout=5)
+                                 params={"max_results": 1}, timeout=5, auth=auth)
                 if r.status_code == 200:
                     self.ready = True
                     return self

@@ -8,6 +8,9 @@
   audit, credentials) are marked `vouch_only` and skipped in that mode.
 - `client`: an `mlflow.MlflowClient` pointed at `registry`, with the module's credentials in the
   environment (no retries, short timeouts).
+- `auth_servers`: servers with users and passwords for the auth tests, one per default permission:
+  vouch, its bootstrap admin given a password through MLflow's auth API, or with
+  COMPAT_TARGET=mlflow a real `mlflow server --app-name basic-auth`.
 - `mlflow_peer`: a real `mlflow server` (SQLite backend) for the differential and split set-up tests.
   Every peer that the collected tests need is spawned when collection ends, so its slow start-up
   (database migrations, uvicorn) overlaps with the other tests; the fixture only waits for it.
@@ -20,11 +23,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
-from compat_lib import ADMIN_TOKEN, MlflowServer, Rest, VouchServer, apply_env, mlflow_env
+from compat_lib import (ADMIN_TOKEN, MlflowServer, Rest, VouchServer, apply_env, mlflow_env,
+                        signed_in)
 from vouch_testlib import suite_store
 
 TARGET = os.environ.get("COMPAT_TARGET", "vouch")
@@ -171,3 +175,73 @@ def module_client(registry, module_env):
 @pytest.fixture
 def rest(registry) -> Rest:
     return registry.rest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers with users (MLflow's basic-auth app, or vouch)
+
+
+ADMIN_PASSWORD = "vouch-admin-password-1"
+
+
+@dataclass
+class AuthServer:
+    """A server whose users sign in with passwords, and its admin's credentials."""
+    kind: str                 # "vouch" or "mlflow"
+    base: str
+    admin: str
+    admin_password: str
+    token: str | None         # vouch's bootstrap admin token (native API); None for MLflow
+    default_permission: str
+    server: VouchServer | MlflowServer
+
+    @property
+    def is_vouch(self) -> bool:
+        return self.kind == "vouch"
+
+    def as_admin(self):
+        return signed_in(self.base, self.admin, self.admin_password)
+
+    def as_user(self, username: str, password: str):
+        return signed_in(self.base, username, password)
+
+
+@pytest.fixture(scope="module")
+def auth_servers(tmp_path_factory) -> Iterator[Callable[[str], AuthServer]]:
+    """`auth_servers(default_permission)`: the module's server with that --default-permission
+    (READ, NO_PERMISSIONS, …), made on first use. vouch's gets a high --max-failed-logins (tests
+    send wrong passwords on purpose) and a one-second --denial-window (so refused sign-ins reach
+    the audit log quickly)."""
+    made: dict[str, AuthServer] = {}
+    own: list[VouchServer] = []
+
+    def get(default_permission: str = "READ") -> AuthServer:
+        if default_permission in made:
+            return made[default_permission]
+        if TARGET == "mlflow":
+            srv = _peer(f"basic-auth-{default_permission.lower()}", basic_auth=default_permission)
+            if srv.proc is None:
+                srv.spawn()
+            srv.wait_ready()
+            made[default_permission] = AuthServer("mlflow", srv.base, MlflowServer.AUTH_ADMIN,
+                                                  MlflowServer.AUTH_ADMIN_PASSWORD, None,
+                                                  default_permission, srv)
+            return made[default_permission]
+        root = tmp_path_factory.mktemp("vouch-auth")
+        (root / "data").mkdir()
+        srv = VouchServer(root / "data", root / "logs", token=ADMIN_TOKEN,
+                          args=["--default-permission", default_permission,
+                                "--max-failed-logins", "1000", "--denial-window", "1s"])
+        own.append(srv)
+        srv.start()
+        # The bootstrap admin has a token and no password: it sets one with its token, through
+        # the auth client (MLFLOW_TRACKING_TOKEN), as an operator would.
+        with signed_in(srv.base, token=srv.token) as c:
+            c.auth.update_user_password("admin", ADMIN_PASSWORD)
+        made[default_permission] = AuthServer("vouch", srv.base, "admin", ADMIN_PASSWORD,
+                                              srv.token, default_permission, srv)
+        return made[default_permission]
+
+    yield get
+    for srv in own:
+        srv.close()
