@@ -75,12 +75,44 @@ def test_every_api_operation_documents_auth_request_id_and_body_errors(spec):
                 assert {"400", "413"} <= set(op["responses"]), f"{method} {path}"
         else:
             assert op.get("security") == [], f"{method} {path} needs no token"
-    assert spec.doc["security"] == [{"bearer": []}]
-    assert spec.doc["components"]["securitySchemes"]["bearer"] == {
-        **spec.doc["components"]["securitySchemes"]["bearer"], "type": "http", "scheme": "bearer"}
+    assert spec.doc["security"] == [{"bearer": []}, {"basic": []}]
+    schemes = spec.doc["components"]["securitySchemes"]
+    assert schemes["bearer"] == {**schemes["bearer"], "type": "http", "scheme": "bearer"}
+    assert schemes["basic"] == {**schemes["basic"], "type": "http", "scheme": "basic"}
 
 
-@pytest.mark.parametrize("index,schema", [(0, "Model"), (1, "Version"), (2, "AuditEvent")])
+ACCESS_LEVELS = {"public", "authenticated", "READ", "EDIT", "MANAGE", "admin"}
+
+
+def api_md_access() -> dict[tuple[str, str], str]:
+    rows = re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| ([A-Za-z]+) \|", API_MD,
+                      re.M)
+    return {(m, p): a for m, p, a in rows}
+
+
+def test_every_operation_declares_its_access_and_api_md_agrees(spec):
+    declared = {}
+    for method, path in spec.operations():
+        op = spec.doc["paths"][path][method.lower()]
+        access = op.get("x-vouch-access")
+        assert access in ACCESS_LEVELS, f"{method} {path}: x-vouch-access {access!r}"
+        declared[(method, path)] = access
+        # Public exactly where no credentials are asked for.
+        assert (access == "public") == (op.get("security") == []), f"{method} {path}"
+        # A route on a model's permission level names the model.
+        if access in ("READ", "EDIT", "MANAGE"):
+            assert path.startswith("/api/v1/models/{name}"), f"{method} {path}"
+        # Refusals are documented where they can happen.
+        if access not in ("public",) and method != "GET":
+            assert "403" in op["responses"], f"{method} {path}: a read-only token gets 403"
+        if access in ("READ", "EDIT", "MANAGE", "admin"):
+            assert "403" in op["responses"], f"{method} {path}"
+    assert api_md_access() == declared
+
+
+@pytest.mark.parametrize("index,schema", [(0, "Model"), (1, "Version"), (2, "AuditEvent"),
+                                          (3, "User"), (4, "Token"), (5, "Group"),
+                                          (6, "ModelPermission")])
 def test_api_md_examples_match_the_schemas(spec, index, schema):
     example = api_md_json_blocks()[index]
     # Placeholders in the prose examples.
@@ -104,6 +136,24 @@ def test_api_md_examples_match_the_schemas(spec, index, schema):
     ("ArtifactDigest", "sha256:" + "A" * 64),
     ("Stage", "staging"),
     ("AuditEvent", {"schema": 1}),
+    ("PrincipalName", ""),
+    ("PrincipalName", "-alice"),
+    ("PrincipalName", "al ice"),
+    ("PrincipalName", "ålice"),
+    ("PrincipalName", "a\x01"),
+    ("PrincipalName", "a" * 65),
+    ("RoleName", "Auditor"),
+    ("RoleName", "1st"),
+    ("PermissionName", "read"),
+    ("TokenScope", "write"),
+    ("DisplayName", "line\nbreak"),
+    ("Email", "no-at-sign"),
+    ("Email", "a@b@c"),
+    ("User", {"id": 1, "name": "a", "kind": "user", "display_name": "", "email": "",
+              "is_admin": False, "disabled": False, "creation_timestamp": 1,
+              "password_hash": "x"}),
+    ("Token", {"id": 1, "name": "t", "owner": "a", "scope": "full", "creation_timestamp": 1,
+               "token": "vch_" + "a" * 43}),
 ])
 def test_schemas_reject_what_api_md_forbids(spec, schema, instance):
     with pytest.raises(AssertionError):
@@ -117,6 +167,12 @@ def test_schemas_reject_what_api_md_forbids(spec, schema, instance):
     ("AliasName", "champion"),
     ("AliasName", "v1x"),
     ("ArtifactDigest", "sha256:" + "a" * 64),
+    ("PrincipalName", "a" * 64),
+    ("PrincipalName", "ci-bot@example.com"),
+    ("PrincipalName", "7.seven_"),
+    ("RoleName", "ml-engineer"),
+    ("Email", ""),
+    ("DisplayName", "Zoë Ünïcode 模型"),
 ])
 def test_schemas_accept_what_api_md_allows(spec, schema, instance):
     spec.validate_schema(instance, schema)

@@ -147,8 +147,98 @@ def test_every_route_happy_path_matches_openapi(api, spec):
     call("DELETE", "/api/v1/models/{name}", path={"name": new_name}, expect=204)
     call("GET", "/api/v1/models/{name}", path={"name": new_name}, expect=404, code="NOT_FOUND")
 
+    identity_happy_path(call)
+
     missing = set(spec.operations()) - call.seen
     assert not missing, f"operations never exercised on their happy path: {sorted(missing)}"
+
+
+def identity_happy_path(call: Recorder) -> None:
+    """Users, tokens, groups, roles and model permissions, each route once on its happy path."""
+    t0 = now_ms()
+    uname = unique("user")
+    user = call("POST", "/api/v1/users", expect=201, json_body={
+        "name": uname, "kind": "user", "display_name": "Ann Example", "email": "ann@example.com",
+        "password": "first password"}).json()
+    assert user["name"] == uname and user["kind"] == "user" and user["is_admin"] is False
+    assert user["display_name"] == "Ann Example" and user["email"] == "ann@example.com"
+    assert user["disabled"] is False and t0 - 5000 <= user["creation_timestamp"] <= now_ms() + 5000
+    assert "roles" not in user and "password" not in user
+    listed = call("GET", "/api/v1/users", expect=200).json()["users"]
+    assert [u for u in listed if u["name"] == uname] == [user]
+    assert [u["name"] for u in listed] == sorted(u["name"] for u in listed)
+    got = call("GET", "/api/v1/users/{name}", path={"name": uname}, expect=200).json()
+    assert got == {**user, "roles": [], "groups": []}
+    upd = call("PATCH", "/api/v1/users/{name}", path={"name": uname},
+               json_body={"display_name": "Ann B. Example"}, expect=200).json()
+    assert upd == {**user, "display_name": "Ann B. Example"}
+    call("PUT", "/api/v1/users/{name}/password", path={"name": uname},
+         json_body={"password": "second password"}, expect=204)
+
+    issued = call("POST", "/api/v1/tokens", expect=201, json_body={
+        "name": "ci on build-7", "owner": uname, "scope": "read", "expires_in": "30d"}).json()
+    assert issued["owner"] == uname and issued["scope"] == "read"
+    assert issued["token"].startswith("vch_") and issued["name"] == "ci on build-7"
+    assert 29 * 86_400_000 < issued["expiration_timestamp"] - issued["creation_timestamp"] \
+        <= 30 * 86_400_000
+    me = call("GET", "/api/v1/whoami", token=issued["token"], expect=200).json()
+    assert me["name"] == uname and me["token_scope"] == "read"
+    tokens = call("GET", "/api/v1/tokens", params={"owner": uname}, expect=200).json()["tokens"]
+    assert [t["id"] for t in tokens] == [issued["id"]]
+    assert "token" not in tokens[0] and tokens[0]["last_used_timestamp"] >= t0
+    call("DELETE", "/api/v1/tokens/{id}", path={"id": issued["id"]}, expect=204)
+    revoked = call("GET", "/api/v1/tokens", params={"owner": uname}, expect=200).json()["tokens"]
+    assert revoked[0]["revocation_timestamp"] >= t0
+
+    gname = unique("group")
+    group = call("POST", "/api/v1/groups", json_body={"name": gname, "description": "ML"},
+                 expect=201).json()
+    assert group["name"] == gname and group["description"] == "ML"
+    assert gname in [g["name"] for g in call("GET", "/api/v1/groups", expect=200).json()["groups"]]
+    gpath = {"group": gname, "user": uname}
+    call("PUT", "/api/v1/groups/{group}/members/{user}", path=gpath, expect=204)
+    call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": "ml-engineer", "user": uname},
+         expect=204)
+    call("PUT", "/api/v1/roles/{role}/groups/{group}", path={"role": "auditor", "group": gname},
+         expect=204)
+    detail = call("GET", "/api/v1/groups/{group}", path={"group": gname}, expect=200).json()
+    assert detail == {**group, "members": [uname], "roles": ["auditor"]}
+    got = call("GET", "/api/v1/users/{name}", path={"name": uname}, expect=200).json()
+    assert got["roles"] == ["auditor", "ml-engineer"] and got["groups"] == [gname]
+    grants = call("GET", "/api/v1/roles", expect=200).json()["roles"]
+    assert {"role": "ml-engineer", "grantee_kind": "user", "grantee": uname} in grants
+    assert {"role": "auditor", "grantee_kind": "group", "grantee": gname} in grants
+    assert {"role": "admin", "grantee_kind": "user", "grantee": "admin"} in grants
+    call("DELETE", "/api/v1/roles/{role}/users/{user}",
+         path={"role": "ml-engineer", "user": uname}, expect=204)
+    call("DELETE", "/api/v1/roles/{role}/groups/{group}", path={"role": "auditor", "group": gname},
+         expect=204)
+
+    model = unique("perm")
+    call("POST", "/api/v1/models", json_body={"name": model}, expect=201)
+    mpath = {"name": model, "user": uname}
+    p = call("PUT", "/api/v1/models/{name}/permissions/users/{user}", path=mpath,
+             json_body={"permission": "edit"}, expect=200).json()
+    assert p == {"model": model, "grantee_kind": "user", "grantee": uname, "permission": "EDIT"}
+    g = call("PUT", "/api/v1/models/{name}/permissions/groups/{group}",
+             path={"name": model, "group": gname}, json_body={"permission": "MANAGE"},
+             expect=200).json()
+    assert g["grantee_kind"] == "group" and g["permission"] == "MANAGE"
+    perms = call("GET", "/api/v1/models/{name}/permissions", path={"name": model},
+                 expect=200).json()["permissions"]
+    assert p in perms and g in perms
+    mine = call("GET", "/api/v1/models/{name}/permissions/me", path={"name": model},
+                expect=200).json()
+    assert mine == {"model": model, "user": "admin", "permission": "MANAGE"}
+    call("DELETE", "/api/v1/models/{name}/permissions/users/{user}", path=mpath, expect=204)
+    call("DELETE", "/api/v1/models/{name}/permissions/groups/{group}",
+         path={"name": model, "group": gname}, expect=204)
+
+    call("DELETE", "/api/v1/groups/{group}/members/{user}", path=gpath, expect=204)
+    call("DELETE", "/api/v1/groups/{group}", path={"group": gname}, expect=204)
+    call("GET", "/api/v1/groups/{group}", path={"group": gname}, expect=404, code="NOT_FOUND")
+    call("DELETE", "/api/v1/users/{name}", path={"name": uname}, expect=204)
+    call("GET", "/api/v1/users/{name}", path={"name": uname}, expect=404, code="NOT_FOUND")
 
 
 def test_models_list_is_ordered_by_name_and_paged(api):

@@ -1,9 +1,9 @@
 #include "vouch/api/native/native_api.h"
 
 #include <fmt/format.h>
-#include <charconv>
 
 #include "vouch/api/dispatcher.h"
+#include "vouch/api/native/handler_util.h"
 #include "vouch/util/json.h"
 
 namespace vouch::api::native {
@@ -11,17 +11,6 @@ namespace {
 
 using service::RegistryService;
 using service::VersionField;
-
-constexpr std::string_view kPrefix = "/api/v1";
-
-Result<int64_t> ParseInt(std::string_view what, std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return InvalidArgument(fmt::format("{} must be an integer, got '{}'", what, text));
-  }
-  return v;
-}
 
 Result<int64_t> VersionParam(const Call& c) { return ParseInt("version", c.path.at("n")); }
 
@@ -38,22 +27,12 @@ Result<service::PageRequest> PageParams(const Call& c) {
   return page;
 }
 
-Result<json::object> Body(const Call& c, std::initializer_list<std::string_view> allowed) {
-  VOUCH_ASSIGN_OR_RETURN(json::object o, ParseJsonObject(c.request.body));
-  VOUCH_TRY(RejectUnknownFields(o, allowed));
-  return o;
-}
-
 StringMap ToStringMap(const std::optional<json::object>& o) {
   StringMap m;
   if (o) {
     for (const auto& kv : *o) m.emplace(kv.key(), kv.value().get_string());
   }
   return m;
-}
-
-HttpResponse Ok(const json::object& o, int status = 200) {
-  return HttpResponse::Json(status, SerializeJson(o));
 }
 
 json::object StringMapJson(const StringMap& m) {
@@ -78,11 +57,6 @@ Result<HttpResponse> VersionResult(Result<ModelVersion> v, int status = 200) {
 Result<HttpResponse> ModelResult(Result<Model> m, int status = 200) {
   if (!m.ok()) return m.status();
   return Ok(ModelJson(*m), status);
-}
-
-Result<HttpResponse> Empty(Status s) {
-  if (!s.ok()) return s;
-  return HttpResponse::NoContent();
 }
 
 // PUT .../{kind}/{key} for a version's tags, metrics and params.
@@ -165,11 +139,15 @@ void RegisterMetricsRoute(Router& router,
              });
 }
 
-void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()> ready) {
+void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()> ready,
+                    service::IdentityService* identity) {
   router.SetErrorRenderer("", Door::kNative, NativeError);
-  auto add = [&](std::string method, std::string_view path, Handler h) {
-    router.Add(std::move(method), fmt::format("{}{}", kPrefix, path), Access::kAuthenticated,
-               Door::kNative, std::move(h));
+  // Each route declares what RegistryService demands of the caller for it (the Permission of its
+  // ModelFor call); the service enforces it, the declaration documents it and is tested against
+  // docs/openapi.yaml's x-vouch-access.
+  auto add = [&](std::string method, std::string_view path, Access access, Handler h) {
+    router.Add(std::move(method), fmt::format("{}{}", kPrefix, path), access, Door::kNative,
+               std::move(h));
   };
 
   router.Add("GET", "/health", Access::kPublic, Door::kNative, [](const Call&) {
@@ -182,17 +160,11 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
                return Ok({{"status", "ready"}});
              });
 
-  add("GET", "/whoami", [](const Call& c) -> Result<HttpResponse> {
-    const Principal& p = *c.ctx.principal;
-    return Ok({{"id", p.id},
-               {"name", p.name},
-               {"kind", PrincipalKindName(p.kind)},
-               {"is_admin", p.is_admin},
-               {"auth", AuthMethodName(c.ctx.auth)}});
-  });
+  add("GET", "/whoami", Access::kAuthenticated,
+      [identity](const Call& c) -> Result<HttpResponse> { return WhoamiResult(c, identity); });
 
   // Models.
-  add("POST", "/models", [&reg](const Call& c) -> Result<HttpResponse> {
+  add("POST", "/models", Access::kAuthenticated, [&reg](const Call& c) -> Result<HttpResponse> {
     VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"name", "description", "tags"}));
     service::CreateModelArgs args;
     VOUCH_ASSIGN_OR_RETURN(args.name, RequiredString(body, "name"));
@@ -202,124 +174,138 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     args.tags = ToStringMap(tags);
     return ModelResult(reg.CreateModel(c.ctx, args), 201);
   });
-  add("GET", "/models", [&reg](const Call& c) -> Result<HttpResponse> {
+  add("GET", "/models", Access::kAuthenticated, [&reg](const Call& c) -> Result<HttpResponse> {
     VOUCH_ASSIGN_OR_RETURN(service::PageRequest page, PageParams(c));
     VOUCH_ASSIGN_OR_RETURN(service::Page<Model> models, reg.ListModels(c.ctx, page));
     return ModelPage(models);
   });
-  add("GET", "/models/{name}",
+  add("GET", "/models/{name}", Access::kModelRead,
       [&reg](const Call& c) { return ModelResult(reg.GetModel(c.ctx, c.path.at("name"))); });
-  add("PATCH", "/models/{name}", [&reg](const Call& c) -> Result<HttpResponse> {
+  add("PATCH", "/models/{name}", Access::kModelEdit, [&reg](const Call& c) -> Result<HttpResponse> {
     VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"description"}));
     VOUCH_ASSIGN_OR_RETURN(std::string description, RequiredString(body, "description"));
     return ModelResult(reg.UpdateModelDescription(c.ctx, c.path.at("name"), description));
   });
-  add("POST", "/models/{name}/rename", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"new_name"}));
-    VOUCH_ASSIGN_OR_RETURN(std::string new_name, RequiredString(body, "new_name"));
-    return ModelResult(reg.RenameModel(c.ctx, c.path.at("name"), new_name));
-  });
-  add("DELETE", "/models/{name}",
+  add("POST", "/models/{name}/rename", Access::kModelEdit,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"new_name"}));
+        VOUCH_ASSIGN_OR_RETURN(std::string new_name, RequiredString(body, "new_name"));
+        return ModelResult(reg.RenameModel(c.ctx, c.path.at("name"), new_name));
+      });
+  add("DELETE", "/models/{name}", Access::kModelManage,
       [&reg](const Call& c) { return Empty(reg.DeleteModel(c.ctx, c.path.at("name"))); });
-  add("PUT", "/models/{name}/tags/{key}", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"value"}));
-    VOUCH_ASSIGN_OR_RETURN(std::string value, RequiredString(body, "value"));
-    return ModelResult(reg.SetModelTag(c.ctx, c.path.at("name"), c.path.at("key"), value));
-  });
-  add("DELETE", "/models/{name}/tags/{key}", [&reg](const Call& c) {
+  add("PUT", "/models/{name}/tags/{key}", Access::kModelEdit,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"value"}));
+        VOUCH_ASSIGN_OR_RETURN(std::string value, RequiredString(body, "value"));
+        return ModelResult(reg.SetModelTag(c.ctx, c.path.at("name"), c.path.at("key"), value));
+      });
+  add("DELETE", "/models/{name}/tags/{key}", Access::kModelEdit, [&reg](const Call& c) {
     return ModelResult(reg.DeleteModelTag(c.ctx, c.path.at("name"), c.path.at("key")));
   });
 
   // Versions.
-  add("POST", "/models/{name}/versions", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body,
-                           Body(c, {"source", "run_id", "model_id", "description", "tags",
-                                    "metrics", "params", "artifact_digest"}));
-    service::CreateVersionArgs args;
-    args.model = c.path.at("name");
-    VOUCH_ASSIGN_OR_RETURN(args.source, RequiredString(body, "source"));
-    VOUCH_ASSIGN_OR_RETURN(auto run_id, OptionalString(body, "run_id"));
-    VOUCH_ASSIGN_OR_RETURN(auto model_id, OptionalString(body, "model_id"));
-    VOUCH_ASSIGN_OR_RETURN(auto description, OptionalString(body, "description"));
-    VOUCH_ASSIGN_OR_RETURN(auto digest, OptionalString(body, "artifact_digest"));
-    VOUCH_ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags"));
-    VOUCH_ASSIGN_OR_RETURN(auto params, OptionalStringMap(body, "params"));
-    VOUCH_ASSIGN_OR_RETURN(auto metrics, OptionalNumberMap(body, "metrics"));
-    args.run_id = run_id.value_or("");
-    args.model_ref = model_id.value_or("");
-    args.description = description.value_or("");
-    args.artifact_digest = digest.value_or("");
-    args.tags = ToStringMap(tags);
-    args.params = ToStringMap(params);
-    if (metrics) {
-      for (const auto& kv : *metrics)
-        args.metrics.emplace(kv.key(), kv.value().to_number<double>());
-    }
-    return VersionResult(reg.CreateVersion(c.ctx, args), 201);
-  });
-  add("GET", "/models/{name}/versions", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(service::PageRequest page, PageParams(c));
-    VOUCH_ASSIGN_OR_RETURN(auto versions, reg.ListVersions(c.ctx, c.path.at("name"), page));
-    json::array items;
-    for (const auto& v : versions.items) items.push_back(VersionJson(v));
-    json::object o{{"versions", std::move(items)}};
-    if (!versions.next_page_token.empty()) o["next_page_token"] = versions.next_page_token;
-    return Ok(std::move(o));
-  });
-  add("GET", "/models/{name}/versions/{n}", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
-    return VersionResult(reg.GetVersion(c.ctx, c.path.at("name"), n));
-  });
-  add("PATCH", "/models/{name}/versions/{n}", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"description"}));
-    VOUCH_ASSIGN_OR_RETURN(std::string description, RequiredString(body, "description"));
-    return VersionResult(reg.UpdateVersionDescription(c.ctx, c.path.at("name"), n, description));
-  });
-  add("DELETE", "/models/{name}/versions/{n}", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
-    return Empty(reg.DeleteVersion(c.ctx, c.path.at("name"), n));
-  });
+  add("POST", "/models/{name}/versions", Access::kModelEdit,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(json::object body,
+                               Body(c, {"source", "run_id", "model_id", "description", "tags",
+                                        "metrics", "params", "artifact_digest"}));
+        service::CreateVersionArgs args;
+        args.model = c.path.at("name");
+        VOUCH_ASSIGN_OR_RETURN(args.source, RequiredString(body, "source"));
+        VOUCH_ASSIGN_OR_RETURN(auto run_id, OptionalString(body, "run_id"));
+        VOUCH_ASSIGN_OR_RETURN(auto model_id, OptionalString(body, "model_id"));
+        VOUCH_ASSIGN_OR_RETURN(auto description, OptionalString(body, "description"));
+        VOUCH_ASSIGN_OR_RETURN(auto digest, OptionalString(body, "artifact_digest"));
+        VOUCH_ASSIGN_OR_RETURN(auto tags, OptionalStringMap(body, "tags"));
+        VOUCH_ASSIGN_OR_RETURN(auto params, OptionalStringMap(body, "params"));
+        VOUCH_ASSIGN_OR_RETURN(auto metrics, OptionalNumberMap(body, "metrics"));
+        args.run_id = run_id.value_or("");
+        args.model_ref = model_id.value_or("");
+        args.description = description.value_or("");
+        args.artifact_digest = digest.value_or("");
+        args.tags = ToStringMap(tags);
+        args.params = ToStringMap(params);
+        if (metrics) {
+          for (const auto& kv : *metrics)
+            args.metrics.emplace(kv.key(), kv.value().to_number<double>());
+        }
+        return VersionResult(reg.CreateVersion(c.ctx, args), 201);
+      });
+  add("GET", "/models/{name}/versions", Access::kModelRead,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(service::PageRequest page, PageParams(c));
+        VOUCH_ASSIGN_OR_RETURN(auto versions, reg.ListVersions(c.ctx, c.path.at("name"), page));
+        json::array items;
+        for (const auto& v : versions.items) items.push_back(VersionJson(v));
+        json::object o{{"versions", std::move(items)}};
+        if (!versions.next_page_token.empty()) o["next_page_token"] = versions.next_page_token;
+        return Ok(std::move(o));
+      });
+  add("GET", "/models/{name}/versions/{n}", Access::kModelRead,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
+        return VersionResult(reg.GetVersion(c.ctx, c.path.at("name"), n));
+      });
+  add("PATCH", "/models/{name}/versions/{n}", Access::kModelEdit,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
+        VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"description"}));
+        VOUCH_ASSIGN_OR_RETURN(std::string description, RequiredString(body, "description"));
+        return VersionResult(
+            reg.UpdateVersionDescription(c.ctx, c.path.at("name"), n, description));
+      });
+  add("DELETE", "/models/{name}/versions/{n}", Access::kModelManage,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
+        return Empty(reg.DeleteVersion(c.ctx, c.path.at("name"), n));
+      });
   const std::pair<std::string_view, VersionField> kFields[] = {{"tags", VersionField::kTag},
                                                                {"metrics", VersionField::kMetric},
                                                                {"params", VersionField::kParam}};
   for (const auto& [segment, field] : kFields) {
     std::string path = fmt::format("/models/{{name}}/versions/{{n}}/{}/{{key}}", segment);
-    add("PUT", path, [&reg, field](const Call& c) { return SetVersionField(reg, c, field); });
-    add("DELETE", path, [&reg, field](const Call& c) { return DeleteVersionField(reg, c, field); });
+    add("PUT", path, Access::kModelEdit,
+        [&reg, field](const Call& c) { return SetVersionField(reg, c, field); });
+    add("DELETE", path, Access::kModelManage,
+        [&reg, field](const Call& c) { return DeleteVersionField(reg, c, field); });
   }
-  add("POST", "/models/{name}/versions/{n}/stage", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"stage", "archive_existing", "comment"}));
-    service::StageChange change{.model = c.path.at("name"), .version = n};
-    VOUCH_ASSIGN_OR_RETURN(change.stage, RequiredString(body, "stage"));
-    VOUCH_ASSIGN_OR_RETURN(auto archive, OptionalBool(body, "archive_existing"));
-    VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
-    change.archive_existing = archive.value_or(false);
-    change.comment = comment.value_or("");
-    return VersionResult(reg.SetStage(c.ctx, change));
-  });
+  add("POST", "/models/{name}/versions/{n}/stage", Access::kModelEdit,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(int64_t n, VersionParam(c));
+        VOUCH_ASSIGN_OR_RETURN(json::object body,
+                               Body(c, {"stage", "archive_existing", "comment"}));
+        service::StageChange change{.model = c.path.at("name"), .version = n};
+        VOUCH_ASSIGN_OR_RETURN(change.stage, RequiredString(body, "stage"));
+        VOUCH_ASSIGN_OR_RETURN(auto archive, OptionalBool(body, "archive_existing"));
+        VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
+        change.archive_existing = archive.value_or(false);
+        change.comment = comment.value_or("");
+        return VersionResult(reg.SetStage(c.ctx, change));
+      });
 
   // Aliases.
-  add("PUT", "/models/{name}/aliases/{alias}", [&reg](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"version", "comment"}));
-    VOUCH_ASSIGN_OR_RETURN(auto version, OptionalInt(body, "version"));
-    if (!version) return InvalidArgument("missing required field 'version'");
-    VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
-    return VersionResult(
-        reg.SetAlias(c.ctx, c.path.at("name"), c.path.at("alias"), *version, comment.value_or("")));
-  });
-  add("GET", "/models/{name}/aliases/{alias}", [&reg](const Call& c) {
+  add("PUT", "/models/{name}/aliases/{alias}", Access::kModelEdit,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"version", "comment"}));
+        VOUCH_ASSIGN_OR_RETURN(auto version, OptionalInt(body, "version"));
+        if (!version) return InvalidArgument("missing required field 'version'");
+        VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
+        return VersionResult(reg.SetAlias(c.ctx, c.path.at("name"), c.path.at("alias"), *version,
+                                          comment.value_or("")));
+      });
+  add("GET", "/models/{name}/aliases/{alias}", Access::kModelRead, [&reg](const Call& c) {
     return VersionResult(reg.GetVersionByAlias(c.ctx, c.path.at("name"), c.path.at("alias")));
   });
-  add("DELETE", "/models/{name}/aliases/{alias}", [&reg](const Call& c) -> Result<HttpResponse> {
-    std::string comment;
-    if (const auto* cm = c.query.First("comment")) comment = *cm;
-    return Empty(reg.DeleteAlias(c.ctx, c.path.at("name"), c.path.at("alias"), comment));
-  });
+  add("DELETE", "/models/{name}/aliases/{alias}", Access::kModelManage,
+      [&reg](const Call& c) -> Result<HttpResponse> {
+        std::string comment;
+        if (const auto* cm = c.query.First("comment")) comment = *cm;
+        return Empty(reg.DeleteAlias(c.ctx, c.path.at("name"), c.path.at("alias"), comment));
+      });
 
   // Audit.
-  add("GET", "/audit", [&reg](const Call& c) -> Result<HttpResponse> {
+  add("GET", "/audit", Access::kAuthenticated, [&reg](const Call& c) -> Result<HttpResponse> {
     service::AuditQuery q;
     VOUCH_ASSIGN_OR_RETURN(q.page, PageParams(c));
     if (const auto* v = c.query.First("model")) q.model = *v;
@@ -344,6 +330,8 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     body.push_back('}');
     return HttpResponse::Json(200, std::move(body));
   });
+
+  if (identity != nullptr) RegisterIdentityRoutes(router, *identity);
 }
 
 }  // namespace vouch::api::native

@@ -5,13 +5,19 @@
 #include <functional>
 
 #include "vouch/api/router.h"
+#include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 
 namespace vouch::api::native {
 
 // Registers every native route and the native error renderer. `ready` reports the store's state.
+// With `identity`, also the identity routes (RegisterIdentityRoutes), and whoami names the
+// caller's groups; without it (tests of the registry routes alone) whoami leaves groups out.
 void RegisterRoutes(Router& router, service::RegistryService& registry,
-                    std::function<Status()> ready);
+                    std::function<Status()> ready, service::IdentityService* identity = nullptr);
+
+// Users, tokens, groups, roles and per-model permissions under /api/v1 (identity_routes.cc).
+void RegisterIdentityRoutes(Router& router, service::IdentityService& identity);
 
 // GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
 void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);
@@ -19,5 +25,11 @@ void RegisterMetricsRoute(Router& router, std::function<std::vector<store::Store
 // The JSON forms of the domain objects (shared with tests).
 json::object ModelJson(const Model& m);
 json::object VersionJson(const ModelVersion& v);
+// A principal; never a password or its hash. With `groups` (the names of its groups) also its
+// roles and groups, as a single read shows them; lists leave both out.
+json::object UserJson(const Principal& p, const std::vector<std::string>* groups);
+// A token's record: never the token or its hash.
+json::object TokenJson(const store::TokenRecord& t, std::string_view owner);
+json::object GroupJson(const Group& g);
 
 }  // namespace vouch::api::native
