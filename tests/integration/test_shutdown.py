@@ -94,12 +94,20 @@ def test_sigterm_lets_a_request_whose_body_is_still_arriving_finish(server_facto
     body = json.dumps({"name": name, "description": "x" * 2000}).encode()
     head = (f"POST /api/v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {api.token}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+            f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n"
+            f"Connection: close\r\n\r\n").encode()
     sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
     try:
-        sock.sendall(head + body[:100])
-        # The server cannot tell us it has read the header; give it a moment (nothing to await).
-        time.sleep(0.3)
+        sock.sendall(head)
+        # "100 Continue" says the server has read the header and taken the request on: from here
+        # SIGTERM must let it finish.
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = sock.recv(4096)
+            assert chunk, "the server closed before answering 100 Continue"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100"), interim[:200]
+        sock.sendall(body[:100])
         srv.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         assert srv.running(), "the server exited with a request half received"
