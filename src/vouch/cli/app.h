@@ -6,6 +6,7 @@
 #include <memory>
 #include <ostream>
 
+#include "vouch/cli/credentials.h"
 #include "vouch/cli/http_client.h"
 #include "vouch/util/time.h"
 
@@ -17,7 +18,9 @@ using TransportFactory = std::function<std::unique_ptr<HttpTransport>(const Clie
 // Parses argv (argv[0] is the program), runs the selected command and returns its exit code
 // (cli.h).
 // --help and --version print to `out` and return 0; parse errors print to `err` and return 2.
+// Passwords not given as options are asked for through `prompter` (the terminal when null). The
+// transport is made when the command sends its first request.
 int RunCli(int argc, const char* const* argv, const TransportFactory& make_transport,
-           const Clock& clock, std::ostream& out, std::ostream& err);
+           const Clock& clock, std::ostream& out, std::ostream& err, Prompter* prompter = nullptr);
 
 }  // namespace vouch::cli

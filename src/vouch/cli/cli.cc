@@ -16,7 +16,7 @@ namespace {
 constexpr const char* kVersion = "vouch 0.1.0";
 
 struct GlobalArgs {
-  ClientOptions client{"http://127.0.0.1:5000", "", ""};
+  ClientOptions client{"http://127.0.0.1:5000", "", "", "", ""};
   std::string output = "table";
 };
 
@@ -28,8 +28,17 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& g) {
   app.add_option("--server", g.client.server, "Server URL")
       ->envname("VOUCH_SERVER")
       ->capture_default_str();
-  app.add_option("--token", g.client.token, "API token (sent as a Bearer token)")
+  app.add_option("--token", g.client.token,
+                 "API token (sent as a Bearer token); without one, --username or the token "
+                 "`vouch login` saved for this server")
       ->envname("VOUCH_TOKEN");
+  app.add_option("--username", g.client.username,
+                 "Sign in with a username and password (HTTP Basic) instead of a token")
+      ->envname("VOUCH_USERNAME");
+  app.add_option("--password", g.client.password,
+                 "The password for --username (asked for at a terminal when not given; prefer "
+                 "VOUCH_PASSWORD to keep it out of the process list)")
+      ->envname("VOUCH_PASSWORD");
   app.add_option("--output,-o", g.output, "Output format")
       ->check(CLI::IsMember({"table", "json", "csv"}))
       ->capture_default_str();
@@ -41,7 +50,7 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& g) {
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, const TransportFactory& make_transport,
-           const Clock& clock, std::ostream& out, std::ostream& err) {
+           const Clock& clock, std::ostream& out, std::ostream& err, Prompter* prompter) {
   CLI::App app("vouch: a model registry where every change leaves a verifiable record.", "vouch");
   GlobalArgs globals;
   Action chosen;
@@ -57,6 +66,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddAuditCommands(app, chosen);
     AddSchemaCommands(app, chosen);
     AddAdminCommands(app, chosen);
+    AddIdentityCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, with exit code 0.
@@ -71,8 +81,12 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     return kExitUsage;
   }
   globals.client.server = *server;
-  std::unique_ptr<HttpTransport> transport = make_transport(globals.client);
-  Session session(*transport, *format, out, err);
+  TerminalPrompter terminal;
+  ClientEnv env{.options = globals.client,
+                .make_transport = make_transport,
+                .prompter = prompter != nullptr ? prompter : &terminal};
+  if (auto path = CredentialsPathFromEnv(); path.ok()) env.credentials = *path;
+  Session session(env, *format, out, err);
   return chosen(session, clock);
 }
 

@@ -24,6 +24,10 @@ class CliTest : public ::testing::Test {
     // The developer's own settings must not leak into the tests.
     ::unsetenv("VOUCH_SERVER");
     ::unsetenv("VOUCH_TOKEN");
+    ::unsetenv("VOUCH_USERNAME");
+    ::unsetenv("VOUCH_PASSWORD");
+    // Nor a login saved in the developer's home.
+    ::setenv("XDG_CONFIG_HOME", "/nonexistent/vouch-cli-test", 1);
   }
 
   int Run(std::vector<const char*> args) {

@@ -29,6 +29,8 @@ void AddFieldCommands(CLI::App& app, Action& chosen);    // tags …, metrics �
 void AddAuditCommands(CLI::App& app, Action& chosen);    // audit log, whoami
 void AddSchemaCommands(CLI::App& app, Action& chosen);   // migrate-schema (PostgreSQL owner role)
 void AddAdminCommands(CLI::App& app, Action& chosen);    // backup, restore, migrate (open stores)
+// users …, groups …, roles …, permissions …, tokens …, login, logout
+void AddIdentityCommands(CLI::App& app, Action& chosen);
 // `audit verify`, added under the `audit` command by AddAuditCommands.
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 

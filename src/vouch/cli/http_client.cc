@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <mutex>
 
@@ -24,6 +25,16 @@ void InitCurlOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// Standard base64 with padding, as HTTP Basic wants it (RFC 7617).
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
 // Frees a header list however Send returns.
 struct HeaderList {
   curl_slist* list = nullptr;
@@ -40,7 +51,12 @@ std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOpti
       {"Accept", "application/json"},
       {"X-Request-Id", request_id},
   };
-  if (!options.token.empty()) headers.emplace_back("Authorization", "Bearer " + options.token);
+  if (!options.token.empty()) {
+    headers.emplace_back("Authorization", "Bearer " + options.token);
+  } else if (!options.username.empty()) {
+    headers.emplace_back("Authorization",
+                         "Basic " + Base64(options.username + ":" + options.password));
+  }
   if (request.body.has_value()) headers.emplace_back("Content-Type", "application/json");
   return headers;
 }

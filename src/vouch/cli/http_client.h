@@ -16,8 +16,11 @@ namespace vouch::cli {
 // Where and as whom the client talks; filled from the global options.
 struct ClientOptions {
   std::string server;   // "http://127.0.0.1:5000", no trailing path
-  std::string token;    // empty: send no Authorization header
+  std::string token;    // sent as a Bearer token when set
   std::string ca_file;  // empty: the system's trust store; https certificates are always verified
+  // HTTP Basic, when no token is set and username is: the principal's name and password.
+  std::string username;
+  std::string password;
 };
 
 struct HttpRequest {
@@ -41,8 +44,9 @@ class HttpTransport {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
-// The headers every request carries: User-Agent, X-Request-Id, Authorization when a token is set,
-// Content-Type when there is a body. Split out so the contract is testable without a network.
+// The headers every request carries: User-Agent, X-Request-Id, Authorization (Bearer with a token,
+// else Basic with a username, else none), Content-Type when there is a body. Split out so the
+// contract is testable without a network.
 std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOptions& options,
                                                                 const HttpRequest& request,
                                                                 const std::string& request_id);

@@ -185,6 +185,55 @@ std::vector<Column> AuditColumns() {
   };
 }
 
+std::vector<Column> UserColumns() {
+  return {
+      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
+      {"KIND", [](const json::object& o) { return FieldText(o, "kind"); }},
+      {"ADMIN", [](const json::object& o) { return FieldText(o, "is_admin"); }},
+      {"DISABLED", [](const json::object& o) { return FieldText(o, "disabled"); }},
+      {"DISPLAY_NAME", [](const json::object& o) { return FieldText(o, "display_name"); }},
+      {"EMAIL", [](const json::object& o) { return FieldText(o, "email"); }},
+  };
+}
+
+std::vector<Column> TokenColumns() {
+  return {
+      {"ID", [](const json::object& o) { return FieldText(o, "id"); }},
+      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
+      {"OWNER", [](const json::object& o) { return FieldText(o, "owner"); }},
+      {"SCOPE", [](const json::object& o) { return FieldText(o, "scope"); }},
+      {"CREATED", [](const json::object& o) { return TimestampText(o, "creation_timestamp"); }},
+      {"EXPIRES", [](const json::object& o) { return TimestampText(o, "expiration_timestamp"); }},
+      {"LAST_USED", [](const json::object& o) { return TimestampText(o, "last_used_timestamp"); }},
+      {"REVOKED", [](const json::object& o) { return TimestampText(o, "revocation_timestamp"); }},
+  };
+}
+
+std::vector<Column> GroupColumns() {
+  return {
+      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
+      {"DESCRIPTION", [](const json::object& o) { return FieldText(o, "description"); }},
+      {"CREATED", [](const json::object& o) { return TimestampText(o, "creation_timestamp"); }},
+  };
+}
+
+std::vector<Column> RoleGrantColumns() {
+  return {
+      {"ROLE", [](const json::object& o) { return FieldText(o, "role"); }},
+      {"KIND", [](const json::object& o) { return FieldText(o, "grantee_kind"); }},
+      {"GRANTEE", [](const json::object& o) { return FieldText(o, "grantee"); }},
+  };
+}
+
+std::vector<Column> PermissionColumns() {
+  return {
+      {"MODEL", [](const json::object& o) { return FieldText(o, "model"); }},
+      {"KIND", [](const json::object& o) { return FieldText(o, "grantee_kind"); }},
+      {"GRANTEE", [](const json::object& o) { return FieldText(o, "grantee"); }},
+      {"PERMISSION", [](const json::object& o) { return FieldText(o, "permission"); }},
+  };
+}
+
 void PrintObject(const json::value& value, OutputFormat format, std::ostream& out) {
   if (format == OutputFormat::kJson || !value.is_object()) {
     out << SerializeJson(value) << "\n";

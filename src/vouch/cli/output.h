@@ -40,6 +40,11 @@ struct Column {
 std::vector<Column> ModelColumns();    // NAME, LATEST, DESCRIPTION, UPDATED
 std::vector<Column> VersionColumns();  // VERSION, STAGE, SOURCE, RUN_ID, ALIASES
 std::vector<Column> AuditColumns();    // SEQ, TIME, ACTOR, ACTION, TARGET, OUTCOME
+std::vector<Column> UserColumns();     // NAME, KIND, ADMIN, DISABLED, DISPLAY_NAME, EMAIL
+std::vector<Column> TokenColumns();  // ID, NAME, OWNER, SCOPE, CREATED, EXPIRES, LAST_USED, REVOKED
+std::vector<Column> GroupColumns();  // NAME, DESCRIPTION, CREATED
+std::vector<Column> RoleGrantColumns();   // ROLE, KIND, GRANTEE
+std::vector<Column> PermissionColumns();  // MODEL, KIND, GRANTEE, PERMISSION
 
 // One object: table = "key  value" lines (millisecond timestamps shown as RFC 3339), json = the
 // object on one line, csv = a header of its keys and one row.

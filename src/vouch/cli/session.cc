@@ -44,9 +44,52 @@ std::string RefusalMessage(const HttpResponse& response) {
                       : fmt::format("HTTP {}: {}", response.status, text);
 }
 
+Result<ClientOptions> ResolveCredentials(const ClientEnv& env) {
+  ClientOptions options = env.options;
+  if (!options.token.empty()) {
+    options.username.clear();
+    options.password.clear();
+    return options;
+  }
+  if (!options.username.empty()) {
+    if (options.password.empty()) {
+      if (env.prompter == nullptr || !env.prompter->interactive()) {
+        return InvalidArgument(
+            "--username needs a password: give --password or VOUCH_PASSWORD, or run at a terminal");
+      }
+      VOUCH_ASSIGN_OR_RETURN(
+          options.password,
+          env.prompter->ReadLine(
+              fmt::format("Password for {} at {}: ", options.username, options.server), true));
+    }
+    return options;
+  }
+  options.password.clear();
+  if (env.credentials.empty()) return options;
+  VOUCH_ASSIGN_OR_RETURN(std::optional<SavedLogin> saved,
+                         LoadLogin(env.credentials, options.server));
+  if (saved) options.token = saved->token;
+  return options;
+}
+
 Session::Session(HttpTransport& transport, OutputFormat format, std::ostream& out,
                  std::ostream& err)
-    : transport_(transport), format_(format), out_(out), err_(err) {}
+    : transport_(&transport), format_(format), out_(out), err_(err) {}
+
+Session::Session(const ClientEnv& env, OutputFormat format, std::ostream& out, std::ostream& err)
+    : env_(&env), format_(format), out_(out), err_(err) {}
+
+HttpTransport* Session::Transport(int& exit_code) {
+  if (transport_ != nullptr) return transport_;
+  Result<ClientOptions> options = ResolveCredentials(*env_);
+  if (!options.ok()) {
+    exit_code = Fail(options.status().message(), kExitUsage);
+    return nullptr;
+  }
+  owned_ = env_->make_transport(*options);
+  transport_ = owned_.get();
+  return transport_;
+}
 
 int Session::Fail(std::string_view message, int exit_code) {
   out_.flush();
@@ -55,7 +98,10 @@ int Session::Fail(std::string_view message, int exit_code) {
 }
 
 Session::Reply Session::Fetch(const HttpRequest& request) {
-  Result<HttpResponse> response = transport_.Send(request);
+  int exit_code = kExitOk;
+  HttpTransport* transport = Transport(exit_code);
+  if (transport == nullptr) return {exit_code, {}};
+  Result<HttpResponse> response = transport->Send(request);
   if (!response.ok()) {
     return {Fail(response.status().message(), ExitCodeForTransportFailure(response.status())), {}};
   }
@@ -77,6 +123,22 @@ int Session::Run(const Result<HttpRequest>& request, Display display) {
   Reply reply = Fetch(*request);
   if (reply.exit_code != kExitOk) return reply.exit_code;
   if (display == Display::kObject && !reply.body.is_null()) PrintObject(reply.body, format_, out_);
+  return kExitOk;
+}
+
+int Session::RunItems(const Result<HttpRequest>& request, std::string_view items_field,
+                      std::vector<Column> columns) {
+  if (!request.ok()) return Fail(request.status().message(), kExitUsage);
+  Reply reply = Fetch(*request);
+  if (reply.exit_code != kExitOk) return reply.exit_code;
+  const json::object* page = reply.body.if_object();
+  const json::value* items = page == nullptr ? nullptr : page->if_contains(items_field);
+  if (items == nullptr || !items->is_array()) {
+    return Fail(fmt::format("the server's answer has no '{}' list", items_field), kExitRefused);
+  }
+  ListPrinter printer(format_, std::move(columns), out_);
+  for (const json::value& item : items->get_array()) printer.Add(item);
+  printer.Finish();
   return kExitOk;
 }
 

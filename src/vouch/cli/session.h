@@ -3,12 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "vouch/cli/app.h"
+#include "vouch/cli/credentials.h"
 #include "vouch/cli/http_client.h"
 #include "vouch/cli/output.h"
 #include "vouch/util/json.h"
@@ -45,10 +49,29 @@ struct ListRequest {
   std::vector<Column> columns;
 };
 
+// How an invocation reaches its server, as the global options gave it. The session connects
+// through it on its first request; `login` and `logout` use it to connect with other credentials.
+struct ClientEnv {
+  ClientOptions options;  // server (normalized), token, username, password, CA file
+  TransportFactory make_transport;
+  Prompter* prompter = nullptr;       // for passwords not given as options
+  std::filesystem::path credentials;  // where `vouch login` saves its token (credentials.h)
+};
+
+// The credentials a request goes out with: the token given (--token, VOUCH_TOKEN); else the
+// username (--username, VOUCH_USERNAME) with its password (--password, VOUCH_PASSWORD, or asked
+// for when a person is at the terminal); else the token `vouch login` saved for this very server
+// URL; else none. INVALID_ARGUMENT for a username without a password and no terminal to ask at,
+// FAILED_PRECONDITION for a credentials file others may read.
+Result<ClientOptions> ResolveCredentials(const ClientEnv& env);
+
 // Not thread-safe; one per invocation.
 class Session {
  public:
   Session(HttpTransport& transport, OutputFormat format, std::ostream& out, std::ostream& err);
+  // Connects through `env` (ResolveCredentials, then its factory) when the first request is sent;
+  // a command that never sends one (the admin commands) never resolves credentials.
+  Session(const ClientEnv& env, OutputFormat format, std::ostream& out, std::ostream& err);
 
   // Sends `request` (a failed Result is a usage error: printed, exit 2) and prints the answer.
   // Returns the exit code.
@@ -58,13 +81,21 @@ class Session {
   // they arrive, so a refusal midway leaves the earlier pages printed and returns 1.
   int RunList(const Result<ListRequest>& request);
 
+  // One GET whose answer holds the whole list in `items_field` (the identity lists are not paged),
+  // printed like RunList's.
+  int RunItems(const Result<HttpRequest>& request, std::string_view items_field,
+               std::vector<Column> columns);
+
   // Prints "vouch: <message>" on stderr and returns `exit_code`.
   int Fail(std::string_view message, int exit_code);
 
   // Where a command that does not talk to the server (admin commands) prints its result.
   std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
+  OutputFormat format() const { return format_; }
+  // How this invocation connects; null for a session made on a bare transport (tests).
+  const ClientEnv* env() const { return env_; }
 
- private:
   struct Reply {
     int exit_code = kExitOk;
     json::value body;  // null for an empty (204) body
@@ -72,7 +103,14 @@ class Session {
   // Sends one request; on failure the reason is already printed and exit_code is set.
   Reply Fetch(const HttpRequest& request);
 
-  HttpTransport& transport_;
+ private:
+  // The transport, made through env_ on first use. Null (and the reason printed, `exit_code` set)
+  // when the credentials cannot be resolved.
+  HttpTransport* Transport(int& exit_code);
+
+  HttpTransport* transport_ = nullptr;
+  std::unique_ptr<HttpTransport> owned_;
+  const ClientEnv* env_ = nullptr;
   OutputFormat format_;
   std::ostream& out_;
   std::ostream& err_;
