@@ -248,7 +248,8 @@ int Run(const ServeConfig& c) {
   service::RegistryService registry(st, service::PageTokens(page_key), authz);
   service::IdentityService identity(st, auth, authz);
   api::Router router;
-  api::native::RegisterRoutes(router, registry, [&st] { return st.Ready(); }, &identity);
+  api::native::RegisterRoutes(
+      router, registry, [&st] { return st.Ready(); }, &identity);
   api::native::RegisterMetricsRoute(router, [&st] { return st.Metrics(); });
   api::mlflow::RegisterRoutes(router, registry);
   api::mlflow::RegisterAuthRoutes(router, identity);
