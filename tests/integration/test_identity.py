@@ -394,6 +394,27 @@ def test_malformed_and_unknown_tokens_are_401(api, audit, token):
     only_denials_after(audit, seq)
 
 
+@pytest.mark.parametrize("door", ["/api/v1/models", "/api/2.0/mlflow/registered-models/create"])
+@pytest.mark.parametrize("scheme", ["Bearer vch_", "Basic "])
+def test_oversized_credentials_are_refused_before_any_check_and_change_nothing(api, audit, door,
+                                                                             scheme):
+    # Past the server's 16 KiB header limit: 413 in the door's own error shape, no hashing, nothing
+    # written (not even a denial, since no credential was read), and the server serves on.
+    seq = audit.head()
+    models = api.list_models()
+    r = api.raw("POST", door, json_body={"name": unique("big")}, token=None,
+                headers={"Authorization": scheme + "A" * 20000})
+    assert r.status_code == 413, r.text
+    body = r.json()
+    if door.startswith("/api/v1"):
+        assert body["error"]["code"] == "RESOURCE_EXHAUSTED"
+    else:
+        assert body["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+    assert "A" * 100 not in r.text
+    assert audit.after(seq) == [] and api.list_models() == models
+    api.call("GET", "/api/v1/whoami", expect=200)
+
+
 def test_a_revoked_token_stops_working_at_once(api, audit):
     user = create_user(api)["name"]
     t = token_for(api, user)

@@ -339,7 +339,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       // The request could not be read whole: answer once, then close the connection.
       api::HttpRequest partial;
       partial.remote_address = address_;
-      if (parser_->is_header_done()) partial = Translate(parser_->get());
+      if (parser_->is_header_done()) {
+        partial = Translate(parser_->get());
+      } else {
+        // Headers too large: the request line is parsed by then, and its path says which door's
+        // error shape the answer takes.
+        partial.method = std::string(parser_->get().method_string());
+        partial.target = std::string(parser_->get().target());
+      }
       partial.body.clear();
       Status why =
           ec == http::error::body_limit
