@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import threading
 import time
 
-import requests
-
-from vouch_testlib import quote_segment, unique, wait_until
+from vouch_testlib import creates_through_sigterm, unique
 
 
 def test_sigterm_on_idle_server_with_keepalive_connection_exits_0(server_factory, spec):
@@ -25,64 +22,7 @@ def test_sigterm_on_idle_server_with_keepalive_connection_exits_0(server_factory
 
 def test_sigterm_during_load_completes_in_flight_requests_and_exits_0(server_factory, spec):
     srv = server_factory()
-    api = srv.api(spec)
-    name = unique("drain")
-    api.create_model(name)
-    url = f"{srv.base}/api/v1/models/{quote_segment(name)}/versions"
-    acked: dict[int, str] = {}
-    statuses: list[int] = []
-    bad: list[str] = []
-    lock = threading.Lock()
-
-    def client(cid: int) -> None:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {api.token}"
-        for i in range(5000):
-            source = f"s3://b/{cid}/{i}"
-            try:
-                r = s.post(url, json={"source": source}, timeout=30)
-            except requests.ConnectionError:
-                return  # refused or closed: the server stopped taking requests
-            except requests.RequestException as e:
-                bad.append(repr(e))
-                return
-            with lock:
-                statuses.append(r.status_code)
-            if r.status_code == 201:
-                with lock:
-                    acked[r.json()["version"]] = source
-                continue
-            if r.status_code == 503:
-                try:
-                    spec.check(r, "POST", "/api/v1/models/{name}/versions")
-                except AssertionError as e:
-                    bad.append(str(e))
-            else:
-                bad.append(f"{r.status_code} {r.text[:200]}")
-            return
-
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(8)]
-    for t in threads:
-        t.start()
-    wait_until(lambda: len(acked) >= 100, timeout=60, what="100 acknowledged creates")
-    srv.proc.send_signal(signal.SIGTERM)
-    try:
-        code = srv.proc.wait(30)
-    finally:
-        for t in threads:
-            t.join(60)
-    assert code == 0, f"exit code {code} after SIGTERM\n{srv.logs()}"
-    assert not bad, bad[:5]
-    assert set(statuses) <= {201, 503}
-
-    srv.start()
-    api = srv.api(spec)
-    stored = {v["version"]: v["source"] for v in api.list_versions(name)}
-    assert {n: stored.get(n) for n in acked} == acked, "an acknowledged create was lost"
-    unanswered = sorted(set(stored) - set(acked))
-    assert not unanswered, (
-        f"versions {unanswered[:10]} were committed but their clients got no answer: the drain "
-        "dropped in-flight requests")
+    api, _ = creates_through_sigterm(srv, spec, clients=8, want=100)
     events = api.events()
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 

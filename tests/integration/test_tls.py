@@ -16,7 +16,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from vouch_testlib import (ADMIN_TOKEN, VouchServer, clean_env, quote_segment, require_binary,
+from vouch_testlib import (ADMIN_TOKEN, creates_through_sigterm, VouchServer, clean_env, require_binary,
                            unique, wait_until)
 
 CLEAR_TEXT_WARNING = "without TLS: credentials"
@@ -337,56 +336,7 @@ def test_tls_files_from_the_environment(server_factory, pki):
 
 def test_sigterm_over_tls_under_concurrent_requests_drains_and_exits_0(server_factory, spec, pki):
     srv = https_server(server_factory, pki)
-    api = srv.api(spec)
-    name = unique("tls-drain")
-    api.create_model(name)
-    url = f"{srv.base}/api/v1/models/{quote_segment(name)}/versions"
-    acked: dict[int, str] = {}
-    statuses: list[int] = []
-    bad: list[str] = []
-    lock = threading.Lock()
-
-    def client(cid: int) -> None:
-        s = requests.Session()
-        s.verify = str(pki.ca)
-        s.trust_env = False  # or REQUESTS_CA_BUNDLE would override verify
-        s.headers["Authorization"] = f"Bearer {api.token}"
-        for i in range(5000):
-            source = f"s3://b/{cid}/{i}"
-            try:
-                r = s.post(url, json={"source": source}, timeout=30)
-            except requests.ConnectionError:
-                return  # refused or closed: the server stopped taking requests
-            except requests.RequestException as e:
-                bad.append(repr(e))
-                return
-            with lock:
-                statuses.append(r.status_code)
-                if r.status_code == 201:
-                    acked[r.json()["version"]] = source
-            if r.status_code != 201:
-                if r.status_code != 503:
-                    bad.append(f"{r.status_code} {r.text[:200]}")
-                return
-
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(4)]
-    for t in threads:
-        t.start()
-    wait_until(lambda: len(acked) >= 40, timeout=60, what="40 acknowledged creates")
-    srv.proc.send_signal(signal.SIGTERM)
-    try:
-        code = srv.proc.wait(30)
-    finally:
-        for t in threads:
-            t.join(60)
-    assert code == 0, f"exit code {code} after SIGTERM\n{srv.logs()}"
-    assert not bad, bad[:5]
-    assert set(statuses) <= {201, 503}
-
-    srv.start()
-    stored = {v["version"]: v["source"] for v in srv.api(spec).list_versions(name)}
-    assert {n: stored.get(n) for n in acked} == acked, "an acknowledged create was lost"
-    assert not sorted(set(stored) - set(acked)), "a committed create got no answer"
+    creates_through_sigterm(srv, spec, clients=4, want=40)
 
 
 # ---------------------------------------------------------------------------------------------

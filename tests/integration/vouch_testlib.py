@@ -800,3 +800,74 @@ def parse_rfc3339_ms(s: str) -> int:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def creates_through_sigterm(srv: "VouchServer", spec: "Spec", clients: int,
+                            want: int) -> tuple["Api", dict[int, str]]:
+    """Creates versions of a new model from `clients` threads until `want` are acknowledged, then
+    sends SIGTERM while they go on. Asserts the server exits 0, that every answer was 201 or a
+    well-formed 503, and, after a restart, that every acknowledged create is stored and that every
+    stored one was answered (the drain dropped nothing in flight). Returns the restarted server's
+    client and the acknowledged versions with their sources."""
+    api = srv.api(spec)
+    name = unique("drain")
+    api.create_model(name)
+    url = f"{srv.base}/api/v1/models/{quote_segment(name)}/versions"
+    acked: dict[int, str] = {}
+    statuses: list[int] = []
+    bad: list[str] = []
+    lock = threading.Lock()
+
+    def client(cid: int) -> None:
+        s = requests.Session()
+        if srv.ca_file:
+            s.verify = str(srv.ca_file)
+            s.trust_env = False  # or REQUESTS_CA_BUNDLE would override verify
+        s.headers["Authorization"] = f"Bearer {api.token}"
+        for i in range(5000):
+            source = f"s3://b/{cid}/{i}"
+            try:
+                r = s.post(url, json={"source": source}, timeout=30)
+            except requests.ConnectionError:
+                return  # refused or closed: the server stopped taking requests
+            except requests.RequestException as e:
+                bad.append(repr(e))
+                return
+            with lock:
+                statuses.append(r.status_code)
+            if r.status_code == 201:
+                with lock:
+                    acked[r.json()["version"]] = source
+                continue
+            if r.status_code == 503:
+                try:
+                    spec.check(r, "POST", "/api/v1/models/{name}/versions")
+                except AssertionError as e:
+                    bad.append(str(e))
+            else:
+                bad.append(f"{r.status_code} {r.text[:200]}")
+            return
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(acked) >= want, timeout=60, what=f"{want} acknowledged creates")
+    srv.proc.send_signal(signal.SIGTERM)
+    try:
+        code = srv.proc.wait(30)
+    finally:
+        for t in threads:
+            t.join(60)
+    assert code == 0, f"exit code {code} after SIGTERM\n{srv.logs()}"
+    assert not bad, bad[:5]
+    assert set(statuses) <= {201, 503}
+
+    srv.start()
+    api = srv.api(spec)
+    stored = {v["version"]: v["source"] for v in api.list_versions(name)}
+    assert {n: stored.get(n) for n in acked} == acked, "an acknowledged create was lost"
+    unanswered = sorted(set(stored) - set(acked))
+    assert not unanswered, (
+        f"versions {unanswered[:10]} were committed but their clients got no answer: the drain "
+        "dropped in-flight requests")
+    return api, acked
