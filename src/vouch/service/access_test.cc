@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "vouch/service/auth_service.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
@@ -238,6 +240,67 @@ TEST_F(AccessTest, OthersReadAModelsHistoryOnlyWhenTheyMayReadTheModel) {
   EXPECT_FALSE(open->items.empty());
   EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {.model = "closed"})), StatusCode::kPermissionDenied);
   EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {})), StatusCode::kPermissionDenied);
+}
+
+// Whether any of `bodies` mentions `text`.
+bool Mentions(const std::vector<std::string>& bodies, std::string_view text) {
+  return std::any_of(bodies.begin(), bodies.end(),
+                     [&](const std::string& b) { return b.find(text) != std::string::npos; });
+}
+
+TEST_F(AccessTest, AReusedNameShowsOthersOnlyTheNewModelsHistoryButAdminsAllOfIt) {
+  RequestContext bob = User("bob"), audrey = User("audrey");
+  ASSERT_TRUE(identity_.GrantRole(admin_, "auditor", {.user = "audrey"}).ok());
+  audrey = SignIn("audrey");
+  for (const bool rename : {false, true}) {
+    const std::string name = rename ? "renamed1" : "gone1";
+    ASSERT_TRUE(registry_.CreateModel(admin_, {.name = name, .description = "old-secret"}).ok());
+    ASSERT_TRUE(registry_.SetModelTag(admin_, name, "old-tag", "v").ok());
+    ASSERT_TRUE(registry_.CreateVersion(admin_, {.model = name, .source = "s3://b/old"}).ok());
+    ASSERT_TRUE(
+        identity_.SetModelPermission(admin_, name, {.user = "bob"}, Permission::kNone).ok());
+    EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {.model = name})), StatusCode::kPermissionDenied);
+    if (rename) {
+      ASSERT_TRUE(registry_.RenameModel(admin_, name, name + "-elsewhere").ok());
+    } else {
+      ASSERT_TRUE(registry_.DeleteModel(admin_, name).ok());
+    }
+    EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {.model = name})), StatusCode::kNotFound);
+    ASSERT_TRUE(registry_.CreateModel(bob, {.name = name, .description = "bob's"}).ok());
+
+    auto mine = registry_.ListAudit(bob, {.model = name});
+    ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+    ASSERT_EQ(mine->items.size(), 1u);
+    EXPECT_NE(mine->items[0].find("\"model.created\""), std::string::npos) << mine->items[0];
+    EXPECT_NE(mine->items[0].find("bob's"), std::string::npos);
+    EXPECT_FALSE(Mentions(mine->items, "old-secret"));
+    EXPECT_FALSE(Mentions(mine->items, "old-tag"));
+    EXPECT_FALSE(Mentions(mine->items, "s3://b/old"));
+    auto version = registry_.ListAudit(bob, {.model = name, .version = 1});
+    ASSERT_TRUE(version.ok());
+    EXPECT_TRUE(version->items.empty());
+
+    // Admins and auditors see every event that ever carried the name.
+    for (const RequestContext* reader : {&admin_, &audrey}) {
+      auto all = registry_.ListAudit(*reader, {.model = name});
+      ASSERT_TRUE(all.ok()) << all.status().ToString();
+      EXPECT_TRUE(Mentions(all->items, "old-secret"));
+      EXPECT_TRUE(Mentions(all->items, "s3://b/old"));
+      EXPECT_TRUE(Mentions(all->items, "bob's"));
+    }
+  }
+}
+
+TEST_F(AccessTest, AModelsHistoryFollowsItAcrossRenamesForOthers) {
+  RequestContext bob = User("bob");
+  ASSERT_TRUE(registry_.CreateModel(admin_, {.name = "first", .description = "d1"}).ok());
+  ASSERT_TRUE(registry_.RenameModel(admin_, "first", "second").ok());
+  ASSERT_TRUE(registry_.SetModelTag(admin_, "second", "after-rename", "v").ok());
+  auto history = registry_.ListAudit(bob, {.model = "second"});
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_EQ(history->items.size(), 3u);
+  EXPECT_TRUE(Mentions(history->items, "\"model.created\""));
+  EXPECT_TRUE(Mentions(history->items, "after-rename"));
 }
 
 class HiddenByDefaultTest : public AccessTest {
