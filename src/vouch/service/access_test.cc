@@ -520,8 +520,7 @@ TEST_F(ThrottleTest, FailuresFromOneAddressDelayOnlyThatAddressForThatUser) {
   // Backing off: refused unchecked, even the right password, from that address only.
   EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.66").code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
-  EXPECT_TRUE(SignIn("admin", "no-such-password", "10.0.0.66").code() ==
-              StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("admin", "no-such-password", "10.0.0.66").code(), StatusCode::kUnauthenticated);
   // The first wait is one second; each further failure doubles it.
   clock_.Advance(999);
   EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.66").code(), StatusCode::kResourceExhausted);
@@ -559,8 +558,7 @@ TEST_F(ThrottleTest, AUsernameBacksOffFromEveryAddressOnlyPastTheMuchHigherCeili
   EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
   EXPECT_EQ(SignIn("bob", "spray", "198.51.100.200").code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.1").code(), StatusCode::kResourceExhausted);
-  EXPECT_TRUE(SignIn("admin", "wrong-but-checked", "10.0.0.1").code() ==
-              StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("admin", "wrong-but-checked", "10.0.0.1").code(), StatusCode::kUnauthenticated);
   clock_.Advance(1'000);
   EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
 }

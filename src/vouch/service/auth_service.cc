@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "vouch/audit/audit_log.h"
 #include "vouch/domain/identity.h"
@@ -318,7 +319,9 @@ Result<Authenticated> AuthService::AuthenticatePassword(std::string_view usernam
     if (!dummy.empty()) (void)VerifyPassword(dummy, password);
   }
   if (!ok || found->disabled) {
-    const int ceiling = options_.max_failures * kCeilingFactor;
+    const int ceiling = options_.max_failures > std::numeric_limits<int>::max() / kCeilingFactor
+                            ? std::numeric_limits<int>::max()
+                            : options_.max_failures * kCeilingFactor;
     NoteFailure(pair_key, options_.max_failures, now);
     NoteFailure(user_key, ceiling, now);
     NoteFailure(address_key, ceiling, now);
