@@ -239,6 +239,8 @@ int Run(const ServeConfig& c) {
     return OkStatus();
   });
   if (!set_up.ok()) return Fail(set_up);
+  // Derived from a sealed secret, so every server sharing the store hashes unknown names alike.
+  auth.SetAttemptKey(HmacSha256(page_key, "vouch attempted-identity key v1"));
   std::filesystem::path token_file = data_dir / "admin-token";
   if (boot.created && !boot.token.empty()) {
     if (Status s = WriteNewFile(token_file, boot.token); !s.ok()) return Fail(s);
@@ -342,8 +344,10 @@ int ServeMain(int argc, char** argv) {
       ->envname("VOUCH_AUTH_CACHE_TTL")
       ->capture_default_str();
   app.add_option("--max-failed-logins", c.max_failed_logins,
-                 "Failed sign-ins per username and per address within a minute before further "
-                 "attempts are refused (429) until the minute is over")
+                 "Failed sign-ins for one username from one address before its attempts back "
+                 "off (429 without checking: 1 s, doubling with each further failure, at most a "
+                 "minute; forgotten a minute after the last failure or wait). A username from any "
+                 "address, and an address for any username, back off after 10 times as many")
       ->envname("VOUCH_MAX_FAILED_LOGINS")
       ->capture_default_str();
   app.add_option("--trusted-proxies", c.trusted_proxies,

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "vouch/service/auth_service.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
@@ -240,6 +242,67 @@ TEST_F(AccessTest, OthersReadAModelsHistoryOnlyWhenTheyMayReadTheModel) {
   EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {})), StatusCode::kPermissionDenied);
 }
 
+// Whether any of `bodies` mentions `text`.
+bool Mentions(const std::vector<std::string>& bodies, std::string_view text) {
+  return std::any_of(bodies.begin(), bodies.end(),
+                     [&](const std::string& b) { return b.find(text) != std::string::npos; });
+}
+
+TEST_F(AccessTest, AReusedNameShowsOthersOnlyTheNewModelsHistoryButAdminsAllOfIt) {
+  RequestContext bob = User("bob"), audrey = User("audrey");
+  ASSERT_TRUE(identity_.GrantRole(admin_, "auditor", {.user = "audrey"}).ok());
+  audrey = SignIn("audrey");
+  for (const bool rename : {false, true}) {
+    const std::string name = rename ? "renamed1" : "gone1";
+    ASSERT_TRUE(registry_.CreateModel(admin_, {.name = name, .description = "old-secret"}).ok());
+    ASSERT_TRUE(registry_.SetModelTag(admin_, name, "old-tag", "v").ok());
+    ASSERT_TRUE(registry_.CreateVersion(admin_, {.model = name, .source = "s3://b/old"}).ok());
+    ASSERT_TRUE(
+        identity_.SetModelPermission(admin_, name, {.user = "bob"}, Permission::kNone).ok());
+    EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {.model = name})), StatusCode::kPermissionDenied);
+    if (rename) {
+      ASSERT_TRUE(registry_.RenameModel(admin_, name, name + "-elsewhere").ok());
+    } else {
+      ASSERT_TRUE(registry_.DeleteModel(admin_, name).ok());
+    }
+    EXPECT_EQ(CodeOf(registry_.ListAudit(bob, {.model = name})), StatusCode::kNotFound);
+    ASSERT_TRUE(registry_.CreateModel(bob, {.name = name, .description = "bob's"}).ok());
+
+    auto mine = registry_.ListAudit(bob, {.model = name});
+    ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+    ASSERT_EQ(mine->items.size(), 1u);
+    EXPECT_NE(mine->items[0].find("\"model.created\""), std::string::npos) << mine->items[0];
+    EXPECT_NE(mine->items[0].find("bob's"), std::string::npos);
+    EXPECT_FALSE(Mentions(mine->items, "old-secret"));
+    EXPECT_FALSE(Mentions(mine->items, "old-tag"));
+    EXPECT_FALSE(Mentions(mine->items, "s3://b/old"));
+    auto version = registry_.ListAudit(bob, {.model = name, .version = 1});
+    ASSERT_TRUE(version.ok());
+    EXPECT_TRUE(version->items.empty());
+
+    // Admins and auditors see every event that ever carried the name.
+    for (const RequestContext* reader : {&admin_, &audrey}) {
+      auto all = registry_.ListAudit(*reader, {.model = name});
+      ASSERT_TRUE(all.ok()) << all.status().ToString();
+      EXPECT_TRUE(Mentions(all->items, "old-secret"));
+      EXPECT_TRUE(Mentions(all->items, "s3://b/old"));
+      EXPECT_TRUE(Mentions(all->items, "bob's"));
+    }
+  }
+}
+
+TEST_F(AccessTest, AModelsHistoryFollowsItAcrossRenamesForOthers) {
+  RequestContext bob = User("bob");
+  ASSERT_TRUE(registry_.CreateModel(admin_, {.name = "first", .description = "d1"}).ok());
+  ASSERT_TRUE(registry_.RenameModel(admin_, "first", "second").ok());
+  ASSERT_TRUE(registry_.SetModelTag(admin_, "second", "after-rename", "v").ok());
+  auto history = registry_.ListAudit(bob, {.model = "second"});
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_EQ(history->items.size(), 3u);
+  EXPECT_TRUE(Mentions(history->items, "\"model.created\""));
+  EXPECT_TRUE(Mentions(history->items, "after-rename"));
+}
+
 class HiddenByDefaultTest : public AccessTest {
  protected:
   HiddenByDefaultTest() : AccessTest(Permission::kNone) {}
@@ -428,7 +491,7 @@ TEST_F(AccessTest, OnlyTheOwnerOrAnAdminSeesAndRevokesAToken) {
             StatusCode::kInvalidArgument);
 }
 
-TEST_F(AccessTest, PasswordsAreCheckedWithOneMessageAndFailuresAreThrottled) {
+TEST_F(AccessTest, PasswordsAreCheckedWithOneMessage) {
   User("bob");
   auto ok = auth_.AuthenticatePassword("bob", "pw-bob-long", "10.0.0.1");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
@@ -438,19 +501,79 @@ TEST_F(AccessTest, PasswordsAreCheckedWithOneMessageAndFailuresAreThrottled) {
   auto unknown = auth_.AuthenticatePassword("nobody", "not-it", "10.0.0.1");
   EXPECT_EQ(CodeOf(wrong), StatusCode::kUnauthenticated);
   EXPECT_EQ(wrong.status().message(), unknown.status().message());
-  // max_failures = 3: the third failure for bob closes the window for bob, from any address, even
-  // for the right password (and a cached one).
-  (void)auth_.AuthenticatePassword("bob", "not-it-2", "10.0.0.2");
-  EXPECT_TRUE(auth_.AuthenticatePassword("bob", "pw-bob-long", "10.0.0.3").ok());
-  (void)auth_.AuthenticatePassword("bob", "not-it-3", "10.0.0.2");
-  auto throttled = auth_.AuthenticatePassword("bob", "pw-bob-long", "10.0.0.3");
-  EXPECT_EQ(CodeOf(throttled), StatusCode::kResourceExhausted) << throttled.status().ToString();
-  // The address 10.0.0.1 failed twice; once more and it is throttled for every username.
-  (void)auth_.AuthenticatePassword("carol", "x-wrong-pw", "10.0.0.1");
-  EXPECT_EQ(CodeOf(auth_.AuthenticatePassword("admin", "whatever-pw", "10.0.0.1")),
-            StatusCode::kResourceExhausted);
-  clock_.Advance(61'000);
-  EXPECT_TRUE(auth_.AuthenticatePassword("bob", "pw-bob-long", "10.0.0.3").ok());
+}
+
+// Throttling with max_failures = 2: a username from one address backs off after 2 failures, a
+// username from anywhere or an address for anyone after 20; 1 s, then doubling.
+class ThrottleTest : public AccessTest {
+ protected:
+  Status SignIn(const std::string& user, const std::string& password, const std::string& from) {
+    return throttled_.AuthenticatePassword(user, password, from).status();
+  }
+  AuthService throttled_{db_.store(), clock_, AuthOptions{.max_failures = 2}};
+};
+
+TEST_F(ThrottleTest, FailuresFromOneAddressDelayOnlyThatAddressForThatUser) {
+  User("bob");
+  EXPECT_EQ(SignIn("bob", "guess-1", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("bob", "guess-2", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  // Backing off: refused unchecked, even the right password, from that address only.
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.66").code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
+  EXPECT_EQ(SignIn("admin", "no-such-password", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  // The first wait is one second; each further failure doubles it.
+  clock_.Advance(999);
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.66").code(), StatusCode::kResourceExhausted);
+  clock_.Advance(1);
+  EXPECT_EQ(SignIn("bob", "guess-3", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  clock_.Advance(1'999);
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.66").code(), StatusCode::kResourceExhausted);
+  clock_.Advance(1);
+  EXPECT_EQ(SignIn("bob", "guess-4", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  auto waiting = throttled_.AuthenticatePassword("bob", "pw-bob-long", "10.0.0.66");
+  EXPECT_EQ(CodeOf(waiting), StatusCode::kResourceExhausted);
+  EXPECT_EQ(waiting.status().message(), "too many failed sign-ins; retry in 4 s");
+  // Never more than the failure window (a minute), however many failures.
+  for (int i = 0; i < 8; ++i) {
+    clock_.Advance(60'000);
+    EXPECT_EQ(SignIn("bob", "guess-more", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  }
+  clock_.Advance(59'999);
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.66").code(), StatusCode::kResourceExhausted);
+  clock_.Advance(1);
+  // The right password ends it.
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.66").ok());
+  EXPECT_EQ(SignIn("bob", "guess-5", "10.0.0.66").code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.66").ok());
+}
+
+TEST_F(ThrottleTest, AUsernameBacksOffFromEveryAddressOnlyPastTheMuchHigherCeiling) {
+  User("bob");
+  const int ceiling = 2 * AuthService::kCeilingFactor;
+  // One failure each from many addresses: no address reaches its own limit.
+  for (int i = 0; i < ceiling - 1; ++i) {
+    EXPECT_EQ(SignIn("bob", "spray", fmt::format("198.51.100.{}", i)).code(),
+              StatusCode::kUnauthenticated);
+  }
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
+  EXPECT_EQ(SignIn("bob", "spray", "198.51.100.200").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.1").code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(SignIn("admin", "wrong-but-checked", "10.0.0.1").code(), StatusCode::kUnauthenticated);
+  clock_.Advance(1'000);
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
+}
+
+TEST_F(ThrottleTest, AnAddressBacksOffForEveryUsernamePastTheSameCeiling) {
+  User("bob");
+  const int ceiling = 2 * AuthService::kCeilingFactor;
+  for (int i = 0; i < ceiling; ++i) {
+    EXPECT_EQ(SignIn(fmt::format("user{}", i), "spray", "203.0.113.9").code(),
+              StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "203.0.113.9").code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
+  clock_.Advance(1'000);
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "203.0.113.9").ok());
 }
 
 TEST_F(AccessTest, AVerifiedPasswordIsCachedUntilTheTtlOrAChange) {
@@ -496,6 +619,72 @@ TEST_F(AccessTest, TheAuthorizationHeaderNamesWhoWasAttemptedNeverTheSecret) {
   EXPECT_EQ(attempted, "(unknown token)");
   EXPECT_EQ(CodeOf(auth_.AuthenticateHeader("Digest x", "a", attempted)),
             StatusCode::kUnauthenticated);
+}
+
+TEST_F(AccessTest, AnUnknownUsernameIsRecordedAsAKeyedHashNeverAsTyped) {
+  User("bob");
+  auto token = identity_.CreateToken(admin_, {.owner = "bob", .name = "live"});
+  ASSERT_TRUE(token.ok());
+  std::string attempted;
+  // A valid token typed as the username (curl -u "$TOKEN:"), a password typed as one.
+  for (const std::string& typed : {token->token, std::string("pw-bob-long")}) {
+    SCOPED_TRACE(typed);
+    for (const std::string& password : {std::string(""), std::string("pw-bob-long")}) {
+      auto r = auth_.AuthenticateHeader("Basic " + Base64(typed + ":" + password), "a", attempted);
+      EXPECT_EQ(CodeOf(r), StatusCode::kUnauthenticated);
+      EXPECT_EQ(attempted.find(typed), std::string::npos) << attempted;
+      EXPECT_EQ(attempted.rfind("(unknown user ", 0), 0u) << attempted;
+      EXPECT_EQ(attempted.size(), std::string("(unknown user )").size() + 16);
+    }
+  }
+  // The same name hashes alike (so repeated tries can be told apart), another name differently,
+  // and another key differently.
+  std::string first, again, other;
+  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bob:x"), "a", first);
+  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bob:y"), "a", again);
+  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bobb:x"), "a", other);
+  EXPECT_EQ(first, again);
+  EXPECT_NE(first, other);
+  auth_.SetAttemptKey("another key");
+  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bob:x"), "a", again);
+  EXPECT_NE(first, again);
+  // A known name is recorded as it is, whatever the password.
+  (void)auth_.AuthenticateHeader("Basic " + Base64("bob:" + token->token), "a", attempted);
+  EXPECT_EQ(attempted, "bob");
+
+  // And so in the denial events themselves.
+  const int64_t seq = Head();
+  RequestContext denied;
+  denied.clock = &clock_;
+  denied.address = "192.0.2.1";
+  (void)auth_.AuthenticateHeader("Basic " + Base64(token->token + ":"), "192.0.2.1",
+                                 denied.attempted_identity);
+  auth_.RecordDenial(denied, "invalid username or password");
+  auth_.FlushDenials(true);
+  auto bodies = BodiesAfter(seq);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0].find(token->token), std::string::npos) << bodies[0];
+  EXPECT_EQ(bodies[0].find(token->token.substr(4)), std::string::npos) << bodies[0];
+  EXPECT_NE(bodies[0].find("(unknown user "), std::string::npos) << bodies[0];
+}
+
+TEST_F(AccessTest, ARefusalsMessageNeverRepeatsTheNameTyped) {
+  // The message of a PERMISSION_DENIED is the reason its denial event records; a name typed by a
+  // caller may be a credential in the wrong field.
+  RequestContext bob = User("bob");
+  const std::string typed = "vch_typed-into-the-username-field";
+  auto privileged = identity_.UpdateUser(bob, typed, {.is_admin = true});
+  EXPECT_EQ(CodeOf(privileged), StatusCode::kPermissionDenied);
+  EXPECT_EQ(privileged.status().message().find(typed), std::string::npos);
+  auto other = identity_.UpdateUser(bob, typed, {.display_name = "x"});
+  EXPECT_EQ(CodeOf(other), StatusCode::kPermissionDenied);
+  EXPECT_EQ(other.status().message().find(typed), std::string::npos);
+  auto read = identity_.GetUser(bob, typed);
+  EXPECT_EQ(CodeOf(read), StatusCode::kPermissionDenied);
+  EXPECT_EQ(read.status().message().find(typed), std::string::npos);
+  Status password = identity_.SetPassword(bob, typed, "a-new-password", std::nullopt);
+  EXPECT_EQ(password.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(password.message().find(typed), std::string::npos);
 }
 
 TEST_F(AccessTest, ATokenRecordsWhenItWasLastUsed) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "vouch/audit/audit_log.h"
 #include "vouch/domain/identity.h"
@@ -18,6 +19,7 @@ constexpr size_t kMaxPendingKeys = 10000;
 constexpr size_t kMaxTracked = 100000;  // throttle entries, cache entries
 constexpr TimeMs kTouchEveryMs = 60'000;
 constexpr size_t kMaxAttempted = 64;
+constexpr TimeMs kFirstBackoffMs = 1000;
 const std::string kOverflowAddress = "(other addresses)";
 const std::string kInvalidCredentials = "invalid username or password";
 
@@ -69,8 +71,34 @@ class AuthService::HashSlot {
 };
 
 AuthService::AuthService(store::Store& store, const Clock& clock, AuthOptions options)
-    : store_(store), clock_(clock), options_(options), cache_key_(RandomBytes(32)) {
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      cache_key_(RandomBytes(32)),
+      attempt_key_(RandomBytes(32)) {
   if (sodium_init() < 0) std::abort();  // only without an entropy source
+}
+
+void AuthService::SetAttemptKey(std::string key) {
+  std::lock_guard lock(mu_);
+  attempt_key_ = std::move(key);
+}
+
+std::string AuthService::AttemptedUser(std::string_view username) {
+  std::optional<Principal> known;
+  Status s = store_.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(known, tx.FindPrincipal(username));
+    return OkStatus();
+  });
+  if (s.ok() && known) return SanitizeUtf8(known->name, kMaxAttempted);
+  // What was typed may be a password or a token in the wrong field: never keep it, only a keyed
+  // hash that tells repeated tries of one name apart.
+  std::string mac;
+  {
+    std::lock_guard lock(mu_);
+    mac = HmacSha256(attempt_key_, username);
+  }
+  return fmt::format("(unknown user {})", HexEncode(std::string_view(mac).substr(0, 8)));
 }
 
 std::string AuthService::NewToken() { return "vch_" + Base64UrlEncode(RandomBytes(32)); }
@@ -201,38 +229,57 @@ Result<Authenticated> AuthService::AuthenticateBearer(std::string_view token) {
   return std::move(hit->who);
 }
 
+bool AuthService::Failures::Forgotten(TimeMs now, TimeMs window) const {
+  return now - std::max(last_failure_ms, blocked_until_ms) >= window;
+}
+
 Status AuthService::CheckThrottle(const std::string& key, TimeMs now) {
   std::lock_guard lock(mu_);
   auto it = failures_.find(key);
   if (it == failures_.end()) return OkStatus();
-  if (now - it->second.window_start >= options_.failure_window_ms) {
+  if (it->second.Forgotten(now, options_.failure_window_ms)) {
     failures_.erase(it);
     return OkStatus();
   }
-  if (it->second.count >= options_.max_failures) {
-    TimeMs wait = options_.failure_window_ms - (now - it->second.window_start);
+  if (now < it->second.blocked_until_ms) {
+    TimeMs wait = it->second.blocked_until_ms - now;
     return ResourceExhausted(
         fmt::format("too many failed sign-ins; retry in {} s", (wait + 999) / 1000));
   }
   return OkStatus();
 }
 
-void AuthService::NoteFailure(const std::string& key, TimeMs now) {
+void AuthService::NoteFailure(const std::string& key, int limit, TimeMs now) {
   std::lock_guard lock(mu_);
-  if (failures_.size() >= kMaxTracked && !failures_.contains(key)) return;
-  Failures& f = failures_[key];
-  if (f.count == 0 || now - f.window_start >= options_.failure_window_ms) {
-    f = {.window_start = now, .count = 0};
+  if (failures_.size() >= kMaxTracked && !failures_.contains(key)) {
+    std::erase_if(failures_, [&](const auto& kv) {
+      return kv.second.Forgotten(now, options_.failure_window_ms);
+    });
+    if (failures_.size() >= kMaxTracked) return;
   }
+  Failures& f = failures_[key];
+  if (f.count > 0 && f.Forgotten(now, options_.failure_window_ms)) f = {};
   ++f.count;
+  f.last_failure_ms = now;
+  if (f.count >= limit) {
+    // 1 s at the limit, doubling with each further failure, at most the failure window.
+    const int doublings = std::min(f.count - limit, 30);
+    f.blocked_until_ms =
+        now + std::min(options_.failure_window_ms, kFirstBackoffMs * (TimeMs{1} << doublings));
+  }
 }
 
 Result<Authenticated> AuthService::AuthenticatePassword(std::string_view username,
                                                         std::string_view password,
                                                         std::string_view address) {
   const TimeMs now = clock_.NowMs();
+  // Failures are counted per username from one address, and, with a ceiling `kCeilingFactor`
+  // times higher, per username from any address and per address for any username: guessing from
+  // one place is slowed down soon, while someone else's failures lock nobody out.
+  const std::string pair_key = fmt::format("pair:{}\n{}", username, address);
   const std::string user_key = fmt::format("user:{}", username);
   const std::string address_key = fmt::format("address:{}", address);
+  VOUCH_TRY(CheckThrottle(pair_key, now));
   VOUCH_TRY(CheckThrottle(user_key, now));
   VOUCH_TRY(CheckThrottle(address_key, now));
   // The cache key binds username and password under a key that never leaves this process.
@@ -272,13 +319,17 @@ Result<Authenticated> AuthService::AuthenticatePassword(std::string_view usernam
     if (!dummy.empty()) (void)VerifyPassword(dummy, password);
   }
   if (!ok || found->disabled) {
-    NoteFailure(user_key, now);
-    NoteFailure(address_key, now);
+    const int ceiling = options_.max_failures > std::numeric_limits<int>::max() / kCeilingFactor
+                            ? std::numeric_limits<int>::max()
+                            : options_.max_failures * kCeilingFactor;
+    NoteFailure(pair_key, options_.max_failures, now);
+    NoteFailure(user_key, ceiling, now);
+    NoteFailure(address_key, ceiling, now);
     return Unauthenticated(kInvalidCredentials);
   }
   {
     std::lock_guard lock(mu_);
-    failures_.erase(user_key);
+    failures_.erase(pair_key);
   }
   Cached c{.who = {.principal = *found, .method = AuthMethod::kPassword}, .loaded_ms = now};
   std::unique_lock lock(cache_mu_);
@@ -319,8 +370,8 @@ Result<Authenticated> AuthService::AuthenticateHeader(std::string_view header,
     }
     std::string_view username = std::string_view(*decoded).substr(0, colon);
     std::string_view password = std::string_view(*decoded).substr(colon + 1);
-    attempted = SanitizeUtf8(username, kMaxAttempted);
     Result<Authenticated> who = AuthenticatePassword(username, password, address);
+    attempted = who.ok() ? who->principal.name : AttemptedUser(username);
     sodium_memzero(decoded->data(), decoded->size());
     return who;
   }

@@ -8,11 +8,18 @@
 // `cache_ttl_ms`; any identity change on this server clears the caches at once (Invalidate), and
 // other servers see it within the TTL. The cache never holds a password or a token.
 //
-// Failed attempts are slowed down: after `max_failures` within `failure_window_ms` for one
-// username or from one address, further attempts for it are refused (RESOURCE_EXHAUSTED, 429)
-// until the window has passed, without checking the password.
+// Failed sign-ins are slowed down by backoff, never by a hard lock. Failures are counted per
+// username from one address, per username from any address and per address for any username; a
+// count is forgotten `failure_window_ms` after its last failure or wait. Once one reaches its limit
+// (`max_failures` for a username from one address, `kCeilingFactor` times that for the other two),
+// attempts it covers are refused (RESOURCE_EXHAUSTED, 429) without checking the password for 1 s,
+// and each further failure doubles the wait, up to `failure_window_ms`. So a stranger's failures
+// for a username delay its owner, signing in from elsewhere, only past the much higher ceiling,
+// and then by seconds.
 //
-// Refused requests are audit events (outcome "denied", with the identity attempted).
+// Refused requests are audit events (outcome "denied", with the identity attempted: a known
+// principal's name, "(unknown token)", or "(unknown user <16 hex digits>)" — a keyed hash of what
+// was typed, which may be a password or a token in the wrong field, never the text itself).
 // Unauthenticated ones are aggregated: one event per client address and attempted identity per
 // window (default one minute) carrying the count, so that noise cannot flood the log; the server
 // flushes closed windows on a timer and all of them at shutdown. Authenticated refusals (403) are
@@ -40,7 +47,7 @@ struct BootstrapResult {
 struct AuthOptions {
   TimeMs denial_window_ms = 60'000;
   TimeMs cache_ttl_ms = 10'000;  // how long a verified credential is trusted without the store
-  int max_failures = 10;         // per username and per address, within failure_window_ms
+  int max_failures = 10;         // per username from one address before backoff (see above)
   TimeMs failure_window_ms = 60'000;
   int hash_concurrency = 2;  // argon2id computations at once
 };
@@ -54,6 +61,10 @@ struct Authenticated {
 
 class AuthService {
  public:
+  // The ceilings per username (any address) and per address (any username), as multiples of
+  // AuthOptions::max_failures.
+  static constexpr int kCeilingFactor = 10;
+
   AuthService(store::Store& store, const Clock& clock, AuthOptions options);
   AuthService(store::Store& store, const Clock& clock, TimeMs denial_window_ms)
       : AuthService(store, clock, AuthOptions{.denial_window_ms = denial_window_ms}) {}
@@ -68,18 +79,25 @@ class AuthService {
 
   // Checks a username and password. UNAUTHENTICATED for an unknown user, a wrong password or a
   // user without one, a disabled user (one message for all: "invalid username or password");
-  // RESOURCE_EXHAUSTED while the username or `address` is throttled.
+  // RESOURCE_EXHAUSTED while the username from `address`, the username, or `address` is backing
+  // off (see the class comment).
   Result<Authenticated> AuthenticatePassword(std::string_view username, std::string_view password,
                                              std::string_view address);
 
   // An Authorization header's value: "Bearer <token>" or "Basic <base64(user:password)>" (scheme
   // names case-insensitive). Sets `attempted` to the identity tried, for the denial record: the
-  // username, or the owner of a known token; never the secret.
+  // username when it names a known principal, else "(unknown user <keyed hash>)"; the owner of a
+  // known token, else "(unknown token)". Never a secret, nor text that could be one.
   Result<Authenticated> AuthenticateHeader(std::string_view header, std::string_view address,
                                            std::string& attempted);
 
   // Forgets every cached credential (after a change to users, tokens, roles or groups).
   void Invalidate();
+
+  // The key of the hash recorded for unknown usernames; servers sharing a store should be given
+  // the same one (derived from a sealed secret) so that their records can be compared. Until it is
+  // set, a random key made at start-up.
+  void SetAttemptKey(std::string key);
 
   // An argon2id hash of `password` (libsodium's crypto_pwhash_str, interactive limits), taking
   // one of the hashing slots. INVALID_ARGUMENT for a password ValidatePassword refuses.
@@ -112,17 +130,23 @@ class AuthService {
     int64_t token_id = 0;
   };
   struct Failures {
-    TimeMs window_start = 0;
+    TimeMs last_failure_ms = 0;
+    TimeMs blocked_until_ms = 0;  // attempts before this are refused unchecked
     int count = 0;
+    // Whether the count has lapsed: `window` has passed since the last failure and the wait.
+    bool Forgotten(TimeMs now, TimeMs window) const;
   };
 
   // Fills the principal's roles and groups.
   Status LoadMembership(store::Tx& tx, Principal& p);
   std::optional<Cached> FromCache(const std::unordered_map<std::string, Cached>& cache,
                                   const std::string& key, TimeMs now) const;
-  // RESOURCE_EXHAUSTED while `key` has had max_failures within the window.
+  // RESOURCE_EXHAUSTED while `key` is backing off.
   Status CheckThrottle(const std::string& key, TimeMs now);
-  void NoteFailure(const std::string& key, TimeMs now);
+  // Counts a failure for `key`; from the `limit`-th on, it backs off.
+  void NoteFailure(const std::string& key, int limit, TimeMs now);
+  // What a denial records for a Basic username that did not sign in (see AuthenticateHeader).
+  std::string AttemptedUser(std::string_view username);
   // Holds one of the hashing slots for its life (waits for one).
   class HashSlot;
   // Records that the token was used (at most once a minute per token, so reads stay reads).
@@ -137,6 +161,7 @@ class AuthService {
   std::map<std::pair<std::string, std::string>, Pending> pending_;  // guarded by mu_
   std::map<std::string, Failures> failures_;                        // guarded by mu_
   std::map<int64_t, TimeMs> touched_;                               // guarded by mu_
+  std::string attempt_key_;                                         // guarded by mu_
 
   mutable std::shared_mutex cache_mu_;
   std::unordered_map<std::string, Cached> token_cache_;     // by token hash; guarded by cache_mu_

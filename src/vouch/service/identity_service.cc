@@ -166,8 +166,10 @@ Result<Principal> IdentityService::UpdateUser(const RequestContext& ctx, std::st
   const bool self = ctx.principal->name == name;
   const bool privileged = update.is_admin.has_value() || update.disabled.has_value();
   if (!ctx.principal->is_admin && (!self || privileged)) {
+    // The message becomes the denial's recorded reason: it names the caller, never the name
+    // typed, which may be a credential in the wrong field.
     return PermissionDenied(
-        privileged ? fmt::format("only admins change whether {} is an admin or disabled", name)
+        privileged ? std::string("only admins change whether a principal is an admin or disabled")
                    : fmt::format("{} may change only its own details", ctx.principal->name));
   }
   if (update.display_name) VOUCH_TRY(ValidateDisplayName(*update.display_name));

@@ -760,14 +760,18 @@ Result<Page<std::string>> RegistryService::ListAudit(const RequestContext& ctx,
   std::vector<store::StoredAuditEvent> events;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
     // The whole log is for admins and auditors; anyone else reads the history of a model it may
-    // read, by naming it.
+    // read, by naming it. For them the name means that model (its id: its events since it was
+    // created, across renames), never an earlier model that had the name, which their grant on
+    // this one does not cover.
     if (!Authorizer::MayReadWholeAudit(ctx)) {
       if (q.model.empty()) {
         return PermissionDenied(
             "reading the whole audit log needs the admin or auditor role; filter by a model you "
             "may read");
       }
-      VOUCH_TRY(ModelFor(tx, ctx, q.model, Permission::kRead, true).status());
+      VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, q.model, Permission::kRead, true));
+      f.model.clear();
+      f.model_id = m.id;
     }
     VOUCH_ASSIGN_OR_RETURN(events, tx.ListAuditEvents(f));
     return OkStatus();

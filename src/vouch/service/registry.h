@@ -153,7 +153,11 @@ class RegistryService {
   Result<std::string> DownloadUri(const RequestContext& ctx, std::string_view name,
                                   int64_t version);
 
-  // The audit log, ascending sequence; each item is the event's stored canonical JSON.
+  // The audit log, ascending sequence; each item is the event's stored canonical JSON. Admins and
+  // auditors read all of it, and `model` selects every event under that name (earlier models that
+  // had it included). Anyone else must name a live model it may READ (PERMISSION_DENIED otherwise,
+  // NOT_FOUND when there is none) and gets that model's events only: since it was created, across
+  // its renames, not those of an earlier model of the name.
   Result<Page<std::string>> ListAudit(const RequestContext& ctx, const AuditQuery& query);
 
  private:

@@ -51,7 +51,8 @@ struct StoreMetric {
 
 struct AuditFilter {
   std::string model;  // events whose target model had this name, or is the live model of this name
-  int64_t version = 0;  // 0: any
+  int64_t model_id = 0;  // 0: any; else only events of the model with this id (across renames)
+  int64_t version = 0;   // 0: any
   std::string actor;
   std::string action;
   std::optional<TimeMs> since_ms;

@@ -325,7 +325,8 @@ constexpr char kListAudit[] =
     "  (SELECT id FROM models WHERE name = $2::text AND deleted_ms IS NULL)) "
     "AND ($3::bigint = 0 OR version = $3::bigint) AND ($4::text = '' OR actor_name = $4::text) "
     "AND ($5::text = '' OR action = $5::text) AND ($6::bigint IS NULL OR time_ms >= $6::bigint) "
-    "AND ($7::bigint IS NULL OR time_ms <= $7::bigint) ORDER BY seq LIMIT $8::bigint";
+    "AND ($7::bigint IS NULL OR time_ms <= $7::bigint) "
+    "AND ($9::bigint = 0 OR model_id = $9::bigint) ORDER BY seq LIMIT $8::bigint";
 
 constexpr char kEnqueueOutbox[] =
     "INSERT INTO outbox (event_seq, topic, payload, created_ms, next_attempt_ms) "
@@ -1022,7 +1023,7 @@ Result<int64_t> PostgresTx::AppendAuditEvent(
 Result<std::vector<StoredAuditEvent>> PostgresTx::ListAuditEvents(const AuditFilter& f) {
   PgParams p;
   p.Add(f.after_seq).Add(f.model).Add(f.version).Add(f.actor).Add(f.action).Add(f.since_ms);
-  p.Add(f.until_ms).Add(f.limit);
+  p.Add(f.until_ms).Add(f.limit).Add(f.model_id);
   VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kListAudit, p));
   std::vector<StoredAuditEvent> out;
   out.reserve(static_cast<size_t>(r.size()));

@@ -264,7 +264,7 @@ constexpr char kListAudit[] =
     "  (SELECT id FROM models WHERE name = ?2 AND deleted_ms IS NULL)) "
     "AND (?3 = 0 OR version = ?3) AND (?4 = '' OR actor_name = ?4) "
     "AND (?5 = '' OR action = ?5) AND (?6 IS NULL OR time_ms >= ?6) "
-    "AND (?7 IS NULL OR time_ms <= ?7) ORDER BY seq LIMIT ?8";
+    "AND (?7 IS NULL OR time_ms <= ?7) AND (?9 = 0 OR model_id = ?9) ORDER BY seq LIMIT ?8";
 
 constexpr char kEnqueueOutbox[] =
     "INSERT INTO outbox (event_seq, topic, payload, created_ms, next_attempt_ms) "
@@ -1053,7 +1053,7 @@ Result<int64_t> SqliteTx::AppendAuditEvent(
 Result<std::vector<StoredAuditEvent>> SqliteTx::ListAuditEvents(const AuditFilter& f) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListAudit));
   s.Bind(1, f.after_seq).Bind(2, f.model).Bind(3, f.version).Bind(4, f.actor).Bind(5, f.action);
-  s.Bind(6, f.since_ms).Bind(7, f.until_ms).Bind(8, f.limit);
+  s.Bind(6, f.since_ms).Bind(7, f.until_ms).Bind(8, f.limit).Bind(9, f.model_id);
   std::vector<StoredAuditEvent> out;
   while (true) {
     VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
