@@ -90,7 +90,7 @@ Status CheckNoRelativePath(std::string_view source) {
   std::string path = SplitUri(decoded).path;
   if (path.find('\0') != std::string::npos) return RelativePathSource(source);
   for (std::string_view part : Split(path, '/')) {
-    if (part == ".") return RelativePathSource(source);
+    if (part == "." || part == "..") return RelativePathSource(source);
   }
   return OkStatus();
 }

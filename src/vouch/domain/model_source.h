@@ -55,7 +55,7 @@ Result<std::optional<ModelsRef>> ParseModelsSource(std::string_view source);
 // (handlers.py: _validate_source_run / _validate_source_model), those that need no tracking store.
 // INVALID_ARGUMENT with MLflow's message when:
 //   - the source, percent-decoded until it no longer changes, has a `..` segment, or its path has
-//     a `.` segment or a NUL;
+//     a `.` or `..` segment or a NUL;
 //   - without a model id: it is `runs://host/...`, or `runs:/RUN/...` where RUN is not `run_id`
 //     (an empty run_id included), or `models:/<logged model id>`;
 //   - with a model id: it is a `runs:/` URI, or `models:/<logged model id>` of another model id.

@@ -42,7 +42,7 @@ TEST(ModelSource, RefusesRelativePathReferencesAsMlflowDoes) {
   for (std::string_view source :
        {"s3://bucket/a/../b", "s3://bucket/a/%2e%2e/b", "s3://bucket/a/%252e%252e/b",
         "s3://bucket/a/./b", "s3://bucket/a%00b", "s3://bucket/x?q=/../", "s3://bucket/x#/../",
-        "gs://b/x/..", "runs:/r1/../x", "s3://b/x/."}) {
+        "gs://b/x/..", "runs:/r1/../x", "s3://b/x/.", "runs://h/%2E%2e?q=/x"}) {
     Status s = CheckSourceLineage(source, "r1", "");
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << source;
     EXPECT_EQ(s.message(), Message(kRelative, source)) << source;

@@ -142,3 +142,74 @@ def test_what_vouch_answers_otherwise(client, src):
     # A local path is still refused when it climbs out (MLflow refuses every local path).
     raises_mlflow("INVALID_PARAMETER_VALUE", client.create_model_version, dst, "/data/../etc",
                   message=RELATIVE.format("/data/../etc"))
+
+
+@pytest.mark.vouch_only
+def test_random_sources_get_mlflows_verdict_where_no_tracking_store_is_needed(rest):
+    """Seeded random sources, judged by MLflow's own check (handlers._validate_source_run, run in
+    this process) and by vouch. vouch never refuses what MLflow accepts, refuses with MLflow's
+    message, and refuses every runs:/ source MLflow refuses and every relative path reference but
+    the differences docs/mlflow.md lists (an empty or relative path, symbolic links on MLflow's
+    disk). Local paths, mlflow-artifacts and models:/ sources are left out: they need a tracking
+    store or a registry, and are tested above."""
+    import posixpath
+    import random
+    import re
+    import urllib.parse
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.server import handlers
+    from mlflow.utils.uri import is_local_uri
+
+    pieces = ["s3://b", "gs://bucket", "dbfs:", "runs:/", "runs://h/", "RUNS:/", "runs:", "r1",
+              "r2", "/", "//", "..", ".", "%2e", "%2E%2e", "%252e%252E", "%2f", "%00", "a", "lib",
+              "?", "#", "+", ";", "x=1", "-"]
+    rng = random.Random(20261206)
+    dst = unique("fuzz")
+    assert rest.post("/registered-models/create", {"name": dst}).status_code == 200
+    checked = 0
+    for _ in range(600):
+        source = "".join(rng.choice(pieces) for _ in range(rng.randint(2, 8)))
+        run_id = rng.choice([None, "", "r1", "r2"])
+        try:
+            if is_local_uri(source) or handlers._is_mlflow_artifact_source(source):
+                continue
+            scheme = urllib.parse.urlparse(source).scheme
+        except (ValueError, MlflowException):
+            continue
+        if scheme == "models":
+            continue
+        try:
+            handlers._validate_source_run(source, run_id or "")
+            mlflow_says = None
+        except MlflowException as e:
+            mlflow_says = e.message
+        body = {"name": dst, "source": source}
+        if run_id is not None:
+            body["run_id"] = run_id
+        r = rest.post("/model-versions/create", body)
+        assert r.status_code in (200, 400), (source, r.text)
+        vouch_says = None if r.status_code == 200 else error_body(r)["message"]
+        checked += 1
+
+        relative = RELATIVE.format(source)
+        decoded = source
+        while (unquoted := urllib.parse.unquote_plus(decoded)) != decoded:
+            decoded = unquoted
+        path = re.sub(r"/+", "/", urllib.parse.urlparse(decoded).path.rstrip("/"))
+        path_is_absolute = path.startswith("/")
+        lexical = (any(p == ".." for p in decoded.split("/")) or "\x00" in path
+                   or any(p == "." for p in path.split("/")))
+        if vouch_says is not None:
+            assert mlflow_says is not None, f"vouch refused {source!r} ({vouch_says}); MLflow not"
+            # MLflow refuses an empty or relative path, or one through a symbolic link on its
+            # disk, first; vouch then refuses such a runs:/ source for its run id.
+            assert vouch_says == mlflow_says or (
+                mlflow_says == relative and not lexical and scheme == "runs"), (
+                source, vouch_says, mlflow_says)
+        if mlflow_says is not None and mlflow_says != relative:
+            assert vouch_says == mlflow_says, (source, run_id, vouch_says, mlflow_says)
+        if mlflow_says == relative and (lexical or (path_is_absolute and
+                                                    posixpath.normpath(path) != path)):
+            assert vouch_says == relative, (source, vouch_says)
+    assert checked > 150
