@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include "vouch/api/dispatcher.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/domain/model.h"
+#include "vouch/domain/model_source.h"
 #include "vouch/service/page_token.h"
 #include "vouch/service/secrets.h"
 #include "vouch/store/open.h"
@@ -289,6 +291,69 @@ TEST(Fuzz, DurationParsingHoldsItsContract) {
     std::from_chars(input.data(), input.data() + digits, n);
     exact.Check(digits > 0 && digits != std::string::npos && n * mult == *d, i, input,
                 std::to_string(*d));
+  });
+  EXPECT_GT(ran, 100);
+}
+
+// ---- Model-version sources -------------------------------------------------------------------
+
+// `s` percent-decoded (and `+` read as a space) until it no longer changes.
+std::string FullyDecoded(std::string s) {
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  while (true) {
+    std::string next;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        next.push_back(' ');
+      } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) && hex(s[i + 2])) {
+        next.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+        i += 2;
+      } else {
+        next.push_back(s[i]);
+      }
+    }
+    if (next == s) return s;
+    s = std::move(next);
+  }
+}
+
+TEST(Fuzz, ModelVersionSourceChecksHoldTheirContracts) {
+  const std::vector<std::string> corpus = {"s3://bucket/a/b", "runs:/r1/model", "models:/M/1",
+                                           "models:/M@champ", "models:/m-abc",  "/tmp/x",
+                                           "file:///tmp/x",   "gs://b/x?y#z"};
+  const std::vector<std::string> tokens = {
+      "..", ".", "/", "//", "%2e", "%2E",   "%25",     "%2f",   "%00",     "+",
+      "?",  "#", ";", "@",  ":",   "runs:", "models:", "RUNS:", "\xc3\xa9"};
+  Reporter code("the checks fail only with INVALID_ARGUMENT and MLflow's message prefix");
+  Reporter traversal("an accepted source has no `..` segment, however percent-encoded");
+  Reporter runs("an accepted runs:/ source names exactly the run id given");
+  int ran = Iterate(20'000, std::chrono::milliseconds(500), [&](std::mt19937_64& rng, int i) {
+    std::string source = Mutate(rng, corpus[Below(rng, corpus.size())], tokens);
+    const std::string run_id = OneIn(rng, 3) ? "" : "r1";
+    const std::string model_id = OneIn(rng, 4) ? "m-abc" : "";
+    auto ref = ParseModelsSource(source);
+    if (!ref.ok()) {
+      code.Check(ref.status().code() == StatusCode::kInvalidArgument &&
+                     ref.status().message().starts_with("Invalid model version source: '"),
+                 i, source, ref.status().ToString());
+    }
+    Status checked = CheckSourceLineage(source, run_id, model_id);
+    if (!checked.ok()) {
+      code.Check(checked.code() == StatusCode::kInvalidArgument &&
+                     checked.message().starts_with("Invalid model version source: '"),
+                 i, source, checked.ToString());
+      return;
+    }
+    const std::string decoded = FullyDecoded(source);
+    traversal.Check(decoded != ".." && !decoded.starts_with("../") &&
+                        decoded.find("/../") == std::string::npos && !decoded.ends_with("/.."),
+                    i, source);
+    UriParts uri = SplitUri(source);
+    if (uri.scheme == "runs") {
+      runs.Check(model_id.empty() && !run_id.empty() && uri.netloc.empty() &&
+                     (uri.path == "/" + run_id || uri.path.starts_with("/" + run_id + "/")),
+                 i, source, uri.path);
+    }
   });
   EXPECT_GT(ran, 100);
 }

@@ -706,5 +706,45 @@ TEST_F(AccessTest, ATokenRecordsWhenItWasLastUsed) {
   EXPECT_TRUE(found);
 }
 
+// ---- Model-version sources -----------------------------------------------------------------
+
+TEST_F(AccessTest, AModelsSourceRevealsNothingOfAModelTheCallerCannotRead) {
+  RequestContext owner = User("owner"), bob = User("bob");
+  ASSERT_TRUE(registry_.CreateModel(owner, {.name = "closed"}).ok());
+  ASSERT_TRUE(
+      registry_.CreateVersion(owner, {.model = "closed", .source = "s3://b/1", .run_id = "r1"})
+          .ok());
+  ASSERT_TRUE(registry_.SetAlias(owner, "closed", "champ", 1, "").ok());
+  ASSERT_TRUE(
+      identity_.SetModelPermission(owner, "closed", {.user = "bob"}, Permission::kNone).ok());
+  ASSERT_TRUE(registry_.CreateModel(bob, {.name = "mine"}).ok());
+  // The same answer whether the version or alias exists, and whether the run id would match: the
+  // one a direct read of the model gives bob.
+  const std::string denied = "bob needs READ permission on model 'closed' (has NO_PERMISSIONS)";
+  auto direct = registry_.GetModel(bob, "closed");
+  EXPECT_EQ(direct.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(direct.status().message(), denied);
+  const int64_t head = Head();
+  for (std::string source :
+       {"models:/closed/1", "models:/closed/9", "models:/closed@champ", "models:/closed@nope",
+        "models:/closed/latest", "models:/closed/Production", "models:/closed/Bogus"}) {
+    for (std::string run_id : {"", "r1", "r2"}) {
+      auto v = registry_.CreateVersion(
+          bob, {.model = "mine", .source = source, .run_id = run_id, .run_id_given = true});
+      EXPECT_EQ(v.status().code(), StatusCode::kPermissionDenied) << source << " " << run_id;
+      EXPECT_EQ(v.status().message(), denied) << source;
+    }
+  }
+  EXPECT_EQ(Head(), head);
+  // Once bob may read it, the copy takes version 1's run id.
+  ASSERT_TRUE(
+      identity_.SetModelPermission(owner, "closed", {.user = "bob"}, Permission::kRead).ok());
+  auto v = registry_.CreateVersion(bob, {.model = "mine", .source = "models:/closed@champ"});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->version, 1);
+  EXPECT_EQ(v->source, "models:/closed/1");
+  EXPECT_EQ(v->run_id, "r1");
+}
+
 }  // namespace
 }  // namespace vouch::service

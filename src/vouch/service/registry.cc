@@ -335,56 +335,69 @@ Result<Model> RegistryService::DeleteModelTag(const RequestContext& ctx, std::st
   return out;
 }
 
-Result<std::string> RegistryService::ResolveModelsUri(store::Tx& tx, const RequestContext& ctx,
-                                                      std::string_view source) {
-  constexpr std::string_view kScheme = "models:/";
-  if (source.substr(0, kScheme.size()) != kScheme) return std::string();
-  std::string_view rest = source.substr(kScheme.size());
-  auto fail = [&](std::string_view why) {
-    return InvalidArgument(
-        fmt::format("Unable to fetch model from model URI source artifact location '{}'. Error: {}",
-                    source, why));
-  };
-  std::string_view name;
-  std::optional<int64_t> version;
-  size_t at = rest.find('@');
-  size_t slash = rest.rfind('/');
-  if (at == std::string_view::npos && slash == std::string_view::npos) {
-    return std::string();  // models:/<logged model id>: vouch keeps no tracking store to resolve it
-  }
-  std::optional<Model> m;
-  if (at != std::string_view::npos) {
-    name = rest.substr(0, at);
-    VOUCH_ASSIGN_OR_RETURN(m, tx.FindModel(name));
-    if (!m) return fail(ModelNotFound(name).message());
-    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kRead));
-    VOUCH_ASSIGN_OR_RETURN(version, tx.FindAlias(m->id, rest.substr(at + 1)));
-    if (!version) {
-      return fail(fmt::format("Registered model alias {} not found.", rest.substr(at + 1)));
-    }
-  } else {
-    name = rest.substr(0, slash);
-    std::string_view suffix = rest.substr(slash + 1);
-    VOUCH_ASSIGN_OR_RETURN(m, tx.FindModel(name));
-    if (!m) return fail(ModelNotFound(name).message());
-    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kRead));
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), n);
-    if (ec == std::errc() && end == suffix.data() + suffix.size()) {
-      version = n;
-    } else if (auto stage = ParseStage(suffix); stage.ok()) {
-      VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestVersionPerStage(m->id));
-      for (const auto& [s, v] : latest) {
-        if (s == *stage) version = v;
+Result<RegistryService::ResolvedSource> RegistryService::ResolveSource(
+    store::Tx& tx, const RequestContext& ctx, const CreateVersionArgs& args,
+    const std::optional<ModelsRef>& ref) {
+  ResolvedSource out{.source = args.source, .run_id = args.run_id, .model_ref = args.model_ref};
+  if (!ref || ref->kind == ModelsRefKind::kModelId) return out;
+  // handlers.py: _resolve_registered_model_source_lineage. READ on the referenced model comes
+  // before anything about its versions or aliases is read.
+  VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, ref->name, Permission::kRead,
+                                           /*row_only=*/ref->kind != ModelsRefKind::kLatest));
+  std::optional<int64_t> number;
+  switch (ref->kind) {
+    case ModelsRefKind::kVersion: {
+      int64_t n = 0;
+      const std::string& digits = ref->selector;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (ec != std::errc() || end != digits.data() + digits.size()) {
+        return NotFound(
+            fmt::format("Model Version (name={}, version={}) not found", ref->name, digits));
       }
-    } else if (suffix == "latest") {
-      version = m->latest_live_version;
+      number = n;
+      break;
     }
-    if (!version) return fail(fmt::format("no version of {} matches '{}'", name, suffix));
+    case ModelsRefKind::kLatest:
+      number = m.latest_live_version;
+      if (!number) {
+        return NotFound(fmt::format("No versions of model with name '{}' found", ref->name));
+      }
+      break;
+    case ModelsRefKind::kStage: {
+      VOUCH_ASSIGN_OR_RETURN(Stage stage, ParseStage(ref->selector));
+      VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestVersionPerStage(m.id));
+      for (const auto& [s, v] : latest) {
+        if (s == stage) number = v;
+      }
+      if (!number) {
+        return NotFound(fmt::format("No versions of model with name '{}' and stage '{}' found",
+                                    ref->name, ref->selector));
+      }
+      break;
+    }
+    case ModelsRefKind::kAlias: {
+      VOUCH_ASSIGN_OR_RETURN(number, tx.FindAlias(m.id, ref->selector));
+      if (!number) {
+        return InvalidArgument(fmt::format("Registered model alias {} not found.", ref->selector));
+      }
+      break;
+    }
+    case ModelsRefKind::kModelId:
+      break;
   }
-  VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m->id, *version));
-  if (!v) return fail(VersionNotFound(name, *version).message());
-  return v->storage_location.empty() ? v->source : v->storage_location;
+  VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, *number));
+  const bool run_id_given = args.run_id_given || !args.run_id.empty();
+  const bool model_ref_given = args.model_ref_given || !args.model_ref.empty();
+  if ((run_id_given && args.run_id != v.run_id) ||
+      (model_ref_given && args.model_ref != v.model_ref)) {
+    return LineageMismatch(args.source);
+  }
+  out.source = fmt::format("models:/{}/{}", ref->name, v.version);
+  if (!run_id_given) out.run_id = v.run_id;
+  if (!model_ref_given) out.model_ref = v.model_ref;
+  out.storage_location = v.storage_location.empty() ? v.source : v.storage_location;
+  VOUCH_TRY(CheckSourceLineage(out.source, out.run_id, out.model_ref));
+  return out;
 }
 
 Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
@@ -400,21 +413,27 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
   VOUCH_TRY(ValidateTags(args.tags));
   for (const auto& [k, v] : args.metrics) VOUCH_TRY(ValidateMetric(k, v));
   for (const auto& [k, v] : args.params) VOUCH_TRY(ValidateParam(k, v));
+  // What needs no store is checked before the transaction; a models:/NAME/... source once its
+  // version is known, inside it.
+  VOUCH_ASSIGN_OR_RETURN(std::optional<ModelsRef> ref, ParseModelsSource(args.source));
+  if (!ref || ref->kind == ModelsRefKind::kModelId) {
+    VOUCH_TRY(CheckSourceLineage(args.source, args.run_id, args.model_ref));
+  }
   ModelVersion out;
   VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, args.model, Permission::kEdit, true));
-    VOUCH_ASSIGN_OR_RETURN(std::string storage_location, ResolveModelsUri(tx, ctx, args.source));
+    VOUCH_ASSIGN_OR_RETURN(ResolvedSource resolved, ResolveSource(tx, ctx, args, ref));
     TimeMs now = ctx.Now();
     ModelVersion v{.model_id = m.id,
                    .model_name = m.name,
                    .version = m.last_version + 1,
-                   .source = args.source,
-                   .run_id = args.run_id,
+                   .source = std::move(resolved.source),
+                   .run_id = std::move(resolved.run_id),
                    .run_link = args.run_link,
-                   .model_ref = args.model_ref,
+                   .model_ref = std::move(resolved.model_ref),
                    .description = args.description,
                    .artifact_digest = args.artifact_digest,
-                   .storage_location = std::move(storage_location),
+                   .storage_location = std::move(resolved.storage_location),
                    .tags = args.tags,
                    .metrics = args.metrics,
                    .params = args.params,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "vouch/domain/model.h"
+#include "vouch/domain/model_source.h"
 #include "vouch/domain/principal.h"
 #include "vouch/service/authorizer.h"
 #include "vouch/service/page_token.h"
@@ -45,6 +46,11 @@ struct CreateVersionArgs {
   std::string run_id;
   std::string run_link;
   std::string model_ref;
+  // Whether the caller sent run_id / model_id at all, even empty (a non-empty value counts as
+  // sent): a models:/NAME/N source copies what was not sent from version N, and refuses what was
+  // sent and differs, as MLflow does.
+  bool run_id_given = false;
+  bool model_ref_given = false;
   std::string description;
   std::string artifact_digest;
   StringMap tags;
@@ -101,6 +107,17 @@ class RegistryService {
   Result<Model> DeleteModelTag(const RequestContext& ctx, std::string_view name,
                                std::string_view key);
 
+  // The source is checked as MLflow 3.17's server checks it, where no tracking store is needed
+  // (domain/model_source.h): INVALID_ARGUMENT for a relative path reference (`..`, `.`), for
+  // `runs://host/...`, for `runs:/RUN/...` unless run_id is RUN (and no model_id is given), for a
+  // `models:/<logged model id>` source other than model_id. A `models:/NAME/N`, `@ALIAS`, `/STAGE`
+  // or `/latest` source is stored as `models:/NAME/N`, copies run_id and model_id from version N
+  // when they were not sent, and is INVALID_ARGUMENT when one was sent and differs. An unknown
+  // NAME, version, stage holder or alias is MLflow's error (NOT_FOUND "Registered Model with
+  // name=X not found", NOT_FOUND "Model Version (name=X, version=N) not found", NOT_FOUND "No
+  // versions of model with name 'X' and stage 'S' found", INVALID_ARGUMENT "Registered model
+  // alias A not found."); a caller without READ on NAME gets PERMISSION_DENIED before anything of
+  // NAME's versions is read, the answer a direct read of NAME gives.
   Result<ModelVersion> CreateVersion(const RequestContext& ctx, const CreateVersionArgs& args);
   // NOT_FOUND "Model Version (name=X, version=N) not found".
   Result<ModelVersion> GetVersion(const RequestContext& ctx, std::string_view name,
@@ -170,10 +187,19 @@ class RegistryService {
   Result<int64_t> DecodeOffset(const std::string& token) const;
   template <typename T>
   Page<T> Slice(std::vector<T> all, int64_t offset, int limit) const;
-  // For a models:/NAME/N, models:/NAME@ALIAS or models:/NAME/STAGE source: the storage location of
-  // the version it names. Empty for other sources (and models:/<logged-model-id>).
-  Result<std::string> ResolveModelsUri(store::Tx& tx, const RequestContext& ctx,
-                                       std::string_view source);
+  // What a version is created with once its source's lineage is resolved.
+  struct ResolvedSource {
+    std::string source;
+    std::string run_id;
+    std::string model_ref;
+    std::string storage_location;  // for a models:/NAME/... source: where version N's artifacts are
+  };
+  // For a models:/NAME/N, models:/NAME@ALIAS, models:/NAME/STAGE or models:/NAME/latest source:
+  // the version it names, MLflow's lineage rules applied (CreateVersion's comment). Other sources
+  // come back as they were given.
+  Result<ResolvedSource> ResolveSource(store::Tx& tx, const RequestContext& ctx,
+                                       const CreateVersionArgs& args,
+                                       const std::optional<ModelsRef>& ref);
   // The highest version in each stage of `wanted` (all when empty), in MLflow's order.
   static Result<std::vector<ModelVersion>> LatestIn(store::Tx& tx, int64_t model_id,
                                                     const std::set<Stage>& wanted);

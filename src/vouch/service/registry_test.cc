@@ -1142,5 +1142,173 @@ TEST_F(RegistryTest, ConcurrentVersionCreatesGetEveryNumberExactlyOnce) {
   EXPECT_EQ(PendingOutbox(), 1 + kThreads * kEach);
 }
 
+// ---- Sources, checked as MLflow 3.17's server checks them ----------------------------------
+
+class SourceTest : public RegistryTest {
+ protected:
+  // "src": version 1 (run r1, logged model m-1, alias champ, Production), version 2 (no run).
+  SourceTest() {
+    MustCreateModel("src");
+    MustCreateVersion("src", {.source = "s3://bucket/one", .run_id = "r1", .model_ref = "m-1"});
+    MustCreateVersion("src", {.source = "s3://bucket/two"});
+    EXPECT_TRUE(reg_.SetAlias(ctx_, "src", "champ", 1, "").ok());
+    MustSetStage("src", 1, "Production");
+    MustCreateModel("dst");
+  }
+
+  // Refused with `code` and `message`, and nothing changed: no event, no version number used.
+  void ExpectRefused(CreateVersionArgs args, StatusCode code, const std::string& message) {
+    args.model = "dst";
+    const int64_t head = Head();
+    auto v = reg_.CreateVersion(ctx_, args);
+    EXPECT_EQ(v.status().code(), code) << args.source;
+    EXPECT_EQ(v.status().message(), message) << args.source;
+    EXPECT_EQ(Head(), head) << args.source;
+    auto dst = reg_.GetModel(ctx_, "dst");
+    ASSERT_TRUE(dst.ok());
+    EXPECT_EQ(dst->last_version, 0) << args.source;
+  }
+
+  static std::string NotContained(std::string_view source, std::string_view id) {
+    return fmt::format(
+        "Invalid model version source: '{}'. The {} request parameter must identify the resource "
+        "that contains the source.",
+        source, id);
+  }
+  static std::string Mismatch(std::string_view source) {
+    return fmt::format(
+        "Invalid model version source: '{}'. The run_id and model_id request parameters must "
+        "match the referenced model version.",
+        source);
+  }
+};
+
+TEST_F(SourceTest, PathTraversalIsRefusedAndChangesNothing) {
+  for (std::string source : {"s3://bucket/a/../b", "s3://bucket/a/%2e%2e/b", "gs://b/x/./y"}) {
+    ExpectRefused({.source = source}, StatusCode::kInvalidArgument,
+                  fmt::format("Invalid model version source: '{}'. If supplying a source as an "
+                              "http, https, local file path, ftp, objectstore, or mlflow-artifacts "
+                              "uri, an absolute path must be provided without relative path "
+                              "references present. Please provide an absolute path.",
+                              source));
+  }
+}
+
+TEST_F(SourceTest, RunsSourcesMustNameTheRunIdGiven) {
+  ExpectRefused({.source = "runs:/r1/model"}, StatusCode::kInvalidArgument,
+                NotContained("runs:/r1/model", "run_id"));
+  ExpectRefused({.source = "runs:/r1/model", .run_id = "r2"}, StatusCode::kInvalidArgument,
+                NotContained("runs:/r1/model", "run_id"));
+  ExpectRefused({.source = "runs://host/r1/model", .run_id = "r1"}, StatusCode::kInvalidArgument,
+                NotContained("runs://host/r1/model", "run_id"));
+  ExpectRefused({.source = "runs:/r1/model", .run_id = "r1", .model_ref = "m-1"},
+                StatusCode::kInvalidArgument, NotContained("runs:/r1/model", "model_id"));
+  ModelVersion v = MustCreateVersion("dst", {.source = "runs:/r1/model", .run_id = "r1"});
+  EXPECT_EQ(v.version, 1);
+  EXPECT_EQ(v.source, "runs:/r1/model");
+}
+
+TEST_F(SourceTest, SourcesVouchDoesNotReadAreKept) {
+  int64_t n = 0;
+  for (std::string source : {"/tmp/model", "file:///tmp/model", "mlflow-artifacts:/x",
+                             "http://example.com/x", "hdfs://nn/x", "s3://bucket"}) {
+    ModelVersion v = MustCreateVersion("dst", {.source = source});
+    EXPECT_EQ(v.version, ++n);
+    EXPECT_EQ(v.source, source);
+  }
+}
+
+TEST_F(SourceTest, AModelsSourceCopiesTheRunIdOfTheVersionItNames) {
+  const int64_t head = Head();
+  ModelVersion v = MustCreateVersion("dst", {.source = "models:/src/1"});
+  EXPECT_EQ(v.source, "models:/src/1");
+  EXPECT_EQ(v.run_id, "r1");
+  EXPECT_EQ(v.model_ref, "m-1");
+  EXPECT_EQ(v.storage_location, "s3://bucket/one");
+  json::object e = OnlyEventSince(head);
+  EXPECT_EQ(e["after"].as_object().at("source"), J(R"("models:/src/1")"));
+  EXPECT_EQ(e["after"].as_object().at("run_id"), J(R"("r1")"));
+  EXPECT_EQ(e["after"].as_object().at("model_id"), J(R"("m-1")"));
+  auto stored = reg_.GetVersion(ctx_, "dst", v.version);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->run_id, "r1");
+  EXPECT_EQ(stored->source, "models:/src/1");
+  // The same run id, or none from a version without one, is accepted as it is.
+  EXPECT_EQ(MustCreateVersion("dst", {.source = "models:/src/1", .run_id = "r1"}).run_id, "r1");
+  ModelVersion none = MustCreateVersion("dst", {.source = "models:/src/2", .run_id_given = true});
+  EXPECT_EQ(none.run_id, "");
+  EXPECT_EQ(none.storage_location, "s3://bucket/two");
+}
+
+TEST_F(SourceTest, AliasesStagesAndLatestAreStoredAsTheVersionTheyName) {
+  for (auto [source, want] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"models:/src@champ", "models:/src/1"},
+           {"models:/src/production", "models:/src/1"},
+           {"models:/src/latest", "models:/src/2"},
+           {"models:/src/None", "models:/src/2"},
+           {"models:/src/01", "models:/src/1"},
+           {"MODELS:/src/1", "models:/src/1"}}) {
+    ModelVersion v = MustCreateVersion("dst", {.source = source});
+    EXPECT_EQ(v.source, want) << source;
+    EXPECT_EQ(v.run_id, want == "models:/src/1" ? "r1" : "") << source;
+  }
+  // The alias moving later does not move the copy.
+  EXPECT_TRUE(reg_.SetAlias(ctx_, "src", "champ", 2, "").ok());
+  auto first = reg_.GetVersion(ctx_, "dst", 1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->source, "models:/src/1");
+}
+
+TEST_F(SourceTest, AModelsSourceWithAnotherRunIdOrModelIdIsRefused) {
+  ExpectRefused({.source = "models:/src/1", .run_id = "r2"}, StatusCode::kInvalidArgument,
+                Mismatch("models:/src/1"));
+  ExpectRefused({.source = "models:/src/1", .run_id_given = true}, StatusCode::kInvalidArgument,
+                Mismatch("models:/src/1"));
+  ExpectRefused({.source = "models:/src/2", .run_id = "r1"}, StatusCode::kInvalidArgument,
+                Mismatch("models:/src/2"));
+  ExpectRefused({.source = "models:/src@champ", .run_id = "r2"}, StatusCode::kInvalidArgument,
+                Mismatch("models:/src@champ"));
+  ExpectRefused({.source = "models:/src/1", .model_ref = "m-2"}, StatusCode::kInvalidArgument,
+                Mismatch("models:/src/1"));
+}
+
+TEST_F(SourceTest, AModelsSourceNamingNothingGetsMlflowsError) {
+  ExpectRefused({.source = "models:/nope/1"}, StatusCode::kNotFound,
+                "Registered Model with name=nope not found");
+  ExpectRefused({.source = "models:/src/9"}, StatusCode::kNotFound,
+                "Model Version (name=src, version=9) not found");
+  ExpectRefused({.source = "models:/src/99999999999999999999999"}, StatusCode::kNotFound,
+                "Model Version (name=src, version=99999999999999999999999) not found");
+  ExpectRefused({.source = "models:/src@nope"}, StatusCode::kInvalidArgument,
+                "Registered model alias nope not found.");
+  ExpectRefused({.source = "models:/src/Staging"}, StatusCode::kNotFound,
+                "No versions of model with name 'src' and stage 'Staging' found");
+  ExpectRefused({.source = "models:/src/Bogus"}, StatusCode::kInvalidArgument,
+                "Invalid Model Version stage: Bogus. Value must be one of None, Staging, "
+                "Production, Archived.");
+  ExpectRefused({.source = "models:/dst/latest"}, StatusCode::kNotFound,
+                "No versions of model with name 'dst' found");
+  ExpectRefused({.source = "models:/src/1/x"}, StatusCode::kInvalidArgument,
+                NotContained("models:/src/1/x", "model_id"));
+  ExpectRefused({.source = "models://host/src/1"}, StatusCode::kInvalidArgument,
+                "Invalid model version source: 'models://host/src/1'. Registered model sources "
+                "must use the active model registry.");
+  // A deleted version is not found either.
+  ASSERT_TRUE(reg_.DeleteVersion(ctx_, "src", 2).ok());
+  ExpectRefused({.source = "models:/src/2"}, StatusCode::kNotFound,
+                "Model Version (name=src, version=2) not found");
+}
+
+TEST_F(SourceTest, ALoggedModelSourceMustNameTheModelIdGiven) {
+  ExpectRefused({.source = "models:/m-abc"}, StatusCode::kInvalidArgument,
+                NotContained("models:/m-abc", "model_id"));
+  ExpectRefused({.source = "models:/m-abc", .model_ref = "m-xyz"}, StatusCode::kInvalidArgument,
+                NotContained("models:/m-abc", "model_id"));
+  ModelVersion v = MustCreateVersion("dst", {.source = "models:/m-abc", .model_ref = "m-abc"});
+  EXPECT_EQ(v.source, "models:/m-abc");
+  EXPECT_EQ(v.model_ref, "m-abc");
+  EXPECT_EQ(v.storage_location, "");
+}
+
 }  // namespace
 }  // namespace vouch::service

@@ -177,6 +177,8 @@ Result<HttpResponse> CreateVersion(RegistryService& reg, const Call& c) {
                                   .run_id = f.String("run_id"),
                                   .run_link = f.String("run_link"),
                                   .model_ref = f.String("model_id"),
+                                  .run_id_given = f.Has("run_id"),
+                                  .model_ref_given = f.Has("model_id"),
                                   .description = f.String("description"),
                                   .tags = f.Tags("tags")};
   return VersionAnswer(reg.CreateVersion(c.ctx, args));

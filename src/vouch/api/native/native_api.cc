@@ -221,7 +221,9 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
         VOUCH_ASSIGN_OR_RETURN(auto params, OptionalStringMap(body, "params"));
         VOUCH_ASSIGN_OR_RETURN(auto metrics, OptionalNumberMap(body, "metrics"));
         args.run_id = run_id.value_or("");
+        args.run_id_given = run_id.has_value();
         args.model_ref = model_id.value_or("");
+        args.model_ref_given = model_id.has_value();
         args.description = description.value_or("");
         args.artifact_digest = digest.value_or("");
         args.tags = ToStringMap(tags);
