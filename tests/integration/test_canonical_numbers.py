@@ -16,7 +16,7 @@ import struct
 
 import pytest
 
-from vouch_testlib import Api, snapshot, unique, verify_data_dir
+from vouch_testlib import Api, require_binary, run_cli, snapshot, unique, verify_data_dir
 
 SEED = 20261206  # fixed: a failure names its value and reproduces
 
@@ -141,9 +141,11 @@ def test_the_cli_sends_large_and_tiny_metrics_that_leave_a_log_that_verifies(api
     assert_log_verifies(server)
 
 
-def test_the_probes_values_are_stored_in_the_form_the_old_writer_used_and_verify(api, server):
+def test_the_probes_values_are_stored_in_the_form_the_old_writer_used_and_verify(api, server,
+                                                                                tmp_path):
     """The bytes of these events are the ones the writer always produced (ECMAScript's form of the
-    double), so a store that holds them from before the fix verifies now, the events unchanged."""
+    double), so a store that holds them from before the fix verifies now, the events unchanged,
+    and backs up (the issue's `vouch backup` refused it)."""
     name = unique("probe")
     api.create_model(name)
     api.call("POST", "/api/v1/models/{name}/versions", path={"name": name},
@@ -154,6 +156,12 @@ def test_the_probes_values_are_stored_in_the_form_the_old_writer_used_and_verify
     [created] = api.events(model=name, action="model_version.created")
     assert created["after"]["metrics"] == {"a": 1152921504606847000}
     assert_log_verifies(server)
+    if server.store_kind == "sqlite":  # vouch backup copies SQLite; PostgreSQL has its own tools
+        out = tmp_path / "backup.db"
+        r = run_cli([str(require_binary()), "backup", "--data-dir", str(server.data_dir),
+                     "--out", str(out)])
+        assert r.returncode == 0, r.stderr
+        assert "UNVERIFIED" not in r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("text", ["1e400", "-1e400", "1" + "0" * 400, "-" + "9" * 330,
