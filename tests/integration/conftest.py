@@ -5,6 +5,8 @@
   its own `server_args` fixture.
 - `server_factory`: fresh servers for one test (kill -9, SIGTERM, start-up checks); each is stopped
   at the end of the test.
+- At the end of the session every data directory left under the session's temporary root must pass
+  `vouch audit verify`, unless a test marked it DAMAGED (vouch_testlib.mark_damaged).
 
 Every server runs on the suite's store: SQLite by default, or with VOUCH_TEST_STORE=postgres and
 VOUCH_TEST_POSTGRES_DSN a fresh PostgreSQL database per data directory (vouch_testlib.VouchServer).
@@ -18,8 +20,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from vouch_testlib import (UNSET, ADMIN_TOKEN, Api, Spec, VouchServer, postgres_admin_dsn,
-                           suite_store)
+from vouch_testlib import (UNSET, ADMIN_TOKEN, Api, Spec, VouchServer,
+                           check_audit_logs_after_session, postgres_admin_dsn, suite_store)
 
 
 def pytest_configure(config):
@@ -40,6 +42,16 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("sqlite_only"):
                 item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_logs_verify_at_the_end(tmp_path_factory) -> Iterator[None]:
+    """After the last test (its servers stopped), `vouch audit verify` on every data directory the
+    session left under its temporary root, except those marked DAMAGED; an error naming each one
+    that does not verify. Data directories live under tmp_path / tmp_path_factory, which pytest
+    keeps until a later session."""
+    yield
+    check_audit_logs_after_session(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

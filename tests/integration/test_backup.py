@@ -17,7 +17,8 @@ from pathlib import Path
 
 import requests
 
-from vouch_testlib import quote_segment, require_binary, run_cli, unique, wait_until
+from vouch_testlib import (mark_damaged, quote_segment, require_binary, run_cli, unique,
+                           wait_until)
 
 # The SQLite file is what these tests copy; the PostgreSQL pass has none.
 pytestmark = pytest.mark.sqlite_only
@@ -260,6 +261,74 @@ def test_audit_verify_names_the_first_altered_event(server_factory, spec, tmp_pa
     r = vouch("audit", "verify", "--store", f"sqlite://{out}")
     assert r.returncode == 1
     assert "audit event 4: " in r.stderr and "canonical" in r.stderr, r.stderr
+
+
+def audit_bodies(db_file: Path) -> list[str]:
+    db = sqlite3.connect(db_file)
+    try:
+        return [r[0] for r in db.execute("SELECT body FROM audit_events ORDER BY seq")]
+    finally:
+        db.close()
+
+
+def test_a_log_that_does_not_verify_is_backed_up_and_restored_only_with_unverified(
+        server_factory, spec, tmp_path):
+    srv = server_factory()
+    fill(srv.api(spec), 1)
+    assert srv.terminate() == 0
+    db = sqlite3.connect(srv.data_dir / "vouch.db")
+    db.execute("DROP TRIGGER audit_events_no_update")
+    db.execute("UPDATE audit_events SET body = replace(body, '{\"', '{ \"') WHERE seq = 3")
+    db.commit()
+    db.close()
+    mark_damaged(srv.data_dir, "audit event 3 rewritten by test_backup")
+    source = audit_bodies(srv.data_dir / "vouch.db")
+
+    # Refused without the flag: nothing written.
+    out = tmp_path / "backups" / "b.db"
+    out.parent.mkdir()
+    r = backup(srv.data_dir, out)
+    assert r.returncode == 1, r.stdout
+    assert "does not verify, so no backup was written" in r.stderr, r.stderr
+    assert "audit event 3: " in r.stderr and "--unverified" in r.stderr, r.stderr
+    assert list(out.parent.iterdir()) == []
+
+    # With it: written, and said loudly on stderr; the copy holds the same events, byte for byte.
+    r = backup(srv.data_dir, out, "--unverified")
+    assert r.returncode == 0, r.stderr
+    assert "WARNING: UNVERIFIED BACKUP" in r.stderr and "audit event 3: " in r.stderr, r.stderr
+    assert "UNVERIFIED" in r.stdout and f"backup {out}" in r.stdout, r.stdout
+    assert summary(r.stdout)[0] == len(source)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert audit_bodies(out) == source
+    assert [p.name for p in out.parent.iterdir()] == [out.name], "temporary files left behind"
+    r = vouch("audit", "verify", "--store", f"sqlite://{out}")
+    assert r.returncode == 1 and "audit event 3: " in r.stderr, r.stderr
+
+    # --force keeps meaning "replace FILE".
+    r = backup(srv.data_dir, out, "--unverified")
+    assert r.returncode == 1 and "--force" in r.stderr, r.stderr
+    assert backup(srv.data_dir, out, "--unverified", "--force").returncode == 0
+
+    # Restore: refused without the flag, nothing made; with it, the same events, said loudly.
+    fresh = tmp_path / "restored"
+    r = vouch("restore", "--from", out, "--data-dir", fresh)
+    assert r.returncode == 1, r.stdout
+    assert "refusing to restore" in r.stderr and "--unverified" in r.stderr, r.stderr
+    assert not fresh.exists()
+    r = vouch("restore", "--from", out, "--data-dir", fresh, "--unverified")
+    assert r.returncode == 0, r.stderr
+    mark_damaged(fresh, "restored, unverified, from a backup whose audit event 3 was rewritten")
+    assert "WARNING: UNVERIFIED RESTORE" in r.stderr and "audit event 3: " in r.stderr, r.stderr
+    assert "UNVERIFIED" in r.stdout, r.stdout
+    assert audit_bodies(fresh / "vouch.db") == source
+
+    # A file that is no database is refused with the flag too.
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database " * 1000)
+    r = vouch("restore", "--from", junk, "--data-dir", fresh, "--force", "--unverified")
+    assert r.returncode == 1 and "nothing was changed" in r.stderr, r.stderr
+    assert audit_bodies(fresh / "vouch.db") == source
 
 
 def test_backup_refuses_to_overwrite_a_file_unless_forced(server_factory, spec, tmp_path):

@@ -430,6 +430,75 @@ def postgres_store_for(data_dir: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# The audit log of every data directory a session left
+
+
+# A file a test creates in a data directory that it damaged on purpose (a corrupted database, a
+# rewritten audit event): the session's closing check does not verify that directory.
+DAMAGED_MARKER = "DAMAGED"
+
+
+def mark_damaged(data_dir: Path, why: str) -> None:
+    """Tells the closing check (unverified_data_dirs) that `data_dir` was damaged on purpose."""
+    (Path(data_dir) / DAMAGED_MARKER).write_text(why + "\n")
+
+
+def data_dirs_under(root: Path) -> list[Path]:
+    """The vouch data directories under `root`: those holding a SQLite store (vouch.db) or tied to
+    a PostgreSQL test database (POSTGRES_STATE_FILE)."""
+    found = {p.parent for name in ("vouch.db", POSTGRES_STATE_FILE)
+             for p in Path(root).rglob(name) if p.is_file()}
+    return sorted(found)
+
+
+def verify_data_dir(data_dir: Path, timeout: float = 600.0) -> list[str]:
+    """Runs `vouch audit verify` on each store of `data_dir` (its SQLite file, its PostgreSQL
+    database); returns one line for each that does not verify, [] when all do."""
+    data_dir = Path(data_dir)
+    stores: list[tuple[str, list[str]]] = []
+    if (data_dir / "vouch.db").is_file():
+        stores.append(("sqlite", ["--data-dir", str(data_dir)]))
+    state = data_dir / POSTGRES_STATE_FILE
+    if state.is_file():
+        database = json.loads(state.read_text())["database"]
+        stores.append((f"postgresql database {database}",
+                       ["--store", postgres_cluster().dsn(database)]))
+    problems = []
+    for what, args in stores:
+        try:
+            r = run_cli([str(require_binary()), "audit", "verify", *args], timeout=timeout)
+        except subprocess.TimeoutExpired:
+            problems.append(f"{data_dir} ({what}): `vouch audit verify` did not finish in {timeout}s")
+            continue
+        if r.returncode != 0:
+            problems.append(f"{data_dir} ({what}): exit {r.returncode}: "
+                            f"{(r.stderr or r.stdout).strip()[:500]}")
+    return problems
+
+
+def unverified_data_dirs(root: Path) -> list[str]:
+    """`vouch audit verify` on every data directory under `root` except those marked DAMAGED;
+    one line for each store that does not verify."""
+    problems = []
+    for d in data_dirs_under(root):
+        if not (d / DAMAGED_MARKER).exists():
+            problems += verify_data_dir(d)
+    return problems
+
+
+def check_audit_logs_after_session(root: Path) -> None:
+    """The closing check of a black-box session: fails (naming them) when a data directory the
+    session left under `root` does not verify. Every test's changes are audited and the log is the
+    product, so no suite may end with a log that does not verify, unless a test damaged the
+    directory on purpose and said so (mark_damaged)."""
+    problems = unverified_data_dirs(root)
+    if problems:
+        pytest.fail("the audit log of these data directories does not verify (a test that "
+                    f"damages one on purpose must create <data-dir>/{DAMAGED_MARKER}):\n  "
+                    + "\n  ".join(problems), pytrace=False)
+
+
+# ---------------------------------------------------------------------------------------------
 # The server process
 
 

@@ -21,7 +21,7 @@ Status CheckEvent(const store::StoredAuditEvent& e, int64_t want_seq) {
     return e.seq > want_seq ? Bad(want_seq, fmt::format("missing (the next stored is {})", e.seq))
                             : Bad(e.seq, fmt::format("out of order (expected {})", want_seq));
   }
-  Result<json::value> parsed = ParseJson(e.body);
+  Result<json::value> parsed = ParseCanonicalJson(e.body);
   if (!parsed.ok()) return Bad(e.seq, "the body is not JSON: " + parsed.status().message());
   Result<std::string> canonical = CanonicalJson(*parsed);
   if (!canonical.ok()) {
@@ -49,37 +49,53 @@ void LogDigest::Add(std::string_view body) { chain_ = Sha256Raw(chain_ + Sha256R
 
 std::string LogDigest::Hex() const { return HexEncode(chain_); }
 
-Result<LogVerification> VerifyLog(store::Tx& tx) {
+Result<LogInspection> InspectLog(store::Tx& tx) {
   LogDigest digest;
-  int64_t count = 0;
+  LogInspection out;
   store::AuditFilter page{.after_seq = 0, .limit = kPageSize};
   while (true) {
     VOUCH_ASSIGN_OR_RETURN(std::vector<store::StoredAuditEvent> events, tx.ListAuditEvents(page));
     for (const store::StoredAuditEvent& e : events) {
-      VOUCH_TRY(CheckEvent(e, count + 1));
+      ++out.count;
+      if (out.problem.ok()) out.problem = CheckEvent(e, out.count);
       digest.Add(e.body);
-      ++count;
     }
     if (static_cast<int>(events.size()) < page.limit) break;
     page.after_seq = events.back().seq;
   }
+  out.head_digest = digest.Hex();
   VOUCH_ASSIGN_OR_RETURN(int64_t head, tx.AuditHeadSeq());
-  if (head > count) {
-    return Status(
+  if (!out.problem.ok()) return out;
+  if (head > out.count) {
+    out.problem = Status(
         StatusCode::kDataLoss,
-        fmt::format("audit event {}: missing (the log's head is at {})", count + 1, head));
+        fmt::format("audit event {}: missing (the log's head is at {})", out.count + 1, head));
+  } else if (head < out.count) {
+    out.problem = Status(StatusCode::kDataLoss,
+                         fmt::format("audit event {}: beyond the log's head ({})", head + 1, head));
   }
-  if (head < count) {
-    return Status(StatusCode::kDataLoss,
-                  fmt::format("audit event {}: beyond the log's head ({})", head + 1, head));
-  }
-  return LogVerification{count, digest.Hex()};
+  return out;
+}
+
+Result<LogVerification> VerifyLog(store::Tx& tx) {
+  VOUCH_ASSIGN_OR_RETURN(LogInspection inspected, InspectLog(tx));
+  VOUCH_TRY(inspected.problem);
+  return LogVerification{inspected.count, std::move(inspected.head_digest)};
 }
 
 Result<LogVerification> Verify(store::Store& store) {
   LogVerification out;
   VOUCH_TRY(store.Read([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(out, VerifyLog(tx));
+    return OkStatus();
+  }));
+  return out;
+}
+
+Result<LogInspection> Inspect(store::Store& store) {
+  LogInspection out;
+  VOUCH_TRY(store.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(out, InspectLog(tx));
     return OkStatus();
   }));
   return out;

@@ -42,4 +42,20 @@ Result<LogVerification> VerifyLog(store::Tx& tx);
 // VerifyLog inside one Read of `store`.
 Result<LogVerification> Verify(store::Store& store);
 
+// What reading the whole log found, whether or not it verifies: for a copy that is kept although
+// its log does not verify (`vouch backup --unverified`), the digest still says which events it
+// holds, byte for byte.
+struct LogInspection {
+  int64_t count = 0;        // events stored
+  std::string head_digest;  // the log digest over all of them, in sequence order
+  Status problem;           // OK when the log verifies; else VerifyLog's DATA_LOSS
+};
+
+// Reads the whole log inside `tx` as VerifyLog does, but carries on past the first problem so that
+// the digest covers every stored event. Fails only when reading fails (the store's own codes).
+Result<LogInspection> InspectLog(store::Tx& tx);
+
+// InspectLog inside one Read of `store`.
+Result<LogInspection> Inspect(store::Store& store);
+
 }  // namespace vouch::audit

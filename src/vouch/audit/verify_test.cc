@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -50,9 +52,31 @@ std::vector<std::string> Bodies(store::Store& s) {
   return out;
 }
 
-// Runs SQL on the store's closed file, with the append-only triggers dropped first.
+// Appends each of `bodies` as it is, with "SEQ" replaced by the event's sequence number: bytes
+// written by another writer (an older vouch, a forger).
+void AppendRawBodies(store::Store& s, const std::vector<std::string>& bodies) {
+  Status st = s.Write([&](store::Tx& tx) -> Status {
+    for (const std::string& body : bodies) {
+      AuditEvent e;
+      e.time_ms = kT0;
+      e.action = "model_version.created";
+      VOUCH_TRY(tx.AppendAuditEvent(e, [&](int64_t seq) -> Result<std::string> {
+        std::string out = body;
+        out.replace(out.find("SEQ"), 3, std::to_string(seq));
+        return out;
+      }));
+    }
+    return OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+// Runs SQL on the store's closed file, with the append-only triggers dropped first. The directory
+// is marked DAMAGED, as every test that damages a data directory on purpose marks it (the
+// black-box suites verify every directory they leave but those).
 void Tamper(TempSqliteStore& db, const std::string& sql) {
   db.Close();
+  std::ofstream(std::filesystem::path(db.path()).parent_path() / "DAMAGED") << "tampered\n";
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open_v2(db.path().c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
   const std::string all =
@@ -193,6 +217,77 @@ TEST(Verify, ABodyWithoutASequenceNumberIsDataLoss) {
   AppendEvents(db.store(), 2);
   Tamper(db, "UPDATE audit_events SET body = " + SqlQuote(R"({"seq":"2"})") + " WHERE seq = 2");
   ExpectDataLossAt(db.store(), 2, "no integer \"seq\"");
+}
+
+// Bodies as the writer stored them before issue 9's fix, byte for byte (taken from a server; the
+// writer's number form did not change): a version created with the metric 2^60, and a metric set
+// to -42440401286533260, through the native API. The writer put each double in ECMAScript's form;
+// the verifier of the time read that text back as an integer and refused it ("integer beyond 2^53
+// cannot be represented canonically"), and with it every backup. They are canonical under RFC
+// 8785's reading (every number a double), and verify unchanged.
+const std::vector<std::string>& OldWritersBodies() {
+  static const auto* bodies = new std::vector<std::string>{
+      R"({"action":"model.created","actor":{"auth":"token","id":1,"name":"admin"},"after":{"description":"","name":"probe-12e72f9d1e","tags":{}},"before":null,"comment":"","outcome":"done","request_id":"cd644737f72897d2034ab070","schema":1,"seq":SEQ,"source":{"address":"127.0.0.1","door":"native","user_agent":"python-requests/2.32.3"},"target":{"model":"probe-12e72f9d1e","type":"model"},"time":"2026-12-06T04:35:56.544Z","time_ms":1796531756544})",
+      R"({"action":"model_version.created","actor":{"auth":"token","id":1,"name":"admin"},"after":{"artifact_digest":"","description":"","metrics":{"a":1152921504606847000},"params":{},"run_id":"","source":"s3://b/m","stage":"None","status":"READY","tags":{}},"before":null,"comment":"","outcome":"done","request_id":"7e1b5b12d4e17040b2d6b8ee","schema":1,"seq":SEQ,"source":{"address":"127.0.0.1","door":"native","user_agent":"python-requests/2.32.3"},"target":{"model":"probe-12e72f9d1e","type":"model_version","version":1},"time":"2026-12-06T04:35:56.563Z","time_ms":1796531756563})",
+      R"({"action":"model_version.metric_set","actor":{"auth":"token","id":1,"name":"admin"},"after":{"key":"x","value":-42440401286533260},"before":null,"comment":"","outcome":"done","request_id":"3212414712cf472f9cbf4f48","schema":1,"seq":SEQ,"source":{"address":"127.0.0.1","door":"native","user_agent":"python-requests/2.32.3"},"target":{"model":"probe-12e72f9d1e","type":"model_version","version":1},"time":"2026-12-06T04:35:56.570Z","time_ms":1796531756570})",
+  };
+  return *bodies;
+}
+
+TEST(Verify, AStoreHoldingTheOldWritersLargeDoublesVerifiesUnchanged) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendRawBodies(db.store(), OldWritersBodies());
+  auto verified = Verify(db.store());
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->count, static_cast<int64_t>(OldWritersBodies().size()));
+  const std::vector<std::string> stored = Bodies(db.store());
+  ASSERT_EQ(stored.size(), OldWritersBodies().size());
+  LogDigest want;
+  for (const std::string& body : stored) want.Add(body);
+  EXPECT_EQ(verified->head_digest, want.Hex());
+  EXPECT_NE(stored[1].find("1152921504606847000"), std::string::npos) << stored[1];
+}
+
+// Only the canonical text of a number verifies: the exact digits of 2^60 are the same double, but
+// not its canonical form, so a body rewritten that way is refused.
+TEST(Verify, ALargeNumberInAnotherFormIsNotCanonical) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendRawBodies(db.store(), {R"({"m":1152921504606847000,"seq":SEQ})",
+                               R"({"m":1152921504606846976,"seq":SEQ})"});
+  ExpectDataLossAt(db.store(), 2, "not in canonical (RFC 8785) form");
+}
+
+TEST(Inspect, AGoodLogIsWhatVerifySays) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 1'234);
+  auto verified = Verify(db.store());
+  auto inspected = Inspect(db.store());
+  ASSERT_TRUE(verified.ok() && inspected.ok());
+  EXPECT_TRUE(inspected->problem.ok()) << inspected->problem.ToString();
+  EXPECT_EQ(inspected->count, verified->count);
+  EXPECT_EQ(inspected->head_digest, verified->head_digest);
+}
+
+// What `vouch backup --unverified` reports of a log that does not verify: the first problem, as
+// Verify names it, and a count and digest over every stored event, past the bad one.
+TEST(Inspect, ALogThatDoesNotVerifyIsStillCountedAndDigestedToTheEnd) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 1'500);
+  Tamper(db, "UPDATE audit_events SET body = body || ' ' WHERE seq = 700");
+  auto inspected = Inspect(db.store());
+  ASSERT_TRUE(inspected.ok()) << inspected.status().ToString();
+  EXPECT_EQ(inspected->problem.code(), StatusCode::kDataLoss);
+  EXPECT_NE(inspected->problem.message().find("audit event 700: "), std::string::npos)
+      << inspected->problem.message();
+  EXPECT_EQ(inspected->problem.message(), Verify(db.store()).status().message());
+  EXPECT_EQ(inspected->count, 1'500);
+  LogDigest want;
+  for (const std::string& body : Bodies(db.store())) want.Add(body);
+  EXPECT_EQ(inspected->head_digest, want.Hex());
 }
 
 }  // namespace

@@ -55,22 +55,39 @@ void RemoveQuietly(const std::string& path) {
 
 struct CheckedFile {
   int schema_version = 0;
-  audit::LogVerification log;
+  // Every stored event, counted and digested even when the log does not verify; then `problem`
+  // says why (the first bad event).
+  audit::LogInspection log;
 };
 
 // What backup and restore accept: a vouch database this binary can read, that passes SQLite's
-// integrity check and whose audit log verifies.
+// integrity check and whose audit log verifies. A log that does not verify is reported in
+// `log.problem`, not as a failure: with --unverified the caller goes on.
 Result<CheckedFile> CheckSqliteFile(const std::string& path) {
   VOUCH_ASSIGN_OR_RETURN(auto opened, store::SqliteStore::Open({.path = path, .read_only = true}));
   VOUCH_TRY(opened->CheckIntegrity());
   CheckedFile out;
   VOUCH_ASSIGN_OR_RETURN(out.schema_version, opened->SchemaVersion());
-  VOUCH_ASSIGN_OR_RETURN(out.log, audit::Verify(*opened));
+  VOUCH_ASSIGN_OR_RETURN(out.log, audit::Inspect(*opened));
   return out;
 }
 
+std::string Summary(int64_t count, const std::string& head_digest) {
+  return fmt::format("{} events, log digest {}", count, head_digest);
+}
 std::string Summary(const audit::LogVerification& log) {
-  return fmt::format("{} events, log digest {}", log.count, log.head_digest);
+  return Summary(log.count, log.head_digest);
+}
+std::string Summary(const audit::LogInspection& log) { return Summary(log.count, log.head_digest); }
+
+// The loud part of --unverified: on stderr, what did not verify and what the copy is.
+void WarnUnverified(Session& s, std::string_view what, std::string_view path,
+                    const audit::LogInspection& log) {
+  s.err() << fmt::format(
+      "vouch: WARNING: UNVERIFIED {}: the audit log of {} does not verify: {}\n"
+      "vouch: WARNING: it was copied as it is (--unverified): {}. Do not take it for a verified "
+      "record; find out why the log does not verify (\"Backups and restore\" in {}).\n",
+      what, path, log.problem.message(), Summary(log), kOperationsDoc);
 }
 
 // --- audit verify
@@ -110,6 +127,7 @@ struct BackupArgs {
   std::string data_dir;
   std::string out;
   bool force = false;
+  bool unverified = false;  // write the copy even when its audit log does not verify
 };
 
 int Backup(const BackupArgs& a, Session& s) {
@@ -145,12 +163,21 @@ int Backup(const BackupArgs& a, Session& s) {
                               where->sqlite_path, checked.status().message()),
                   kExitRefused);
   }
+  const bool verified = checked->log.problem.ok();
+  if (!verified && !a.unverified) {
+    RemoveQuietly(temp);
+    return s.Fail(fmt::format("the copy of {} does not verify, so no backup was written: {} (to "
+                              "write it anyway, unverified, pass --unverified)",
+                              where->sqlite_path, checked->log.problem.message()),
+                  kExitRefused);
+  }
   if (Status renamed = store::RenameDurably(temp, a.out, a.force); !renamed.ok()) {
     RemoveQuietly(temp);
     return s.Fail(renamed.message(), kExitRefused);
   }
-  s.out() << fmt::format("backup {}: {} (schema version {})\n", a.out, Summary(checked->log),
-                         checked->schema_version);
+  s.out() << fmt::format("backup {}: {} (schema version {}){}\n", a.out, Summary(checked->log),
+                         checked->schema_version, verified ? "" : ", UNVERIFIED");
+  if (!verified) WarnUnverified(s, "BACKUP " + a.out, where->sqlite_path, checked->log);
   s.out() << "The master key is not in the backup: keep a copy of it (<data-dir>/master-key, or "
              "the --master-key-file the server is given) with the backup; without it the secrets "
              "in the backup cannot be opened.\n";
@@ -163,6 +190,7 @@ struct RestoreArgs {
   std::string from;
   std::string data_dir;
   bool force = false;
+  bool unverified = false;  // restore a copy whose audit log does not verify
 };
 
 Status RemoveIfPresent(const fs::path& path) {
@@ -177,6 +205,13 @@ int Restore(const RestoreArgs& a, Session& s) {
   if (!checked.ok()) {
     return s.Fail(fmt::format("refusing to restore {}: {}; nothing was changed", a.from,
                               checked.status().message()),
+                  kExitRefused);
+  }
+  const bool verified = checked->log.problem.ok();
+  if (!verified && !a.unverified) {
+    return s.Fail(fmt::format("refusing to restore {}: {}; nothing was changed (to restore it "
+                              "anyway, unverified, pass --unverified)",
+                              a.from, checked->log.problem.message()),
                   kExitRefused);
   }
   const fs::path dir(a.data_dir);
@@ -224,8 +259,10 @@ int Restore(const RestoreArgs& a, Session& s) {
     RemoveQuietly(temp);
     return s.Fail(renamed.message(), kExitRefused);
   }
-  s.out() << fmt::format("restored {} into {}: {} (schema version {})\n", a.from, db.string(),
-                         Summary(checked->log), checked->schema_version);
+  s.out() << fmt::format("restored {} into {}: {} (schema version {}){}\n", a.from, db.string(),
+                         Summary(checked->log), checked->schema_version,
+                         verified ? "" : ", UNVERIFIED");
+  if (!verified) WarnUnverified(s, "RESTORE into " + db.string(), a.from, checked->log);
   s.out() << fmt::format(
       "The master key is not in the database: put the one kept with this backup at {} (or give "
       "the server --master-key-file) before starting it, or the secrets cannot be opened.\n",
@@ -310,6 +347,8 @@ void AddAdminCommands(CLI::App& app, Action& chosen) {
   backup->add_option("--out", b->out, "The backup file to write (created with mode 0600)")
       ->required();
   backup->add_flag("--force", b->force, "Replace FILE if it exists");
+  backup->add_flag("--unverified", b->unverified,
+                   "Write the copy even if its audit log does not verify (says why on stderr)");
   OnSelect(*backup, chosen, [b](Session& s, const Clock&) { return Backup(*b, s); });
 
   auto r = std::make_shared<RestoreArgs>();
@@ -320,6 +359,8 @@ void AddAdminCommands(CLI::App& app, Action& chosen) {
   restore->add_option("--data-dir", r->data_dir, "The data directory (DIR/vouch.db is replaced)")
       ->required();
   restore->add_flag("--force", r->force, "Replace an existing DIR/vouch.db");
+  restore->add_flag("--unverified", r->unverified,
+                    "Restore a backup even if its audit log does not verify (says why on stderr)");
   OnSelect(*restore, chosen, [r](Session& s, const Clock&) { return Restore(*r, s); });
 
   auto m = std::make_shared<MigrateArgs>();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -93,6 +94,92 @@ TEST_F(AdminCommandsTest, BackupThenRestoreCarryTheSameDigest) {
   EXPECT_EQ(Run({"restore", "--from", file, "--data-dir", DataDir(), "--force"}), kExitRefused);
   EXPECT_NE(err_.str().find("another vouch server is using"), std::string::npos) << err_.str();
   EXPECT_TRUE(transport_.requests.empty());
+}
+
+// An event appended as it is, not through the canonical writer: what a forger with SQL access, or
+// a store damaged underneath, leaves. Event 4 then does not verify.
+void AppendRawEvent(store::Store& s, std::string body) {
+  Status st = s.Write([&](store::Tx& tx) -> Status {
+    AuditEvent e;
+    e.action = "model.created";
+    return tx.AppendAuditEvent(e, [&](int64_t) -> Result<std::string> { return body; }).status();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+bool Has(const std::ostringstream& stream, std::string_view text) {
+  return stream.str().find(text) != std::string::npos;
+}
+
+TEST_F(AdminCommandsTest, BackupRefusesALogThatDoesNotVerifyUnlessUnverifiedWhichSaysWhyLoudly) {
+  AppendRawEvent(db_.store(), R"({"seq": 4})");
+  auto source = audit::Inspect(db_.store());
+  ASSERT_TRUE(source.ok());
+  ASSERT_EQ(source->problem.code(), StatusCode::kDataLoss);
+  const std::string file = out_dir_.File("b.db");
+
+  EXPECT_EQ(Run({"backup", "--data-dir", DataDir(), "--out", file}), kExitRefused);
+  EXPECT_TRUE(Has(err_, "does not verify, so no backup was written")) << err_.str();
+  EXPECT_TRUE(Has(err_, "audit event 4: ")) << err_.str();
+  EXPECT_TRUE(Has(err_, "--unverified")) << err_.str();
+  EXPECT_FALSE(std::filesystem::exists(file));
+
+  EXPECT_EQ(Run({"backup", "--data-dir", DataDir(), "--out", file, "--unverified"}), kExitOk)
+      << err_.str();
+  EXPECT_TRUE(Has(out_, "UNVERIFIED")) << out_.str();
+  EXPECT_TRUE(Has(err_, "WARNING: UNVERIFIED BACKUP")) << err_.str();
+  EXPECT_TRUE(Has(err_, "audit event 4: the body is not in canonical (RFC 8785) form"))
+      << err_.str();
+  // The copy holds the same events, byte for byte: the digest over all of them is the source's.
+  const std::string all = fmt::format("4 events, log digest {}", source->head_digest);
+  EXPECT_TRUE(Has(out_, all)) << out_.str();
+  EXPECT_EQ(Run({"audit", "verify", "--store", "sqlite://" + file}), kExitRefused);
+  EXPECT_TRUE(Has(err_, "audit event 4: ")) << err_.str();
+
+  // --force keeps its meaning: replace FILE. --unverified alone does not.
+  EXPECT_EQ(Run({"backup", "--data-dir", DataDir(), "--out", file, "--unverified"}), kExitRefused);
+  EXPECT_TRUE(Has(err_, "--force")) << err_.str();
+  EXPECT_EQ(Run({"backup", "--data-dir", DataDir(), "--out", file, "--unverified", "--force"}),
+            kExitOk)
+      << err_.str();
+  EXPECT_TRUE(transport_.requests.empty());
+}
+
+TEST_F(AdminCommandsTest, RestoreRefusesABackupThatDoesNotVerifyUnlessUnverified) {
+  AppendRawEvent(db_.store(), R"({"seq":4,"n":1152921504606846976})");
+  auto source = audit::Inspect(db_.store());
+  ASSERT_TRUE(source.ok());
+  ASSERT_EQ(source->problem.code(), StatusCode::kDataLoss);
+  const std::string file = out_dir_.File("b.db");
+  ASSERT_EQ(Run({"backup", "--data-dir", DataDir(), "--out", file, "--unverified"}), kExitOk)
+      << err_.str();
+
+  const std::string restored = out_dir_.File("restored");
+  EXPECT_EQ(Run({"restore", "--from", file, "--data-dir", restored}), kExitRefused);
+  EXPECT_TRUE(Has(err_, "refusing to restore")) << err_.str();
+  EXPECT_TRUE(Has(err_, "nothing was changed")) << err_.str();
+  EXPECT_TRUE(Has(err_, "--unverified")) << err_.str();
+  EXPECT_FALSE(std::filesystem::exists(restored));
+
+  EXPECT_EQ(Run({"restore", "--from", file, "--data-dir", restored, "--unverified"}), kExitOk)
+      << err_.str();
+  EXPECT_TRUE(Has(out_, "UNVERIFIED")) << out_.str();
+  EXPECT_TRUE(Has(err_, "WARNING: UNVERIFIED RESTORE")) << err_.str();
+  EXPECT_TRUE(Has(err_, "audit event 4: ")) << err_.str();
+  auto opened = store::SqliteStore::Open({.path = restored + "/vouch.db", .read_only = true});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto copy = audit::Inspect(**opened);
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->count, 4);
+  EXPECT_EQ(copy->head_digest, source->head_digest);
+  EXPECT_EQ(copy->problem.message(), source->problem.message());
+
+  // Not a database at all is refused with or without the flag.
+  const std::string junk = out_dir_.File("junk.db");
+  { std::ofstream(junk) << std::string(4096, 'x'); }
+  EXPECT_EQ(Run({"restore", "--from", junk, "--data-dir", restored, "--force", "--unverified"}),
+            kExitRefused);
+  EXPECT_TRUE(Has(err_, "nothing was changed")) << err_.str();
 }
 
 TEST_F(AdminCommandsTest, TheHelpListsTheAdminCommands) {

@@ -117,49 +117,6 @@ Status AppendString(std::string& out, std::string_view raw, bool canonical) {
   return OkStatus();
 }
 
-// ECMAScript Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).
-void AppendDouble(std::string& out, double d) {
-  if (d == 0) {
-    out.push_back('0');
-    return;
-  }
-  if (d < 0) {
-    out.push_back('-');
-    d = -d;
-  }
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  std::string_view sci(buf, res.ptr - buf);  // "d.ddde+XX" or "de-XX", shortest round-trip
-  size_t e = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e)) {
-    if (c != '.') digits.push_back(c);
-  }
-  int exp = 0;
-  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+'), sci.data() + sci.size(), exp);
-  int k = static_cast<int>(digits.size());
-  int n = exp + 1;
-  if (k <= n && n <= 21) {
-    out += digits;
-    out.append(n - k, '0');
-  } else if (0 < n && n <= 21) {
-    out += digits.substr(0, n);
-    out.push_back('.');
-    out += digits.substr(n);
-  } else if (-6 < n && n <= 0) {
-    out += "0.";
-    out.append(-n, '0');
-    out += digits;
-  } else {
-    out.push_back(digits[0]);
-    if (k > 1) {
-      out.push_back('.');
-      out += digits.substr(1);
-    }
-    out += fmt::format("e{}{}", n - 1 >= 0 ? "+" : "-", std::abs(n - 1));
-  }
-}
-
 Status AppendCanonical(std::string& out, const json::value& v, bool canonical);
 
 Status AppendObject(std::string& out, const json::object& o, bool canonical) {
@@ -186,6 +143,14 @@ Status AppendObject(std::string& out, const json::object& o, bool canonical) {
   return OkStatus();
 }
 
+// An integer value (not a double) beyond ±(2^53 - 1): its canonical text would read back as a
+// double, and so as another integer (2^60 is written 1152921504606847000). Integers stay below 2^53
+// (DESIGN.md); a whole number beyond that is a double and is written as one.
+Status BeyondSafeInteger() {
+  return InvalidArgument(
+      "integer beyond 2^53 cannot be represented canonically (give it as a double)");
+}
+
 // canonical: RFC 8785 (sorted keys, integers within 2^53); otherwise insertion order, any integer.
 Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
   switch (v.kind()) {
@@ -196,37 +161,21 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
       out += v.get_bool() ? "true" : "false";
       return OkStatus();
     case json::kind::int64: {
-      int64_t i = v.get_int64();
-      if (canonical && (i > kMaxSafeInteger || i < -kMaxSafeInteger)) {
-        // A whole double such as 3e18 is written as digits; read back it is an integer. It is
-        // canonical when a double holds it exactly, and is then written the same way again.
-        double d = static_cast<double>(i);
-        if (d >= 9223372036854775808.0 || static_cast<int64_t>(d) != i) {
-          return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
-        }
-        AppendDouble(out, d);
-        return OkStatus();
-      }
+      const int64_t i = v.get_int64();
+      if (canonical && (i > kMaxSafeInteger || i < -kMaxSafeInteger)) return BeyondSafeInteger();
       fmt::format_to(std::back_inserter(out), "{}", i);
       return OkStatus();
     }
     case json::kind::uint64: {
-      uint64_t u = v.get_uint64();
-      if (canonical && u > static_cast<uint64_t>(kMaxSafeInteger)) {
-        double d = static_cast<double>(u);
-        if (d >= 18446744073709551616.0 || static_cast<uint64_t>(d) != u) {
-          return InvalidArgument("integer beyond 2^53 cannot be represented canonically");
-        }
-        AppendDouble(out, d);
-        return OkStatus();
-      }
+      const uint64_t u = v.get_uint64();
+      if (canonical && u > static_cast<uint64_t>(kMaxSafeInteger)) return BeyondSafeInteger();
       fmt::format_to(std::back_inserter(out), "{}", u);
       return OkStatus();
     }
     case json::kind::double_: {
       double d = v.get_double();
       if (!std::isfinite(d)) return InvalidArgument("NaN and infinities have no JSON form");
-      AppendDouble(out, d);
+      AppendCanonicalNumber(out, d);
       return OkStatus();
     }
     case json::kind::string:
@@ -250,6 +199,55 @@ Status AppendCanonical(std::string& out, const json::value& v, bool canonical) {
 
 }  // namespace
 
+void AppendCanonicalNumber(std::string& out, double d) {
+  if (d == 0) {  // and -0
+    out.push_back('0');
+    return;
+  }
+  if (d < 0) {
+    out.push_back('-');
+    d = -d;
+  }
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, res.ptr - buf);  // "d.ddde+XX" or "de-XX", shortest round-trip
+  size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits.push_back(c);
+  }
+  int exp = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+'), sci.data() + sci.size(), exp);
+  // ECMAScript's names: the value is DIGITS (k of them) * 10^(n - k).
+  int k = static_cast<int>(digits.size());
+  int n = exp + 1;
+  if (k <= n && n <= 21) {
+    out += digits;
+    out.append(n - k, '0');
+  } else if (0 < n && n <= 21) {
+    out += digits.substr(0, n);
+    out.push_back('.');
+    out += digits.substr(n);
+  } else if (-6 < n && n <= 0) {
+    out += "0.";
+    out.append(-n, '0');
+    out += digits;
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out += digits.substr(1);
+    }
+    out += fmt::format("e{}{}", n - 1 >= 0 ? "+" : "-", std::abs(n - 1));
+  }
+}
+
+std::string CanonicalNumber(double d) {
+  std::string out;
+  AppendCanonicalNumber(out, d);
+  return out;
+}
+
 namespace {
 
 // Builds values like Boost.JSON's own parser, except that doubles are converted from their text by
@@ -262,7 +260,11 @@ class ExactHandler {
   static constexpr size_t max_key_size = json::string::max_size();
   static constexpr size_t max_string_size = json::string::max_size();
 
-  ExactHandler() { stack_.reset(); }
+  // integers_as_doubles: integers beyond ±(2^53 - 1) become the nearest double (RFC 8785's
+  // reading, for ParseCanonicalJson); otherwise every integer that fits 64 bits stays one.
+  explicit ExactHandler(bool integers_as_doubles) : integers_as_doubles_(integers_as_doubles) {
+    stack_.reset();
+  }
   json::value Release() { return stack_.release(); }
 
   bool on_document_begin(boost::system::error_code&) { return true; }
@@ -297,14 +299,24 @@ class ExactHandler {
     number_.append(s.data(), s.size());
     return true;
   }
+  // An integer converts to the nearest double exactly as its text would read (the conversion
+  // rounds to nearest, ties to even).
   bool on_int64(int64_t i, json::string_view, boost::system::error_code&) {
     number_.clear();
-    stack_.push_int64(i);
+    if (integers_as_doubles_ && (i > kMaxSafeInteger || i < -kMaxSafeInteger)) {
+      stack_.push_double(static_cast<double>(i));
+    } else {
+      stack_.push_int64(i);
+    }
     return true;
   }
   bool on_uint64(uint64_t u, json::string_view, boost::system::error_code&) {
     number_.clear();
-    stack_.push_uint64(u);
+    if (integers_as_doubles_ && u > static_cast<uint64_t>(kMaxSafeInteger)) {
+      stack_.push_double(static_cast<double>(u));
+    } else {
+      stack_.push_uint64(u);
+    }
     return true;
   }
   bool on_double(double d, json::string_view s, boost::system::error_code&) {
@@ -327,16 +339,15 @@ class ExactHandler {
   bool on_comment(json::string_view, boost::system::error_code&) { return true; }
 
  private:
+  const bool integers_as_doubles_;
   json::value_stack stack_;
   std::string number_;  // the text of a number split across parts
 };
 
-}  // namespace
-
-Result<json::value> ParseJson(std::string_view text) {
+Result<json::value> Parse(std::string_view text, bool integers_as_doubles) {
   json::parse_options opts;
   opts.max_depth = 64;
-  json::basic_parser<ExactHandler> parser(opts);
+  json::basic_parser<ExactHandler> parser(opts, integers_as_doubles);
   boost::system::error_code ec;
   size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && used != text.size()) ec = json::error::extra_data;
@@ -347,6 +358,12 @@ Result<json::value> ParseJson(std::string_view text) {
     return InvalidArgument(fmt::format("malformed JSON: {}", e.what()));
   }
 }
+
+}  // namespace
+
+Result<json::value> ParseJson(std::string_view text) { return Parse(text, false); }
+
+Result<json::value> ParseCanonicalJson(std::string_view text) { return Parse(text, true); }
 
 Result<json::object> ParseJsonObject(std::string_view text) {
   if (text.empty()) return json::object();

@@ -29,7 +29,7 @@ import pytest
 
 from compat_lib import (ADMIN_TOKEN, MlflowServer, Rest, VouchServer, apply_env, mlflow_env,
                         signed_in)
-from vouch_testlib import suite_store
+from vouch_testlib import check_audit_logs_after_session, suite_store
 
 TARGET = os.environ.get("COMPAT_TARGET", "vouch")
 
@@ -95,6 +95,14 @@ def pytest_sessionfinish(session, exitstatus):
         srv.close()
     if _PEER_ROOT is not None:
         shutil.rmtree(_PEER_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_logs_verify_at_the_end(tmp_path_factory) -> Iterator[None]:
+    """After the last test, `vouch audit verify` on every vouch data directory the session left
+    under its temporary root (tests/integration/conftest.py does the same)."""
+    yield
+    check_audit_logs_after_session(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
