@@ -163,9 +163,6 @@ class RegistryService {
   Result<Model> ModelFor(store::Tx& tx, const RequestContext& ctx, std::string_view name,
                          Permission need, bool row_only) const;
   Result<int> Limit(const PageRequest& page) const;
-  Result<int64_t> DecodeOffset(const std::string& token) const;
-  template <typename T>
-  Page<T> Slice(std::vector<T> all, int64_t offset, int limit) const;
   // For a models:/NAME/N, models:/NAME@ALIAS or models:/NAME/STAGE source: the storage location of
   // the version it names. Empty for other sources (and models:/<logged-model-id>).
   Result<std::string> ResolveModelsUri(store::Tx& tx, const RequestContext& ctx,
