@@ -159,6 +159,26 @@ bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter, C
   return true;
 }
 
+// The ids that can satisfy a tag equality of the filter, read through the tag tables at once (one
+// query, ids only), so that a scan loads the details of those rows alone; nullopt when the filter
+// has no such condition. Not for `prompt-tag = 'false'`, which a row without the tag satisfies.
+template <typename LoadIds>
+Result<std::optional<std::vector<int64_t>>> TagEqualityIds(const std::vector<Condition>& filter,
+                                                           LoadIds load) {
+  for (const auto& c : filter) {
+    if (c.key != SearchKey::kTag || c.op != Comparator::kEq || c.values.empty()) continue;
+    if (c.tag_key == kPromptTag && CompareText("false", c)) continue;
+    VOUCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, load(c.tag_key, c.values[0]));
+    std::sort(ids.begin(), ids.end());
+    return std::optional<std::vector<int64_t>>(std::move(ids));
+  }
+  return std::optional<std::vector<int64_t>>();
+}
+
+bool MayMatch(const std::optional<std::vector<int64_t>>& ids, int64_t id) {
+  return !ids || std::binary_search(ids->begin(), ids->end(), id);
+}
+
 // -1, 0, 1 for a field of two items.
 template <typename T>
 int Cmp(const T& a, const T& b) {
@@ -324,9 +344,12 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
     VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
                              return tx.ModelIdsWithTag(kPromptTag, "true");
                            }));
+    VOUCH_ASSIGN_OR_RETURN(auto tagged, TagEqualityIds(request.filter, [&](auto& key, auto& value) {
+                             return tx.ModelIdsWithTag(key, value);
+                           }));
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
     auto offer = [&](Model& m) -> Status {
-      if (prompts.contains(m.id) || !readable(m.id)) return OkStatus();
+      if (prompts.contains(m.id) || !MayMatch(tagged, m.id) || !readable(m.id)) return OkStatus();
       if (!MatchModel(m, request.filter, Conditions::kOnRow)) return OkStatus();
       if (!collector.Wants(FieldsOf(m))) return OkStatus();
       if (HasTagCondition(request.filter)) {
@@ -383,10 +406,13 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
     VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
                              return tx.VersionIdsWithTag(kPromptTag, "true");
                            }));
+    VOUCH_ASSIGN_OR_RETURN(auto tagged, TagEqualityIds(request.filter, [&](auto& key, auto& value) {
+                             return tx.VersionIdsWithTag(key, value);
+                           }));
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
     auto offer = [&](std::vector<ModelVersion>& batch) -> Status {
       for (auto& v : batch) {
-        if (prompts.contains(v.id) || !readable(v.model_id)) continue;
+        if (prompts.contains(v.id) || !MayMatch(tagged, v.id) || !readable(v.model_id)) continue;
         if (!MatchVersion(v, request.filter, Conditions::kOnRow)) continue;
         if (!collector.Wants(FieldsOf(v))) continue;
         if (HasTagCondition(request.filter)) {

@@ -149,6 +149,38 @@ TEST_F(RegistrySearchTest, SearchesOfMoreModelsThanOneScanBatchEndWithAFullPage)
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
 }
 
+// A tag equality reads the ids carrying the tag first and loads details for those rows only; the
+// answers are those of testing every row.
+TEST_F(RegistrySearchTest, TagEqualitiesMatchAsTestingEveryRowWould) {
+  MakeRegistry();
+  ASSERT_TRUE(registry_.SetModelTag(ctx_, "m01", std::string(kPromptTag), "false").ok());
+  ASSERT_TRUE(registry_.SetModelTag(ctx_, "m02", std::string(kPromptTag), "true").ok());
+  auto tag = [](std::string key, Comparator op, std::string value) {
+    return Condition{.key = SearchKey::kTag, .tag_key = key, .op = op, .values = {value}};
+  };
+  auto names = [&](std::vector<Condition> filter) {
+    std::vector<std::string> out;
+    auto page = registry_.SearchModels(ctx_, {.filter = filter, .max_results = 1000});
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (page.ok()) {
+      for (const auto& m : page->items) out.push_back(m.name);
+    }
+    return out;
+  };
+  EXPECT_EQ(names({tag("team", Comparator::kEq, "x")}),
+            (std::vector<std::string>{"m00", "m03", "m06", "m09", "m12", "m15", "m18", "m21"}));
+  EXPECT_EQ(names({tag("team", Comparator::kEq, "x"), tag("team", Comparator::kEq, "y")}),
+            std::vector<std::string>{});
+  EXPECT_EQ(names({tag("team", Comparator::kEq, "x"),
+                   {.key = SearchKey::kName, .op = Comparator::kLike, .values = {"%1%"}}}),
+            (std::vector<std::string>{"m12", "m15", "m18", "m21"}));
+  // A model without the prompt tag is not a prompt: `= 'false'` matches it, not only m01.
+  EXPECT_EQ(names({tag(std::string(kPromptTag), Comparator::kEq, "false")}).size(), 22u);
+  EXPECT_EQ(names({tag(std::string(kPromptTag), Comparator::kEq, "true")}),
+            std::vector<std::string>{"m02"});
+  EXPECT_EQ(names({tag("nobody", Comparator::kEq, "x")}), std::vector<std::string>{});
+}
+
 TEST_F(RegistrySearchTest, APageTokenGoesOnAfterItsLastModelWhenAnEarlierOneIsDeleted) {
   MakeRegistry();
   auto first = registry_.SearchModels(ctx_, {.max_results = 3});
