@@ -25,7 +25,6 @@ VERSIONS = 100_000
 ADDRESS_SPACE_LIMIT = 4_000_000 * 1024
 RSS_LIMIT = 1 << 30
 ANSWER_SECONDS = 10.0
-DEFAULT_PAGE_SECONDS = 60.0
 MLFLOW = "/api/2.0/mlflow"
 
 
@@ -53,8 +52,7 @@ class Probe:
         self.timings: list[tuple[str, float, int]] = []
 
     def send(self, method: str, path: str, *, params=None, json_body=None,
-             template: str | None = None, tpath: dict | None = None,
-             limit_seconds: float = ANSWER_SECONDS):
+             template: str | None = None, tpath: dict | None = None):
         started = time.monotonic()
         if template is not None:
             r = self.api.call(method, template, path=tpath, params=params)
@@ -67,12 +65,12 @@ class Probe:
         label = f"{method} {template or path} {params or json_body or ''}"
         self.timings.append((label, took, rss))
         assert r.status_code == 200, f"{label}: {r.status_code} {r.text[:500]}"
-        assert took < limit_seconds, f"{label} took {took:.1f} s"
+        assert took < ANSWER_SECONDS, f"{label} took {took:.1f} s"
         assert rss * 1024 < RSS_LIMIT, f"{label}: resident memory {rss} KiB"
         return r.json()
 
-    def mlflow(self, route: str, limit_seconds: float = ANSWER_SECONDS, **params):
-        return self.send("GET", f"{MLFLOW}/{route}", params=params, limit_seconds=limit_seconds)
+    def mlflow(self, route: str, **params):
+        return self.send("GET", f"{MLFLOW}/{route}", params=params)
 
 
 @pytest.fixture(scope="module")
@@ -206,15 +204,13 @@ def test_mlflow_version_search_answers_a_full_page_in_bounded_memory(large):
         == 10_000
 
 
-def test_mlflow_default_version_page_of_every_version_stays_in_bounded_memory(large):
+def test_mlflow_default_version_page_of_every_version_answers_in_bounded_memory(large):
     # MLflow's default page is 200,000 versions: here every version of `big` in one answer of
-    # some 31 MB. Its memory is held to the bound; its time is not held to 10 s, since on
-    # PostgreSQL each version's tags, metrics, params and aliases are read one version at a time
-    # (about 14 s here; making that fast is the platform issue's part).
-    everything = large.mlflow("model-versions/search", filter="name = 'big'",
-                              limit_seconds=DEFAULT_PAGE_SECONDS)
+    # some 31 MB, which must cost about that, not a multiple of it.
+    everything = large.mlflow("model-versions/search", filter="name = 'big'")
     assert len(everything["model_versions"]) == VERSIONS
     assert "next_page_token" not in everything
+    assert everything["model_versions"][0]["version"] == str(VERSIONS)
 
 
 def test_mlflow_latest_versions_answer_in_bounded_memory(large):
