@@ -67,6 +67,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddSchemaCommands(app, chosen);
     AddAdminCommands(app, chosen);
     AddIdentityCommands(app, chosen);
+    AddDevCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, with exit code 0.

@@ -350,6 +350,25 @@ TEST_F(HiddenByDefaultTest, ListsAndSearchesShowOnlyReadableModelsWithFullPages)
   EXPECT_EQ(registry_.ListModels(owner, {.limit = 100})->items.size(), 30u);
 }
 
+// The native list reads rows in batches of limit + 1 and skips what the caller may not read; when
+// the last row of a batch went into the page, the next batch used to start over from the first
+// name (its name had been moved away), and the page repeated models.
+TEST_F(HiddenByDefaultTest, AListedPageNeverRepeatsAModelWhenABatchEndsOnAReadableOne) {
+  RequestContext owner = User("owner"), dana = User("dana");
+  std::vector<std::string> hers;
+  for (int i = 0; i < 240; ++i) {
+    std::string name = fmt::format("m{:03}", i);
+    // Creators manage what they make: dana reads the even ones, hers, and no others.
+    ASSERT_TRUE(registry_.CreateModel(i % 2 == 0 ? dana : owner, {.name = name}).ok());
+    if (i % 2 == 0) hers.push_back(name);
+  }
+  auto page = registry_.ListModels(dana, {.limit = 100});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  std::vector<std::string> listed;
+  for (const auto& m : page->items) listed.push_back(m.name);
+  EXPECT_EQ(listed, std::vector<std::string>(hers.begin(), hers.begin() + 100));
+}
+
 // ---- Identity administration ----------------------------------------------------------------
 
 TEST_F(AccessTest, OnlyAdminsCreateUsersOrMakeAdmins) {

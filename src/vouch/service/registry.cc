@@ -196,12 +196,13 @@ Result<Page<Model>> RegistryService::ListModels(const RequestContext& ctx,
     const int batch = std::max(limit + 1, 100);
     while (static_cast<int>(out.items.size()) <= limit) {
       VOUCH_ASSIGN_OR_RETURN(std::vector<Model> rows, tx.ListModels(from, batch));
+      if (rows.empty()) break;
+      from = rows.back().name;  // before the rows are moved into the page
       for (auto& m : rows) {
         if (static_cast<int>(out.items.size()) > limit) break;
         if (readable(m.id)) out.items.push_back(std::move(m));
       }
       if (static_cast<int>(rows.size()) < batch) break;
-      from = rows.back().name;
     }
     return OkStatus();
   }));

@@ -184,9 +184,6 @@ class RegistryService {
   Result<Model> ModelFor(store::Tx& tx, const RequestContext& ctx, std::string_view name,
                          Permission need, bool row_only) const;
   Result<int> Limit(const PageRequest& page) const;
-  Result<int64_t> DecodeOffset(const std::string& token) const;
-  template <typename T>
-  Page<T> Slice(std::vector<T> all, int64_t offset, int limit) const;
   // What a version is created with once its source's lineage is resolved.
   struct ResolvedSource {
     std::string source;

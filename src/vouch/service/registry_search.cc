@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <span>
 
 #include "vouch/service/registry.h"
 
@@ -14,6 +15,7 @@ namespace {
 constexpr int kMaxModelResults = 1000;      // MLflow's registered-model search threshold
 constexpr int kMaxVersionResults = 200000;  // MLflow's model-version search threshold
 constexpr int kScanBatch = 1000;
+constexpr size_t kDetailBatch = 1000;  // versions whose details one LoadVersionDetailsOf reads
 
 bool CompareText(std::string_view value, const Condition& c) {
   const std::string& want = c.values.empty() ? std::string() : c.values[0];
@@ -116,17 +118,26 @@ bool HasTagCondition(const std::vector<Condition>& filter) {
                      [](const Condition& c) { return c.key == SearchKey::kTag; });
 }
 
-// Tag conditions read `m.tags`, so rows must carry their details when the filter has any.
-bool MatchModel(const Model& m, const std::vector<Condition>& filter) {
+// Which conditions to test: those a row answers by itself, or those on tags, which need the row's
+// details loaded. Rows are tested first, so details are loaded only for rows that can match.
+enum class Conditions { kOnRow, kOnTags };
+
+bool Applies(const Condition& c, Conditions which) {
+  return (c.key == SearchKey::kTag) == (which == Conditions::kOnTags);
+}
+
+bool MatchModel(const Model& m, const std::vector<Condition>& filter, Conditions which) {
   for (const auto& c : filter) {
+    if (!Applies(c, which)) continue;
     bool ok = c.key == SearchKey::kName ? CompareText(m.name, c) : MatchTag(m.tags, c);
     if (!ok) return false;
   }
   return true;
 }
 
-bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter) {
+bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter, Conditions which) {
   for (const auto& c : filter) {
+    if (!Applies(c, which)) continue;
     bool ok = false;
     switch (c.key) {
       case SearchKey::kName:
@@ -150,6 +161,26 @@ bool MatchVersion(const ModelVersion& v, const std::vector<Condition>& filter) {
   return true;
 }
 
+// The ids that can satisfy a tag equality of the filter, read through the tag tables at once (one
+// query, ids only), so that a scan loads the details of those rows alone; nullopt when the filter
+// has no such condition. Not for `prompt-tag = 'false'`, which a row without the tag satisfies.
+template <typename LoadIds>
+Result<std::optional<std::vector<int64_t>>> TagEqualityIds(const std::vector<Condition>& filter,
+                                                           LoadIds load) {
+  for (const auto& c : filter) {
+    if (c.key != SearchKey::kTag || c.op != Comparator::kEq || c.values.empty()) continue;
+    if (c.tag_key == kPromptTag && CompareText("false", c)) continue;
+    VOUCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, load(c.tag_key, c.values[0]));
+    std::sort(ids.begin(), ids.end());
+    return std::optional<std::vector<int64_t>>(std::move(ids));
+  }
+  return std::optional<std::vector<int64_t>>();
+}
+
+bool MayMatch(const std::optional<std::vector<int64_t>>& ids, int64_t id) {
+  return !ids || std::binary_search(ids->begin(), ids->end(), id);
+}
+
 // -1, 0, 1 for a field of two items.
 template <typename T>
 int Cmp(const T& a, const T& b) {
@@ -168,32 +199,99 @@ SortFields FieldsOf(const ModelVersion& v) {
   return {v.model_name, v.created_ms, v.updated_ms, v.version};
 }
 
-// Sorts by `order`, then (as MLflow breaks ties) name ascending, then version descending.
-template <typename T>
-void SortByOrder(std::vector<T>& items, const std::vector<OrderBy>& order) {
-  std::stable_sort(items.begin(), items.end(), [&](const T& x, const T& y) {
-    SortFields a = FieldsOf(x), b = FieldsOf(y);
-    for (const auto& o : order) {
-      int c = 0;
-      switch (o.field) {
-        case OrderField::kName:
-          c = Cmp(a.name, b.name);
-          break;
-        case OrderField::kCreationTime:
-          c = Cmp(a.created_ms, b.created_ms);
-          break;
-        case OrderField::kLastUpdatedTime:
-          c = Cmp(a.updated_ms, b.updated_ms);
-          break;
-        case OrderField::kVersionNumber:
-          c = Cmp(a.version, b.version);
-          break;
-      }
-      if (c != 0) return o.ascending ? c < 0 : c > 0;
+// Whether `a` comes before `b` in `order`, then (as MLflow breaks ties) name ascending, then
+// version descending: a total order on live models (names are unique) and on live versions.
+bool Before(const SortFields& a, const SortFields& b, const std::vector<OrderBy>& order) {
+  for (const auto& o : order) {
+    int c = 0;
+    switch (o.field) {
+      case OrderField::kName:
+        c = Cmp(a.name, b.name);
+        break;
+      case OrderField::kCreationTime:
+        c = Cmp(a.created_ms, b.created_ms);
+        break;
+      case OrderField::kLastUpdatedTime:
+        c = Cmp(a.updated_ms, b.updated_ms);
+        break;
+      case OrderField::kVersionNumber:
+        c = Cmp(a.version, b.version);
+        break;
     }
-    if (a.name != b.name) return a.name < b.name;
-    return a.version > b.version;
-  });
+    if (c != 0) return o.ascending ? c < 0 : c > 0;
+  }
+  if (a.name != b.name) return a.name < b.name;
+  return a.version > b.version;
+}
+
+// Where a page ended: the sort fields of its last item, which the page token carries, so the next
+// page starts strictly after it whatever was created or deleted in between.
+struct PagePosition {
+  std::string name;
+  TimeMs created_ms = 0;
+  TimeMs updated_ms = 0;
+  int64_t version = 0;
+
+  SortFields Fields() const { return {name, created_ms, updated_ms, version}; }
+};
+
+// The first `limit` items of everything offered that come after `after` in `order`, holding no
+// more than limit + 1 of them at any time (a heap whose top is the last kept): what a search
+// holds is its page, whatever the number of rows it reads.
+template <typename T>
+class PageCollector {
+ public:
+  PageCollector(const std::vector<OrderBy>& order, const std::optional<PagePosition>& after,
+                int limit)
+      : order_(order), after_(after), keep_(static_cast<size_t>(limit) + 1) {}
+
+  // Whether an item with these fields would be kept; lets a scan skip loading what would not.
+  bool Wants(const SortFields& f) const {
+    if (after_ && !Before(after_->Fields(), f, order_)) return false;
+    return kept_.size() < keep_ || Before(f, FieldsOf(kept_.front()), order_);
+  }
+  void Offer(T item) {
+    if (!Wants(FieldsOf(item))) return;
+    kept_.push_back(std::move(item));
+    std::push_heap(kept_.begin(), kept_.end(), Less());
+    if (kept_.size() > keep_) {
+      std::pop_heap(kept_.begin(), kept_.end(), Less());
+      kept_.pop_back();
+    }
+  }
+  // Holds limit + 1 items: an item read later can only replace one of them.
+  bool full() const { return kept_.size() == keep_; }
+
+  // The page in order, with a token for the next one when more items followed.
+  Page<T> Take(const PageTokens& tokens) {
+    std::sort_heap(kept_.begin(), kept_.end(), Less());
+    Page<T> page;
+    if (kept_.size() == keep_) {
+      kept_.pop_back();
+      SortFields last = FieldsOf(kept_.back());
+      page.next_page_token = tokens.Encode({{"name", last.name},
+                                            {"created_ms", last.created_ms},
+                                            {"updated_ms", last.updated_ms},
+                                            {"version", last.version}});
+    }
+    page.items = std::move(kept_);
+    return page;
+  }
+
+ private:
+  auto Less() const {
+    return [this](const T& a, const T& b) { return Before(FieldsOf(a), FieldsOf(b), order_); };
+  }
+
+  const std::vector<OrderBy>& order_;
+  const std::optional<PagePosition> after_;
+  const size_t keep_;
+  std::vector<T> kept_;  // a max-heap by Less
+};
+
+// Whether items in `order` come in name order (ascending), as a scan of models by name reads them.
+bool NameOrdered(const std::vector<OrderBy>& order) {
+  return order.empty() || (order[0].field == OrderField::kName && order[0].ascending);
 }
 
 const Condition* EqualityOn(const std::vector<Condition>& filter, SearchKey key) {
@@ -203,28 +301,26 @@ const Condition* EqualityOn(const std::vector<Condition>& filter, SearchKey key)
   return nullptr;
 }
 
-}  // namespace
-
-Result<int64_t> RegistryService::DecodeOffset(const std::string& token) const {
-  if (token.empty()) return int64_t{0};
-  VOUCH_ASSIGN_OR_RETURN(json::object pos, tokens_.Decode(token));
-  auto it = pos.find("offset");
-  if (it == pos.end() || !it->value().is_int64() || it->value().get_int64() < 0) {
+// The position a search's page token carries (PageCollector::Take); none for the first page.
+Result<std::optional<PagePosition>> DecodePosition(const PageTokens& tokens,
+                                                   const std::string& token) {
+  if (token.empty()) return std::optional<PagePosition>();
+  VOUCH_ASSIGN_OR_RETURN(json::object pos, tokens.Decode(token));
+  const json::value* name = pos.if_contains("name");
+  const json::value* created = pos.if_contains("created_ms");
+  const json::value* updated = pos.if_contains("updated_ms");
+  const json::value* version = pos.if_contains("version");
+  if (name == nullptr || !name->is_string() || created == nullptr || !created->is_int64() ||
+      updated == nullptr || !updated->is_int64() || version == nullptr || !version->is_int64()) {
     return InvalidArgument("invalid page token");
   }
-  return it->value().get_int64();
+  return std::optional<PagePosition>(PagePosition{.name = std::string(name->get_string()),
+                                                  .created_ms = created->get_int64(),
+                                                  .updated_ms = updated->get_int64(),
+                                                  .version = version->get_int64()});
 }
 
-template <typename T>
-Page<T> RegistryService::Slice(std::vector<T> all, int64_t offset, int limit) const {
-  Page<T> page;
-  if (offset >= static_cast<int64_t>(all.size())) return page;
-  auto first = all.begin() + offset;
-  auto last = all.size() - offset > static_cast<size_t>(limit) ? first + limit : all.end();
-  page.items.assign(std::make_move_iterator(first), std::make_move_iterator(last));
-  if (last != all.end()) page.next_page_token = tokens_.Encode({{"offset", offset + limit}});
-  return page;
-}
+}  // namespace
 
 Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
                                                   const SearchRequest& request) {
@@ -240,38 +336,50 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
       return InvalidArgument("registered models cannot be ordered by version_number");
     }
   }
-  VOUCH_ASSIGN_OR_RETURN(int64_t offset, DecodeOffset(request.page_token));
-  // Rows first (name and times), details only where a tag condition needs them, and the page's
-  // details and latest versions last, all in one snapshot.
-  const bool need_tags = HasTagCondition(request.filter);
-  std::vector<Model> matched;
+  VOUCH_ASSIGN_OR_RETURN(std::optional<PagePosition> after,
+                         DecodePosition(tokens_, request.page_token));
+  // Rows are read in batches and only the page is kept (PageCollector); details are loaded where a
+  // tag condition needs them, and for the page at the end, all in one snapshot.
   Page<Model> page;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    matched.clear();
+    PageCollector<Model> collector(request.order_by, after, request.max_results);
     VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
                              return tx.ModelIdsWithTag(kPromptTag, "true");
                            }));
+    VOUCH_ASSIGN_OR_RETURN(auto tagged, TagEqualityIds(request.filter, [&](auto& key, auto& value) {
+                             return tx.ModelIdsWithTag(key, value);
+                           }));
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
-    auto keep = [&](Model& m) -> Status {
-      if (prompts.contains(m.id) || !readable(m.id)) return OkStatus();
-      if (need_tags) VOUCH_TRY(tx.LoadModelDetails(m));
-      if (MatchModel(m, request.filter)) matched.push_back(std::move(m));
+    auto offer = [&](Model& m) -> Status {
+      if (prompts.contains(m.id) || !MayMatch(tagged, m.id) || !readable(m.id)) return OkStatus();
+      if (!MatchModel(m, request.filter, Conditions::kOnRow)) return OkStatus();
+      if (!collector.Wants(FieldsOf(m))) return OkStatus();
+      if (HasTagCondition(request.filter)) {
+        VOUCH_TRY(tx.LoadModelDetails(m));
+        if (!MatchModel(m, request.filter, Conditions::kOnTags)) return OkStatus();
+      }
+      collector.Offer(std::move(m));
       return OkStatus();
     };
     if (const Condition* eq = EqualityOn(request.filter, SearchKey::kName)) {
-      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
-      if (m) VOUCH_TRY(keep(*m));
+      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(eq->values.at(0)));
+      if (m) VOUCH_TRY(offer(*m));
     } else {
-      std::string after;
+      // Rows come in name order: in a search ordered by name, the page starts after the last
+      // name of the previous one and is complete once it holds one more than it shows.
+      const bool by_name = NameOrdered(request.order_by);
+      std::string from = by_name && after ? after->name : std::string();
       while (true) {
-        VOUCH_ASSIGN_OR_RETURN(std::vector<Model> batch, tx.ListModelRows(after, kScanBatch));
-        for (auto& m : batch) VOUCH_TRY(keep(m));
-        if (static_cast<int>(batch.size()) < kScanBatch) break;
-        after = batch.back().name;
+        VOUCH_ASSIGN_OR_RETURN(std::vector<Model> batch, tx.ListModelRows(from, kScanBatch));
+        if (batch.empty()) break;
+        // Taken before the rows are offered, which moves them away: a moved-from name would
+        // start the scan over, forever (issue 9, section 10).
+        from = batch.back().name;
+        for (auto& m : batch) VOUCH_TRY(offer(m));
+        if (static_cast<int>(batch.size()) < kScanBatch || (by_name && collector.full())) break;
       }
     }
-    SortByOrder(matched, request.order_by);
-    page = Slice(std::move(matched), offset, request.max_results);
+    page = collector.Take(tokens_);
     for (auto& m : page.items) {
       VOUCH_TRY(tx.LoadModelDetails(m));
       VOUCH_ASSIGN_OR_RETURN(m.latest_versions, LatestIn(tx, m.id, {}));
@@ -290,41 +398,55 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
         kMaxVersionResults, request.max_results));
   }
   VOUCH_TRY(CheckVersionConditions(request.filter));
-  VOUCH_ASSIGN_OR_RETURN(int64_t offset, DecodeOffset(request.page_token));
-  // Rows first; details only where a tag condition needs them, and for the page at the end.
-  const bool need_tags = HasTagCondition(request.filter);
-  std::vector<ModelVersion> matched;
+  VOUCH_ASSIGN_OR_RETURN(std::optional<PagePosition> after,
+                         DecodePosition(tokens_, request.page_token));
+  // As SearchModels: rows in batches, only the page kept, details where tags are tested and for
+  // the page at the end.
   Page<ModelVersion> page;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    matched.clear();
+    PageCollector<ModelVersion> collector(request.order_by, after, request.max_results);
     VOUCH_ASSIGN_OR_RETURN(std::set<int64_t> prompts, ExcludedPrompts(request.filter, [&] {
                              return tx.VersionIdsWithTag(kPromptTag, "true");
                            }));
+    VOUCH_ASSIGN_OR_RETURN(auto tagged, TagEqualityIds(request.filter, [&](auto& key, auto& value) {
+                             return tx.VersionIdsWithTag(key, value);
+                           }));
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
-    auto keep = [&](std::vector<ModelVersion>& batch) -> Status {
+    auto offer = [&](std::vector<ModelVersion>& batch) -> Status {
       for (auto& v : batch) {
-        if (prompts.contains(v.id) || !readable(v.model_id)) continue;
-        if (need_tags) VOUCH_TRY(tx.LoadVersionDetails(v));
-        if (MatchVersion(v, request.filter)) matched.push_back(std::move(v));
+        if (prompts.contains(v.id) || !MayMatch(tagged, v.id) || !readable(v.model_id)) continue;
+        if (!MatchVersion(v, request.filter, Conditions::kOnRow)) continue;
+        if (!collector.Wants(FieldsOf(v))) continue;
+        if (HasTagCondition(request.filter)) {
+          VOUCH_TRY(tx.LoadVersionDetails(v));
+          if (!MatchVersion(v, request.filter, Conditions::kOnTags)) continue;
+        }
+        collector.Offer(std::move(v));
       }
       return OkStatus();
     };
-    VOUCH_TRY(ScanVersionCandidates(tx, request.filter, keep));
-    SortByOrder(matched, request.order_by);
-    page = Slice(std::move(matched), offset, request.max_results);
-    for (auto& v : page.items) VOUCH_TRY(tx.LoadVersionDetails(v));
+    VOUCH_TRY(ScanVersionCandidates(tx, request.filter, offer));
+    page = collector.Take(tokens_);
+    // Four statements per thousand versions, not four per version: a page may hold 200,000.
+    std::span<ModelVersion> rest(page.items);
+    while (!rest.empty()) {
+      const size_t n = std::min<size_t>(rest.size(), kDetailBatch);
+      VOUCH_TRY(tx.LoadVersionDetailsOf(rest.first(n)));
+      rest = rest.subspan(n);
+    }
     return OkStatus();
   }));
   return page;
 }
 
-// The versions a filter can match, read through the narrowest index it allows: one model's
-// versions for a name equality, the run_id index for run_id = or IN, else every live version.
+// The versions a filter can match, read through the narrowest index it allows, in batches: one
+// model's versions for a name equality, the run_id index for run_id = or IN, else every live
+// version.
 Status RegistryService::ScanVersionCandidates(
     store::Tx& tx, const std::vector<Condition>& filter,
     const std::function<Status(std::vector<ModelVersion>&)>& keep) {
   if (const Condition* eq = EqualityOn(filter, SearchKey::kName)) {
-    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(eq->values.at(0)));
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(eq->values.at(0)));
     if (!m) return OkStatus();
     int64_t after = 0;
     while (true) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +109,9 @@ class Tx {
   virtual Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) = 0;
   virtual Status LoadModelDetails(Model& model) = 0;
   virtual Status LoadVersionDetails(ModelVersion& version) = 0;
+  // LoadVersionDetails for each of `versions` (live or not, of any models) in four statements,
+  // whatever their number; callers keep a call to some thousand versions.
+  virtual Status LoadVersionDetailsOf(std::span<ModelVersion> versions) = 0;
   // Internal ids of live models / versions that carry tag `key` with `value`.
   virtual Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
                                                        std::string_view value) = 0;

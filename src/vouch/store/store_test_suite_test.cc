@@ -391,6 +391,50 @@ TEST_P(StoreSuite, ListedVersionsCarryTheirTagsMetricsParamsAndAliases) {
   EXPECT_EQ(listed[0].aliases, (std::vector<std::string>{"champion"}));
 }
 
+TEST_P(StoreSuite, LoadVersionDetailsOfFillsEachVersionAsLoadVersionDetailsDoes) {
+  Model a = AddModel(store(), "a");
+  Model b = AddModel(store(), "b");
+  std::vector<ModelVersion> made;
+  for (const Model* m : {&a, &b}) {
+    for (int64_t n = 1; n <= 3; ++n) {
+      ModelVersion v = NewVersion(*m, n);
+      if (n != 2) {
+        v.tags = {{"t", fmt::format("{}{}", m->name, n)}, {"u", "same"}};
+        v.metrics = {{"auc", 0.25 * static_cast<double>(n)}};
+        v.params = {{"p", m->name}};
+      }
+      ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+      made.push_back(v);
+    }
+  }
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetAlias(a.id, "zeta", 3));
+                    VOUCH_TRY(tx.SetAlias(a.id, "alpha", 3));
+                    return tx.SetAlias(b.id, "champion", 1);
+                  })
+                  .ok());
+  // Rows without details, some with stale ones, in an order of their own.
+  std::vector<ModelVersion> rows = {made[5], made[0], made[2], made[1], made[3]};
+  rows[1].tags = {{"stale", "x"}};
+  rows[2].aliases = {"stale"};
+  ASSERT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(rows); }).ok());
+  for (const auto& row : rows) {
+    ModelVersion one = row;
+    ASSERT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetails(one); }).ok());
+    EXPECT_EQ(row.tags, one.tags) << row.model_name << "/" << row.version;
+    EXPECT_EQ(row.metrics, one.metrics) << row.model_name << "/" << row.version;
+    EXPECT_EQ(row.params, one.params) << row.model_name << "/" << row.version;
+    EXPECT_EQ(row.aliases, one.aliases) << row.model_name << "/" << row.version;
+  }
+  EXPECT_EQ(rows[1].tags, (StringMap{{"t", "a1"}, {"u", "same"}}));
+  EXPECT_EQ(rows[2].aliases, (std::vector<std::string>{"alpha", "zeta"}));
+  EXPECT_EQ(rows[4].aliases, (std::vector<std::string>{"champion"}));
+  EXPECT_TRUE(rows[3].tags.empty());
+  std::vector<ModelVersion> none;
+  EXPECT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(none); }).ok());
+}
+
 TEST_P(StoreSuite, UpdateVersionWritesDescriptionStageStatusAndUpdatedTime) {
   Model m = AddModel(store(), "m");
   ModelVersion v = AddVersion(store(), m, 1);

@@ -218,12 +218,24 @@ Result<HttpResponse> SearchVersions(RegistryService& reg, const Call& c) {
   request.max_results = ClampToInt(f.Int("max_results").value_or(kDefaultVersionResults));
   request.page_token = f.String("page_token");
   VOUCH_ASSIGN_OR_RETURN(service::Page<ModelVersion> page, reg.SearchVersions(c.ctx, request));
-  json::array versions;
-  for (const auto& v : page.items) versions.push_back(VersionJson(v, false));
-  json::object o;
-  if (!versions.empty()) o["model_versions"] = std::move(versions);
-  if (!page.next_page_token.empty()) o["next_page_token"] = page.next_page_token;
-  return Ok(o);
+  // A page may hold 200,000 versions: each is written out as text and dropped in turn, so the
+  // answer is held once, not also as a JSON tree beside the versions it came from.
+  std::string body = "{";
+  if (!page.items.empty()) {
+    body += "\"model_versions\":[";
+    for (size_t i = 0; i < page.items.size(); ++i) {
+      if (i > 0) body.push_back(',');
+      body += SerializeJson(VersionJson(page.items[i], false));
+      page.items[i] = ModelVersion();
+    }
+    body.push_back(']');
+  }
+  if (!page.next_page_token.empty()) {
+    if (!page.items.empty()) body.push_back(',');
+    body += "\"next_page_token\":" + SerializeJson(json::value(page.next_page_token));
+  }
+  body.push_back('}');
+  return HttpResponse::Json(200, std::move(body));
 }
 
 Result<HttpResponse> DownloadUri(RegistryService& reg, const Call& c) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <map>
 
 namespace vouch::store {
 namespace {
@@ -126,6 +128,17 @@ constexpr char kVersionMetrics[] = "SELECT key, value FROM version_metrics WHERE
 constexpr char kVersionParams[] = "SELECT key, value FROM version_params WHERE version_id = $1";
 constexpr char kVersionAliases[] =
     "SELECT alias FROM model_aliases WHERE model_id = $1 AND version = $2 ORDER BY alias";
+// The same for many versions, whose ids $1 lists as an array literal ("{1,2,3}").
+constexpr char kVersionTagsOf[] =
+    "SELECT version_id, key, value FROM version_tags WHERE version_id = ANY($1::bigint[])";
+constexpr char kVersionMetricsOf[] =
+    "SELECT version_id, key, value FROM version_metrics WHERE version_id = ANY($1::bigint[])";
+constexpr char kVersionParamsOf[] =
+    "SELECT version_id, key, value FROM version_params WHERE version_id = ANY($1::bigint[])";
+constexpr char kVersionAliasesOf[] =
+    "SELECT v.id, a.alias FROM model_aliases a "
+    "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
+    "WHERE v.id = ANY($1::bigint[]) ORDER BY a.alias";
 constexpr char kSetVersionTag[] =
     "INSERT INTO version_tags (version_id, key, value) VALUES ($1, $2, $3) "
     "ON CONFLICT (version_id, key) DO UPDATE SET value = excluded.value";
@@ -545,6 +558,43 @@ Status PostgresTx::FillVersion(ModelVersion& v) {
   v.aliases.clear();
   for (int i = 0; i < r.size(); ++i) v.aliases.push_back(r.Text(i, 0));
   return OkStatus();
+}
+
+Status PostgresTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
+  if (versions.empty()) return OkStatus();
+  std::map<int64_t, ModelVersion*> by_id;
+  std::string ids = "{";
+  for (auto& v : versions) {
+    v.tags.clear();
+    v.params.clear();
+    v.metrics.clear();
+    v.aliases.clear();
+    by_id[v.id] = &v;
+    if (ids.size() > 1) ids.push_back(',');
+    ids += std::to_string(v.id);
+  }
+  ids.push_back('}');
+  // Runs `sql` over the ids and hands each row, with its version, to `use`.
+  auto each = [&](const char* sql,
+                  const std::function<void(ModelVersion&, const PgRows&, int)>& use) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(sql, PgParams().Add(ids)));
+    for (int i = 0; i < r.size(); ++i) {
+      auto it = by_id.find(r.Int(i, 0));
+      if (it != by_id.end()) use(*it->second, r, i);
+    }
+    return OkStatus();
+  };
+  VOUCH_TRY(each(kVersionTagsOf, [](ModelVersion& v, const PgRows& r, int i) {
+    v.tags.emplace(r.Text(i, 1), r.Text(i, 2));
+  }));
+  VOUCH_TRY(each(kVersionParamsOf, [](ModelVersion& v, const PgRows& r, int i) {
+    v.params.emplace(r.Text(i, 1), r.Text(i, 2));
+  }));
+  VOUCH_TRY(each(kVersionMetricsOf, [](ModelVersion& v, const PgRows& r, int i) {
+    v.metrics.emplace(r.Text(i, 1), r.Double(i, 2));
+  }));
+  return each(kVersionAliasesOf,
+              [](ModelVersion& v, const PgRows& r, int i) { v.aliases.push_back(r.Text(i, 1)); });
 }
 
 Result<std::vector<ModelVersion>> PostgresTx::QueryVersions(const char* sql, const PgParams& params,

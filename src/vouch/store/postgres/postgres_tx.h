@@ -64,6 +64,7 @@ class PostgresTx final : public Tx {
   Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) override;
   Status LoadModelDetails(Model& model) override { return FillModel(model); }
   Status LoadVersionDetails(ModelVersion& version) override { return FillVersion(version); }
+  Status LoadVersionDetailsOf(std::span<ModelVersion> versions) override;
   Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
                                                std::string_view value) override;
   Result<std::vector<int64_t>> VersionIdsWithTag(std::string_view key,

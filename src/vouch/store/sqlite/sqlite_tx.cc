@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <string>
 #include <type_traits>
 
 namespace vouch::store {
@@ -87,6 +90,20 @@ constexpr char kVersionMetrics[] = "SELECT key, value FROM version_metrics WHERE
 constexpr char kVersionParams[] = "SELECT key, value FROM version_params WHERE version_id = ?1";
 constexpr char kVersionAliases[] =
     "SELECT alias FROM model_aliases WHERE model_id = ?1 AND version = ?2 ORDER BY alias";
+// The same for many versions, whose ids ?1 lists as a JSON array.
+constexpr char kVersionTagsOf[] =
+    "SELECT version_id, key, value FROM version_tags "
+    "WHERE version_id IN (SELECT value FROM json_each(?1))";
+constexpr char kVersionMetricsOf[] =
+    "SELECT version_id, key, value FROM version_metrics "
+    "WHERE version_id IN (SELECT value FROM json_each(?1))";
+constexpr char kVersionParamsOf[] =
+    "SELECT version_id, key, value FROM version_params "
+    "WHERE version_id IN (SELECT value FROM json_each(?1))";
+constexpr char kVersionAliasesOf[] =
+    "SELECT v.id, a.alias FROM model_aliases a "
+    "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
+    "WHERE v.id IN (SELECT value FROM json_each(?1)) ORDER BY a.alias";
 constexpr char kSetVersionTag[] =
     "INSERT INTO version_tags (version_id, key, value) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (version_id, key) DO UPDATE SET value = excluded.value";
@@ -468,6 +485,43 @@ Status SqliteTx::FillVersion(ModelVersion& v) {
     v.aliases.push_back(s.Text(0));
   }
   return OkStatus();
+}
+
+Status SqliteTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
+  if (versions.empty()) return OkStatus();
+  std::map<int64_t, ModelVersion*> by_id;
+  std::string ids = "[";
+  for (auto& v : versions) {
+    v.tags.clear();
+    v.params.clear();
+    v.metrics.clear();
+    v.aliases.clear();
+    by_id[v.id] = &v;
+    if (ids.size() > 1) ids.push_back(',');
+    ids += std::to_string(v.id);
+  }
+  ids.push_back(']');
+  // Runs `sql` over the ids and hands each row, with its version, to `use`.
+  auto each = [&](const char* sql,
+                  const std::function<void(ModelVersion&, const Stmt&)>& use) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+    s.Bind(1, ids);
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return OkStatus();
+      auto it = by_id.find(s.Int(0));
+      if (it != by_id.end()) use(*it->second, s);
+    }
+  };
+  VOUCH_TRY(each(kVersionTagsOf,
+                 [](ModelVersion& v, const Stmt& s) { v.tags.emplace(s.Text(1), s.Text(2)); }));
+  VOUCH_TRY(each(kVersionParamsOf,
+                 [](ModelVersion& v, const Stmt& s) { v.params.emplace(s.Text(1), s.Text(2)); }));
+  VOUCH_TRY(each(kVersionMetricsOf, [](ModelVersion& v, const Stmt& s) {
+    v.metrics.emplace(s.Text(1), s.Double(2));
+  }));
+  return each(kVersionAliasesOf,
+              [](ModelVersion& v, const Stmt& s) { v.aliases.push_back(s.Text(1)); });
 }
 
 Result<std::vector<ModelVersion>> SqliteTx::ReadVersions(Stmt& s) {
