@@ -311,7 +311,9 @@ Status PostgresStore::Ready() {
   bool retry = false;
   Status s = RunOnce(
       kBeginRead, false, [](Tx&) { return OkStatus(); }, retry);
-  return s.ok() ? s : Unavailable(s.message());
+  if (s.ok()) return s;
+  spdlog::warn("not ready: {}", s.message());
+  return Unavailable("PostgreSQL cannot be reached or cannot run a transaction");
 }
 
 std::string PostgresStore::Describe() const {
