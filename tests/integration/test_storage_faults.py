@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from vouch_testlib import (ADMIN_TOKEN, quote_segment, require_binary, run_cli, unique,
-                           wait_until)
+from vouch_testlib import (ADMIN_TOKEN, postgres_cluster, quote_segment, require_binary, run_cli,
+                           unique, wait_until)
 
 sqlite_only = pytest.mark.sqlite_only
 
@@ -401,3 +401,37 @@ def test_every_create_acknowledged_before_kill_9_under_load_is_kept_and_the_log_
     assert sorted(stored) == list(range(1, max(stored) + 1))
     assert srv.terminate() == 0
     assert verified_count(srv) >= len(acked) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: /ready says whether writes work
+
+
+def test_postgres_ready_is_503_while_the_database_cannot_write_and_recovers_by_itself(
+        server_factory, spec):
+    srv = server_factory()
+    if srv.store_kind != "postgres":
+        pytest.skip("a PostgreSQL database made read-only (VOUCH_TEST_STORE=postgres)")
+    api = srv.api(spec)
+    name = unique("pgro")
+    api.create_model(name)
+    pg = postgres_cluster()
+    db = srv.postgres()["database"]
+    kick = (f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}' "
+            "AND pid <> pg_backend_pid();")
+    # As after a fail-over to a standby: every new session is read-only.
+    pg.psql(f'ALTER DATABASE "{db}" SET default_transaction_read_only = on;\n' + kick)
+
+    api.call("POST", "/api/v1/models/{name}/versions", path={"name": name},
+             json_body={"source": "s3://b/ro"}, expect=503, code="UNAVAILABLE")
+    ready = api.call("GET", "/ready", token=None, expect=503)
+    assert "writes to the database fail" in ready.json()["error"]["message"]
+    api.call("GET", "/api/v1/models/{name}", path={"name": name}, expect=200)
+    assert "read-only transaction" in srv.stderr() and " 500 " not in srv.stderr()
+
+    pg.psql(f'ALTER DATABASE "{db}" RESET default_transaction_read_only;\n' + kick)
+    api.call("GET", "/ready", token=None, expect=200)
+    assert api.create_version(name)["version"] == 1
+    events = api.max_seq()
+    assert srv.terminate() == 0
+    assert verified_count(srv) == events
