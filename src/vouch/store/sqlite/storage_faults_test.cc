@@ -226,5 +226,28 @@ TEST_F(DamagedFile, WithoutTheCheckAWriteThatMeetsTheDamageIsUnavailableAndReady
   EXPECT_TRUE(store.Read([](Tx& tx) { return tx.AuditHeadSeq().status(); }).ok());
 }
 
+TEST_F(DamagedFile, WithoutTheCheckAReadThatMeetsTheDamageIsUnavailableAndReadyFails) {
+  auto opened = SqliteStore::Open({.path = db_.path(), .quick_check = false});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  SqliteStore& store = **opened;
+  Status read = store.Read([](Tx& tx) { return tx.ListModels("", 1000).status(); });
+  EXPECT_EQ(read.code(), StatusCode::kUnavailable) << read.ToString();
+  EXPECT_EQ(store.Ready().code(), StatusCode::kUnavailable);
+}
+
+TEST(SqliteStorageFaults, FailuresUnderneathAreUnavailableAndClassified) {
+  for (int rc : {SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY,
+                 SQLITE_CANTOPEN}) {
+    EXPECT_EQ(SqliteStatus(nullptr, rc, "x").code(), StatusCode::kUnavailable) << rc;
+  }
+  EXPECT_EQ(FaultOf(SQLITE_CORRUPT), StorageFault::kDamaged);
+  EXPECT_EQ(FaultOf(SQLITE_NOTADB), StorageFault::kDamaged);
+  EXPECT_EQ(FaultOf(SQLITE_FULL), StorageFault::kFileSystem);
+  EXPECT_EQ(FaultOf(SQLITE_IOERR_FSYNC), StorageFault::kFileSystem);
+  EXPECT_EQ(FaultOf(SQLITE_BUSY), StorageFault::kNone);
+  EXPECT_EQ(FaultOf(SQLITE_CONSTRAINT_UNIQUE), StorageFault::kNone);
+  EXPECT_EQ(SqliteStatus(nullptr, SQLITE_MISMATCH, "x").code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace vouch::store::testing
