@@ -12,6 +12,7 @@
 #include "vouch/cli/commands.h"
 #include "vouch/store/copy.h"
 #include "vouch/store/open.h"
+#include "vouch/store/sqlite/acked_head.h"
 #include "vouch/store/sqlite/sqlite_backup.h"
 #include "vouch/store/sqlite/sqlite_store.h"
 #include "vouch/util/crypto.h"
@@ -100,6 +101,13 @@ struct VerifyArgs {
 int VerifyAudit(const VerifyArgs& a, Session& s) {
   auto where = StoreFrom(a.store, a.data_dir);
   if (!where.ok()) return s.Fail(where.status().message(), ExitCodeFor(where.status()));
+  // Read before the log: a running server records its head after each commit, so the head read
+  // first is never above the log read after it.
+  Result<std::optional<int64_t>> acked = std::optional<int64_t>();
+  if (where->kind == store::StoreKind::kSqlite) {
+    acked = store::ReadAckedHead(store::AckedHeadPath(where->sqlite_path));
+  }
+  if (!acked.ok()) return s.Fail(acked.status().message(), kExitRefused);
   Result<std::unique_ptr<store::Store>> opened = [&]() -> Result<std::unique_ptr<store::Store>> {
     if (where->kind == store::StoreKind::kSqlite) {
       // Read-only: no migration, no lock, no writer; a running server is not disturbed.
@@ -114,6 +122,13 @@ int VerifyAudit(const VerifyArgs& a, Session& s) {
   if (!log.ok()) {
     return s.Fail(fmt::format("the audit log of {} does not verify: {}", where->Describe(),
                               log.status().message()),
+                  kExitRefused);
+  }
+  if (*acked && log->count < **acked) {
+    return s.Fail(fmt::format("the audit log of {} holds {} events, but {} were acknowledged ({}): "
+                              "committed events were lost",
+                              where->Describe(), log->count, **acked,
+                              store::AckedHeadPath(where->sqlite_path)),
                   kExitRefused);
   }
   s.out() << "ok: " << Summary(*log) << "\n";
@@ -258,6 +273,13 @@ int Restore(const RestoreArgs& a, Session& s) {
   if (Status renamed = store::RenameDurably(temp, db.string(), true); !renamed.ok()) {
     RemoveQuietly(temp);
     return s.Fail(renamed.message(), kExitRefused);
+  }
+  // The acknowledged head now is the restored log (the server refuses a log shorter than it).
+  if (Status reset = store::ResetAckedHead(store::AckedHeadPath(db.string()), checked->log.count);
+      !reset.ok()) {
+    return s.Fail(fmt::format("restored {}, but cannot reset its acknowledged head: {}",
+                              db.string(), reset.message()),
+                  kExitRefused);
   }
   s.out() << fmt::format("restored {} into {}: {} (schema version {}){}\n", a.from, db.string(),
                          Summary(checked->log), checked->schema_version,

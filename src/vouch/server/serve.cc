@@ -25,6 +25,7 @@
 #include "vouch/store/open.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/postgres/postgres_store.h"
+#include "vouch/store/sqlite/acked_head.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 #include "vouch/util/net.h"
@@ -54,6 +55,9 @@ struct ServeConfig {
   std::string denial_window = "60s";
   std::string log_format = "text";
   std::string log_level = "info";
+  bool init = false;                // SQLite: make a new registry beside a key, token or head
+  bool skip_check = false;          // SQLite: no PRAGMA quick_check at start
+  bool accept_shorter_log = false;  // SQLite: serve a log shorter than the acknowledged head
 };
 
 Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
@@ -100,6 +104,59 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// Whether the SQLite database at `path` holds anything: a non-empty file, or a non-empty
+// write-ahead log (which SQLite recovers from).
+bool HoldsDatabase(const std::string& path) {
+  auto size = [](const std::string& p) -> uintmax_t {
+    std::error_code ec;
+    uintmax_t n = std::filesystem::file_size(p, ec);
+    return ec ? 0 : n;
+  };
+  return size(path) > 0 || size(path + "-wal") > 0;
+}
+
+// A SQLite data directory whose database is missing or empty, but which holds what a registry
+// leaves behind (its master key, its admin token, its acknowledged head), lost its registry: it is
+// not silently replaced by a new, empty one. --init makes the new one on purpose (keeping the
+// master key, removing the stale token and head); --init beside a database is refused.
+Status CheckSqliteDataDir(const ServeConfig& c, const std::string& db,
+                          const std::filesystem::path& data_dir) {
+  if (HoldsDatabase(db)) {
+    if (!c.init) return OkStatus();
+    return FailedPrecondition(fmt::format(
+        "refusing --init: {} holds a registry; --init only makes a new one where the database is "
+        "missing or empty, so start without it",
+        db));
+  }
+  std::vector<std::filesystem::path> left;
+  for (const std::filesystem::path& p : {data_dir / "master-key", data_dir / "admin-token",
+                                         std::filesystem::path(store::AckedHeadPath(db))}) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) left.push_back(p);
+  }
+  if (left.empty()) return OkStatus();
+  std::string names;
+  for (const auto& p : left) names += (names.empty() ? "" : ", ") + p.filename().string();
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(db, ec);
+  if (!c.init) {
+    return FailedPrecondition(fmt::format(
+        "refusing to start: the database {} is {}, but {} holds {} of a registry that was there; "
+        "restore it (vouch restore --from BACKUP --data-dir {}), or start once with --init to make "
+        "a new, empty registry",
+        db, exists ? "empty" : "missing", data_dir.string(), names, data_dir.string()));
+  }
+  for (const std::filesystem::path& p :
+       {data_dir / "admin-token", std::filesystem::path(store::AckedHeadPath(db))}) {
+    std::filesystem::remove(p, ec);
+    if (ec)
+      return Unavailable(fmt::format("--init: cannot remove {}: {}", p.string(), ec.message()));
+  }
+  spdlog::warn("--init: making a new, empty registry in {} (the old admin token and head removed)",
+               db);
+  return OkStatus();
+}
+
 // The master key: --master-key-file, else VOUCH_MASTER_KEY, else (SQLite only) the file
 // <data-dir>/master-key, made on first start. A PostgreSQL store is shared by servers that must all
 // hold the same key, so there it is never made up.
@@ -119,6 +176,14 @@ Result<std::string> LoadMasterKey(const ServeConfig& c, const store::StoreLocati
     }
     file = data_dir / "master-key";
     if (!std::filesystem::exists(file)) {
+      // A new key would not open the secrets sealed in an existing database: write nothing.
+      if (HoldsDatabase(where.sqlite_path)) {
+        return FailedPrecondition(fmt::format(
+            "refusing to start: the master key {} is missing, but {} holds a registry whose "
+            "secrets it seals; put back the key kept with its backups, or give --master-key-file "
+            "or VOUCH_MASTER_KEY (nothing was written)",
+            file.string(), where.sqlite_path));
+      }
       VOUCH_TRY(WriteNewFile(file, service::NewMasterKeyText()));
       spdlog::info("made a new master key in {}; keep it with your backups", file.string());
     }
@@ -211,14 +276,22 @@ int Run(const ServeConfig& c) {
     return Fail(InvalidArgument("--pg-statement-timeout is over a day"));
   auto trusted = ParseCidrList(c.trusted_proxies);
   if (!trusted.ok()) return Fail(trusted.status().WithContext("--trusted-proxies"));
+  if (where->kind == store::StoreKind::kSqlite) {
+    if (Status s = CheckSqliteDataDir(c, where->sqlite_path, data_dir); !s.ok()) return Fail(s);
+  } else if (c.init || c.skip_check || c.accept_shorter_log) {
+    return Fail(InvalidArgument(
+        "--init, --skip-check and --accept-shorter-log are for a SQLite store; PostgreSQL "
+        "keeps its own durability and checks (see docs/operations.md)"));
+  }
   auto master_key = LoadMasterKey(c, *where, data_dir);
   if (!master_key.ok()) return Fail(master_key.status());
   if (!c.migrate_as.empty()) {
     if (Status s = MigrateAsOwner(c, *where); !s.ok()) return Fail(s);
   }
-  auto opened = store::OpenStore(
-      *where,
-      {.pg_pool_size = c.pg_pool_size, .pg_statement_timeout_ms = static_cast<int>(*pg_timeout)});
+  auto opened = store::OpenStore(*where, {.pg_pool_size = c.pg_pool_size,
+                                          .pg_statement_timeout_ms = static_cast<int>(*pg_timeout),
+                                          .sqlite_quick_check = !c.skip_check,
+                                          .accept_shorter_log = c.accept_shorter_log});
   if (!opened.ok()) return Fail(opened.status());
   store::Store& st = **opened;
 
@@ -384,6 +457,16 @@ int ServeMain(int argc, char** argv) {
                  "Unauthenticated denials from one address are recorded as one event per window")
       ->envname("VOUCH_DENIAL_WINDOW")
       ->capture_default_str();
+  app.add_flag("--init", c.init,
+               "SQLite: make a new, empty registry in a data directory that holds a master key, "
+               "admin token or acknowledged head but no database (refused otherwise)");
+  app.add_flag("--skip-check", c.skip_check,
+               "SQLite: skip the check of the database file at start (PRAGMA quick_check, which "
+               "reads the whole file)")
+      ->envname("VOUCH_SKIP_CHECK");
+  app.add_flag("--accept-shorter-log", c.accept_shorter_log,
+               "SQLite: serve a database whose audit log is shorter than the acknowledged head "
+               "(committed writes were lost), and reset the head to it");
   app.add_option("--log-format", c.log_format, "text or json")
       ->envname("VOUCH_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))

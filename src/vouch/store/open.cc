@@ -67,7 +67,10 @@ Result<StoreLocation> ParseStoreUri(std::string_view uri) {
 
 Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, const OpenOptions& options) {
   if (where.kind == StoreKind::kSqlite) {
-    VOUCH_ASSIGN_OR_RETURN(auto s, SqliteStore::Open({.path = where.sqlite_path}));
+    VOUCH_ASSIGN_OR_RETURN(auto s,
+                           SqliteStore::Open({.path = where.sqlite_path,
+                                              .quick_check = options.sqlite_quick_check,
+                                              .accept_shorter_log = options.accept_shorter_log}));
     return std::unique_ptr<Store>(std::move(s));
   }
   VOUCH_ASSIGN_OR_RETURN(

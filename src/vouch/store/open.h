@@ -32,6 +32,10 @@ Result<StoreLocation> ParseStoreUri(std::string_view uri);
 struct OpenOptions {
   int pg_pool_size = 16;
   int pg_statement_timeout_ms = 30'000;
+  // SQLite only (SqliteOptions): PRAGMA quick_check at open, and accepting an audit log shorter
+  // than the acknowledged head.
+  bool sqlite_quick_check = true;
+  bool accept_shorter_log = false;
 };
 
 // Opens the store for a server: applies pending migrations (SQLite always; PostgreSQL when the

@@ -238,7 +238,8 @@ class Store {
   // Runs `fn` in a write transaction; returns after the commit is durable, or with the error
   // (fn's own, or UNAVAILABLE when the commit failed), in which case nothing `fn` did remains.
   virtual Status Write(const std::function<Status(Tx&)>& fn) = 0;
-  // OK when the store is open and its schema current; UNAVAILABLE otherwise.
+  // OK when the store is open, its schema current and writes can work; UNAVAILABLE otherwise, with
+  // a message fit for anyone to read (/ready shows it without a token: no paths, hosts or SQL).
   virtual Status Ready() = 0;
   // e.g. "sqlite /path/vouch.db".
   virtual std::string Describe() const = 0;

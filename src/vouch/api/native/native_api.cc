@@ -154,9 +154,11 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     return Result<HttpResponse>(Ok({{"status", "ok"}}));
   });
   router.Add("GET", "/ready", Access::kPublic, Door::kNative,
-             [ready](const Call&) -> Result<HttpResponse> {
+             [ready](const Call& c) -> Result<HttpResponse> {
+               // The store's reason is meant for anyone (no paths or hosts): rendered as it is,
+               // not replaced by the generic 503 message, so a load balancer's log says why.
                Status s = ready();
-               if (!s.ok()) return Unavailable("not ready: " + s.message());
+               if (!s.ok()) return NativeError(Unavailable("not ready: " + s.message()), c.ctx);
                return Ok({{"status", "ready"}});
              });
 

@@ -201,6 +201,13 @@ Status PgConn::ResultStatus(PGresult* res, std::string_view what) {
   msg = fmt::format("{}: {}", what, msg);
   const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string_view code = state != nullptr ? state : "";
+  if (code == "53100" || code.starts_with("58") || code == "XX001" || code == "XX002" ||
+      code == "25006") {
+    // The database cannot write (disk full, I/O error, damaged data, read-only or a standby): a
+    // failure underneath, not a bug.
+    write_fault_ = true;
+    return Unavailable(std::move(msg));
+  }
   if (!healthy() || code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") ||
       code == "57014") {
     // Lost connection, server shutting down or out of resources, statement timeout: retry later.

@@ -86,7 +86,8 @@ class PgConn {
   // Runs a prepared statement (prepared once per connection, cached by the SQL text's address:
   // SQL lives in named constants). Errors: ALREADY_EXISTS on a unique violation; ABORTED on a
   // serialization failure or deadlock (and retryable() turns true); UNAVAILABLE when the
-  // connection or the server fails, or the statement times out; INTERNAL otherwise.
+  // connection or the server fails, the statement times out, or the database cannot write
+  // (write_fault() turns true); INTERNAL otherwise.
   Result<PgRows> Query(const char* sql, const PgParams& params = {});
   // Runs one or more statements without parameters (schema, BEGIN, COMMIT), same errors.
   Status Exec(const char* sql);
@@ -98,6 +99,10 @@ class PgConn {
   // Whether a statement failed with a serialization failure or deadlock since ClearRetryable().
   bool retryable() const { return retryable_; }
   void ClearRetryable() { retryable_ = false; }
+  // Whether a statement failed because the database cannot write (disk full 53100, I/O error 58…,
+  // damaged data XX001/XX002, a read-only database or standby 25006) since ClearWriteFault().
+  bool write_fault() const { return write_fault_; }
+  void ClearWriteFault() { write_fault_ = false; }
   PGconn* raw() const { return conn_; }
 
  private:
@@ -107,6 +112,7 @@ class PgConn {
   PGconn* conn_;
   std::unordered_map<const char*, std::string> prepared_;  // SQL address -> statement name
   bool retryable_ = false;
+  bool write_fault_ = false;
 };
 
 }  // namespace vouch::store

@@ -247,6 +247,7 @@ Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
   for (int tries = 0;; ++tries) {
     VOUCH_ASSIGN_OR_RETURN(conn, Acquire());
     conn->ClearRetryable();
+    conn->ClearWriteFault();
     s = conn->Exec(begin_sql);
     if (s.ok() || conn->healthy() || tries >= options_.pool_size) break;
     spdlog::info("replacing a PostgreSQL connection that closed while idle ({})", s.message());
@@ -272,6 +273,18 @@ Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
     }
   }
   retry = conn->retryable();
+  if (for_write) {
+    if (conn->write_fault()) {
+      if (!write_fault_.exchange(true)) {
+        spdlog::error(
+            "writes to {} fail ({}): they answer 503 and /ready answers 503 until a write works "
+            "again",
+            Describe(), s.message());
+      }
+    } else if (s.ok() && write_fault_.exchange(false)) {
+      spdlog::info("writes to {} work again", Describe());
+    }
+  }
   if (!conn->healthy()) {
     spdlog::warn("dropping a broken PostgreSQL connection to {}", Describe());
     if (s.ok() || s.code() != StatusCode::kUnavailable) {
@@ -311,7 +324,19 @@ Status PostgresStore::Ready() {
   bool retry = false;
   Status s = RunOnce(
       kBeginRead, false, [](Tx&) { return OkStatus(); }, retry);
-  return s.ok() ? s : Unavailable(s.message());
+  if (s.ok() && write_fault_.load()) {
+    // Rewrites the audit head's row with its own values: a new row version and WAL, like any
+    // write, and nothing that a reader sees changes.
+    s = RunOnce(
+        kBeginWrite, true, [](Tx& tx) { return static_cast<PostgresTx&>(tx).Probe(); }, retry);
+    if (!s.ok()) {
+      spdlog::warn("not ready: writes to {} fail: {}", Describe(), s.message());
+      return Unavailable("writes to the database fail");
+    }
+  }
+  if (s.ok()) return s;
+  spdlog::warn("not ready: {}", s.message());
+  return Unavailable("PostgreSQL cannot be reached or cannot run a transaction");
 }
 
 std::string PostgresStore::Describe() const {

@@ -57,6 +57,8 @@ class PostgresStore final : public Store {
 
   Status Read(const std::function<Status(Tx&)>& fn) override;
   Status Write(const std::function<Status(Tx&)>& fn) override;
+  // A round trip; and while writes fail because the database cannot write (see
+  // PgConn::write_fault), a probe write (the audit head's row updated to itself) until one works.
   Status Ready() override;
   std::string Describe() const override;
   Status RunExclusive(const std::function<Status()>& fn) override;
@@ -101,6 +103,7 @@ class PostgresStore final : public Store {
   std::atomic<int64_t> commit_us_{0};          // time in COMMIT (the WAL flush) of writes
   std::atomic<int64_t> reads_{0};
   std::atomic<int64_t> writes_{0};
+  std::atomic<bool> write_fault_{false};  // set by a write the database refused underneath
 };
 
 }  // namespace vouch::store

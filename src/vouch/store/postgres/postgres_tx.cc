@@ -1097,4 +1097,8 @@ Result<int64_t> PostgresTx::CountPendingOutbox() {
   return r.empty() ? 0 : r.Int(0, 0);
 }
 
+Status PostgresTx::Probe() {
+  return c_.Exec("UPDATE audit_head SET next_seq = next_seq WHERE id = 1");
+}
+
 }  // namespace vouch::store

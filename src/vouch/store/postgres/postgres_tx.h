@@ -40,6 +40,10 @@ class PostgresTx final : public Tx {
   PostgresTx(PgConn& conn, bool for_write, LockWaits* waits = nullptr)
       : c_(conn), for_write_(for_write), waits_(waits) {}
 
+  // For PostgresStore::Ready: rewrites the audit head's row with its own values (a write that
+  // reaches the heap and the WAL and changes nothing a reader sees).
+  Status Probe();
+
   Result<std::optional<Model>> FindModel(std::string_view name) override;
   Result<std::optional<Model>> FindModelRow(std::string_view name) override;
   Status InsertModel(Model& model) override;

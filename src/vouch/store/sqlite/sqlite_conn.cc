@@ -18,10 +18,31 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_NOMEM:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
       return Unavailable(std::move(msg));
     default:
       return Internal(std::move(msg));
   }
+}
+
+StorageFault FaultOf(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return StorageFault::kFileSystem;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StorageFault::kDamaged;
+    default:
+      return StorageFault::kNone;
+  }
+}
+
+void NoteFault(StorageFault& into, StorageFault seen) {
+  if (static_cast<int>(seen) > static_cast<int>(into)) into = seen;
 }
 
 namespace {
@@ -62,6 +83,7 @@ Result<bool> Stmt::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  if (fault_ != nullptr) NoteFault(*fault_, FaultOf(rc));
   return SqliteStatus(db_, rc, "sqlite step");
 }
 
@@ -106,10 +128,13 @@ Result<Stmt> Conn::Prepare(const char* sql) {
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "sqlite prepare");
+    if (rc != SQLITE_OK) {
+      Record(rc);
+      return SqliteStatus(db_, rc, "sqlite prepare");
+    }
     it = cache_.emplace(sql, stmt).first;
   }
-  return Stmt(db_, it->second);
+  return Stmt(db_, it->second, &fault_);
 }
 
 Status Conn::Exec(const char* sql) {
@@ -121,8 +146,19 @@ Status Conn::Exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   sqlite3_free(err);
-  if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "sqlite exec");
+  if (rc != SQLITE_OK) {
+    Record(rc);
+    return SqliteStatus(db_, rc, "sqlite exec");
+  }
   return OkStatus();
+}
+
+void Conn::Record(int rc) { NoteFault(fault_, FaultOf(rc)); }
+
+StorageFault Conn::TakeFault() {
+  StorageFault f = fault_;
+  fault_ = StorageFault::kNone;
+  return f;
 }
 
 }  // namespace vouch::store

@@ -16,15 +16,26 @@
 namespace vouch::store {
 
 // Maps a SQLite result code to a Status: UNIQUE and PRIMARY KEY violations to ALREADY_EXISTS; BUSY,
-// LOCKED, IOERR, FULL, NOMEM, CANTOPEN to UNAVAILABLE; anything else to INTERNAL.
+// LOCKED, IOERR, FULL, NOMEM, CANTOPEN, READONLY, CORRUPT and NOTADB to UNAVAILABLE (the store
+// failed underneath: a caller is answered 503, never 500); anything else to INTERNAL.
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what);
+
+// What a failed SQLite call says about the storage underneath: nothing (a constraint, a busy
+// lock, a bug), that the file system failed (disk full, I/O error, cannot open, read-only), or that
+// the database file is damaged (corrupt, not a database).
+enum class StorageFault { kNone, kFileSystem, kDamaged };
+StorageFault FaultOf(int rc);
 
 // A prepared statement in use. Resets itself (and clears bindings) when it goes out of scope, so
 // the cached statement can be reused.
 class Stmt {
  public:
-  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  // `fault` (may be null) is where a failed step records its StorageFault.
+  Stmt(sqlite3* db, sqlite3_stmt* stmt, StorageFault* fault = nullptr)
+      : db_(db), stmt_(stmt), fault_(fault) {}
+  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_), fault_(other.fault_) {
+    other.stmt_ = nullptr;
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   ~Stmt();
@@ -56,6 +67,7 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  StorageFault* fault_;
 };
 
 class Conn {
@@ -73,11 +85,19 @@ class Conn {
   Status Exec(const char* sql);
   sqlite3* db() const { return db_; }
   int64_t changes() const { return sqlite3_changes64(db_); }
+  // The worst StorageFault a call on this connection met since the last TakeFault (kDamaged over
+  // kFileSystem over kNone), and forgets it.
+  StorageFault TakeFault();
 
  private:
   explicit Conn(sqlite3* db) : db_(db) {}
+  void Record(int rc);
   sqlite3* db_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  StorageFault fault_ = StorageFault::kNone;
 };
+
+// Keeps the worse of two faults in `into`.
+void NoteFault(StorageFault& into, StorageFault seen);
 
 }  // namespace vouch::store

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <future>
 
 #include "vouch/store/migrations.h"
@@ -27,6 +29,11 @@ constexpr char kHasMigrationsTable[] =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 // At most this many findings; one is enough to refuse a file.
 constexpr char kIntegrityCheck[] = "PRAGMA integrity_check(20)";
+constexpr char kQuickCheck[] = "PRAGMA quick_check(20)";
+constexpr char kLogLength[] = "SELECT COALESCE(MAX(seq), 0) FROM audit_events";
+constexpr char kUserVersion[] = "PRAGMA user_version";
+constexpr char kCheckpoint[] = "PRAGMA wal_checkpoint(TRUNCATE)";
+constexpr char kOperationsDoc[] = "docs/operations.md";
 
 Result<int> SchemaVersion(Conn& c) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c.Prepare(kSchemaVersion));
@@ -92,6 +99,90 @@ Status CheckReadable(Conn& c, const std::string& path) {
   return RefuseNewer(path, current);
 }
 
+// PRAGMA quick_check: OK, or DATA_LOSS naming SQLite's first findings. Reads every page once.
+Status QuickCheck(Conn& c, const std::string& path) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> findings;
+  Status s = [&]() -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Stmt stmt, c.Prepare(kQuickCheck));
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return OkStatus();
+      findings.push_back(stmt.Text(0));
+    }
+  }();
+  if (!s.ok() && c.TakeFault() != StorageFault::kDamaged) return s;
+  if (s.ok() && findings.size() == 1 && findings[0] == "ok") {
+    spdlog::info("quick check of {}: ok in {} ms", path,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count());
+    return OkStatus();
+  }
+  std::string joined = s.ok() ? "" : s.message();
+  for (const std::string& f : findings) joined += (joined.empty() ? "" : "; ") + f;
+  if (joined.size() > 400) joined = joined.substr(0, 400) + "…";
+  return {StatusCode::kDataLoss,
+          fmt::format("refusing {}: the database file is damaged (quick_check: {}); restore the "
+                      "latest backup (vouch restore, see {}), or start with --skip-check to serve "
+                      "what can still be read",
+                      path, joined, kOperationsDoc)};
+}
+
+Result<int64_t> LogLength(Conn& c) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c.Prepare(kLogLength));
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.Int(0) : 0;
+}
+
+// The acknowledged head beside the database, checked against its audit log.
+Result<std::unique_ptr<AckedHeadFile>> OpenAckedHead(Conn& c, const SqliteOptions& options) {
+  const std::string head_path = AckedHeadPath(options.path);
+  auto opened = AckedHeadFile::Open(head_path);
+  if (!opened.ok() && opened.status().code() == StatusCode::kDataLoss &&
+      options.accept_shorter_log) {
+    spdlog::warn("{}; --accept-shorter-log: starting it again", opened.status().message());
+    std::error_code ec;
+    std::filesystem::remove(head_path, ec);
+    opened = AckedHeadFile::Open(head_path);
+  }
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kDataLoss) {
+      return Status(StatusCode::kDataLoss,
+                    fmt::format("refusing {}: {}; restore the latest backup (vouch restore), or "
+                                "start with --accept-shorter-log to trust the database's log",
+                                options.path, opened.status().message()));
+    }
+    return opened.status();
+  }
+  std::unique_ptr<AckedHeadFile> head = std::move(opened).value();
+  VOUCH_ASSIGN_OR_RETURN(int64_t length, LogLength(c));
+  if (!head->seq()) {
+    if (length > 0) {
+      spdlog::info("no acknowledged head beside {}: starting {} at {} events", options.path,
+                   head_path, length);
+    }
+    VOUCH_TRY(head->Reset(length));
+  } else if (length < *head->seq()) {
+    if (!options.accept_shorter_log) {
+      return FailedPrecondition(fmt::format(
+          "refusing {}: its audit log holds {} events, but {} were acknowledged ({}); the "
+          "database lost committed writes (a truncated or deleted write-ahead log, or an older "
+          "copy of the file). Restore the latest backup (vouch restore), or start with "
+          "--accept-shorter-log to serve the shorter log",
+          options.path, length, *head->seq(), head_path));
+    }
+    spdlog::warn(
+        "--accept-shorter-log: serving {} with {} events although {} were acknowledged; events "
+        "{}..{} are lost",
+        options.path, length, *head->seq(), length + 1, *head->seq());
+    VOUCH_TRY(head->Reset(length));
+  } else {
+    VOUCH_TRY(head->Record(length));
+  }
+  return head;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteFileLock>> SqliteFileLock::Acquire(const std::string& db_path) {
@@ -125,20 +216,31 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
     // Checked on a connection of its own, closed again: readers open as they are needed.
     VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Conn::Open(options.path, true));
     VOUCH_TRY(CheckReadable(*conn, options.path));
-    return std::unique_ptr<SqliteStore>(new SqliteStore(options, nullptr, nullptr));
+    return std::unique_ptr<SqliteStore>(new SqliteStore(options, nullptr, nullptr, nullptr));
   }
   VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<SqliteFileLock> lock,
                          SqliteFileLock::Acquire(options.path));
   VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<Conn> writer, Conn::Open(options.path, false));
+  // Checked before anything is written to it.
+  if (options.quick_check) VOUCH_TRY(QuickCheck(*writer, options.path));
   VOUCH_TRY(writer->Exec("PRAGMA journal_mode = WAL"));
   VOUCH_TRY(writer->Exec("PRAGMA synchronous = FULL"));
   VOUCH_TRY(Migrate(*writer, options.path));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(lock), std::move(writer)));
+  std::unique_ptr<AckedHeadFile> head;
+  if (options.acked_head) {
+    VOUCH_ASSIGN_OR_RETURN(head, OpenAckedHead(*writer, options));
+  }
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(options, std::move(lock), std::move(writer), std::move(head)));
 }
 
 SqliteStore::SqliteStore(SqliteOptions options, std::unique_ptr<SqliteFileLock> lock,
-                         std::unique_ptr<Conn> writer)
-    : options_(std::move(options)), lock_(std::move(lock)), writer_(std::move(writer)) {
+                         std::unique_ptr<Conn> writer, std::unique_ptr<AckedHeadFile> head)
+    : options_(std::move(options)),
+      lock_(std::move(lock)),
+      writer_(std::move(writer)),
+      head_(std::move(head)) {
+  if (head_ && head_->seq()) acked_head_ = *head_->seq();
   if (writer_) committer_ = std::thread([this] { CommitterLoop(); });
 }
 
@@ -149,10 +251,38 @@ SqliteStore::~SqliteStore() {
   }
   queue_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
-  // Every connection closes before the lock is let go.
-  writer_.reset();
+  // Every connection closes before the lock is let go; the readers first, so that the writer is
+  // the last connection and may checkpoint.
   idle_readers_.clear();
+  if (writer_) Checkpoint();
+  writer_.reset();
+  head_.reset();
   lock_.reset();
+}
+
+void SqliteStore::Checkpoint() {
+  {
+    std::lock_guard lock(health_mu_);
+    if (!damaged_.ok()) return;  // nothing is copied out of a damaged file
+  }
+  // Copies every committed page from vouch.db-wal into vouch.db and empties the WAL, so that the
+  // database file alone holds every commit (a copy of it is complete).
+  auto result = [&]() -> Result<bool> {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, writer_->Prepare(kCheckpoint));
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row && s.Int(0) == 0;  // the first column is 1 when a reader kept it from finishing
+  }();
+  if (!result.ok()) {
+    spdlog::warn("could not checkpoint {} at shutdown: {}", options_.path,
+                 result.status().message());
+  } else if (!*result) {
+    spdlog::warn(
+        "could not checkpoint {} completely at shutdown (another process is reading it); the "
+        "latest commits stay in {}-wal",
+        options_.path, options_.path);
+  } else {
+    spdlog::info("checkpointed {}: the database file holds every commit", options_.path);
+  }
 }
 
 Status SqliteStore::Write(const std::function<Status(Tx&)>& fn) {
@@ -181,7 +311,8 @@ void SqliteStore::CommitterLoop() {
         queue_.pop_front();
       }
     }
-    RunBatch(batch);
+    BatchOutcome outcome = RunBatch(batch);
+    NoteWriteOutcome(writer_->TakeFault(), outcome);
     {
       std::lock_guard lock(queue_mu_);
       stats_.jobs += static_cast<int64_t>(batch.size());
@@ -191,14 +322,16 @@ void SqliteStore::CommitterLoop() {
   }
 }
 
-void SqliteStore::RunBatch(std::vector<Job*>& batch) {
+SqliteStore::BatchOutcome SqliteStore::RunBatch(std::vector<Job*>& batch) {
+  BatchOutcome outcome;
   SqliteTx tx(*writer_);
   std::vector<Job*> pending(batch.begin(), batch.end());
   while (!pending.empty()) {
     Status begun = writer_->Exec("BEGIN IMMEDIATE");
     if (!begun.ok()) {
       for (Job* job : pending) job->result = begun;
-      return;
+      outcome.failure = begun;
+      return outcome;
     }
     std::vector<Job*> applied;
     std::vector<Job*> rerun;
@@ -210,6 +343,7 @@ void SqliteStore::RunBatch(std::vector<Job*>& batch) {
         // SQLite rolled back the whole transaction (FULL, IOERR, NOMEM, BUSY): this job fails; the
         // ones applied before it and the ones after it run again in a new transaction.
         job->result = s.ok() ? Unavailable("the store rolled back the transaction") : s;
+        outcome.failure = job->result;
         spdlog::warn("store transaction rolled back under a job: {}", job->result.ToString());
         rerun = applied;
         rerun.insert(rerun.end(), pending.begin() + static_cast<long>(i) + 1, pending.end());
@@ -224,6 +358,7 @@ void SqliteStore::RunBatch(std::vector<Job*>& batch) {
         }
       }
       job->result = s;
+      if (s.code() == StatusCode::kUnavailable) outcome.failure = s;
       (void)writer_->Exec("ROLLBACK TO job");
       (void)writer_->Exec("RELEASE job");
     }
@@ -231,17 +366,68 @@ void SqliteStore::RunBatch(std::vector<Job*>& batch) {
       pending = std::move(rerun);
       continue;
     }
+    // The log's length as this commit leaves it, for the acknowledged head.
+    std::optional<int64_t> length;
+    if (head_ && !applied.empty()) {
+      if (auto n = LogLength(*writer_); n.ok()) length = *n;
+    }
     Status committed = writer_->Exec("COMMIT");
     if (!committed.ok()) {
       (void)writer_->Exec("ROLLBACK");
       spdlog::error("store commit failed: {}", committed.ToString());
+      outcome.failure = committed;
       for (Job* job : applied) job->result = Unavailable("the store could not commit; retry");
     } else {
+      // Recorded before any answer is released: what was acknowledged is never above the head.
+      if (length) {
+        if (Status recorded = head_->Record(*length); !recorded.ok()) {
+          spdlog::error("cannot record the acknowledged head in {}: {}", head_->path(),
+                        recorded.message());
+          outcome.failure = recorded;
+          outcome.head_failed = true;
+        } else {
+          acked_head_ = *length;
+        }
+      }
+      outcome.wrote = outcome.wrote || !applied.empty();
       for (Job* job : applied) job->result = OkStatus();
       std::lock_guard lock(queue_mu_);
       ++stats_.commits;
     }
     pending.clear();
+  }
+  return outcome;
+}
+
+void SqliteStore::MarkDamaged(const std::string& what) {
+  std::lock_guard lock(health_mu_);
+  if (!damaged_.ok()) return;
+  damaged_ = Unavailable(fmt::format("the database file {} is damaged ({})", options_.path, what));
+  spdlog::error(
+      "the database file {} is damaged ({}): requests that touch the damage answer 503 and /ready "
+      "answers 503 until it is restored from a backup (vouch restore, see {})",
+      options_.path, what, kOperationsDoc);
+}
+
+void SqliteStore::NoteWriteOutcome(StorageFault fault, const BatchOutcome& outcome) {
+  if (fault == StorageFault::kDamaged) {
+    MarkDamaged(outcome.failure.message());
+    return;
+  }
+  std::lock_guard lock(health_mu_);
+  // A failure to record the acknowledged head is the file system failing too.
+  bool failed = fault == StorageFault::kFileSystem || outcome.head_failed;
+  if (failed) {
+    if (write_fault_.ok()) {
+      spdlog::error(
+          "writes to {} fail ({}): they answer 503 and /ready answers 503 until a write works "
+          "again (a full disk: free space)",
+          options_.path, outcome.failure.message());
+    }
+    write_fault_ = Unavailable(outcome.failure.message());
+  } else if (outcome.wrote && !write_fault_.ok()) {  // e.g. space was freed
+    spdlog::info("writes to {} work again", options_.path);
+    write_fault_ = OkStatus();
   }
 }
 
@@ -287,6 +473,7 @@ Status SqliteStore::Read(const std::function<Status(Tx&)>& fn) {
     Status ended = conn->Exec(s.ok() ? "COMMIT" : "ROLLBACK");
     if (s.ok()) s = ended;
   }
+  if (conn->TakeFault() == StorageFault::kDamaged) MarkDamaged(s.message());
   // A connection that failed underneath is dropped rather than reused.
   bool healthy = s.ok() || s.code() != StatusCode::kUnavailable;
   ReleaseReader(healthy ? std::move(conn) : nullptr);
@@ -294,7 +481,36 @@ Status SqliteStore::Read(const std::function<Status(Tx&)>& fn) {
 }
 
 Status SqliteStore::Ready() {
+  Status fault;
+  {
+    std::lock_guard lock(health_mu_);
+    if (!damaged_.ok()) {
+      return Unavailable(
+          "the database file is damaged; writes cannot work until it is restored from a backup");
+    }
+    fault = write_fault_;
+  }
+  if (!fault.ok() && writer_) {
+    // A write that changes one header field and nothing the registry reads: it reaches the disk
+    // (WAL frame, fsync) like any other commit, and clears the fault when it works.
+    Status probe = Write([this](Tx&) -> Status {
+      VOUCH_ASSIGN_OR_RETURN(Stmt s, writer_->Prepare(kUserVersion));
+      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+      int64_t v = row ? s.Int(0) : 0;
+      std::string set = fmt::format("PRAGMA user_version = {}", v == 0 ? 1 : 0);
+      return writer_->Exec(set.c_str());
+    });
+    if (!probe.ok()) {
+      spdlog::warn("not ready: writes to {} fail: {}", options_.path, probe.message());
+      return Unavailable("writes to the database fail (" + probe.message() + ")");
+    }
+  }
   return Read([](Tx& tx) { return tx.AuditHeadSeq().status(); });
+}
+
+std::optional<int64_t> SqliteStore::AcknowledgedHead() const {
+  int64_t v = acked_head_.load();
+  return v < 0 ? std::nullopt : std::optional<int64_t>(v);
 }
 
 std::string SqliteStore::Describe() const {
@@ -312,10 +528,11 @@ Status SqliteStore::CheckIntegrity() {
       findings.push_back(stmt.Text(0));
     }
   }();
-  ReleaseReader(std::move(conn));
+  const bool damaged = conn->TakeFault() == StorageFault::kDamaged;
+  ReleaseReader(s.ok() ? std::move(conn) : nullptr);
   if (!s.ok()) {
     // A file damaged badly enough cannot even be checked.
-    if (s.code() == StatusCode::kInternal) return {StatusCode::kDataLoss, s.message()};
+    if (damaged || s.code() == StatusCode::kInternal) return {StatusCode::kDataLoss, s.message()};
     return s;
   }
   if (findings.size() == 1 && findings[0] == "ok") return OkStatus();

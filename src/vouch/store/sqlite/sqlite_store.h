@@ -8,12 +8,21 @@
 //
 // Reads use a pool of read-only connections, each read in its own snapshot transaction.
 //
+// Storage faults are loud (docs/operations.md, "Storage faults"): a writable open runs PRAGMA
+// quick_check before it writes anything and refuses a damaged file; the committer keeps the
+// acknowledged head (acked_head.h) beside the database and the open refuses a database whose audit
+// log is shorter than it; a write or read that meets a damaged file, or a write the file system
+// refuses (disk full, I/O error), fails with UNAVAILABLE and makes Ready() fail until a write works
+// again (a damaged file: until restart). A clean close checkpoints the write-ahead log into the
+// database file, so that file alone holds every commit.
+//
 // A writable store holds an exclusive lock on "<path>-lock" (SqliteFileLock) for its whole life, so
 // two servers cannot share one database. A read-only store (audit verification, backups) takes no
 // lock, applies no migration, starts no committer, and can open a file a server is writing.
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -22,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "vouch/store/sqlite/acked_head.h"
 #include "vouch/store/sqlite/sqlite_conn.h"
 #include "vouch/store/store.h"
 
@@ -34,6 +44,12 @@ struct SqliteOptions {
   // Open an existing file for reading only: no migrations (a newer schema is still refused), no
   // lock, no committer; Write() returns FAILED_PRECONDITION.
   bool read_only = false;
+  // Writable only: PRAGMA quick_check at open (linear in the file), refusing a damaged file.
+  bool quick_check = true;
+  // Writable only: keep the acknowledged head in "<path>-head" and refuse a database whose audit
+  // log is shorter than it, unless accept_shorter_log (which resets the head to the log).
+  bool acked_head = true;
+  bool accept_shorter_log = false;
 };
 
 // An exclusive advisory lock (flock) on "<db path>-lock", created with mode 0600 and held while
@@ -55,22 +71,28 @@ class SqliteFileLock {
 
 class SqliteStore final : public Store {
  public:
-  // Opens (creating if needed) the database, takes its lock, applies pending migrations and starts
-  // the committer. FAILED_PRECONDITION when the database was written by a newer vouch or another
-  // store holds the lock; UNAVAILABLE when it cannot be opened. With options.read_only: opens an
-  // existing vouch database as it is; FAILED_PRECONDITION when it is newer or not a vouch
-  // database, UNAVAILABLE when it cannot be opened.
+  // Opens (creating if needed) the database, takes its lock, checks it (quick_check), applies
+  // pending migrations, checks the acknowledged head and starts the committer.
+  // FAILED_PRECONDITION when the database was written by a newer vouch, another store holds the
+  // lock, or its audit log is shorter than the acknowledged head; DATA_LOSS when the quick check
+  // finds damage (or the head file is damaged); UNAVAILABLE when it cannot be opened. With
+  // options.read_only: opens an existing vouch database as it is; FAILED_PRECONDITION when it is
+  // newer or not a vouch database, UNAVAILABLE when it cannot be opened.
   static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
   ~SqliteStore() override;
 
   Status Read(const std::function<Status(Tx&)>& fn) override;
   Status Write(const std::function<Status(Tx&)>& fn) override;
+  // UNAVAILABLE when the file was found damaged, or when the last write failed underneath and a
+  // probe write (one page of the file's header, no registry data) still fails; otherwise a read.
   Status Ready() override;
   std::string Describe() const override;
   std::vector<StoreMetric> Metrics() const override;
 
   // PRAGMA integrity_check on a read connection: OK, or DATA_LOSS with SQLite's first findings.
   Status CheckIntegrity();
+  // The count in the acknowledged-head file; nullopt when read-only or none recorded yet.
+  std::optional<int64_t> AcknowledgedHead() const;
   // The schema version recorded in the file (schema_migrations).
   Result<int> SchemaVersion();
 
@@ -83,16 +105,30 @@ class SqliteStore final : public Store {
 
  private:
   struct Job;
+  struct BatchOutcome {
+    bool wrote = false;        // committed with at least one job applied
+    bool head_failed = false;  // the acknowledged head could not be recorded
+    Status failure;            // the last failure met, for the log
+  };
   SqliteStore(SqliteOptions options, std::unique_ptr<SqliteFileLock> lock,
-              std::unique_ptr<Conn> writer);
+              std::unique_ptr<Conn> writer, std::unique_ptr<AckedHeadFile> head);
   void CommitterLoop();
-  void RunBatch(std::vector<Job*>& batch);
+  BatchOutcome RunBatch(std::vector<Job*>& batch);
+  void NoteWriteOutcome(StorageFault fault, const BatchOutcome& outcome);
+  void MarkDamaged(const std::string& what);
+  void Checkpoint();
   Result<std::unique_ptr<Conn>> AcquireReader();
   void ReleaseReader(std::unique_ptr<Conn> conn);
 
   const SqliteOptions options_;
   std::unique_ptr<SqliteFileLock> lock_;  // null when read-only
   std::unique_ptr<Conn> writer_;          // used only by the committer thread; null when read-only
+  std::unique_ptr<AckedHeadFile> head_;   // used only by the committer thread; may be null
+  std::atomic<int64_t> acked_head_{-1};   // head_'s count for AcknowledgedHead(); -1: none
+
+  mutable std::mutex health_mu_;
+  Status damaged_;      // guarded by health_mu_: not OK once the file was found damaged
+  Status write_fault_;  // guarded by health_mu_: not OK while writes fail underneath
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
