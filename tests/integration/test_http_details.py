@@ -288,3 +288,38 @@ def test_a_token_of_ten_years_is_issued_with_an_expiry_a_json_number_holds(api):
     token = r.json()
     assert token["expiration_timestamp"] - token["creation_timestamp"] == 3650 * 86_400_000
     assert token["expiration_timestamp"] < 2**53
+
+
+# ---- places where docs/openapi.yaml and the server disagreed (found by tests/fuzz) ---------------
+
+def test_a_patch_without_a_body_is_400_not_a_silent_200(api, model):
+    before = snapshot(api, model)
+    r = api.raw("PATCH", f"/api/v1/models/{model}", data=b"")
+    native_error(r, 400, "INVALID_ARGUMENT")
+    r = api.raw("PATCH", f"/api/v1/models/{model}/versions/1", data=b"")
+    native_error(r, 400, "INVALID_ARGUMENT")
+    assert snapshot(api, model) == before
+
+
+@pytest.mark.parametrize("field", ["description", "comment"])
+def test_null_for_an_optional_field_is_400_not_taken_as_absent(api, model, field):
+    before = snapshot(api, model)
+    name = unique("null")
+    if field == "description":
+        r = api.raw("POST", "/api/v1/models", json_body={"name": name, "description": None})
+    else:
+        r = api.raw("POST", f"/api/v1/models/{model}/versions/1/stage",
+                    json_body={"stage": "Staging", "comment": None})
+    body = native_error(r, 400, "INVALID_ARGUMENT")
+    assert field in body["error"]["message"]
+    assert snapshot(api, model) == before
+    assert api.get_model(name).status_code == 404
+
+
+@pytest.mark.parametrize("n", ["9007199254740992", "35491766138711212930044970540325663050"])
+def test_a_version_number_beyond_2_to_53_is_400(api, spec, model, n):
+    r = api.raw("GET", f"/api/v1/models/{model}/versions/{n}")
+    native_error(r, 400, "INVALID_ARGUMENT")
+    # The document says so: the largest version number it allows is 2^53 - 1.
+    param = spec.doc["components"]["parameters"]["VersionNumber"]["schema"]
+    assert param["maximum"] == 2**53 - 1 < int(n)
