@@ -4,7 +4,7 @@ generation and a bounded number of cases; then `vouch audit verify` on the serve
 
 Knobs (environment): SCHEMA_FUZZ_EXAMPLES (cases per operation and phase, default 12: `make test`
 runs it so, in about a minute a store here), SCHEMA_FUZZ_BUDGET_S (seconds the run may take,
-default 600; past that the test fails), SCHEMA_FUZZ_SEED (unset: schemathesis's deterministic
+default 900; past that the test fails), SCHEMA_FUZZ_SEED (unset: schemathesis's deterministic
 generation, the same cases every run; set: random generation from that seed, for longer runs that
 explore more). Settings and the few documented relaxations: schemathesis.toml beside this file.
 A longer run: docs/operations.md.
@@ -27,7 +27,7 @@ from vouch_testlib import (ADMIN_TOKEN, OPENAPI_PATH, VouchServer, clean_env,  #
 CONFIG = Path(__file__).resolve().with_name("schemathesis.toml")
 SEED = os.environ.get("SCHEMA_FUZZ_SEED")
 EXAMPLES = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "12"))
-BUDGET_S = float(os.environ.get("SCHEMA_FUZZ_BUDGET_S", "600"))
+BUDGET_S = float(os.environ.get("SCHEMA_FUZZ_BUDGET_S", "900"))
 
 # Operations left out, and why: each would take the run's own credentials away (the admin token
 # revoked, the admin disabled, deleted or demoted), after which every later case is a 401 that

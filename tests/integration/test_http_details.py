@@ -323,3 +323,14 @@ def test_a_version_number_beyond_2_to_53_is_400(api, spec, model, n):
     # The document says so: the largest version number it allows is 2^53 - 1.
     param = spec.doc["components"]["parameters"]["VersionNumber"]["schema"]
     assert param["maximum"] == 2**53 - 1 < int(n)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/models", "/api/v1/models/{m}/versions", "/api/v1/audit"])
+def test_an_empty_page_token_is_400_not_the_first_page(api, model, path):
+    r = api.raw("GET", path.replace("{m}", model) + "?page_token=")
+    native_error(r, 400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize("version", ["0", "-1"])
+def test_an_audit_filter_on_version_below_1_is_400_not_no_filter(api, version):
+    native_error(api.raw("GET", f"/api/v1/audit?version={version}"), 400, "INVALID_ARGUMENT")
