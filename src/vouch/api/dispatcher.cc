@@ -5,6 +5,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
+
 #include "vouch/api/client_address.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
@@ -90,7 +92,15 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
   std::vector<std::string> segments;
   QueryParams query;
   try {
-    for (auto seg : parsed->segments()) segments.push_back(std::string(seg));
+    for (auto seg : parsed->segments()) {
+      segments.push_back(std::string(seg));
+      // Percent-escapes that decode to bytes which are not UTF-8 (%FF%FE) name nothing: refused
+      // rather than read as U+FFFD further on.
+      if (!IsValidUtf8(segments.back())) {
+        return Render(path, InvalidArgument("the request path is not UTF-8 once percent-decoded"),
+                      ctx);
+      }
+    }
     for (auto param : parsed->params(boost::urls::encoding_opts(true, false, false))) {
       query.items.emplace_back(std::string(param.key), std::string(param.value));
     }
@@ -98,9 +108,24 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
     return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
   }
 
-  Router::Match match = router_.Find(request.method, segments);
+  // Which credentials speak for the request must not depend on which of two headers is read.
+  int authorization_headers = 0;
+  for (const auto& [name, value] : request.headers)
+    authorization_headers += name == "authorization";
+  if (authorization_headers > 1) {
+    return Render(path, InvalidArgument("more than one Authorization header"), ctx);
+  }
+
+  // HEAD is GET without the body (RFC 9110 9.3.2): the same route, authentication, audit and
+  // status; the server sends the headers only.
+  const bool head = request.method == "HEAD";
+  Router::Match match = router_.Find(head ? std::string_view("GET") : request.method, segments);
   if (match.route == nullptr) {
     if (!match.allowed_methods.empty()) {
+      if (std::find(match.allowed_methods.begin(), match.allowed_methods.end(), "GET") !=
+          match.allowed_methods.end()) {
+        match.allowed_methods.push_back("HEAD");
+      }
       std::string allow = fmt::format("{}", fmt::join(match.allowed_methods, ", "));
       HttpResponse r = Render(path,
                               Status(StatusCode::kMethodNotAllowed,

@@ -127,16 +127,27 @@ TEST_F(DispatcherTest, AnUnknownPathIs404InTheNativeErrorShape) {
 TEST_F(DispatcherTest, AWrongMethodIs405WithAnAllowHeader) {
   HttpResponse r = Send("DELETE", "/api/v1/models");
   ExpectError(r, 405, "UNIMPLEMENTED");
-  EXPECT_EQ(ResponseHeader(r, "Allow"), "POST, GET");
+  EXPECT_EQ(ResponseHeader(r, "Allow"), "POST, GET, HEAD");
   r = Send("PUT", "/api/v1/models/m");
   ExpectError(r, 405, "UNIMPLEMENTED");
-  EXPECT_EQ(ResponseHeader(r, "Allow"), "GET, PATCH, DELETE");
+  EXPECT_EQ(ResponseHeader(r, "Allow"), "GET, PATCH, DELETE, HEAD");
   r = Send("GET", "/api/v1/models/m/tags/k");
   ExpectError(r, 405, "UNIMPLEMENTED");
   EXPECT_EQ(ResponseHeader(r, "Allow"), "PUT, DELETE");
   r = Send("POST", "/health", "", {}, false);
   ExpectError(r, 405, "UNIMPLEMENTED");
-  EXPECT_EQ(ResponseHeader(r, "Allow"), "GET");
+  EXPECT_EQ(ResponseHeader(r, "Allow"), "GET, HEAD");
+}
+
+TEST_F(DispatcherTest, HeadTakesTheGetRouteAndTwoAuthorizationHeadersAre400) {
+  ASSERT_EQ(Send("POST", "/api/v1/models", R"({"name":"m"})").status, 201);
+  HttpResponse get = Send("GET", "/api/v1/models/m");
+  HttpResponse head = Send("HEAD", "/api/v1/models/m");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, get.body);  // the server, not the dispatcher, leaves the body out
+  ExpectError(Send("HEAD", "/api/v1/models/m", "", {}, false), 401, "UNAUTHENTICATED");
+  ExpectError(Send("GET", "/api/v1/models/m", "", {{"authorization", "Bearer nope"}}), 400,
+              "INVALID_ARGUMENT");
 }
 
 TEST_F(DispatcherTest, MissingOrBadCredentialsAre401WithWwwAuthenticateAndChangeNothing) {
@@ -491,7 +502,8 @@ TEST_F(DispatcherTest, APermissionDeniedFromAHandlerIs403AndRecordedAtOnce) {
 // Error messages quote the input (a name, a limit); bytes that are not UTF-8 must not make the body
 // unparseable JSON.
 TEST_F(DispatcherTest, ErrorBodiesStayValidJsonWhenTheInputIsNotUtf8) {
-  ExpectError(Send("GET", "/api/v1/models/%FF%FE"), 404, "NOT_FOUND");
+  // Escapes that decode to bytes that are not UTF-8 name nothing: 400, not a lookup of U+FFFD.
+  ExpectError(Send("GET", "/api/v1/models/%FF%FE"), 400, "INVALID_ARGUMENT");
   ExpectError(Send("GET", "/api/v1/models?limit=%FF"), 400, "INVALID_ARGUMENT");
   ExpectError(Send("GET", "/api/v1/audit?since=%C3"), 400, "INVALID_ARGUMENT");
   ExpectError(Send("GET", "/api/v1/models/m/versions/%E2%82"), 400, "INVALID_ARGUMENT");

@@ -10,11 +10,24 @@
 namespace vouch {
 namespace {
 
+// C0 controls, DEL, and (in UTF-8 text) the C1 controls U+0080..U+009F, encoded C2 80..C2 9F.
 bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x20 || u == 0x7f) return true;
+    if (u == 0xc2 && i + 1 < s.size()) {
+      auto next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
+}
+
+// Characters (code points) in UTF-8 text: the bytes that do not continue a sequence.
+size_t CountCharacters(std::string_view utf8) {
+  return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
 }
 
 }  // namespace
@@ -99,11 +112,14 @@ Status ValidateEmail(std::string_view email) {
 }
 
 Status ValidatePassword(std::string_view password) {
-  if (password.size() < 8) return InvalidArgument("password must be at least 8 characters");
-  if (password.size() > 1024) return InvalidArgument("password is longer than 1024 bytes");
+  if (password.size() > 4 * 1024) return InvalidArgument("password is longer than 1024 characters");
   if (!IsValidUtf8(password) || password.find('\0') != std::string_view::npos) {
     return InvalidArgument("password must be UTF-8 without NUL");
   }
+  // Characters, as the OpenAPI document's minLength and maxLength count them, not bytes.
+  const size_t characters = CountCharacters(password);
+  if (characters < 8) return InvalidArgument("password must be at least 8 characters");
+  if (characters > 1024) return InvalidArgument("password is longer than 1024 characters");
   return OkStatus();
 }
 

@@ -200,6 +200,15 @@ struct HttpServer::Impl {
   net::thread_pool workers;
   std::vector<std::thread> io_threads;
   net::steady_timer tick_timer{ioc};
+  // accept() back-off (touched only by the accept chain, which runs one step at a time): when
+  // accept fails (out of descriptors, above all) the listener waits before trying again, 10 ms
+  // doubling to 1 s, and reports the failures once per kAcceptReportInterval with their count, so
+  // the server neither spins nor floods its log; connections it has keep being served.
+  net::steady_timer accept_timer{ioc};
+  std::chrono::milliseconds accept_delay{0};
+  int64_t accept_failures = 0;      // since the last report
+  int64_t accept_failures_all = 0;  // since accept last succeeded
+  std::optional<std::chrono::steady_clock::time_point> accept_reported;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> in_flight{0};
   std::mutex drained_mu;
@@ -210,6 +219,7 @@ struct HttpServer::Impl {
       : options(std::move(o)), handlers(std::move(h)), workers(std::max(1, options.workers)) {}
 
   void Accept();
+  void AcceptFailed(const beast::error_code& ec);
   void ScheduleTick();
   void Finished() {
     if (--in_flight == 0 && stopping) {
@@ -265,14 +275,59 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         });
   }
 
+  // The header section is first read whole (up to the header limit) and looked at as bytes,
+  // because Beast's parser unfolds obs-fold lines silently; then parsed from the buffer.
   void Read() {
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
+    obs_fold_ = false;
     Tcp().expires_after(server_.options.request_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    ReadHeaderSection();
+  }
+
+  void ReadHeaderSection() {
+    const auto data = buffer_.data();
+    std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    const size_t end = HeaderSectionEnd(bytes);
+    if (end != std::string_view::npos || bytes.size() >= server_.options.max_header_bytes) {
+      obs_fold_ = HasObsFold(bytes.substr(0, std::min(end, bytes.size())));
+      return http::async_read_header(
+          stream_, buffer_, *parser_,
+          [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    }
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec == beast::error::timeout) return self->OnHeader(ec);
+                              if (ec) {
+                                // The parser reports it (end of stream, a partial message) as it
+                                // always has.
+                                return http::async_read_header(
+                                    self->stream_, self->buffer_, *self->parser_,
+                                    [self](beast::error_code ec, size_t) { self->OnHeader(ec); });
+                              }
+                              self->ReadHeaderSection();
+                            });
+  }
+
+  // Where the header section in `bytes` ends (after its blank line), or npos.
+  static size_t HeaderSectionEnd(std::string_view bytes) {
+    for (size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+      if (i >= 1 && bytes[i - 1] == '\n') return i + 1;
+      if (i >= 2 && bytes[i - 1] == '\r' && bytes[i - 2] == '\n') return i + 1;
+    }
+    return std::string_view::npos;
+  }
+
+  // Whether a header section folds a line: a line break followed by a space or tab (RFC 9112
+  // 5.2: refused with 400).
+  static bool HasObsFold(std::string_view header) {
+    for (size_t i = header.find('\n'); i != std::string_view::npos && i + 1 < header.size();
+         i = header.find('\n', i + 1)) {
+      if (header[i + 1] == ' ' || header[i + 1] == '\t') return true;
+    }
+    return false;
   }
 
   // A request is in flight from its header on: a drain waits for its body, its handler and its
@@ -294,6 +349,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) return OnRead(ec);
     Begin();
     started_ = std::chrono::steady_clock::now();
+    if (obs_fold_) {
+      return Refuse(InvalidArgument("a header line is folded (obs-fold); send each on one line"));
+    }
+    // Only the chunked coding is understood; a body in any other (gzip, chunked) cannot be read.
+    int codings = 0;
+    bool chunked_only = true;
+    auto [first, last] = parser_->get().equal_range(http::field::transfer_encoding);
+    for (auto field = first; field != last; ++field) {
+      ++codings;
+      std::string_view v = field->value();
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      chunked_only = chunked_only && beast::iequals(v, "chunked");
+    }
+    if (codings > 1 || !chunked_only) {
+      return Refuse(Status(StatusCode::kUnimplemented,
+                           "only the chunked transfer coding is supported (Transfer-Encoding: "
+                           "chunked)"));
+    }
     if (parser_->is_done()) return OnRead(ec);
     auto read_body = [self = this->shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,
@@ -336,28 +410,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (!counted_) started_ = std::chrono::steady_clock::now();
     if (ec) {
-      // The request could not be read whole: answer once, then close the connection.
-      api::HttpRequest partial;
-      partial.remote_address = address_;
-      if (parser_->is_header_done()) {
-        partial = Translate(parser_->get());
-      } else {
-        // Headers too large: the request line is parsed by then, and its path says which door's
-        // error shape the answer takes.
-        partial.method = std::string(parser_->get().method_string());
-        partial.target = std::string(parser_->get().target());
-      }
-      partial.body.clear();
-      Status why =
+      return Refuse(
           ec == http::error::body_limit
               ? Status(StatusCode::kPayloadTooLarge,
                        fmt::format("request body exceeds {} bytes", server_.options.max_body_bytes))
           : ec == http::error::header_limit
               ? Status(StatusCode::kPayloadTooLarge, "request headers are too large")
-              : InvalidArgument(fmt::format("malformed HTTP request: {}", ec.message()));
-      Begin();
-      Respond(partial, server_.handlers.reject(partial, why), false);
-      return;
+              : InvalidArgument(fmt::format("malformed HTTP request: {}", ec.message())));
     }
     auto request = std::make_shared<api::HttpRequest>(Translate(parser_->get()));
     bool keep_alive = parser_->get().keep_alive();
@@ -369,6 +428,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                   self->Respond(*request, std::move(response), keep_alive);
                 });
     });
+  }
+
+  // The request could not be read whole, or cannot be served as sent: answer once, in the shape
+  // of the door its path names, then close the connection.
+  void Refuse(const Status& why) {
+    if (!counted_) started_ = std::chrono::steady_clock::now();
+    api::HttpRequest partial;
+    partial.remote_address = address_;
+    if (parser_->is_header_done()) {
+      partial = Translate(parser_->get());
+    } else {
+      // Headers too large: the request line is parsed by then, and its path says which door's
+      // error shape the answer takes.
+      partial.method = std::string(parser_->get().method_string());
+      partial.target = std::string(parser_->get().target());
+    }
+    partial.body.clear();
+    Begin();
+    Respond(partial, server_.handlers.reject(partial, why), false);
   }
 
   void Respond(const api::HttpRequest& request, api::HttpResponse response, bool keep_alive) {
@@ -385,6 +463,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    if (request.method == "HEAD") {
+      // GET's status and headers, Content-Length included, without the body (RFC 9110 9.3.2).
+      auto head = std::make_shared<http::response<http::empty_body>>(std::move(res->base()));
+      LogResponse(request, response.status, request_id);
+      return Write(head, keep_alive);
+    }
+    LogResponse(request, response.status, request_id);
+    Write(res, keep_alive);
+  }
+
+  void LogResponse(const api::HttpRequest& request, int status, std::string_view request_id) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started_)
                       .count();
@@ -392,10 +481,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     path = path.substr(0, std::min(path.find('?'), path.size()));
     LogRequest({.method = request.method,
                 .path = path,
-                .status = response.status,
+                .status = status,
                 .latency_ms = static_cast<double>(micros) / 1000.0,
                 .request_id = request_id,
                 .peer = address_});
+  }
+
+  template <class Message>
+  void Write(std::shared_ptr<Message> res, bool keep_alive) {
     Tcp().expires_after(server_.options.request_timeout);
     http::async_write(
         stream_, *res,
@@ -434,7 +527,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   HttpServer::Impl& server_;
   std::string address_;
   std::chrono::steady_clock::time_point started_;
-  bool counted_ = false;  // this connection's current request is counted in in_flight
+  bool counted_ = false;   // this connection's current request is counted in in_flight
+  bool obs_fold_ = false;  // the header section being read folds a line
 };
 
 }  // namespace
@@ -443,15 +537,42 @@ void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      spdlog::warn("accept failed: {}", ec.message());
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      if (options.tls) {
-        std::make_shared<Session<TlsStream>>(*this, std::move(socket), options.tls->ssl)->Start();
-      } else {
-        std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->Start();
-      }
+      return AcceptFailed(ec);
     }
+    if (accept_failures_all > 0) {
+      spdlog::info("accepting connections again after {} failed accepts", accept_failures_all);
+      accept_failures = accept_failures_all = 0;
+      accept_reported.reset();
+    }
+    accept_delay = std::chrono::milliseconds(0);
+    socket.set_option(tcp::no_delay(true), ec);
+    if (options.tls) {
+      std::make_shared<Session<TlsStream>>(*this, std::move(socket), options.tls->ssl)->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->Start();
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Impl::AcceptFailed(const beast::error_code& ec) {
+  constexpr std::chrono::milliseconds kFirstDelay(10), kMaxDelay(1000);
+  constexpr std::chrono::seconds kAcceptReportInterval(10);
+  ++accept_failures;
+  ++accept_failures_all;
+  accept_delay = accept_delay.count() == 0 ? kFirstDelay : std::min(accept_delay * 2, kMaxDelay);
+  const auto now = std::chrono::steady_clock::now();
+  if (!accept_reported || now - *accept_reported >= kAcceptReportInterval) {
+    spdlog::warn(
+        "accept failed: {} ({} times in the last {} s); retrying in {} ms, up to every {} ms",
+        ec.message(), accept_failures, kAcceptReportInterval.count(), accept_delay.count(),
+        kMaxDelay.count());
+    accept_failures = 0;
+    accept_reported = now;
+  }
+  accept_timer.expires_after(accept_delay);
+  accept_timer.async_wait([this](beast::error_code wait_ec) {
+    if (wait_ec || stopping || !acceptor.is_open()) return;
     Accept();
   });
 }
@@ -528,6 +649,7 @@ void HttpServer::Stop() {
   net::post(impl_->ioc, [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->accept_timer.cancel();
     impl_->tick_timer.cancel();
   });
   {

@@ -491,6 +491,23 @@ TEST_F(AccessTest, TokensOfDisabledOrDeletedOwnersStopWorkingAtOnce) {
   EXPECT_EQ(CodeOf(auth_.AuthenticateBearer(token->token)), StatusCode::kUnauthenticated);
 }
 
+TEST_F(AccessTest, ATokenLivesAtMostTenYears) {
+  RequestContext bob = User("bob");
+  const TimeMs now = clock_.NowMs();
+  EXPECT_TRUE(
+      identity_.CreateToken(bob, {.name = "longest", .expires_ms = now + kMaxTokenLifetimeMs})
+          .ok());
+  EXPECT_EQ(CodeOf(identity_.CreateToken(
+                bob, {.name = "too-long", .expires_ms = now + kMaxTokenLifetimeMs + 1})),
+            StatusCode::kInvalidArgument);
+  // What "99999999999d" parses to: far beyond 2^53 ms.
+  EXPECT_EQ(CodeOf(identity_.CreateToken(
+                bob, {.name = "absurd", .expires_ms = now + int64_t{99'999'999'999} * 86'400'000})),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(identity_.CreateToken(bob, {.name = "past", .expires_ms = now})),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(AccessTest, OnlyTheOwnerOrAnAdminSeesAndRevokesAToken) {
   RequestContext bob = User("bob"), carol = User("carol");
   auto token = identity_.CreateToken(bob, {.name = "bobs", .scope = "read"});

@@ -286,6 +286,12 @@ Result<IssuedToken> IdentityService::CreateToken(const RequestContext& ctx, cons
   if (args.expires_ms && *args.expires_ms <= ctx.Now()) {
     return InvalidArgument("expires_at must be in the future");
   }
+  if (args.expires_ms && *args.expires_ms - ctx.Now() > kMaxTokenLifetimeMs) {
+    return InvalidArgument(
+        fmt::format("a token lives at most {} days (10 years); expires_at or "
+                    "expires_in is further away",
+                    kMaxTokenLifetimeMs / 86'400'000));
+  }
   IssuedToken out{.owner = owner, .token = AuthService::NewToken()};
   VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, owner));

@@ -41,6 +41,10 @@ struct UserUpdate {
   std::optional<bool> disabled;
 };
 
+// The longest a token may live: 10 years (3650 days). Bounded so that no expiry beyond what a
+// JSON number holds exactly (2^53 ms) is ever stored, answered or logged.
+inline constexpr TimeMs kMaxTokenLifetimeMs = int64_t{3650} * 86'400'000;
+
 struct TokenArgs {
   std::string owner;  // empty: the caller
   std::string name;
@@ -100,7 +104,8 @@ class IdentityService {
   // Soft delete: the id is never reused; its tokens are revoked and its grants removed.
   Status DeleteUser(const RequestContext& ctx, std::string_view name);
 
-  // Tokens: a principal's own, or anyone's for admins.
+  // Tokens: a principal's own, or anyone's for admins. INVALID_ARGUMENT for an expiry not in the
+  // future or more than kMaxTokenLifetimeMs away.
   Result<IssuedToken> CreateToken(const RequestContext& ctx, const TokenArgs& args);
   // `owner` empty: the caller's; "*": everyone's (admins and auditors).
   Result<std::vector<std::pair<store::TokenRecord, std::string>>> ListTokens(

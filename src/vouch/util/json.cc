@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "vouch/util/text.h"
@@ -269,8 +272,12 @@ class ExactHandler {
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
-  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    keys_.emplace_back();
+    return true;
+  }
   bool on_object_end(size_t n, boost::system::error_code&) {
+    keys_.pop_back();
     stack_.push_object(n);
     return true;
   }
@@ -280,13 +287,25 @@ class ExactHandler {
     return true;
   }
   bool on_key_part(json::string_view s, size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
     stack_.push_chars(s);
     return true;
   }
-  bool on_key(json::string_view s, size_t, boost::system::error_code&) {
+  // A key given twice in one object is refused: Boost.JSON would keep the last value, so
+  // {"name":"a","name":"b"} would mean what a reader of the first key did not expect.
+  bool on_key(json::string_view s, size_t, boost::system::error_code& ec) {
+    key_.append(s.data(), s.size());
+    if (!keys_.back().insert(key_).second) {
+      duplicate_key_ = std::move(key_);
+      ec = json::error::syntax;
+      return false;
+    }
+    key_.clear();
     stack_.push_key(s);
     return true;
   }
+  // The key that appeared twice in one object, when that stopped the parse.
+  const std::optional<std::string>& duplicate_key() const { return duplicate_key_; }
   bool on_string_part(json::string_view s, size_t, boost::system::error_code&) {
     stack_.push_chars(s);
     return true;
@@ -341,7 +360,10 @@ class ExactHandler {
  private:
   const bool integers_as_doubles_;
   json::value_stack stack_;
-  std::string number_;  // the text of a number split across parts
+  std::string number_;                                 // the text of a number split across parts
+  std::string key_;                                    // the text of the key being read
+  std::vector<std::unordered_set<std::string>> keys_;  // the keys of each open object
+  std::optional<std::string> duplicate_key_;
 };
 
 Result<json::value> Parse(std::string_view text, bool integers_as_doubles) {
@@ -351,6 +373,10 @@ Result<json::value> Parse(std::string_view text, bool integers_as_doubles) {
   boost::system::error_code ec;
   size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && used != text.size()) ec = json::error::extra_data;
+  if (const auto& key = parser.handler().duplicate_key()) {
+    return InvalidArgument(fmt::format("malformed JSON: the key \"{}\" appears twice in one object",
+                                       SanitizeUtf8(*key, 64)));
+  }
   if (ec) return InvalidArgument(fmt::format("malformed JSON: {}", ec.message()));
   try {
     return parser.handler().Release();

@@ -59,6 +59,21 @@ TEST(ParseJsonObject, RejectsMalformedAndNonObjects) {
   EXPECT_TRUE(ParseJsonObject("").ok());
 }
 
+TEST(ParseJson, RefusesAKeyGivenTwiceInOneObject) {
+  auto dup = ParseJsonObject(R"({"name":"dk1","name":"dk2"})");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(dup.status().message().find("\"name\" appears twice"), std::string::npos)
+      << dup.status().message();
+  EXPECT_EQ(ParseJson(R"({"a":{"b":1,"b":2}})").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseJson(R"([{"a":1},{"a":1,"\u0061":2}])").status().code(),
+            StatusCode::kInvalidArgument);
+  // The same key in different objects, or nested under itself, is fine.
+  auto ok = ParseJson(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->at("b").as_array().size(), 2u);
+}
+
 TEST(ParseJson, RejectsDeepNesting) {
   std::string deep(1000, '[');
   EXPECT_EQ(ParseJson(deep).status().code(), StatusCode::kInvalidArgument);

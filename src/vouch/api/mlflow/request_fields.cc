@@ -186,7 +186,8 @@ Result<int64_t> ParseVersion(std::string_view text) {
 Result<RequestFields> RequestFields::Read(const Call& call,
                                           std::initializer_list<FieldSpec> schema) {
   json::object fields;
-  if (call.request.method == "GET" && !call.query.items.empty()) {
+  const bool reads = call.request.method == "GET" || call.request.method == "HEAD";
+  if (reads && !call.query.items.empty()) {
     VOUCH_ASSIGN_OR_RETURN(fields, QueryObject(call.query, schema));
   } else {
     VOUCH_TRY(CheckContentType(call.request));

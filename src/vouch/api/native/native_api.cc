@@ -23,7 +23,11 @@ Result<service::PageRequest> PageParams(const Call& c) {
     }
     page.limit = static_cast<int>(l);
   }
-  if (const auto* token = c.query.First("page_token")) page.page_token = *token;
+  if (const auto* token = c.query.First("page_token")) {
+    // Present but empty is no token the server issued (it issues none empty), not "no token".
+    if (token->empty()) return InvalidArgument("invalid page token: it is empty");
+    page.page_token = *token;
+  }
   return page;
 }
 
@@ -317,6 +321,7 @@ void RegisterRoutes(Router& router, RegistryService& reg, std::function<Status()
     if (const auto* v = c.query.First("action")) q.action = *v;
     if (const auto* v = c.query.First("version")) {
       VOUCH_ASSIGN_OR_RETURN(q.version, ParseInt("version", *v));
+      if (q.version < 1) return InvalidArgument("version must be at least 1");
     }
     VOUCH_ASSIGN_OR_RETURN(q.since_ms, TimeParam(c, "since"));
     VOUCH_ASSIGN_OR_RETURN(q.until_ms, TimeParam(c, "until"));
