@@ -149,6 +149,13 @@ def test_migrate_copies_the_registry_and_its_log_and_refuses_a_second_time(serve
         assert counts[table][0] == counts[table][1] > 0, (table, counts[table])
     assert counts["audit_events"] == (count, count)
     assert counts["models"][0] == 3  # the deleted one is kept, as in SQLite
+    # The copied tables have planner statistics: a server started at once plans with them.
+    unanalysed = subprocess.run(
+        ["psql", fresh_database, "-Atc",
+         "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL "
+         "AND relname IN ('models', 'model_versions', 'audit_events') ORDER BY relname"],
+        check=True, capture_output=True, text=True).stdout.split()
+    assert unanalysed == [], f"not analysed after the copy: {unanalysed}"
 
     assert verify("--store", source) == (count, digest)
     assert verify("--data-dir", srv.data_dir) == (count, digest)

@@ -19,7 +19,6 @@
 #include "vouch/service/seed.h"
 #include "vouch/store/copy.h"
 #include "vouch/store/open.h"
-#include "vouch/store/postgres/pg_conn.h"
 #include "vouch/util/crypto.h"
 
 namespace vouch::cli {
@@ -93,10 +92,6 @@ Result<service::SeedReport> SeedPostgresByCopy(const store::StoreLocation& where
           {.sqlite_path = file,
            .target = {.dsn = where.dsn, .pool_size = 1, .statement_timeout_ms = 0},
            .check_log = CheckLog}));
-  // The copied tables have no planner statistics until autovacuum comes round; a server started
-  // at once would plan its first searches blind (a whole table read for each batch).
-  VOUCH_ASSIGN_OR_RETURN(auto conn, store::PgConn::Open({.dsn = where.dsn}));
-  VOUCH_TRY(conn->Exec("ANALYZE"));
   if (!a.quiet) {
     s.err() << fmt::format("copied into {}: {} events, log digest {}\n", where.Describe(),
                            copied.log.events, copied.log.digest);

@@ -161,6 +161,15 @@ class Copier {
     if (!committed.ok()) {
       return Unavailable(fmt::format("the copy could not be committed: {}", committed.message()));
     }
+    // The copied tables have no planner statistics until autovacuum comes round, and a server
+    // started at once would plan its first searches blind (a whole table read for each batch of a
+    // search). ANALYZE passes over, with a notice, tables the role does not own; failing to gather
+    // statistics does not undo a committed copy, so it is a note, not a failure.
+    if (Status analysed = pg_->Exec("ANALYZE"); !analysed.ok()) {
+      report_.notes.push_back(fmt::format(
+          "planner statistics were not gathered ({}): run ANALYZE on the target before serving",
+          analysed.message()));
+    }
     return report_;
   }
 
