@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from vouch_testlib import postgres_cluster, require_binary, run_cli, unique
+from vouch_testlib import postgres_cluster, require_binary, run_cli, unique, wait_until
 
 sqlite_only = pytest.mark.sqlite_only
 
@@ -344,7 +344,9 @@ def test_a_full_disk_answers_writes_and_ready_503_and_recovers_when_space_is_fre
     assert "fail" in srv.stderr() and " 500 " not in srv.stderr()
 
     filler.unlink()
-    api.call("GET", "/ready", token=None, expect=200)
+    # /ready probes with a write at most once a second: await its recovery.
+    wait_until(lambda: api.call("GET", "/ready", token=None).status_code == 200, timeout=30,
+               what="/ready 200 after space was freed")
     v = api.create_version(name, source="s3://b/after")
     assert v["version"] == len(stored) + 1
     assert verified_count(srv) == api.max_seq()
@@ -378,7 +380,9 @@ def test_postgres_ready_is_503_while_the_database_cannot_write_and_recovers_by_i
     assert "read-only transaction" in srv.stderr() and " 500 " not in srv.stderr()
 
     pg.psql(f'ALTER DATABASE "{db}" RESET default_transaction_read_only;\n' + kick)
-    api.call("GET", "/ready", token=None, expect=200)
+    # /ready probes with a write at most once a second: await its recovery.
+    wait_until(lambda: api.call("GET", "/ready", token=None).status_code == 200, timeout=30,
+               what="/ready 200 once the database is writable again")
     assert api.create_version(name)["version"] == 1
     events = api.max_seq()
     assert srv.terminate() == 0

@@ -163,7 +163,9 @@ Result<std::optional<ModelsRef>> ParseModelsSource(std::string_view source) {
   Status improper = SourceNotContained(source, "model_id");
   if (path.size() <= 1 || path[0] != '/') return improper;
   std::string_view trimmed = path;
-  trimmed.remove_prefix(trimmed.find_first_not_of('/'));
+  size_t first = trimmed.find_first_not_of('/');
+  if (first == std::string_view::npos) return improper;  // only slashes: models:////
+  trimmed.remove_prefix(first);
   std::vector<std::string_view> parts = Split(trimmed, '/');
   if (parts.size() > 2 || IsBlank(parts[0])) return improper;
   ModelsRef ref;

@@ -136,8 +136,9 @@ TEST(ModelSource, ParsesModelsSources) {
 }
 
 TEST(ModelSource, RefusesModelsSourcesMlflowCannotParse) {
-  for (std::string_view source : {"models:/", "models:/M/1/x", "models:/M/../M/1", "models:/M@",
-                                  "models:/M/ ", "models:M/1"}) {
+  for (std::string_view source :
+       {"models:/", "models:/M/1/x", "models:/M/../M/1", "models:/M@", "models:/M/ ", "models:M/1",
+        "models:////", "models://///", "models:////?x=1"}) {
     auto r = ParseModelsSource(source);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << source;
     EXPECT_EQ(r.status().message(), NotContained(source, "model_id")) << source;

@@ -325,6 +325,14 @@ Status PostgresStore::Ready() {
   Status s = RunOnce(
       kBeginRead, false, [](Tx&) { return OkStatus(); }, retry);
   if (s.ok() && write_fault_.load()) {
+    // At most one probe a second, however often /ready is asked while writes fail.
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = last_probe_ms_.load();
+    if (now - last < 1000 || !last_probe_ms_.compare_exchange_strong(last, now)) {
+      return Unavailable("writes to the database fail");
+    }
     // Rewrites the audit head's row with its own values: a new row version and WAL, like any
     // write, and nothing that a reader sees changes.
     s = RunOnce(

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,6 +105,8 @@ class PostgresStore final : public Store {
   std::atomic<int64_t> reads_{0};
   std::atomic<int64_t> writes_{0};
   std::atomic<bool> write_fault_{false};  // set by a write the database refused underneath
+  // steady-clock milliseconds of the last probe write Ready() made while writes failed
+  std::atomic<int64_t> last_probe_ms_{std::numeric_limits<int64_t>::min() / 2};
 };
 
 }  // namespace vouch::store

@@ -366,10 +366,21 @@ SqliteStore::BatchOutcome SqliteStore::RunBatch(std::vector<Job*>& batch) {
       pending = std::move(rerun);
       continue;
     }
-    // The log's length as this commit leaves it, for the acknowledged head.
+    // The log's length as this commit leaves it, for the acknowledged head. Not knowing it, the
+    // batch is not committed: answering writes the head cannot cover would defeat the head.
     std::optional<int64_t> length;
     if (head_ && !applied.empty()) {
-      if (auto n = LogLength(*writer_); n.ok()) length = *n;
+      auto n = LogLength(*writer_);
+      if (!n.ok()) {
+        (void)writer_->Exec("ROLLBACK");
+        spdlog::error("cannot read the audit log's length before commit: {}",
+                      n.status().ToString());
+        outcome.failure = Unavailable(n.status().message());
+        for (Job* job : applied) job->result = Unavailable("the store could not commit; retry");
+        pending.clear();
+        break;
+      }
+      length = *n;
     }
     Status committed = writer_->Exec("COMMIT");
     if (!committed.ok()) {
@@ -378,7 +389,10 @@ SqliteStore::BatchOutcome SqliteStore::RunBatch(std::vector<Job*>& batch) {
       outcome.failure = committed;
       for (Job* job : applied) job->result = Unavailable("the store could not commit; retry");
     } else {
-      // Recorded before any answer is released: what was acknowledged is never above the head.
+      // Recorded before any answer is released, so what was acknowledged is never above the head
+      // while the head file can be written. When it cannot, the batch is committed all the same
+      // (its answers say so), the head lags, and the store counts as failing to write: /ready
+      // answers 503 until a commit records the head again.
       if (length) {
         if (Status recorded = head_->Record(*length); !recorded.ok()) {
           spdlog::error("cannot record the acknowledged head in {}: {}", head_->path(),
@@ -480,7 +494,10 @@ Status SqliteStore::Read(const std::function<Status(Tx&)>& fn) {
   return s;
 }
 
+// Ready()'s answers name no path and quote no SQLite message (the route needs no credentials);
+// the detail goes to the log.
 Status SqliteStore::Ready() {
+  constexpr char kWritesFail[] = "writes to the database fail";
   Status fault;
   {
     std::lock_guard lock(health_mu_);
@@ -491,8 +508,19 @@ Status SqliteStore::Ready() {
     fault = write_fault_;
   }
   if (!fault.ok() && writer_) {
+    // At most one probe a second, however often /ready is asked while writes fail: the probe is
+    // a write on the one committer, at the moment the disk is in trouble.
+    {
+      std::lock_guard lock(health_mu_);
+      auto now = std::chrono::steady_clock::now();
+      if (last_probe_ && now - *last_probe_ < std::chrono::seconds(1)) {
+        return Unavailable(kWritesFail);
+      }
+      last_probe_ = now;
+    }
     // A write that changes one header field and nothing the registry reads: it reaches the disk
-    // (WAL frame, fsync) like any other commit, and clears the fault when it works.
+    // (WAL frame, fsync, the acknowledged head) like any other commit, and clears the fault when
+    // it works.
     Status probe = Write([this](Tx&) -> Status {
       VOUCH_ASSIGN_OR_RETURN(Stmt s, writer_->Prepare(kUserVersion));
       VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -500,12 +528,22 @@ Status SqliteStore::Ready() {
       std::string set = fmt::format("PRAGMA user_version = {}", v == 0 ? 1 : 0);
       return writer_->Exec(set.c_str());
     });
-    if (!probe.ok()) {
+    bool still_failing = !probe.ok();
+    if (!still_failing) {  // committed, but the head may still not be recordable
+      std::lock_guard lock(health_mu_);
+      still_failing = !write_fault_.ok();
+      if (still_failing) probe = write_fault_;
+    }
+    if (still_failing) {
       spdlog::warn("not ready: writes to {} fail: {}", options_.path, probe.message());
-      return Unavailable("writes to the database fail (" + probe.message() + ")");
+      return Unavailable(kWritesFail);
     }
   }
-  return Read([](Tx& tx) { return tx.AuditHeadSeq().status(); });
+  if (Status read = Read([](Tx& tx) { return tx.AuditHeadSeq().status(); }); !read.ok()) {
+    spdlog::warn("not ready: reads of {} fail: {}", options_.path, read.ToString());
+    return Unavailable("the database cannot be read");
+  }
+  return OkStatus();
 }
 
 std::optional<int64_t> SqliteStore::AcknowledgedHead() const {

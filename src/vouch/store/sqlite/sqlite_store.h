@@ -23,10 +23,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,6 +131,8 @@ class SqliteStore final : public Store {
   mutable std::mutex health_mu_;
   Status damaged_;      // guarded by health_mu_: not OK once the file was found damaged
   Status write_fault_;  // guarded by health_mu_: not OK while writes fail underneath
+  // guarded by health_mu_: when Ready() last probed a failing store with a write
+  std::optional<std::chrono::steady_clock::time_point> last_probe_;
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;

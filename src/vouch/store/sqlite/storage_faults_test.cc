@@ -134,6 +134,40 @@ TEST(SqliteStorageFaults, EveryCommitRecordsTheAcknowledgedHeadBeforeItIsAnswere
   EXPECT_EQ(db.store().AcknowledgedHead(), 3);
 }
 
+// The descriptor this process holds open on `path`, or -1.
+int OpenDescriptorOf(const std::string& path) {
+  std::error_code ec;
+  const auto want = std::filesystem::canonical(path, ec);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(entry.path(), link_ec);
+    if (!link_ec && target == want) return std::stoi(entry.path().filename().string());
+  }
+  return -1;
+}
+
+TEST(SqliteStorageFaults, AHeadThatCannotBeRecordedMakesReadyFailAndNamesNoPath) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  ASSERT_TRUE(CreateModels(db.store(), "m", 1).ok());
+  const std::string head = AckedHeadPath(db.path());
+  int fd = OpenDescriptorOf(head);
+  ASSERT_GE(fd, 0) << "the store does not hold " << head << " open";
+  // The head's descriptor now refuses writes (read-only /dev/null): every Record() fails.
+  int read_only = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(read_only, 0);
+  ASSERT_EQ(::dup2(read_only, fd), fd);
+  ::close(read_only);
+
+  // The write itself committed, and is answered so; the head lags behind it.
+  ASSERT_TRUE(CreateModels(db.store(), "n", 1).ok());
+  EXPECT_EQ(*ReadAckedHead(head), 1);
+  Status ready = db.store().Ready();
+  EXPECT_EQ(ready.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(ready.message(), "writes to the database fail");
+  EXPECT_EQ(ready.message().find(db.path()), std::string::npos);
+}
+
 TEST(SqliteStorageFaults, ALogShorterThanTheAcknowledgedHeadIsRefusedNamingBothLengths) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
