@@ -593,10 +593,29 @@ TEST_F(ThrottleTest, AUsernameBacksOffFromEveryAddressOnlyPastTheMuchHigherCeili
   }
   EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
   EXPECT_EQ(SignIn("bob", "spray", "198.51.100.200").code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.1").code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(SignIn("admin", "wrong-but-checked", "10.0.0.1").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.2").code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(SignIn("admin", "wrong-but-checked", "10.0.0.2").code(), StatusCode::kUnauthenticated);
   clock_.Advance(1'000);
+  EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.2").ok());
+}
+
+TEST_F(ThrottleTest, SprayedFailuresNeverKeepAUserOutOfAnAddressItSignedInFrom) {
+  User("bob");
+  ASSERT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
+  // Failures from many addresses, one each a minute apart: the username's wait reaches its cap
+  // and, kept up, would hold it there for as long as the spraying goes on.
+  const int ceiling = 2 * AuthService::kCeilingFactor;
+  for (int i = 0; i < ceiling + 10; ++i) {
+    (void)SignIn("bob", "spray", fmt::format("198.51.100.{}", i));
+    clock_.Advance(59'000);
+  }
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.9").code(), StatusCode::kResourceExhausted);
+  // From the address it signed in from before, only that pair's own limit applies.
   EXPECT_TRUE(SignIn("bob", "pw-bob-long", "10.0.0.1").ok());
+  // ... which still holds: guessing from there backs off after max_failures.
+  EXPECT_EQ(SignIn("bob", "guess-1", "10.0.0.1").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("bob", "guess-2", "10.0.0.1").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignIn("bob", "pw-bob-long", "10.0.0.1").code(), StatusCode::kResourceExhausted);
 }
 
 TEST_F(ThrottleTest, AnAddressBacksOffForEveryUsernamePastTheSameCeiling) {

@@ -20,6 +20,9 @@ constexpr size_t kMaxTracked = 100000;  // throttle entries, cache entries
 constexpr TimeMs kTouchEveryMs = 60'000;
 constexpr size_t kMaxAttempted = 64;
 constexpr TimeMs kFirstBackoffMs = 1000;
+// How long a (username, address) that signed in stays exempt from the username's and the
+// address's ceilings.
+constexpr TimeMs kSignedInMemoryMs = 30LL * 24 * 3600 * 1000;
 const std::string kOverflowAddress = "(other addresses)";
 const std::string kInvalidCredentials = "invalid username or password";
 
@@ -249,6 +252,12 @@ Status AuthService::CheckThrottle(const std::string& key, TimeMs now) {
   return OkStatus();
 }
 
+bool AuthService::SignedInBefore(const std::string& pair_key, TimeMs now) {
+  std::lock_guard lock(mu_);
+  auto it = signed_in_.find(pair_key);
+  return it != signed_in_.end() && now - it->second <= kSignedInMemoryMs;
+}
+
 void AuthService::NoteFailure(const std::string& key, int limit, TimeMs now) {
   std::lock_guard lock(mu_);
   if (failures_.size() >= kMaxTracked && !failures_.contains(key)) {
@@ -275,13 +284,19 @@ Result<Authenticated> AuthService::AuthenticatePassword(std::string_view usernam
   const TimeMs now = clock_.NowMs();
   // Failures are counted per username from one address, and, with a ceiling `kCeilingFactor`
   // times higher, per username from any address and per address for any username: guessing from
-  // one place is slowed down soon, while someone else's failures lock nobody out.
+  // one place is slowed down soon, and someone else's failures never keep a user out of an address
+  // it signed in from (SignedInBefore).
   const std::string pair_key = fmt::format("pair:{}\n{}", username, address);
   const std::string user_key = fmt::format("user:{}", username);
   const std::string address_key = fmt::format("address:{}", address);
   VOUCH_TRY(CheckThrottle(pair_key, now));
-  VOUCH_TRY(CheckThrottle(user_key, now));
-  VOUCH_TRY(CheckThrottle(address_key, now));
+  // A username signing in from an address it has signed in from before is held only to that
+  // pair's limit: failures sprayed from elsewhere (by the username's or the address's ceiling) do
+  // not keep its owner out.
+  if (!SignedInBefore(pair_key, now)) {
+    VOUCH_TRY(CheckThrottle(user_key, now));
+    VOUCH_TRY(CheckThrottle(address_key, now));
+  }
   // The cache key binds username and password under a key that never leaves this process.
   std::string material(username);
   material.push_back('\0');
@@ -330,6 +345,12 @@ Result<Authenticated> AuthService::AuthenticatePassword(std::string_view usernam
   {
     std::lock_guard lock(mu_);
     failures_.erase(pair_key);
+    if (signed_in_.size() >= kMaxTracked && !signed_in_.contains(pair_key)) {
+      std::erase_if(signed_in_,
+                    [&](const auto& kv) { return now - kv.second > kSignedInMemoryMs; });
+      if (signed_in_.size() >= kMaxTracked) signed_in_.clear();
+    }
+    signed_in_[pair_key] = now;
   }
   Cached c{.who = {.principal = *found, .method = AuthMethod::kPassword}, .loaded_ms = now};
   std::unique_lock lock(cache_mu_);

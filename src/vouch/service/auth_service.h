@@ -143,6 +143,8 @@ class AuthService {
                                   const std::string& key, TimeMs now) const;
   // RESOURCE_EXHAUSTED while `key` is backing off.
   Status CheckThrottle(const std::string& key, TimeMs now);
+  // Whether the username signed in from the address (`pair_key`) within kSignedInMemoryMs.
+  bool SignedInBefore(const std::string& pair_key, TimeMs now);
   // Counts a failure for `key`; from the `limit`-th on, it backs off.
   void NoteFailure(const std::string& key, int limit, TimeMs now);
   // What a denial records for a Basic username that did not sign in (see AuthenticateHeader).
@@ -160,8 +162,10 @@ class AuthService {
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Pending> pending_;  // guarded by mu_
   std::map<std::string, Failures> failures_;                        // guarded by mu_
-  std::map<int64_t, TimeMs> touched_;                               // guarded by mu_
-  std::string attempt_key_;                                         // guarded by mu_
+  // When each (username, address) last signed in with a password; guarded by mu_.
+  std::unordered_map<std::string, TimeMs> signed_in_;
+  std::map<int64_t, TimeMs> touched_;  // guarded by mu_
+  std::string attempt_key_;            // guarded by mu_
 
   mutable std::shared_mutex cache_mu_;
   std::unordered_map<std::string, Cached> token_cache_;     // by token hash; guarded by cache_mu_
