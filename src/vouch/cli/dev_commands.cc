@@ -16,10 +16,12 @@
 
 #include "vouch/audit/verify.h"
 #include "vouch/cli/commands.h"
+#include "vouch/service/secrets.h"
 #include "vouch/service/seed.h"
 #include "vouch/store/copy.h"
 #include "vouch/store/open.h"
 #include "vouch/util/crypto.h"
+#include "vouch/util/files.h"
 
 namespace vouch::cli {
 namespace {
@@ -113,6 +115,14 @@ int Seed(const SeedArgs& a, Session& s, const Clock& clock) {
       return s.Fail(fmt::format("cannot create {}: {}", a.data_dir, ec.message()), kExitRefused);
     }
     uri = "sqlite://" + (fs::path(a.data_dir) / "vouch.db").string();
+    // A new registry gets its master key as `vouch serve` would make it, so that a server can
+    // start on the seeded directory (a database without its key is refused).
+    const fs::path key = fs::path(a.data_dir) / "master-key";
+    if (!fs::exists(fs::path(a.data_dir) / "vouch.db", ec) && !fs::exists(key, ec)) {
+      if (Status made = WriteNewSecretFile(key, service::NewMasterKeyText()); !made.ok()) {
+        return s.Fail(made.message(), kExitRefused);
+      }
+    }
   }
   auto where = store::ParseStoreUri(uri);
   if (!where.ok()) return s.Fail(where.status().message(), kExitUsage);

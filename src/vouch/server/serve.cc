@@ -27,6 +27,7 @@
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/sqlite/acked_head.h"
 #include "vouch/util/crypto.h"
+#include "vouch/util/files.h"
 #include "vouch/util/json.h"
 #include "vouch/util/net.h"
 
@@ -82,21 +83,6 @@ Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
     return InvalidArgument(fmt::format("--listen port must be 0..65535, not in '{}'", listen));
   }
   return std::pair(host, static_cast<uint16_t>(port));
-}
-
-// Writes a generated secret (the admin token, the master key) where only its owner can read it.
-// The file is created, never overwritten.
-Status WriteNewFile(const std::filesystem::path& path, const std::string& secret) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return Unavailable(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
-  }
-  std::string line = secret + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Unavailable(fmt::format("cannot write {}", path.string()));
-  return OkStatus();
 }
 
 int Fail(const Status& s) {
@@ -184,7 +170,7 @@ Result<std::string> LoadMasterKey(const ServeConfig& c, const store::StoreLocati
             "or VOUCH_MASTER_KEY (nothing was written)",
             file.string(), where.sqlite_path));
       }
-      VOUCH_TRY(WriteNewFile(file, service::NewMasterKeyText()));
+      VOUCH_TRY(WriteNewSecretFile(file, service::NewMasterKeyText()));
       spdlog::info("made a new master key in {}; keep it with your backups", file.string());
     }
   }
@@ -316,7 +302,7 @@ int Run(const ServeConfig& c) {
   auth.SetAttemptKey(HmacSha256(page_key, "vouch attempted-identity key v1"));
   std::filesystem::path token_file = data_dir / "admin-token";
   if (boot.created && !boot.token.empty()) {
-    if (Status s = WriteNewFile(token_file, boot.token); !s.ok()) return Fail(s);
+    if (Status s = WriteNewSecretFile(token_file, boot.token); !s.ok()) return Fail(s);
   }
 
   const service::Authorizer authz(*default_permission);
