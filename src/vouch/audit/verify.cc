@@ -101,4 +101,9 @@ Result<LogInspection> Inspect(store::Store& store) {
   return out;
 }
 
+Result<store::LogSummary> VerifiedLogSummary(store::Tx& tx) {
+  VOUCH_ASSIGN_OR_RETURN(LogVerification log, VerifyLog(tx));
+  return store::LogSummary{log.count, log.head_digest};
+}
+
 }  // namespace vouch::audit

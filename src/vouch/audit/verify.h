@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "vouch/store/copy.h"
 #include "vouch/store/store.h"
 #include "vouch/util/status.h"
 
@@ -38,6 +39,10 @@ class LogDigest {
 // the row's, and that the store's head agrees with N. DATA_LOSS naming the first bad sequence
 // number when a check fails; the store's own codes (UNAVAILABLE, INTERNAL) when reading fails.
 Result<LogVerification> VerifyLog(store::Tx& tx);
+
+// VerifyLog's count and digest, in the form a copy checks both sides with
+// (store::CopyOptions::check_log).
+Result<store::LogSummary> VerifiedLogSummary(store::Tx& tx);
 
 // VerifyLog inside one Read of `store`.
 Result<LogVerification> Verify(store::Store& store);

@@ -299,11 +299,6 @@ struct MigrateArgs {
   std::string to;
 };
 
-Result<store::LogSummary> CheckLog(store::Tx& tx) {
-  VOUCH_ASSIGN_OR_RETURN(audit::LogVerification log, audit::VerifyLog(tx));
-  return store::LogSummary{log.count, log.head_digest};
-}
-
 void PrintReport(const store::CopyReport& r, const store::StoreLocation& from,
                  const store::StoreLocation& to, std::ostream& out) {
   out << fmt::format("migrated {} to {} (schema version {})\n", from.Describe(), to.Describe(),
@@ -334,7 +329,7 @@ int Migrate(const MigrateArgs& a, Session& s) {
   auto report = store::CopySqliteToPostgres(
       {.sqlite_path = from->sqlite_path,
        .target = {.dsn = to->dsn, .pool_size = 1, .statement_timeout_ms = 0},
-       .check_log = CheckLog});
+       .check_log = audit::VerifiedLogSummary});
   if (!report.ok()) {
     return s.Fail(fmt::format("migration from {} to {} refused: {}; no rows were written",
                               from->Describe(), to->Describe(), report.status().message()),

@@ -61,11 +61,6 @@ class ScratchDir {
   bool made_ = false;
 };
 
-Result<store::LogSummary> CheckLog(store::Tx& tx) {
-  VOUCH_ASSIGN_OR_RETURN(audit::LogVerification log, audit::VerifyLog(tx));
-  return store::LogSummary{log.count, log.head_digest};
-}
-
 Result<service::SeedReport> SeedStore(const store::StoreLocation& where, const SeedArgs& a,
                                       Session& s, const Clock& clock) {
   auto progress = [&](const service::SeedReport& r) {
@@ -93,7 +88,7 @@ Result<service::SeedReport> SeedPostgresByCopy(const store::StoreLocation& where
       store::CopySqliteToPostgres(
           {.sqlite_path = file,
            .target = {.dsn = where.dsn, .pool_size = 1, .statement_timeout_ms = 0},
-           .check_log = CheckLog}));
+           .check_log = audit::VerifiedLogSummary}));
   if (!a.quiet) {
     s.err() << fmt::format("copied into {}: {} events, log digest {}\n", where.Describe(),
                            copied.log.events, copied.log.digest);
