@@ -871,6 +871,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# What the server logs once a SIGTERM (15) has stopped it accepting and it waits for the requests
+# in flight (HttpServer::WaitForSignal).
+DRAINING_LINE = "received signal 15, draining in-flight requests"
+
+
 def creates_through_sigterm(srv: "VouchServer", spec: "Spec", clients: int,
                             want: int) -> tuple["Api", dict[int, str]]:
     """Creates versions of a new model from `clients` threads until `want` are acknowledged, then
@@ -928,6 +933,7 @@ def creates_through_sigterm(srv: "VouchServer", spec: "Spec", clients: int,
         for t in threads:
             t.join(60)
     assert code == 0, f"exit code {code} after SIGTERM\n{srv.logs()}"
+    assert DRAINING_LINE in srv.stderr(), srv.logs()
     assert not bad, bad[:5]
     assert set(statuses) <= {201, 503}
 

@@ -18,10 +18,16 @@ namespace {
 constexpr size_t kMaxUserAgent = 256;
 constexpr size_t kMaxRequestId = 128;
 
+// A request id is kept, in the response and the immutable audit log, when it is a short token of
+// [A-Za-z0-9._-] that holds nothing like an API token ("vch_…", in any case): a client that puts
+// its token there by mistake must not have it written into the log for good.
 bool IsSaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > kMaxRequestId) return false;
   for (unsigned char c : id) {
     if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
+  }
+  for (size_t at = id.find('_'); at != std::string_view::npos; at = id.find('_', at + 1)) {
+    if (at >= 3 && EqualsIgnoreCase(id.substr(at - 3, 3), "vch")) return false;
   }
   return true;
 }

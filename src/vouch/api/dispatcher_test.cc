@@ -238,6 +238,29 @@ TEST_F(DispatcherTest, ASaneRequestIdIsEchoedAndAnyOtherIsReplaced) {
   EXPECT_EQ(ResponseHeader(Send("GET", "/api/v1/whoami"), "X-Request-Id").size(), 24u);
 }
 
+TEST_F(DispatcherTest, ARequestIdHoldingAnApiTokenIsReplacedAndNeverReachesTheAuditLog) {
+  const std::string token = "vch_" + std::string(43, 'T');
+  const std::vector<std::string> ids = {token, "trace-" + token, "VCH_abc", "x.Vch_1", "vch_"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string& id = ids[i];
+    HttpResponse r = Send("POST", "/api/v1/models", fmt::format(R"({{"name":"m-{}"}})", i),
+                          {{"x-request-id", id}});
+    ASSERT_EQ(r.status, 201) << id << " " << r.body;
+    std::string got(ResponseHeader(r, "X-Request-Id"));
+    EXPECT_EQ(got.size(), 24u) << id << " -> " << got;
+    EXPECT_EQ(got.find_first_not_of("0123456789abcdef"), std::string::npos) << got;
+    std::string event = AuditBodies().back();
+    EXPECT_EQ(json::parse(event).as_object().at("request_id"), json::value(got));
+    EXPECT_EQ(event.find(id), std::string::npos) << event;
+  }
+  // "vch" without the underscore, or the underscore elsewhere, is an ordinary id.
+  for (const std::string& id : std::vector<std::string>{"vch-1", "vchx_1", "ab_vch", "vc_h"}) {
+    EXPECT_EQ(
+        ResponseHeader(Send("GET", "/api/v1/whoami", "", {{"x-request-id", id}}), "X-Request-Id"),
+        id);
+  }
+}
+
 TEST_F(DispatcherTest, TheRequestIdReachesTheAuditEvent) {
   HttpResponse r = Send("POST", "/api/v1/models", R"({"name":"m"})",
                         {{"x-request-id", "trace-42"}, {"user-agent", "pytest/1"}});

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -209,6 +210,12 @@ struct HttpServer::Impl {
   int64_t accept_failures = 0;      // since the last report
   int64_t accept_failures_all = 0;  // since accept last succeeded
   std::optional<std::chrono::steady_clock::time_point> accept_reported;
+  // SIGINT and SIGTERM, once CatchShutdownSignals() has run; `signal_number` is the one received
+  // (0: none yet), guarded by signal_mu.
+  std::optional<net::signal_set> signals;
+  std::mutex signal_mu;
+  std::condition_variable signal_cv;
+  int signal_number = 0;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> in_flight{0};
   std::mutex drained_mu;
@@ -621,20 +628,30 @@ uint16_t HttpServer::port() const {
   return ec ? impl_->options.port : ep.port();
 }
 
-void HttpServer::WaitForSignal() {
-  net::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool signalled = false;
-  signals.async_wait([&](beast::error_code ec, int sig) {
-    if (!ec) spdlog::info("received signal {}, draining in-flight requests", sig);
-    std::lock_guard lock(mu);
-    signalled = true;
-    cv.notify_all();
+Status HttpServer::CatchShutdownSignals() {
+  if (impl_->signals) return OkStatus();
+  beast::error_code ec;
+  impl_->signals.emplace(impl_->ioc);
+  impl_->signals->add(SIGINT, ec);
+  if (!ec) impl_->signals->add(SIGTERM, ec);
+  if (ec) {
+    impl_->signals.reset();
+    return Internal(fmt::format("cannot catch SIGINT and SIGTERM: {}", ec.message()));
+  }
+  impl_->signals->async_wait([impl = impl_.get()](beast::error_code ec, int sig) {
+    std::lock_guard lock(impl->signal_mu);
+    impl->signal_number = ec ? -1 : sig;
+    impl->signal_cv.notify_all();
   });
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return signalled; });
+  return OkStatus();
+}
+
+void HttpServer::WaitForSignal() {
+  if (Status s = CatchShutdownSignals(); !s.ok()) {
+    spdlog::error("{}; stopping", s.message());
+  } else {
+    std::unique_lock lock(impl_->signal_mu);
+    impl_->signal_cv.wait(lock, [&] { return impl_->signal_number != 0; });
   }
   Stop();
 }
@@ -646,12 +663,23 @@ void HttpServer::Stop() {
     impl_->stopped = true;
   }
   impl_->stopping = true;
-  net::post(impl_->ioc, [this] {
+  std::promise<void> closed;
+  net::post(impl_->ioc, [this, &closed] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
     impl_->accept_timer.cancel();
     impl_->tick_timer.cancel();
+    closed.set_value();
   });
+  if (!impl_->io_threads.empty()) closed.get_future().wait();
+  {
+    std::lock_guard lock(impl_->signal_mu);
+    if (impl_->signal_number > 0) {
+      // Tests and operators await this line: from here no connection is accepted and the
+      // requests in flight are being drained.
+      spdlog::info("received signal {}, draining in-flight requests", impl_->signal_number);
+    }
+  }
   {
     std::unique_lock lock(impl_->drained_mu);
     bool drained = impl_->drained_cv.wait_for(lock, impl_->options.drain_timeout,

@@ -56,11 +56,18 @@ class HttpServer {
   HttpServer(HttpServerOptions options, HttpHandlers handlers);
   ~HttpServer();
 
+  // Takes over SIGINT and SIGTERM for WaitForSignal(). Call it before Start(): from the moment the
+  // server answers (/ready included) a SIGTERM must drain, not kill the process with its default
+  // action; one that arrives before WaitForSignal() is held for it. INTERNAL when Asio cannot
+  // install the handlers.
+  Status CatchShutdownSignals();
   // Binds and starts the threads. UNAVAILABLE (naming the address) when it cannot listen.
   Status Start();
   // The bound port (useful with port 0).
   uint16_t port() const;
-  // Blocks until SIGINT or SIGTERM, then drains and stops.
+  // Blocks until SIGINT or SIGTERM (catching them now if CatchShutdownSignals() was not called),
+  // then drains and stops. Logs "received signal N, draining in-flight requests" once it has
+  // stopped accepting, before it waits for the requests in flight.
   void WaitForSignal();
   void Stop();
 

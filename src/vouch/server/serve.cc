@@ -329,6 +329,8 @@ int Run(const ServeConfig& c) {
                      .reject = [&](const api::HttpRequest& r,
                                    const Status& s) { return dispatcher.Reject(r, s); },
                      .tick = [&] { auth.FlushDenials(false); }});
+  // Before Start(): once the server answers, a SIGTERM drains instead of killing it.
+  if (Status s = server.CatchShutdownSignals(); !s.ok()) return Fail(s);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
 
   std::string host =
