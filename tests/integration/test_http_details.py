@@ -212,6 +212,29 @@ def test_requests_on_a_keep_alive_connection_each_get_their_header_checked(api, 
     assert b"HTTP/1.1 400 " in data[20:]
 
 
+def byte_by_byte(port: int, request: bytes) -> bytes:
+    """Sends `request` one byte per segment (each send flushed, Nagle off), reads to the end."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(request)):
+            sock.sendall(request[i:i + 1])
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def test_a_header_arriving_a_byte_at_a_time_is_read_and_checked_whole(api, server, model):
+    """The end of the header section and an obs-fold are found however the bytes are split (the
+    server searches only what each read added)."""
+    ok = (f"GET /api/v1/models/{model} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          f"Authorization: Bearer {api.token}\r\n" + "X-Pad: a\r\n" * 200 +
+          "Connection: close\r\n\r\n").encode()
+    assert byte_by_byte(server.port, ok).startswith(b"HTTP/1.1 200 ")
+    folded = ok.replace(b"X-Pad: a\r\n", b"X-Pad: a\r\n b\r\n", 1)
+    assert byte_by_byte(server.port, folded).startswith(b"HTTP/1.1 400 ")
+
+
 # ---- duplicate JSON keys ---------------------------------------------------------------------
 
 def test_a_json_body_with_a_key_twice_is_400_on_the_native_door(api, model):

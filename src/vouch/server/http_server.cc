@@ -197,15 +197,19 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandlers handlers;
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // The listener's objects (acceptor, accept back-off timer, tick timer) run their handlers on one
+  // strand, and Stop() closes them through it: Asio objects are not safe to touch from two of the
+  // I/O threads at once.
+  net::strand<net::io_context::executor_type> listener_strand{net::make_strand(ioc)};
+  tcp::acceptor acceptor{listener_strand};
   net::thread_pool workers;
   std::vector<std::thread> io_threads;
-  net::steady_timer tick_timer{ioc};
-  // accept() back-off (touched only by the accept chain, which runs one step at a time): when
+  net::steady_timer tick_timer{listener_strand};
+  // accept() back-off (touched only by the accept chain, on listener_strand): when
   // accept fails (out of descriptors, above all) the listener waits before trying again, 10 ms
   // doubling to 1 s, and reports the failures once per kAcceptReportInterval with their count, so
   // the server neither spins nor floods its log; connections it has keep being served.
-  net::steady_timer accept_timer{ioc};
+  net::steady_timer accept_timer{listener_strand};
   std::chrono::milliseconds accept_delay{0};
   int64_t accept_failures = 0;      // since the last report
   int64_t accept_failures_all = 0;  // since accept last succeeded
@@ -289,6 +293,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     obs_fold_ = false;
+    scanned_ = 0;
     Tcp().expires_after(server_.options.request_timeout);
     ReadHeaderSection();
   }
@@ -296,7 +301,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void ReadHeaderSection() {
     const auto data = buffer_.data();
     std::string_view bytes(static_cast<const char*>(data.data()), data.size());
-    const size_t end = HeaderSectionEnd(bytes);
+    // Each read looks only at what it added (and the two bytes before, which may start the blank
+    // line), so a header section that arrives a byte at a time costs linear time, not quadratic.
+    const size_t end = HeaderSectionEnd(bytes, scanned_ > 2 ? scanned_ - 2 : 0);
+    scanned_ = bytes.size();
     if (end != std::string_view::npos || bytes.size() >= server_.options.max_header_bytes) {
       obs_fold_ = HasObsFold(bytes.substr(0, std::min(end, bytes.size())));
       return http::async_read_header(
@@ -318,9 +326,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                             });
   }
 
-  // Where the header section in `bytes` ends (after its blank line), or npos.
-  static size_t HeaderSectionEnd(std::string_view bytes) {
-    for (size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+  // Where the header section in `bytes` ends (after its blank line), or npos; line breaks before
+  // `from` are not looked at again.
+  static size_t HeaderSectionEnd(std::string_view bytes, size_t from) {
+    for (size_t i = bytes.find('\n', from); i != std::string_view::npos;
+         i = bytes.find('\n', i + 1)) {
       if (i >= 1 && bytes[i - 1] == '\n') return i + 1;
       if (i >= 2 && bytes[i - 1] == '\r' && bytes[i - 2] == '\n') return i + 1;
     }
@@ -536,6 +546,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::chrono::steady_clock::time_point started_;
   bool counted_ = false;   // this connection's current request is counted in in_flight
   bool obs_fold_ = false;  // the header section being read folds a line
+  size_t scanned_ = 0;     // bytes of the buffer already searched for the header section's end
 };
 
 }  // namespace
@@ -664,7 +675,7 @@ void HttpServer::Stop() {
   }
   impl_->stopping = true;
   std::promise<void> closed;
-  net::post(impl_->ioc, [this, &closed] {
+  net::post(impl_->listener_strand, [this, &closed] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
     impl_->accept_timer.cancel();
