@@ -18,8 +18,8 @@
 #include "vouch/cli/commands.h"
 #include "vouch/service/secrets.h"
 #include "vouch/service/seed.h"
-#include "vouch/store/copy.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/copy.h"
+#include "vouch/storage/open.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/files.h"
 
