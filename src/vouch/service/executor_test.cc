@@ -11,10 +11,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "vouch/service/auth_service.h"
 #include "vouch/service/events.h"
+#include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/sqlite/temp_store_test.h"
@@ -74,6 +77,10 @@ class PostgresBackend final : public Backend {
 };
 
 enum class Kind { kSqlite, kPostgres };
+
+void PrintTo(Kind kind, std::ostream* os) {
+  *os << (kind == Kind::kSqlite ? "Sqlite" : "Postgres");
+}
 
 class ExecutorTest : public ::testing::TestWithParam<Kind> {
  protected:
@@ -296,6 +303,25 @@ TEST_P(ExecutorTest, ServicesSharingTheExecutorRunItsHooksForEachChange) {
   EXPECT_EQ(pre, (std::vector<std::string>{"req-1", "req-1"}));
   EXPECT_EQ(post, (std::vector<std::string>{"model.created", "model.tag_set"}));
   EXPECT_EQ(AuditCount(), 2u);
+}
+
+TEST_P(ExecutorTest, IdentityChangesThroughASharedExecutorClearTheCredentialCachesOnCommit) {
+  AuthService auth(store(), clock_, AuthOptions{.cache_ttl_ms = 3'600'000});
+  ASSERT_TRUE(auth.Bootstrap("vch_executor-test-admin-token").ok());
+  IdentityService identity(*executor_, auth, Authorizer());
+  RegistryService registry(*executor_, PageTokens("executor-test-key"));
+  auto admin = auth.AuthenticateBearer("vch_executor-test-admin-token");
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  RequestContext as_admin = ctx_;
+  as_admin.principal = admin->principal;
+  ASSERT_TRUE(identity.CreateUser(as_admin, {.name = "bob"}).ok());
+  auto token = identity.CreateToken(as_admin, {.owner = "bob", .name = "laptop"});
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  ASSERT_TRUE(auth.AuthenticateBearer(token->token).ok());  // cached for an hour
+  ASSERT_TRUE(registry.CreateModel(as_admin, {.name = "unrelated"}).ok());
+  ASSERT_TRUE(identity.UpdateUser(as_admin, "bob", {.disabled = true}).ok());
+  // The post-commit hook cleared the cache: the disabled owner's token stops working at once.
+  EXPECT_EQ(auth.AuthenticateBearer(token->token).status().code(), StatusCode::kUnauthenticated);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ExecutorTest, ::testing::Values(Kind::kSqlite, Kind::kPostgres),
