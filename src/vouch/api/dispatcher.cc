@@ -41,26 +41,25 @@ void AddRequestId(HttpResponse& r, const RequestContext& ctx) {
   r.headers.emplace_back("X-Request-Id", ctx.request_id);
 }
 
-// For requests no door recognises (a router without a catch-all door, as some tests build).
-const DoorSpec kFallbackDoor{
-    .door = Door::kNative,
-    .recognisers = {},
-    .render =
-        [](const Status& status, const RequestContext&) {
-          HttpResponse r;
-          r.status = InfoFor(status.code()).http_status;
-          r.content_type = "text/plain; charset=utf-8";
-          r.body = status.message();
-          return r;
-        },
-    .authenticators = {AuthorizationHeader},
-};
-
 }  // namespace
 
 const DoorSpec& Dispatcher::DoorOf(const HttpRequest& request, std::string_view path) const {
+  // For requests no door recognises (a router without a catch-all door, as some tests build).
+  static const DoorSpec* const kFallback = new DoorSpec{
+      .door = Door::kNative,
+      .recognisers = {},
+      .render =
+          [](const Status& status, const RequestContext&) {
+            HttpResponse r;
+            r.status = InfoFor(status.code()).http_status;
+            r.content_type = "text/plain; charset=utf-8";
+            r.body = status.message();
+            return r;
+          },
+      .authenticators = {AuthorizationHeader},
+  };
   const DoorSpec* door = router_.DoorFor(request, path);
-  return door != nullptr ? *door : kFallbackDoor;
+  return door != nullptr ? *door : *kFallback;
 }
 
 RequestContext Dispatcher::NewContext(const HttpRequest& request, const DoorSpec& door) const {

@@ -179,6 +179,23 @@ TEST_F(ToyDoorTest, ARequestRejectedBeforeDispatchTakesTheShapeOfTheDoorThatReco
   EXPECT_EQ(BodyOf(r), (json::object{{"__type", "ValidationException"}, {"message", "too big"}}));
 }
 
+TEST(DoorlessRouter, ARequestNoDoorRecognisesIsAnsweredInPlainTextWithTheNativeStatus) {
+  store::testing::TempSqliteStore db;
+  FakeClock clock(1'700'000'000'000);
+  service::AuthService auth(db.store(), clock, 60'000);
+  Router router;
+  router.Add("GET", "/open", Access::kPublic, Door::kNative,
+             [](const Call&) { return Result<HttpResponse>(HttpResponse::Json(200, "{}")); });
+  Dispatcher dispatcher(router, auth, clock);
+  HttpResponse found = dispatcher.Handle(HttpRequest{.method = "GET", .target = "/open"});
+  EXPECT_EQ(found.status, 200) << found.body;
+  HttpResponse missing = dispatcher.Handle(HttpRequest{.method = "GET", .target = "/nope"});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(missing.body, "no such endpoint: GET /nope");
+  EXPECT_FALSE(ResponseHeader(missing, "X-Request-Id").empty());
+}
+
 TEST(Recogniser, TheMostSpecificMatchWinsWhateverTheOrderOfDeclaration) {
   Router router;
   auto renderer = [](std::string_view name) {
