@@ -61,6 +61,10 @@ void Leader::Stop() {
 void Leader::Poll() {
   std::lock_guard poll_lock(poll_mu_);
   if (claim_ == nullptr) return;  // stopped
+  // A confirmation proves the lease was held at some instant of the round trip: count it from
+  // the start (the earliest). A new tenure counts from the end (the latest), so that the settle
+  // time is never short.
+  const TimeMs sent = clock_.NowMs();
   Result<std::optional<int64_t>> polled = claim_->Poll();
   const TimeMs now = clock_.NowMs();
   std::lock_guard lock(mu_);
@@ -79,7 +83,7 @@ void Leader::Poll() {
     taken_ms_ = now;
     leading_logged_ = false;
   }
-  confirmed_ms_ = now;
+  confirmed_ms_ = sent;
   if (!leading_logged_ && LeadsLocked(now)) {
     leading_logged_ = true;
     spdlog::info("leader lease '{}' acquired by {} (epoch {})", options_.name, holder_, *epoch_);

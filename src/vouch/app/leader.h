@@ -6,8 +6,10 @@
 // leading at once even when the database restarts between polls (the old holder's session, and its
 // lock, are gone, but it has not noticed yet):
 //  - a holder leads only while its last confirmation is younger than valid_ms;
-//  - a server that has just taken the lease waits settle_ms (more than a poll and valid_ms) before
-//    it leads, by which time the old holder has either noticed its loss or stopped leading.
+//  - a server that has just taken the lease waits settle_ms (more than valid_ms) before it leads.
+// A new holder can take the lock only after the old holder's session died, which is after the old
+// holder's last confirmation began; so the old one stops leading (valid_ms after that) before the
+// new one starts (settle_ms after taking it), on the one steady clock of a machine.
 // And a paused former holder that wakes up with stale state still cannot act: RunSingleton checks
 // the epoch inside the job's own transaction. Leading is logged when it starts and ends.
 // Thread-safe.
@@ -89,7 +91,7 @@ class Leader {
   std::condition_variable cv_;
   std::optional<int64_t> epoch_;  // guarded by mu_: set while held
   TimeMs taken_ms_ = 0;           // guarded by mu_: when this tenure began
-  TimeMs confirmed_ms_ = 0;       // guarded by mu_: the last poll that found it held
+  TimeMs confirmed_ms_ = 0;       // guarded by mu_: when the last poll that found it held began
   bool leading_logged_ = false;   // guarded by mu_
   bool stopping_ = false;         // guarded by mu_
   std::thread thread_;
