@@ -23,15 +23,6 @@ std::string DefaultServerName() {
 
 }  // namespace
 
-Result<std::unique_ptr<App>> App::Open(const store::StoreLocation& where,
-                                       const store::OpenOptions& open, AppOptions options,
-                                       const Clock& clock) {
-  VOUCH_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> opened, store::OpenStore(where, open));
-  // One server per SQLite file: nobody else can hold the lease, so nothing to wait out.
-  if (where.kind == store::StoreKind::kSqlite) options.leader.settle_ms = 0;
-  return Create(std::move(opened), std::move(options), clock);
-}
-
 Result<std::unique_ptr<App>> App::Create(std::unique_ptr<store::Store> store, AppOptions options,
                                          const Clock& clock) {
   store::Store& borrowed = *store;

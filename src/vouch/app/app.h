@@ -3,7 +3,7 @@
 // scheduler and the leader lease — wired once, here. `vouch serve` builds it and puts an HTTP
 // listener in front; tests and benches build the same App instead of wiring pieces by hand.
 //
-// Life: Create/Open (the store opened, the one-time set-up done) -> Start (the scheduler and the
+// Life: Create (over an open store; the one-time set-up done) -> Start (the scheduler and the
 // lease's thread run) -> Drain (after the listener has stopped and finished its requests: no job
 // starts again, the running one finishes, the last denials are written, the lease is given up).
 // The destructor drains. Handle() may be called from any number of threads. README.md says which
@@ -24,7 +24,6 @@
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
-#include "vouch/store/open.h"
 #include "vouch/store/store.h"
 #include "vouch/util/net.h"
 #include "vouch/util/time.h"
@@ -41,17 +40,12 @@ struct AppOptions {
   std::string bootstrap_token;
   // This server's name in the lease's log lines and row; empty: "<hostname>:<pid>".
   std::string server_name;
-  LeaderOptions leader;  // Open() sets settle_ms to 0 for a SQLite store (one server per file)
+  LeaderOptions leader;
   TimeMs denial_flush_ms = 1000;  // how often closed denial windows are written
 };
 
 class App {
  public:
-  // Opens the store at `where` and builds the app over it. Codes as store::OpenStore, and as
-  // Create.
-  static Result<std::unique_ptr<App>> Open(const store::StoreLocation& where,
-                                           const store::OpenOptions& open, AppOptions options,
-                                           const Clock& clock);
   // Builds the app over an open store (owned, or borrowed: the caller keeps it alive longer).
   // Runs the one-time set-up once across every server sharing the store (the page-token key, the
   // bootstrap admin) and fails with its status: the codes of Secrets::GetOrCreate (a stored secret

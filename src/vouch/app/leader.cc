@@ -19,7 +19,8 @@ Leader::Leader(store::Store& store, const Clock& clock, std::string holder, Lead
       clock_(clock),
       holder_(std::move(holder)),
       options_(std::move(options)),
-      claim_(store.ClaimLease(options_.name, holder_)) {}
+      claim_(store.ClaimLease(options_.name, holder_)),
+      settle_ms_(claim_->shared() ? options_.settle_ms : 0) {}
 
 Leader::~Leader() { Stop(); }
 
@@ -91,7 +92,7 @@ void Leader::Poll() {
 }
 
 bool Leader::LeadsLocked(TimeMs now) const {
-  return epoch_.has_value() && now - taken_ms_ >= options_.settle_ms &&
+  return epoch_.has_value() && now - taken_ms_ >= settle_ms_ &&
          now - confirmed_ms_ < options_.valid_ms;
 }
 

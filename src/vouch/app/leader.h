@@ -35,8 +35,10 @@ namespace vouch::app {
 struct LeaderOptions {
   std::string name = "leader";  // the lease, a row of `leases`
   TimeMs poll_ms = 1000;
-  TimeMs valid_ms = 2500;   // a holder leads this long after its last confirmation
-  TimeMs settle_ms = 3500;  // a new holder waits this long before it leads; 0 for one server
+  TimeMs valid_ms = 2500;  // a holder leads this long after its last confirmation
+  // A new holder waits this long before it leads; not on a store one server has to itself
+  // (LeaseClaim::shared), which nobody else can have held.
+  TimeMs settle_ms = 3500;
 };
 
 // A clock for intervals: steady, never set back. (Wall time may jump; the lease's guards compare
@@ -86,6 +88,7 @@ class Leader {
 
   std::mutex poll_mu_;                        // one Poll at a time (the claim is single-threaded)
   std::unique_ptr<store::LeaseClaim> claim_;  // guarded by poll_mu_
+  const TimeMs settle_ms_;                    // options_.settle_ms, or 0 for an unshared claim
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -270,20 +270,22 @@ int Run(const ServeConfig& c) {
   }
   const char* bootstrap_token = std::getenv("VOUCH_BOOTSTRAP_TOKEN");
   SystemClock clock;
+  auto opened_store =
+      store::OpenStore(*where, {.pg_pool_size = c.pg_pool_size,
+                                .pg_statement_timeout_ms = static_cast<int>(*pg_timeout),
+                                .sqlite_quick_check = !c.skip_check,
+                                .accept_shorter_log = c.accept_shorter_log});
+  if (!opened_store.ok()) return Fail(opened_store.status());
   auto opened =
-      app::App::Open(*where,
-                     {.pg_pool_size = c.pg_pool_size,
-                      .pg_statement_timeout_ms = static_cast<int>(*pg_timeout),
-                      .sqlite_quick_check = !c.skip_check,
-                      .accept_shorter_log = c.accept_shorter_log},
-                     {.master_key = std::move(master_key).value(),
-                      .auth = {.denial_window_ms = *denial_window,
-                               .cache_ttl_ms = *auth_cache_ttl,
-                               .max_failures = c.max_failed_logins},
-                      .default_permission = *default_permission,
-                      .trusted_proxies = std::move(trusted).value(),
-                      .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : ""},
-                     clock);
+      app::App::Create(std::move(opened_store).value(),
+                       {.master_key = std::move(master_key).value(),
+                        .auth = {.denial_window_ms = *denial_window,
+                                 .cache_ttl_ms = *auth_cache_ttl,
+                                 .max_failures = c.max_failed_logins},
+                        .default_permission = *default_permission,
+                        .trusted_proxies = std::move(trusted).value(),
+                        .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : ""},
+                       clock);
   if (!opened.ok()) return Fail(opened.status());
   app::App& app = **opened;
   const service::BootstrapResult& boot = app.bootstrap();

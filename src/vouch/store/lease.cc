@@ -25,6 +25,7 @@ class SingleServerLeaseClaim final : public LeaseClaim {
     return epoch_;
   }
   void Release() override {}
+  bool shared() const override { return false; }
 
  private:
   Store& store_;

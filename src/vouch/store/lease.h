@@ -24,6 +24,9 @@ class LeaseClaim {
   virtual Result<std::optional<int64_t>> Poll() = 0;
   // Gives the lease up; a no-op when not held.
   virtual void Release() = 0;
+  // Whether other servers may claim this lease too (PostgreSQL). A claim no one shares is held
+  // from its first Poll with nothing to wait out.
+  virtual bool shared() const = 0;
 };
 
 }  // namespace vouch::store

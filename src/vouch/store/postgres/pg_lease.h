@@ -26,6 +26,7 @@ class PgLeaseClaim final : public LeaseClaim {
   Result<std::optional<int64_t>> Poll() override;
   // Closes the session, which releases the lock.
   void Release() override;
+  bool shared() const override { return true; }
 
  private:
   const PgConnOptions options_;
