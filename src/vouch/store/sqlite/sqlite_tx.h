@@ -111,6 +111,9 @@ class SqliteTx final : public Tx {
   Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
                        TimeMs created_ms) override;
   Result<int64_t> CountPendingOutbox() override;
+  // Leases: defined in sqlite_lease.cc.
+  Result<int64_t> LeaseEpoch(std::string_view name) override;
+  Result<int64_t> TakeLease(std::string_view name, std::string_view holder, TimeMs now) override;
 
  private:
   Status FillModel(Model& m);
