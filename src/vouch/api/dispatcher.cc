@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "vouch/api/client_address.h"
+#include "vouch/api/deferred.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 #include "vouch/util/text.h"
@@ -163,20 +164,41 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
       result = Internal("internal error; the request changed nothing");
     }
   }
+  HttpResponse r = Conclude(request.method, path, ctx, authenticated.ok(), std::move(result));
+  // A parked request (deferred.h): its answer, whenever it comes, is concluded the same way, and
+  // the server's own answers (deadline, drain) are rendered in this door's shape.
+  if (r.deferred != nullptr) {
+    r.deferred->Bind(
+        [this, method = request.method, path = std::string(path),
+         ctx](Result<HttpResponse> answer) {
+          HttpResponse later = Conclude(method, path, ctx, true, std::move(answer));
+          later.deferred.reset();  // an answer is an answer: it cannot be parked again
+          return later;
+        },
+        [this, path = std::string(path), ctx](const Status& status) {
+          return Render(path, status, ctx);
+        });
+  }
+  return r;
+}
+
+HttpResponse Dispatcher::Conclude(std::string_view method, std::string_view path,
+                                  const RequestContext& ctx, bool authenticated,
+                                  Result<HttpResponse> result) const {
   if (!result.ok()) {
     const Status& s = result.status();
     // Refusals are denials; so are sign-ins refused while throttled (429).
     if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated ||
-        (!authenticated.ok() && s.code() == StatusCode::kResourceExhausted)) {
+        (!authenticated && s.code() == StatusCode::kResourceExhausted)) {
       auth_.RecordDenial(ctx, s.message());
     }
     // Internal detail is logged, not sent.
     if (s.code() == StatusCode::kInternal) {
-      spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
+      spdlog::error("request {} {} {}: {}", ctx.request_id, method, path, s.ToString());
       return Render(path, Internal("internal error; the request changed nothing"), ctx);
     }
     if (s.code() == StatusCode::kUnavailable) {
-      spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
+      spdlog::error("request {} {} {}: {}", ctx.request_id, method, path, s.ToString());
       return Render(path, Unavailable("the store is unavailable; nothing was changed, retry"), ctx);
     }
     return Render(path, s, ctx);

@@ -2,7 +2,11 @@
 // the request context (door, address, user agent, request id), authentication, the handler, and
 // errors rendered in the door's shape. Refused requests (401, 403) are recorded as denials.
 // Never throws; an exception escaping a handler is a bug, logged and answered with 500.
-// Thread-safe.
+// A handler may park its request (deferred.h): the dispatcher binds the deferral so that the later
+// answer is concluded as a handler's would be (X-Request-Id, errors in the door's shape, denials
+// recorded) and the server's own answers (504 at the deadline, 503 on drain) take the door's shape.
+// Thread-safe; it must outlive the server that calls it (the server answers every parked request
+// before it stops).
 #pragma once
 
 #include "vouch/api/router.h"
@@ -29,6 +33,10 @@ class Dispatcher {
  private:
   RequestContext NewContext(const HttpRequest& request) const;
   HttpResponse Render(std::string_view path, const Status& status, const RequestContext& ctx) const;
+  // A handler's result made into the response: errors rendered (internal detail logged, not sent;
+  // refusals recorded as denials), X-Request-Id added.
+  HttpResponse Conclude(std::string_view method, std::string_view path, const RequestContext& ctx,
+                        bool authenticated, Result<HttpResponse> result) const;
   Status Authenticate(const HttpRequest& request, RequestContext& ctx) const;
 
   const Router& router_;

@@ -1,0 +1,278 @@
+// Deferred responses on the real listener over loopback sockets (port 0): a thousand parked
+// requests on two workers, a client that leaves, a drain, a deadline.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vouch/api/deferred.h"
+#include "vouch/server/http_server.h"
+
+namespace vouch::server {
+namespace {
+
+// Hang guard for the blocking client sockets and the waits below; no assertion depends on it.
+constexpr int kGuardSeconds = 120;
+
+struct Reply {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+};
+
+// A blocking HTTP/1.1 client on one connection.
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval guard{.tv_sec = kGuardSeconds, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { Close(); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool Get(std::string_view target) {
+    const std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n\r\n";
+    return ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(request.size());
+  }
+
+  // The next response (Content-Length framed); status 0 when the connection ended first.
+  Reply Read() {
+    Reply reply;
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return reply;
+    }
+    reply.head = buffer_.substr(0, end + 2);
+    size_t length = 0;
+    const size_t at = reply.head.find("Content-Length: ");
+    if (at != std::string::npos) length = std::stoul(reply.head.substr(at + 16));
+    while (buffer_.size() < end + 4 + length) {
+      if (!Fill()) return reply;
+    }
+    reply.status = std::stoi(reply.head.substr(9, 3));
+    reply.body = buffer_.substr(end + 4, length);
+    buffer_.erase(0, end + 4 + length);
+    return reply;
+  }
+
+  // Whether the server closed the connection (rather than sending more).
+  bool ReadsEnd() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  bool Fill() {
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    buffer_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// The handler's side: "/park/<id>" parks (with "?deadline=<ms>", for that long); anything else is
+// answered at once with 200 "now".
+class Parking {
+ public:
+  api::HttpResponse Handle(const api::HttpRequest& request) {
+    if (!request.target.starts_with("/park/")) return api::HttpResponse::Json(200, "now");
+    std::string id = request.target.substr(6);
+    std::optional<std::chrono::milliseconds> deadline;
+    if (size_t q = id.find("?deadline="); q != std::string::npos) {
+      deadline = std::chrono::milliseconds(std::stoi(id.substr(q + 10)));
+      id.resize(q);
+    }
+    auto [parked, responder] = api::Defer(deadline);
+    {
+      std::lock_guard lock(mu_);
+      waiting_[id] = responder;
+    }
+    cv_.notify_all();
+    return parked;
+  }
+
+  // Waits until `n` requests have been parked by the handler, and returns their responders.
+  std::map<std::string, api::Responder> AwaitParked(size_t n) {
+    std::unique_lock lock(mu_);
+    const bool all = cv_.wait_for(lock, std::chrono::seconds(kGuardSeconds),
+                                  [&] { return waiting_.size() >= n; });
+    EXPECT_TRUE(all) << waiting_.size() << " of " << n << " parked";
+    return waiting_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, api::Responder> waiting_;  // guarded by mu_
+};
+
+class DeferredResponseTest : public ::testing::Test {
+ protected:
+  // A thousand access-log lines say nothing here.
+  DeferredResponseTest() : level_(spdlog::get_level()) { spdlog::set_level(spdlog::level::warn); }
+  ~DeferredResponseTest() override {
+    server_.reset();
+    spdlog::set_level(level_);
+  }
+
+  void StartServer(HttpServerOptions options) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    server_ = std::make_unique<HttpServer>(
+        options,
+        HttpHandlers{
+            .handle = [this](const api::HttpRequest& r) { return parking_.Handle(r); },
+            .reject = [](const api::HttpRequest&,
+                         const Status& s) { return api::HttpResponse::Json(400, s.message()); },
+        });
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  spdlog::level::level_enum level_;
+  Parking parking_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(DeferredResponseTest, AThousandParkedRequestsHoldNoWorkerAndEachClientGetsItsOwnAnswer) {
+  constexpr int kParked = 1000;
+  StartServer(
+      {.io_threads = 2, .workers = 2, .drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kParked; ++i) {
+    clients.push_back(std::make_unique<Client>(server_->port()));
+    ASSERT_TRUE(clients.back()->connected()) << i;
+    ASSERT_TRUE(clients.back()->Get("/park/" + std::to_string(i)));
+  }
+  std::map<std::string, api::Responder> parked = parking_.AwaitParked(kParked);
+  ASSERT_EQ(parked.size(), static_cast<size_t>(kParked));
+
+  // Both workers are free: a request that is answered at once is.
+  Client normal(server_->port());
+  ASSERT_TRUE(normal.Get("/now"));
+  Reply now = normal.Read();
+  EXPECT_EQ(now.status, 200);
+  EXPECT_EQ(now.body, "now");
+
+  // Answered from another thread, in an order unlike the requests'.
+  std::thread answering([&] {
+    for (auto& [id, responder] : parked) {
+      EXPECT_TRUE(responder.Respond(api::HttpResponse::Json(200, "answer " + id))) << id;
+    }
+  });
+  answering.join();
+  for (int i = 0; i < kParked; ++i) {
+    Reply reply = clients[static_cast<size_t>(i)]->Read();
+    ASSERT_EQ(reply.status, 200) << i;
+    ASSERT_EQ(reply.body, "answer " + std::to_string(i));
+  }
+  EXPECT_EQ(server_->parked_requests(), 0u);
+  // The connections stay open for their next requests.
+  for (int i : {0, kParked / 2, kParked - 1}) {
+    ASSERT_TRUE(clients[static_cast<size_t>(i)]->Get("/now"));
+    EXPECT_EQ(clients[static_cast<size_t>(i)]->Read().body, "now") << i;
+  }
+}
+
+TEST_F(DeferredResponseTest, AClientThatDisconnectsReleasesTheSlotAndCancelsTheResponder) {
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client leaving(server_->port());
+  ASSERT_TRUE(leaving.Get("/park/leaving"));
+  api::Responder responder = parking_.AwaitParked(1).at("leaving");
+  std::promise<void> cancelled;
+  responder.OnCancel([&] { cancelled.set_value(); });
+  leaving.Close();
+  ASSERT_EQ(cancelled.get_future().wait_for(std::chrono::seconds(kGuardSeconds)),
+            std::future_status::ready);
+  EXPECT_TRUE(responder.cancelled());
+  EXPECT_FALSE(responder.Respond(api::HttpResponse::Json(200, "too late")));
+  EXPECT_EQ(server_->parked_requests(), 0u);
+
+  // The server goes on serving.
+  Client next(server_->port());
+  ASSERT_TRUE(next.Get("/now"));
+  EXPECT_EQ(next.Read().status, 200);
+}
+
+TEST_F(DeferredResponseTest, ADrainAnswersEveryParkedRequestWith503AndCancelsTheResponders) {
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<Client>(server_->port()));
+    ASSERT_TRUE(clients.back()->Get("/park/" + std::to_string(i)));
+  }
+  std::map<std::string, api::Responder> parked = parking_.AwaitParked(3);
+  std::thread stopping([&] { server_->Stop(); });
+  for (auto& client : clients) {
+    Reply reply = client->Read();
+    EXPECT_EQ(reply.status, 503);
+    EXPECT_EQ(reply.body, "the server is shutting down; retry the request");
+    EXPECT_NE(reply.head.find("Connection: close"), std::string::npos) << reply.head;
+    EXPECT_TRUE(client->ReadsEnd());
+  }
+  stopping.join();
+  for (auto& [id, responder] : parked) {
+    EXPECT_TRUE(responder.cancelled()) << id;
+    EXPECT_FALSE(responder.Respond(api::HttpResponse::Json(200, "too late"))) << id;
+  }
+  EXPECT_EQ(server_->parked_requests(), 0u);
+}
+
+TEST_F(DeferredResponseTest, ADeadlineAnswers504AndTheRequestTimeoutDoesNotCutAParkedRequest) {
+  StartServer({.request_timeout = std::chrono::milliseconds(50),
+               .drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client held(server_->port());
+  ASSERT_TRUE(held.Get("/park/held"));
+  api::Responder held_responder = parking_.AwaitParked(1).at("held");
+
+  // Parked after `held`, with a deadline six request timeouts long: when it answers 504, `held`
+  // has been parked for longer than that.
+  Client timed(server_->port());
+  ASSERT_TRUE(timed.Get("/park/timed?deadline=300"));
+  api::Responder timed_responder = parking_.AwaitParked(2).at("timed");
+  Reply expired = timed.Read();
+  EXPECT_EQ(expired.status, 504);
+  EXPECT_TRUE(timed_responder.cancelled());
+  EXPECT_FALSE(timed_responder.Respond(api::HttpResponse::Json(200, "too late")));
+
+  EXPECT_FALSE(held_responder.cancelled());
+  EXPECT_TRUE(held_responder.Respond(api::HttpResponse::Json(200, "held on")));
+  Reply answered = held.Read();
+  EXPECT_EQ(answered.status, 200);
+  EXPECT_EQ(answered.body, "held on");
+}
+
+}  // namespace
+}  // namespace vouch::server
