@@ -52,10 +52,13 @@ class Client {
 
   bool connected() const { return connected_; }
 
-  bool Get(std::string_view target) {
-    const std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n\r\n";
-    return ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(request.size());
+  bool Get(std::string_view target, std::string_view extra_headers = "") {
+    return Send("GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" +
+                std::string(extra_headers) + "\r\n");
+  }
+  bool Send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
   }
 
   // The next response (Content-Length framed); status 0 when the connection ended first.
@@ -272,6 +275,31 @@ TEST_F(DeferredResponseTest, ADeadlineAnswers504AndTheRequestTimeoutDoesNotCutAP
   Reply answered = held.Read();
   EXPECT_EQ(answered.status, 200);
   EXPECT_EQ(answered.body, "held on");
+}
+
+TEST_F(DeferredResponseTest, ARequestPipelinedBehindAParkedOneIsAnsweredAfterIt) {
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send(
+      "GET /park/first HTTP/1.1\r\nHost: test\r\n\r\nGET /now HTTP/1.1\r\nHost: test\r\n\r\n"));
+  api::Responder first = parking_.AwaitParked(1).at("first");
+  ASSERT_TRUE(first.Respond(api::HttpResponse::Json(200, "first")));
+  EXPECT_EQ(client.Read().body, "first");
+  EXPECT_EQ(client.Read().body, "now");
+  ASSERT_TRUE(client.Get("/now"));
+  EXPECT_EQ(client.Read().body, "now");
+}
+
+TEST_F(DeferredResponseTest, AParkedRequestThatAsksToCloseIsAnsweredAndClosed) {
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client client(server_->port());
+  ASSERT_TRUE(client.Get("/park/closing", "Connection: close\r\n"));
+  api::Responder closing = parking_.AwaitParked(1).at("closing");
+  ASSERT_TRUE(closing.Respond(api::HttpResponse::Json(200, "bye")));
+  Reply reply = client.Read();
+  EXPECT_EQ(reply.body, "bye");
+  EXPECT_NE(reply.head.find("Connection: close"), std::string::npos) << reply.head;
+  EXPECT_TRUE(client.ReadsEnd());
 }
 
 }  // namespace

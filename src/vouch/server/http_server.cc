@@ -615,9 +615,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       case AfterWatch::kNothing:  // the answer is being written; its completion goes on
         if (ec) watch_error_ = ec;
         return;
-      case AfterWatch::kRead:  // the read was the next request's first
+      case AfterWatch::kRead:  // the read was the next request's first, or was cancelled for it
         after_watch_ = AfterWatch::kNothing;
-        return OnSomeHeader(ec);
+        return OnSomeHeader(ec == net::error::operation_aborted ? beast::error_code() : ec);
       case AfterWatch::kClose:
         after_watch_ = AfterWatch::kNothing;
         return Close(!ec || ec == net::error::operation_aborted);
@@ -654,7 +654,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (watching_) {
       if (keep_alive) {
         after_watch_ = AfterWatch::kRead;
-        return PrepareRead();
+        PrepareRead();
+        // A request the client pipelined is in the buffer already, and the client waits for its
+        // answer rather than sending more: stop waiting for bytes and read what is there.
+        if (buffer_.size() > 0) {
+          beast::error_code ignored;
+          Tcp().socket().cancel(ignored);
+        }
+        return;
       }
       after_watch_ = AfterWatch::kClose;
       beast::error_code ignored;
