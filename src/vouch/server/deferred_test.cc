@@ -3,6 +3,11 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -10,6 +15,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
@@ -36,7 +43,8 @@ struct Reply {
 // A blocking HTTP/1.1 client on one connection.
 class Client {
  public:
-  explicit Client(uint16_t port) {
+  // `tls`: a client context; the connection then speaks TLS (the server's certificate unchecked).
+  explicit Client(uint16_t port, SSL_CTX* tls = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval guard{.tv_sec = kGuardSeconds, .tv_usec = 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
@@ -45,8 +53,16 @@ class Client {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(port);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (connected_ && tls != nullptr) {
+      ssl_ = SSL_new(tls);
+      SSL_set_fd(ssl_, fd_);
+      connected_ = SSL_connect(ssl_) == 1;
+    }
   }
-  ~Client() { Close(); }
+  ~Client() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    Close();
+  }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -57,6 +73,10 @@ class Client {
                 std::string(extra_headers) + "\r\n");
   }
   bool Send(const std::string& bytes) {
+    if (ssl_ != nullptr) {
+      return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
+             static_cast<int>(bytes.size());
+    }
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
   }
@@ -81,9 +101,13 @@ class Client {
     return reply;
   }
 
-  // Whether the server closed the connection (rather than sending more).
+  // Whether the server closed the connection (rather than sending more); over TLS, with
+  // close_notify.
   bool ReadsEnd() {
     char c;
+    if (ssl_ != nullptr) {
+      return SSL_read(ssl_, &c, 1) <= 0 && SSL_get_error(ssl_, 0) == SSL_ERROR_ZERO_RETURN;
+    }
     return ::recv(fd_, &c, 1, 0) == 0;
   }
 
@@ -95,13 +119,15 @@ class Client {
  private:
   bool Fill() {
     char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    const ssize_t n =
+        ssl_ != nullptr ? SSL_read(ssl_, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) return false;
     buffer_.append(buf, static_cast<size_t>(n));
     return true;
   }
 
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   bool connected_ = false;
   std::string buffer_;
 };
@@ -300,6 +326,76 @@ TEST_F(DeferredResponseTest, AParkedRequestThatAsksToCloseIsAnsweredAndClosed) {
   EXPECT_EQ(reply.body, "bye");
   EXPECT_NE(reply.head.find("Connection: close"), std::string::npos) << reply.head;
   EXPECT_TRUE(client.ReadsEnd());
+}
+
+// A self-signed certificate for "localhost" and its key, written as PEM files in a temporary
+// directory.
+class SelfSigned {
+ public:
+  SelfSigned() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vouch-deferred-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_sign(cert, key, EVP_sha256());
+    std::FILE* f = std::fopen(cert_file().c_str(), "w");
+    PEM_write_X509(f, cert);
+    std::fclose(f);
+    f = std::fopen(key_file().c_str(), "w");
+    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  ~SelfSigned() { std::filesystem::remove_all(dir_); }
+  std::string cert_file() const { return (dir_ / "cert.pem").string(); }
+  std::string key_file() const { return (dir_ / "key.pem").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST_F(DeferredResponseTest, OverTlsAParkedRequestIsAnsweredKeptAliveClosedAndDrained) {
+  SelfSigned pem;
+  auto tls = LoadTlsContext(pem.cert_file(), pem.key_file());
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds), .tls = *tls});
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> client_tls(SSL_CTX_new(TLS_client_method()),
+                                                               &SSL_CTX_free);
+
+  Client kept(server_->port(), client_tls.get());
+  ASSERT_TRUE(kept.connected());
+  ASSERT_TRUE(kept.Get("/park/kept"));
+  ASSERT_TRUE(parking_.AwaitParked(1).at("kept").Respond(api::HttpResponse::Json(200, "kept")));
+  EXPECT_EQ(kept.Read().body, "kept");
+  ASSERT_TRUE(kept.Get("/now"));
+  EXPECT_EQ(kept.Read().body, "now");
+
+  Client closing(server_->port(), client_tls.get());
+  ASSERT_TRUE(closing.connected());
+  ASSERT_TRUE(closing.Get("/park/closing", "Connection: close\r\n"));
+  ASSERT_TRUE(
+      parking_.AwaitParked(2).at("closing").Respond(api::HttpResponse::Json(200, "closing")));
+  EXPECT_EQ(closing.Read().body, "closing");
+  EXPECT_TRUE(closing.ReadsEnd()) << "close_notify after the answer";
+
+  ASSERT_TRUE(kept.Get("/park/drained"));
+  api::Responder drained = parking_.AwaitParked(3).at("drained");
+  std::thread stopping([&] { server_->Stop(); });
+  Reply reply = kept.Read();
+  EXPECT_EQ(reply.status, 503);
+  stopping.join();
+  EXPECT_TRUE(drained.cancelled());
 }
 
 }  // namespace

@@ -558,9 +558,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     http::async_write(
         stream_, *res,
         [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+          if (!ec && (self->watching_ || self->watch_error_)) {
+            return self->AfterParkedWrite(keep_alive);
+          }
           self->End();
           if (ec) return self->Close(false);
-          if (self->watching_ || self->watch_error_) return self->AfterParkedWrite(keep_alive);
           if (!keep_alive) return self->Close(true);
           self->Read();
         });
@@ -620,6 +622,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         return OnSomeHeader(ec == net::error::operation_aborted ? beast::error_code() : ec);
       case AfterWatch::kClose:
         after_watch_ = AfterWatch::kNothing;
+        End();
         return Close(!ec || ec == net::error::operation_aborted);
     }
   }
@@ -649,10 +652,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // The answer to a parked request is written while the watching read may still be open: the next
-  // request's read, or the close, waits for it.
+  // request's read, or the close, waits for it. The request stays in flight until the connection
+  // is closed, so that a drain does not stop the I/O threads before it is.
   void AfterParkedWrite(bool keep_alive) {
     if (watching_) {
       if (keep_alive) {
+        End();
         after_watch_ = AfterWatch::kRead;
         PrepareRead();
         // A request the client pipelined is in the buffer already, and the client waits for its
@@ -668,6 +673,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       Tcp().socket().cancel(ignored);
       return;
     }
+    End();
     const beast::error_code ec = watch_error_;
     watch_error_ = {};
     Close(ec == net::error::eof);
