@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "vouch/api/client_address.h"
+#include "vouch/api/deferred.h"
 #include "vouch/api/error_table.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
@@ -115,8 +116,8 @@ Result<HttpResponse> Dispatcher::Invoke(const DoorSpec& /*door*/, const Route& r
   return Internal("internal error; the request changed nothing");
 }
 
-HttpResponse Dispatcher::Fail(const DoorSpec& door, const HttpRequest& request,
-                              std::string_view path, const Status& s, bool authenticated,
+HttpResponse Dispatcher::Fail(const DoorSpec& door, std::string_view method, std::string_view path,
+                              const Status& s, bool authenticated,
                               const RequestContext& ctx) const {
   // Refusals are denials; so are sign-ins refused while throttled (429).
   if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated ||
@@ -125,11 +126,11 @@ HttpResponse Dispatcher::Fail(const DoorSpec& door, const HttpRequest& request,
   }
   // Internal detail is logged, not sent.
   if (s.code() == StatusCode::kInternal) {
-    spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
+    spdlog::error("request {} {} {}: {}", ctx.request_id, method, path, s.ToString());
     return Render(door, Internal("internal error; the request changed nothing"), ctx);
   }
   if (s.code() == StatusCode::kUnavailable) {
-    spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
+    spdlog::error("request {} {} {}: {}", ctx.request_id, method, path, s.ToString());
     return Render(door, Unavailable("the store is unavailable; nothing was changed, retry"), ctx);
   }
   return Render(door, s, ctx);
@@ -195,11 +196,30 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
   if (match.route->access != Access::kPublic) {
     // Refused credentials are a denial (Fail); a store that cannot check them is a 503.
     if (Status s = Authenticate(door, request, ctx); !s.ok()) {
-      return Fail(door, request, path, s, false, ctx);
+      return Fail(door, request.method, path, s, false, ctx);
     }
   }
   Result<HttpResponse> result = Invoke(door, *match.route, Call{ctx, request, match.params, query});
-  if (!result.ok()) return Fail(door, request, path, result.status(), true, ctx);
+  HttpResponse r = Conclude(door, request.method, path, ctx, true, std::move(result));
+  // A parked request (deferred.h): its answer, whenever it comes, is concluded the same way, and
+  // the server's own answers (deadline, drain) are rendered in this door's shape.
+  if (r.deferred != nullptr) {
+    r.deferred->Bind(
+        [this, &door, method = request.method, path = std::string(path),
+         ctx](Result<HttpResponse> answer) {
+          HttpResponse later = Conclude(door, method, path, ctx, true, std::move(answer));
+          later.deferred.reset();  // an answer is an answer: it cannot be parked again
+          return later;
+        },
+        [this, &door, ctx](const Status& status) { return Render(door, status, ctx); });
+  }
+  return r;
+}
+
+HttpResponse Dispatcher::Conclude(const DoorSpec& door, std::string_view method,
+                                  std::string_view path, const RequestContext& ctx,
+                                  bool authenticated, Result<HttpResponse> result) const {
+  if (!result.ok()) return Fail(door, method, path, result.status(), authenticated, ctx);
   HttpResponse r = std::move(result).value();
   AddRequestId(r, ctx);
   return r;

@@ -3,7 +3,11 @@
 // door's routes, 404/405, the door's authenticators, the handler, and errors rendered by the door's
 // renderer. Refused requests (401, 403) are recorded as denials. Never throws; an exception
 // escaping a handler is a bug, logged and answered with 500. Knows no door by name.
-// Thread-safe.
+// A handler may park its request (deferred.h): the dispatcher binds the deferral so that the later
+// answer is concluded as a handler's would be (X-Request-Id, errors in the door's shape, denials
+// recorded) and the server's own answers (504 at the deadline, 503 on drain) take the door's shape.
+// Thread-safe; it must outlive the server that calls it (the server answers every parked request
+// before it stops).
 #pragma once
 
 #include "vouch/api/router.h"
@@ -39,8 +43,13 @@ class Dispatcher {
   // per-door step before and after the handler (an Idempotency-Key replay, say): it sees the
   // door, the authenticated context and the handler's result.
   Result<HttpResponse> Invoke(const DoorSpec& door, const Route& route, const Call& call) const;
+  // A handler's result made into the response (now, or when a parked request is answered):
+  // errors through Fail, X-Request-Id added.
+  HttpResponse Conclude(const DoorSpec& door, std::string_view method, std::string_view path,
+                        const RequestContext& ctx, bool authenticated,
+                        Result<HttpResponse> result) const;
   // A failed request's answer: denials recorded, internal detail logged rather than sent.
-  HttpResponse Fail(const DoorSpec& door, const HttpRequest& request, std::string_view path,
+  HttpResponse Fail(const DoorSpec& door, std::string_view method, std::string_view path,
                     const Status& status, bool authenticated, const RequestContext& ctx) const;
 
   const Router& router_;
