@@ -1,5 +1,7 @@
 #include "vouch/api/deferred.h"
 
+#include "vouch/api/error_table.h"
+
 namespace vouch::api {
 namespace {
 
