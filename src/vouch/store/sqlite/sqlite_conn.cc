@@ -153,6 +153,10 @@ Result<Stmt> Conn::Prepare(const char* sql) {
       return SqliteStatus(db_, rc, "sqlite prepare");
     }
     it = cache_.emplace(sql, stmt).first;
+  } else if (sqlite3_stmt_busy(it->second) != 0) {
+    // A cursor over this statement is still being read: binding would fail and stepping would go
+    // on with the old query. Loud, rather than rows of the wrong query.
+    return Internal("sqlite prepare: the statement is still in use by an unfinished cursor");
   }
   return Stmt(db_, it->second, &fault_);
 }
