@@ -22,7 +22,7 @@
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/sqlite/acked_head.h"

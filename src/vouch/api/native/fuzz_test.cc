@@ -27,7 +27,7 @@
 #include "vouch/domain/model_source.h"
 #include "vouch/service/page_token.h"
 #include "vouch/service/secrets.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/sqlite/temp_store_test.h"
 #include "vouch/util/crypto.h"
