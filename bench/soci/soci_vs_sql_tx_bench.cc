@@ -342,6 +342,18 @@ SqliteSide& Sqlite() {
   return side;
 }
 
+// `dsn` as a key=value string: SOCI reads no URIs.
+std::string KeyValueDsn(const std::string& dsn) {
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), nullptr);
+  if (opts == nullptr) std::abort();
+  std::string out;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && *o->val != '\0') out += std::string(o->keyword) + "=" + o->val + " ";
+  }
+  PQconninfoFree(opts);
+  return out;
+}
+
 struct PostgresSide {
   std::string dsn;
   std::string schema = "bench_soci_" + std::to_string(getpid());
@@ -359,7 +371,7 @@ struct PostgresSide {
     auto opened = vouch::store::PgConn::Open({.dsn = dsn, .schema = schema});
     if (!opened.ok()) std::abort();
     conn = std::move(opened).value();
-    soci = std::make_unique<soci::session>(soci::postgresql, dsn);
+    soci = std::make_unique<soci::session>(soci::postgresql, KeyValueDsn(dsn));
     *soci << "SET search_path TO " + schema;
     soci_tx = std::make_unique<SociTx>(*soci, true);
   }
