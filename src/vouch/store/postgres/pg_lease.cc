@@ -1,7 +1,6 @@
 #include "vouch/store/postgres/pg_lease.h"
 
 #include "vouch/store/postgres/postgres_store.h"
-#include "vouch/store/postgres/postgres_tx.h"
 #include "vouch/util/time.h"
 
 namespace vouch::store {
@@ -19,9 +18,6 @@ constexpr char kTakeLease[] =
     "INSERT INTO leases (name, epoch, holder, acquired_ms) VALUES ($1, 1, $2, $3) "
     "ON CONFLICT (name) DO UPDATE SET epoch = leases.epoch + 1, holder = EXCLUDED.holder, "
     "acquired_ms = EXCLUDED.acquired_ms RETURNING epoch";
-constexpr char kLeaseEpoch[] = "SELECT epoch FROM leases WHERE name = $1";
-// A singleton job's check: holds off a new holder's TakeLease until the job's transaction ends.
-constexpr char kLeaseEpochForUpdate[] = "SELECT epoch FROM leases WHERE name = $1 FOR UPDATE";
 
 }  // namespace
 
@@ -78,18 +74,6 @@ Result<std::optional<int64_t>> PgLeaseClaim::Poll() {
   }
   epoch_ = epoch;
   return epoch_;
-}
-
-Result<int64_t> PostgresTx::LeaseEpoch(std::string_view name) {
-  VOUCH_ASSIGN_OR_RETURN(
-      PgRows r, c_.Query(for_write_ ? kLeaseEpochForUpdate : kLeaseEpoch, PgParams().Add(name)));
-  return r.empty() ? 0 : r.Int(0, 0);
-}
-
-Result<int64_t> PostgresTx::TakeLease(std::string_view name, std::string_view holder, TimeMs now) {
-  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kTakeLease, PgParams().Add(name).Add(holder).Add(now)));
-  if (r.empty()) return Internal("taking a lease returned no epoch");
-  return r.Int(0, 0);
 }
 
 std::unique_ptr<LeaseClaim> PostgresStore::ClaimLease(std::string_view name,
