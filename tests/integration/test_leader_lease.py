@@ -16,18 +16,15 @@ answering while the database is down.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 
-from vouch_testlib import (ADMIN_TOKEN, REPO, VouchServer, new_database_name, new_master_key,
+from vouch_testlib import (ADMIN_TOKEN, REPO, pg_cluster_dir, pg_ctl, VouchServer, new_database_name, new_master_key,
                            postgres_admin_dsn, postgres_cluster, wait_until)
 
 pytestmark = pytest.mark.skipif(not postgres_admin_dsn(),
@@ -148,7 +145,7 @@ def test_one_of_three_servers_leads_and_another_takes_over_when_it_is_killed(clu
 
 
 def test_a_database_outage_never_gives_two_leaders_and_one_leads_after_it(cluster):
-    cluster_dir = _cluster_dir()
+    cluster_dir = pg_cluster_dir()
     with Watcher(cluster) as watcher:
         first = wait_until(lambda: leaders(cluster), TAKEOVER_DEADLINE, what="a leader")
         assert len(first) == 1, first
@@ -156,16 +153,16 @@ def test_a_database_outage_never_gives_two_leaders_and_one_leads_after_it(cluste
         assert all(leading(srv) is not None for srv in cluster)
         halted = False
         try:
-            _pg_ctl(cluster_dir, "halt")
+            pg_ctl(cluster_dir, "halt")
             halted = True
             # The holder's session is gone: it notices at its next poll.
             wait_until(lambda: not leaders(cluster), TAKEOVER_DEADLINE,
                        what="the holder to notice it lost the lease")
-            _pg_ctl(cluster_dir, "resume")
+            pg_ctl(cluster_dir, "resume")
             halted = False
         finally:
             if halted:
-                _pg_ctl(cluster_dir, "resume")
+                pg_ctl(cluster_dir, "resume")
         after = wait_until(lambda: leaders(cluster), 2 * TAKEOVER_DEADLINE,
                            what="a leader after the outage")
         assert len(after) == 1, after
@@ -174,17 +171,3 @@ def test_a_database_outage_never_gives_two_leaders_and_one_leads_after_it(cluste
     assert sum(1 for _, _, answering in watcher.rounds if answering == SERVERS) > 10
     assert any(not lead for _, lead, _ in watcher.rounds)
     print(f"{len(watcher.rounds)} rounds watched; leader before {first}, after {after}")
-
-
-def _cluster_dir() -> Path:
-    d = os.environ.get("VOUCH_TEST_POSTGRES_DIR")
-    if not d:
-        pytest.skip("VOUCH_TEST_POSTGRES_DIR (the cluster directory from scripts/pg-test-cluster) "
-                    "is not set: cannot stop and start PostgreSQL")
-    return Path(d)
-
-
-def _pg_ctl(cluster_dir: Path, action: str) -> None:
-    r = subprocess.run([str(REPO / "scripts" / "pg-test-cluster"), action, str(cluster_dir)],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, f"pg-test-cluster {action}: {r.stderr}"

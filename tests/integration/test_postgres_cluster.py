@@ -31,7 +31,7 @@ from typing import Iterable, Iterator
 import pytest
 import requests
 
-from vouch_testlib import (ADMIN_TOKEN, REPO, Api, Postgres, VouchServer, clean_env, free_port,
+from vouch_testlib import (ADMIN_TOKEN, REPO, pg_cluster_dir, pg_ctl, Api, Postgres, VouchServer, clean_env, free_port,
                            json_lines, new_database_name, new_master_key, postgres_admin_dsn,
                            postgres_cluster, quote_segment, require_binary, unique, wait_until)
 
@@ -515,7 +515,7 @@ def test_three_servers_under_load_keep_every_invariant(pg, database, servers_on,
 
 def test_a_killed_server_and_a_database_restart_lose_nothing_acknowledged(pg, database,
                                                                           servers_on, spec):
-    cluster_dir = _cluster_dir()
+    cluster_dir = pg_cluster_dir()
     key = new_master_key()
     dsn = pg.dsn(database)
     servers = [servers_on(dsn, key) for _ in range(SERVERS)]
@@ -538,7 +538,7 @@ def test_a_killed_server_and_a_database_restart_lose_nothing_acknowledged(pg, da
                    timeout=60, interval=0.1, what="100 acknowledged after the kill")
 
         marks["halted"] = time.monotonic()
-        _pg_ctl(cluster_dir, "halt")
+        pg_ctl(cluster_dir, "halt")
         for i in survivors:
             wait_until(lambda: _ready(servers[i], ready_seen[i]) == 503, timeout=30,
                        what=f"/ready 503 on server {i} while PostgreSQL is down")
@@ -546,7 +546,7 @@ def test_a_killed_server_and_a_database_restart_lose_nothing_acknowledged(pg, da
                                    for o in load.snapshot()) for i in survivors),
                    timeout=30, interval=0.1, what="a 503 to clients of each server")
 
-        _pg_ctl(cluster_dir, "resume")
+        pg_ctl(cluster_dir, "resume")
         marks["resumed"] = time.monotonic()
         for i in survivors:
             wait_until(lambda: _ready(servers[i], ready_seen[i]) == 200, timeout=60,
@@ -563,7 +563,7 @@ def test_a_killed_server_and_a_database_restart_lose_nothing_acknowledged(pg, da
 
         # And a plain restart (pg_ctl restart -m fast) under load: every server carries on.
         marks["restarting"] = time.monotonic()
-        _pg_ctl(cluster_dir, "restart")
+        pg_ctl(cluster_dir, "restart")
         marks["restarted"] = time.monotonic()
         wait_until(lambda: all(load.count(servers=[i], after=marks["restarted"]) >= 30
                                for i in range(SERVERS)),
@@ -572,7 +572,7 @@ def test_a_killed_server_and_a_database_restart_lose_nothing_acknowledged(pg, da
     finally:
         load.stop()
         if "halted" in marks and "resumed" not in marks:
-            _pg_ctl(cluster_dir, "resume")
+            pg_ctl(cluster_dir, "resume")
 
     outcomes = load.snapshot()
     summary = summarize(outcomes)
@@ -604,20 +604,6 @@ def test_a_killed_server_and_a_database_restart_lose_nothing_acknowledged(pg, da
     counts = check_cluster(pg, database, servers, spec, load, faults=True)
     assert counts["versions"] >= load.count(kind="create")
     print(f"{len(outcomes)} requests: {summary}; {counts}; /ready seen {ready_seen}")
-
-
-def _cluster_dir() -> Path:
-    d = os.environ.get("VOUCH_TEST_POSTGRES_DIR")
-    if not d:
-        pytest.skip("VOUCH_TEST_POSTGRES_DIR (the cluster directory from scripts/pg-test-cluster) "
-                    "is not set: cannot stop and start PostgreSQL")
-    return Path(d)
-
-
-def _pg_ctl(cluster_dir: Path, action: str) -> None:
-    r = subprocess.run([str(REPO / "scripts" / "pg-test-cluster"), action, str(cluster_dir)],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, f"pg-test-cluster {action}: {r.stderr}"
 
 
 def _ready(srv: VouchServer, seen: list[int]) -> int:

@@ -946,3 +946,20 @@ def creates_through_sigterm(srv: "VouchServer", spec: "Spec", clients: int,
         f"versions {unanswered[:10]} were committed but their clients got no answer: the drain "
         "dropped in-flight requests")
     return api, acked
+
+
+def pg_cluster_dir() -> Path:
+    """The test cluster's directory (VOUCH_TEST_POSTGRES_DIR, from scripts/pg-test-cluster); skips
+    the test when it is not set, since PostgreSQL cannot then be stopped and started."""
+    d = os.environ.get("VOUCH_TEST_POSTGRES_DIR")
+    if not d:
+        pytest.skip("VOUCH_TEST_POSTGRES_DIR (the cluster directory from scripts/pg-test-cluster) "
+                    "is not set: cannot stop and start PostgreSQL")
+    return Path(d)
+
+
+def pg_ctl(cluster_dir: Path, action: str) -> None:
+    """Runs scripts/pg-test-cluster ACTION (halt, resume, restart, ...) on the test cluster."""
+    r = subprocess.run([str(REPO / "scripts" / "pg-test-cluster"), action, str(cluster_dir)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"pg-test-cluster {action}: {r.stderr}"
