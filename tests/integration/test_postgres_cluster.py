@@ -17,7 +17,6 @@ Each test gets a fresh database on the cluster of VOUCH_TEST_POSTGRES_DSN (skipp
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import threading
