@@ -139,6 +139,81 @@ constexpr char kVersionAliasesOf[] =
     "SELECT v.id, a.alias FROM model_aliases a "
     "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
     "WHERE v.id = ANY($1::bigint[]) ORDER BY a.alias";
+// A page of models' details (LoadModelDetailsOf), whose ids $1 lists as an array. The latest
+// versions: for each model and stage, the lowest and highest live version (one lookup each on
+// model_versions_stage), then the highest one's row, ordered by the lowest.
+constexpr char kModelTagsOf[] =
+    "SELECT model_id, key, value FROM model_tags "
+    "WHERE model_id IN (SELECT unnest($1::bigint[]))";
+constexpr char kModelAliasesOf[] =
+    "SELECT model_id, alias, version FROM model_aliases "
+    "WHERE model_id IN (SELECT unnest($1::bigint[]))";
+constexpr char kLatestPerStageOf[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM (SELECT p.id AS model_id, "
+    "  (SELECT MIN(version) FROM model_versions "
+    "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, "
+    "  (SELECT MAX(version) FROM model_versions "
+    "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS highest "
+    "  FROM (SELECT unnest($1::bigint[]) AS id) p "
+    "  CROSS JOIN (SELECT 'None' AS stage UNION ALL SELECT 'Staging' UNION ALL "
+    "              SELECT 'Production' UNION ALL SELECT 'Archived') s) b "
+    "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "
+    "JOIN models m ON m.id = v.model_id "
+    "ORDER BY b.model_id, b.lowest";
+// ListVersionRowsInOrder: one model's live versions from a number on, either way, or one run's.
+constexpr char kVersionsDown[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = $1 AND v.version < $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version DESC LIMIT $3";
+constexpr char kVersionsUp[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = $1 AND v.version > $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version LIMIT $3";
+constexpr char kRunVersionsDown[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = $1 AND v.run_id = $4 AND v.version < $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version DESC LIMIT $3";
+constexpr char kRunVersionsUp[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = $1 AND v.run_id = $4 AND v.version > $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version LIMIT $3";
+// ListVersionRowsByUpdate: newest update first, of every model, of one, of one model's run.
+constexpr char kVersionsByUpdate[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
+constexpr char kModelVersionsByUpdate[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = $4 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
+constexpr char kRunVersionsByUpdate[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = $4 AND v.run_id = $5 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
 constexpr char kSetVersionTag[] =
     "INSERT INTO version_tags (version_id, key, value) VALUES ($1, $2, $3) "
     "ON CONFLICT (version_id, key) DO UPDATE SET value = excluded.value";
@@ -560,6 +635,48 @@ Status PostgresTx::FillVersion(ModelVersion& v) {
   return OkStatus();
 }
 
+Status PostgresTx::LoadModelDetailsOf(std::span<Model> models) {
+  if (models.empty()) return OkStatus();
+  std::map<int64_t, Model*> by_id;
+  std::string ids = "{";
+  for (auto& m : models) {
+    m.tags.clear();
+    m.aliases.clear();
+    m.latest_live_version.reset();
+    m.latest_versions.clear();
+    by_id[m.id] = &m;
+    if (ids.size() > 1) ids.push_back(',');
+    ids += std::to_string(m.id);
+  }
+  ids.push_back('}');
+  auto each = [&](const char* sql,
+                  const std::function<void(Model&, const PgRows&, int)>& use) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(sql, PgParams().Add(ids)));
+    for (int i = 0; i < r.size(); ++i) {
+      auto it = by_id.find(r.Int(i, 0));
+      if (it != by_id.end()) use(*it->second, r, i);
+    }
+    return OkStatus();
+  };
+  VOUCH_TRY(each(kModelTagsOf, [](Model& m, const PgRows& r, int i) {
+    m.tags.emplace(r.Text(i, 1), r.Text(i, 2));
+  }));
+  VOUCH_TRY(each(kModelAliasesOf, [](Model& m, const PgRows& r, int i) {
+    m.aliases.emplace(r.Text(i, 1), r.Int(i, 2));
+  }));
+  VOUCH_ASSIGN_OR_RETURN(PgRows r, c_.Query(kLatestPerStageOf, PgParams().Add(ids)));
+  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> latest, ReadVersions(r));
+  VOUCH_TRY(LoadVersionDetailsOf(latest));
+  for (auto& v : latest) {
+    auto it = by_id.find(v.model_id);
+    if (it == by_id.end()) continue;
+    Model& m = *it->second;
+    m.latest_live_version = std::max(m.latest_live_version.value_or(v.version), v.version);
+    m.latest_versions.push_back(std::move(v));
+  }
+  return OkStatus();
+}
+
 Status PostgresTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
   if (versions.empty()) return OkStatus();
   std::map<int64_t, ModelVersion*> by_id;
@@ -680,6 +797,29 @@ Result<std::vector<int64_t>> PostgresTx::VersionIdsWithTag(std::string_view key,
 
 Result<std::vector<Model>> PostgresTx::ListModelRows(std::string_view after_name, int limit) {
   return QueryModels(kListModels, PgParams().Add(after_name).Add(limit), false);
+}
+
+Result<std::vector<ModelVersion>> PostgresTx::ListVersionRowsByUpdate(
+    std::optional<int64_t> model_id, std::optional<std::string_view> run_id, TimeMs before_ms,
+    int64_t before_id, int limit) {
+  const char* sql =
+      !model_id ? kVersionsByUpdate : (run_id ? kRunVersionsByUpdate : kModelVersionsByUpdate);
+  PgParams p;
+  p.Add(before_ms).Add(before_id).Add(limit);
+  if (model_id) p.Add(*model_id);
+  if (model_id && run_id) p.Add(*run_id);
+  return QueryVersions(sql, p, false);
+}
+
+Result<std::vector<ModelVersion>> PostgresTx::ListVersionRowsInOrder(
+    int64_t model_id, std::optional<std::string_view> run_id, int64_t from_version, bool descending,
+    int limit) {
+  PgParams p;
+  p.Add(model_id).Add(from_version).Add(limit);
+  if (run_id) p.Add(*run_id);
+  const char* sql = run_id ? (descending ? kRunVersionsDown : kRunVersionsUp)
+                           : (descending ? kVersionsDown : kVersionsUp);
+  return QueryVersions(sql, p, false);
 }
 
 Result<std::vector<ModelVersion>> PostgresTx::ListVersionRows(int64_t model_id,

@@ -104,6 +104,81 @@ constexpr char kVersionAliasesOf[] =
     "SELECT v.id, a.alias FROM model_aliases a "
     "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
     "WHERE v.id IN (SELECT value FROM json_each(?1)) ORDER BY a.alias";
+// A page of models' details (LoadModelDetailsOf), whose ids ?1 lists as a JSON array. The latest
+// versions: for each model and stage, the lowest and highest live version (one lookup each on
+// model_versions_stage), then the highest one's row, ordered by the lowest.
+constexpr char kModelTagsOf[] =
+    "SELECT model_id, key, value FROM model_tags "
+    "WHERE model_id IN (SELECT value FROM json_each(?1))";
+constexpr char kModelAliasesOf[] =
+    "SELECT model_id, alias, version FROM model_aliases "
+    "WHERE model_id IN (SELECT value FROM json_each(?1))";
+constexpr char kLatestPerStageOf[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM (SELECT p.id AS model_id, "
+    "  (SELECT MIN(version) FROM model_versions "
+    "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, "
+    "  (SELECT MAX(version) FROM model_versions "
+    "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS highest "
+    "  FROM (SELECT value AS id FROM json_each(?1)) p "
+    "  CROSS JOIN (SELECT 'None' AS stage UNION ALL SELECT 'Staging' UNION ALL "
+    "              SELECT 'Production' UNION ALL SELECT 'Archived') s) b "
+    "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "
+    "JOIN models m ON m.id = v.model_id "
+    "ORDER BY b.model_id, b.lowest";
+// ListVersionRowsInOrder: one model's live versions from a number on, either way, or one run's.
+constexpr char kVersionsDown[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = ?1 AND v.version < ?2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version DESC LIMIT ?3";
+constexpr char kVersionsUp[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = ?1 AND v.version > ?2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version LIMIT ?3";
+constexpr char kRunVersionsDown[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = ?1 AND v.run_id = ?4 AND v.version < ?2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version DESC LIMIT ?3";
+constexpr char kRunVersionsUp[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = ?1 AND v.run_id = ?4 AND v.version > ?2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version LIMIT ?3";
+// ListVersionRowsByUpdate: newest update first, of every model, of one, of one model's run.
+constexpr char kVersionsByUpdate[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < (?1, ?2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT ?3";
+constexpr char kModelVersionsByUpdate[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = ?4 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < (?1, ?2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT ?3";
+constexpr char kRunVersionsByUpdate[] =
+    "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, "
+    "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "
+    "v.storage_location, v.run_link "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+    "WHERE v.model_id = ?4 AND v.run_id = ?5 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < (?1, ?2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT ?3";
 constexpr char kSetVersionTag[] =
     "INSERT INTO version_tags (version_id, key, value) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (version_id, key) DO UPDATE SET value = excluded.value";
@@ -524,6 +599,51 @@ Status SqliteTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
               [](ModelVersion& v, const Stmt& s) { v.aliases.push_back(s.Text(1)); });
 }
 
+Status SqliteTx::LoadModelDetailsOf(std::span<Model> models) {
+  if (models.empty()) return OkStatus();
+  std::map<int64_t, Model*> by_id;
+  std::string ids = "[";
+  for (auto& m : models) {
+    m.tags.clear();
+    m.aliases.clear();
+    m.latest_live_version.reset();
+    m.latest_versions.clear();
+    by_id[m.id] = &m;
+    if (ids.size() > 1) ids.push_back(',');
+    ids += std::to_string(m.id);
+  }
+  ids.push_back(']');
+  auto each = [&](const char* sql, const std::function<void(Model&, const Stmt&)>& use) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+    s.Bind(1, ids);
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return OkStatus();
+      auto it = by_id.find(s.Int(0));
+      if (it != by_id.end()) use(*it->second, s);
+    }
+  };
+  VOUCH_TRY(
+      each(kModelTagsOf, [](Model& m, const Stmt& s) { m.tags.emplace(s.Text(1), s.Text(2)); }));
+  VOUCH_TRY(each(kModelAliasesOf,
+                 [](Model& m, const Stmt& s) { m.aliases.emplace(s.Text(1), s.Int(2)); }));
+  std::vector<ModelVersion> latest;
+  {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kLatestPerStageOf));
+    s.Bind(1, ids);
+    VOUCH_ASSIGN_OR_RETURN(latest, ReadVersions(s));
+  }
+  VOUCH_TRY(LoadVersionDetailsOf(latest));
+  for (auto& v : latest) {
+    auto it = by_id.find(v.model_id);
+    if (it == by_id.end()) continue;
+    Model& m = *it->second;
+    m.latest_live_version = std::max(m.latest_live_version.value_or(v.version), v.version);
+    m.latest_versions.push_back(std::move(v));
+  }
+  return OkStatus();
+}
+
 Result<std::vector<ModelVersion>> SqliteTx::ReadVersions(Stmt& s) {
   std::vector<ModelVersion> out;
   while (true) {
@@ -664,6 +784,29 @@ Result<std::vector<ModelVersion>> SqliteTx::ListVersionRows(int64_t model_id, in
                                                             int limit) {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kListVersions));
   s.Bind(1, model_id).Bind(2, after_version).Bind(3, limit);
+  return QueryVersions(std::move(s), false);
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::ListVersionRowsByUpdate(
+    std::optional<int64_t> model_id, std::optional<std::string_view> run_id, TimeMs before_ms,
+    int64_t before_id, int limit) {
+  const char* sql =
+      !model_id ? kVersionsByUpdate : (run_id ? kRunVersionsByUpdate : kModelVersionsByUpdate);
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+  s.Bind(1, before_ms).Bind(2, before_id).Bind(3, limit);
+  if (model_id) s.Bind(4, *model_id);
+  if (model_id && run_id) s.Bind(5, *run_id);
+  return QueryVersions(std::move(s), false);
+}
+
+Result<std::vector<ModelVersion>> SqliteTx::ListVersionRowsInOrder(
+    int64_t model_id, std::optional<std::string_view> run_id, int64_t from_version, bool descending,
+    int limit) {
+  const char* sql = run_id ? (descending ? kRunVersionsDown : kRunVersionsUp)
+                           : (descending ? kVersionsDown : kVersionsUp);
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+  s.Bind(1, model_id).Bind(2, from_version).Bind(3, limit);
+  if (run_id) s.Bind(4, *run_id);
   return QueryVersions(std::move(s), false);
 }
 
