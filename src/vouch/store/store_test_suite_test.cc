@@ -564,6 +564,53 @@ TEST_P(StoreSuite, ListVersionRowsInOrderWalksLiveVersionsEitherWayFromANumber) 
   EXPECT_EQ(numbers(std::nullopt, 1, true, 10), V{});
 }
 
+TEST_P(StoreSuite, ListVersionRowsByUpdateWalksNewestUpdateFirstAfterAPosition) {
+  Model m = AddModel(store(), "m");
+  Model other = AddModel(store(), "other");
+  Model gone = AddModel(store(), "gone");
+  // m: versions 1..6 updated at kT0 + 10, 20, 20, 30, 40 (deleted), 50; runs alternate.
+  const std::vector<TimeMs> updated = {10, 20, 20, 30, 40, 50};
+  std::vector<ModelVersion> mv;
+  for (size_t i = 0; i < updated.size(); ++i) {
+    ModelVersion v = NewVersion(m, static_cast<int64_t>(i) + 1);
+    v.updated_ms = kT0 + updated[i];
+    v.run_id = i % 2 == 0 ? "odd" : "even";
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+    mv.push_back(v);
+  }
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(mv[4].id, kT0); }).ok());
+  ModelVersion o = NewVersion(other, 1);
+  o.updated_ms = kT0 + 25;
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(o); }).ok());
+  ModelVersion g = NewVersion(gone, 1);
+  g.updated_ms = kT0 + 60;
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(g); }).ok());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkModelDeleted(gone.id, kT0); }).ok());
+  auto walk = [&](std::optional<int64_t> model, std::optional<std::string_view> run,
+                  TimeMs before_ms, int64_t before_id, int limit) {
+    auto rows = Query(store(), [&](Tx& tx) {
+      return tx.ListVersionRowsByUpdate(model, run, before_ms, before_id, limit);
+    });
+    std::vector<std::string> out;
+    for (const auto& v : rows) {
+      EXPECT_TRUE(v.tags.empty());
+      out.push_back(fmt::format("{}/{}", v.model_name, v.version));
+    }
+    return out;
+  };
+  using S = std::vector<std::string>;
+  const TimeMs kTop = INT64_MAX;
+  EXPECT_EQ(walk(std::nullopt, std::nullopt, kTop, INT64_MAX, 10),
+            (S{"m/6", "m/4", "other/1", "m/3", "m/2", "m/1"}));
+  EXPECT_EQ(walk(std::nullopt, std::nullopt, kTop, INT64_MAX, 2), (S{"m/6", "m/4"}));
+  // Resuming after m/3 (updated at kT0 + 20, the higher id of the two) yields m/2, then m/1.
+  EXPECT_EQ(walk(std::nullopt, std::nullopt, mv[2].updated_ms, mv[2].id, 10), (S{"m/2", "m/1"}));
+  EXPECT_EQ(walk(m.id, std::nullopt, kT0 + 30, INT64_MAX, 10), (S{"m/4", "m/3", "m/2", "m/1"}));
+  EXPECT_EQ(walk(m.id, "odd", kTop, INT64_MAX, 10), (S{"m/3", "m/1"}));
+  EXPECT_EQ(walk(m.id, "even", kTop, INT64_MAX, 1), (S{"m/6"}));
+  EXPECT_EQ(walk(other.id, "odd", kTop, INT64_MAX, 10), S{});
+}
+
 TEST_P(StoreSuite, UpdateVersionWritesDescriptionStageStatusAndUpdatedTime) {
   Model m = AddModel(store(), "m");
   ModelVersion v = AddVersion(store(), m, 1);
