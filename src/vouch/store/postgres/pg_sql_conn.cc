@@ -48,23 +48,7 @@ constexpr sql::Dialect kPostgres{
         "SELECT model_id, key, value FROM model_tags WHERE model_id = ANY($1::bigint[])",
     .model_aliases_of =
         "SELECT model_id, alias, version FROM model_aliases WHERE model_id = ANY($1::bigint[])",
-    // Per model and stage one lookup each for the lowest and the highest live version on
-    // model_versions_stage, then the highest one's row.
-    .latest_versions_of =
-        "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, "
-        "v.description, v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, "
-        "v.created_by, v.storage_location, v.run_link "
-        "FROM (SELECT p.id AS model_id, "
-        "  (SELECT MIN(version) FROM model_versions "
-        "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, "
-        "  (SELECT MAX(version) FROM model_versions "
-        "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS highest "
-        "  FROM (SELECT unnest($1::bigint[]) AS id) p "
-        "  CROSS JOIN (SELECT 'None' AS stage UNION ALL SELECT 'Staging' UNION ALL "
-        "              SELECT 'Production' UNION ALL SELECT 'Archived') s) b "
-        "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "
-        "JOIN models m ON m.id = v.model_id "
-        "ORDER BY b.model_id, b.lowest",
+    .latest_versions_of = VOUCH_SQL_LATEST_VERSIONS_OF("SELECT unnest($1::bigint[]) AS id"),
     .id_list_open = '{',
     .id_list_close = '}',
 };
