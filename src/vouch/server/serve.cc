@@ -33,7 +33,7 @@ struct ServeConfig {
   std::string store;  // empty: sqlite://<data_dir>/vouch.db
   std::string migrate_as;
   std::string master_key_file;
-  int pg_pool_size = 16;
+  int pg_pool_size = store::DefaultPoolSize();  // from the machine's cores
   std::string pg_statement_timeout = "30s";
   std::string trusted_proxies;
   std::string default_permission = "READ";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <set>
 #include <span>
 
@@ -16,6 +17,7 @@ constexpr int kMaxModelResults = 1000;      // MLflow's registered-model search 
 constexpr int kMaxVersionResults = 200000;  // MLflow's model-version search threshold
 constexpr int kScanBatch = 1000;
 constexpr size_t kDetailBatch = 1000;  // versions whose details one LoadVersionDetailsOf reads
+static_assert(kMaxModelResults <= static_cast<int>(kDetailBatch));
 
 bool CompareText(std::string_view value, const Condition& c) {
   const std::string& want = c.values.empty() ? std::string() : c.values[0];
@@ -261,6 +263,8 @@ class PageCollector {
   }
   // Holds limit + 1 items: an item read later can only replace one of them.
   bool full() const { return kept_.size() == keep_; }
+  // The last item kept (the heap's top); only when full().
+  const T& last_kept() const { return kept_.front(); }
 
   // The page in order, with a token for the next one when more items followed.
   Page<T> Take(const PageTokens& tokens) {
@@ -318,6 +322,143 @@ Result<std::optional<PagePosition>> DecodePosition(const PageTokens& tokens,
                                                   .created_ms = created->get_int64(),
                                                   .updated_ms = updated->get_int64(),
                                                   .version = version->get_int64()});
+}
+
+// Which way one model's versions come in `order`: by number, descending (true) or ascending
+// (false); nullopt when a time orders them first. Names are equal within a model, and the
+// tie-break is version descending.
+std::optional<bool> DescendingWithinModel(const std::vector<OrderBy>& order) {
+  for (const auto& o : order) {
+    if (o.field == OrderField::kName) continue;
+    if (o.field == OrderField::kVersionNumber) return !o.ascending;
+    return std::nullopt;
+  }
+  return true;
+}
+
+bool NameMatches(std::string_view name, const std::vector<Condition>& filter) {
+  for (const auto& c : filter) {
+    if (c.key == SearchKey::kName && !CompareText(name, c)) return false;
+  }
+  return true;
+}
+
+// Walks versions in the search's own order, so that it stops once the page is full rather than
+// reading and sorting every match (issue 10): one model's versions by number for a name equality
+// (only one run's, through its index, when the filter also has a run_id equality), or every
+// model by name and each one's versions by number when the order is by name first. Returns false,
+// having read nothing, when the order allows neither; the caller then scans every candidate.
+using OfferBatch = std::function<Status(std::vector<ModelVersion>&)>;
+
+Result<bool> WalkVersionsInOrder(store::Tx& tx, const SearchRequest& request,
+                                 const std::optional<PagePosition>& after,
+                                 const PageCollector<ModelVersion>& collector,
+                                 const OfferBatch& offer) {
+  auto full = [&] { return collector.full(); };
+  const Condition* name_eq = EqualityOn(request.filter, SearchKey::kName);
+  // Without a name, a run_id condition reads its runs' versions through the run_id index instead.
+  if (name_eq == nullptr &&
+      std::any_of(request.filter.begin(), request.filter.end(), [](const Condition& c) {
+        return c.key == SearchKey::kRunId && (c.op == Comparator::kEq || c.op == Comparator::kIn);
+      })) {
+    return false;
+  }
+  const Condition* run_eq = name_eq ? EqualityOn(request.filter, SearchKey::kRunId) : nullptr;
+  std::optional<std::string_view> run_id;
+  if (run_eq != nullptr && !run_eq->values.empty()) run_id = run_eq->values[0];
+  // Batches start at about a page and grow, so a page costs about a page however many rows follow.
+  const int first_batch = std::min(kScanBatch, request.max_results + 1);
+  if (!request.order_by.empty() && request.order_by[0].field == OrderField::kLastUpdatedTime &&
+      !request.order_by[0].ascending) {
+    // Newest update first (MLflow's default order): every version, one model's or one run's of
+    // it, by (updated_ms, id) descending from the previous page's last update on. Rows updated at
+    // the same time come in id order, not the page's, so the walk goes on through the last kept
+    // row's time and stops at the first row older than it.
+    std::optional<int64_t> model_id;
+    if (name_eq != nullptr) {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(name_eq->values.at(0)));
+      if (!m) return true;
+      model_id = m->id;
+    }
+    TimeMs before_ms = after ? after->updated_ms : std::numeric_limits<TimeMs>::max();
+    int64_t before_id = std::numeric_limits<int64_t>::max();
+    int batch_size = first_batch;
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(auto batch,
+                             tx.ListVersionRowsByUpdate(model_id, model_id ? run_id : std::nullopt,
+                                                        before_ms, before_id, batch_size));
+      if (batch.empty()) break;
+      before_ms = batch.back().updated_ms;
+      before_id = batch.back().id;
+      const bool last = static_cast<int>(batch.size()) < batch_size;
+      VOUCH_TRY(offer(batch));
+      if (last || (full() && before_ms < collector.last_kept().updated_ms)) break;
+      batch_size = std::min(kScanBatch, batch_size * 2);
+    }
+    return true;
+  }
+  const std::optional<bool> descending = DescendingWithinModel(request.order_by);
+  if (!descending) return false;
+  if (name_eq == nullptr && !NameOrdered(request.order_by)) return false;
+  // The version numbers the filter allows, [low, high]: a walk starts and stops there.
+  int64_t low = std::numeric_limits<int64_t>::min();
+  int64_t high = std::numeric_limits<int64_t>::max();
+  for (const auto& c : request.filter) {
+    if (c.key != SearchKey::kVersionNumber) continue;
+    const int64_t n = c.number;
+    const int64_t kMax = std::numeric_limits<int64_t>::max();
+    const int64_t kMin = std::numeric_limits<int64_t>::min();
+    if (c.op == Comparator::kEq || c.op == Comparator::kGe) low = std::max(low, n);
+    if (c.op == Comparator::kEq || c.op == Comparator::kLe) high = std::min(high, n);
+    if (c.op == Comparator::kGt) low = std::max(low, n == kMax ? kMax : n + 1);
+    if (c.op == Comparator::kLt) high = std::min(high, n == kMin ? kMin : n - 1);
+  }
+  auto walk_model = [&](const Model& m) -> Status {
+    // Strictly past `from`: just beyond the allowed range, or the previous page's last version,
+    // which is where a page token's position lies within a model.
+    int64_t from = *descending ? (high == std::numeric_limits<int64_t>::max() ? high : high + 1)
+                               : (low == std::numeric_limits<int64_t>::min() ? low : low - 1);
+    if (after && after->name == m.name) {
+      from = *descending ? std::min(from, after->version) : std::max(from, after->version);
+    }
+    int batch_size = first_batch;
+    while (!full() && (*descending ? from > low : from < high)) {
+      VOUCH_ASSIGN_OR_RETURN(
+          auto batch, tx.ListVersionRowsInOrder(m.id, run_id, from, *descending, batch_size));
+      if (batch.empty()) return OkStatus();
+      from = batch.back().version;
+      const bool last = static_cast<int>(batch.size()) < batch_size;
+      VOUCH_TRY(offer(batch));
+      if (last) return OkStatus();
+      batch_size = std::min(kScanBatch, batch_size * 2);
+    }
+    return OkStatus();
+  };
+  if (name_eq != nullptr) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(name_eq->values.at(0)));
+    if (m) VOUCH_TRY(walk_model(*m));
+    return true;
+  }
+  // Every model in name order, from the previous page's last model on (itself included).
+  std::string from_name;
+  if (after) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(after->name));
+    if (m && NameMatches(m->name, request.filter)) VOUCH_TRY(walk_model(*m));
+    from_name = after->name;
+  }
+  int batch_size = 16;
+  while (!full()) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<Model> models, tx.ListModelRows(from_name, batch_size));
+    if (models.empty()) break;
+    from_name = models.back().name;
+    for (const auto& m : models) {
+      if (full()) break;
+      if (NameMatches(m.name, request.filter)) VOUCH_TRY(walk_model(m));
+    }
+    if (static_cast<int>(models.size()) < batch_size) break;
+    batch_size = std::min(kScanBatch, batch_size * 4);
+  }
+  return true;
 }
 
 }  // namespace
@@ -380,11 +521,9 @@ Result<Page<Model>> RegistryService::SearchModels(const RequestContext& ctx,
       }
     }
     page = collector.Take(tokens_);
-    for (auto& m : page.items) {
-      VOUCH_TRY(tx.LoadModelDetails(m));
-      VOUCH_ASSIGN_OR_RETURN(m.latest_versions, LatestIn(tx, m.id, {}));
-    }
-    return OkStatus();
+    // The page's tags, aliases and latest versions in a few statements, not some fifteen a model
+    // (a page holds at most kMaxModelResults = kDetailBatch models).
+    return tx.LoadModelDetailsOf(page.items);
   }));
   return page;
 }
@@ -425,7 +564,8 @@ Result<Page<ModelVersion>> RegistryService::SearchVersions(const RequestContext&
       }
       return OkStatus();
     };
-    VOUCH_TRY(ScanVersionCandidates(tx, request.filter, offer));
+    VOUCH_ASSIGN_OR_RETURN(bool walked, WalkVersionsInOrder(tx, request, after, collector, offer));
+    if (!walked) VOUCH_TRY(ScanVersionCandidates(tx, request.filter, offer));
     page = collector.Take(tokens_);
     // Four statements per thousand versions, not four per version: a page may hold 200,000.
     std::span<ModelVersion> rest(page.items);

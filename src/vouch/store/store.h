@@ -109,12 +109,31 @@ class Tx {
   virtual Result<std::vector<ModelVersion>> ListVersionRows(int64_t model_id, int64_t after_version,
                                                             int limit) = 0;
   virtual Result<std::vector<ModelVersion>> ListAllVersionRows(int64_t after_id, int limit) = 0;
+  // Live versions of live models (rows, as ListVersionRows), newest update first (then highest id),
+  // strictly after (`before_ms`, `before_id`) in that order, at most `limit`: of every model, or
+  // of `model_id`'s, or of its run `run_id`'s (run_id only with model_id). Through an index each.
+  virtual Result<std::vector<ModelVersion>> ListVersionRowsByUpdate(
+      std::optional<int64_t> model_id, std::optional<std::string_view> run_id, TimeMs before_ms,
+      int64_t before_id, int limit) = 0;
+  // Live versions of a model (rows, as ListVersionRows) in number order from `from_version`
+  // (strictly past it): descending below it or ascending above it, at most `limit`; with `run_id`,
+  // only that run's. A search walks these in its own
+  // order and stops at its page.
+  virtual Result<std::vector<ModelVersion>> ListVersionRowsInOrder(
+      int64_t model_id, std::optional<std::string_view> run_id, int64_t from_version,
+      bool descending, int limit) = 0;
   virtual Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) = 0;
   virtual Status LoadModelDetails(Model& model) = 0;
   virtual Status LoadVersionDetails(ModelVersion& version) = 0;
   // LoadVersionDetails for each of `versions` (live or not, of any models) in four statements,
   // whatever their number; callers keep a call to some thousand versions.
   virtual Status LoadVersionDetailsOf(std::span<ModelVersion> versions) = 0;
+  // A page of models' details in a few statements, whatever their number (callers keep a call to
+  // some thousand models): for each of `models` what LoadModelDetails fills (tags, aliases, latest
+  // live version), and `latest_versions`: for each stage holding a live version, the highest one
+  // with its details (as LoadVersionDetails fills them), ordered by the lowest live version in each
+  // stage, as LatestVersionPerStage orders them.
+  virtual Status LoadModelDetailsOf(std::span<Model> models) = 0;
   // Internal ids of live models / versions that carry tag `key` with `value`.
   virtual Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
                                                        std::string_view value) = 0;

@@ -435,6 +435,182 @@ TEST_P(StoreSuite, LoadVersionDetailsOfFillsEachVersionAsLoadVersionDetailsDoes)
   EXPECT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(none); }).ok());
 }
 
+TEST_P(StoreSuite, LoadModelDetailsOfFillsEachModelAsTheOneModelReadsDo) {
+  Model a = AddModel(store(), "a", {{"team", "x"}, {"k", "a"}});
+  Model b = AddModel(store(), "b", {{"k", "b"}});
+  Model empty = AddModel(store(), "empty");
+  // a: 1 Production, 2 Staging, 3 None, 4 Production, 5 Staging (deleted), 6 Archived, 7 None;
+  // b: 1 Archived, 2 None.
+  const std::vector<Stage> a_stages = {Stage::kProduction, Stage::kStaging, Stage::kNone,
+                                       Stage::kProduction, Stage::kStaging, Stage::kArchived,
+                                       Stage::kNone};
+  std::vector<ModelVersion> av;
+  for (size_t i = 0; i < a_stages.size(); ++i) {
+    ModelVersion v = NewVersion(a, static_cast<int64_t>(i) + 1);
+    v.stage = a_stages[i];
+    v.tags = {{"n", std::to_string(i + 1)}};
+    v.metrics = {{"auc", 0.5}};
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+    av.push_back(v);
+  }
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(av[4].id, kT0); }).ok());
+  for (int64_t n = 1; n <= 2; ++n) {
+    ModelVersion v = NewVersion(b, n);
+    v.stage = n == 1 ? Stage::kArchived : Stage::kNone;
+    v.params = {{"p", "b"}};
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+  }
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetAlias(a.id, "champion", 4));
+                    VOUCH_TRY(tx.SetAlias(a.id, "old", 1));
+                    return tx.SetAlias(b.id, "only", 2);
+                  })
+                  .ok());
+  // Rows without details, one with stale ones, in an order of their own.
+  std::vector<Model> rows;
+  for (std::string_view name : {"b", "empty", "a"}) {
+    auto row = Query(store(), [&](Tx& tx) { return tx.FindModelRow(name); });
+    ASSERT_TRUE(row.has_value());
+    rows.push_back(*row);
+  }
+  rows[1].tags = {{"stale", "x"}};
+  rows[1].latest_live_version = 99;
+  ASSERT_TRUE(store().Read([&](Tx& tx) { return tx.LoadModelDetailsOf(rows); }).ok());
+  for (const Model& row : rows) {
+    Model one = row;
+    std::vector<ModelVersion> latest;
+    ASSERT_TRUE(store()
+                    .Read([&](Tx& tx) -> Status {
+                      VOUCH_TRY(tx.LoadModelDetails(one));
+                      VOUCH_ASSIGN_OR_RETURN(auto per_stage, tx.LatestVersionPerStage(one.id));
+                      for (const auto& [stage, number] : per_stage) {
+                        VOUCH_ASSIGN_OR_RETURN(auto v, tx.FindVersion(one.id, number));
+                        if (v) latest.push_back(*v);
+                      }
+                      return OkStatus();
+                    })
+                    .ok());
+    EXPECT_EQ(row.tags, one.tags) << row.name;
+    EXPECT_EQ(row.aliases, one.aliases) << row.name;
+    EXPECT_EQ(row.latest_live_version, one.latest_live_version) << row.name;
+    ASSERT_EQ(row.latest_versions.size(), latest.size()) << row.name;
+    for (size_t i = 0; i < latest.size(); ++i) {
+      const ModelVersion& got = row.latest_versions[i];
+      EXPECT_EQ(got.id, latest[i].id) << row.name << " " << i;
+      EXPECT_EQ(got.model_name, latest[i].model_name);
+      EXPECT_EQ(got.version, latest[i].version);
+      EXPECT_EQ(got.stage, latest[i].stage);
+      EXPECT_EQ(got.source, latest[i].source);
+      EXPECT_EQ(got.created_ms, latest[i].created_ms);
+      EXPECT_EQ(got.tags, latest[i].tags);
+      EXPECT_EQ(got.metrics, latest[i].metrics);
+      EXPECT_EQ(got.params, latest[i].params);
+      EXPECT_EQ(got.aliases, latest[i].aliases);
+    }
+  }
+  // The figures themselves: a's stages by their lowest version, each with its highest.
+  std::vector<std::pair<Stage, int64_t>> a_latest;
+  for (const auto& v : rows[2].latest_versions) a_latest.emplace_back(v.stage, v.version);
+  EXPECT_EQ(a_latest, (std::vector<std::pair<Stage, int64_t>>{{Stage::kProduction, 4},
+                                                              {Stage::kStaging, 2},
+                                                              {Stage::kNone, 7},
+                                                              {Stage::kArchived, 6}}));
+  EXPECT_EQ(rows[2].latest_versions[0].aliases, (std::vector<std::string>{"champion"}));
+  EXPECT_EQ(rows[2].latest_live_version, std::optional<int64_t>(7));
+  EXPECT_EQ(rows[0].tags, (StringMap{{"k", "b"}}));
+  EXPECT_EQ(rows[0].latest_versions.size(), 2u);
+  EXPECT_TRUE(rows[1].tags.empty());
+  EXPECT_TRUE(rows[1].latest_versions.empty());
+  EXPECT_FALSE(rows[1].latest_live_version.has_value());
+  std::vector<Model> none;
+  EXPECT_TRUE(store().Read([&](Tx& tx) { return tx.LoadModelDetailsOf(none); }).ok());
+}
+
+TEST_P(StoreSuite, ListVersionRowsInOrderWalksLiveVersionsEitherWayFromANumber) {
+  Model m = AddModel(store(), "m");
+  Model other = AddModel(store(), "other");
+  for (int64_t n = 1; n <= 8; ++n) {
+    ModelVersion v = NewVersion(m, n);
+    v.run_id = n % 2 == 0 ? "even" : "odd";
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+    if (n == 6) {
+      ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(v.id, kT0); }).ok());
+    }
+  }
+  ModelVersion foreign = NewVersion(other, 3);
+  foreign.run_id = "even";
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(foreign); }).ok());
+  auto numbers = [&](std::optional<std::string_view> run, int64_t from, bool down, int limit) {
+    auto rows = Query(
+        store(), [&](Tx& tx) { return tx.ListVersionRowsInOrder(m.id, run, from, down, limit); });
+    std::vector<int64_t> out;
+    for (const auto& v : rows) {
+      EXPECT_EQ(v.model_name, "m");
+      EXPECT_TRUE(v.tags.empty());
+      out.push_back(v.version);
+    }
+    return out;
+  };
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(numbers(std::nullopt, INT64_MAX, true, 3), (V{8, 7, 5}));
+  EXPECT_EQ(numbers(std::nullopt, 5, true, 10), (V{4, 3, 2, 1}));
+  EXPECT_EQ(numbers(std::nullopt, 0, false, 10), (V{1, 2, 3, 4, 5, 7, 8}));
+  EXPECT_EQ(numbers(std::nullopt, 4, false, 2), (V{5, 7}));
+  EXPECT_EQ(numbers("even", INT64_MAX, true, 10), (V{8, 4, 2}));
+  EXPECT_EQ(numbers("even", 4, true, 10), (V{2}));
+  EXPECT_EQ(numbers("odd", 1, false, 2), (V{3, 5}));
+  EXPECT_EQ(numbers("none", INT64_MAX, true, 10), V{});
+  EXPECT_EQ(numbers(std::nullopt, 1, true, 10), V{});
+}
+
+TEST_P(StoreSuite, ListVersionRowsByUpdateWalksNewestUpdateFirstAfterAPosition) {
+  Model m = AddModel(store(), "m");
+  Model other = AddModel(store(), "other");
+  Model gone = AddModel(store(), "gone");
+  // m: versions 1..6 updated at kT0 + 10, 20, 20, 30, 40 (deleted), 50; runs alternate.
+  const std::vector<TimeMs> updated = {10, 20, 20, 30, 40, 50};
+  std::vector<ModelVersion> mv;
+  for (size_t i = 0; i < updated.size(); ++i) {
+    ModelVersion v = NewVersion(m, static_cast<int64_t>(i) + 1);
+    v.updated_ms = kT0 + updated[i];
+    v.run_id = i % 2 == 0 ? "odd" : "even";
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+    mv.push_back(v);
+  }
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(mv[4].id, kT0); }).ok());
+  ModelVersion o = NewVersion(other, 1);
+  o.updated_ms = kT0 + 25;
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(o); }).ok());
+  ModelVersion g = NewVersion(gone, 1);
+  g.updated_ms = kT0 + 60;
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(g); }).ok());
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkModelDeleted(gone.id, kT0); }).ok());
+  auto walk = [&](std::optional<int64_t> model, std::optional<std::string_view> run,
+                  TimeMs before_ms, int64_t before_id, int limit) {
+    auto rows = Query(store(), [&](Tx& tx) {
+      return tx.ListVersionRowsByUpdate(model, run, before_ms, before_id, limit);
+    });
+    std::vector<std::string> out;
+    for (const auto& v : rows) {
+      EXPECT_TRUE(v.tags.empty());
+      out.push_back(fmt::format("{}/{}", v.model_name, v.version));
+    }
+    return out;
+  };
+  using S = std::vector<std::string>;
+  const TimeMs kTop = INT64_MAX;
+  EXPECT_EQ(walk(std::nullopt, std::nullopt, kTop, INT64_MAX, 10),
+            (S{"m/6", "m/4", "other/1", "m/3", "m/2", "m/1"}));
+  EXPECT_EQ(walk(std::nullopt, std::nullopt, kTop, INT64_MAX, 2), (S{"m/6", "m/4"}));
+  // Resuming after m/3 (updated at kT0 + 20, the higher id of the two) yields m/2, then m/1.
+  EXPECT_EQ(walk(std::nullopt, std::nullopt, mv[2].updated_ms, mv[2].id, 10), (S{"m/2", "m/1"}));
+  EXPECT_EQ(walk(m.id, std::nullopt, kT0 + 30, INT64_MAX, 10), (S{"m/4", "m/3", "m/2", "m/1"}));
+  EXPECT_EQ(walk(m.id, "odd", kTop, INT64_MAX, 10), (S{"m/3", "m/1"}));
+  EXPECT_EQ(walk(m.id, "even", kTop, INT64_MAX, 1), (S{"m/6"}));
+  EXPECT_EQ(walk(other.id, "odd", kTop, INT64_MAX, 10), S{});
+}
+
 TEST_P(StoreSuite, UpdateVersionWritesDescriptionStageStatusAndUpdatedTime) {
   Model m = AddModel(store(), "m");
   ModelVersion v = AddVersion(store(), m, 1);

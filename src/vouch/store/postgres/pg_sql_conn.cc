@@ -44,6 +44,11 @@ constexpr sql::Dialect kPostgres{
         "SELECT v.id, a.alias FROM model_aliases a "
         "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
         "WHERE v.id = ANY($1::bigint[]) ORDER BY a.alias",
+    .model_tags_of =
+        "SELECT model_id, key, value FROM model_tags WHERE model_id = ANY($1::bigint[])",
+    .model_aliases_of =
+        "SELECT model_id, alias, version FROM model_aliases WHERE model_id = ANY($1::bigint[])",
+    .latest_versions_of = VOUCH_SQL_LATEST_VERSIONS_OF("SELECT unnest($1::bigint[]) AS id"),
     .id_list_open = '{',
     .id_list_close = '}',
 };

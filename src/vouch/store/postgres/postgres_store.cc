@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "vouch/store/migrations.h"
 #include "vouch/store/postgres/postgres_tx.h"
@@ -135,6 +137,11 @@ Status GrantApplicationRole(PgConn& c, std::string_view role) {
 }
 
 }  // namespace
+
+int DefaultPoolSize() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());  // 0 when unknown
+  return std::clamp(2 * cores, 2, 16);
+}
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions& options) {
   if (options.pool_size < 1) return InvalidArgument("the PostgreSQL pool size must be at least 1");

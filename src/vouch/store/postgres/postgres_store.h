@@ -25,6 +25,12 @@
 
 namespace vouch::store {
 
+// The default pool size: twice the cores of this machine (PostgreSQL's own rule of thumb for a
+// database on the same host; hardware_concurrency), at least 2 and at most 16. On a two-core
+// machine, 4: more connections than the database can run at once only queue inside it, and the
+// tail latency grows (docs/operations.md says how to size the pool for a database on its own host).
+int DefaultPoolSize();
+
 struct PostgresOptions {
   std::string dsn;                    // libpq URI or key=value string; the password is never logged
   int pool_size = 8;                  // connections kept open at most

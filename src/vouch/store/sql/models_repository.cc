@@ -62,6 +62,29 @@ constexpr char kListAllVersions[] = VOUCH_VERSION_COLUMNS
     "WHERE v.id > $1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id LIMIT $2";
 constexpr char kVersionsByRunId[] = VOUCH_VERSION_COLUMNS
     "WHERE v.run_id = $1 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL ORDER BY v.id";
+// ListVersionRowsInOrder: one model's live versions past a number, either way, or one run's.
+constexpr char kVersionsDown[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.model_id = $1 AND v.version < $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version DESC LIMIT $3";
+constexpr char kVersionsUp[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.model_id = $1 AND v.version > $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version LIMIT $3";
+constexpr char kRunVersionsDown[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.model_id = $1 AND v.run_id = $4 AND v.version < $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version DESC LIMIT $3";
+constexpr char kRunVersionsUp[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.model_id = $1 AND v.run_id = $4 AND v.version > $2 AND v.deleted_ms IS NULL "
+    "ORDER BY v.version LIMIT $3";
+// ListVersionRowsByUpdate: newest update first, of every model, of one, of one model's run.
+constexpr char kVersionsByUpdate[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
+constexpr char kModelVersionsByUpdate[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.model_id = $4 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
+constexpr char kRunVersionsByUpdate[] = VOUCH_VERSION_COLUMNS
+    "WHERE v.model_id = $4 AND v.run_id = $5 AND v.deleted_ms IS NULL AND m.deleted_ms IS NULL "
+    "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
 #undef VOUCH_VERSION_COLUMNS
 
 // One index lookup each on model_versions_stage (model_id, stage, version), for dialects that
@@ -300,6 +323,46 @@ Status SqlTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
               [](ModelVersion& v, const sql::Rows& r) { v.aliases.push_back(r.Text(1)); });
 }
 
+Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
+  if (models.empty()) return OkStatus();
+  std::map<int64_t, Model*> by_id;
+  std::string ids(1, d_.id_list_open);
+  for (auto& m : models) {
+    m.tags.clear();
+    m.aliases.clear();
+    m.latest_live_version.reset();
+    m.latest_versions.clear();
+    by_id[m.id] = &m;
+    if (ids.size() > 1) ids.push_back(',');
+    ids += std::to_string(m.id);
+  }
+  ids.push_back(d_.id_list_close);
+  // Runs `sql` over the ids and hands each row, with its model, to `use`.
+  auto each = [&](const char* sql,
+                  const std::function<void(Model&, const sql::Rows&)>& use) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, {ids}));
+    return EachRow(*rows, [&](const sql::Rows& r) {
+      auto it = by_id.find(r.Int(0));
+      if (it != by_id.end()) use(*it->second, r);
+    });
+  };
+  VOUCH_TRY(each(d_.model_tags_of,
+                 [](Model& m, const sql::Rows& r) { m.tags.emplace(r.Text(1), r.Text(2)); }));
+  VOUCH_TRY(each(d_.model_aliases_of,
+                 [](Model& m, const sql::Rows& r) { m.aliases.emplace(r.Text(1), r.Int(2)); }));
+  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> latest,
+                         QueryVersions(d_.latest_versions_of, {ids}, false));
+  VOUCH_TRY(LoadVersionDetailsOf(latest));
+  for (auto& v : latest) {
+    auto it = by_id.find(v.model_id);
+    if (it == by_id.end()) continue;
+    Model& m = *it->second;
+    m.latest_live_version = std::max(m.latest_live_version.value_or(v.version), v.version);
+    m.latest_versions.push_back(std::move(v));
+  }
+  return OkStatus();
+}
+
 Result<std::vector<ModelVersion>> SqlTx::QueryVersions(const char* sql, Params params,
                                                        bool details) {
   std::vector<ModelVersion> out;
@@ -399,6 +462,28 @@ Result<std::vector<Model>> SqlTx::ListModelRows(std::string_view after_name, int
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRows(int64_t model_id, int64_t after_version,
                                                          int limit) {
   return QueryVersions(kListVersions, {model_id, after_version, limit}, false);
+}
+
+Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsByUpdate(
+    std::optional<int64_t> model_id, std::optional<std::string_view> run_id, TimeMs before_ms,
+    int64_t before_id, int limit) {
+  if (!model_id) return QueryVersions(kVersionsByUpdate, {before_ms, before_id, limit}, false);
+  if (!run_id) {
+    return QueryVersions(kModelVersionsByUpdate, {before_ms, before_id, limit, *model_id}, false);
+  }
+  return QueryVersions(kRunVersionsByUpdate, {before_ms, before_id, limit, *model_id, *run_id},
+                       false);
+}
+
+Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsInOrder(
+    int64_t model_id, std::optional<std::string_view> run_id, int64_t from_version, bool descending,
+    int limit) {
+  if (!run_id) {
+    return QueryVersions(descending ? kVersionsDown : kVersionsUp, {model_id, from_version, limit},
+                         false);
+  }
+  return QueryVersions(descending ? kRunVersionsDown : kRunVersionsUp,
+                       {model_id, from_version, limit, *run_id}, false);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListAllVersionRows(int64_t after_id, int limit) {

@@ -100,11 +100,38 @@ struct Dialect {
   const char* version_metrics_of = nullptr;
   const char* version_params_of = nullptr;
   const char* version_aliases_of = nullptr;
+  // For LoadModelDetailsOf, over the models whose ids $1 lists (IdList's text): (model_id, key,
+  // value) of their tags, (model_id, alias, version) of their aliases, and for each model and
+  // stage holding a live version the highest one's row (the columns ReadVersion reads), ordered
+  // by model id, then by the stage's lowest live version.
+  const char* model_tags_of = nullptr;
+  const char* model_aliases_of = nullptr;
+  const char* latest_versions_of = nullptr;
   // The brackets around a list of ids bound as one text parameter: "[1,2]" (SQLite json_each) or
   // "{1,2}" (a PostgreSQL array literal).
   char id_list_open = '[';
   char id_list_close = ']';
 };
+
+// Dialect::latest_versions_of, written once: `IDS` is the dialect's subquery yielding one `id`
+// column from the id list bound as $1. Per model and stage, one lookup each for the lowest and the
+// highest live version on model_versions_stage, then the highest one's row.
+#define VOUCH_SQL_LATEST_VERSIONS_OF(IDS)                                                        \
+  "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
+  "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
+  "v.storage_location, v.run_link "                                                              \
+  "FROM (SELECT p.id AS model_id, "                                                              \
+  "  (SELECT MIN(version) FROM model_versions "                                                  \
+  "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, "             \
+  "  (SELECT MAX(version) FROM model_versions "                                                  \
+  "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS highest "             \
+  "  FROM (" IDS                                                                                 \
+  ") p "                                                                                         \
+  "  CROSS JOIN (SELECT 'None' AS stage UNION ALL SELECT 'Staging' UNION ALL "                   \
+  "              SELECT 'Production' UNION ALL SELECT 'Archived') s) b "                         \
+  "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "                  \
+  "JOIN models m ON m.id = v.model_id "                                                          \
+  "ORDER BY b.model_id, b.lowest"
 
 // One database connection inside an open transaction, as the shared repositories see it. Used by
 // one thread; not thread-safe.

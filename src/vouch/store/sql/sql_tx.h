@@ -82,6 +82,15 @@ class SqlTx : public Tx {
   Status LoadModelDetails(Model& model) override { return FillModel(model); }
   Status LoadVersionDetails(ModelVersion& version) override { return FillVersion(version); }
   Status LoadVersionDetailsOf(std::span<ModelVersion> versions) override;
+  Status LoadModelDetailsOf(std::span<Model> models) override;
+  Result<std::vector<ModelVersion>> ListVersionRowsByUpdate(std::optional<int64_t> model_id,
+                                                            std::optional<std::string_view> run_id,
+                                                            TimeMs before_ms, int64_t before_id,
+                                                            int limit) override;
+  Result<std::vector<ModelVersion>> ListVersionRowsInOrder(int64_t model_id,
+                                                           std::optional<std::string_view> run_id,
+                                                           int64_t from_version, bool descending,
+                                                           int limit) override;
   Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
                                                std::string_view value) override;
   Result<std::vector<int64_t>> VersionIdsWithTag(std::string_view key,

@@ -37,6 +37,13 @@ constexpr sql::Dialect kSqlite{
         "SELECT v.id, a.alias FROM model_aliases a "
         "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
         "WHERE v.id IN (SELECT value FROM json_each(?1)) ORDER BY a.alias",
+    .model_tags_of =
+        "SELECT model_id, key, value FROM model_tags "
+        "WHERE model_id IN (SELECT value FROM json_each(?1))",
+    .model_aliases_of =
+        "SELECT model_id, alias, version FROM model_aliases "
+        "WHERE model_id IN (SELECT value FROM json_each(?1))",
+    .latest_versions_of = VOUCH_SQL_LATEST_VERSIONS_OF("SELECT value AS id FROM json_each(?1)"),
     .id_list_open = '[',
     .id_list_close = ']',
 };
