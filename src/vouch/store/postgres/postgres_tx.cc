@@ -176,6 +176,27 @@ constexpr char kFindSecret[] =
 constexpr char kInsertSecret[] =
     "INSERT INTO secrets (name, nonce, ciphertext, created_ms) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (name) DO NOTHING";
+// Idempotency keys (issue 10): the same SQL on both stores apart from placeholders.
+constexpr char kInsertIdempotencyKey[] =
+    "INSERT INTO idempotency_keys (principal_id, key, request, body_sha256, state, status, "
+    "content_type, response_nonce, response_body, created_ms, expires_ms) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "ON CONFLICT (principal_id, key) DO NOTHING";
+constexpr char kFindIdempotencyKey[] =
+    "SELECT principal_id, key, request, body_sha256, state, status, content_type, "
+    "response_nonce, response_body, created_ms, expires_ms FROM idempotency_keys "
+    "WHERE principal_id = $1 AND key = $2";
+constexpr char kSetIdempotencyState[] =
+    "UPDATE idempotency_keys SET state = $4 "
+    "WHERE principal_id = $1 AND key = $2 AND created_ms = $3";
+constexpr char kCompleteIdempotencyKey[] =
+    "UPDATE idempotency_keys SET state = 'done', status = $4, content_type = $5, "
+    "response_nonce = $6, response_body = $7 "
+    "WHERE principal_id = $1 AND key = $2 AND created_ms = $3";
+constexpr char kDeleteIdempotencyKey[] =
+    "DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2 AND created_ms = $3";
+constexpr char kPruneIdempotencyKeys[] = "DELETE FROM idempotency_keys WHERE expires_ms <= $1";
+
 constexpr char kFindToken[] =
     "SELECT t.id, t.principal_id, t.name, t.token_hash, t.scope, t.created_ms, t.expires_ms, "
     "t.revoked_ms, t.last_used_ms, "
@@ -1099,6 +1120,75 @@ Result<int64_t> PostgresTx::CountPendingOutbox() {
 
 Status PostgresTx::Probe() {
   return c_.Exec("UPDATE audit_head SET next_seq = next_seq WHERE id = 1");
+}
+
+namespace {
+
+Result<IdempotencyState> ParseIdempotencyState(std::string_view s) {
+  for (IdempotencyState st :
+       {IdempotencyState::kInFlight, IdempotencyState::kApplied, IdempotencyState::kDone}) {
+    if (IdempotencyStateName(st) == s) return st;
+  }
+  return Internal(fmt::format("unknown idempotency key state '{}'", s));
+}
+
+}  // namespace
+
+Result<bool> PostgresTx::InsertIdempotencyKey(const IdempotencyRecord& r) {
+  PgParams p;
+  p.Add(r.principal_id).Add(r.key).Add(r.request).Add(r.body_sha256);
+  p.Add(IdempotencyStateName(r.state)).Add(r.status).Add(r.content_type);
+  p.Add(r.response_nonce).Add(r.response_body).Add(r.created_ms).Add(r.expires_ms);
+  VOUCH_ASSIGN_OR_RETURN(int64_t n, RunCounted(kInsertIdempotencyKey, p));
+  return n > 0;
+}
+
+Result<std::optional<IdempotencyRecord>> PostgresTx::FindIdempotencyKey(int64_t principal_id,
+                                                                        std::string_view key) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows rows,
+                         c_.Query(kFindIdempotencyKey, PgParams().Add(principal_id).Add(key)));
+  if (rows.empty()) return std::optional<IdempotencyRecord>();
+  IdempotencyRecord r;
+  r.principal_id = rows.Int(0, 0);
+  r.key = rows.Text(0, 1);
+  r.request = rows.Text(0, 2);
+  r.body_sha256 = rows.Text(0, 3);
+  VOUCH_ASSIGN_OR_RETURN(r.state, ParseIdempotencyState(rows.Text(0, 4)));
+  r.status = static_cast<int>(rows.Int(0, 5));
+  r.content_type = rows.Text(0, 6);
+  r.response_nonce = rows.Text(0, 7);
+  r.response_body = rows.Text(0, 8);
+  r.created_ms = rows.Int(0, 9);
+  r.expires_ms = rows.Int(0, 10);
+  return std::optional<IdempotencyRecord>(std::move(r));
+}
+
+Result<bool> PostgresTx::SetIdempotencyState(int64_t principal_id, std::string_view key,
+                                             TimeMs created_ms, IdempotencyState state) {
+  PgParams p;
+  p.Add(principal_id).Add(key).Add(created_ms).Add(IdempotencyStateName(state));
+  VOUCH_ASSIGN_OR_RETURN(int64_t n, RunCounted(kSetIdempotencyState, p));
+  return n > 0;
+}
+
+Result<bool> PostgresTx::CompleteIdempotencyKey(const IdempotencyRecord& r) {
+  PgParams p;
+  p.Add(r.principal_id).Add(r.key).Add(r.created_ms).Add(r.status).Add(r.content_type);
+  p.Add(r.response_nonce).Add(r.response_body);
+  VOUCH_ASSIGN_OR_RETURN(int64_t n, RunCounted(kCompleteIdempotencyKey, p));
+  return n > 0;
+}
+
+Result<bool> PostgresTx::DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
+                                              TimeMs created_ms) {
+  PgParams p;
+  p.Add(principal_id).Add(key).Add(created_ms);
+  VOUCH_ASSIGN_OR_RETURN(int64_t n, RunCounted(kDeleteIdempotencyKey, p));
+  return n > 0;
+}
+
+Result<int64_t> PostgresTx::PruneIdempotencyKeys(TimeMs now) {
+  return RunCounted(kPruneIdempotencyKeys, PgParams().Add(now));
 }
 
 }  // namespace vouch::store

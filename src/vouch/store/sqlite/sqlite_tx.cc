@@ -140,6 +140,27 @@ constexpr char kFindSecret[] =
 constexpr char kInsertSecret[] =
     "INSERT INTO secrets (name, nonce, ciphertext, created_ms) VALUES (?1, ?2, ?3, ?4) "
     "ON CONFLICT (name) DO NOTHING";
+// Idempotency keys (issue 10): the same SQL on both stores apart from placeholders.
+constexpr char kInsertIdempotencyKey[] =
+    "INSERT INTO idempotency_keys (principal_id, key, request, body_sha256, state, status, "
+    "content_type, response_nonce, response_body, created_ms, expires_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+    "ON CONFLICT (principal_id, key) DO NOTHING";
+constexpr char kFindIdempotencyKey[] =
+    "SELECT principal_id, key, request, body_sha256, state, status, content_type, "
+    "response_nonce, response_body, created_ms, expires_ms FROM idempotency_keys "
+    "WHERE principal_id = ?1 AND key = ?2";
+constexpr char kSetIdempotencyState[] =
+    "UPDATE idempotency_keys SET state = ?4 "
+    "WHERE principal_id = ?1 AND key = ?2 AND created_ms = ?3";
+constexpr char kCompleteIdempotencyKey[] =
+    "UPDATE idempotency_keys SET state = 'done', status = ?4, content_type = ?5, "
+    "response_nonce = ?6, response_body = ?7 "
+    "WHERE principal_id = ?1 AND key = ?2 AND created_ms = ?3";
+constexpr char kDeleteIdempotencyKey[] =
+    "DELETE FROM idempotency_keys WHERE principal_id = ?1 AND key = ?2 AND created_ms = ?3";
+constexpr char kPruneIdempotencyKeys[] = "DELETE FROM idempotency_keys WHERE expires_ms <= ?1";
+
 constexpr char kFindToken[] =
     "SELECT t.id, t.principal_id, t.name, t.token_hash, t.scope, t.created_ms, t.expires_ms, "
     "t.revoked_ms, t.last_used_ms, "
@@ -1134,6 +1155,80 @@ Result<int64_t> SqliteTx::CountPendingOutbox() {
   VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kCountPendingOutbox));
   VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.Int(0) : 0;
+}
+
+namespace {
+
+Result<IdempotencyState> ParseIdempotencyState(std::string_view s) {
+  for (IdempotencyState st :
+       {IdempotencyState::kInFlight, IdempotencyState::kApplied, IdempotencyState::kDone}) {
+    if (IdempotencyStateName(st) == s) return st;
+  }
+  return Internal(fmt::format("unknown idempotency key state '{}'", s));
+}
+
+}  // namespace
+
+Result<bool> SqliteTx::InsertIdempotencyKey(const IdempotencyRecord& r) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kInsertIdempotencyKey));
+  s.Bind(1, r.principal_id).Bind(2, r.key).Bind(3, r.request).Bind(4, r.body_sha256);
+  s.Bind(5, IdempotencyStateName(r.state)).Bind(6, r.status).Bind(7, r.content_type);
+  s.Bind(8, r.response_nonce).Bind(9, r.response_body).Bind(10, r.created_ms);
+  s.Bind(11, r.expires_ms);
+  VOUCH_TRY(s.Run());
+  return sqlite3_changes(c_.db()) > 0;
+}
+
+Result<std::optional<IdempotencyRecord>> SqliteTx::FindIdempotencyKey(int64_t principal_id,
+                                                                      std::string_view key) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kFindIdempotencyKey));
+  s.Bind(1, principal_id).Bind(2, key);
+  VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<IdempotencyRecord>();
+  IdempotencyRecord r;
+  r.principal_id = s.Int(0);
+  r.key = s.Text(1);
+  r.request = s.Text(2);
+  r.body_sha256 = s.Text(3);
+  VOUCH_ASSIGN_OR_RETURN(r.state, ParseIdempotencyState(s.Text(4)));
+  r.status = static_cast<int>(s.Int(5));
+  r.content_type = s.Text(6);
+  r.response_nonce = s.Text(7);
+  r.response_body = s.Text(8);
+  r.created_ms = s.Int(9);
+  r.expires_ms = s.Int(10);
+  return std::optional<IdempotencyRecord>(std::move(r));
+}
+
+Result<bool> SqliteTx::SetIdempotencyState(int64_t principal_id, std::string_view key,
+                                           TimeMs created_ms, IdempotencyState state) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kSetIdempotencyState));
+  s.Bind(1, principal_id).Bind(2, key).Bind(3, created_ms).Bind(4, IdempotencyStateName(state));
+  VOUCH_TRY(s.Run());
+  return sqlite3_changes(c_.db()) > 0;
+}
+
+Result<bool> SqliteTx::CompleteIdempotencyKey(const IdempotencyRecord& r) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kCompleteIdempotencyKey));
+  s.Bind(1, r.principal_id).Bind(2, r.key).Bind(3, r.created_ms).Bind(4, r.status);
+  s.Bind(5, r.content_type).Bind(6, r.response_nonce).Bind(7, r.response_body);
+  VOUCH_TRY(s.Run());
+  return sqlite3_changes(c_.db()) > 0;
+}
+
+Result<bool> SqliteTx::DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
+                                            TimeMs created_ms) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kDeleteIdempotencyKey));
+  s.Bind(1, principal_id).Bind(2, key).Bind(3, created_ms);
+  VOUCH_TRY(s.Run());
+  return sqlite3_changes(c_.db()) > 0;
+}
+
+Result<int64_t> SqliteTx::PruneIdempotencyKeys(TimeMs now) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kPruneIdempotencyKeys));
+  s.Bind(1, now);
+  VOUCH_TRY(s.Run());
+  return static_cast<int64_t>(sqlite3_changes(c_.db()));
 }
 
 }  // namespace vouch::store

@@ -112,6 +112,16 @@ class SqliteTx final : public Tx {
                        TimeMs created_ms) override;
   Result<int64_t> CountPendingOutbox() override;
 
+  Result<bool> InsertIdempotencyKey(const IdempotencyRecord& record) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(int64_t principal_id,
+                                                              std::string_view key) override;
+  Result<bool> SetIdempotencyState(int64_t principal_id, std::string_view key, TimeMs created_ms,
+                                   IdempotencyState state) override;
+  Result<bool> CompleteIdempotencyKey(const IdempotencyRecord& record) override;
+  Result<bool> DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
+                                    TimeMs created_ms) override;
+  Result<int64_t> PruneIdempotencyKeys(TimeMs now) override;
+
  private:
   Status FillModel(Model& m);
   Status FillVersion(ModelVersion& v);
