@@ -7,7 +7,7 @@ namespace vouch {
 namespace {
 
 // Indexed by StatusCode. MLflow statuses follow mlflow/exceptions.py ERROR_CODE_TO_HTTP_STATUS.
-constexpr std::array<ErrorInfo, 19> kErrorTable = {{
+constexpr std::array<ErrorInfo, 20> kErrorTable = {{
     {"OK", 200, "", 200, "", 200},
     {"CANCELLED", 499, "CANCELLED", 499, "RequestCanceled", 400},
     {"UNKNOWN", 500, "INTERNAL_ERROR", 500, "InternalFailure", 500},
@@ -27,6 +27,7 @@ constexpr std::array<ErrorInfo, 19> kErrorTable = {{
     {"UNAUTHENTICATED", 401, "UNAUTHENTICATED", 401, "UnrecognizedClientException", 400},
     {"RESOURCE_EXHAUSTED", 413, "REQUEST_LIMIT_EXCEEDED", 413, "ValidationException", 413},
     {"UNIMPLEMENTED", 405, "ENDPOINT_NOT_FOUND", 405, "UnknownOperationException", 405},
+    {"IDEMPOTENCY_KEY_REUSED", 422, "INVALID_PARAMETER_VALUE", 422, "ValidationException", 400},
 }};
 
 }  // namespace
