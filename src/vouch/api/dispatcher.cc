@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "vouch/api/client_address.h"
+#include "vouch/api/idempotent_call.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 #include "vouch/util/text.h"
@@ -153,7 +154,9 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
     result = authenticated;
   } else {
     try {
-      result = match.route->handler(Call{ctx, request, match.params, query});
+      result = RunIdempotent(idempotency_, ctx, request, path, [&] {
+        return match.route->handler(Call{ctx, request, match.params, query});
+      });
     } catch (const std::exception& e) {
       spdlog::error("request {} {} {}: unhandled exception: {}", ctx.request_id, request.method,
                     path, e.what());

@@ -7,6 +7,7 @@
 
 #include "vouch/api/router.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/service/idempotency.h"
 #include "vouch/util/net.h"
 
 namespace vouch::api {
@@ -18,6 +19,9 @@ class Dispatcher {
   Dispatcher(const Router& router, service::AuthService& auth, const Clock& clock,
              std::vector<CidrRange> trusted_proxies = {})
       : router_(router), auth_(auth), clock_(clock), trusted_proxies_(std::move(trusted_proxies)) {}
+
+  // Honours Idempotency-Key on the requests idempotent_call.h names; none until this is called.
+  void SetIdempotency(service::Idempotency* idempotency) { idempotency_ = idempotency; }
 
   // Handles one request. The response carries X-Request-Id.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -35,6 +39,7 @@ class Dispatcher {
   service::AuthService& auth_;
   const Clock& clock_;
   const std::vector<CidrRange> trusted_proxies_;
+  service::Idempotency* idempotency_ = nullptr;
 };
 
 // The native error body: {"error":{"code","message","request_id"}} with the table's HTTP status.

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include "vouch/server/logging.h"
 #include "vouch/server/loopback.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/service/idempotency.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
@@ -54,6 +57,7 @@ struct ServeConfig {
   std::string request_timeout = "30s";
   std::string drain_timeout = "30s";
   std::string denial_window = "60s";
+  std::string idempotency_ttl = "24h";
   std::string log_format = "text";
   std::string log_level = "info";
   bool init = false;                // SQLite: make a new registry beside a key, token or head
@@ -221,9 +225,11 @@ int Run(const ServeConfig& c) {
   auto request_timeout = ParseDurationMs(c.request_timeout);
   auto drain_timeout = ParseDurationMs(c.drain_timeout);
   auto denial_window = ParseDurationMs(c.denial_window);
-  for (const auto* d : {&request_timeout, &drain_timeout, &denial_window}) {
+  auto idempotency_ttl = ParseDurationMs(c.idempotency_ttl);
+  for (const auto* d : {&request_timeout, &drain_timeout, &denial_window, &idempotency_ttl}) {
     if (!d->ok()) return Fail(d->status());
   }
+  if (*idempotency_ttl < 1000) return Fail(InvalidArgument("--idempotency-ttl is under a second"));
   if (c.threads < 1 || c.workers < 1)
     return Fail(InvalidArgument("--threads and --workers must be at least 1"));
   std::shared_ptr<TlsContext> tls;
@@ -286,6 +292,7 @@ int Run(const ServeConfig& c) {
                             service::AuthOptions{.denial_window_ms = *denial_window,
                                                  .cache_ttl_ms = *auth_cache_ttl,
                                                  .max_failures = c.max_failed_logins});
+  service::Idempotency idempotency(st, *master_key, {.ttl_ms = *idempotency_ttl});
   service::Secrets secrets(st, clock, std::move(master_key).value());
   // One-time set-up, once across every server sharing the store.
   std::string page_key;
@@ -315,6 +322,17 @@ int Run(const ServeConfig& c) {
   api::mlflow::RegisterRoutes(router, registry);
   api::mlflow::RegisterAuthRoutes(router, identity);
   api::Dispatcher dispatcher(router, auth, clock, std::move(trusted).value());
+  dispatcher.SetIdempotency(&idempotency);
+  // Expired idempotency keys are ignored at once and deleted about once a minute.
+  std::atomic<TimeMs> next_prune_ms{0};
+  auto prune_idempotency_keys = [&] {
+    TimeMs now = clock.NowMs();
+    TimeMs due = next_prune_ms.load();
+    if (now < due || !next_prune_ms.compare_exchange_strong(due, now + 60'000)) return;
+    if (auto pruned = idempotency.Prune(now); !pruned.ok()) {
+      spdlog::warn("pruning expired idempotency keys: {}", pruned.status().ToString());
+    }
+  };
 
   HttpServerOptions options{.host = listen->first,
                             .port = listen->second,
@@ -328,7 +346,11 @@ int Run(const ServeConfig& c) {
                     {.handle = [&](const api::HttpRequest& r) { return dispatcher.Handle(r); },
                      .reject = [&](const api::HttpRequest& r,
                                    const Status& s) { return dispatcher.Reject(r, s); },
-                     .tick = [&] { auth.FlushDenials(false); }});
+                     .tick =
+                         [&] {
+                           auth.FlushDenials(false);
+                           prune_idempotency_keys();
+                         }});
   // Before Start(): once the server answers, a SIGTERM drains instead of killing it.
   if (Status s = server.CatchShutdownSignals(); !s.ok()) return Fail(s);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
@@ -444,6 +466,11 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--denial-window", c.denial_window,
                  "Unauthenticated denials from one address are recorded as one event per window")
       ->envname("VOUCH_DENIAL_WINDOW")
+      ->capture_default_str();
+  app.add_option("--idempotency-ttl", c.idempotency_ttl,
+                 "How long an Idempotency-Key and its answer are kept (a retry with the key within "
+                 "it gets the first answer)")
+      ->envname("VOUCH_IDEMPOTENCY_TTL")
       ->capture_default_str();
   app.add_flag("--init", c.init,
                "SQLite: make a new, empty registry in a data directory that holds a master key, "
