@@ -195,3 +195,19 @@ def test_a_key_expires_after_the_ttl(server_factory, spec):
     assert api.get_model(other).status_code == 200
     r = create_model(api, name, k)
     assert r.status_code == 422 and r.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_the_cli_sends_a_fresh_key_with_each_create(server_factory, spec):
+    srv = server_factory()
+    api = srv.api(spec)
+    names = [unique("m"), unique("m")]
+    for name in names:
+        r = srv.cli("models", "create", name)
+        assert r.returncode == 0, r.stderr
+    rows = srv.sql("SELECT key, request, state, status FROM idempotency_keys ORDER BY created_ms")
+    assert len(rows) == 2, rows
+    assert rows[0][0] != rows[1][0]
+    for key_, request, state, status in rows:
+        assert key_.startswith("cli-") and len(key_) == 36
+        assert (request, state, status) == ("POST /api/v1/models", "done", "201")
+    assert {m["name"] for m in api.list_models()} >= set(names)
