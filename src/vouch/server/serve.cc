@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-#include <atomic>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
