@@ -9,55 +9,48 @@
 #include <memory>
 #include <string>
 
-#include "vouch/api/dispatcher.h"
-#include "vouch/api/native/native_api.h"
-#include "vouch/service/auth_service.h"
-#include "vouch/service/registry.h"
+#include "vouch/app/app.h"
 #include "vouch/store/sqlite/sqlite_store.h"
+#include "vouch/util/crypto.h"
 
 namespace {
 
 constexpr char kToken[] = "vch_bench-token-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 
-// One registry with the bootstrap admin, a model "bench" and its version 1.
+// One registry with the bootstrap admin, a model "bench" and its version 1: the App a server runs
+// (its background jobs not started), over a SQLite store in a temporary directory.
 struct Fixture {
   Fixture() {
     std::string dir = (std::filesystem::temp_directory_path() / "vouch-bench-XXXXXX").string();
     if (mkdtemp(dir.data()) == nullptr) std::abort();
     dir_ = dir;
-    store = std::move(vouch::store::SqliteStore::Open({.path = dir + "/vouch.db"})).value();
-    auth = std::make_unique<vouch::service::AuthService>(
-        *store, clock, vouch::service::AuthOptions{.cache_ttl_ms = 3'600'000});
-    registry = std::make_unique<vouch::service::RegistryService>(
-        *store, vouch::service::PageTokens("bench-page-key"));
-    if (!auth->Bootstrap(kToken).ok()) std::abort();
-    auto admin = auth->AuthenticateBearer(kToken);
+    auto store = vouch::store::SqliteStore::Open({.path = dir + "/vouch.db"});
+    if (!store.ok()) std::abort();
+    auto made = vouch::app::App::Create(std::move(store).value(),
+                                        {.master_key = vouch::RandomBytes(32),
+                                         .auth = {.cache_ttl_ms = 3'600'000},
+                                         .bootstrap_token = kToken},
+                                        clock);
+    if (!made.ok()) std::abort();
+    app = std::move(made).value();
+    auto admin = app->auth().AuthenticateBearer(kToken);
     vouch::RequestContext ctx;
     ctx.principal = admin->principal;
     ctx.clock = &clock;
-    if (!registry->CreateModel(ctx, {.name = "bench"}).ok()) std::abort();
-    if (!registry->CreateVersion(ctx, {.model = "bench", .source = "s3://bench/1"}).ok()) {
+    if (!app->registry().CreateModel(ctx, {.name = "bench"}).ok()) std::abort();
+    if (!app->registry().CreateVersion(ctx, {.model = "bench", .source = "s3://bench/1"}).ok()) {
       std::abort();
     }
-    vouch::api::native::RegisterRoutes(router, *registry, [] { return vouch::OkStatus(); });
-    dispatcher = std::make_unique<vouch::api::Dispatcher>(router, *auth, clock);
   }
   ~Fixture() {
-    dispatcher.reset();
-    registry.reset();
-    auth.reset();
-    store.reset();
+    app.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
 
   std::filesystem::path dir_;
   vouch::SystemClock clock;
-  std::unique_ptr<vouch::store::SqliteStore> store;
-  std::unique_ptr<vouch::service::AuthService> auth;
-  std::unique_ptr<vouch::service::RegistryService> registry;
-  vouch::api::Router router;
-  std::unique_ptr<vouch::api::Dispatcher> dispatcher;
+  std::unique_ptr<vouch::app::App> app;
 };
 
 Fixture& Shared() {
@@ -68,9 +61,10 @@ Fixture& Shared() {
 // A bearer token on a hot cache: hash it, look it up, check expiry and the last-use throttle.
 void BM_AuthenticateBearerHotCache(benchmark::State& state) {
   Fixture& f = Shared();
-  if (!f.auth->AuthenticateBearer(kToken).ok()) state.SkipWithError("the token does not work");
+  if (!f.app->auth().AuthenticateBearer(kToken).ok())
+    state.SkipWithError("the token does not work");
   for (auto _ : state) {
-    auto who = f.auth->AuthenticateBearer(kToken);
+    auto who = f.app->auth().AuthenticateBearer(kToken);
     benchmark::DoNotOptimize(who);
   }
 }
@@ -85,7 +79,7 @@ void BM_DispatchGetVersion(benchmark::State& state) {
   r.headers = {{"authorization", std::string("Bearer ") + kToken}, {"user-agent", "bench/1"}};
   r.remote_address = "127.0.0.1";
   for (auto _ : state) {
-    vouch::api::HttpResponse resp = f.dispatcher->Handle(r);
+    vouch::api::HttpResponse resp = f.app->Handle(r);
     if (resp.status != 200) {
       state.SkipWithError("get-version did not answer 200");
       break;

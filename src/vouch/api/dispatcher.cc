@@ -8,6 +8,8 @@
 #include <algorithm>
 
 #include "vouch/api/client_address.h"
+#include "vouch/api/deferred.h"
+#include "vouch/api/error_table.h"
 #include "vouch/api/idempotent_call.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
@@ -43,19 +45,26 @@ void AddRequestId(HttpResponse& r, const RequestContext& ctx) {
 
 }  // namespace
 
-HttpResponse NativeError(const Status& status, const RequestContext& ctx) {
-  const ErrorInfo& info = InfoFor(status.code());
-  json::object body{
-      {"error",
-       {{"code", info.name}, {"message", status.message()}, {"request_id", ctx.request_id}}}};
-  HttpResponse r = HttpResponse::Json(info.http_status, SerializeJson(body));
-  if (status.code() == StatusCode::kUnauthenticated) {
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vouch\"");
-  }
-  return r;
+const DoorSpec& Dispatcher::DoorOf(const HttpRequest& request, std::string_view path) const {
+  // For requests no door recognises (a router without a catch-all door, as some tests build).
+  static const DoorSpec* const kFallback = new DoorSpec{
+      .door = Door::kNative,
+      .recognisers = {},
+      .render =
+          [](const Status& status, const RequestContext&) {
+            HttpResponse r;
+            r.status = InfoFor(status.code()).http_status;
+            r.content_type = "text/plain; charset=utf-8";
+            r.body = status.message();
+            return r;
+          },
+      .authenticators = {AuthorizationHeader},
+  };
+  const DoorSpec* door = router_.DoorFor(request, path);
+  return door != nullptr ? *door : *kFallback;
 }
 
-RequestContext Dispatcher::NewContext(const HttpRequest& request) const {
+RequestContext Dispatcher::NewContext(const HttpRequest& request, const DoorSpec& door) const {
   RequestContext ctx;
   ctx.clock = &clock_;
   ctx.address = ClientAddress(request, trusted_proxies_);
@@ -63,39 +72,84 @@ RequestContext Dispatcher::NewContext(const HttpRequest& request) const {
   ctx.user_agent = SanitizeUtf8(request.Header("user-agent"), kMaxUserAgent);
   std::string_view id = request.Header("x-request-id");
   ctx.request_id = IsSaneRequestId(id) ? std::string(id) : HexEncode(RandomBytes(12));
-  ctx.door = router_.RendererFor(PathOf(request.target)).first;
+  ctx.door = door.door;
   return ctx;
 }
 
-HttpResponse Dispatcher::Render(std::string_view path, const Status& status,
+HttpResponse Dispatcher::Render(const DoorSpec& door, const Status& status,
                                 const RequestContext& ctx) const {
-  auto [door, renderer] = router_.RendererFor(path);
-  HttpResponse r = renderer ? (*renderer)(status, ctx) : NativeError(status, ctx);
+  HttpResponse r = door.render(status, ctx);
   AddRequestId(r, ctx);
   return r;
 }
 
 HttpResponse Dispatcher::Reject(const HttpRequest& request, const Status& status) const {
-  RequestContext ctx = NewContext(request);
-  return Render(PathOf(request.target), status, ctx);
+  const DoorSpec& door = DoorOf(request, PathOf(request.target));
+  RequestContext ctx = NewContext(request, door);
+  return Render(door, status, ctx);
 }
 
-Status Dispatcher::Authenticate(const HttpRequest& request, RequestContext& ctx) const {
-  VOUCH_ASSIGN_OR_RETURN(service::Authenticated who,
-                         auth_.AuthenticateHeader(request.Header("authorization"), ctx.address,
-                                                  ctx.attempted_identity));
-  ctx.principal = std::move(who.principal);
-  ctx.auth = who.method;
-  ctx.read_only = who.read_only;
-  return OkStatus();
+Status Dispatcher::Authenticate(const DoorSpec& door, const HttpRequest& request,
+                                RequestContext& ctx) const {
+  for (const Authenticator& authenticator : door.authenticators) {
+    std::optional<Result<service::Authenticated>> who = authenticator(auth_, request, ctx);
+    if (!who) continue;
+    if (!who->ok()) return who->status();
+    ctx.principal = std::move(who->value().principal);
+    ctx.auth = who->value().method;
+    ctx.read_only = who->value().read_only;
+    return OkStatus();
+  }
+  return Unauthenticated("missing credentials: this endpoint takes none that the request carries");
+}
+
+Result<HttpResponse> Dispatcher::Invoke(const DoorSpec& /*door*/, const Route& route,
+                                        const Call& call) const {
+  // Under the request's Idempotency-Key (idempotent_call.h), for every door; its refusals are
+  // Statuses, so Conclude renders them in the door's shape.
+  return RunIdempotent(
+      idempotency_, call.ctx, call.request, PathOf(call.request.target),
+      [&]() -> Result<HttpResponse> {
+        try {
+          return route.handler(call);
+        } catch (const std::exception& e) {
+          spdlog::error("request {} {} {}: unhandled exception: {}", call.ctx.request_id,
+                        call.request.method, PathOf(call.request.target), e.what());
+        } catch (...) {
+          spdlog::error("request {} {} {}: unhandled exception", call.ctx.request_id,
+                        call.request.method, PathOf(call.request.target));
+        }
+        return Internal("internal error; the request changed nothing");
+      });
+}
+
+HttpResponse Dispatcher::Fail(const DoorSpec& door, std::string_view method, std::string_view path,
+                              const Status& s, bool authenticated,
+                              const RequestContext& ctx) const {
+  // Refusals are denials; so are sign-ins refused while throttled (429).
+  if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated ||
+      (!authenticated && s.code() == StatusCode::kResourceExhausted)) {
+    auth_.RecordDenial(ctx, s.message());
+  }
+  // Internal detail is logged, not sent.
+  if (s.code() == StatusCode::kInternal) {
+    spdlog::error("request {} {} {}: {}", ctx.request_id, method, path, s.ToString());
+    return Render(door, Internal("internal error; the request changed nothing"), ctx);
+  }
+  if (s.code() == StatusCode::kUnavailable) {
+    spdlog::error("request {} {} {}: {}", ctx.request_id, method, path, s.ToString());
+    return Render(door, Unavailable("the store is unavailable; nothing was changed, retry"), ctx);
+  }
+  return Render(door, s, ctx);
 }
 
 HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
-  RequestContext ctx = NewContext(request);
   std::string_view path = PathOf(request.target);
+  const DoorSpec& door = DoorOf(request, path);
+  RequestContext ctx = NewContext(request, door);
   auto parsed = boost::urls::parse_origin_form(request.target);
   if (!parsed)
-    return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
+    return Render(door, InvalidArgument("the request target is not a valid URL path"), ctx);
   std::vector<std::string> segments;
   QueryParams query;
   try {
@@ -104,7 +158,7 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
       // Percent-escapes that decode to bytes which are not UTF-8 (%FF%FE) name nothing: refused
       // rather than read as U+FFFD further on.
       if (!IsValidUtf8(segments.back())) {
-        return Render(path, InvalidArgument("the request path is not UTF-8 once percent-decoded"),
+        return Render(door, InvalidArgument("the request path is not UTF-8 once percent-decoded"),
                       ctx);
       }
     }
@@ -112,7 +166,7 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
       query.items.emplace_back(std::string(param.key), std::string(param.value));
     }
   } catch (const std::exception&) {
-    return Render(path, InvalidArgument("the request target is not a valid URL path"), ctx);
+    return Render(door, InvalidArgument("the request target is not a valid URL path"), ctx);
   }
 
   // Which credentials speak for the request must not depend on which of two headers is read.
@@ -120,13 +174,14 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
   for (const auto& [name, value] : request.headers)
     authorization_headers += name == "authorization";
   if (authorization_headers > 1) {
-    return Render(path, InvalidArgument("more than one Authorization header"), ctx);
+    return Render(door, InvalidArgument("more than one Authorization header"), ctx);
   }
 
   // HEAD is GET without the body (RFC 9110 9.3.2): the same route, authentication, audit and
   // status; the server sends the headers only.
   const bool head = request.method == "HEAD";
-  Router::Match match = router_.Find(head ? std::string_view("GET") : request.method, segments);
+  Router::Match match =
+      router_.Find(door.door, head ? std::string_view("GET") : request.method, segments);
   if (match.route == nullptr) {
     if (!match.allowed_methods.empty()) {
       if (std::find(match.allowed_methods.begin(), match.allowed_methods.end(), "GET") !=
@@ -134,7 +189,7 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
         match.allowed_methods.push_back("HEAD");
       }
       std::string allow = fmt::format("{}", fmt::join(match.allowed_methods, ", "));
-      HttpResponse r = Render(path,
+      HttpResponse r = Render(door,
                               Status(StatusCode::kMethodNotAllowed,
                                      fmt::format("method {} is not allowed on {}; allowed: {}",
                                                  request.method, path, allow)),
@@ -142,48 +197,36 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
       r.headers.emplace_back("Allow", allow);
       return r;
     }
-    return Render(path, NotFound(fmt::format("no such endpoint: {} {}", request.method, path)),
+    return Render(door, NotFound(fmt::format("no such endpoint: {} {}", request.method, path)),
                   ctx);
   }
-  ctx.door = match.route->door;
-  Result<HttpResponse> result = Internal("the handler did not run");
-  Status authenticated =
-      match.route->access == Access::kPublic ? OkStatus() : Authenticate(request, ctx);
-  if (!authenticated.ok()) {
-    // Refused credentials are a denial below; a store that cannot check them is a 503.
-    result = authenticated;
-  } else {
-    try {
-      result = RunIdempotent(idempotency_, ctx, request, path, [&] {
-        return match.route->handler(Call{ctx, request, match.params, query});
-      });
-    } catch (const std::exception& e) {
-      spdlog::error("request {} {} {}: unhandled exception: {}", ctx.request_id, request.method,
-                    path, e.what());
-      result = Internal("internal error; the request changed nothing");
-    } catch (...) {
-      spdlog::error("request {} {} {}: unhandled exception", ctx.request_id, request.method, path);
-      result = Internal("internal error; the request changed nothing");
+  if (match.route->access != Access::kPublic) {
+    // Refused credentials are a denial (Fail); a store that cannot check them is a 503.
+    if (Status s = Authenticate(door, request, ctx); !s.ok()) {
+      return Fail(door, request.method, path, s, false, ctx);
     }
   }
-  if (!result.ok()) {
-    const Status& s = result.status();
-    // Refusals are denials; so are sign-ins refused while throttled (429).
-    if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated ||
-        (!authenticated.ok() && s.code() == StatusCode::kResourceExhausted)) {
-      auth_.RecordDenial(ctx, s.message());
-    }
-    // Internal detail is logged, not sent.
-    if (s.code() == StatusCode::kInternal) {
-      spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
-      return Render(path, Internal("internal error; the request changed nothing"), ctx);
-    }
-    if (s.code() == StatusCode::kUnavailable) {
-      spdlog::error("request {} {} {}: {}", ctx.request_id, request.method, path, s.ToString());
-      return Render(path, Unavailable("the store is unavailable; nothing was changed, retry"), ctx);
-    }
-    return Render(path, s, ctx);
+  Result<HttpResponse> result = Invoke(door, *match.route, Call{ctx, request, match.params, query});
+  HttpResponse r = Conclude(door, request.method, path, ctx, true, std::move(result));
+  // A parked request (deferred.h): its answer, whenever it comes, is concluded the same way, and
+  // the server's own answers (deadline, drain) are rendered in this door's shape.
+  if (r.deferred != nullptr) {
+    r.deferred->Bind(
+        [this, &door, method = request.method, path = std::string(path),
+         ctx](Result<HttpResponse> answer) {
+          HttpResponse later = Conclude(door, method, path, ctx, true, std::move(answer));
+          later.deferred.reset();  // an answer is an answer: it cannot be parked again
+          return later;
+        },
+        [this, &door, ctx](const Status& status) { return Render(door, status, ctx); });
   }
+  return r;
+}
+
+HttpResponse Dispatcher::Conclude(const DoorSpec& door, std::string_view method,
+                                  std::string_view path, const RequestContext& ctx,
+                                  bool authenticated, Result<HttpResponse> result) const {
+  if (!result.ok()) return Fail(door, method, path, result.status(), authenticated, ctx);
   HttpResponse r = std::move(result).value();
   AddRequestId(r, ctx);
   return r;

@@ -2,6 +2,7 @@
 // that doors and their tests never include Beast or Asio.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,8 @@
 #include <vector>
 
 namespace vouch::api {
+
+class Deferral;  // deferred.h
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -28,6 +31,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   HeaderList headers;
   std::string body;
+  // Set by Defer() (deferred.h): not an answer yet; the server parks the request until the
+  // deferral is answered, and sends nothing of this response.
+  std::shared_ptr<Deferral> deferred;
 
   static HttpResponse Json(int status, std::string body) {
     HttpResponse r;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "vouch/api/error_table.h"
+
 namespace vouch::api {
 
 Result<HttpResponse> RunIdempotent(service::Idempotency* idempotency, RequestContext& ctx,
@@ -36,7 +38,10 @@ Result<HttpResponse> RunIdempotent(service::Idempotency* idempotency, RequestCon
     throw;
   }
   service::IdempotentAnswer answer;
-  if (result.ok()) {
+  if (result.ok() && result->deferred != nullptr) {
+    // A parked answer (deferred.h) is not one to keep: the claim is forgotten (status 0).
+    answer.status = 0;
+  } else if (result.ok()) {
     answer = {result->status, result->content_type, result->body};
   } else {
     answer.status = InfoFor(result.status().code()).http_status;

@@ -25,7 +25,8 @@ namespace {
 
 std::vector<std::string> SplitPattern(std::string_view pattern) {
   std::vector<std::string> out;
-  size_t start = 1;  // patterns start with '/'
+  if (pattern == "/") return out;  // the root, as a request for "/" has no segments
+  size_t start = 1;                // patterns start with '/'
   while (start <= pattern.size()) {
     size_t end = pattern.find('/', start);
     if (end == std::string_view::npos) end = pattern.size();
@@ -70,18 +71,18 @@ void Router::Add(std::string method, std::string pattern, Access access, Door do
   routes_.push_back(std::move(r));
 }
 
-void Router::SetErrorRenderer(std::string prefix, Door door, ErrorRenderer renderer) {
-  renderers_.emplace_back(std::move(prefix), door, std::move(renderer));
-  std::sort(renderers_.begin(), renderers_.end(), [](const auto& a, const auto& b) {
-    return std::get<0>(a).size() > std::get<0>(b).size();
-  });
+void Router::AddDoor(DoorSpec spec) {
+  for (const Recogniser& r : spec.recognisers) recognisers_.emplace_back(r, doors_.size());
+  doors_.push_back(std::move(spec));
+  std::stable_sort(recognisers_.begin(), recognisers_.end(),
+                   [](const auto& a, const auto& b) { return a.first.Rank() > b.first.Rank(); });
 }
 
-Router::Match Router::Find(std::string_view method,
+Router::Match Router::Find(Door door, std::string_view method,
                            const std::vector<std::string>& segments) const {
   Match m;
   for (const auto& r : routes_) {
-    if (r.segments.size() != segments.size()) continue;
+    if (r.door != door || r.segments.size() != segments.size()) continue;
     PathParams params;
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
@@ -109,11 +110,11 @@ Router::Match Router::Find(std::string_view method,
   return m;
 }
 
-std::pair<Door, const ErrorRenderer*> Router::RendererFor(std::string_view path) const {
-  for (const auto& [prefix, door, renderer] : renderers_) {
-    if (path.substr(0, prefix.size()) == prefix) return {door, &renderer};
+const DoorSpec* Router::DoorFor(const HttpRequest& request, std::string_view path) const {
+  for (const auto& [recogniser, door] : recognisers_) {
+    if (recogniser.Matches(request, path)) return &doors_[door];
   }
-  return {Door::kNative, nullptr};
+  return nullptr;
 }
 
 }  // namespace vouch::api

@@ -1,6 +1,7 @@
 // The route table: method + path pattern -> handler, with the access each route needs declared in
-// the table itself (a test walks it). Patterns are literal segments and `{name}` captures; captured
-// segments arrive percent-decoded. Immutable after start-up, so thread-safe for lookups.
+// the table itself (a test walks it), and the doors (door.h) the routes belong to. Patterns are
+// literal segments and `{name}` captures; captured segments arrive percent-decoded. Immutable after
+// start-up, so thread-safe for lookups.
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vouch/api/door.h"
 #include "vouch/api/http.h"
 #include "vouch/domain/principal.h"
 #include "vouch/util/status.h"
@@ -48,9 +50,6 @@ struct Call {
 
 using Handler = std::function<Result<HttpResponse>(const Call&)>;
 
-// Renders a failure in the error shape of a door.
-using ErrorRenderer = std::function<HttpResponse(const Status&, const RequestContext&)>;
-
 struct Route {
   std::string method;
   std::string pattern;
@@ -62,25 +61,29 @@ struct Route {
 
 class Router {
  public:
+  // A route of `door`: found only for requests that door recognises.
   void Add(std::string method, std::string pattern, Access access, Door door, Handler handler);
-  // The renderer for paths starting with `prefix` (longest prefix wins); "" is the default.
-  void SetErrorRenderer(std::string prefix, Door door, ErrorRenderer renderer);
+  // Declares a door (door.h). Several specs may share one Door (MLflow's v2 and v3 prefixes).
+  void AddDoor(DoorSpec spec);
 
   struct Match {
     const Route* route = nullptr;
     PathParams params;
     std::vector<std::string> allowed_methods;  // when the path matched but the method did not
   };
-  // `segments` are the request path's decoded segments.
-  Match Find(std::string_view method, const std::vector<std::string>& segments) const;
+  // Among the routes of `door`; `segments` are the request path's decoded segments.
+  Match Find(Door door, std::string_view method, const std::vector<std::string>& segments) const;
 
-  // The door and renderer for a raw path (for errors before a route is known).
-  std::pair<Door, const ErrorRenderer*> RendererFor(std::string_view path) const;
+  // The door whose recogniser matches the request most specifically (door.h), or null when none
+  // does. `path` is the request's percent-encoded path.
+  const DoorSpec* DoorFor(const HttpRequest& request, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
-  std::vector<std::tuple<std::string, Door, ErrorRenderer>> renderers_;
+  std::vector<DoorSpec> doors_;
+  // Every door's recognisers, most specific first: (recogniser, index into doors_).
+  std::vector<std::pair<Recogniser, size_t>> recognisers_;
 };
 
 }  // namespace vouch::api

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "vouch/store/copy.h"
+#include "vouch/store/log_summary.h"
 #include "vouch/store/store.h"
 #include "vouch/util/status.h"
 

@@ -10,8 +10,8 @@
 
 #include "vouch/audit/verify.h"
 #include "vouch/cli/commands.h"
-#include "vouch/store/copy.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/copy.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/sqlite/acked_head.h"
 #include "vouch/store/sqlite/sqlite_backup.h"
 #include "vouch/store/sqlite/sqlite_store.h"

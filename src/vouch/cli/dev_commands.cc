@@ -3,7 +3,7 @@
 //
 // PostgreSQL answers each statement in a round trip, and a seeded row takes about eight, so seeding
 // it directly runs at some 500 rows/s. Unless --direct is given, a PostgreSQL store is seeded
-// in a temporary SQLite file that is then copied in by `vouch migrate`'s code (store/copy.h: one
+// in a temporary SQLite file that is then copied in by `vouch migrate`'s code (storage/copy.h: one
 // transaction, the audit logs of both sides checked equal before the commit), which needs the
 // database to be empty.
 #include <fmt/format.h>
@@ -18,8 +18,8 @@
 #include "vouch/cli/commands.h"
 #include "vouch/service/secrets.h"
 #include "vouch/service/seed.h"
-#include "vouch/store/copy.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/copy.h"
+#include "vouch/storage/open.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/files.h"
 

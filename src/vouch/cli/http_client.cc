@@ -4,26 +4,13 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-#include <mutex>
-
 #include "vouch/util/crypto.h"
 
 namespace vouch::cli {
 namespace {
 
 constexpr const char* kUserAgent = "vouch-cli/0.1.0";
-constexpr long kConnectTimeoutMs = 10'000;
-
-size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-// curl_global_init is not thread-safe and must run once before any handle exists.
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+constexpr std::chrono::milliseconds kConnectTimeout{10'000};
 
 // Standard base64 with padding, as HTTP Basic wants it (RFC 7617).
 std::string Base64(std::string_view bytes) {
@@ -34,12 +21,6 @@ std::string Base64(std::string_view bytes) {
   out.resize(static_cast<size_t>(n));
   return out;
 }
-
-// Frees a header list however Send returns.
-struct HeaderList {
-  curl_slist* list = nullptr;
-  ~HeaderList() { curl_slist_free_all(list); }
-};
 
 }  // namespace
 
@@ -100,59 +81,22 @@ Status TransportFailure(int curl_code, std::string_view detail, const ClientOpti
   }
 }
 
-CurlTransport::CurlTransport(ClientOptions options) : options_(std::move(options)) {
-  InitCurlOnce();
-  curl_ = curl_easy_init();
-}
+CurlTransport::CurlTransport(ClientOptions options)
+    : options_(std::move(options)),
+      client_({.ca_file = options_.ca_file, .connect_timeout = kConnectTimeout},
+              [this](int curl_code, std::string_view detail) {
+                return TransportFailure(curl_code, detail, options_);
+              }) {}
 
-CurlTransport::~CurlTransport() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+CurlTransport::~CurlTransport() = default;
 
 Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  if (curl == nullptr) return Internal("libcurl could not create a handle");
-  // Reset drops the previous request's options but keeps the connection cache.
-  curl_easy_reset(curl);
-
-  const std::string url = options_.server + request.target;
-  HeaderList headers;
-  for (const auto& [name, value] : RequestHeaders(options_, request, NewRequestId())) {
-    headers.list = curl_slist_append(headers.list, (name + ": " + value).c_str());
-  }
-  // Without this curl waits up to a second for "100 Continue" before sending larger bodies.
-  headers.list = curl_slist_append(headers.list, "Expect:");
-
-  HttpResponse response;
-  char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  // Model names are percent-encoded path segments; keep curl from squashing "/../" itself.
-  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  // Verification is libcurl's default; said here so that no later change turns it off unnoticed.
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (request.method != "GET")
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  if (request.body.has_value()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body->data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body->size()));
-  }
-
-  const CURLcode code = curl_easy_perform(curl);
-  if (code != CURLE_OK) {
-    return TransportFailure(code, error[0] != '\0' ? error : curl_easy_strerror(code), options_);
-  }
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  response.status = static_cast<int>(status);
-  return response;
+  VOUCH_ASSIGN_OR_RETURN(net::HttpResponse answer,
+                         client_.Send({.method = request.method,
+                                       .url = options_.server + request.target,
+                                       .headers = RequestHeaders(options_, request, NewRequestId()),
+                                       .body = request.body}));
+  return HttpResponse{.status = answer.status, .body = std::move(answer.body)};
 }
 
 }  // namespace vouch::cli

@@ -1,5 +1,6 @@
 // Outbound HTTP for the CLI: a small transport interface (so tests can script responses) and its
-// libcurl implementation.
+// implementation over net/'s libcurl client, which adds what is the CLI's own: the server URL,
+// credentials, request ids and failures worded after the command-line options.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "vouch/net/http_client.h"
 #include "vouch/util/status.h"
 
 namespace vouch::cli {
@@ -65,7 +67,7 @@ Result<std::string> NormalizeServerUrl(std::string_view server);
 // not trusted or does not name the host.
 Status TransportFailure(int curl_code, std::string_view detail, const ClientOptions& options);
 
-// libcurl easy-interface transport; one handle reused across requests so paging keeps the
+// The libcurl transport (net::CurlClient); one handle reused across requests so paging keeps the
 // connection alive. https:// servers must present a certificate that chains to --ca-file (or the
 // system's trust store) and names the server's host. Not thread-safe.
 class CurlTransport final : public HttpTransport {
@@ -79,7 +81,7 @@ class CurlTransport final : public HttpTransport {
 
  private:
   ClientOptions options_;
-  void* curl_;  // CURL*, kept opaque so this header does not pull in curl.h
+  net::CurlClient client_;
 };
 
 }  // namespace vouch::cli

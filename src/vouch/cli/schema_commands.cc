@@ -7,8 +7,8 @@
 #include <string>
 
 #include "vouch/cli/commands.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/migrations.h"
-#include "vouch/store/open.h"
 #include "vouch/store/postgres/postgres_store.h"
 
 namespace vouch::cli {

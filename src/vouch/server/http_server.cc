@@ -27,8 +27,10 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <unordered_set>
 #include <vector>
 
+#include "vouch/api/deferred.h"
 #include "vouch/server/logging.h"
 
 namespace vouch::server {
@@ -225,6 +227,11 @@ struct HttpServer::Impl {
   std::mutex drained_mu;
   std::condition_variable drained_cv;
   bool stopped = false;  // guarded by drained_mu
+  // Parked requests (api/deferred.h), so that a drain can answer them; once `draining`, a request
+  // parked late is answered at once.
+  std::mutex parked_mu;
+  std::unordered_set<std::shared_ptr<api::Deferral>> parked;  // guarded by parked_mu
+  bool draining = false;                                      // guarded by parked_mu
 
   Impl(HttpServerOptions o, HttpHandlers h)
       : options(std::move(o)), handlers(std::move(h)), workers(std::max(1, options.workers)) {}
@@ -237,6 +244,34 @@ struct HttpServer::Impl {
       std::lock_guard lock(drained_mu);
       drained_cv.notify_all();
     }
+  }
+
+  static Status ShuttingDown() {
+    return Unavailable("the server is shutting down; retry the request");
+  }
+  void Park(const std::shared_ptr<api::Deferral>& deferral) {
+    {
+      std::lock_guard lock(parked_mu);
+      if (!draining) {
+        parked.insert(deferral);
+        return;
+      }
+    }
+    deferral->Fail(ShuttingDown());
+  }
+  void Unpark(const std::shared_ptr<api::Deferral>& deferral) {
+    std::lock_guard lock(parked_mu);
+    parked.erase(deferral);
+  }
+  // Answers every parked request with 503 and every one parked from now on.
+  void DrainParked() {
+    std::vector<std::shared_ptr<api::Deferral>> answer;
+    {
+      std::lock_guard lock(parked_mu);
+      draining = true;
+      answer.assign(parked.begin(), parked.end());
+    }
+    for (const auto& deferral : answer) deferral->Fail(ShuttingDown());
   }
 };
 
@@ -252,7 +287,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // `extra`: the ssl::context for a TlsStream, nothing for a tcp_stream.
   template <class... Extra>
   Session(HttpServer::Impl& server, tcp::socket socket, Extra&... extra)
-      : stream_(std::move(socket), extra...), server_(server) {
+      : stream_(std::move(socket), extra...),
+        server_(server),
+        deadline_timer_(stream_.get_executor()) {
     boost::system::error_code ec;
     auto ep = Tcp().socket().remote_endpoint(ec);
     address_ = ec ? "" : ep.address().to_string();
@@ -289,13 +326,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // The header section is first read whole (up to the header limit) and looked at as bytes,
   // because Beast's parser unfolds obs-fold lines silently; then parsed from the buffer.
   void Read() {
+    PrepareRead();
+    ReadHeaderSection();
+  }
+
+  void PrepareRead() {
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     obs_fold_ = false;
     scanned_ = 0;
     Tcp().expires_after(server_.options.request_timeout);
-    ReadHeaderSection();
   }
 
   void ReadHeaderSection() {
@@ -314,16 +355,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->buffer_.commit(n);
-                              if (ec == beast::error::timeout) return self->OnHeader(ec);
-                              if (ec) {
-                                // The parser reports it (end of stream, a partial message) as it
-                                // always has.
-                                return http::async_read_header(
-                                    self->stream_, self->buffer_, *self->parser_,
-                                    [self](beast::error_code ec, size_t) { self->OnHeader(ec); });
-                              }
-                              self->ReadHeaderSection();
+                              self->OnSomeHeader(ec);
                             });
+  }
+
+  // After a read of part of a header section.
+  void OnSomeHeader(beast::error_code ec) {
+    if (ec == beast::error::timeout) return OnHeader(ec);
+    if (ec) {
+      // The parser reports it (end of stream, a partial message) as it always has.
+      return http::async_read_header(
+          stream_, buffer_, *parser_,
+          [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    }
+    ReadHeaderSection();
   }
 
   // Where the header section in `bytes` ends (after its blank line), or npos; line breaks before
@@ -442,6 +487,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       api::HttpResponse response = self->server_.handlers.handle(*request);
       net::post(self->stream_.get_executor(),
                 [self, request, keep_alive, response = std::move(response)]() mutable {
+                  if (response.deferred) {
+                    return self->Park(std::move(request), std::move(response.deferred), keep_alive);
+                  }
                   self->Respond(*request, std::move(response), keep_alive);
                 });
     });
@@ -510,11 +558,125 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     http::async_write(
         stream_, *res,
         [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+          if (!ec && (self->watching_ || self->watch_error_)) {
+            return self->AfterParkedWrite(keep_alive);
+          }
           self->End();
           if (ec) return self->Close(false);
           if (!keep_alive) return self->Close(true);
           self->Read();
         });
+  }
+
+  // A deferred response (api/deferred.h): the connection waits on the strand, holding no worker and
+  // no request timeout, for the holder's answer, the deferral's deadline (504), the drain (503) or
+  // the client's disconnect, which a read kept open meanwhile reports (it also takes in what a
+  // pipelining client sends next, up to the header limit).
+  void Park(std::shared_ptr<api::HttpRequest> request, std::shared_ptr<api::Deferral> deferral,
+            bool keep_alive) {
+    parked_ = std::move(deferral);
+    parked_request_ = std::move(request);
+    parked_keep_alive_ = keep_alive;
+    Tcp().expires_never();
+    parked_->Attach([self = this->shared_from_this()](api::HttpResponse answer) {
+      net::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->OnAnswer(std::move(answer));
+      });
+    });
+    if (auto deadline = parked_->deadline()) {
+      deadline_timer_.expires_after(*deadline);
+      deadline_timer_.async_wait([self = this->shared_from_this(),
+                                  deferral = std::weak_ptr(parked_)](beast::error_code ec) {
+        auto parked = deferral.lock();
+        if (ec || parked == nullptr) return;
+        parked->Fail(Status(StatusCode::kDeadlineExceeded,
+                            "no answer came within the time this request may wait; retry"));
+      });
+    }
+    server_.Park(parked_);
+    Watch();
+  }
+
+  void Watch() {
+    if (watching_ || buffer_.size() >= server_.options.max_header_bytes) return;
+    watching_ = true;
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              self->OnWatch(ec);
+                            });
+  }
+
+  void OnWatch(beast::error_code ec) {
+    watching_ = false;
+    if (parked_) {
+      if (ec) return ClientGone();
+      return Watch();
+    }
+    switch (after_watch_) {
+      case AfterWatch::kNothing:  // the answer is being written; its completion goes on
+        if (ec) watch_error_ = ec;
+        return;
+      case AfterWatch::kRead:  // the read was the next request's first, or was cancelled for it
+        after_watch_ = AfterWatch::kNothing;
+        return OnSomeHeader(ec == net::error::operation_aborted ? beast::error_code() : ec);
+      case AfterWatch::kClose:
+        after_watch_ = AfterWatch::kNothing;
+        End();
+        return Close(!ec || ec == net::error::operation_aborted);
+    }
+  }
+
+  // The client closed or reset the connection while its request was parked.
+  void ClientGone() {
+    std::shared_ptr<api::Deferral> deferral = std::move(parked_);
+    parked_.reset();
+    parked_request_.reset();
+    deadline_timer_.cancel();
+    server_.Unpark(deferral);
+    deferral->Release();
+    End();
+    Close(false);
+  }
+
+  void OnAnswer(api::HttpResponse answer) {
+    if (!parked_) return;  // the client left first
+    std::shared_ptr<api::Deferral> deferral = std::move(parked_);
+    parked_.reset();
+    deadline_timer_.cancel();
+    server_.Unpark(deferral);
+    std::shared_ptr<api::HttpRequest> request = std::move(parked_request_);
+    parked_request_.reset();
+    answer.deferred.reset();
+    Respond(*request, std::move(answer), parked_keep_alive_);
+  }
+
+  // The answer to a parked request is written while the watching read may still be open: the next
+  // request's read, or the close, waits for it. The request stays in flight until the connection
+  // is closed, so that a drain does not stop the I/O threads before it is.
+  void AfterParkedWrite(bool keep_alive) {
+    if (watching_) {
+      if (keep_alive) {
+        End();
+        after_watch_ = AfterWatch::kRead;
+        PrepareRead();
+        // A request the client pipelined is in the buffer already, and the client waits for its
+        // answer rather than sending more: stop waiting for bytes and read what is there.
+        if (buffer_.size() > 0) {
+          beast::error_code ignored;
+          Tcp().socket().cancel(ignored);
+        }
+        return;
+      }
+      after_watch_ = AfterWatch::kClose;
+      beast::error_code ignored;
+      Tcp().socket().cancel(ignored);
+      return;
+    }
+    End();
+    const beast::error_code ec = watch_error_;
+    watch_error_ = {};
+    Close(ec == net::error::eof);
   }
 
   // `orderly`: the conversation ended as HTTP allows (not by a timeout or a broken stream), so a
@@ -547,6 +709,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool counted_ = false;   // this connection's current request is counted in in_flight
   bool obs_fold_ = false;  // the header section being read folds a line
   size_t scanned_ = 0;     // bytes of the buffer already searched for the header section's end
+  // A parked request (Park()): its deferral, request and keep-alive, and its deadline.
+  std::shared_ptr<api::Deferral> parked_;
+  std::shared_ptr<api::HttpRequest> parked_request_;
+  bool parked_keep_alive_ = false;
+  net::steady_timer deadline_timer_;
+  // The read kept open while parked: whether it is, what follows it once the answer is written, and
+  // the error it ended with while that answer was being written.
+  bool watching_ = false;
+  enum class AfterWatch { kNothing, kRead, kClose };
+  AfterWatch after_watch_ = AfterWatch::kNothing;
+  beast::error_code watch_error_;
 };
 
 }  // namespace
@@ -633,6 +806,11 @@ Status HttpServer::Start() {
   return OkStatus();
 }
 
+size_t HttpServer::parked_requests() const {
+  std::lock_guard lock(impl_->parked_mu);
+  return impl_->parked.size();
+}
+
 uint16_t HttpServer::port() const {
   beast::error_code ec;
   auto ep = impl_->acceptor.local_endpoint(ec);
@@ -683,6 +861,7 @@ void HttpServer::Stop() {
     closed.set_value();
   });
   if (!impl_->io_threads.empty()) closed.get_future().wait();
+  impl_->DrainParked();
   {
     std::lock_guard lock(impl_->signal_mu);
     if (impl_->signal_number > 0) {

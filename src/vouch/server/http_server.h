@@ -1,8 +1,12 @@
 // The HTTP listener (Boost.Beast over Asio), plain or over TLS (OpenSSL). I/O threads read and
 // write; a separate pool of worker threads runs the handler, which may block on the store's group
 // commit without stalling I/O. Bodies over the limit get 413, unreadable requests 400, idle or slow
-// connections time out. Stop() closes the listener, lets in-flight requests finish (up to the drain
-// timeout) and returns. Thread-safe.
+// connections time out. A handler may park a request (api/deferred.h): the connection then waits
+// on its I/O strand, holding no worker and no request timeout, until the holder answers, the
+// deferral's deadline passes (504), the client disconnects (the slot is freed, the holder's
+// responder cancelled) or the server drains (503). Stop() closes the listener, answers the parked
+// requests with 503, lets in-flight requests finish (up to the drain timeout) and returns.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -65,6 +69,8 @@ class HttpServer {
   Status Start();
   // The bound port (useful with port 0).
   uint16_t port() const;
+  // How many requests are parked now (api/deferred.h).
+  size_t parked_requests() const;
   // Blocks until SIGINT or SIGTERM (catching them now if CatchShutdownSignals() was not called),
   // then drains and stops. Logs "received signal N, draining in-flight requests" once it has
   // stopped accepting, before it waits for the requests in flight.

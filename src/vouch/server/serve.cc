@@ -8,27 +8,19 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
-#include "vouch/api/dispatcher.h"
-#include "vouch/api/mlflow/mlflow_api.h"
-#include "vouch/api/native/native_api.h"
+#include "vouch/app/app.h"
 #include "vouch/server/http_server.h"
 #include "vouch/server/logging.h"
 #include "vouch/server/loopback.h"
-#include "vouch/service/auth_service.h"
-#include "vouch/service/idempotency.h"
-#include "vouch/service/identity_service.h"
-#include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/sqlite/acked_head.h"
-#include "vouch/util/crypto.h"
 #include "vouch/util/files.h"
 #include "vouch/util/json.h"
 #include "vouch/util/net.h"
@@ -279,59 +271,32 @@ int Run(const ServeConfig& c) {
   if (!c.migrate_as.empty()) {
     if (Status s = MigrateAsOwner(c, *where); !s.ok()) return Fail(s);
   }
-  auto opened = store::OpenStore(*where, {.pg_pool_size = c.pg_pool_size,
-                                          .pg_statement_timeout_ms = static_cast<int>(*pg_timeout),
-                                          .sqlite_quick_check = !c.skip_check,
-                                          .accept_shorter_log = c.accept_shorter_log});
-  if (!opened.ok()) return Fail(opened.status());
-  store::Store& st = **opened;
-
+  const char* bootstrap_token = std::getenv("VOUCH_BOOTSTRAP_TOKEN");
   SystemClock clock;
-  service::AuthService auth(st, clock,
-                            service::AuthOptions{.denial_window_ms = *denial_window,
-                                                 .cache_ttl_ms = *auth_cache_ttl,
-                                                 .max_failures = c.max_failed_logins});
-  service::Idempotency idempotency(st, *master_key, {.ttl_ms = *idempotency_ttl});
-  service::Secrets secrets(st, clock, std::move(master_key).value());
-  // One-time set-up, once across every server sharing the store.
-  std::string page_key;
-  service::BootstrapResult boot;
-  Status set_up = st.RunExclusive([&]() -> Status {
-    VOUCH_ASSIGN_OR_RETURN(page_key, secrets.GetOrCreate(service::kPageTokenKeySecret,
-                                                         [] { return RandomBytes(32); }));
-    const char* given = std::getenv("VOUCH_BOOTSTRAP_TOKEN");
-    VOUCH_ASSIGN_OR_RETURN(boot, auth.Bootstrap(given ? given : ""));
-    return OkStatus();
-  });
-  if (!set_up.ok()) return Fail(set_up);
-  // Derived from a sealed secret, so every server sharing the store hashes unknown names alike.
-  auth.SetAttemptKey(HmacSha256(page_key, "vouch attempted-identity key v1"));
+  auto opened_store =
+      store::OpenStore(*where, {.pg_pool_size = c.pg_pool_size,
+                                .pg_statement_timeout_ms = static_cast<int>(*pg_timeout),
+                                .sqlite_quick_check = !c.skip_check,
+                                .accept_shorter_log = c.accept_shorter_log});
+  if (!opened_store.ok()) return Fail(opened_store.status());
+  auto opened =
+      app::App::Create(std::move(opened_store).value(),
+                       {.master_key = std::move(master_key).value(),
+                        .auth = {.denial_window_ms = *denial_window,
+                                 .cache_ttl_ms = *auth_cache_ttl,
+                                 .max_failures = c.max_failed_logins},
+                        .default_permission = *default_permission,
+                        .trusted_proxies = std::move(trusted).value(),
+                        .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : "",
+                        .idempotency = {.ttl_ms = *idempotency_ttl}},
+                       clock);
+  if (!opened.ok()) return Fail(opened.status());
+  app::App& app = **opened;
+  const service::BootstrapResult& boot = app.bootstrap();
   std::filesystem::path token_file = data_dir / "admin-token";
   if (boot.created && !boot.token.empty()) {
     if (Status s = WriteNewSecretFile(token_file, boot.token); !s.ok()) return Fail(s);
   }
-
-  const service::Authorizer authz(*default_permission);
-  service::RegistryService registry(st, service::PageTokens(page_key), authz);
-  service::IdentityService identity(st, auth, authz);
-  api::Router router;
-  api::native::RegisterRoutes(
-      router, registry, [&st] { return st.Ready(); }, &identity);
-  api::native::RegisterMetricsRoute(router, [&st] { return st.Metrics(); });
-  api::mlflow::RegisterRoutes(router, registry);
-  api::mlflow::RegisterAuthRoutes(router, identity);
-  api::Dispatcher dispatcher(router, auth, clock, std::move(trusted).value());
-  dispatcher.SetIdempotency(&idempotency);
-  // Expired idempotency keys are ignored at once and deleted about once a minute.
-  std::atomic<TimeMs> next_prune_ms{0};
-  auto prune_idempotency_keys = [&] {
-    TimeMs now = clock.NowMs();
-    TimeMs due = next_prune_ms.load();
-    if (now < due || !next_prune_ms.compare_exchange_strong(due, now + 60'000)) return;
-    if (auto pruned = idempotency.Prune(now); !pruned.ok()) {
-      spdlog::warn("pruning expired idempotency keys: {}", pruned.status().ToString());
-    }
-  };
 
   HttpServerOptions options{.host = listen->first,
                             .port = listen->second,
@@ -341,23 +306,18 @@ int Run(const ServeConfig& c) {
                             .request_timeout = std::chrono::milliseconds(*request_timeout),
                             .drain_timeout = std::chrono::milliseconds(*drain_timeout),
                             .tls = tls};
-  HttpServer server(options,
-                    {.handle = [&](const api::HttpRequest& r) { return dispatcher.Handle(r); },
-                     .reject = [&](const api::HttpRequest& r,
-                                   const Status& s) { return dispatcher.Reject(r, s); },
-                     .tick =
-                         [&] {
-                           auth.FlushDenials(false);
-                           prune_idempotency_keys();
-                         }});
+  HttpServer server(options, {.handle = [&](const api::HttpRequest& r) { return app.Handle(r); },
+                              .reject = [&](const api::HttpRequest& r,
+                                            const Status& s) { return app.Reject(r, s); }});
   // Before Start(): once the server answers, a SIGTERM drains instead of killing it.
   if (Status s = server.CatchShutdownSignals(); !s.ok()) return Fail(s);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
+  app.Start();
 
   std::string host =
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   std::string url = fmt::format("{}://{}:{}", tls ? "https" : "http", host, server.port());
-  fmt::print("vouch {} serving {} ({})\n", "0.1.0", url, st.Describe());
+  fmt::print("vouch {} serving {} ({})\n", "0.1.0", url, app.store().Describe());
   if (boot.created && !boot.token.empty()) {
     fmt::print("Admin token (shown once; saved to {} with mode 0600):\n  {}\n", token_file.string(),
                boot.token);
@@ -379,7 +339,7 @@ int Run(const ServeConfig& c) {
   }
 
   server.WaitForSignal();
-  auth.FlushDenials(true);
+  app.Drain();
   spdlog::info("stopped");
   return 0;
 }

@@ -8,8 +8,9 @@
 #include <cctype>
 #include <limits>
 
-#include "vouch/audit/audit_log.h"
+#include "vouch/audit/actions.h"
 #include "vouch/domain/identity.h"
+#include "vouch/service/events.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/text.h"
 
@@ -75,6 +76,7 @@ class AuthService::HashSlot {
 
 AuthService::AuthService(store::Store& store, const Clock& clock, AuthOptions options)
     : store_(store),
+      executor_(store),
       clock_(clock),
       options_(options),
       cache_key_(RandomBytes(32)),
@@ -126,10 +128,11 @@ bool AuthService::VerifyPassword(std::string_view hash, std::string_view passwor
 Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
   BootstrapResult result;
   RequestContext ctx = SystemContext(clock_);
-  VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     result = {};
     VOUCH_ASSIGN_OR_RETURN(int64_t principals, tx.CountPrincipals());
-    if (principals > 0) return OkStatus();
+    if (principals > 0) return change.Unchanged();
     TimeMs now = ctx.Now();
     Principal admin{.name = "admin",
                     .kind = PrincipalKind::kUser,
@@ -142,8 +145,8 @@ Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
                               .token_hash = Sha256Hex(token),
                               .created_ms = now};
     VOUCH_TRY(tx.InsertToken(record));
-    AuditEvent e = EventFor(ctx, "principal.created");
-    e.target = {{"type", "principal"}, {"principal", admin.name}, {"id", admin.id}};
+    AuditEvent e = NewEvent(ctx, audit::Action::kPrincipalCreated);
+    e.target = PrincipalTarget(admin);
     e.before = nullptr;
     e.after = {{"name", admin.name},
                {"kind", "user"},
@@ -152,7 +155,7 @@ Result<BootstrapResult> AuthService::Bootstrap(const std::string& given_token) {
                 {{"name", "bootstrap"},
                  {"source", given_token.empty() ? "generated" : "VOUCH_BOOTSTRAP_TOKEN"}}}};
     e.comment = "bootstrap on an empty store";
-    VOUCH_TRY(audit::Append(tx, e, now).status());
+    VOUCH_TRY(change.Record(std::move(e)));
     result.created = true;
     if (given_token.empty()) result.token = token;
     return OkStatus();
@@ -194,7 +197,8 @@ void AuthService::Touch(int64_t token_id, TimeMs now) {
     last = now;
     if (touched_.size() > kMaxTracked) touched_.clear();
   }
-  Status s = store_.Write([&](store::Tx& tx) { return tx.TouchToken(token_id, now); });
+  // Bookkeeping, not a change the log covers: a last-use stamp is not audited.
+  Status s = executor_.Bookkeep([&](store::Tx& tx) { return tx.TouchToken(token_id, now); });
   if (!s.ok()) spdlog::warn("could not record a token's last use: {}", s.ToString());
 }
 
@@ -417,11 +421,11 @@ void AuthService::RecordDenial(const RequestContext& ctx, std::string_view reaso
     p.user_agent = ctx.user_agent;
     return;
   }
-  AuditEvent e = EventFor(ctx, "access.denied");
+  AuditEvent e = NewEvent(ctx, audit::Action::kAccessDenied);
   e.outcome = Outcome::kDenied;
   e.reason = std::string(reason);
   e.target = {{"type", "request"}};
-  Status s = store_.Write([&](store::Tx& tx) { return audit::Append(tx, e, ctx.Now()).status(); });
+  Status s = executor_.RecordOnly(ctx, [&](Change& change) { return change.Record(e); });
   if (!s.ok()) spdlog::error("could not record a denial: {}", s.ToString());
 }
 
@@ -441,18 +445,19 @@ void AuthService::FlushDenials(bool all) {
   if (closed.empty()) return;
   RequestContext ctx;
   ctx.clock = &clock_;
-  Status s = store_.Write([&](store::Tx& tx) -> Status {
+  const RequestContext flush = ctx;
+  Status s = executor_.RecordOnly(flush, [&](Change& change) -> Status {
     for (const auto& [key, p] : closed) {
       ctx.address = key.first;
       ctx.user_agent = p.user_agent;
-      AuditEvent e = EventFor(ctx, "access.denied");
+      AuditEvent e = NewEvent(ctx, audit::Action::kAccessDenied);
       e.outcome = Outcome::kDenied;
       e.reason = fmt::format("unauthenticated: {}", p.last_reason);
       e.count = p.count;
       e.target = {{"type", "request"}};
       e.after = {{"window_start", FormatRfc3339Ms(p.window_start)}, {"count", p.count}};
       if (!key.second.empty()) e.target["attempted"] = key.second;
-      VOUCH_TRY(audit::Append(tx, e, now).status());
+      VOUCH_TRY(change.Record(std::move(e)));
     }
     return OkStatus();
   });

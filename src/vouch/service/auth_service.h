@@ -35,6 +35,7 @@
 #include <unordered_map>
 
 #include "vouch/domain/principal.h"
+#include "vouch/service/executor.h"
 #include "vouch/store/store.h"
 
 namespace vouch::service {
@@ -155,6 +156,9 @@ class AuthService {
   void Touch(int64_t token_id, TimeMs now);
 
   store::Store& store_;
+  // Bootstrap and the denial records are changes through it; the token last-use stamp is its
+  // bookkeeping.
+  MutationExecutor executor_;
   const Clock& clock_;
   const AuthOptions options_;
   const std::string cache_key_;  // HMAC key for the password cache, made at start-up

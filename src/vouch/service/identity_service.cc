@@ -4,43 +4,22 @@
 
 #include <algorithm>
 
-#include "vouch/audit/audit_log.h"
+#include "vouch/audit/actions.h"
+#include "vouch/service/events.h"
+#include "vouch/service/lookups.h"
 #include "vouch/util/crypto.h"
 
 namespace vouch::service {
 namespace {
 
-json::object PrincipalSnapshot(const Principal& p) {
-  return {{"name", p.name},
-          {"kind", PrincipalKindName(p.kind)},
-          {"display_name", p.display_name},
-          {"email", p.email},
-          {"is_admin", p.is_admin},
-          {"disabled", p.disabled}};
-}
-
-json::object PrincipalTarget(const Principal& p) {
-  return {{"type", "principal"}, {"principal", p.name}, {"id", p.id}};
-}
+using audit::Action;
 
 json::object GranteeJson(const GranteeName& g) {
   return g.group.empty() ? json::object{{"user", g.user}} : json::object{{"group", g.group}};
 }
 
-Status Record(store::Tx& tx, const RequestContext& ctx, AuditEvent& e) {
-  return audit::Append(tx, e, ctx.Now()).status();
-}
-
-Status UserNotFound(std::string_view name) {
-  return NotFound(fmt::format("user {} not found", name));
-}
-
 Status GroupNotFound(std::string_view name) {
   return NotFound(fmt::format("group {} not found", name));
-}
-
-Status ModelNotFound(std::string_view name) {
-  return NotFound(fmt::format("Registered Model with name={} not found", name));
 }
 
 // The target of a grant's audit event: its kind and subject, and the grantee.
@@ -59,18 +38,47 @@ Status ValidateGranteeName(const GranteeName& g) {
                         : ValidatePrincipalName("user", g.user);
 }
 
-}  // namespace
-
-Status IdentityService::Change(const std::function<Status(store::Tx&)>& fn) {
-  Status s = store_.Write(fn);
-  if (s.ok()) auth_.Invalidate();
-  return s;
+// Whether committed events change who someone is or what they may do: then the credential caches
+// (which hold principals with their roles and groups) are cleared.
+bool ChangesIdentity(std::span<const AuditEvent> events) {
+  for (const AuditEvent& e : events) {
+    std::optional<Action> action = audit::FindAction(e.action);
+    if (!action) continue;
+    switch (audit::Describe(*action).target) {
+      case audit::TargetKind::kPrincipal:
+      case audit::TargetKind::kToken:
+      case audit::TargetKind::kGroup:
+      case audit::TargetKind::kRole:
+      case audit::TargetKind::kModelPermission:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
 }
 
-Result<Principal> IdentityService::RequireUser(store::Tx& tx, std::string_view name) const {
-  VOUCH_ASSIGN_OR_RETURN(std::optional<Principal> p, tx.FindPrincipal(name));
-  if (!p) return UserNotFound(name);
-  return std::move(*p);
+}  // namespace
+
+IdentityService::IdentityService(MutationExecutor& executor, AuthService& auth, Authorizer authz)
+    : executor_(executor), store_(executor.store()), auth_(auth), authz_(authz) {
+  InvalidateCachesAfterChanges();
+}
+
+IdentityService::IdentityService(store::Store& store, AuthService& auth, Authorizer authz)
+    : own_executor_(std::make_unique<MutationExecutor>(store)),
+      executor_(*own_executor_),
+      store_(store),
+      auth_(auth),
+      authz_(authz) {
+  InvalidateCachesAfterChanges();
+}
+
+void IdentityService::InvalidateCachesAfterChanges() {
+  executor_.AddPostCommitHook(
+      [&auth = auth_](const RequestContext&, std::span<const AuditEvent> committed) {
+        if (ChangesIdentity(committed)) auth.Invalidate();
+      });
 }
 
 Result<Grantee> IdentityService::ResolveGrantee(store::Tx& tx, const GranteeName& g) const {
@@ -103,7 +111,8 @@ Result<Principal> IdentityService::CreateUser(const RequestContext& ctx, const U
     VOUCH_ASSIGN_OR_RETURN(hash, auth_.HashPassword(args.password));
   }
   Principal out;
-  VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(std::optional<Principal> existing, tx.FindPrincipal(args.name));
     if (existing) return AlreadyExists(fmt::format("user {} already exists", args.name));
     Principal p{.name = args.name,
@@ -114,13 +123,13 @@ Result<Principal> IdentityService::CreateUser(const RequestContext& ctx, const U
                 .created_ms = ctx.Now()};
     VOUCH_TRY(tx.InsertPrincipal(p, ctx.Now()));
     if (!hash.empty()) VOUCH_TRY(tx.SetPasswordHash(p.id, hash));
-    AuditEvent e = EventFor(ctx, "principal.created");
+    AuditEvent e = NewEvent(ctx, Action::kPrincipalCreated);
     e.target = PrincipalTarget(p);
     e.before = nullptr;
     json::object after = PrincipalSnapshot(p);
     after["password_set"] = !hash.empty();
     e.after = std::move(after);
-    VOUCH_TRY(Record(tx, ctx, e));
+    VOUCH_TRY(change.Record(std::move(e)));
     out = std::move(p);
     return OkStatus();
   }));
@@ -175,7 +184,8 @@ Result<Principal> IdentityService::UpdateUser(const RequestContext& ctx, std::st
   if (update.display_name) VOUCH_TRY(ValidateDisplayName(*update.display_name));
   if (update.email) VOUCH_TRY(ValidateEmail(*update.email));
   Principal out;
-  VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, name));
     const Principal before = p;
     if (update.display_name) p.display_name = *update.display_name;
@@ -201,17 +211,18 @@ Result<Principal> IdentityService::UpdateUser(const RequestContext& ctx, std::st
     }
     if (a.empty()) {
       out = std::move(p);
-      return OkStatus();  // nothing changed: nothing to record
+      return change.Unchanged();  // nothing changed: nothing to record
     }
     VOUCH_TRY(tx.UpdatePrincipal(p));
-    const char* action = update.disabled && *update.disabled != before.disabled
-                             ? (p.disabled ? "principal.disabled" : "principal.enabled")
-                             : "principal.updated";
-    AuditEvent e = EventFor(ctx, action);
+    const Action action =
+        update.disabled && *update.disabled != before.disabled
+            ? (p.disabled ? Action::kPrincipalDisabled : Action::kPrincipalEnabled)
+            : Action::kPrincipalUpdated;
+    AuditEvent e = NewEvent(ctx, action);
     e.target = PrincipalTarget(p);
     e.before = std::move(b);
     e.after = std::move(a);
-    VOUCH_TRY(Record(tx, ctx, e));
+    VOUCH_TRY(change.Record(std::move(e)));
     out = std::move(p);
     return OkStatus();
   }));
@@ -240,21 +251,23 @@ Status IdentityService::SetPassword(const RequestContext& ctx, std::string_view 
     }
   }
   VOUCH_ASSIGN_OR_RETURN(std::string hash, auth_.HashPassword(password));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, name));
     VOUCH_ASSIGN_OR_RETURN(std::string old, tx.PasswordHash(p.id));
     VOUCH_TRY(tx.SetPasswordHash(p.id, hash));
-    AuditEvent e = EventFor(ctx, "principal.password_set");
+    AuditEvent e = NewEvent(ctx, Action::kPrincipalPasswordSet);
     e.target = PrincipalTarget(p);
     e.before = json::object{{"password_set", !old.empty()}};
     e.after = json::object{{"password_set", true}};
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
 Status IdentityService::DeleteUser(const RequestContext& ctx, std::string_view name) {
   VOUCH_TRY(authz_.RequireAdmin(ctx));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, name));
     if (p.is_admin && !p.disabled) {
       VOUCH_ASSIGN_OR_RETURN(int64_t admins, tx.CountActiveAdmins());
@@ -266,12 +279,12 @@ Status IdentityService::DeleteUser(const RequestContext& ctx, std::string_view n
     VOUCH_ASSIGN_OR_RETURN(int64_t revoked, tx.RevokeTokensOf(p.id, ctx.Now()));
     VOUCH_TRY(tx.DeleteGrantsOf(Grantee{.principal_id = p.id}));
     VOUCH_TRY(tx.MarkPrincipalDeleted(p.id, ctx.Now()));
-    AuditEvent e = EventFor(ctx, "principal.deleted");
+    AuditEvent e = NewEvent(ctx, Action::kPrincipalDeleted);
     e.target = PrincipalTarget(p);
     e.before = PrincipalSnapshot(p);
     e.after = nullptr;
     e.comment = fmt::format("{} token(s) revoked, grants removed", revoked);
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
@@ -293,7 +306,8 @@ Result<IssuedToken> IdentityService::CreateToken(const RequestContext& ctx, cons
                     kMaxTokenLifetimeMs / 86'400'000));
   }
   IssuedToken out{.owner = owner, .token = AuthService::NewToken()};
-  VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, owner));
     out.record = store::TokenRecord{.principal_id = p.id,
                                     .name = args.name,
@@ -302,13 +316,13 @@ Result<IssuedToken> IdentityService::CreateToken(const RequestContext& ctx, cons
                                     .created_ms = ctx.Now(),
                                     .expires_ms = args.expires_ms};
     VOUCH_TRY(tx.InsertToken(out.record));
-    AuditEvent e = EventFor(ctx, "token.created");
+    AuditEvent e = NewEvent(ctx, Action::kTokenCreated);
     e.target = {{"type", "token"}, {"id", out.record.id}, {"principal", p.name}};
     e.before = nullptr;
     json::object after{{"name", args.name}, {"scope", args.scope}};
     if (args.expires_ms) after["expires_at"] = FormatRfc3339Ms(*args.expires_ms);
     e.after = std::move(after);
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   }));
   return out;
 }
@@ -342,20 +356,21 @@ Result<std::vector<std::pair<store::TokenRecord, std::string>>> IdentityService:
 
 Status IdentityService::RevokeToken(const RequestContext& ctx, int64_t token_id) {
   VOUCH_TRY(authz_.RequireWrite(ctx));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(std::optional<store::TokenRecord> t, tx.FindTokenById(token_id));
     // Someone else's token is "not found", so that ids cannot be probed.
     if (!t || (t->principal_id != ctx.principal->id && !ctx.principal->is_admin)) {
       return NotFound(fmt::format("token {} not found", token_id));
     }
-    if (t->revoked_ms) return OkStatus();  // already revoked: nothing changes
+    if (t->revoked_ms) return change.Unchanged();  // already revoked
     VOUCH_ASSIGN_OR_RETURN(std::optional<Principal> owner, tx.FindPrincipalById(t->principal_id));
     VOUCH_TRY(tx.RevokeToken(token_id, ctx.Now()).status());
-    AuditEvent e = EventFor(ctx, "token.revoked");
+    AuditEvent e = NewEvent(ctx, Action::kTokenRevoked);
     e.target = {{"type", "token"}, {"id", token_id}, {"principal", owner ? owner->name : ""}};
     e.before = json::object{{"name", t->name}, {"revoked", false}};
     e.after = json::object{{"revoked", true}};
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
@@ -365,7 +380,8 @@ Result<Group> IdentityService::CreateGroup(const RequestContext& ctx, std::strin
   VOUCH_TRY(ValidatePrincipalName("group", name));
   VOUCH_TRY(ValidateDisplayName(description));
   Group out;
-  VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     Group g{.name = std::string(name),
             .description = std::string(description),
             .created_ms = ctx.Now()};
@@ -374,11 +390,11 @@ Result<Group> IdentityService::CreateGroup(const RequestContext& ctx, std::strin
       return AlreadyExists(fmt::format("group {} already exists", name));
     }
     VOUCH_TRY(inserted);
-    AuditEvent e = EventFor(ctx, "group.created");
+    AuditEvent e = NewEvent(ctx, Action::kGroupCreated);
     e.target = {{"type", "group"}, {"group", g.name}, {"id", g.id}};
     e.before = nullptr;
     e.after = json::object{{"name", g.name}, {"description", g.description}};
-    VOUCH_TRY(Record(tx, ctx, e));
+    VOUCH_TRY(change.Record(std::move(e)));
     out = std::move(g);
     return OkStatus();
   }));
@@ -415,50 +431,53 @@ Result<GroupView> IdentityService::GetGroup(const RequestContext& ctx, std::stri
 
 Status IdentityService::DeleteGroup(const RequestContext& ctx, std::string_view name) {
   VOUCH_TRY(authz_.RequireAdmin(ctx));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(std::optional<Group> g, tx.FindGroup(name));
     if (!g) return GroupNotFound(name);
     VOUCH_TRY(tx.DeleteGrantsOf(Grantee{.group_id = g->id}));
     VOUCH_TRY(tx.MarkGroupDeleted(g->id, ctx.Now()));
-    AuditEvent e = EventFor(ctx, "group.deleted");
+    AuditEvent e = NewEvent(ctx, Action::kGroupDeleted);
     e.target = {{"type", "group"}, {"group", g->name}, {"id", g->id}};
     e.before = json::object{{"name", g->name}, {"description", g->description}};
     e.after = nullptr;
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
 Status IdentityService::AddMember(const RequestContext& ctx, std::string_view group,
                                   std::string_view user) {
   VOUCH_TRY(authz_.RequireAdmin(ctx));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(std::optional<Group> g, tx.FindGroup(group));
     if (!g) return GroupNotFound(group);
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, user));
     VOUCH_ASSIGN_OR_RETURN(bool added, tx.AddGroupMember(g->id, p.id));
-    if (!added) return OkStatus();
-    AuditEvent e = EventFor(ctx, "group.member_added");
+    if (!added) return change.Unchanged();
+    AuditEvent e = NewEvent(ctx, Action::kGroupMemberAdded);
     e.target = {{"type", "group"}, {"group", g->name}, {"id", g->id}};
     e.before = nullptr;
     e.after = json::object{{"member", p.name}, {"member_id", p.id}};
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
 Status IdentityService::RemoveMember(const RequestContext& ctx, std::string_view group,
                                      std::string_view user) {
   VOUCH_TRY(authz_.RequireAdmin(ctx));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(std::optional<Group> g, tx.FindGroup(group));
     if (!g) return GroupNotFound(group);
     VOUCH_ASSIGN_OR_RETURN(Principal p, RequireUser(tx, user));
     VOUCH_ASSIGN_OR_RETURN(bool removed, tx.RemoveGroupMember(g->id, p.id));
-    if (!removed) return OkStatus();
-    AuditEvent e = EventFor(ctx, "group.member_removed");
+    if (!removed) return change.Unchanged();
+    AuditEvent e = NewEvent(ctx, Action::kGroupMemberRemoved);
     e.target = {{"type", "group"}, {"group", g->name}, {"id", g->id}};
     e.before = json::object{{"member", p.name}, {"member_id", p.id}};
     e.after = nullptr;
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
@@ -470,15 +489,16 @@ Status IdentityService::GrantRole(const RequestContext& ctx, std::string_view ro
   if (role == kRoleAdmin) {
     return InvalidArgument("admin is not granted as a role: make a user an admin (is_admin)");
   }
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Grantee g, ResolveGrantee(tx, to));
     VOUCH_ASSIGN_OR_RETURN(bool granted, tx.GrantRole(RoleGrant{std::string(role), g}));
-    if (!granted) return OkStatus();
-    AuditEvent e = EventFor(ctx, "role.granted");
+    if (!granted) return change.Unchanged();
+    AuditEvent e = NewEvent(ctx, Action::kRoleGranted);
     e.target = GrantTarget("role", "role", role, to);
     e.before = nullptr;
     e.after = json::object{{"role", std::string(role)}, {"grantee", GranteeJson(to)}};
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
@@ -487,15 +507,16 @@ Status IdentityService::RevokeRole(const RequestContext& ctx, std::string_view r
   VOUCH_TRY(authz_.RequireAdmin(ctx));
   VOUCH_TRY(ValidateRoleName(role));
   VOUCH_TRY(ValidateGranteeName(from));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Grantee g, ResolveGrantee(tx, from));
     VOUCH_ASSIGN_OR_RETURN(bool revoked, tx.RevokeRole(RoleGrant{std::string(role), g}));
-    if (!revoked) return OkStatus();
-    AuditEvent e = EventFor(ctx, "role.revoked");
+    if (!revoked) return change.Unchanged();
+    AuditEvent e = NewEvent(ctx, Action::kRoleRevoked);
     e.target = GrantTarget("role", "role", role, from);
     e.before = json::object{{"role", std::string(role)}, {"grantee", GranteeJson(from)}};
     e.after = nullptr;
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
@@ -544,10 +565,8 @@ Result<IdentityService::GrantOnModel> IdentityService::ManagedGrant(store::Tx& t
                                                                     const RequestContext& ctx,
                                                                     std::string_view model,
                                                                     const GranteeName& who) const {
-  VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(model));
-  if (!m) return ModelNotFound(model);
-  VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kManage));
-  GrantOnModel out{.model = std::move(*m)};
+  VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, authz_, ctx, model, Permission::kManage, true));
+  GrantOnModel out{.model = std::move(m)};
   VOUCH_ASSIGN_OR_RETURN(out.grantee, ResolveGrantee(tx, who));
   VOUCH_ASSIGN_OR_RETURN(std::vector<ModelPermission> existing, tx.ModelPermissions(out.model.id));
   for (const auto& p : existing) {
@@ -566,24 +585,25 @@ Result<PermissionView> IdentityService::SetModelPermission(const RequestContext&
   VOUCH_TRY(authz_.RequireWrite(ctx));
   VOUCH_TRY(ValidateGranteeName(to));
   PermissionView out;
-  VOUCH_TRY(Change([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(GrantOnModel g, ManagedGrant(tx, ctx, model, to));
     out = {.model = g.model.name,
            .grantee_kind = to.group.empty() ? "user" : "group",
            .grantee = to.group.empty() ? to.user : to.group,
            .grantee_id = g.grantee.is_group() ? g.grantee.group_id : g.grantee.principal_id,
            .permission = permission};
-    if (g.current == permission) return OkStatus();
+    if (g.current == permission) return change.Unchanged();
     VOUCH_TRY(tx.SetModelPermission(
         {.model_id = g.model.id, .grantee = g.grantee, .permission = permission}));
-    AuditEvent e = EventFor(ctx, "permission.granted");
+    AuditEvent e = NewEvent(ctx, Action::kPermissionGranted);
     e.model_id = g.model.id;
     e.model_name = g.model.name;
     e.target = GrantTarget("model_permission", "model", g.model.name, to);
     e.before = g.current ? json::value(json::object{{"permission", PermissionName(*g.current)}})
                          : json::value(nullptr);
     e.after = json::object{{"permission", PermissionName(permission)}};
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   }));
   return out;
 }
@@ -592,20 +612,21 @@ Status IdentityService::DeleteModelPermission(const RequestContext& ctx, std::st
                                               const GranteeName& from) {
   VOUCH_TRY(authz_.RequireWrite(ctx));
   VOUCH_TRY(ValidateGranteeName(from));
-  return Change([&](store::Tx& tx) -> Status {
+  return executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(GrantOnModel g, ManagedGrant(tx, ctx, model, from));
     if (!g.current) {
       return NotFound(fmt::format("no permission on model {} for {}", g.model.name,
                                   from.group.empty() ? from.user : from.group));
     }
     VOUCH_TRY(tx.DeleteModelPermission(g.model.id, g.grantee).status());
-    AuditEvent e = EventFor(ctx, "permission.revoked");
+    AuditEvent e = NewEvent(ctx, Action::kPermissionRevoked);
     e.model_id = g.model.id;
     e.model_name = g.model.name;
     e.target = GrantTarget("model_permission", "model", g.model.name, from);
     e.before = json::object{{"permission", PermissionName(*g.current)}};
     e.after = nullptr;
-    return Record(tx, ctx, e);
+    return change.Record(std::move(e));
   });
 }
 
@@ -614,13 +635,11 @@ Result<std::vector<PermissionView>> IdentityService::ListModelPermissions(const 
   std::vector<PermissionView> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
     out.clear();
-    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(model));
-    if (!m) return ModelNotFound(model);
-    VOUCH_TRY(authz_.Require(tx, ctx, *m, Permission::kRead));
-    VOUCH_ASSIGN_OR_RETURN(std::vector<ModelPermission> grants, tx.ModelPermissions(m->id));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, authz_, ctx, model, Permission::kRead, true));
+    VOUCH_ASSIGN_OR_RETURN(std::vector<ModelPermission> grants, tx.ModelPermissions(m.id));
     VOUCH_ASSIGN_OR_RETURN(std::vector<Group> groups, tx.ListGroups());
     for (const auto& g : grants) {
-      PermissionView v{.model = m->name, .permission = g.permission};
+      PermissionView v{.model = m.name, .permission = g.permission};
       if (g.grantee.is_group()) {
         auto it = std::find_if(groups.begin(), groups.end(),
                                [&](const Group& x) { return x.id == g.grantee.group_id; });
@@ -658,9 +677,8 @@ Result<Permission> IdentityService::EffectivePermission(const RequestContext& ct
                                                         std::string_view model) {
   Permission out = Permission::kNone;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow(model));
-    if (!m) return ModelNotFound(model);
-    VOUCH_ASSIGN_OR_RETURN(out, authz_.Effective(tx, ctx, *m));
+    VOUCH_ASSIGN_OR_RETURN(Model m, ModelRow(tx, model));
+    VOUCH_ASSIGN_OR_RETURN(out, authz_.Effective(tx, ctx, m));
     return OkStatus();
   }));
   return out;

@@ -8,11 +8,13 @@
 //     current one), and issue, list and revoke its own tokens;
 //   - model permissions are granted and revoked by whoever has MANAGE on the model (admins have it
 //     everywhere);
-//   - every change is one transaction with its audit event (before and after; never a password, a
-//     token or a hash), and clears the credential caches (auth_service.h).
+//   - every change is one change through the mutation executor (executor.h) with its audit event
+//     (before and after; never a password, a token or a hash); once it commits, a post-commit hook
+//     clears the credential caches (auth_service.h).
 // Thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "vouch/domain/principal.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/authorizer.h"
+#include "vouch/service/executor.h"
 #include "vouch/store/store.h"
 
 namespace vouch::service {
@@ -86,8 +89,11 @@ struct GroupView {
 
 class IdentityService {
  public:
-  IdentityService(store::Store& store, AuthService& auth, Authorizer authz)
-      : store_(store), auth_(auth), authz_(authz) {}
+  // Changes run through `executor`, shared with the other services (given a store, it makes its
+  // own); either way it gains the hook that clears `auth`'s credential caches after a committed
+  // change to principals, tokens, groups, roles or model permissions.
+  IdentityService(MutationExecutor& executor, AuthService& auth, Authorizer authz);
+  IdentityService(store::Store& store, AuthService& auth, Authorizer authz);
 
   // Principals. ALREADY_EXISTS for a live name; INVALID_ARGUMENT for bad fields.
   Result<Principal> CreateUser(const RequestContext& ctx, const UserArgs& args);
@@ -142,9 +148,7 @@ class IdentityService {
   Result<Permission> EffectivePermission(const RequestContext& ctx, std::string_view model);
 
  private:
-  // Runs a change in one transaction and clears the credential caches after it committed.
-  Status Change(const std::function<Status(store::Tx&)>& fn);
-  Result<Principal> RequireUser(store::Tx& tx, std::string_view name) const;
+  void InvalidateCachesAfterChanges();
   Result<Grantee> ResolveGrantee(store::Tx& tx, const GranteeName& g) const;
   // A model the caller manages, a grantee on it, and the grantee's own grant there, if any.
   struct GrantOnModel {
@@ -157,6 +161,8 @@ class IdentityService {
   // Self, or admins / auditors (for reads).
   Status RequireSelfOrReader(const RequestContext& ctx, std::string_view name) const;
 
+  std::unique_ptr<MutationExecutor> own_executor_;  // when not given one
+  MutationExecutor& executor_;
   store::Store& store_;
   AuthService& auth_;
   const Authorizer authz_;

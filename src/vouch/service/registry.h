@@ -1,13 +1,16 @@
 // The registry service: the one door for every read and change of models, versions, stages and
 // aliases, whatever front door the call came through.
 //
-// Each change is one method: authorize -> validate -> one store transaction that changes state,
-// appends the audit event and enqueues the outbox row. Reads are not audited. Messages of NOT_FOUND
-// and ALREADY_EXISTS are worded as MLflow words them, since MLflow clients match on them.
+// Each change is one method: authorize -> validate -> one change through the mutation executor
+// (executor.h): one store transaction that changes state, appends the audit event and enqueues the
+// outbox row. Reads are not audited. The implementation is split by aggregate: registry_models.cc,
+// registry_versions.cc, registry_aliases.cc (stages and aliases), registry_search.cc. Messages of
+// NOT_FOUND and ALREADY_EXISTS are worded as MLflow words them, since MLflow clients match on them.
 // Thread-safe.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +20,7 @@
 #include "vouch/domain/model_source.h"
 #include "vouch/domain/principal.h"
 #include "vouch/service/authorizer.h"
+#include "vouch/service/executor.h"
 #include "vouch/service/page_token.h"
 #include "vouch/service/search.h"
 #include "vouch/store/store.h"
@@ -85,9 +89,11 @@ class RegistryService {
   // principals. Every call returns PERMISSION_DENIED when the caller lacks the permission it needs
   // on the model: READ to read, EDIT to change (create versions, tags, stages, aliases, rename),
   // MANAGE to delete (models, versions, version tags, aliases). Lists and searches leave out what
-  // the caller may not read. The creator of a model gets MANAGE on it.
-  RegistryService(store::Store& store, PageTokens page_tokens, Authorizer authz = Authorizer())
-      : store_(store), tokens_(std::move(page_tokens)), authz_(authz) {}
+  // the caller may not read. The creator of a model gets MANAGE on it. Changes run through
+  // `executor` (and its hooks), shared with the other services; given a store, it makes its own.
+  RegistryService(MutationExecutor& executor, PageTokens page_tokens,
+                  Authorizer authz = Authorizer());
+  RegistryService(store::Store& store, PageTokens page_tokens, Authorizer authz = Authorizer());
 
   // ALREADY_EXISTS "Registered Model (name=X) already exists."; INVALID_ARGUMENT for bad fields.
   Result<Model> CreateModel(const RequestContext& ctx, const CreateModelArgs& args);
@@ -180,7 +186,8 @@ class RegistryService {
  private:
   Status Authorize(const RequestContext& ctx) const;
   // The model `name` (NOT_FOUND "Registered Model with name=X not found"), once the caller is
-  // found to have `need` on it (PERMISSION_DENIED). `row_only` skips tags and aliases.
+  // found to have `need` on it (PERMISSION_DENIED). `row_only` skips tags and aliases
+  // (lookups.h).
   Result<Model> ModelFor(store::Tx& tx, const RequestContext& ctx, std::string_view name,
                          Permission need, bool row_only) const;
   Result<int> Limit(const PageRequest& page) const;
@@ -204,6 +211,8 @@ class RegistryService {
       store::Tx& tx, const std::vector<Condition>& filter,
       const std::function<Status(std::vector<ModelVersion>&)>& keep);
 
+  std::unique_ptr<MutationExecutor> own_executor_;  // when not given one
+  MutationExecutor& executor_;
   store::Store& store_;
   const PageTokens tokens_;
   const Authorizer authz_;

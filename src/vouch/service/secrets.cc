@@ -4,7 +4,8 @@
 
 #include <cctype>
 
-#include "vouch/audit/audit_log.h"
+#include "vouch/audit/actions.h"
+#include "vouch/service/events.h"
 #include "vouch/util/crypto.h"
 
 namespace vouch::service {
@@ -83,7 +84,8 @@ Result<std::string> Secrets::GetOrCreate(std::string_view name,
 
   std::string value = make();
   RequestContext ctx = SystemContext(clock_);
-  VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
+    store::Tx& tx = change.tx();
     TimeMs now = ctx.Now();
     SealedBox box = Seal(master_key_, value, name);
     store::SealedSecret sealed{std::string(name), Base64UrlEncode(box.nonce),
@@ -91,14 +93,14 @@ Result<std::string> Secrets::GetOrCreate(std::string_view name,
     VOUCH_ASSIGN_OR_RETURN(bool inserted, tx.InsertSecret(sealed));
     if (!inserted) {
       VOUCH_ASSIGN_OR_RETURN(found, tx.FindSecret(name));
-      return OkStatus();
+      return change.Unchanged();  // another server stored it first
     }
     found.reset();
-    AuditEvent e = EventFor(ctx, "secret.created");
+    AuditEvent e = NewEvent(ctx, audit::Action::kSecretCreated);
     e.target = {{"type", "secret"}, {"name", std::string(name)}};
     e.before = nullptr;
     e.after = {{"name", std::string(name)}, {"sealed_with", "xchacha20poly1305"}};
-    return audit::Append(tx, e, now).status();
+    return change.Record(std::move(e));
   }));
   if (found) return Open(*found);
   return value;

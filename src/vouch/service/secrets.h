@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "vouch/service/executor.h"
 #include "vouch/store/store.h"
 #include "vouch/util/time.h"
 
@@ -29,7 +30,7 @@ class Secrets {
  public:
   // `master_key` is 32 raw bytes (ParseMasterKey).
   Secrets(store::Store& store, const Clock& clock, std::string master_key)
-      : store_(store), clock_(clock), master_key_(std::move(master_key)) {}
+      : store_(store), executor_(store), clock_(clock), master_key_(std::move(master_key)) {}
 
   // The secret `name`; when the store has none, `make()` is sealed, stored and returned (if another
   // server stored one first, that one is returned). FAILED_PRECONDITION when the stored secret does
@@ -40,6 +41,7 @@ class Secrets {
   Result<std::string> Open(const store::SealedSecret& sealed) const;
 
   store::Store& store_;
+  MutationExecutor executor_;
   const Clock& clock_;
   const std::string master_key_;
 };

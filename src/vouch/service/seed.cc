@@ -61,6 +61,8 @@ Result<SeedReport> SeedRegistry(store::Store& store, const Clock& clock, const S
                  int64_t SeedReport::*counter) -> Status {
     for (int64_t first = 0; first < count; first += plan.batch) {
       const int64_t last = std::min(count, first + plan.batch);
+      // A batch of changes, each through the registry's own executor over this one transaction,
+      // each recording its event; the batch adds nothing of its own.
       VOUCH_TRY(store.Write([&](store::Tx& tx) -> Status {
         OneTransactionStore one(tx);
         RegistryService registry(one, PageTokens("seed: page tokens are not used"));

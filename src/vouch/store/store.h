@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +22,8 @@
 #include "vouch/util/status.h"
 
 namespace vouch::store {
+
+class LeaseClaim;  // store/lease.h
 
 struct TokenRecord {
   int64_t id = 0;
@@ -259,6 +262,13 @@ class Tx {
                                             TimeMs created_ms) = 0;
   // Deletes every row with expires_ms <= now; returns how many.
   virtual Result<int64_t> PruneIdempotencyKeys(TimeMs now) = 0;
+
+  // Leader leases (store/lease.h, app/leader.h). The lease's epoch, 0 when it was never taken; in
+  // a PostgreSQL write transaction its row stays locked until commit, so a singleton job that
+  // compared it holds off a new holder until it is done. TakeLease raises the epoch by one for
+  // `holder` and returns it; only a LeaseClaim calls it, and tests that play another server.
+  virtual Result<int64_t> LeaseEpoch(std::string_view name);
+  virtual Result<int64_t> TakeLease(std::string_view name, std::string_view holder, TimeMs now);
 };
 
 // Runs a store job, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so that one
@@ -285,6 +295,10 @@ class Store {
   virtual Status RunExclusive(const std::function<Status()>& fn) { return fn(); }
   // Figures for /metrics (pool waits, lock waits, retries, commits); none by default.
   virtual std::vector<StoreMetric> Metrics() const { return {}; }
+  // A claim on the leader lease `name` for `holder` (a name for logs and the leases table). The
+  // default suits a store with one server: the claim takes nothing from anyone and holds the
+  // lease at the epoch stored. PostgreSQL overrides it (pg_lease.h).
+  virtual std::unique_ptr<LeaseClaim> ClaimLease(std::string_view name, std::string_view holder);
 };
 
 }  // namespace vouch::store

@@ -1,7 +1,8 @@
 // Status and Result<T>: expected failures as values (STYLE.md "Errors").
 //
-// Codes follow abseil's canonical set. One table (ErrorInfo, in status.cc) maps each code to its
-// HTTP status and to the error names each front door uses; doors never invent their own mapping.
+// Codes follow abseil's canonical set. How each code looks on each front door (HTTP status, MLflow
+// error_code, AWS __type) is the one error table in api/error_table.h; doors never invent their own
+// mapping.
 #pragma once
 
 #include <cassert>
@@ -41,16 +42,10 @@ enum class StatusCode {
   kIdempotencyKeyReused,
 };
 
-// The one table: how a code looks on each door.
-struct ErrorInfo {
-  std::string_view name;         // native API code, e.g. "NOT_FOUND"
-  int http_status;               // native HTTP status, e.g. 404
-  std::string_view mlflow_code;  // MLflow error_code, e.g. "RESOURCE_DOES_NOT_EXIST"
-  int mlflow_http_status;     // MLflow's status for that error_code (ALREADY_EXISTS is 400 there)
-  std::string_view aws_type;  // AWS JSON 1.1 __type, e.g. "ResourceNotFound"
-  int aws_http_status;
-};
-const ErrorInfo& InfoFor(StatusCode code);
+// The code's wire name, e.g. "NOT_FOUND" (also the native API's error code). The two codes outside
+// abseil's set take the name of their nearest: kPayloadTooLarge is "RESOURCE_EXHAUSTED",
+// kMethodNotAllowed "UNIMPLEMENTED". A value outside the enum reads as "UNKNOWN".
+std::string_view StatusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
  public:

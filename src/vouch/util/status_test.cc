@@ -8,121 +8,15 @@
 namespace vouch {
 namespace {
 
-constexpr StatusCode kAllCodes[] = {
-    StatusCode::kOk,
-    StatusCode::kCancelled,
-    StatusCode::kUnknown,
-    StatusCode::kInvalidArgument,
-    StatusCode::kDeadlineExceeded,
-    StatusCode::kNotFound,
-    StatusCode::kAlreadyExists,
-    StatusCode::kPermissionDenied,
-    StatusCode::kResourceExhausted,
-    StatusCode::kFailedPrecondition,
-    StatusCode::kAborted,
-    StatusCode::kOutOfRange,
-    StatusCode::kUnimplemented,
-    StatusCode::kInternal,
-    StatusCode::kUnavailable,
-    StatusCode::kDataLoss,
-    StatusCode::kUnauthenticated,
-    StatusCode::kPayloadTooLarge,
-    StatusCode::kMethodNotAllowed,
-    StatusCode::kIdempotencyKeyReused,
-};
-
-TEST(ErrorTable, MapsTheCanonicalCodesToTheirNativeNameAndStatus) {
-  struct Row {
-    StatusCode code;
-    std::string_view name;
-    int http;
-  };
-  for (const Row& row : {
-           Row{StatusCode::kOk, "OK", 200},
-           Row{StatusCode::kInvalidArgument, "INVALID_ARGUMENT", 400},
-           Row{StatusCode::kFailedPrecondition, "FAILED_PRECONDITION", 400},
-           Row{StatusCode::kOutOfRange, "OUT_OF_RANGE", 400},
-           Row{StatusCode::kUnauthenticated, "UNAUTHENTICATED", 401},
-           Row{StatusCode::kPermissionDenied, "PERMISSION_DENIED", 403},
-           Row{StatusCode::kNotFound, "NOT_FOUND", 404},
-           Row{StatusCode::kAlreadyExists, "ALREADY_EXISTS", 409},
-           Row{StatusCode::kAborted, "ABORTED", 409},
-           Row{StatusCode::kResourceExhausted, "RESOURCE_EXHAUSTED", 429},
-           Row{StatusCode::kCancelled, "CANCELLED", 499},
-           Row{StatusCode::kInternal, "INTERNAL", 500},
-           Row{StatusCode::kUnknown, "UNKNOWN", 500},
-           Row{StatusCode::kDataLoss, "DATA_LOSS", 500},
-           Row{StatusCode::kUnimplemented, "UNIMPLEMENTED", 501},
-           Row{StatusCode::kUnavailable, "UNAVAILABLE", 503},
-           Row{StatusCode::kDeadlineExceeded, "DEADLINE_EXCEEDED", 504},
-       }) {
-    EXPECT_EQ(InfoFor(row.code).name, row.name);
-    EXPECT_EQ(InfoFor(row.code).http_status, row.http) << row.name;
-  }
-}
-
-TEST(ErrorTable, AnOversizedBodyIs413ResourceExhausted) {
-  const ErrorInfo& info = InfoFor(StatusCode::kPayloadTooLarge);
-  EXPECT_EQ(info.name, "RESOURCE_EXHAUSTED");
-  EXPECT_EQ(info.http_status, 413);
-  EXPECT_EQ(info.mlflow_http_status, 413);
-  EXPECT_EQ(info.aws_http_status, 413);
-}
-
-TEST(ErrorTable, AWrongMethodIs405) {
-  const ErrorInfo& info = InfoFor(StatusCode::kMethodNotAllowed);
-  EXPECT_EQ(info.name, "UNIMPLEMENTED");
-  EXPECT_EQ(info.http_status, 405);
-  EXPECT_EQ(info.mlflow_http_status, 405);
-}
-
-TEST(ErrorTable, AReusedIdempotencyKeyIs422OnTheNativeAndMlflowDoors) {
-  const ErrorInfo& info = InfoFor(StatusCode::kIdempotencyKeyReused);
-  EXPECT_EQ(info.name, "IDEMPOTENCY_KEY_REUSED");
-  EXPECT_EQ(info.http_status, 422);
-  EXPECT_EQ(info.mlflow_code, "INVALID_PARAMETER_VALUE");
-  EXPECT_EQ(info.mlflow_http_status, 422);
-}
-
-TEST(ErrorTable, AlreadyExistsIs409NativelyButMlflowSays400) {
-  const ErrorInfo& info = InfoFor(StatusCode::kAlreadyExists);
-  EXPECT_EQ(info.http_status, 409);
-  EXPECT_EQ(info.mlflow_code, "RESOURCE_ALREADY_EXISTS");
-  EXPECT_EQ(info.mlflow_http_status, 400);
-}
-
-TEST(ErrorTable, GivesMlflowAndAwsTheirOwnNames) {
-  EXPECT_EQ(InfoFor(StatusCode::kNotFound).mlflow_code, "RESOURCE_DOES_NOT_EXIST");
-  EXPECT_EQ(InfoFor(StatusCode::kNotFound).mlflow_http_status, 404);
-  EXPECT_EQ(InfoFor(StatusCode::kInvalidArgument).mlflow_code, "INVALID_PARAMETER_VALUE");
-  EXPECT_EQ(InfoFor(StatusCode::kNotFound).aws_type, "ResourceNotFound");
-  EXPECT_EQ(InfoFor(StatusCode::kInvalidArgument).aws_type, "ValidationException");
-  EXPECT_EQ(InfoFor(StatusCode::kUnauthenticated).mlflow_http_status, 401);
-}
-
-TEST(ErrorTable, EveryCodeHasARowWithAnErrorStatus) {
-  for (StatusCode code : kAllCodes) {
-    const ErrorInfo& info = InfoFor(code);
-    EXPECT_FALSE(info.name.empty()) << static_cast<int>(code);
-    if (code == StatusCode::kOk) continue;
-    EXPECT_GE(info.http_status, 400) << info.name;
-    EXPECT_LT(info.http_status, 600) << info.name;
-    EXPECT_GE(info.mlflow_http_status, 400) << info.name;
-    EXPECT_FALSE(info.mlflow_code.empty()) << info.name;
-    EXPECT_FALSE(info.aws_type.empty()) << info.name;
-    EXPECT_GE(info.aws_http_status, 400) << info.name;
-  }
-  // Each abseil code has its own native name; only the two door-specific codes reuse one.
+TEST(StatusCodeName, NamesEachAbseilCodeOnceAndTheTwoDoorCodesAfterTheirNearest) {
   std::set<std::string_view> names;
-  for (StatusCode code : kAllCodes) {
-    if (code == StatusCode::kPayloadTooLarge || code == StatusCode::kMethodNotAllowed) continue;
-    EXPECT_TRUE(names.insert(InfoFor(code).name).second) << InfoFor(code).name;
+  for (int c = 0; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
+    EXPECT_TRUE(names.insert(StatusCodeName(static_cast<StatusCode>(c))).second) << c;
   }
-}
-
-TEST(ErrorTable, AnOutOfRangeCodeReadsAsUnknown) {
-  EXPECT_EQ(InfoFor(static_cast<StatusCode>(1000)).name, "UNKNOWN");
-  EXPECT_EQ(InfoFor(static_cast<StatusCode>(1000)).http_status, 500);
+  EXPECT_EQ(StatusCodeName(StatusCode::kNotFound), "NOT_FOUND");
+  EXPECT_EQ(StatusCodeName(StatusCode::kPayloadTooLarge), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(StatusCodeName(StatusCode::kMethodNotAllowed), "UNIMPLEMENTED");
+  EXPECT_EQ(StatusCodeName(StatusCode::kIdempotencyKeyReused), "IDEMPOTENCY_KEY_REUSED");
 }
 
 TEST(Status, DefaultIsOk) {
@@ -134,6 +28,7 @@ TEST(Status, DefaultIsOk) {
 }
 
 TEST(Status, ToStringNamesTheCodeAndMessage) {
+  EXPECT_EQ(StatusCodeName(static_cast<StatusCode>(1000)), "UNKNOWN");
   EXPECT_EQ(NotFound("no such model").ToString(), "NOT_FOUND: no such model");
   EXPECT_EQ(Status(StatusCode::kPayloadTooLarge, "big").ToString(), "RESOURCE_EXHAUSTED: big");
 }
@@ -160,11 +55,20 @@ TEST(Status, WithContextPrefixesFailuresAndLeavesOkAlone) {
   EXPECT_EQ(OkStatus().WithContext("anything").message(), "");
 }
 
-TEST(Result, HoldsAValueOrAStatus) {
-  Result<int> good = 5;
+// g++ 12 at -O3 takes the Status alternative of a Result<int> holding an int for maybe
+// uninitialized once status() is inlined here (a false positive, as -Wrestrict's in
+// CMakeLists.txt).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+TEST(Result, HoldsAValue) {
+  const Result<int> good(5);
   ASSERT_TRUE(good.ok());
   EXPECT_EQ(*good, 5);
   EXPECT_TRUE(good.status().ok());
+}
+#pragma GCC diagnostic pop
+
+TEST(Result, HoldsAStatusOrAMoveOnlyValue) {
   Result<int> bad = NotFound("x");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kNotFound);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "vouch/api/error_table.h"
 #include "vouch/api/mlflow/request_fields.h"
 #include "vouch/api/mlflow/search_filter.h"
 #include "vouch/util/json.h"
@@ -311,6 +312,15 @@ constexpr Endpoint kEndpoints[] = {
 
 }  // namespace
 
+DoorSpec MlflowDoor(std::initializer_list<std::string_view> prefixes) {
+  DoorSpec door{
+      .door = Door::kMlflow, .render = MlflowError, .authenticators = {AuthorizationHeader}};
+  for (std::string_view prefix : prefixes) {
+    door.recognisers.push_back(Recogniser::PathPrefix(std::string(prefix)));
+  }
+  return door;
+}
+
 HttpResponse MlflowError(const Status& status, const RequestContext& /*ctx*/) {
   const ErrorInfo& info = InfoFor(status.code());
   json::object body{{"error_code", info.mlflow_code}, {"message", status.message()}};
@@ -368,8 +378,8 @@ json::object ModelJson(const Model& m, const std::vector<ModelVersion>& latest_v
 }
 
 void RegisterRoutes(Router& router, RegistryService& registry) {
+  router.AddDoor(MlflowDoor({kPrefixes[0], kPrefixes[1]}));
   for (std::string_view prefix : kPrefixes) {
-    router.SetErrorRenderer(std::string(prefix), Door::kMlflow, MlflowError);
     for (const Endpoint& e : kEndpoints) {
       auto handler = e.handler;
       router.Add(std::string(e.method), fmt::format("{}/{}", prefix, e.path), e.access,

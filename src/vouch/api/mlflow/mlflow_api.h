@@ -5,6 +5,9 @@
 // statuses from the one error table.
 #pragma once
 
+#include <initializer_list>
+#include <string_view>
+
 #include "vouch/api/router.h"
 #include "vouch/service/registry.h"
 
@@ -22,6 +25,10 @@ void RegisterRoutes(Router& router, service::RegistryService& registry);
 // error renderer for the /api/3.0/mlflow prefixes; see mlflow_auth.h. `identity` must outlive the
 // router.
 void RegisterAuthRoutes(Router& router, service::IdentityService& identity);
+
+// The MLflow door for paths under `prefixes`: errors by MlflowError, credentials in the
+// Authorization header (Basic, as MLflow's auth app takes them, or a vouch token as Bearer).
+DoorSpec MlflowDoor(std::initializer_list<std::string_view> prefixes);
 
 // The MLflow error body and status for `status` (shared with tests). A 401 carries
 // `WWW-Authenticate: Basic realm="mlflow"`, as MLflow's auth app answers.

@@ -280,11 +280,10 @@ Result<Permission> ParseGrantPermission(std::string_view text) {
 }
 
 void RegisterAuthRoutes(Router& router, IdentityService& identity) {
+  // The v2 prefixes are RegisterRoutes' too; declaring them twice is harmless (the first wins).
+  router.AddDoor(MlflowDoor({kV2Prefixes[0], kV2Prefixes[1], kV3Prefixes[0], kV3Prefixes[1]}));
   for (std::string_view prefix : kV2Prefixes) AddAll(router, identity, prefix, kV2Endpoints);
-  for (std::string_view prefix : kV3Prefixes) {
-    router.SetErrorRenderer(std::string(prefix), Door::kMlflow, MlflowError);
-    AddAll(router, identity, prefix, kV3Endpoints);
-  }
+  for (std::string_view prefix : kV3Prefixes) AddAll(router, identity, prefix, kV3Endpoints);
 }
 
 }  // namespace vouch::api::mlflow

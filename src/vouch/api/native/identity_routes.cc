@@ -65,19 +65,242 @@ Result<std::optional<TimeMs>> Expiry(const json::object& body, TimeMs now) {
   return std::optional<TimeMs>();
 }
 
+GranteeName User(const Call& c) { return {.user = c.path.at("user")}; }
+GranteeName GroupOf(const Call& c) { return {.group = c.path.at("group")}; }
+
+// Users and service accounts.
+
+Result<HttpResponse> CreateUser(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"name", "kind", "display_name", "email",
+                                                     "password", "is_admin"}));
+  service::UserArgs args;
+  VOUCH_ASSIGN_OR_RETURN(args.name, RequiredString(body, "name"));
+  VOUCH_ASSIGN_OR_RETURN(std::string kind, RequiredString(body, "kind"));
+  VOUCH_ASSIGN_OR_RETURN(args.kind, ParseKind(kind));
+  VOUCH_ASSIGN_OR_RETURN(auto display_name, OptionalString(body, "display_name"));
+  VOUCH_ASSIGN_OR_RETURN(auto email, OptionalString(body, "email"));
+  VOUCH_ASSIGN_OR_RETURN(auto password, OptionalString(body, "password"));
+  VOUCH_ASSIGN_OR_RETURN(auto is_admin, OptionalBool(body, "is_admin"));
+  args.display_name = display_name.value_or("");
+  args.email = email.value_or("");
+  args.password = password.value_or("");
+  args.is_admin = is_admin.value_or(false);
+  VOUCH_ASSIGN_OR_RETURN(Principal p, id.CreateUser(c.ctx, args));
+  return Ok(UserJson(p, nullptr), 201);
+}
+
+Result<HttpResponse> ListUsers(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> users, id.ListUsers(c.ctx));
+  json::array items;
+  for (const auto& p : users) items.push_back(UserJson(p, nullptr));
+  return Ok({{"users", std::move(items)}});
+}
+
+Result<HttpResponse> GetUser(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(Principal p, id.GetUser(c.ctx, c.path.at("name")));
+  VOUCH_ASSIGN_OR_RETURN(std::vector<std::string> groups, GroupNames(id, c.ctx, p.group_ids));
+  return Ok(UserJson(p, &groups));
+}
+
+Result<HttpResponse> UpdateUser(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(json::object body,
+                         Body(c, {"display_name", "email", "is_admin", "disabled"}));
+  service::UserUpdate update;
+  VOUCH_ASSIGN_OR_RETURN(update.display_name, OptionalString(body, "display_name"));
+  VOUCH_ASSIGN_OR_RETURN(update.email, OptionalString(body, "email"));
+  VOUCH_ASSIGN_OR_RETURN(update.is_admin, OptionalBool(body, "is_admin"));
+  VOUCH_ASSIGN_OR_RETURN(update.disabled, OptionalBool(body, "disabled"));
+  VOUCH_ASSIGN_OR_RETURN(Principal p, id.UpdateUser(c.ctx, c.path.at("name"), update));
+  return Ok(UserJson(p, nullptr));
+}
+
+Result<HttpResponse> SetUserPassword(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"password", "current_password"}));
+  VOUCH_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
+  VOUCH_ASSIGN_OR_RETURN(auto current, OptionalString(body, "current_password"));
+  std::optional<std::string_view> current_view;
+  if (current) current_view = *current;
+  return Empty(id.SetPassword(c.ctx, c.path.at("name"), password, current_view));
+}
+
+Result<HttpResponse> DeleteUser(IdentityService& id, const Call& c) {
+  return Empty(id.DeleteUser(c.ctx, c.path.at("name")));
+}
+
+// Tokens.
+
+Result<HttpResponse> CreateToken(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(json::object body,
+                         Body(c, {"name", "scope", "expires_at", "expires_in", "owner"}));
+  service::TokenArgs args;
+  VOUCH_ASSIGN_OR_RETURN(args.name, RequiredString(body, "name"));
+  VOUCH_ASSIGN_OR_RETURN(auto scope, OptionalString(body, "scope"));
+  VOUCH_ASSIGN_OR_RETURN(auto owner, OptionalString(body, "owner"));
+  VOUCH_ASSIGN_OR_RETURN(args.expires_ms, Expiry(body, c.ctx.Now()));
+  if (scope) args.scope = *scope;
+  args.owner = owner.value_or("");
+  VOUCH_ASSIGN_OR_RETURN(service::IssuedToken issued, id.CreateToken(c.ctx, args));
+  json::object o = TokenJson(issued.record, issued.owner);
+  o["token"] = issued.token;
+  return Ok(o, 201);
+}
+
+Result<HttpResponse> ListTokens(IdentityService& id, const Call& c) {
+  const std::string* owner = c.query.First("owner");
+  VOUCH_ASSIGN_OR_RETURN(auto tokens, id.ListTokens(c.ctx, owner ? *owner : ""));
+  json::array items;
+  for (const auto& [record, name] : tokens) items.push_back(TokenJson(record, name));
+  return Ok({{"tokens", std::move(items)}});
+}
+
+Result<HttpResponse> RevokeToken(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t token_id, ParseInt("token id", c.path.at("id")));
+  return Empty(id.RevokeToken(c.ctx, token_id));
+}
+
+// Groups.
+
+Result<HttpResponse> CreateGroup(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"name", "description"}));
+  VOUCH_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "name"));
+  VOUCH_ASSIGN_OR_RETURN(auto description, OptionalString(body, "description"));
+  VOUCH_ASSIGN_OR_RETURN(Group g, id.CreateGroup(c.ctx, name, description.value_or("")));
+  return Ok(GroupJson(g), 201);
+}
+
+Result<HttpResponse> ListGroups(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(std::vector<Group> groups, id.ListGroups(c.ctx));
+  json::array items;
+  for (const auto& g : groups) items.push_back(GroupJson(g));
+  return Ok({{"groups", std::move(items)}});
+}
+
+Result<HttpResponse> GetGroup(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(service::GroupView v, id.GetGroup(c.ctx, c.path.at("group")));
+  json::object o = GroupJson(v.group);
+  json::array members;
+  for (const auto& p : v.members) members.emplace_back(p.name);
+  o["members"] = std::move(members);
+  o["roles"] = Strings(v.roles);
+  return Ok(o);
+}
+
+Result<HttpResponse> DeleteGroup(IdentityService& id, const Call& c) {
+  return Empty(id.DeleteGroup(c.ctx, c.path.at("group")));
+}
+
+Result<HttpResponse> AddMember(IdentityService& id, const Call& c) {
+  return Empty(id.AddMember(c.ctx, c.path.at("group"), c.path.at("user")));
+}
+
+Result<HttpResponse> RemoveMember(IdentityService& id, const Call& c) {
+  return Empty(id.RemoveMember(c.ctx, c.path.at("group"), c.path.at("user")));
+}
+
+// Roles.
+
+Result<HttpResponse> ListRoles(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(std::vector<service::RoleGrantView> grants, id.ListRoles(c.ctx));
+  json::array items;
+  for (const auto& g : grants) {
+    items.push_back(
+        json::object{{"role", g.role}, {"grantee_kind", g.grantee_kind}, {"grantee", g.grantee}});
+  }
+  return Ok({{"roles", std::move(items)}});
+}
+
+// PUT and DELETE /roles/{role}/{users|groups}/{grantee}.
+template <GranteeName (*kGrantee)(const Call&)>
+Result<HttpResponse> GrantRole(IdentityService& id, const Call& c) {
+  return Empty(id.GrantRole(c.ctx, c.path.at("role"), kGrantee(c)));
+}
+
+template <GranteeName (*kGrantee)(const Call&)>
+Result<HttpResponse> RevokeRole(IdentityService& id, const Call& c) {
+  return Empty(id.RevokeRole(c.ctx, c.path.at("role"), kGrantee(c)));
+}
+
+// Per-model permissions.
+
+Result<HttpResponse> ListModelPermissions(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(std::vector<service::PermissionView> grants,
+                         id.ListModelPermissions(c.ctx, c.path.at("name")));
+  json::array items;
+  for (const auto& v : grants) items.push_back(PermissionJson(v));
+  return Ok({{"permissions", std::move(items)}});
+}
+
+Result<HttpResponse> MyModelPermission(IdentityService& id, const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(Permission p, id.EffectivePermission(c.ctx, c.path.at("name")));
+  return Ok({{"model", c.path.at("name")},
+             {"user", c.ctx.principal->name},
+             {"permission", PermissionName(p)}});
+}
+
 // PUT …/permissions/{users|groups}/{grantee} with {"permission"}.
-Result<HttpResponse> SetPermission(IdentityService& identity, const Call& c,
-                                   const GranteeName& to) {
+template <GranteeName (*kGrantee)(const Call&)>
+Result<HttpResponse> SetModelPermission(IdentityService& id, const Call& c) {
   VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"permission"}));
   VOUCH_ASSIGN_OR_RETURN(std::string text, RequiredString(body, "permission"));
   VOUCH_ASSIGN_OR_RETURN(Permission permission, ParsePermission(text));
   VOUCH_ASSIGN_OR_RETURN(service::PermissionView v,
-                         identity.SetModelPermission(c.ctx, c.path.at("name"), to, permission));
+                         id.SetModelPermission(c.ctx, c.path.at("name"), kGrantee(c), permission));
   return Ok(PermissionJson(v));
 }
 
-GranteeName User(const Call& c) { return {.user = c.path.at("user")}; }
-GranteeName GroupOf(const Call& c) { return {.group = c.path.at("group")}; }
+template <GranteeName (*kGrantee)(const Call&)>
+Result<HttpResponse> DeleteModelPermission(IdentityService& id, const Call& c) {
+  return Empty(id.DeleteModelPermission(c.ctx, c.path.at("name"), kGrantee(c)));
+}
+
+struct Endpoint {
+  std::string_view method;
+  std::string_view path;  // below kPrefix
+  Access access;
+  Result<HttpResponse> (*handler)(IdentityService&, const Call&);
+};
+
+// Who may do what is the service's to decide; each route declares it for docs/openapi.yaml's
+// x-vouch-access. A principal may read and change itself, so only creating, listing and deleting
+// users are declared for admins; tokens are one's own (admins: anyone's); anyone may read groups.
+constexpr Endpoint kEndpoints[] = {
+    // Users and service accounts.
+    {"POST", "/users", Access::kAdmin, CreateUser},
+    {"GET", "/users", Access::kAdmin, ListUsers},
+    {"GET", "/users/{name}", Access::kAuthenticated, GetUser},
+    {"PATCH", "/users/{name}", Access::kAuthenticated, UpdateUser},
+    {"PUT", "/users/{name}/password", Access::kAuthenticated, SetUserPassword},
+    {"DELETE", "/users/{name}", Access::kAdmin, DeleteUser},
+    // Tokens.
+    {"POST", "/tokens", Access::kAuthenticated, CreateToken},
+    {"GET", "/tokens", Access::kAuthenticated, ListTokens},
+    {"DELETE", "/tokens/{id}", Access::kAuthenticated, RevokeToken},
+    // Groups.
+    {"POST", "/groups", Access::kAdmin, CreateGroup},
+    {"GET", "/groups", Access::kAuthenticated, ListGroups},
+    {"GET", "/groups/{group}", Access::kAuthenticated, GetGroup},
+    {"DELETE", "/groups/{group}", Access::kAdmin, DeleteGroup},
+    {"PUT", "/groups/{group}/members/{user}", Access::kAdmin, AddMember},
+    {"DELETE", "/groups/{group}/members/{user}", Access::kAdmin, RemoveMember},
+    // Roles.
+    {"GET", "/roles", Access::kAdmin, ListRoles},
+    {"PUT", "/roles/{role}/users/{user}", Access::kAdmin, GrantRole<User>},
+    {"DELETE", "/roles/{role}/users/{user}", Access::kAdmin, RevokeRole<User>},
+    {"PUT", "/roles/{role}/groups/{group}", Access::kAdmin, GrantRole<GroupOf>},
+    {"DELETE", "/roles/{role}/groups/{group}", Access::kAdmin, RevokeRole<GroupOf>},
+    // Per-model permissions. What the caller may do ("me"): any principal may ask, even one the
+    // model is closed to.
+    {"GET", "/models/{name}/permissions", Access::kModelRead, ListModelPermissions},
+    {"GET", "/models/{name}/permissions/me", Access::kAuthenticated, MyModelPermission},
+    {"PUT", "/models/{name}/permissions/users/{user}", Access::kModelManage,
+     SetModelPermission<User>},
+    {"PUT", "/models/{name}/permissions/groups/{group}", Access::kModelManage,
+     SetModelPermission<GroupOf>},
+    {"DELETE", "/models/{name}/permissions/users/{user}", Access::kModelManage,
+     DeleteModelPermission<User>},
+    {"DELETE", "/models/{name}/permissions/groups/{group}", Access::kModelManage,
+     DeleteModelPermission<GroupOf>},
+};
 
 }  // namespace
 
@@ -138,177 +361,11 @@ Result<HttpResponse> WhoamiResult(const Call& c, IdentityService* identity) {
 }
 
 void RegisterIdentityRoutes(Router& router, IdentityService& identity) {
-  IdentityService* id = &identity;
-  auto add = [&](std::string method, std::string_view path, Access access, Handler h) {
-    router.Add(std::move(method), fmt::format("{}{}", kPrefix, path), access, Door::kNative,
-               std::move(h));
-  };
-
-  // Users and service accounts. A principal may read and change itself (the service decides), so
-  // only creating, listing and deleting are declared for admins.
-  add("POST", "/users", Access::kAdmin, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"name", "kind", "display_name", "email",
-                                                       "password", "is_admin"}));
-    service::UserArgs args;
-    VOUCH_ASSIGN_OR_RETURN(args.name, RequiredString(body, "name"));
-    VOUCH_ASSIGN_OR_RETURN(std::string kind, RequiredString(body, "kind"));
-    VOUCH_ASSIGN_OR_RETURN(args.kind, ParseKind(kind));
-    VOUCH_ASSIGN_OR_RETURN(auto display_name, OptionalString(body, "display_name"));
-    VOUCH_ASSIGN_OR_RETURN(auto email, OptionalString(body, "email"));
-    VOUCH_ASSIGN_OR_RETURN(auto password, OptionalString(body, "password"));
-    VOUCH_ASSIGN_OR_RETURN(auto is_admin, OptionalBool(body, "is_admin"));
-    args.display_name = display_name.value_or("");
-    args.email = email.value_or("");
-    args.password = password.value_or("");
-    args.is_admin = is_admin.value_or(false);
-    VOUCH_ASSIGN_OR_RETURN(Principal p, id->CreateUser(c.ctx, args));
-    return Ok(UserJson(p, nullptr), 201);
-  });
-  add("GET", "/users", Access::kAdmin, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> users, id->ListUsers(c.ctx));
-    json::array items;
-    for (const auto& p : users) items.push_back(UserJson(p, nullptr));
-    return Ok({{"users", std::move(items)}});
-  });
-  add("GET", "/users/{name}", Access::kAuthenticated, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(Principal p, id->GetUser(c.ctx, c.path.at("name")));
-    VOUCH_ASSIGN_OR_RETURN(std::vector<std::string> groups, GroupNames(*id, c.ctx, p.group_ids));
-    return Ok(UserJson(p, &groups));
-  });
-  add("PATCH", "/users/{name}", Access::kAuthenticated,
-      [id](const Call& c) -> Result<HttpResponse> {
-        VOUCH_ASSIGN_OR_RETURN(json::object body,
-                               Body(c, {"display_name", "email", "is_admin", "disabled"}));
-        service::UserUpdate update;
-        VOUCH_ASSIGN_OR_RETURN(update.display_name, OptionalString(body, "display_name"));
-        VOUCH_ASSIGN_OR_RETURN(update.email, OptionalString(body, "email"));
-        VOUCH_ASSIGN_OR_RETURN(update.is_admin, OptionalBool(body, "is_admin"));
-        VOUCH_ASSIGN_OR_RETURN(update.disabled, OptionalBool(body, "disabled"));
-        VOUCH_ASSIGN_OR_RETURN(Principal p, id->UpdateUser(c.ctx, c.path.at("name"), update));
-        return Ok(UserJson(p, nullptr));
-      });
-  add("PUT", "/users/{name}/password", Access::kAuthenticated,
-      [id](const Call& c) -> Result<HttpResponse> {
-        VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"password", "current_password"}));
-        VOUCH_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
-        VOUCH_ASSIGN_OR_RETURN(auto current, OptionalString(body, "current_password"));
-        std::optional<std::string_view> current_view;
-        if (current) current_view = *current;
-        return Empty(id->SetPassword(c.ctx, c.path.at("name"), password, current_view));
-      });
-  add("DELETE", "/users/{name}", Access::kAdmin,
-      [id](const Call& c) { return Empty(id->DeleteUser(c.ctx, c.path.at("name"))); });
-
-  // Tokens: one's own (admins: anyone's).
-  add("POST", "/tokens", Access::kAuthenticated, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body,
-                           Body(c, {"name", "scope", "expires_at", "expires_in", "owner"}));
-    service::TokenArgs args;
-    VOUCH_ASSIGN_OR_RETURN(args.name, RequiredString(body, "name"));
-    VOUCH_ASSIGN_OR_RETURN(auto scope, OptionalString(body, "scope"));
-    VOUCH_ASSIGN_OR_RETURN(auto owner, OptionalString(body, "owner"));
-    VOUCH_ASSIGN_OR_RETURN(args.expires_ms, Expiry(body, c.ctx.Now()));
-    if (scope) args.scope = *scope;
-    args.owner = owner.value_or("");
-    VOUCH_ASSIGN_OR_RETURN(service::IssuedToken issued, id->CreateToken(c.ctx, args));
-    json::object o = TokenJson(issued.record, issued.owner);
-    o["token"] = issued.token;
-    return Ok(o, 201);
-  });
-  add("GET", "/tokens", Access::kAuthenticated, [id](const Call& c) -> Result<HttpResponse> {
-    const std::string* owner = c.query.First("owner");
-    VOUCH_ASSIGN_OR_RETURN(auto tokens, id->ListTokens(c.ctx, owner ? *owner : ""));
-    json::array items;
-    for (const auto& [record, name] : tokens) items.push_back(TokenJson(record, name));
-    return Ok({{"tokens", std::move(items)}});
-  });
-  add("DELETE", "/tokens/{id}", Access::kAuthenticated,
-      [id](const Call& c) -> Result<HttpResponse> {
-        VOUCH_ASSIGN_OR_RETURN(int64_t token_id, ParseInt("token id", c.path.at("id")));
-        return Empty(id->RevokeToken(c.ctx, token_id));
-      });
-
-  // Groups: anyone may read them; admins change them.
-  add("POST", "/groups", Access::kAdmin, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"name", "description"}));
-    VOUCH_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "name"));
-    VOUCH_ASSIGN_OR_RETURN(auto description, OptionalString(body, "description"));
-    VOUCH_ASSIGN_OR_RETURN(Group g, id->CreateGroup(c.ctx, name, description.value_or("")));
-    return Ok(GroupJson(g), 201);
-  });
-  add("GET", "/groups", Access::kAuthenticated, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(std::vector<Group> groups, id->ListGroups(c.ctx));
-    json::array items;
-    for (const auto& g : groups) items.push_back(GroupJson(g));
-    return Ok({{"groups", std::move(items)}});
-  });
-  add("GET", "/groups/{group}", Access::kAuthenticated,
-      [id](const Call& c) -> Result<HttpResponse> {
-        VOUCH_ASSIGN_OR_RETURN(service::GroupView v, id->GetGroup(c.ctx, c.path.at("group")));
-        json::object o = GroupJson(v.group);
-        json::array members;
-        for (const auto& p : v.members) members.emplace_back(p.name);
-        o["members"] = std::move(members);
-        o["roles"] = Strings(v.roles);
-        return Ok(o);
-      });
-  add("DELETE", "/groups/{group}", Access::kAdmin,
-      [id](const Call& c) { return Empty(id->DeleteGroup(c.ctx, c.path.at("group"))); });
-  add("PUT", "/groups/{group}/members/{user}", Access::kAdmin, [id](const Call& c) {
-    return Empty(id->AddMember(c.ctx, c.path.at("group"), c.path.at("user")));
-  });
-  add("DELETE", "/groups/{group}/members/{user}", Access::kAdmin, [id](const Call& c) {
-    return Empty(id->RemoveMember(c.ctx, c.path.at("group"), c.path.at("user")));
-  });
-
-  // Roles.
-  add("GET", "/roles", Access::kAdmin, [id](const Call& c) -> Result<HttpResponse> {
-    VOUCH_ASSIGN_OR_RETURN(std::vector<service::RoleGrantView> grants, id->ListRoles(c.ctx));
-    json::array items;
-    for (const auto& g : grants) {
-      items.push_back(
-          json::object{{"role", g.role}, {"grantee_kind", g.grantee_kind}, {"grantee", g.grantee}});
-    }
-    return Ok({{"roles", std::move(items)}});
-  });
-  add("PUT", "/roles/{role}/users/{user}", Access::kAdmin,
-      [id](const Call& c) { return Empty(id->GrantRole(c.ctx, c.path.at("role"), User(c))); });
-  add("DELETE", "/roles/{role}/users/{user}", Access::kAdmin,
-      [id](const Call& c) { return Empty(id->RevokeRole(c.ctx, c.path.at("role"), User(c))); });
-  add("PUT", "/roles/{role}/groups/{group}", Access::kAdmin,
-      [id](const Call& c) { return Empty(id->GrantRole(c.ctx, c.path.at("role"), GroupOf(c))); });
-  add("DELETE", "/roles/{role}/groups/{group}", Access::kAdmin,
-      [id](const Call& c) { return Empty(id->RevokeRole(c.ctx, c.path.at("role"), GroupOf(c))); });
-
-  // Per-model permissions.
-  add("GET", "/models/{name}/permissions", Access::kModelRead,
-      [id](const Call& c) -> Result<HttpResponse> {
-        VOUCH_ASSIGN_OR_RETURN(std::vector<service::PermissionView> grants,
-                               id->ListModelPermissions(c.ctx, c.path.at("name")));
-        json::array items;
-        for (const auto& v : grants) items.push_back(PermissionJson(v));
-        return Ok({{"permissions", std::move(items)}});
-      });
-  // What the caller may do; any principal may ask, even one the model is closed to.
-  add("GET", "/models/{name}/permissions/me", Access::kAuthenticated,
-      [id](const Call& c) -> Result<HttpResponse> {
-        VOUCH_ASSIGN_OR_RETURN(Permission p, id->EffectivePermission(c.ctx, c.path.at("name")));
-        return Ok({{"model", c.path.at("name")},
-                   {"user", c.ctx.principal->name},
-                   {"permission", PermissionName(p)}});
-      });
-  add("PUT", "/models/{name}/permissions/users/{user}", Access::kModelManage,
-      [id](const Call& c) { return SetPermission(*id, c, User(c)); });
-  add("PUT", "/models/{name}/permissions/groups/{group}", Access::kModelManage,
-      [id](const Call& c) { return SetPermission(*id, c, GroupOf(c)); });
-  add("DELETE", "/models/{name}/permissions/users/{user}", Access::kModelManage,
-      [id](const Call& c) {
-        return Empty(id->DeleteModelPermission(c.ctx, c.path.at("name"), User(c)));
-      });
-  add("DELETE", "/models/{name}/permissions/groups/{group}", Access::kModelManage,
-      [id](const Call& c) {
-        return Empty(id->DeleteModelPermission(c.ctx, c.path.at("name"), GroupOf(c)));
-      });
+  for (const Endpoint& e : kEndpoints) {
+    auto handler = e.handler;
+    router.Add(std::string(e.method), fmt::format("{}{}", kPrefix, e.path), e.access, Door::kNative,
+               [&identity, handler](const Call& c) { return handler(identity, c); });
+  }
 }
 
 }  // namespace vouch::api::native

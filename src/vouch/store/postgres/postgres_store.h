@@ -64,6 +64,8 @@ class PostgresStore final : public Store {
   std::string Describe() const override;
   Status RunExclusive(const std::function<Status()>& fn) override;
   std::vector<StoreMetric> Metrics() const override;
+  // A session advisory lock on a connection of its own (pg_lease.h).
+  std::unique_ptr<LeaseClaim> ClaimLease(std::string_view name, std::string_view holder) override;
 
   // How many writes ran again after a serialization failure or deadlock (for tests, benchmarks).
   int64_t Retries() const;

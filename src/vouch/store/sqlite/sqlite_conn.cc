@@ -46,6 +46,24 @@ void NoteFault(StorageFault& into, StorageFault seen) {
 }
 
 namespace {
+// The SQL with PostgreSQL's numbered placeholders ($1) spelled as SQLite's (?1), outside quotes;
+// store/sql writes each statement once for both.
+std::string SqliteSpelling(const char* sql) {
+  std::string out(sql);
+  char quote = 0;
+  for (size_t i = 0; i + 1 < out.size(); ++i) {
+    char c = out[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '$' && out[i + 1] >= '0' && out[i + 1] <= '9') {
+      out[i] = '?';
+    }
+  }
+  return out;
+}
+
 bool IsTransactionControl(std::string_view sql) {
   for (std::string_view verb : {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}) {
     if (sql.substr(0, verb.size()) == verb) return true;
@@ -127,12 +145,18 @@ Result<Stmt> Conn::Prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    std::string text = SqliteSpelling(sql);
+    int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size() + 1),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) {
       Record(rc);
       return SqliteStatus(db_, rc, "sqlite prepare");
     }
     it = cache_.emplace(sql, stmt).first;
+  } else if (sqlite3_stmt_busy(it->second) != 0) {
+    // A cursor over this statement is still being read: binding would fail and stepping would go
+    // on with the old query. Loud, rather than rows of the wrong query.
+    return Internal("sqlite prepare: the statement is still in use by an unfinished cursor");
   }
   return Stmt(db_, it->second, &fault_);
 }

@@ -79,7 +79,9 @@ class Conn {
   Conn& operator=(const Conn&) = delete;
 
   // Prepares (once, cached by the SQL text's address: SQL lives in named constants) and returns
-  // a cursor over the statement.
+  // a cursor over the statement. PostgreSQL's placeholders ($1) read as SQLite's (?1), so that
+  // store/sql's statements are written once. INTERNAL when a cursor over the same statement is
+  // still alive (stepped and not finished or destroyed).
   Result<Stmt> Prepare(const char* sql);
   // Runs one or more statements without results (schema, BEGIN, COMMIT).
   Status Exec(const char* sql);

@@ -27,7 +27,7 @@
 #include "vouch/domain/model_source.h"
 #include "vouch/service/page_token.h"
 #include "vouch/service/secrets.h"
-#include "vouch/store/open.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/sqlite/temp_store_test.h"
 #include "vouch/util/crypto.h"
@@ -731,7 +731,7 @@ TEST_F(DispatcherFuzz, EveryMutatedRequestGetsAKnownStatusAndAWellFormedBody) {
   const std::set<std::string_view> names = [] {
     std::set<std::string_view> out;
     for (int c = 0; c <= static_cast<int>(StatusCode::kMethodNotAllowed); ++c) {
-      out.insert(InfoFor(static_cast<StatusCode>(c)).name);
+      out.insert(StatusCodeName(static_cast<StatusCode>(c)));
     }
     return out;
   }();

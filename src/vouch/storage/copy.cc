@@ -1,4 +1,4 @@
-#include "vouch/store/copy.h"
+#include "vouch/storage/copy.h"
 
 #include <fmt/format.h>
 #include <libpq-fe.h>

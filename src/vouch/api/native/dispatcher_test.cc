@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <tuple>
 
+#include "vouch/api/deferred.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/store/sqlite/temp_store_test.h"
 #include "vouch/util/json.h"
@@ -616,6 +618,62 @@ TEST_F(DispatcherTest, TheAuditTakesTheClientAddressFromATrustedProxyOnly) {
   EXPECT_EQ(create(behind_proxy, "192.0.2.7", "via-proxy"), "203.0.113.5");
   EXPECT_EQ(create(behind_proxy, "198.51.100.9", "not-via-proxy"), "198.51.100.9");
   EXPECT_EQ(create(dispatcher_, "192.0.2.7", "no-proxies-configured"), "192.0.2.7");
+}
+
+// A parked request (deferred.h): the holder's later answer is concluded as a handler's would be,
+// and the server's own answers (drain, deadline) take the door's error shape with the request's id.
+TEST_F(DispatcherTest, ADeferredAnswerIsConcludedLikeAHandlersAndTheServersOwnTakeTheDoorsShape) {
+  std::vector<Responder> responders;
+  router_.Add("GET", "/api/v1/test-deferred", Access::kAuthenticated, Door::kNative,
+              [&](const Call&) -> Result<HttpResponse> {
+                auto [parked, responder] = Defer();
+                responders.push_back(responder);
+                return parked;
+              });
+  std::optional<HttpResponse> sent;
+  auto park = [&](std::string request_id) {
+    HttpResponse r = Send("GET", "/api/v1/test-deferred", "", {{"x-request-id", request_id}});
+    EXPECT_NE(r.deferred, nullptr);
+    if (r.deferred != nullptr) r.deferred->Attach([&](HttpResponse answer) { sent = answer; });
+    sent.reset();
+    return r.deferred;
+  };
+
+  park("req-1");
+  ASSERT_EQ(responders.size(), 1u);
+  ASSERT_TRUE(responders[0].Respond(HttpResponse::Json(200, R"({"ok":true})")));
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(sent->status, 200);
+  EXPECT_EQ(sent->body, R"({"ok":true})");
+  EXPECT_EQ(ResponseHeader(*sent, "X-Request-Id"), "req-1");
+  EXPECT_EQ(sent->deferred, nullptr);
+
+  park("req-2");
+  ASSERT_TRUE(responders[1].Respond(NotFound("no such request")));
+  ASSERT_TRUE(sent.has_value());
+  ExpectError(*sent, 404, "NOT_FOUND");
+  EXPECT_EQ(ResponseHeader(*sent, "X-Request-Id"), "req-2");
+
+  // Internal detail stays in the log, as a handler's would.
+  park("req-3");
+  ASSERT_TRUE(responders[2].Respond(Internal("secret detail")));
+  ASSERT_TRUE(sent.has_value());
+  ExpectError(*sent, 500, "INTERNAL");
+  EXPECT_EQ(sent->body.find("secret detail"), std::string::npos) << sent->body;
+
+  std::shared_ptr<Deferral> draining = park("req-4");
+  ASSERT_TRUE(draining->Fail(Unavailable("the server is shutting down; retry the request")));
+  ASSERT_TRUE(sent.has_value());
+  ExpectError(*sent, 503, "UNAVAILABLE");
+  EXPECT_EQ(BodyOf(*sent)["error"].as_object().at("message"),
+            json::value("the server is shutting down; retry the request"));
+  EXPECT_EQ(ResponseHeader(*sent, "X-Request-Id"), "req-4");
+  EXPECT_TRUE(responders[3].cancelled());
+
+  std::shared_ptr<Deferral> expiring = park("req-5");
+  ASSERT_TRUE(expiring->Fail(Status(StatusCode::kDeadlineExceeded, "waited long enough")));
+  ASSERT_TRUE(sent.has_value());
+  ExpectError(*sent, 504, "DEADLINE_EXCEEDED");
 }
 
 }  // namespace

@@ -9,24 +9,15 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "vouch/store/log_summary.h"
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/store.h"
 #include "vouch/util/status.h"
 
 namespace vouch::store {
-
-// One side's audit log as a check reports it. The check itself is the caller's (audit::VerifyLog):
-// the store layer does not reach up into audit/.
-struct LogSummary {
-  int64_t events = 0;
-  std::string digest;
-  bool operator==(const LogSummary&) const = default;
-};
-using LogCheck = std::function<Result<LogSummary>(Tx& tx)>;
 
 struct CopyOptions {
   std::string sqlite_path;  // opened read-only; a server may be writing it

@@ -1,4 +1,4 @@
-#include "vouch/store/open.h"
+#include "vouch/storage/open.h"
 
 #include <fmt/format.h>
 

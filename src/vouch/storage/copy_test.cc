@@ -5,7 +5,7 @@
 //
 // They need a server: VOUCH_TEST_POSTGRES_DSN (scripts/pg-test-cluster start prints one); without
 // it they skip. Each test copies into a schema of its own, dropped at its end.
-#include "vouch/store/copy.h"
+#include "vouch/storage/copy.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

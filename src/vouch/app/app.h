@@ -1,0 +1,130 @@
+// The composition root: one object that owns what a vouch server is made of — the store, the
+// sealed secrets (key ring), the services, the router with both doors, the dispatcher, the
+// scheduler and the leader lease — wired once, here. `vouch serve` builds it and puts an HTTP
+// listener in front; tests and benches build the same App instead of wiring pieces by hand.
+//
+// Life: Create (over an open store; the one-time set-up done) -> Start (the scheduler and the
+// lease's thread run) -> Drain (after the listener has stopped and finished its requests: no job
+// starts again, the running one finishes, the last denials are written, the lease is given up).
+// The destructor drains. Handle() may be called from any number of threads. README.md says which
+// background jobs run on every server and which on the leader only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vouch/api/dispatcher.h"
+#include "vouch/api/router.h"
+#include "vouch/app/leader.h"
+#include "vouch/app/scheduler.h"
+#include "vouch/domain/identity.h"
+#include "vouch/service/auth_service.h"
+#include "vouch/service/executor.h"
+#include "vouch/service/idempotency.h"
+#include "vouch/service/identity_service.h"
+#include "vouch/service/registry.h"
+#include "vouch/service/secrets.h"
+#include "vouch/store/store.h"
+#include "vouch/util/net.h"
+#include "vouch/util/time.h"
+
+namespace vouch::app {
+
+struct AppOptions {
+  std::string master_key;  // 32 bytes (service::ParseMasterKey); seals the store's secrets
+  service::AuthOptions auth;
+  Permission default_permission = Permission::kRead;
+  std::vector<CidrRange> trusted_proxies;
+  // The admin token to create when the store has no principal yet (VOUCH_BOOTSTRAP_TOKEN); empty:
+  // a random one, returned once by bootstrap().
+  std::string bootstrap_token;
+  // This server's name in the lease's log lines and row; empty: "<hostname>:<pid>".
+  std::string server_name;
+  LeaderOptions leader;
+  TimeMs denial_flush_ms = 1000;            // how often closed denial windows are written
+  service::IdempotencyOptions idempotency;  // Idempotency-Key: how long a key is kept
+  TimeMs idempotency_prune_ms = 60'000;     // how often expired keys are deleted
+};
+
+class App {
+ public:
+  // Builds the app over an open store (owned, or borrowed: the caller keeps it alive longer).
+  // Runs the one-time set-up once across every server sharing the store (the page-token key, the
+  // bootstrap admin) and fails with its status: the codes of Secrets::GetOrCreate (a stored secret
+  // that this master key does not open) and AuthService::Bootstrap, and the store's.
+  static Result<std::unique_ptr<App>> Create(std::unique_ptr<store::Store> store,
+                                             AppOptions options, const Clock& clock);
+  static Result<std::unique_ptr<App>> Create(store::Store& store, AppOptions options,
+                                             const Clock& clock);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Starts the background work: the per-server jobs, the singleton jobs and the lease's polling.
+  void Start();
+  // Stops it all (see above). Idempotent.
+  void Drain();
+
+  // Runs `fn` every `period_ms` on the server that holds the leader lease, inside a transaction
+  // whose lease epoch is checked first (Leader::RunSingleton); on other servers it does nothing.
+  JobId AddSingletonJob(std::string name, TimeMs period_ms, std::function<Status(store::Tx&)> fn);
+
+  // What a listener calls (api::Dispatcher).
+  api::HttpResponse Handle(const api::HttpRequest& request) const {
+    return dispatcher_->Handle(request);
+  }
+  api::HttpResponse Reject(const api::HttpRequest& request, const Status& status) const {
+    return dispatcher_->Reject(request, status);
+  }
+
+  // What /metrics reports: the store's figures and `vouch_leader`.
+  std::vector<store::StoreMetric> Metrics() const;
+
+  // The admin created by this start's set-up, if any (created false when the store had one).
+  const service::BootstrapResult& bootstrap() const { return bootstrap_; }
+
+  store::Store& store() { return store_; }
+  const Clock& clock() const { return clock_; }
+  service::AuthService& auth() { return *auth_; }
+  service::Secrets& secrets() { return *secrets_; }
+  // The one executor every service's changes run through; Idempotency::MarkApplied is its
+  // pre-commit hook.
+  service::MutationExecutor& executor() { return *executor_; }
+  service::Idempotency& idempotency() { return *idempotency_; }
+  service::RegistryService& registry() { return *registry_; }
+  service::IdentityService& identity() { return *identity_; }
+  api::Router& router() { return router_; }
+  api::Dispatcher& dispatcher() { return *dispatcher_; }
+  Scheduler& scheduler() { return scheduler_; }
+  Leader& leader() { return *leader_; }
+
+ private:
+  App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOptions& options,
+      const Clock& clock);
+  Status SetUp(const AppOptions& options);
+
+  std::unique_ptr<store::Store> owned_store_;  // null when borrowed
+  store::Store& store_;
+  const Clock& clock_;
+  SteadyClock steady_clock_;
+  std::unique_ptr<service::AuthService> auth_;
+  std::unique_ptr<service::Secrets> secrets_;
+  std::unique_ptr<service::Idempotency> idempotency_;
+  std::unique_ptr<service::MutationExecutor> executor_;
+  std::unique_ptr<service::RegistryService> registry_;
+  std::unique_ptr<service::IdentityService> identity_;
+  api::Router router_;
+  std::unique_ptr<api::Dispatcher> dispatcher_;
+  service::BootstrapResult bootstrap_;
+  Scheduler scheduler_;
+  std::unique_ptr<Leader> leader_;
+  TimeMs denial_flush_ms_;
+  TimeMs idempotency_prune_ms_;
+  std::mutex mu_;
+  bool started_ = false;  // guarded by mu_
+  bool drained_ = false;  // guarded by mu_
+};
+
+}  // namespace vouch::app

@@ -1,0 +1,333 @@
+// The mutation executor on both stores (PostgreSQL when VOUCH_TEST_POSTGRES_DSN is set): a change
+// commits with its events or not at all, an event-less change is refused, an unchanged one rolls
+// back, and the hooks run where they say they run.
+#include "vouch/service/executor.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "vouch/service/auth_service.h"
+#include "vouch/service/events.h"
+#include "vouch/service/identity_service.h"
+#include "vouch/service/registry.h"
+#include "vouch/store/postgres/postgres_store.h"
+#include "vouch/store/sqlite/temp_store_test.h"
+
+namespace vouch::service {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+std::string TestDsn() {
+  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
+  return dsn != nullptr ? dsn : "";
+}
+
+// A fresh, migrated store of one backend, removed at the end of the test.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual store::Store& store() = 0;
+};
+
+class SqliteBackend final : public Backend {
+ public:
+  store::Store& store() override { return db_.store(); }
+
+ private:
+  store::testing::TempSqliteStore db_;
+};
+
+// A store in a scratch schema of the test database, dropped with its contents at the end.
+class PostgresBackend final : public Backend {
+ public:
+  PostgresBackend() {
+    static std::atomic<int> counter{0};
+    schema_ = fmt::format("vouch_exec_test_{}_{}", getpid(), counter++);
+    auto opened = store::PostgresStore::Open({.dsn = TestDsn(), .pool_size = 4, .schema = schema_});
+    if (!opened.ok()) {
+      ADD_FAILURE() << "cannot open the store: " << opened.status().ToString();
+      return;
+    }
+    store_ = std::move(opened).value();
+  }
+  ~PostgresBackend() override {
+    store_.reset();
+    PGconn* conn = PQconnectdb(TestDsn().c_str());
+    const std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema_);
+    PGresult* res = PQexec(conn, drop.c_str());
+    EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+    PQclear(res);
+    PQfinish(conn);
+  }
+  store::Store& store() override { return *store_; }
+
+ private:
+  std::string schema_;
+  std::unique_ptr<store::PostgresStore> store_;
+};
+
+enum class Kind { kSqlite, kPostgres };
+
+void PrintTo(Kind kind, std::ostream* os) {
+  *os << (kind == Kind::kSqlite ? "Sqlite" : "Postgres");
+}
+
+class ExecutorTest : public ::testing::TestWithParam<Kind> {
+ protected:
+  ExecutorTest() : clock_(kT0) {
+    ctx_.principal = Principal{.id = 1, .name = "alice", .is_admin = true};
+    ctx_.auth = AuthMethod::kToken;
+    ctx_.request_id = "req-1";
+    ctx_.clock = &clock_;
+  }
+
+  store::Store& store() { return backend_->store(); }
+
+  // Inserts model `name` in the change's transaction.
+  static Result<Model> Insert(Change& change, std::string name) {
+    Model m{.name = std::move(name), .created_ms = kT0, .updated_ms = kT0, .created_by = "alice"};
+    VOUCH_TRY(change.tx().InsertModel(m));
+    return m;
+  }
+
+  bool ModelExists(std::string_view name) {
+    bool found = false;
+    EXPECT_TRUE(store()
+                    .Read([&](store::Tx& tx) -> Status {
+                      VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel(name));
+                      found = m.has_value();
+                      return OkStatus();
+                    })
+                    .ok());
+    return found;
+  }
+
+  size_t AuditCount() {
+    size_t n = 0;
+    EXPECT_TRUE(store()
+                    .Read([&](store::Tx& tx) -> Status {
+                      VOUCH_ASSIGN_OR_RETURN(auto events, tx.ListAuditEvents({.limit = 1000}));
+                      n = events.size();
+                      return OkStatus();
+                    })
+                    .ok());
+    return n;
+  }
+
+  void SetUp() override {
+    if (GetParam() == Kind::kPostgres && TestDsn().empty()) {
+      GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
+    }
+    if (GetParam() == Kind::kPostgres) {
+      backend_ = std::make_unique<PostgresBackend>();
+    } else {
+      backend_ = std::make_unique<SqliteBackend>();
+    }
+    executor_ = std::make_unique<MutationExecutor>(backend_->store());
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<MutationExecutor> executor_;
+  RequestContext ctx_;
+};
+
+TEST_P(ExecutorTest, AChangeThatRecordsNoEventIsRefusedAndLeavesTheStoreUnchanged) {
+  int post_commits = 0;
+  executor_->AddPostCommitHook([&](const RequestContext&, auto) { ++post_commits; });
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "silent"));
+    return OkStatus();  // forgot to record
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_FALSE(ModelExists("silent"));
+  EXPECT_EQ(AuditCount(), 0u);
+  EXPECT_EQ(post_commits, 0);
+}
+
+TEST_P(ExecutorTest, AChangeCommitsTogetherWithItsEvent) {
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "recorded"));
+    return change.Record(ModelEvent(ctx_, audit::Action::kModelCreated, m));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(ModelExists("recorded"));
+  EXPECT_EQ(AuditCount(), 1u);
+}
+
+TEST_P(ExecutorTest, AFailingChangeLeavesNeitherStateNorEvent) {
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "half"));
+    VOUCH_TRY(change.Record(ModelEvent(ctx_, audit::Action::kModelCreated, m)));
+    return FailedPrecondition("changed my mind");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(ModelExists("half"));
+  EXPECT_EQ(AuditCount(), 0u);
+}
+
+TEST_P(ExecutorTest, AnUnchangedChangeReturnsOkRollsBackAndRunsNoHook) {
+  int hooks = 0;
+  executor_->AddPreCommitHook([&](store::Tx&, const RequestContext&) {
+    ++hooks;
+    return OkStatus();
+  });
+  executor_->AddPostCommitHook([&](const RequestContext&, auto) { ++hooks; });
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "stray"));
+    return change.Unchanged();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(ModelExists("stray"));  // whatever an unchanged change wrote is gone
+  EXPECT_EQ(AuditCount(), 0u);
+  EXPECT_EQ(hooks, 0);
+}
+
+TEST_P(ExecutorTest, EventsOutsideTheCatalogueOrWithAnotherTargetKindAreRefused) {
+  Status unknown = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "odd"));
+    AuditEvent e = ModelEvent(ctx_, audit::Action::kModelCreated, m);
+    e.action = "model.exploded";
+    return change.Record(std::move(e));
+  });
+  EXPECT_EQ(unknown.code(), StatusCode::kInternal) << unknown.ToString();
+  Status wrong_target = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "odd"));
+    // A version's action with a model as its target.
+    return change.Record(ModelEvent(ctx_, audit::Action::kVersionCreated, m));
+  });
+  EXPECT_EQ(wrong_target.code(), StatusCode::kInternal) << wrong_target.ToString();
+  EXPECT_FALSE(ModelExists("odd"));
+  EXPECT_EQ(AuditCount(), 0u);
+}
+
+TEST_P(ExecutorTest, PreCommitHooksRunInTheChangesTransactionWithItsRequest) {
+  std::vector<std::string> seen;
+  executor_->AddPreCommitHook([&](store::Tx& tx, const RequestContext& ctx) -> Status {
+    // The change's own writes are visible: the hook runs inside its transaction.
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel("hooked"));
+    seen.push_back(fmt::format("{} {}", ctx.request_id, m ? m->name : "(none)"));
+    return OkStatus();
+  });
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "hooked"));
+    return change.Record(ModelEvent(ctx_, audit::Action::kModelCreated, m));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, std::vector<std::string>{"req-1 hooked"});
+}
+
+TEST_P(ExecutorTest, APreCommitHookThatFailsRollsTheChangeBack) {
+  int post_commits = 0;
+  executor_->AddPreCommitHook(
+      [](store::Tx&, const RequestContext&) { return Aborted("key in flight"); });
+  executor_->AddPostCommitHook([&](const RequestContext&, auto) { ++post_commits; });
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "vetoed"));
+    return change.Record(ModelEvent(ctx_, audit::Action::kModelCreated, m));
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_FALSE(ModelExists("vetoed"));
+  EXPECT_EQ(AuditCount(), 0u);
+  EXPECT_EQ(post_commits, 0);
+}
+
+TEST_P(ExecutorTest, PostCommitHooksSeeTheCommittedEventsAfterTheCommit) {
+  std::vector<std::string> seen;
+  executor_->AddPostCommitHook([&](const RequestContext& ctx, std::span<const AuditEvent> events) {
+    for (const AuditEvent& e : events) {
+      // Committed: a fresh read transaction finds the model.
+      seen.push_back(fmt::format("{} {} seq={} visible={}", ctx.request_id, e.action, e.seq,
+                                 ModelExists("posted")));
+    }
+  });
+  Status s = executor_->Apply(ctx_, [&](Change& change) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, "posted"));
+    VOUCH_TRY(change.Record(ModelEvent(ctx_, audit::Action::kModelCreated, m)));
+    return change.Record(ModelEvent(ctx_, audit::Action::kModelTagSet, m));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, (std::vector<std::string>{"req-1 model.created seq=1 visible=true",
+                                            "req-1 model.tag_set seq=2 visible=true"}));
+}
+
+TEST_P(ExecutorTest, RecordOnlyWritesTheRecordWithoutPreCommitHooks) {
+  int pre = 0;
+  int post = 0;
+  executor_->AddPreCommitHook([&](store::Tx&, const RequestContext&) {
+    ++pre;
+    return OkStatus();
+  });
+  executor_->AddPostCommitHook([&](const RequestContext&, auto) { ++post; });
+  Status s = executor_->RecordOnly(ctx_, [&](Change& change) {
+    AuditEvent e = NewEvent(ctx_, audit::Action::kAccessDenied);
+    e.outcome = Outcome::kDenied;
+    e.reason = "test";
+    e.target = {{"type", "request"}};
+    return change.Record(std::move(e));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(AuditCount(), 1u);
+  EXPECT_EQ(pre, 0);
+  EXPECT_EQ(post, 1);
+  // An audit-only write must still record.
+  EXPECT_EQ(executor_->RecordOnly(ctx_, [](Change&) { return OkStatus(); }).code(),
+            StatusCode::kInternal);
+}
+
+TEST_P(ExecutorTest, ServicesSharingTheExecutorRunItsHooksForEachChange) {
+  std::vector<std::string> pre;
+  std::vector<std::string> post;
+  executor_->AddPreCommitHook([&](store::Tx&, const RequestContext& ctx) {
+    pre.push_back(ctx.request_id);
+    return OkStatus();
+  });
+  executor_->AddPostCommitHook([&](const RequestContext&, std::span<const AuditEvent> events) {
+    for (const AuditEvent& e : events) post.push_back(e.action);
+  });
+  RegistryService registry(*executor_, PageTokens("executor-test-key"));
+  ASSERT_TRUE(registry.CreateModel(ctx_, {.name = "m"}).ok());
+  ASSERT_TRUE(registry.SetModelTag(ctx_, "m", "k", "v").ok());
+  // Deleting a tag that is not set changes nothing: no event, no hook.
+  ASSERT_TRUE(registry.DeleteModelTag(ctx_, "m", "absent").ok());
+  EXPECT_EQ(pre, (std::vector<std::string>{"req-1", "req-1"}));
+  EXPECT_EQ(post, (std::vector<std::string>{"model.created", "model.tag_set"}));
+  EXPECT_EQ(AuditCount(), 2u);
+}
+
+TEST_P(ExecutorTest, IdentityChangesThroughASharedExecutorClearTheCredentialCachesOnCommit) {
+  AuthService auth(store(), clock_, AuthOptions{.cache_ttl_ms = 3'600'000});
+  ASSERT_TRUE(auth.Bootstrap("vch_executor-test-admin-token").ok());
+  IdentityService identity(*executor_, auth, Authorizer());
+  RegistryService registry(*executor_, PageTokens("executor-test-key"));
+  auto admin = auth.AuthenticateBearer("vch_executor-test-admin-token");
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  RequestContext as_admin = ctx_;
+  as_admin.principal = admin->principal;
+  ASSERT_TRUE(identity.CreateUser(as_admin, {.name = "bob"}).ok());
+  auto token = identity.CreateToken(as_admin, {.owner = "bob", .name = "laptop"});
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  ASSERT_TRUE(auth.AuthenticateBearer(token->token).ok());  // cached for an hour
+  ASSERT_TRUE(registry.CreateModel(as_admin, {.name = "unrelated"}).ok());
+  ASSERT_TRUE(identity.UpdateUser(as_admin, "bob", {.disabled = true}).ok());
+  // The post-commit hook cleared the cache: the disabled owner's token stops working at once.
+  EXPECT_EQ(auth.AuthenticateBearer(token->token).status().code(), StatusCode::kUnauthenticated);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ExecutorTest, ::testing::Values(Kind::kSqlite, Kind::kPostgres),
+                         [](const ::testing::TestParamInfo<Kind>& info) {
+                           return info.param == Kind::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+}  // namespace
+}  // namespace vouch::service

@@ -1,0 +1,102 @@
+#include "vouch/store/postgres/pg_sql_conn.h"
+
+namespace vouch::store {
+namespace {
+
+// Every parameter whose type PostgreSQL could not infer (IS NULL, = '') carries a cast.
+constexpr sql::Dialect kPostgres{
+    .name = "postgres",
+    .row_locks = true,
+    // Takes the next number and holds audit_head's row lock until commit: appends from every
+    // server queue here, so numbers are handed out in commit order, without gaps.
+    .take_audit_seq =
+        "UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
+    .give_back_audit_seq =
+        "UPDATE audit_head SET next_seq = next_seq - 1 WHERE id = 1 AND next_seq = $1 + 1",
+    .audit_head = "SELECT next_seq - 1 FROM audit_head WHERE id = 1",
+    .list_audit =
+        "SELECT seq, body FROM audit_events WHERE seq > $1::bigint "
+        "AND ($2::text = '' OR model_name = $2::text OR model_id = "
+        "  (SELECT id FROM models WHERE name = $2::text AND deleted_ms IS NULL)) "
+        "AND ($3::bigint = 0 OR version = $3::bigint) AND ($4::text = '' OR actor_name = $4::text) "
+        "AND ($5::text = '' OR action = $5::text) AND ($6::bigint IS NULL OR time_ms >= "
+        "$6::bigint) "
+        "AND ($7::bigint IS NULL OR time_ms <= $7::bigint) "
+        "AND ($9::bigint = 0 OR model_id = $9::bigint) ORDER BY seq LIMIT $8::bigint",
+    // Taken before counting and held until commit, so that two servers that each demote, disable
+    // or delete a different admin after counting two cannot both go ahead (write skew, which READ
+    // COMMITTED allows). The key follows those of postgres_store.cc ("vouch" in ASCII, + 2).
+    .lock_admin_count = "SELECT pg_advisory_xact_lock(2242052021)",
+    // Two lookups on model_versions_stage (model_id, stage, version) per stage, in one round trip.
+    .latest_per_stage =
+        "SELECT s.stage, b.lowest, b.highest "
+        "FROM (VALUES ('None'), ('Staging'), ('Production'), ('Archived')) AS s(stage) "
+        "CROSS JOIN LATERAL (SELECT MIN(version) AS lowest, MAX(version) AS highest "
+        "  FROM model_versions WHERE model_id = $1 AND stage = s.stage AND deleted_ms IS NULL) b "
+        "WHERE b.highest IS NOT NULL ORDER BY b.lowest",
+    .version_tags_of =
+        "SELECT version_id, key, value FROM version_tags WHERE version_id = ANY($1::bigint[])",
+    .version_metrics_of =
+        "SELECT version_id, key, value FROM version_metrics WHERE version_id = ANY($1::bigint[])",
+    .version_params_of =
+        "SELECT version_id, key, value FROM version_params WHERE version_id = ANY($1::bigint[])",
+    .version_aliases_of =
+        "SELECT v.id, a.alias FROM model_aliases a "
+        "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
+        "WHERE v.id = ANY($1::bigint[]) ORDER BY a.alias",
+    .id_list_open = '{',
+    .id_list_close = '}',
+};
+
+// All the rows arrive with the statement's result; Next walks them.
+class PgSqlRows final : public sql::Rows {
+ public:
+  explicit PgSqlRows(PgRows rows) : rows_(std::move(rows)) {}
+  Result<bool> Next() override { return ++row_ < rows_.size(); }
+  bool IsNull(int col) const override { return rows_.IsNull(row_, col); }
+  int64_t Int(int col) const override { return rows_.Int(row_, col); }
+  double Double(int col) const override { return rows_.Double(row_, col); }
+  std::string Text(int col) const override { return rows_.Text(row_, col); }
+
+ private:
+  PgRows rows_;
+  int row_ = -1;
+};
+
+PgParams ToParams(std::span<const sql::Value> params) {
+  PgParams out;
+  for (const sql::Value& v : params) {
+    switch (v.kind()) {
+      case sql::Value::Kind::kNull:
+        out.AddNull();
+        break;
+      case sql::Value::Kind::kInt:
+        out.Add(v.int_value());
+        break;
+      case sql::Value::Kind::kDouble:
+        out.Add(v.double_value());
+        break;
+      case sql::Value::Kind::kText:
+        out.Add(v.text());
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const sql::Dialect& PostgresDialect() { return kPostgres; }
+
+Result<std::unique_ptr<sql::Rows>> PgSqlConn::DoQuery(const char* sql,
+                                                      std::span<const sql::Value> params) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows rows, conn_.Query(sql, ToParams(params)));
+  return std::unique_ptr<sql::Rows>(std::make_unique<PgSqlRows>(std::move(rows)));
+}
+
+Result<int64_t> PgSqlConn::DoExec(const char* sql, std::span<const sql::Value> params) {
+  VOUCH_ASSIGN_OR_RETURN(PgRows rows, conn_.Query(sql, ToParams(params)));
+  return rows.affected();
+}
+
+}  // namespace vouch::store

@@ -1,0 +1,131 @@
+// The small connection interface the shared SQL (store/sql/sql_tx.h) is written over, and the
+// dialect object that holds what SQLite and PostgreSQL do differently. A backend is a Connection
+// (store/sqlite/sqlite_sql_conn.h, store/postgres/pg_sql_conn.h), a Dialect and its migrations.
+//
+// SQL text. Statements live in named constants (the connection prepares each once and caches it by
+// the text's address) with PostgreSQL's numbered placeholders `$1`, `$2`, ...; SQLite's connection
+// reads them as its own `?1`, `?2`. What only one database understands (row locks, the audit head,
+// array parameters, LATERAL) is in the Dialect, not spelled twice in the shared code.
+//
+// Errors, one mapping for every backend: ALREADY_EXISTS on a unique or primary-key violation;
+// ABORTED on a serialization failure or deadlock (the store retries the transaction); UNAVAILABLE
+// when the storage fails underneath (I/O, disk full, a damaged file, a lost connection, a timeout);
+// INVALID_ARGUMENT for a value the database cannot store (PostgreSQL text with U+0000); INTERNAL
+// otherwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "vouch/util/status.h"
+
+namespace vouch::store::sql {
+
+// One bound parameter. Text is held by reference: a Value lives no longer than the call that
+// binds it (the braced list of Connection::Query / Exec).
+class Value {
+ public:
+  enum class Kind { kNull, kInt, kDouble, kText };
+
+  Value(std::nullptr_t) {}  // NOLINT: implicit, so that a parameter list reads as values
+  Value(int64_t v) : kind_(Kind::kInt), int_(v) {}               // NOLINT
+  Value(int v) : kind_(Kind::kInt), int_(v) {}                   // NOLINT
+  Value(double v) : kind_(Kind::kDouble), double_(v) {}          // NOLINT
+  Value(std::string_view v) : kind_(Kind::kText), text_(v) {}    // NOLINT
+  Value(const std::string& v) : kind_(Kind::kText), text_(v) {}  // NOLINT
+  Value(const char* v) : kind_(Kind::kText), text_(v) {}         // NOLINT
+  Value(std::optional<int64_t> v)                                // NOLINT
+      : kind_(v ? Kind::kInt : Kind::kNull), int_(v.value_or(0)) {}
+
+  Kind kind() const { return kind_; }
+  int64_t int_value() const { return int_; }
+  double double_value() const { return double_; }
+  std::string_view text() const { return text_; }
+
+ private:
+  Kind kind_ = Kind::kNull;
+  int64_t int_ = 0;
+  double double_ = 0;
+  std::string_view text_;
+};
+
+// A statement's result rows, read forward. Column accessors are 0-based and read the current row.
+// Destroying it releases the statement for its next use (a SQLite statement is reset), so a
+// caller reads what it needs before running the same statement again.
+class Rows {
+ public:
+  virtual ~Rows() = default;
+  // True when a row is ready; false after the last one.
+  virtual Result<bool> Next() = 0;
+  virtual bool IsNull(int col) const = 0;
+  virtual int64_t Int(int col) const = 0;
+  virtual double Double(int col) const = 0;
+  virtual std::string Text(int col) const = 0;
+  std::optional<int64_t> OptionalInt(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
+  }
+};
+
+// How SQLite and PostgreSQL differ for the shared repositories. One static instance per backend.
+struct Dialect {
+  std::string_view name;  // "sqlite", "postgres"
+  // Whether SELECT ... FOR UPDATE locks rows in a write transaction. SQLite has one writer at a
+  // time (BEGIN IMMEDIATE) and takes none; PostgreSQL serializes read-modify-writes on the rows.
+  bool row_locks = false;
+  // Audit log. `take_audit_seq` yields the next sequence number (one row, one column) and, on
+  // PostgreSQL, holds audit_head's row lock until commit; `give_back_audit_seq` ($1 = the number)
+  // returns it when the event could not be written (null: taking one reserved nothing);
+  // `audit_head` yields the last number; `list_audit` is ListAuditEvents' one statement ($1 after
+  // seq, $2 model name, $3 version, $4 actor, $5 action, $6 since, $7 until, $8 limit, $9 model
+  // id).
+  const char* take_audit_seq = nullptr;
+  const char* give_back_audit_seq = nullptr;
+  const char* audit_head = nullptr;
+  const char* list_audit = nullptr;
+  // Taken before counting the active admins in a write transaction (null: writers are already
+  // serialized).
+  const char* lock_admin_count = nullptr;
+  // For each stage that holds a live version of model $1: (stage, lowest, highest), ordered by
+  // lowest, in one statement. Null: LatestVersionPerStage looks each stage up instead.
+  const char* latest_per_stage = nullptr;
+  // (version_id, key, value) of the versions whose ids $1 lists (IdList's text), and
+  // (version_id, alias) ordered by alias.
+  const char* version_tags_of = nullptr;
+  const char* version_metrics_of = nullptr;
+  const char* version_params_of = nullptr;
+  const char* version_aliases_of = nullptr;
+  // The brackets around a list of ids bound as one text parameter: "[1,2]" (SQLite json_each) or
+  // "{1,2}" (a PostgreSQL array literal).
+  char id_list_open = '[';
+  char id_list_close = ']';
+};
+
+// One database connection inside an open transaction, as the shared repositories see it. Used by
+// one thread; not thread-safe.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual const Dialect& dialect() const = 0;
+
+  // Runs `sql` (a named constant) with `params` bound to $1, $2, ...; returns its rows. Errors as
+  // in the file comment.
+  Result<std::unique_ptr<Rows>> Query(const char* sql, std::initializer_list<Value> params = {}) {
+    return DoQuery(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  // Runs a statement that returns no rows; returns how many rows it changed.
+  Result<int64_t> Exec(const char* sql, std::initializer_list<Value> params = {}) {
+    return DoExec(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+
+ protected:
+  virtual Result<std::unique_ptr<Rows>> DoQuery(const char* sql, std::span<const Value> params) = 0;
+  virtual Result<int64_t> DoExec(const char* sql, std::span<const Value> params) = 0;
+};
+
+}  // namespace vouch::store::sql

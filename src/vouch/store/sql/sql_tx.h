@@ -1,0 +1,203 @@
+// The one implementation of store::Tx, written once over the connection interface (sql_conn.h)
+// for every backend. Its methods are defined in one file per aggregate, each with its SQL:
+//   models_repository.cc    models, versions, their tags, metrics, params and aliases, search rows
+//   identity_repository.cc  principals, tokens, groups, role grants, model permissions
+//   secrets_repository.cc   sealed secrets and web sessions
+//   audit_repository.cc     the audit log and the outbox
+//   lease_repository.cc     leader leases' epochs
+//   idempotency_repository.cc  Idempotency-Key claims and their kept answers
+// A backend's Tx (SqliteTx, PostgresTx) is this over its connection and dialect. Used by one
+// thread inside an open transaction.
+//
+// Locking, where the dialect has row locks (PostgreSQL), in a write transaction (READ COMMITTED):
+// FindModel, FindModelRow and FindVersion lock the rows they return (FOR UPDATE), so that
+// read-modify-write sequences on one model (next version number, stage moves) serialize across
+// servers; AppendAuditEvent takes the next number from the one-row audit_head table, whose row
+// lock orders appends from every server into one gapless sequence. SQLite runs one write
+// transaction at a time (BEGIN IMMEDIATE) and needs none of it.
+//
+// Identity. Grants, memberships, groups, tokens and sessions need no locks: each write inserts or
+// deletes one whole grant or sets one column, and the database settles conflicts (primary keys,
+// unique indexes, ON CONFLICT, "WHERE revoked_ms IS NULL"). Two read-modify-write sequences do
+// race across servers, and lock in a write transaction:
+//  - FindPrincipal and FindPrincipalById lock the row they return (FOR UPDATE): UpdatePrincipal
+//    writes back the whole row the caller read, so an unlocked read would let one admin's edit of
+//    a display name undo another's disabling of the same principal.
+//  - CountActiveAdmins first takes the dialect's admin-count lock (a transaction advisory lock):
+//    two servers demoting, disabling or deleting two different admins would otherwise each count
+//    two and both go ahead (write skew, which READ COMMITTED allows). The second waits for the
+//    first to commit, then counts one. One lock rather than the admins' rows, so that callers
+//    which locked their principal first (above) cannot deadlock over each other's rows.
+//
+// Inserts that may clash with a live row (a model, version, principal, token, group or session)
+// use ON CONFLICT ... DO NOTHING and report ALREADY_EXISTS themselves: a failed statement would
+// abort a whole PostgreSQL transaction.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+
+#include "vouch/store/sql/sql_conn.h"
+#include "vouch/store/store.h"
+
+namespace vouch::store {
+
+// Time a store's write transactions spend on statements that wait for locks other transactions
+// (on this server or another) hold; /metrics reports them.
+struct LockWaits {
+  std::atomic<int64_t> audit_head_us{0};  // taking the audit head's row lock
+  // SELECT … FOR UPDATE of a model, a version or a principal; CountActiveAdmins' lock
+  std::atomic<int64_t> row_lock_us{0};
+};
+
+class SqlTx : public Tx {
+ public:
+  // `for_write`: a write transaction (rows are locked where the dialect locks rows). `waits`, when
+  // given, accumulates the time spent waiting for locks.
+  SqlTx(sql::Connection& conn, bool for_write, LockWaits* waits = nullptr)
+      : c_(conn), d_(conn.dialect()), lock_rows_(for_write && d_.row_locks), waits_(waits) {}
+
+  Result<std::optional<Model>> FindModel(std::string_view name) override;
+  Result<std::optional<Model>> FindModelRow(std::string_view name) override;
+  Status InsertModel(Model& model) override;
+  Status UpdateModel(const Model& model) override;
+  Status MarkModelDeleted(int64_t model_id, TimeMs when) override;
+  Result<std::vector<Model>> ListModels(std::string_view after_name, int limit) override;
+  Status SetModelTag(int64_t model_id, std::string_view key, std::string_view value) override;
+  Status DeleteModelTag(int64_t model_id, std::string_view key) override;
+
+  Result<std::optional<ModelVersion>> FindVersion(int64_t model_id, int64_t version) override;
+  Status InsertVersion(ModelVersion& version) override;
+  Status UpdateVersion(const ModelVersion& version) override;
+  Status MarkVersionDeleted(int64_t version_id, TimeMs when) override;
+  Result<std::vector<ModelVersion>> ListVersions(int64_t model_id, int64_t after_version,
+                                                 int limit) override;
+  Result<std::vector<ModelVersion>> VersionsInStage(int64_t model_id, Stage stage) override;
+  Result<std::vector<ModelVersion>> ListAllVersions(int64_t after_id, int limit) override;
+  Result<std::vector<Model>> ListModelRows(std::string_view after_name, int limit) override;
+  Result<std::vector<ModelVersion>> ListVersionRows(int64_t model_id, int64_t after_version,
+                                                    int limit) override;
+  Result<std::vector<ModelVersion>> ListAllVersionRows(int64_t after_id, int limit) override;
+  Result<std::vector<ModelVersion>> VersionRowsByRunId(std::string_view run_id) override;
+  Status LoadModelDetails(Model& model) override { return FillModel(model); }
+  Status LoadVersionDetails(ModelVersion& version) override { return FillVersion(version); }
+  Status LoadVersionDetailsOf(std::span<ModelVersion> versions) override;
+  Result<std::vector<int64_t>> ModelIdsWithTag(std::string_view key,
+                                               std::string_view value) override;
+  Result<std::vector<int64_t>> VersionIdsWithTag(std::string_view key,
+                                                 std::string_view value) override;
+  Result<std::vector<ModelVersion>> VersionsByRunId(std::string_view run_id) override;
+  Result<std::vector<std::pair<Stage, int64_t>>> LatestVersionPerStage(int64_t model_id) override;
+  Status SetVersionTag(int64_t version_id, std::string_view key, std::string_view value) override;
+  Status DeleteVersionTag(int64_t version_id, std::string_view key) override;
+  Status SetVersionMetric(int64_t version_id, std::string_view key, double value) override;
+  Status DeleteVersionMetric(int64_t version_id, std::string_view key) override;
+  Status SetVersionParam(int64_t version_id, std::string_view key, std::string_view value) override;
+  Status DeleteVersionParam(int64_t version_id, std::string_view key) override;
+
+  Result<std::optional<int64_t>> FindAlias(int64_t model_id, std::string_view alias) override;
+  Status SetAlias(int64_t model_id, std::string_view alias, int64_t version) override;
+  Status DeleteAlias(int64_t model_id, std::string_view alias) override;
+  Result<std::vector<std::string>> DeleteAliasesOf(int64_t model_id, int64_t version) override;
+
+  Result<int64_t> CountPrincipals() override;
+  Status InsertPrincipal(Principal& principal, TimeMs created_ms) override;
+  Status InsertToken(TokenRecord& token) override;
+  Result<std::optional<std::pair<TokenRecord, Principal>>> FindToken(
+      std::string_view token_hash) override;
+
+  Result<std::optional<Principal>> FindPrincipal(std::string_view name) override;
+  Result<std::optional<Principal>> FindPrincipalById(int64_t id) override;
+  Result<std::vector<Principal>> ListPrincipals(std::string_view after_name, int limit) override;
+  Status UpdatePrincipal(const Principal& principal) override;
+  Status MarkPrincipalDeleted(int64_t principal_id, TimeMs when) override;
+  Result<int64_t> CountActiveAdmins() override;
+  Result<std::string> PasswordHash(int64_t principal_id) override;
+  Status SetPasswordHash(int64_t principal_id, std::string_view hash) override;
+
+  Result<std::vector<TokenRecord>> ListTokens(int64_t principal_id) override;
+  Result<std::optional<TokenRecord>> FindTokenById(int64_t token_id) override;
+  Result<int64_t> RevokeToken(int64_t token_id, TimeMs when) override;
+  Result<int64_t> RevokeTokensOf(int64_t principal_id, TimeMs when) override;
+  Status TouchToken(int64_t token_id, TimeMs when) override;
+
+  Status InsertGroup(Group& group) override;
+  Result<std::optional<Group>> FindGroup(std::string_view name) override;
+  Result<std::vector<Group>> ListGroups() override;
+  Status MarkGroupDeleted(int64_t group_id, TimeMs when) override;
+  Result<bool> AddGroupMember(int64_t group_id, int64_t principal_id) override;
+  Result<bool> RemoveGroupMember(int64_t group_id, int64_t principal_id) override;
+  Result<std::vector<Principal>> GroupMembers(int64_t group_id) override;
+  Result<std::vector<Group>> GroupsOf(int64_t principal_id) override;
+
+  Result<bool> GrantRole(const RoleGrant& grant) override;
+  Result<bool> RevokeRole(const RoleGrant& grant) override;
+  Result<std::vector<RoleGrant>> ListRoleGrants() override;
+  Result<std::vector<std::string>> EffectiveRoles(int64_t principal_id) override;
+
+  Status SetModelPermission(const ModelPermission& permission) override;
+  Result<bool> DeleteModelPermission(int64_t model_id, const Grantee& grantee) override;
+  Result<std::vector<ModelPermission>> ModelPermissions(int64_t model_id) override;
+  Result<std::vector<ModelPermission>> PermissionsFor(int64_t principal_id) override;
+  Result<std::vector<ModelPermission>> ModelPermissionsFor(int64_t model_id,
+                                                           int64_t principal_id) override;
+  Status DeleteGrantsOf(const Grantee& grantee) override;
+
+  Status InsertSession(const WebSession& session) override;
+  Result<std::optional<WebSession>> FindSession(std::string_view id_hash) override;
+  Status RevokeSession(std::string_view id_hash, TimeMs when) override;
+
+  Result<std::optional<SealedSecret>> FindSecret(std::string_view name) override;
+  Result<bool> InsertSecret(const SealedSecret& secret) override;
+  Result<int64_t> AppendAuditEvent(
+      const AuditEvent& event,
+      const std::function<Result<std::string>(int64_t seq)>& body_for) override;
+  Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) override;
+  Result<int64_t> AuditHeadSeq() override;
+
+  Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
+                       TimeMs created_ms) override;
+  Result<int64_t> CountPendingOutbox() override;
+  // Leases: lease_repository.cc.
+  Result<int64_t> LeaseEpoch(std::string_view name) override;
+  Result<int64_t> TakeLease(std::string_view name, std::string_view holder, TimeMs now) override;
+  // Idempotency keys: idempotency_repository.cc.
+  Result<bool> InsertIdempotencyKey(const IdempotencyRecord& record) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(int64_t principal_id,
+                                                              std::string_view key) override;
+  Result<bool> SetIdempotencyState(int64_t principal_id, std::string_view key, TimeMs created_ms,
+                                   IdempotencyState state) override;
+  Result<bool> CompleteIdempotencyKey(const IdempotencyRecord& record) override;
+  Result<bool> DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
+                                    TimeMs created_ms) override;
+  Result<int64_t> PruneIdempotencyKeys(TimeMs now) override;
+
+ protected:
+  sql::Connection& conn() { return c_; }
+
+ private:
+  using Params = std::initializer_list<sql::Value>;
+  Status FillModel(Model& m);
+  Status FillVersion(ModelVersion& v);
+  // The versions a query yields; with `details`, their tags, metrics, params and aliases too.
+  Result<std::vector<ModelVersion>> QueryVersions(const char* sql, Params params,
+                                                  bool details = true);
+  Result<std::vector<Model>> QueryModels(const char* sql, Params params, bool details);
+  Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
+                                        std::string_view value);
+  // Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING id; ALREADY_EXISTS ("<what> already
+  // exists") when it inserted nothing.
+  Result<int64_t> InsertReturningId(const char* sql, Params params, std::string_view what);
+  // Where a FOR UPDATE lookup adds its time: none without row locks or without `waits`.
+  std::atomic<int64_t>* RowLockCounter() const {
+    return lock_rows_ && waits_ != nullptr ? &waits_->row_lock_us : nullptr;
+  }
+
+  sql::Connection& c_;
+  const sql::Dialect& d_;
+  const bool lock_rows_;
+  LockWaits* const waits_;
+};
+
+}  // namespace vouch::store

@@ -1,0 +1,96 @@
+#include "vouch/store/sqlite/sqlite_sql_conn.h"
+
+namespace vouch::store {
+namespace {
+
+// The audit sequence is max(seq) + 1: one writer at a time (BEGIN IMMEDIATE) makes it gapless.
+// One statement for every audit filter: each condition is off when its parameter is
+// empty/zero/null. The model filter matches the name recorded in the event, or the live model of
+// that name (so a renamed model keeps its history).
+constexpr sql::Dialect kSqlite{
+    .name = "sqlite",
+    .row_locks = false,
+    .take_audit_seq = "SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events",
+    .give_back_audit_seq = nullptr,
+    .audit_head = "SELECT COALESCE(MAX(seq), 0) FROM audit_events",
+    .list_audit =
+        "SELECT seq, body FROM audit_events WHERE seq > ?1 "
+        "AND (?2 = '' OR model_name = ?2 OR model_id = "
+        "  (SELECT id FROM models WHERE name = ?2 AND deleted_ms IS NULL)) "
+        "AND (?3 = 0 OR version = ?3) AND (?4 = '' OR actor_name = ?4) "
+        "AND (?5 = '' OR action = ?5) AND (?6 IS NULL OR time_ms >= ?6) "
+        "AND (?7 IS NULL OR time_ms <= ?7) AND (?9 = 0 OR model_id = ?9) ORDER BY seq LIMIT ?8",
+    .lock_admin_count = nullptr,
+    // Two index lookups per stage instead: SQLite's min/max optimization applies only to a lone
+    // aggregate.
+    .latest_per_stage = nullptr,
+    .version_tags_of =
+        "SELECT version_id, key, value FROM version_tags "
+        "WHERE version_id IN (SELECT value FROM json_each(?1))",
+    .version_metrics_of =
+        "SELECT version_id, key, value FROM version_metrics "
+        "WHERE version_id IN (SELECT value FROM json_each(?1))",
+    .version_params_of =
+        "SELECT version_id, key, value FROM version_params "
+        "WHERE version_id IN (SELECT value FROM json_each(?1))",
+    .version_aliases_of =
+        "SELECT v.id, a.alias FROM model_aliases a "
+        "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
+        "WHERE v.id IN (SELECT value FROM json_each(?1)) ORDER BY a.alias",
+    .id_list_open = '[',
+    .id_list_close = ']',
+};
+
+class SqliteRows final : public sql::Rows {
+ public:
+  explicit SqliteRows(Stmt stmt) : stmt_(std::move(stmt)) {}
+  Result<bool> Next() override { return stmt_.Step(); }
+  bool IsNull(int col) const override { return stmt_.IsNull(col); }
+  int64_t Int(int col) const override { return stmt_.Int(col); }
+  double Double(int col) const override { return stmt_.Double(col); }
+  std::string Text(int col) const override { return stmt_.Text(col); }
+
+ private:
+  Stmt stmt_;
+};
+
+}  // namespace
+
+const sql::Dialect& SqliteDialect() { return kSqlite; }
+
+Result<Stmt> SqliteSqlConn::Bound(const char* sql, std::span<const sql::Value> params) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, conn_.Prepare(sql));
+  int i = 1;
+  for (const sql::Value& v : params) {
+    switch (v.kind()) {
+      case sql::Value::Kind::kNull:
+        s.BindNull(i);
+        break;
+      case sql::Value::Kind::kInt:
+        s.Bind(i, v.int_value());
+        break;
+      case sql::Value::Kind::kDouble:
+        s.Bind(i, v.double_value());
+        break;
+      case sql::Value::Kind::kText:
+        s.Bind(i, v.text());
+        break;
+    }
+    ++i;
+  }
+  return s;
+}
+
+Result<std::unique_ptr<sql::Rows>> SqliteSqlConn::DoQuery(const char* sql,
+                                                          std::span<const sql::Value> params) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, Bound(sql, params));
+  return std::unique_ptr<sql::Rows>(std::make_unique<SqliteRows>(std::move(s)));
+}
+
+Result<int64_t> SqliteSqlConn::DoExec(const char* sql, std::span<const sql::Value> params) {
+  VOUCH_ASSIGN_OR_RETURN(Stmt s, Bound(sql, params));
+  VOUCH_TRY(s.Run());
+  return conn_.changes();
+}
+
+}  // namespace vouch::store
