@@ -53,7 +53,7 @@ def test_error_codes_and_statuses_match_api_md(spec):
     for name, resp in spec.doc["components"]["responses"].items():
         status = {"BadRequest": "400", "Unauthenticated": "401", "PermissionDenied": "403",
                   "NotFound": "404", "MethodNotAllowed": "405", "Conflict": "409",
-                  "PayloadTooLarge": "413", "TooManyRequests": "429", "Internal": "500",
+                  "PayloadTooLarge": "413", "IdempotencyKeyReused": "422", "TooManyRequests": "429", "Internal": "500",
                   "Unavailable": "503"}[name]
         code_schema = resp["content"]["application/json"]["schema"]["allOf"][1]["properties"][
             "error"]["properties"]["code"]

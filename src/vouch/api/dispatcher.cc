@@ -10,6 +10,7 @@
 #include "vouch/api/client_address.h"
 #include "vouch/api/deferred.h"
 #include "vouch/api/error_table.h"
+#include "vouch/api/idempotent_call.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 #include "vouch/util/text.h"
@@ -104,16 +105,22 @@ Status Dispatcher::Authenticate(const DoorSpec& door, const HttpRequest& request
 
 Result<HttpResponse> Dispatcher::Invoke(const DoorSpec& /*door*/, const Route& route,
                                         const Call& call) const {
-  try {
-    return route.handler(call);
-  } catch (const std::exception& e) {
-    spdlog::error("request {} {} {}: unhandled exception: {}", call.ctx.request_id,
-                  call.request.method, PathOf(call.request.target), e.what());
-  } catch (...) {
-    spdlog::error("request {} {} {}: unhandled exception", call.ctx.request_id, call.request.method,
-                  PathOf(call.request.target));
-  }
-  return Internal("internal error; the request changed nothing");
+  // Under the request's Idempotency-Key (idempotent_call.h), for every door; its refusals are
+  // Statuses, so Conclude renders them in the door's shape.
+  return RunIdempotent(
+      idempotency_, call.ctx, call.request, PathOf(call.request.target),
+      [&]() -> Result<HttpResponse> {
+        try {
+          return route.handler(call);
+        } catch (const std::exception& e) {
+          spdlog::error("request {} {} {}: unhandled exception: {}", call.ctx.request_id,
+                        call.request.method, PathOf(call.request.target), e.what());
+        } catch (...) {
+          spdlog::error("request {} {} {}: unhandled exception", call.ctx.request_id,
+                        call.request.method, PathOf(call.request.target));
+        }
+        return Internal("internal error; the request changed nothing");
+      });
 }
 
 HttpResponse Dispatcher::Fail(const DoorSpec& door, std::string_view method, std::string_view path,

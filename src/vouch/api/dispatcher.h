@@ -12,6 +12,7 @@
 
 #include "vouch/api/router.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/service/idempotency.h"
 #include "vouch/util/net.h"
 
 namespace vouch::api {
@@ -23,6 +24,9 @@ class Dispatcher {
   Dispatcher(const Router& router, service::AuthService& auth, const Clock& clock,
              std::vector<CidrRange> trusted_proxies = {})
       : router_(router), auth_(auth), clock_(clock), trusted_proxies_(std::move(trusted_proxies)) {}
+
+  // Honours Idempotency-Key on the requests idempotent_call.h names; none until this is called.
+  void SetIdempotency(service::Idempotency* idempotency) { idempotency_ = idempotency; }
 
   // Handles one request. The response carries X-Request-Id.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -56,6 +60,7 @@ class Dispatcher {
   service::AuthService& auth_;
   const Clock& clock_;
   const std::vector<CidrRange> trusted_proxies_;
+  service::Idempotency* idempotency_ = nullptr;
 };
 
 }  // namespace vouch::api

@@ -27,6 +27,7 @@ constexpr StatusCode kAllCodes[] = {
     StatusCode::kUnauthenticated,
     StatusCode::kPayloadTooLarge,
     StatusCode::kMethodNotAllowed,
+    StatusCode::kIdempotencyKeyReused,
 };
 
 TEST(ErrorTable, MapsTheCanonicalCodesToTheirNativeNameAndStatus) {
@@ -72,6 +73,14 @@ TEST(ErrorTable, AWrongMethodIs405) {
   EXPECT_EQ(info.name, "UNIMPLEMENTED");
   EXPECT_EQ(info.http_status, 405);
   EXPECT_EQ(info.mlflow_http_status, 405);
+}
+
+TEST(ErrorTable, AReusedIdempotencyKeyIs422OnTheNativeAndMlflowDoors) {
+  const ErrorInfo& info = InfoFor(StatusCode::kIdempotencyKeyReused);
+  EXPECT_EQ(info.name, "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(info.http_status, 422);
+  EXPECT_EQ(info.mlflow_code, "INVALID_PARAMETER_VALUE");
+  EXPECT_EQ(info.mlflow_http_status, 422);
 }
 
 TEST(ErrorTable, AlreadyExistsIs409NativelyButMlflowSays400) {

@@ -45,11 +45,19 @@ App::App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOpti
       clock_(clock),
       auth_(std::make_unique<service::AuthService>(store_, clock_, options.auth)),
       secrets_(std::make_unique<service::Secrets>(store_, clock_, options.master_key)),
+      idempotency_(
+          std::make_unique<service::Idempotency>(store_, options.master_key, options.idempotency)),
+      executor_(std::make_unique<service::MutationExecutor>(store_)),
       scheduler_(clock_),
       leader_(std::make_unique<Leader>(
           store_, steady_clock_,
           options.server_name.empty() ? DefaultServerName() : options.server_name, options.leader)),
-      denial_flush_ms_(options.denial_flush_ms) {}
+      denial_flush_ms_(options.denial_flush_ms),
+      idempotency_prune_ms_(options.idempotency_prune_ms) {
+  // Before any change runs: a change made under an Idempotency-Key claim marks it applied in its
+  // own transaction, whichever service (registry or identity) makes it.
+  executor_->AddPreCommitHook(&service::Idempotency::MarkApplied);
+}
 
 // The wiring `vouch serve` had in its locals, in the same order.
 Status App::SetUp(const AppOptions& options) {
@@ -67,17 +75,25 @@ Status App::SetUp(const AppOptions& options) {
 
   const service::Authorizer authz(options.default_permission);
   registry_ =
-      std::make_unique<service::RegistryService>(store_, service::PageTokens(page_key), authz);
-  identity_ = std::make_unique<service::IdentityService>(store_, *auth_, authz);
+      std::make_unique<service::RegistryService>(*executor_, service::PageTokens(page_key), authz);
+  identity_ = std::make_unique<service::IdentityService>(*executor_, *auth_, authz);
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
   api::native::RegisterMetricsRoute(router_, [this] { return Metrics(); });
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterAuthRoutes(router_, *identity_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router_, *auth_, clock_, options.trusted_proxies);
+  dispatcher_->SetIdempotency(idempotency_.get());
 
   // Per server: the denials wait in this server's memory until their window closes.
   scheduler_.Every("denial-flush", denial_flush_ms_, [this] { auth_->FlushDenials(false); });
+  // Per server (any server may do it; deleting twice is harmless): expired idempotency keys are
+  // ignored at once and deleted here.
+  scheduler_.Every("idempotency-prune", idempotency_prune_ms_, [this] {
+    if (auto pruned = idempotency_->Prune(clock_.NowMs()); !pruned.ok()) {
+      spdlog::warn("pruning expired idempotency keys: {}", pruned.status().ToString());
+    }
+  });
   return OkStatus();
 }
 

@@ -21,6 +21,8 @@
 #include "vouch/app/scheduler.h"
 #include "vouch/domain/identity.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/service/executor.h"
+#include "vouch/service/idempotency.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
@@ -41,7 +43,9 @@ struct AppOptions {
   // This server's name in the lease's log lines and row; empty: "<hostname>:<pid>".
   std::string server_name;
   LeaderOptions leader;
-  TimeMs denial_flush_ms = 1000;  // how often closed denial windows are written
+  TimeMs denial_flush_ms = 1000;            // how often closed denial windows are written
+  service::IdempotencyOptions idempotency;  // Idempotency-Key: how long a key is kept
+  TimeMs idempotency_prune_ms = 60'000;     // how often expired keys are deleted
 };
 
 class App {
@@ -85,6 +89,10 @@ class App {
   const Clock& clock() const { return clock_; }
   service::AuthService& auth() { return *auth_; }
   service::Secrets& secrets() { return *secrets_; }
+  // The one executor every service's changes run through; Idempotency::MarkApplied is its
+  // pre-commit hook.
+  service::MutationExecutor& executor() { return *executor_; }
+  service::Idempotency& idempotency() { return *idempotency_; }
   service::RegistryService& registry() { return *registry_; }
   service::IdentityService& identity() { return *identity_; }
   api::Router& router() { return router_; }
@@ -103,6 +111,8 @@ class App {
   SteadyClock steady_clock_;
   std::unique_ptr<service::AuthService> auth_;
   std::unique_ptr<service::Secrets> secrets_;
+  std::unique_ptr<service::Idempotency> idempotency_;
+  std::unique_ptr<service::MutationExecutor> executor_;
   std::unique_ptr<service::RegistryService> registry_;
   std::unique_ptr<service::IdentityService> identity_;
   api::Router router_;
@@ -111,6 +121,7 @@ class App {
   Scheduler scheduler_;
   std::unique_ptr<Leader> leader_;
   TimeMs denial_flush_ms_;
+  TimeMs idempotency_prune_ms_;
   std::mutex mu_;
   bool started_ = false;  // guarded by mu_
   bool drained_ = false;  // guarded by mu_

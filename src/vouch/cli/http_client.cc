@@ -39,6 +39,9 @@ std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOpti
                          "Basic " + Base64(options.username + ":" + options.password));
   }
   if (request.body.has_value()) headers.emplace_back("Content-Type", "application/json");
+  if (!request.idempotency_key.empty()) {
+    headers.emplace_back("Idempotency-Key", request.idempotency_key);
+  }
   return headers;
 }
 

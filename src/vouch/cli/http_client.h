@@ -29,6 +29,7 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query, already percent-encoded: "/api/v1/models?limit=5"
   std::optional<std::string> body;  // JSON; nullopt sends no body and no Content-Type
+  std::string idempotency_key;      // sent as Idempotency-Key when set
 };
 
 struct HttpResponse {
@@ -47,7 +48,8 @@ class HttpTransport {
 };
 
 // The headers every request carries: User-Agent, X-Request-Id, Authorization (Bearer with a token,
-// else Basic with a username, else none), Content-Type when there is a body. Split out so the
+// else Basic with a username, else none), Content-Type when there is a body, Idempotency-Key when
+// the request has one. Split out so the
 // contract is testable without a network.
 std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOptions& options,
                                                                 const HttpRequest& request,

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "vouch/cli/args.h"
+#include "vouch/util/crypto.h"
 
 namespace vouch::cli {
 namespace {
@@ -13,7 +15,14 @@ namespace {
 constexpr int64_t kMaxPageSize = 1000;
 constexpr size_t kMaxQuotedBody = 200;
 
+// Whether a refusal is 409 ABORTED (the key's first request still running), not ALREADY_EXISTS.
+bool IsAborted(const HttpResponse& response) {
+  return RefusalMessage(response).starts_with("ABORTED:");
+}
+
 }  // namespace
+
+std::string NewIdempotencyKey() { return "cli-" + HexEncode(RandomBytes(16)); }
 
 int ExitCodeForHttpStatus(int http_status) {
   return http_status >= 200 && http_status <= 299 ? kExitOk : kExitRefused;
@@ -101,7 +110,21 @@ Session::Reply Session::Fetch(const HttpRequest& request) {
   int exit_code = kExitOk;
   HttpTransport* transport = Transport(exit_code);
   if (transport == nullptr) return {exit_code, {}};
-  Result<HttpResponse> response = transport->Send(request);
+  HttpRequest sent = request;
+  if (sent.method == "POST" && sent.idempotency_key.empty()) {
+    sent.idempotency_key = NewIdempotencyKey();
+  }
+  Result<HttpResponse> response = transport->Send(sent);
+  for (int attempt = 2; attempt <= kMaxAttempts && !sent.idempotency_key.empty(); ++attempt) {
+    const bool no_answer = !response.ok() && response.status().code() == StatusCode::kUnavailable;
+    const bool retry =
+        no_answer ||
+        (response.ok() && (response->status == 503 ||
+                           (response->status == 409 && attempt > 2 && IsAborted(*response))));
+    if (!retry) break;
+    std::this_thread::sleep_for(retry_delay_ * (attempt - 1));
+    response = transport->Send(sent);
+  }
   if (!response.ok()) {
     return {Fail(response.status().message(), ExitCodeForTransportFailure(response.status())), {}};
   }

@@ -2,6 +2,7 @@
 // message on stderr and an exit code, print what came back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -36,6 +37,9 @@ int ExitCodeForTransportFailure(const Status& status);
 // The text printed after "vouch: " for a refusal: "CODE: message" from the native error body, or
 // "HTTP <status>: <start of body>" when the body is not one (a proxy's error page, say).
 std::string RefusalMessage(const HttpResponse& response);
+
+// A fresh Idempotency-Key for one command's POST: "cli-" and 32 hex digits.
+std::string NewIdempotencyKey();
 
 // What a command shows of a single-object answer.
 enum class Display { kObject, kNothing };
@@ -100,8 +104,16 @@ class Session {
     int exit_code = kExitOk;
     json::value body;  // null for an empty (204) body
   };
-  // Sends one request; on failure the reason is already printed and exit_code is set.
+  // Sends one request; on failure the reason is already printed and exit_code is set. A POST goes
+  // out with a fresh Idempotency-Key and, when no answer came (the server unreachable, the
+  // connection dropped, a timeout) or the server answered 503, is sent again with the same key, up
+  // to kMaxAttempts in all, so a create whose answer was lost is not applied twice. A retry that
+  // finds the first attempt still running (409 ABORTED) is retried too.
   Reply Fetch(const HttpRequest& request);
+
+  static constexpr int kMaxAttempts = 3;
+  // The pause before the n-th retry is n times this (tests set 0).
+  void set_retry_delay(std::chrono::milliseconds delay) { retry_delay_ = delay; }
 
  private:
   // The transport, made through env_ on first use. Null (and the reason printed, `exit_code` set)
@@ -114,6 +126,7 @@ class Session {
   OutputFormat format_;
   std::ostream& out_;
   std::ostream& err_;
+  std::chrono::milliseconds retry_delay_{500};
 };
 
 }  // namespace vouch::cli

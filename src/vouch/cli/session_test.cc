@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "vouch/cli/fake_transport.h"
@@ -169,6 +170,88 @@ TEST_F(SessionTest, ListWithoutItemsFieldIsAFailure) {
   Session session = MakeSession();
   EXPECT_EQ(session.RunList(Events(std::nullopt)), kExitRefused);
   EXPECT_NE(err_.str().find("events"), std::string::npos);
+}
+
+TEST_F(SessionTest, APostGoesOutWithAFreshIdempotencyKeyAndAGetWithNone) {
+  Session session = MakeSession();
+  EXPECT_EQ(
+      session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"m"})"}, Display::kNothing),
+      kExitOk);
+  EXPECT_EQ(
+      session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"n"})"}, Display::kNothing),
+      kExitOk);
+  EXPECT_EQ(session.Run(HttpRequest{"GET", "/api/v1/whoami", {}}, Display::kNothing), kExitOk);
+  ASSERT_EQ(transport_.requests.size(), 3u);
+  const std::string& first = transport_.requests[0].idempotency_key;
+  EXPECT_TRUE(first.starts_with("cli-"));
+  EXPECT_EQ(first.size(), 36u);
+  EXPECT_NE(transport_.requests[1].idempotency_key, first);
+  EXPECT_EQ(transport_.requests[2].idempotency_key, "");
+}
+
+TEST_F(SessionTest, ACreateWhoseAnswerWasLostIsRetriedWithTheSameKey) {
+  transport_.FailNext(Unavailable("connection dropped"));
+  transport_.Answer(503, R"({"error":{"code":"UNAVAILABLE","message":"retry"}})");
+  transport_.Answer(201, R"({"model":{"name":"m"}})");
+  Session session = MakeSession();
+  session.set_retry_delay(std::chrono::milliseconds(0));
+  EXPECT_EQ(session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"m"})"}, Display::kObject),
+            kExitOk);
+  ASSERT_EQ(transport_.requests.size(), 3u);
+  for (const HttpRequest& r : transport_.requests) {
+    EXPECT_EQ(r.idempotency_key, transport_.requests[0].idempotency_key);
+    EXPECT_EQ(r.body, R"({"name":"m"})");
+  }
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SessionTest, RetriesStopAfterThreeAttempts) {
+  for (int i = 0; i < 4; ++i) transport_.FailNext(Unavailable("cannot reach server"));
+  Session session = MakeSession();
+  session.set_retry_delay(std::chrono::milliseconds(0));
+  EXPECT_EQ(session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"m"})"}, Display::kObject),
+            kExitUnreachable);
+  EXPECT_EQ(transport_.requests.size(), static_cast<size_t>(Session::kMaxAttempts));
+}
+
+TEST_F(SessionTest, ARetryThatFindsTheFirstAttemptStillRunningIsRetriedAgain) {
+  transport_.FailNext(Unavailable("timed out"));
+  transport_.Answer(409, R"({"error":{"code":"ABORTED","message":"still in flight"}})");
+  transport_.Answer(201, R"({"model":{"name":"m"}})");
+  Session session = MakeSession();
+  session.set_retry_delay(std::chrono::milliseconds(0));
+  EXPECT_EQ(session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"m"})"}, Display::kObject),
+            kExitOk);
+  EXPECT_EQ(transport_.requests.size(), 3u);
+}
+
+TEST_F(SessionTest, RefusalsAndGetsAreNotRetried) {
+  transport_.Answer(409, R"({"error":{"code":"ALREADY_EXISTS","message":"model m exists"}})");
+  transport_.Answer(409, R"({"error":{"code":"ABORTED","message":"conflict"}})");
+  transport_.FailNext(Unavailable("cannot reach server"));
+  Session session = MakeSession();
+  session.set_retry_delay(std::chrono::milliseconds(0));
+  EXPECT_EQ(session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"m"})"}, Display::kObject),
+            kExitRefused);
+  // A first answer of 409 ABORTED is a conflict of its own, not this command's earlier attempt.
+  EXPECT_EQ(session.Run(HttpRequest{"POST", "/api/v1/models", R"({"name":"n"})"}, Display::kObject),
+            kExitRefused);
+  EXPECT_EQ(session.Run(HttpRequest{"GET", "/api/v1/whoami", {}}, Display::kObject),
+            kExitUnreachable);
+  EXPECT_EQ(transport_.requests.size(), 3u);
+}
+
+TEST(CliHeaders, SendsTheIdempotencyKeyOnlyWhenTheRequestHasOne) {
+  ClientOptions options{.server = "http://h", .token = "vch_t"};
+  HttpRequest with{"POST", "/api/v1/models", "{}"};
+  with.idempotency_key = "cli-abc";
+  auto headers = RequestHeaders(options, with, "cli-1");
+  EXPECT_NE(std::find(headers.begin(), headers.end(),
+                      std::pair<std::string, std::string>{"Idempotency-Key", "cli-abc"}),
+            headers.end());
+  for (const auto& [name, value] : RequestHeaders(options, {"POST", "/x", "{}"}, "cli-1")) {
+    EXPECT_NE(name, "Idempotency-Key");
+  }
 }
 
 }  // namespace

@@ -39,6 +39,13 @@ std::string_view AuthMethodName(AuthMethod m);
 enum class Door { kNative, kMlflow, kSageMaker, kCli, kUi, kSystem };
 std::string_view DoorName(Door d);
 
+// The Idempotency-Key a request holds (service/idempotency.h): the key and when it was claimed,
+// which names the claim in the store.
+struct IdempotencyClaim {
+  std::string key;
+  TimeMs claimed_ms = 0;
+};
+
 // One per request. The service reads identity and time only from here. Not thread-safe; owned by
 // the request.
 struct RequestContext {
@@ -54,6 +61,8 @@ struct RequestContext {
   // The identity a refused request tried to be (a username, a known token's owner), for the
   // denial record; never a secret.
   std::string attempted_identity;
+  // Set while the request holds an idempotency key it claimed (service/idempotency.h).
+  std::optional<IdempotencyClaim> idempotency;
 
   TimeMs Now() const { return clock->NowMs(); }
 };

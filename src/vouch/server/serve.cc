@@ -48,6 +48,7 @@ struct ServeConfig {
   std::string request_timeout = "30s";
   std::string drain_timeout = "30s";
   std::string denial_window = "60s";
+  std::string idempotency_ttl = "24h";
   std::string log_format = "text";
   std::string log_level = "info";
   bool init = false;                // SQLite: make a new registry beside a key, token or head
@@ -215,9 +216,11 @@ int Run(const ServeConfig& c) {
   auto request_timeout = ParseDurationMs(c.request_timeout);
   auto drain_timeout = ParseDurationMs(c.drain_timeout);
   auto denial_window = ParseDurationMs(c.denial_window);
-  for (const auto* d : {&request_timeout, &drain_timeout, &denial_window}) {
+  auto idempotency_ttl = ParseDurationMs(c.idempotency_ttl);
+  for (const auto* d : {&request_timeout, &drain_timeout, &denial_window, &idempotency_ttl}) {
     if (!d->ok()) return Fail(d->status());
   }
+  if (*idempotency_ttl < 1000) return Fail(InvalidArgument("--idempotency-ttl is under a second"));
   if (c.threads < 1 || c.workers < 1)
     return Fail(InvalidArgument("--threads and --workers must be at least 1"));
   std::shared_ptr<TlsContext> tls;
@@ -284,7 +287,8 @@ int Run(const ServeConfig& c) {
                                  .max_failures = c.max_failed_logins},
                         .default_permission = *default_permission,
                         .trusted_proxies = std::move(trusted).value(),
-                        .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : ""},
+                        .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : "",
+                        .idempotency = {.ttl_ms = *idempotency_ttl}},
                        clock);
   if (!opened.ok()) return Fail(opened.status());
   app::App& app = **opened;
@@ -421,6 +425,11 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--denial-window", c.denial_window,
                  "Unauthenticated denials from one address are recorded as one event per window")
       ->envname("VOUCH_DENIAL_WINDOW")
+      ->capture_default_str();
+  app.add_option("--idempotency-ttl", c.idempotency_ttl,
+                 "How long an Idempotency-Key and its answer are kept (a retry with the key within "
+                 "it gets the first answer)")
+      ->envname("VOUCH_IDEMPOTENCY_TTL")
       ->capture_default_str();
   app.add_flag("--init", c.init,
                "SQLite: make a new, empty registry in a data directory that holds a master key, "

@@ -4,6 +4,18 @@
 
 namespace vouch::store {
 
+std::string_view IdempotencyStateName(IdempotencyState s) {
+  switch (s) {
+    case IdempotencyState::kInFlight:
+      return "in_flight";
+    case IdempotencyState::kApplied:
+      return "applied";
+    case IdempotencyState::kDone:
+      return "done";
+  }
+  return "in_flight";
+}
+
 Status RunGuarded(const std::function<Status(Tx&)>& fn, Tx& tx) {
   try {
     return fn(tx);

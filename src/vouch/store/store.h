@@ -70,6 +70,24 @@ struct StoredAuditEvent {
   std::string body;  // the canonical JSON bytes, exactly as stored
 };
 
+// ---- Idempotency keys (issue 10; service/idempotency.h). One row per (principal, key).
+enum class IdempotencyState { kInFlight, kApplied, kDone };
+std::string_view IdempotencyStateName(IdempotencyState s);  // "in_flight", "applied", "done"
+
+struct IdempotencyRecord {
+  int64_t principal_id = 0;
+  std::string key;
+  std::string request;      // "POST /api/v1/models": method and path
+  std::string body_sha256;  // hex
+  IdempotencyState state = IdempotencyState::kInFlight;
+  int status = 0;  // the answer's HTTP status, once done
+  std::string content_type;
+  std::string response_nonce;  // base64url; the answer's body is sealed under the master key
+  std::string response_body;   // base64url ciphertext with its tag
+  TimeMs created_ms = 0;       // when this claim was made: it names the claim
+  TimeMs expires_ms = 0;
+};
+
 // One transaction. Methods return UNAVAILABLE when the store fails underneath, INTERNAL for
 // surprises; the specific codes are in each comment. A Tx is used by one thread.
 class Tx {
@@ -246,6 +264,23 @@ class Tx {
   virtual Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
                                TimeMs created_ms) = 0;
   virtual Result<int64_t> CountPendingOutbox() = 0;
+
+  // ---- Idempotency keys (issue 10). The claim a row holds is named by its created_ms: the
+  // update and delete methods touch the row only while it still holds that claim, and say whether
+  // they did (false: another request took the key over, or it was pruned).
+  // Inserts `record`; false (nothing written) when the principal already has a row for that key.
+  virtual Result<bool> InsertIdempotencyKey(const IdempotencyRecord& record) = 0;
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(int64_t principal_id,
+                                                                      std::string_view key) = 0;
+  // Sets the state only.
+  virtual Result<bool> SetIdempotencyState(int64_t principal_id, std::string_view key,
+                                           TimeMs created_ms, IdempotencyState state) = 0;
+  // Sets state done and the answer (status, content type, sealed body) from `record`.
+  virtual Result<bool> CompleteIdempotencyKey(const IdempotencyRecord& record) = 0;
+  virtual Result<bool> DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
+                                            TimeMs created_ms) = 0;
+  // Deletes every row with expires_ms <= now; returns how many.
+  virtual Result<int64_t> PruneIdempotencyKeys(TimeMs now) = 0;
 
   // Leader leases (store/lease.h, app/leader.h). The lease's epoch, 0 when it was never taken; in
   // a PostgreSQL write transaction its row stays locked until commit, so a singleton job that

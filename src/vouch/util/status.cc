@@ -7,7 +7,7 @@ namespace vouch {
 namespace {
 
 // Indexed by StatusCode.
-constexpr std::array<std::string_view, 19> kNames = {
+constexpr std::array<std::string_view, 20> kNames = {
     "OK",
     "CANCELLED",
     "UNKNOWN",
@@ -27,6 +27,7 @@ constexpr std::array<std::string_view, 19> kNames = {
     "UNAUTHENTICATED",
     "RESOURCE_EXHAUSTED",  // kPayloadTooLarge
     "UNIMPLEMENTED",       // kMethodNotAllowed
+    "IDEMPOTENCY_KEY_REUSED",
 };
 
 }  // namespace

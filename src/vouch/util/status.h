@@ -37,6 +37,9 @@ enum class StatusCode {
   kPayloadTooLarge,
   // Not in abseil's set: a method the path does not take. Wire name UNIMPLEMENTED, status 405.
   kMethodNotAllowed,
+  // Not in abseil's set: an Idempotency-Key sent again with another request (another body, method
+  // or path) than it was first used for. Wire name IDEMPOTENCY_KEY_REUSED, status 422.
+  kIdempotencyKeyReused,
 };
 
 // The code's wire name, e.g. "NOT_FOUND" (also the native API's error code). The two codes outside

@@ -16,6 +16,7 @@ TEST(StatusCodeName, NamesEachAbseilCodeOnceAndTheTwoDoorCodesAfterTheirNearest)
   EXPECT_EQ(StatusCodeName(StatusCode::kNotFound), "NOT_FOUND");
   EXPECT_EQ(StatusCodeName(StatusCode::kPayloadTooLarge), "RESOURCE_EXHAUSTED");
   EXPECT_EQ(StatusCodeName(StatusCode::kMethodNotAllowed), "UNIMPLEMENTED");
+  EXPECT_EQ(StatusCodeName(StatusCode::kIdempotencyKeyReused), "IDEMPOTENCY_KEY_REUSED");
 }
 
 TEST(Status, DefaultIsOk) {

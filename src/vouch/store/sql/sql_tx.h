@@ -5,6 +5,7 @@
 //   secrets_repository.cc   sealed secrets and web sessions
 //   audit_repository.cc     the audit log and the outbox
 //   lease_repository.cc     leader leases' epochs
+//   idempotency_repository.cc  Idempotency-Key claims and their kept answers
 // A backend's Tx (SqliteTx, PostgresTx) is this over its connection and dialect. Used by one
 // thread inside an open transaction.
 //
@@ -170,6 +171,16 @@ class SqlTx : public Tx {
   // Leases: lease_repository.cc.
   Result<int64_t> LeaseEpoch(std::string_view name) override;
   Result<int64_t> TakeLease(std::string_view name, std::string_view holder, TimeMs now) override;
+  // Idempotency keys: idempotency_repository.cc.
+  Result<bool> InsertIdempotencyKey(const IdempotencyRecord& record) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(int64_t principal_id,
+                                                              std::string_view key) override;
+  Result<bool> SetIdempotencyState(int64_t principal_id, std::string_view key, TimeMs created_ms,
+                                   IdempotencyState state) override;
+  Result<bool> CompleteIdempotencyKey(const IdempotencyRecord& record) override;
+  Result<bool> DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
+                                    TimeMs created_ms) override;
+  Result<int64_t> PruneIdempotencyKeys(TimeMs now) override;
 
  protected:
   sql::Connection& conn() { return c_; }
