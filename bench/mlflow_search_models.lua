@@ -1,6 +1,7 @@
 -- Filtered registered-model search in MLflow's REST protocol:
 -- GET /api/2.0/mlflow/registered-models/search?filter=name LIKE 'bench%'&max_results=50
--- (URL-encoded). The seed has 101 matching models, each with latest_versions to fill in.
+-- (URL-encoded). The seed has 101 matching models (the large registry 20,000), each with
+-- latest_versions to fill in.
 -- Replayed unchanged to `mlflow server` and to vouch's MLflow door.
 local bench_dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 wrk.method = "GET"

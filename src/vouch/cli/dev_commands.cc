@@ -165,6 +165,10 @@ void AddDevCommands(CLI::App& app, Action& chosen) {
       ->capture_default_str();
   seed->add_option("--big-model", a->plan.big_model, "The model that holds the versions")
       ->capture_default_str();
+  seed->add_option("--run-id-every", a->plan.run_id_every,
+                   "Give every Nth version (n % N == 0) the run id of --run-id (0: none)")
+      ->capture_default_str();
+  seed->add_option("--run-id", a->plan.run_id, "The run id of those versions");
   seed->add_option("--batch", a->plan.batch, "Creates per transaction")->capture_default_str();
   seed->add_flag("--quiet", a->quiet, "No progress lines on standard error");
   seed->add_flag("--direct", a->direct,

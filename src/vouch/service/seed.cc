@@ -36,6 +36,10 @@ Status CheckPlan(const SeedPlan& plan) {
   if (plan.batch < 1 || plan.batch > 100'000) {
     return InvalidArgument("batch must be between 1 and 100000");
   }
+  if (plan.run_id_every < 0) return InvalidArgument("run_id_every must not be negative");
+  if (plan.run_id_every > 0 && plan.run_id.empty()) {
+    return InvalidArgument("run_id_every needs the run id to give those versions");
+  }
   if (plan.versions > 0 && plan.big_model.empty()) {
     return InvalidArgument("versions need the name of the model to hold them");
   }
@@ -96,7 +100,9 @@ Result<SeedReport> SeedRegistry(store::Store& store, const Clock& clock, const S
           const int64_t n = i + 1;
           CreateVersionArgs args{.model = plan.big_model,
                                  .source = fmt::format("s3://seed/{}/{}", plan.big_model, n),
-                                 .run_id = fmt::format("{:032x}", n),
+                                 .run_id = plan.run_id_every > 0 && n % plan.run_id_every == 0
+                                               ? plan.run_id
+                                               : fmt::format("{:032x}", n),
                                  .tags = {{"group", fmt::format("g{}", n % 100)}}};
           return registry.CreateVersion(ctx, args).status();
         },

@@ -24,6 +24,10 @@ struct SeedPlan {
   // s3://seed/<name>/<n>, a run id of 32 hex digits and the tag group = g<n % 100>.
   int64_t versions = 0;
   std::string big_model = "big";
+  // When > 0, every run_id_every-th version (n % run_id_every == 0) has the run id `run_id`
+  // instead, so that a filter on it matches a known share (versions / run_id_every) of them.
+  int64_t run_id_every = 0;
+  std::string run_id;
   int batch = 5000;  // service calls per transaction, 1..100000
 };
 

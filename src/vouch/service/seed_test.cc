@@ -64,6 +64,21 @@ TEST_F(SeedTest, SeedingMakesEveryRowWithItsAuditEventInBatchedTransactions) {
   EXPECT_EQ(event->at("source").as_object().at("user_agent"), "vouch dev seed");
 }
 
+TEST_F(SeedTest, EveryNthVersionCanCarryAGivenRunId) {
+  auto report = SeedRegistry(db_.store(), clock_,
+                             {.versions = 30, .run_id_every = 10, .run_id = "r7", .batch = 7});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  for (int64_t n : {10, 20, 30}) {
+    auto v = registry_.GetVersion(reader_, "big", n);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->run_id, "r7") << n;
+  }
+  auto v9 = registry_.GetVersion(reader_, "big", 9);
+  ASSERT_TRUE(v9.ok()) << v9.status().ToString();
+  EXPECT_EQ(v9->run_id, std::string(31, '0') + "9");
+  EXPECT_TRUE(audit::Verify(db_.store()).ok());
+}
+
 TEST_F(SeedTest, NamesArePaddedToTheWidthOfTheLargestIndex) {
   ASSERT_TRUE(SeedRegistry(db_.store(), clock_, {.models = 3, .model_prefix = "x"}).ok());
   EXPECT_TRUE(registry_.GetModel(reader_, "x00002").ok());
@@ -88,6 +103,10 @@ TEST_F(SeedTest, PlansOutOfRangeAreInvalidArgument) {
   EXPECT_EQ(SeedRegistry(db_.store(), clock_, {.models = 1, .batch = 0}).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(SeedRegistry(db_.store(), clock_, {.versions = 1, .big_model = ""}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(SeedRegistry(db_.store(), clock_, {.versions = 1, .run_id_every = -1}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(SeedRegistry(db_.store(), clock_, {.versions = 1, .run_id_every = 2}).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Head(), 0);
 }
