@@ -2,19 +2,13 @@
 // VOUCH_TEST_POSTGRES_DSN is set; a scratch schema per test, dropped at its end): registry and
 // identity share one executor whose pre-commit hook marks a request's claim applied inside the
 // change's own transaction; the dispatcher replays; the scheduler prunes expired keys.
-#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "vouch/app/app.h"
-#include "vouch/store/postgres/pg_conn.h"
-#include "vouch/store/postgres/postgres_store.h"
-#include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/storage/test_stores_test.h"
 #include "vouch/util/crypto.h"
 
 namespace vouch::app {
@@ -23,69 +17,11 @@ namespace {
 constexpr TimeMs kT0 = 1'700'000'000'000;
 constexpr char kToken[] = "vouch_app_idem_test_admin_token_0123456789abcd";
 
-std::string TestDsn() {
-  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
-  return dsn != nullptr ? dsn : "";
-}
-
-class Env {
- public:
-  virtual ~Env() = default;
-  virtual store::Store& store() = 0;
-};
-
-class SqliteEnv final : public Env {
- public:
-  store::Store& store() override { return db_.store(); }
-
- private:
-  store::testing::TempSqliteStore db_;
-};
-
-class PostgresEnv final : public Env {
- public:
-  PostgresEnv() {
-    static std::atomic<int> counter{0};
-    schema_ = fmt::format("vouch_app_idem_test_{}_{}", getpid(), counter++);
-    auto opened = store::PostgresStore::Open({.dsn = TestDsn(), .pool_size = 4, .schema = schema_});
-    if (!opened.ok()) {
-      ADD_FAILURE() << opened.status().ToString();
-      return;
-    }
-    store_ = std::move(opened).value();
-  }
-  ~PostgresEnv() override {
-    store_.reset();
-    auto raw = store::PgConn::Open({.dsn = TestDsn()});
-    if (raw.ok()) {
-      std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema_);
-      (void)(*raw)->Exec(drop.c_str());
-    }
-  }
-  bool ok() const { return store_ != nullptr; }
-  store::Store& store() override { return *store_; }
-
- private:
-  std::string schema_;
-  std::unique_ptr<store::PostgresStore> store_;
-};
-
-std::vector<std::string> Backends() {
-  std::vector<std::string> out{"Sqlite"};
-  if (!TestDsn().empty()) out.push_back("Postgres");
-  return out;
-}
-
 class AppIdempotencyTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "Postgres") {
-      auto pg = std::make_unique<PostgresEnv>();
-      ASSERT_TRUE(pg->ok());
-      env_ = std::move(pg);
-    } else {
-      env_ = std::make_unique<SqliteEnv>();
-    }
+    env_ = store::testing::TestStore::Make(GetParam(), "vouch_app_idem_test");
+    ASSERT_NE(env_, nullptr);
     auto app = App::Create(env_->store(),
                            {.master_key = RandomBytes(32),
                             .bootstrap_token = kToken,
@@ -151,7 +87,7 @@ class AppIdempotencyTest : public ::testing::TestWithParam<std::string> {
   }
 
   FakeClock clock_{kT0};
-  std::unique_ptr<Env> env_;
+  std::unique_ptr<store::testing::TestStore> env_;
   std::unique_ptr<App> app_;
 };
 
@@ -239,7 +175,8 @@ TEST_P(AppIdempotencyTest, TheSchedulerPrunesExpiredKeys) {
   EXPECT_FALSE(Row(admin, "old").has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, AppIdempotencyTest, ::testing::ValuesIn(Backends()),
+INSTANTIATE_TEST_SUITE_P(Stores, AppIdempotencyTest,
+                         ::testing::ValuesIn(store::testing::TestBackends()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

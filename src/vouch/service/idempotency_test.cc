@@ -4,15 +4,10 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
 
-#include "vouch/store/postgres/pg_conn.h"
-#include "vouch/store/postgres/postgres_store.h"
-#include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/storage/test_stores_test.h"
 #include "vouch/util/crypto.h"
 
 namespace vouch::service {
@@ -22,70 +17,11 @@ constexpr TimeMs kT0 = 1'700'000'000'000;
 constexpr char kCreate[] = "POST /api/v1/models";
 constexpr char kBody[] = R"({"name":"m"})";
 
-std::string TestDsn() {
-  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
-  return dsn != nullptr ? dsn : "";
-}
-
-// A store for one test.
-class Env {
- public:
-  virtual ~Env() = default;
-  virtual store::Store& store() = 0;
-};
-
-class SqliteEnv final : public Env {
- public:
-  store::Store& store() override { return db_.store(); }
-
- private:
-  store::testing::TempSqliteStore db_;
-};
-
-class PostgresEnv final : public Env {
- public:
-  PostgresEnv() {
-    static std::atomic<int> counter{0};
-    schema_ = fmt::format("vouch_idem_test_{}_{}", getpid(), counter++);
-    auto opened = store::PostgresStore::Open({.dsn = TestDsn(), .pool_size = 4, .schema = schema_});
-    if (!opened.ok()) {
-      ADD_FAILURE() << opened.status().ToString();
-      return;
-    }
-    store_ = std::move(opened).value();
-  }
-  ~PostgresEnv() override {
-    store_.reset();
-    auto raw = store::PgConn::Open({.dsn = TestDsn()});
-    if (raw.ok()) {
-      std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema_);
-      (void)(*raw)->Exec(drop.c_str());
-    }
-  }
-  bool ok() const { return store_ != nullptr; }
-  store::Store& store() override { return *store_; }
-
- private:
-  std::string schema_;
-  std::unique_ptr<store::PostgresStore> store_;
-};
-
-std::vector<std::string> Backends() {
-  std::vector<std::string> out{"Sqlite"};
-  if (!TestDsn().empty()) out.push_back("Postgres");
-  return out;
-}
-
 class IdempotencyTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "Postgres") {
-      auto pg = std::make_unique<PostgresEnv>();
-      ASSERT_TRUE(pg->ok());
-      env_ = std::move(pg);
-    } else {
-      env_ = std::make_unique<SqliteEnv>();
-    }
+    env_ = store::testing::TestStore::Make(GetParam(), "vouch_idem_test");
+    ASSERT_NE(env_, nullptr);
     idem_ = std::make_unique<Idempotency>(env_->store(), key_);
   }
 
@@ -123,7 +59,7 @@ class IdempotencyTest : public ::testing::TestWithParam<std::string> {
 
   const std::string key_ = std::string(kSealKeyBytes, '\x22');
   FakeClock clock_{kT0};
-  std::unique_ptr<Env> env_;
+  std::unique_ptr<store::testing::TestStore> env_;
   std::unique_ptr<Idempotency> idem_;
 };
 
@@ -323,7 +259,8 @@ TEST_P(IdempotencyTest, AClaimNeedsAWellFormedKeyAndAPrincipal) {
   EXPECT_EQ(Claim(nobody, "k").status().code(), StatusCode::kFailedPrecondition);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, IdempotencyTest, ::testing::ValuesIn(Backends()),
+INSTANTIATE_TEST_SUITE_P(Stores, IdempotencyTest,
+                         ::testing::ValuesIn(store::testing::TestBackends()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
