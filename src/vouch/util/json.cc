@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "vouch/util/json_writer.h"
 #include "vouch/util/text.h"
 
 namespace vouch {
@@ -73,50 +74,11 @@ std::u16string Utf16(std::string_view s) {
 }
 
 // Invalid UTF-8 never reaches a JSON text: the canonical form refuses it (RFC 8785 needs valid
-// Unicode); a response replaces it with U+FFFD.
-Status AppendString(std::string& out, std::string_view raw, bool canonical) {
-  std::string repaired;
-  std::string_view s = raw;
-  if (!IsValidUtf8(raw)) {
-    if (canonical) return InvalidArgument("a string is not valid UTF-8");
-    repaired = SanitizeUtf8(raw);
-    s = repaired;
-  }
-  out.push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied; runs that need no escape go in one append
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.substr(run, i - run));
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:  // the other control characters
-        fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-    }
-  }
-  out.append(s.substr(run));
-  out.push_back('"');
+// Unicode); a response replaces it with U+FFFD. The escapes are JsonWriter's, so a tree written
+// here and the same values streamed by JsonWriter are the same text.
+Status AppendString(std::string& out, std::string_view s, bool canonical) {
+  if (canonical && !IsValidUtf8(s)) return InvalidArgument("a string is not valid UTF-8");
+  AppendJsonString(out, s);
   return OkStatus();
 }
 

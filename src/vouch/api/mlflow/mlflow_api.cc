@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 
 #include "vouch/api/error_table.h"
 #include "vouch/api/mlflow/request_fields.h"
 #include "vouch/api/mlflow/search_filter.h"
 #include "vouch/util/json.h"
+#include "vouch/util/json_writer.h"
 
 namespace vouch::api::mlflow {
 namespace {
@@ -45,22 +47,59 @@ Result<HttpResponse> Empty(const Result<T>& r) {
   return Empty(r.status());
 }
 
-json::array TagsJson(const StringMap& tags) {
-  json::array out;
-  for (const auto& [key, value] : tags) out.push_back(json::object{{"key", key}, {"value", value}});
-  return out;
+// A 200 answer whose object's members `write` streams into the body.
+template <typename Members>
+HttpResponse OkWith(size_t size_hint, const Members& write) {
+  std::string body;
+  body.reserve(size_hint);
+  JsonWriter w(body);
+  w.BeginObject();
+  write(w);
+  w.EndObject();
+  return HttpResponse::Json(200, std::move(body));
+}
+
+// Room for a version's JSON in MLflow's form with short fields, so that most bodies are written
+// without the string growing.
+constexpr size_t kVersionBytes = 320;
+
+void WriteTags(JsonWriter& w, const StringMap& tags) {
+  w.BeginArray();
+  for (const auto& [key, value] : tags) {
+    w.BeginObject();
+    w.Field("key", key);
+    w.Field("value", value);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+HttpResponse ModelBody(const Model& m, const std::vector<ModelVersion>& latest) {
+  return OkWith((latest.size() + 1) * kVersionBytes, [&](JsonWriter& w) {
+    w.Key("registered_model");
+    WriteModel(w, m, latest);
+  });
 }
 
 // A model with the highest version in each stage, as every MLflow answer carrying a model has it.
 Result<HttpResponse> ModelAnswer(RegistryService& reg, const Call& c, const Result<Model>& m) {
   if (!m.ok()) return m.status();
   VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> latest, reg.LatestVersions(c.ctx, m->name, {}));
-  return Ok({{"registered_model", ModelJson(*m, latest)}});
+  return ModelBody(*m, latest);
 }
 
 Result<HttpResponse> VersionAnswer(const Result<ModelVersion>& v) {
   if (!v.ok()) return v.status();
-  return Ok({{"model_version", VersionJson(*v, true)}});
+  return OkWith(kVersionBytes, [&](JsonWriter& w) {
+    w.Key("model_version");
+    WriteVersion(w, *v, true);
+  });
+}
+
+// The decimal text of `n` in `buf`, which must hold 24 characters.
+std::string_view DecimalOf(char (&buf)[24], int64_t n) {
+  const auto res = std::to_chars(buf, buf + sizeof buf, n);
+  return std::string_view(buf, res.ptr - buf);
 }
 
 int ClampToInt(int64_t n) { return static_cast<int>(std::clamp<int64_t>(n, INT_MIN, INT_MAX)); }
@@ -72,7 +111,7 @@ Result<HttpResponse> CreateModel(RegistryService& reg, const Call& c) {
   service::CreateModelArgs args{
       .name = f.String("name"), .description = f.String("description"), .tags = f.Tags("tags")};
   VOUCH_ASSIGN_OR_RETURN(Model m, reg.CreateModel(c.ctx, args));
-  return Ok({{"registered_model", ModelJson(m, {})}});
+  return ModelBody(m, {});
 }
 
 Result<HttpResponse> GetModel(RegistryService& reg, const Call& c) {
@@ -107,19 +146,24 @@ Result<HttpResponse> SearchModels(RegistryService& reg, const Call& c) {
   request.max_results = ClampToInt(f.Int("max_results").value_or(kDefaultModelResults));
   request.page_token = f.String("page_token");
   VOUCH_ASSIGN_OR_RETURN(service::Page<Model> page, reg.SearchModels(c.ctx, request));
-  json::array models;
-  for (Model& m : page.items) {
-    // MLflow's SQL store lists a searched model's latest versions by stage name (the order its
-    // per-stage window query yields); a single model's come in version order.
-    std::stable_sort(
-        m.latest_versions.begin(), m.latest_versions.end(),
-        [](const auto& a, const auto& b) { return StageName(a.stage) < StageName(b.stage); });
-    models.push_back(ModelJson(m, m.latest_versions));
-  }
-  json::object o;
-  if (!models.empty()) o["registered_models"] = std::move(models);
-  if (!page.next_page_token.empty()) o["next_page_token"] = page.next_page_token;
-  return Ok(o);
+  size_t versions = 0;
+  for (const Model& m : page.items) versions += 1 + m.latest_versions.size();
+  return OkWith(versions * kVersionBytes, [&](JsonWriter& w) {
+    if (!page.items.empty()) {
+      w.Key("registered_models");
+      w.BeginArray();
+      for (Model& m : page.items) {
+        // MLflow's SQL store lists a searched model's latest versions by stage name (the order
+        // its per-stage window query yields); a single model's come in version order.
+        std::stable_sort(
+            m.latest_versions.begin(), m.latest_versions.end(),
+            [](const auto& a, const auto& b) { return StageName(a.stage) < StageName(b.stage); });
+        WriteModel(w, m, m.latest_versions);
+      }
+      w.EndArray();
+    }
+    if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+  });
 }
 
 Result<HttpResponse> LatestVersions(RegistryService& reg, const Call& c) {
@@ -127,11 +171,13 @@ Result<HttpResponse> LatestVersions(RegistryService& reg, const Call& c) {
                          RequestFields::Read(c, {kName, {"stages", FieldType::kStringList}}));
   VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> versions,
                          reg.LatestVersions(c.ctx, f.String("name"), f.List("stages")));
-  json::array items;
-  for (const auto& v : versions) items.push_back(VersionJson(v, true));
-  json::object o;
-  if (!items.empty()) o["model_versions"] = std::move(items);
-  return Ok(o);
+  return OkWith(versions.size() * kVersionBytes, [&](JsonWriter& w) {
+    if (versions.empty()) return;
+    w.Key("model_versions");
+    w.BeginArray();
+    for (const auto& v : versions) WriteVersion(w, v, true);
+    w.EndArray();
+  });
 }
 
 Result<HttpResponse> SetModelTag(RegistryService& reg, const Call& c) {
@@ -220,23 +266,19 @@ Result<HttpResponse> SearchVersions(RegistryService& reg, const Call& c) {
   request.page_token = f.String("page_token");
   VOUCH_ASSIGN_OR_RETURN(service::Page<ModelVersion> page, reg.SearchVersions(c.ctx, request));
   // A page may hold 200,000 versions: each is written out as text and dropped in turn, so the
-  // answer is held once, not also as a JSON tree beside the versions it came from.
-  std::string body = "{";
-  if (!page.items.empty()) {
-    body += "\"model_versions\":[";
-    for (size_t i = 0; i < page.items.size(); ++i) {
-      if (i > 0) body.push_back(',');
-      body += SerializeJson(VersionJson(page.items[i], false));
-      page.items[i] = ModelVersion();
+  // answer is held once, not also beside all the versions it came from.
+  return OkWith(page.items.size() * kVersionBytes, [&](JsonWriter& w) {
+    if (!page.items.empty()) {
+      w.Key("model_versions");
+      w.BeginArray();
+      for (ModelVersion& v : page.items) {
+        WriteVersion(w, v, false);
+        v = ModelVersion();
+      }
+      w.EndArray();
     }
-    body.push_back(']');
-  }
-  if (!page.next_page_token.empty()) {
-    if (!page.items.empty()) body.push_back(',');
-    body += "\"next_page_token\":" + SerializeJson(json::value(page.next_page_token));
-  }
-  body.push_back('}');
-  return HttpResponse::Json(200, std::move(body));
+    if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+  });
 }
 
 Result<HttpResponse> DownloadUri(RegistryService& reg, const Call& c) {
@@ -331,50 +373,66 @@ HttpResponse MlflowError(const Status& status, const RequestContext& /*ctx*/) {
   return r;
 }
 
-json::object VersionJson(const ModelVersion& v, bool with_aliases) {
+void WriteVersion(JsonWriter& w, const ModelVersion& v, bool with_aliases) {
   // Proto field order. description, run_id and run_link are always set by MLflow's store (empty
   // when not given), so always emitted; vouch keeps no run link.
-  json::object o{{"name", v.model_name},
-                 {"version", std::to_string(v.version)},
-                 {"creation_timestamp", v.created_ms},
-                 {"last_updated_timestamp", v.updated_ms}};
-  if (!v.created_by.empty()) o["user_id"] = v.created_by;
-  o["current_stage"] = StageName(v.stage);
-  o["description"] = v.description;
-  o["source"] = v.source;
-  o["run_id"] = v.run_id;
-  o["status"] = v.status;
-  if (!v.tags.empty()) o["tags"] = TagsJson(v.tags);
-  o["run_link"] = v.run_link;
-  if (with_aliases && !v.aliases.empty()) {
-    json::array aliases;
-    for (const auto& a : v.aliases) aliases.emplace_back(a);
-    o["aliases"] = std::move(aliases);
+  char number[24];
+  w.BeginObject();
+  w.Field("name", v.model_name);
+  w.Field("version", DecimalOf(number, v.version));
+  w.Field("creation_timestamp", v.created_ms);
+  w.Field("last_updated_timestamp", v.updated_ms);
+  if (!v.created_by.empty()) w.Field("user_id", v.created_by);
+  w.Field("current_stage", StageName(v.stage));
+  w.Field("description", v.description);
+  w.Field("source", v.source);
+  w.Field("run_id", v.run_id);
+  w.Field("status", v.status);
+  if (!v.tags.empty()) {
+    w.Key("tags");
+    WriteTags(w, v.tags);
   }
-  if (!v.model_ref.empty()) o["model_id"] = v.model_ref;
-  return o;
+  w.Field("run_link", v.run_link);
+  if (with_aliases && !v.aliases.empty()) {
+    w.Key("aliases");
+    w.BeginArray();
+    for (const auto& a : v.aliases) w.String(a);
+    w.EndArray();
+  }
+  if (!v.model_ref.empty()) w.Field("model_id", v.model_ref);
+  w.EndObject();
 }
 
-json::object ModelJson(const Model& m, const std::vector<ModelVersion>& latest_versions) {
-  json::object o{{"name", m.name},
-                 {"creation_timestamp", m.created_ms},
-                 {"last_updated_timestamp", m.updated_ms}};
-  if (!m.created_by.empty()) o["user_id"] = m.created_by;
-  if (!m.description.empty()) o["description"] = m.description;
+void WriteModel(JsonWriter& w, const Model& m, const std::vector<ModelVersion>& latest_versions) {
+  w.BeginObject();
+  w.Field("name", m.name);
+  w.Field("creation_timestamp", m.created_ms);
+  w.Field("last_updated_timestamp", m.updated_ms);
+  if (!m.created_by.empty()) w.Field("user_id", m.created_by);
+  if (!m.description.empty()) w.Field("description", m.description);
   if (!latest_versions.empty()) {
-    json::array latest;
-    for (const auto& v : latest_versions) latest.push_back(VersionJson(v, false));
-    o["latest_versions"] = std::move(latest);
+    w.Key("latest_versions");
+    w.BeginArray();
+    for (const auto& v : latest_versions) WriteVersion(w, v, false);
+    w.EndArray();
   }
-  if (!m.tags.empty()) o["tags"] = TagsJson(m.tags);
+  if (!m.tags.empty()) {
+    w.Key("tags");
+    WriteTags(w, m.tags);
+  }
   if (!m.aliases.empty()) {
-    json::array aliases;
+    char number[24];
+    w.Key("aliases");
+    w.BeginArray();
     for (const auto& [alias, version] : m.aliases) {
-      aliases.push_back(json::object{{"alias", alias}, {"version", std::to_string(version)}});
+      w.BeginObject();
+      w.Field("alias", alias);
+      w.Field("version", DecimalOf(number, version));
+      w.EndObject();
     }
-    o["aliases"] = std::move(aliases);
+    w.EndArray();
   }
-  return o;
+  w.EndObject();
 }
 
 void RegisterRoutes(Router& router, RegistryService& registry) {

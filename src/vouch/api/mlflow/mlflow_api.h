@@ -10,6 +10,7 @@
 
 #include "vouch/api/router.h"
 #include "vouch/service/registry.h"
+#include "vouch/util/json_writer.h"
 
 namespace vouch::service {
 class IdentityService;
@@ -38,7 +39,8 @@ HttpResponse MlflowError(const Status& status, const RequestContext& ctx);
 // unset fields left out; `version` a string; timestamps numbers.
 // `with_aliases`: MLflow lists a version's aliases in single-version answers, not inside search
 // results or a model's latest_versions.
-json::object VersionJson(const ModelVersion& v, bool with_aliases);
-json::object ModelJson(const Model& m, const std::vector<ModelVersion>& latest_versions);
+// Each writes one object into `w` as the value in place (after a Key, or in an array).
+void WriteVersion(JsonWriter& w, const ModelVersion& v, bool with_aliases);
+void WriteModel(JsonWriter& w, const Model& m, const std::vector<ModelVersion>& latest_versions);
 
 }  // namespace vouch::api::mlflow

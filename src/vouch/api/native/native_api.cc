@@ -7,6 +7,7 @@
 #include "vouch/api/native/handler_util.h"
 #include "vouch/api/native/native_error.h"
 #include "vouch/util/json.h"
+#include "vouch/util/json_writer.h"
 
 namespace vouch::api::native {
 namespace {
@@ -41,28 +42,53 @@ StringMap ToStringMap(const std::optional<json::object>& o) {
   return m;
 }
 
-json::object StringMapJson(const StringMap& m) {
-  json::object o;
-  for (const auto& [k, v] : m) o[k] = v;
-  return o;
+void WriteStringMap(JsonWriter& w, const StringMap& m) {
+  w.BeginObject();
+  for (const auto& [k, v] : m) w.Field(k, v);
+  w.EndObject();
+}
+
+// Room for a version's or a model's JSON with short fields, so that most bodies are written
+// without the string growing.
+constexpr size_t kItemBytes = 384;
+
+// A body of `items` written by `write_item`, as the array `key` with the page's next token.
+template <typename T, typename WriteItem>
+HttpResponse PageBody(std::string_view key, const service::Page<T>& page,
+                      const WriteItem& write_item) {
+  std::string body;
+  body.reserve((page.items.size() + 1) * kItemBytes);
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key(key);
+  w.BeginArray();
+  for (const T& item : page.items) write_item(w, item);
+  w.EndArray();
+  if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+  w.EndObject();
+  return HttpResponse::Json(200, std::move(body));
 }
 
 HttpResponse ModelPage(const service::Page<Model>& page) {
-  json::array items;
-  for (const auto& m : page.items) items.push_back(ModelJson(m));
-  json::object o{{"models", std::move(items)}};
-  if (!page.next_page_token.empty()) o["next_page_token"] = page.next_page_token;
-  return Ok(std::move(o));
+  return PageBody("models", page, [](JsonWriter& w, const Model& m) { WriteModel(w, m); });
 }
 
-Result<HttpResponse> VersionResult(Result<ModelVersion> v, int status = 200) {
-  if (!v.ok()) return v.status();
-  return Ok(VersionJson(*v), status);
+template <typename T, typename WriteItem>
+Result<HttpResponse> ItemResult(const Result<T>& item, int status, const WriteItem& write_item) {
+  if (!item.ok()) return item.status();
+  std::string body;
+  body.reserve(kItemBytes);
+  JsonWriter w(body);
+  write_item(w, *item);
+  return HttpResponse::Json(status, std::move(body));
 }
 
-Result<HttpResponse> ModelResult(Result<Model> m, int status = 200) {
-  if (!m.ok()) return m.status();
-  return Ok(ModelJson(*m), status);
+Result<HttpResponse> VersionResult(const Result<ModelVersion>& v, int status = 200) {
+  return ItemResult(v, status, [](JsonWriter& w, const ModelVersion& x) { WriteVersion(w, x); });
+}
+
+Result<HttpResponse> ModelResult(const Result<Model>& m, int status = 200) {
+  return ItemResult(m, status, [](JsonWriter& w, const Model& x) { WriteModel(w, x); });
 }
 
 Result<std::optional<TimeMs>> TimeParam(const Call& c, std::string_view key) {
@@ -177,11 +203,8 @@ Result<HttpResponse> CreateVersion(const Deps& d, const Call& c) {
 Result<HttpResponse> ListVersions(const Deps& d, const Call& c) {
   VOUCH_ASSIGN_OR_RETURN(service::PageRequest page, PageParams(c));
   VOUCH_ASSIGN_OR_RETURN(auto versions, d.reg.ListVersions(c.ctx, c.path.at("name"), page));
-  json::array items;
-  for (const auto& v : versions.items) items.push_back(VersionJson(v));
-  json::object o{{"versions", std::move(items)}};
-  if (!versions.next_page_token.empty()) o["next_page_token"] = versions.next_page_token;
-  return Ok(std::move(o));
+  return PageBody("versions", versions,
+                  [](JsonWriter& w, const ModelVersion& v) { WriteVersion(w, v); });
 }
 
 Result<HttpResponse> GetVersion(const Deps& d, const Call& c) {
@@ -344,39 +367,49 @@ constexpr Endpoint kEndpoints[] = {
 
 }  // namespace
 
-json::object ModelJson(const Model& m) {
-  json::object o{{"name", m.name},
-                 {"description", m.description},
-                 {"tags", StringMapJson(m.tags)},
-                 {"creation_timestamp", m.created_ms},
-                 {"last_updated_timestamp", m.updated_ms},
-                 {"created_by", m.created_by}};
-  if (m.latest_live_version) o["latest_version"] = *m.latest_live_version;
-  return o;
+void WriteModel(JsonWriter& w, const Model& m) {
+  w.BeginObject();
+  w.Field("name", m.name);
+  w.Field("description", m.description);
+  w.Key("tags");
+  WriteStringMap(w, m.tags);
+  w.Field("creation_timestamp", m.created_ms);
+  w.Field("last_updated_timestamp", m.updated_ms);
+  w.Field("created_by", m.created_by);
+  if (m.latest_live_version) w.Field("latest_version", *m.latest_live_version);
+  w.EndObject();
 }
 
-json::object VersionJson(const ModelVersion& v) {
-  json::object metrics;
-  for (const auto& [k, val] : v.metrics) metrics[k] = val;
-  json::array aliases;
-  for (const auto& a : v.aliases) aliases.emplace_back(a);
-  json::object o{{"model", v.model_name},
-                 {"version", v.version},
-                 {"source", v.source},
-                 {"run_id", v.run_id},
-                 {"description", v.description},
-                 {"tags", StringMapJson(v.tags)},
-                 {"metrics", std::move(metrics)},
-                 {"params", StringMapJson(v.params)},
-                 {"status", v.status},
-                 {"stage", StageName(v.stage)},
-                 {"aliases", std::move(aliases)},
-                 {"creation_timestamp", v.created_ms},
-                 {"last_updated_timestamp", v.updated_ms},
-                 {"created_by", v.created_by}};
-  if (!v.model_ref.empty()) o["model_id"] = v.model_ref;
-  if (!v.artifact_digest.empty()) o["artifact_digest"] = v.artifact_digest;
-  return o;
+void WriteVersion(JsonWriter& w, const ModelVersion& v) {
+  w.BeginObject();
+  w.Field("model", v.model_name);
+  w.Field("version", v.version);
+  w.Field("source", v.source);
+  w.Field("run_id", v.run_id);
+  w.Field("description", v.description);
+  w.Key("tags");
+  WriteStringMap(w, v.tags);
+  w.Key("metrics");
+  w.BeginObject();
+  for (const auto& [k, value] : v.metrics) {
+    w.Key(k);
+    w.Double(value);
+  }
+  w.EndObject();
+  w.Key("params");
+  WriteStringMap(w, v.params);
+  w.Field("status", v.status);
+  w.Field("stage", StageName(v.stage));
+  w.Key("aliases");
+  w.BeginArray();
+  for (const auto& a : v.aliases) w.String(a);
+  w.EndArray();
+  w.Field("creation_timestamp", v.created_ms);
+  w.Field("last_updated_timestamp", v.updated_ms);
+  w.Field("created_by", v.created_by);
+  if (!v.model_ref.empty()) w.Field("model_id", v.model_ref);
+  if (!v.artifact_digest.empty()) w.Field("artifact_digest", v.artifact_digest);
+  w.EndObject();
 }
 
 void RegisterMetricsRoute(Router& router,

@@ -7,6 +7,7 @@
 #include "vouch/api/router.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
+#include "vouch/util/json_writer.h"
 
 namespace vouch::api::native {
 
@@ -22,9 +23,9 @@ void RegisterIdentityRoutes(Router& router, service::IdentityService& identity);
 // GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
 void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);
 
-// The JSON forms of the domain objects (shared with tests).
-json::object ModelJson(const Model& m);
-json::object VersionJson(const ModelVersion& v);
+// The JSON forms of the domain objects, each written as one object into `w` (shared with tests).
+void WriteModel(JsonWriter& w, const Model& m);
+void WriteVersion(JsonWriter& w, const ModelVersion& v);
 // A principal; never a password or its hash. With `groups` (the names of its groups) also its
 // roles and groups, as a single read shows them; lists leave both out.
 json::object UserJson(const Principal& p, const std::vector<std::string>* groups);
