@@ -239,58 +239,73 @@ struct PagePosition {
 
 // The first `limit` items of everything offered that come after `after` in `order`, holding no
 // more than limit + 1 of them at any time (a heap whose top is the last kept): what a search
-// holds is its page, whatever the number of rows it reads.
+// holds is its page, whatever the number of rows it reads. The heap orders slot numbers, not the
+// items: a version is some 400 bytes of strings and maps, and each sift would move it (a quarter
+// of a 100-version search's instructions went to moving versions about the heap). An item is moved
+// into a slot when offered and out of it once, into the page.
 template <typename T>
 class PageCollector {
  public:
   PageCollector(const std::vector<OrderBy>& order, const std::optional<PagePosition>& after,
                 int limit)
-      : order_(order), after_(after), keep_(static_cast<size_t>(limit) + 1) {}
+      : order_(order), after_(after), keep_(static_cast<size_t>(limit) + 1) {
+    // A page of the default 200,000 versions grows its slots as they fill, not all at once.
+    slots_.reserve(std::min<size_t>(keep_, 256));
+    heap_.reserve(std::min<size_t>(keep_, 256));
+  }
 
   // Whether an item with these fields would be kept; lets a scan skip loading what would not.
   bool Wants(const SortFields& f) const {
     if (after_ && !Before(after_->Fields(), f, order_)) return false;
-    return kept_.size() < keep_ || Before(f, FieldsOf(kept_.front()), order_);
+    return heap_.size() < keep_ || Before(f, FieldsOf(last_kept()), order_);
   }
-  void Offer(T item) {
+  void Offer(T&& item) {
     if (!Wants(FieldsOf(item))) return;
-    kept_.push_back(std::move(item));
-    std::push_heap(kept_.begin(), kept_.end(), Less());
-    if (kept_.size() > keep_) {
-      std::pop_heap(kept_.begin(), kept_.end(), Less());
-      kept_.pop_back();
+    if (heap_.size() < keep_) {
+      heap_.push_back(slots_.size());
+      slots_.push_back(std::move(item));
+    } else {  // the item comes before the last kept, which it replaces
+      std::pop_heap(heap_.begin(), heap_.end(), Less());
+      slots_[heap_.back()] = std::move(item);
     }
+    std::push_heap(heap_.begin(), heap_.end(), Less());
   }
   // Holds limit + 1 items: an item read later can only replace one of them.
-  bool full() const { return kept_.size() == keep_; }
-  // The last item kept (the heap's top); only when full().
-  const T& last_kept() const { return kept_.front(); }
+  bool full() const { return heap_.size() == keep_; }
+  // The last item kept (the heap's top); only when the heap is not empty.
+  const T& last_kept() const { return slots_[heap_.front()]; }
 
   // The page in order, with a token for the next one when more items followed.
   Page<T> Take(const PageTokens& tokens) {
-    std::sort_heap(kept_.begin(), kept_.end(), Less());
+    std::sort_heap(heap_.begin(), heap_.end(), Less());
     Page<T> page;
-    if (kept_.size() == keep_) {
-      kept_.pop_back();
-      SortFields last = FieldsOf(kept_.back());
+    if (heap_.size() == keep_) {
+      heap_.pop_back();
+      SortFields last = FieldsOf(slots_[heap_.back()]);
       page.next_page_token = tokens.Encode({{"name", last.name},
                                             {"created_ms", last.created_ms},
                                             {"updated_ms", last.updated_ms},
                                             {"version", last.version}});
     }
-    page.items = std::move(kept_);
+    page.items.reserve(heap_.size());
+    for (size_t slot : heap_) page.items.push_back(std::move(slots_[slot]));
+    heap_.clear();
+    slots_.clear();
     return page;
   }
 
  private:
   auto Less() const {
-    return [this](const T& a, const T& b) { return Before(FieldsOf(a), FieldsOf(b), order_); };
+    return [this](size_t a, size_t b) {
+      return Before(FieldsOf(slots_[a]), FieldsOf(slots_[b]), order_);
+    };
   }
 
   const std::vector<OrderBy>& order_;
   const std::optional<PagePosition> after_;
   const size_t keep_;
-  std::vector<T> kept_;  // a max-heap by Less
+  std::vector<T> slots_;      // the items kept, in the order they came
+  std::vector<size_t> heap_;  // indexes into slots_, a max-heap by Less
 };
 
 // Whether items in `order` come in name order (ascending), as a scan of models by name reads them.
