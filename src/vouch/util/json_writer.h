@@ -15,6 +15,26 @@ namespace vouch {
 // replaced as SanitizeUtf8 does (text.h). One pass over strings of printable ASCII.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// An object key fixed in the source, checked while compiling to need no escape (printable ASCII
+// other than `"` and `\`), so that it is copied as it is. Keys that come from data go through
+// JsonWriter::DataKey, which escapes them.
+class JsonKey {
+ public:
+  consteval JsonKey(const char* text) : text_(text) {  // NOLINT: implicit from a literal
+    for (const char* p = text; *p != '\0'; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') KeyNeedsAnEscape();
+    }
+  }
+  std::string_view text() const { return text_; }
+
+ private:
+  // Not constexpr: reaching it while compiling a JsonKey is the compile error.
+  static void KeyNeedsAnEscape() {}
+
+  std::string_view text_;
+};
+
 // Writes one JSON document into `out` (appending). The caller nests Begin/End calls correctly and
 // gives each object member a Key before its value; the writer places the commas. Not thread-safe.
 //
@@ -33,7 +53,15 @@ class JsonWriter {
   void EndArray() { Close(']'); }
 
   // An object member's key; the next call writes its value.
-  void Key(std::string_view key) {
+  void Key(JsonKey key) {
+    Separate();
+    out_.push_back('"');
+    out_.append(key.text());
+    out_.append("\":", 2);
+    need_comma_ = false;
+  }
+  // A key from data (a tag's or a metric's name), escaped.
+  void DataKey(std::string_view key) {
     Separate();
     AppendJsonString(out_, key);
     out_.push_back(':');
@@ -61,15 +89,13 @@ class JsonWriter {
   }
 
   // Key and value in one call.
-  void Field(std::string_view key, std::string_view value) {
+  void Field(JsonKey key, std::string_view value) {
     Key(key);
     String(value);
   }
-  void Field(std::string_view key, const char* value) { Field(key, std::string_view(value)); }
-  void Field(std::string_view key, const std::string& value) {
-    Field(key, std::string_view(value));
-  }
-  void Field(std::string_view key, int64_t value) {
+  void Field(JsonKey key, const char* value) { Field(key, std::string_view(value)); }
+  void Field(JsonKey key, const std::string& value) { Field(key, std::string_view(value)); }
+  void Field(JsonKey key, int64_t value) {
     Key(key);
     Int(value);
   }

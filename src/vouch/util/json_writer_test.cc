@@ -34,6 +34,18 @@ TEST(JsonWriter, PlacesCommasBetweenMembersAndElementsAtEveryDepth) {
   EXPECT_EQ(out, R"({"a":[1,{},[],null,true,0.5],"b":"x","c":{"d":-3}})");
 }
 
+TEST(JsonWriter, EscapesKeysFromDataButCopiesKeysFromTheSource) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.DataKey("a\"b\\c\n\x01");
+  w.Int(1);
+  w.Key("plain_key");
+  w.String("caf\xc3\xa9 \xff");
+  w.EndObject();
+  EXPECT_EQ(out, "{\"a\\\"b\\\\c\\n\\u0001\":1,\"plain_key\":\"caf\xc3\xa9 \xef\xbf\xbd\"}");
+}
+
 TEST(JsonWriter, WritesNonFiniteDoublesAsNull) {
   std::string out;
   JsonWriter w(out);

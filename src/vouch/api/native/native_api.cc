@@ -44,7 +44,10 @@ StringMap ToStringMap(const std::optional<json::object>& o) {
 
 void WriteStringMap(JsonWriter& w, const StringMap& m) {
   w.BeginObject();
-  for (const auto& [k, v] : m) w.Field(k, v);
+  for (const auto& [k, v] : m) {
+    w.DataKey(k);
+    w.String(v);
+  }
   w.EndObject();
 }
 
@@ -54,8 +57,7 @@ constexpr size_t kItemBytes = 384;
 
 // A body of `items` written by `write_item`, as the array `key` with the page's next token.
 template <typename T, typename WriteItem>
-HttpResponse PageBody(std::string_view key, const service::Page<T>& page,
-                      const WriteItem& write_item) {
+HttpResponse PageBody(JsonKey key, const service::Page<T>& page, const WriteItem& write_item) {
   std::string body;
   body.reserve((page.items.size() + 1) * kItemBytes);
   JsonWriter w(body);
@@ -392,7 +394,7 @@ void WriteVersion(JsonWriter& w, const ModelVersion& v) {
   w.Key("metrics");
   w.BeginObject();
   for (const auto& [k, value] : v.metrics) {
-    w.Key(k);
+    w.DataKey(k);
     w.Double(value);
   }
   w.EndObject();
