@@ -290,5 +290,15 @@ TEST_F(CliTest, JsonIsOneDocumentAndJsonlOneObjectPerLine) {
   EXPECT_EQ(Run({"models", "list", "-o", "yaml"}), kExitUsage);
 }
 
+TEST_F(CliTest, AWriteAnsweredWithAnObjectPrintsItWithTheKindsColumns) {
+  transport_.Answer(200, R"({"name":"m","latest_version":2,"description":"d",)"
+                         R"("last_updated_timestamp":1795615200000,"tags":{}})");
+  EXPECT_EQ(Run({"tags", "delete", "m", "team", "-o", "csv"}), kExitOk);
+  EXPECT_EQ(Sent().method, "DELETE");
+  EXPECT_EQ(out_.str(),
+            "name,latest_version,description,last_updated_timestamp\r\n"
+            "m,2,d,2026-11-25T14:00:00.000Z\r\n");
+}
+
 }  // namespace
 }  // namespace vouch::cli

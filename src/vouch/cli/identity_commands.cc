@@ -461,9 +461,15 @@ void AddRoleAndPermissionCommands(CLI::App& app, Action& chosen,
       const std::string& who = a->user.empty() ? a->group : a->user;
       return s.RunWrite(
           PermissionRequest(*a, grant),
-          {fmt::format("Revoked the permission of {} {} on model {}.", kind, who, a->name),
-           json::object{
-               {"model", a->name}, {"grantee_kind", kind}, {"grantee", who}, {"revoked", true}}},
+          // A grant is answered with the permission it made (printed as it is); the sentence
+          // and object are for the 204 a revoke gets.
+          {grant
+               ? fmt::format("Granted {} on model {} to {} {}.", a->permission, a->name, kind, who)
+               : fmt::format("Revoked the permission of {} {} on model {}.", kind, who, a->name),
+           json::object{{"model", a->name},
+                        {"grantee_kind", kind},
+                        {"grantee", who},
+                        {grant ? "granted" : "revoked", true}}},
           PermissionColumns());
     });
   }
