@@ -266,6 +266,10 @@ int Logout(Session& s) {
   if (!saved.ok()) return s.Fail(saved.status().message(), kExitUsage);
   if (!saved->has_value()) return s.Fail(fmt::format("not logged in to {}", server), kExitRefused);
   const SavedLogin& login = **saved;
+  if (env->verbose) {
+    s.err() << "vouch: credential: " << DescribeCredential(CredentialSource::kSavedLogin, *env)
+            << ", to log out\n";
+  }
   ClientOptions options = env->options;
   options.token = login.token;
   options.username.clear();

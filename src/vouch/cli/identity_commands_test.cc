@@ -378,6 +378,16 @@ TEST_F(IdentityCliTest, VerbosePrintsOneLineNamingTheCredentialOnStderr) {
   transport_.Answer(200, R"({"models":[]})");
   EXPECT_EQ(Run({"models", "list"}), kExitOk);
   EXPECT_EQ(err_.str(), "");
+  // login and logout say which credential they use too.
+  ::unsetenv("VOUCH_TOKEN");
+  prompter_.lines = {"alice's password"};
+  transport_.Answer(201, kIssued);
+  EXPECT_EQ(Run({"--username", "alice", "login", "-v"}), kExitOk);
+  EXPECT_EQ(err_.str(), "vouch: credential: alice's password, to log in\n");
+  transport_.Answer(204, "");
+  EXPECT_EQ(Run({"logout", "--verbose"}), kExitOk);
+  EXPECT_EQ(err_.str(),
+            "vouch: credential: saved by `vouch login` in " + File().string() + ", to log out\n");
 }
 
 TEST_F(IdentityCliTest, LoginWarnsNamingVouchTokenWhenItIsSetAndNotEmpty) {
