@@ -131,6 +131,15 @@ int VerifyAudit(const VerifyArgs& a, Session& s) {
                               store::AckedHeadPath(where->sqlite_path)),
                   kExitRefused);
   }
+  if (s.format() != OutputFormat::kTable) {
+    // The output convention (docs/cli.md): the result as one object for programs.
+    PrintObject(json::object{{"store", where->Describe()},
+                             {"verified", true},
+                             {"events", log->count},
+                             {"log_digest", log->head_digest}},
+                s.format(), s.out());
+    return kExitOk;
+  }
   s.out() << "ok: " << Summary(*log) << "\n";
   return kExitOk;
 }
