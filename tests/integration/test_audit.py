@@ -285,7 +285,7 @@ def test_rest_since_until_filters(api, history):
 # ---- the CLI ----------------------------------------------------------------------------------
 
 def cli_events(server, *args) -> list[dict]:
-    r = server.cli("audit", "log", *args, "--output", "json")
+    r = server.cli("audit", "log", *args, "--output", "jsonl")
     assert r.returncode == 0, r.stderr
     return json_lines(r.stdout)
 

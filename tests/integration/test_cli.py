@@ -36,7 +36,7 @@ def test_full_cli_session(server, api, tmp_path):
                            "--tag", "team=risk", "--output", "json"))
     assert created["name"] == name and created["tags"] == {"team": "risk"}
     assert name in ok(cli("models", "list"))
-    assert name in [m["name"] for m in json_lines(ok(cli("models", "list", "--output", "json")))]
+    assert name in [m["name"] for m in json_lines(ok(cli("models", "list", "--output", "jsonl")))]
     got = one_json(cli("models", "get", name, "--output", "json"))
     assert got["description"] == "Flags risky payments"
 
@@ -59,7 +59,7 @@ def test_full_cli_session(server, api, tmp_path):
                       "--metric", "auc=0.95", "--artifact", str(artifact), "--output", "json"))
     assert v2["version"] == 2 and v2["artifact_digest"] == want
 
-    listed = json_lines(ok(cli("versions", "list", name, "--output", "json")))
+    listed = json_lines(ok(cli("versions", "list", name, "--output", "jsonl")))
     assert [v["version"] for v in listed] == [1, 2]
     assert one_json(cli("versions", "get", name, "1", "--output", "json"))["source"] == \
         "s3://bucket/model.tar.gz"
@@ -87,7 +87,7 @@ def test_full_cli_session(server, api, tmp_path):
     ok(cli("versions", "delete", name, "1"))
     ok(cli("tags", "delete", name, "owner"))
 
-    log = json_lines(ok(cli("audit", "log", "--model", name, "--output", "json")))
+    log = json_lines(ok(cli("audit", "log", "--model", name, "--output", "jsonl")))
     for line in log:
         assert {"seq", "time", "actor", "action", "target", "before", "after", "comment",
                 "request_id", "outcome", "schema"} <= set(line)
@@ -129,7 +129,7 @@ def test_cli_output_formats(server, api):
     rows = [{k.lower(): v for k, v in row.items()} for row in rows]  # header case is free
     assert "name" in rows[0]
     assert odd in [row["name"] for row in rows], "csv does not quote names with commas or quotes"
-    lines = json_lines(ok(server.cli("models", "list", "--output", "json")))
+    lines = json_lines(ok(server.cli("models", "list", "--output", "jsonl")))
     assert len(lines) == len(api.list_models())
     assert all("name" in x for x in lines)
 

@@ -75,9 +75,9 @@ def test_users_groups_roles_permissions_and_tokens_through_the_cli(server, api):
                                              "EMAIL"]
     assert name in table and "Zoë Example" in table
     rows = list(csv.DictReader(io.StringIO(ok(cli("users", "list", "-o", "csv")))))
-    assert {r["NAME"] for r in rows} >= {"admin", name, bot}
-    assert [u["name"] for u in json_lines(ok(cli("users", "list", "-o", "json")))] == \
-        sorted(r["NAME"] for r in rows)
+    assert {r["name"] for r in rows} >= {"admin", name, bot}
+    assert [u["name"] for u in json_lines(ok(cli("users", "list", "-o", "jsonl")))] == \
+        sorted(r["name"] for r in rows)
 
     ok(cli("users", "update", name, "--email", "zoe@elsewhere.example"))
     assert api.call("GET", "/api/v1/users/{name}", path={"name": name},
@@ -100,7 +100,7 @@ def test_users_groups_roles_permissions_and_tokens_through_the_cli(server, api):
     assert group in ok(cli("groups", "list"))
     got = one_json(cli("users", "get", name, "-o", "json"))
     assert got["roles"] == ["auditor", "ml-engineer"] and got["groups"] == [group]
-    roles = json_lines(ok(cli("roles", "list", "-o", "json")))
+    roles = json_lines(ok(cli("roles", "list", "-o", "jsonl")))
     assert {"role": "auditor", "grantee_kind": "group", "grantee": group} in roles
     ok(cli("roles", "revoke", "ml-engineer", "--user", name))
     ok(cli("roles", "revoke", "auditor", "--group", group))
@@ -118,7 +118,7 @@ def test_users_groups_roles_permissions_and_tokens_through_the_cli(server, api):
     assert any(line.split() == [model, "user", name, "EDIT"] for line in listed.splitlines())
     ok(cli("permissions", "revoke", model, "--user", name))
     ok(cli("permissions", "revoke", model, "--group", group))
-    perms = json_lines(ok(cli("permissions", "list", model, "-o", "json")))
+    perms = json_lines(ok(cli("permissions", "list", model, "-o", "jsonl")))
     assert [p["grantee"] for p in perms] == ["admin"]
 
     issued = one_json(cli("tokens", "create", "cli test", "--owner", name, "--scope", "read",
@@ -131,7 +131,7 @@ def test_users_groups_roles_permissions_and_tokens_through_the_cli(server, api):
     # A read-scoped token is refused a change: exit 1 with the server's reason.
     r = server.cli("models", "create", unique("ro"), token=issued["token"])
     assert r.returncode == 1 and "PERMISSION_DENIED" in r.stderr
-    tokens = json_lines(ok(cli("tokens", "list", "--owner", name, "-o", "json")))
+    tokens = json_lines(ok(cli("tokens", "list", "--owner", name, "-o", "jsonl")))
     assert [t["id"] for t in tokens] == [issued["id"]] and "token" not in tokens[0]
     assert str(issued["id"]) in ok(cli("tokens", "list", "--all"))
     ok(cli("tokens", "revoke", str(issued["id"])))

@@ -118,7 +118,7 @@ def test_odd_names_through_the_cli(server, api, base):
     assert json.loads(r.stdout)["name"] == name
     r = server.cli("--output", "json", "versions", "create", name, "--source", "s3://b/m")
     assert r.returncode == 0, r.stderr
-    r = server.cli("--output", "json", "versions", "list", name)
+    r = server.cli("--output", "jsonl", "versions", "list", name)
     assert r.returncode == 0, r.stderr
     assert [v["model"] for v in json_lines(r.stdout)] == [name]
     assert api.get_model(name).json()["description"] == "from cli"

@@ -332,7 +332,7 @@ def check_cluster(pg: Postgres, database: str, servers: list[VouchServer], spec,
                                            database=database)]
     assert sql_seqs == seqs
     assert int(pg.value("SELECT next_seq FROM audit_head", database=database)) == len(seqs) + 1
-    r = cli_server.cli("audit", "log", "--output", "json", timeout=120)
+    r = cli_server.cli("audit", "log", "--output", "jsonl", timeout=120)
     assert r.returncode == 0, r.stderr
     cli_events = json_lines(r.stdout)
     assert [(e["seq"], e["action"], e["request_id"]) for e in cli_events] == \
@@ -363,7 +363,7 @@ def check_cluster(pg: Postgres, database: str, servers: list[VouchServer], spec,
         assert numbers == list(range(1, len(numbers) + 1)), f"{model}: numbers {numbers}"
         assert {v["version"]: (v["source"], v["stage"]) for v in listed} == sql_versions[model]
         assert last_version[model] == len(numbers)
-        r = cli_server.cli("versions", "list", model, "--output", "json", timeout=60)
+        r = cli_server.cli("versions", "list", model, "--output", "jsonl", timeout=60)
         assert r.returncode == 0, r.stderr
         assert [v["version"] for v in json_lines(r.stdout)] == numbers
 

@@ -131,6 +131,15 @@ int VerifyAudit(const VerifyArgs& a, Session& s) {
                               store::AckedHeadPath(where->sqlite_path)),
                   kExitRefused);
   }
+  if (s.format() != OutputFormat::kTable) {
+    // The output convention (docs/cli.md): the result as one object for programs.
+    PrintObject(json::object{{"store", where->Describe()},
+                             {"verified", true},
+                             {"events", log->count},
+                             {"log_digest", log->head_digest}},
+                s.format(), s.out());
+    return kExitOk;
+  }
   s.out() << "ok: " << Summary(*log) << "\n";
   return kExitOk;
 }
@@ -345,8 +354,15 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
   auto a = std::make_shared<VerifyArgs>();
   CLI::App* verify = audit.add_subcommand(
       "verify",
-      "Check the whole audit log in a store (gapless, canonical, each event its own number) and "
-      "print its log digest; opens SQLite read-only, beside a running server");
+      "Check the whole audit log in a store and print its log digest (needs --data-dir or "
+      "--store: it reads the database directly)");
+  verify->footer(
+      "audit verify reads the database itself, not a server: give the data directory "
+      "(--data-dir, SQLite, opened read-only beside a running server) or the store (--store "
+      "sqlite://PATH or a postgresql:// DSN). It checks the log is gapless, canonical (RFC 8785) "
+      "and that each event is its own number. Checking a log through a server URL, with only "
+      "the auditor role, comes with the Merkle log (issue 14); until then --server, --token and "
+      "the saved login play no part here.");
   auto* store = verify->add_option("--store", a->store, "sqlite://PATH or postgresql://…");
   verify->add_option("--data-dir", a->data_dir, "A server's data directory (SQLite DIR/vouch.db)")
       ->excludes(store);

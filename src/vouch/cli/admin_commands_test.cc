@@ -69,6 +69,15 @@ TEST_F(AdminCommandsTest, AuditVerifyPrintsTheCountAndLogDigestBesideAnOpenStore
   EXPECT_TRUE(transport_.requests.empty());
 }
 
+TEST_F(AdminCommandsTest, AuditVerifyPrintsOneObjectInJson) {
+  EXPECT_EQ(Run({"audit", "verify", "--data-dir", DataDir(), "-o", "json"}), kExitOk) << err_.str();
+  Result<json::object> o = ParseJsonObject(out_.str());
+  ASSERT_TRUE(o.ok()) << out_.str();
+  EXPECT_EQ(o->at("verified").as_bool(), true);
+  EXPECT_EQ(o->at("events").as_int64(), 3);
+  EXPECT_EQ("3 events, log digest " + std::string(o->at("log_digest").as_string()), summary_);
+}
+
 TEST_F(AdminCommandsTest, AuditVerifyNeedsExactlyOneStore) {
   EXPECT_EQ(Run({"audit", "verify"}), kExitUsage);
   EXPECT_EQ(Run({"audit", "verify", "--data-dir", DataDir(), "--store", db_.path()}), kExitUsage);

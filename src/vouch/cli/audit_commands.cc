@@ -1,4 +1,4 @@
-// audit log, whoami.
+// audit log.
 #include <fmt/format.h>
 
 #include <memory>
@@ -63,10 +63,6 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
     return s.RunList(AuditLogRequest(*a, clock.NowMs()));
   });
   AddAuditVerifyCommand(*audit, chosen);
-
-  CLI::App* whoami = app.add_subcommand("whoami", "Show who the token authenticates as");
-  OnSelect(*whoami, chosen,
-           [](Session& s, const Clock&) { return s.Run(Get("/api/v1/whoami"), Display::kObject); });
 }
 
 }  // namespace vouch::cli

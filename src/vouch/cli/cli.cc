@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
@@ -18,7 +19,23 @@ constexpr const char* kVersion = "vouch 0.1.0";
 struct GlobalArgs {
   ClientOptions client{"http://127.0.0.1:5000", "", "", "", ""};
   std::string output = "table";
+  bool verbose = false;
 };
+
+constexpr const char* kCredentialOrder =
+    "Credentials, first found wins (explicit beats ambient): --token; --username (with "
+    "--password, VOUCH_PASSWORD or asked for); VOUCH_TOKEN; VOUCH_USERNAME; the token `vouch "
+    "login` saved for this server. An empty variable counts as unset. `vouch whoami` and "
+    "--verbose say which one is used.\n"
+    "Output (-o): table (default); json, one JSON document (an array for lists); jsonl, one JSON "
+    "object per line; csv, RFC 4180 with the JSON field names as header. docs/cli.md has the "
+    "details.";
+
+// The value of an environment variable; empty when unset.
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
 
 // Options every command takes. The subcommands fall through to them, so they may come before or
 // after the command words.
@@ -28,20 +45,27 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& g) {
   app.add_option("--server", g.client.server, "Server URL")
       ->envname("VOUCH_SERVER")
       ->capture_default_str();
+  // VOUCH_TOKEN and VOUCH_USERNAME are read in RunCli, not as the options' envname: an option
+  // given explicitly must beat the environment (the order is in kCredentialOrder).
   app.add_option("--token", g.client.token,
-                 "API token (sent as a Bearer token); without one, --username or the token "
-                 "`vouch login` saved for this server")
-      ->envname("VOUCH_TOKEN");
+                 "API token (sent as a Bearer token); beats every other credential. Env: "
+                 "VOUCH_TOKEN, which beats only VOUCH_USERNAME and the saved login");
   app.add_option("--username", g.client.username,
-                 "Sign in with a username and password (HTTP Basic) instead of a token")
-      ->envname("VOUCH_USERNAME");
+                 "Sign in with a username and password (HTTP Basic) instead of a token. Env: "
+                 "VOUCH_USERNAME (used after VOUCH_TOKEN)");
   app.add_option("--password", g.client.password,
                  "The password for --username (asked for at a terminal when not given; prefer "
                  "VOUCH_PASSWORD to keep it out of the process list)")
       ->envname("VOUCH_PASSWORD");
-  app.add_option("--output,-o", g.output, "Output format")
-      ->check(CLI::IsMember({"table", "json", "csv"}))
+  app.add_option("--output,-o", g.output,
+                 "Output format: table (aligned columns), json (ONE JSON document: an array for "
+                 "a list, an object for one thing), jsonl (JSON Lines: one object per line) or "
+                 "csv (RFC 4180, CRLF, the JSON field names as header, ISO 8601 UTC times)")
+      ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}))
       ->capture_default_str();
+  app.add_flag("--verbose,-v", g.verbose,
+               "Say on stderr where the credential comes from (--token, VOUCH_TOKEN, the saved "
+               "login, ...)");
   app.add_option("--ca-file", g.client.ca_file, "CA certificates (PEM) to verify an https server")
       ->envname("VOUCH_CA_FILE")
       ->check(CLI::ExistingFile);
@@ -59,7 +83,17 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
       return std::string("vouch: ") + e.what() + "\nRun with --help for more information.\n";
     });
     app.require_subcommand(1);
+    app.footer(kCredentialOrder);
     AddGlobalOptions(app, globals);
+    // `vouch serve` is dispatched in main.cc before this parser runs; it is listed here so --help
+    // shows it, and so `vouch --server X serve` says where `serve` must go.
+    CLI::App* serve = app.add_subcommand(
+        "serve", "Run the registry server (must be the first word: vouch serve --help)");
+    serve->fallthrough(false)->allow_extras()->prefix_command();
+    OnSelect(*serve, chosen, [](Session& s, const Clock&) {
+      return s.Fail("serve must be the first word: vouch serve [OPTIONS] (see vouch serve --help)",
+                    kExitUsage);
+    });
     AddModelCommands(app, chosen);
     AddVersionCommands(app, chosen);
     AddFieldCommands(app, chosen);
@@ -84,6 +118,9 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
   globals.client.server = *server;
   TerminalPrompter terminal;
   ClientEnv env{.options = globals.client,
+                .env_token = Env("VOUCH_TOKEN"),
+                .env_username = Env("VOUCH_USERNAME"),
+                .verbose = globals.verbose,
                 .make_transport = make_transport,
                 .prompter = prompter != nullptr ? prompter : &terminal};
   if (auto path = CredentialsPathFromEnv(); path.ok()) env.credentials = *path;

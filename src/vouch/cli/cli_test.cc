@@ -171,11 +171,19 @@ TEST_F(CliTest, AliasSetSendsVersionAsInteger) {
   EXPECT_EQ(Sent().body, R"({"version":3})");
 }
 
-TEST_F(CliTest, DeletePrintsNothing) {
+TEST_F(CliTest, DeletePrintsWhatItDidAsASentenceOrAnObject) {
   transport_.Answer(204, "");
   EXPECT_EQ(Run({"models", "delete", "m", "--output", "json"}), kExitOk);
   EXPECT_EQ(Sent().method, "DELETE");
-  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(out_.str(), R"({"model":"m","deleted":true})"
+                        "\n");
+  transport_.Answer(204, "");
+  EXPECT_EQ(Run({"versions", "delete", "m", "3"}), kExitOk);
+  EXPECT_EQ(out_.str(), "Deleted version 3 of model m.\n");
+  transport_.Answer(204, "");
+  EXPECT_EQ(Run({"versions", "delete", "m", "3", "-o", "json"}), kExitOk);
+  EXPECT_EQ(out_.str(), R"({"model":"m","version":3,"deleted":true})"
+                        "\n");
 }
 
 TEST_F(CliTest, AuditLogConvertsRelativeTimesAndFilters) {
@@ -234,6 +242,62 @@ TEST_F(CliTest, HelpAndVersionExitZero) {
   EXPECT_EQ(Run({"--version"}), kExitOk);
   EXPECT_EQ(out_.str(), "vouch 0.1.0\n");
   EXPECT_TRUE(transport_.requests.empty());
+}
+
+TEST_F(CliTest, HelpListsEverySubcommandServeIncludedAndTheOutputFormats) {
+  EXPECT_EQ(Run({"--help"}), kExitOk);
+  const std::string help = out_.str();
+  for (const char* word :
+       {"serve",   "models",  "versions",       "stage",       "alias",  "tags",
+        "metrics", "params",  "audit",          "whoami",      "login",  "logout",
+        "users",   "groups",  "roles",          "permissions", "tokens", "backup",
+        "restore", "migrate", "migrate-schema", "dev"}) {
+    EXPECT_NE(help.find("\n  " + std::string(word) + " "), std::string::npos) << word << help;
+  }
+  for (const char* format : {"table", "json", "jsonl", "csv"}) {
+    EXPECT_NE(help.find(format), std::string::npos) << format;
+  }
+  EXPECT_NE(help.find("--token; --username"), std::string::npos) << help;
+  EXPECT_NE(help.find("--verbose"), std::string::npos);
+}
+
+TEST_F(CliTest, ServeAfterAnotherWordSaysWhereItMustGo) {
+  EXPECT_EQ(Run({"--server", "http://h:1", "serve", "--data-dir", "d"}), kExitUsage);
+  EXPECT_NE(err_.str().find("serve must be the first word"), std::string::npos) << err_.str();
+  EXPECT_TRUE(transport_.requests.empty());
+}
+
+TEST_F(CliTest, AuditVerifyHelpSaysItReadsTheDatabaseAndNotAServer) {
+  EXPECT_EQ(Run({"audit", "verify", "--help"}), kExitOk);
+  const std::string help = out_.str();
+  EXPECT_NE(help.find("--data-dir"), std::string::npos);
+  EXPECT_NE(help.find("--store"), std::string::npos);
+  EXPECT_NE(help.find("reads the database"), std::string::npos) << help;
+  EXPECT_NE(help.find("Merkle log (issue 14)"), std::string::npos) << help;
+}
+
+TEST_F(CliTest, JsonIsOneDocumentAndJsonlOneObjectPerLine) {
+  const char* page = R"({"models":[{"name":"a"},{"name":"b"}]})";
+  transport_.Answer(200, page);
+  EXPECT_EQ(Run({"models", "list", "-o", "json"}), kExitOk);
+  EXPECT_EQ(out_.str(), "[\n{\"name\":\"a\"},\n{\"name\":\"b\"}\n]\n");
+  transport_.Answer(200, page);
+  EXPECT_EQ(Run({"models", "list", "-o", "jsonl"}), kExitOk);
+  EXPECT_EQ(out_.str(), "{\"name\":\"a\"}\n{\"name\":\"b\"}\n");
+  transport_.Answer(200, R"({"name":"a"})");
+  EXPECT_EQ(Run({"models", "get", "a", "-o", "jsonl"}), kExitOk);
+  EXPECT_EQ(out_.str(), "{\"name\":\"a\"}\n");
+  EXPECT_EQ(Run({"models", "list", "-o", "yaml"}), kExitUsage);
+}
+
+TEST_F(CliTest, AWriteAnsweredWithAnObjectPrintsItWithTheKindsColumns) {
+  transport_.Answer(200, R"({"name":"m","latest_version":2,"description":"d",)"
+                         R"("last_updated_timestamp":1795615200000,"tags":{}})");
+  EXPECT_EQ(Run({"tags", "delete", "m", "team", "-o", "csv"}), kExitOk);
+  EXPECT_EQ(Sent().method, "DELETE");
+  EXPECT_EQ(out_.str(),
+            "name,latest_version,description,last_updated_timestamp\r\n"
+            "m,2,d,2026-11-25T14:00:00.000Z\r\n");
 }
 
 }  // namespace

@@ -17,6 +17,12 @@ CLI::Option* AddRepeated(CLI::App& command, std::string name, std::vector<std::s
 
 std::string ModelPath(std::string_view name) { return "/api/v1/models/" + PathSegment(name); }
 
+json::value VersionValue(std::string_view version) {
+  Result<int64_t> n = ParsePositiveInt(version, "version");
+  if (n.ok()) return *n;
+  return json::value(std::string(version));
+}
+
 Result<std::string> VersionPath(std::string_view name, std::string_view version) {
   VOUCH_ASSIGN_OR_RETURN(int64_t n, ParsePositiveInt(version, "version"));
   return ModelPath(name) + "/versions/" + std::to_string(n);

@@ -26,10 +26,10 @@ using Action = std::function<int(Session& session, const Clock& clock)>;
 void AddModelCommands(CLI::App& app, Action& chosen);    // models …
 void AddVersionCommands(CLI::App& app, Action& chosen);  // versions …, stage set, alias …
 void AddFieldCommands(CLI::App& app, Action& chosen);    // tags …, metrics …, params …
-void AddAuditCommands(CLI::App& app, Action& chosen);    // audit log, whoami
+void AddAuditCommands(CLI::App& app, Action& chosen);    // audit log
 void AddSchemaCommands(CLI::App& app, Action& chosen);   // migrate-schema (PostgreSQL owner role)
 void AddAdminCommands(CLI::App& app, Action& chosen);    // backup, restore, migrate (open stores)
-// users …, groups …, roles …, permissions …, tokens …, login, logout
+// users …, groups …, roles …, permissions …, tokens …, login, logout, whoami
 void AddIdentityCommands(CLI::App& app, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).
 void AddDevCommands(CLI::App& app, Action& chosen);
@@ -48,6 +48,8 @@ CLI::Option* AddRepeated(CLI::App& command, std::string name, std::vector<std::s
 
 // "/api/v1/models/<name>" with the name as one encoded path segment.
 std::string ModelPath(std::string_view name);
+// A version number as typed: the number when it is a positive integer, else the text.
+json::value VersionValue(std::string_view version);
 // ModelPath + "/versions/<n>". INVALID_ARGUMENT unless `version` is a positive integer.
 Result<std::string> VersionPath(std::string_view name, std::string_view version);
 

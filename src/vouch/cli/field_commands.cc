@@ -1,4 +1,6 @@
 // tags set | delete (on a model, or on a version when N is given), metrics and params set | delete.
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,7 +45,8 @@ void AddTagsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<FieldArgs
       ->expected(3, 4)
       ->required();
   OnSelect(*set, chosen, [a](Session& s, const Clock&) {
-    return s.Run(TagRequest(a->words, true), Display::kObject);
+    return s.RunObject(TagRequest(a->words, true),
+                       a->words.size() == 4 ? VersionColumns() : ModelColumns());
   });
 
   CLI::App* remove = tags->add_subcommand("delete", "Delete a tag (from version N when given)");
@@ -51,7 +54,11 @@ void AddTagsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<FieldArgs
       ->expected(2, 3)
       ->required();
   OnSelect(*remove, chosen, [a](Session& s, const Clock&) {
-    return s.Run(TagRequest(a->words, false), Display::kNothing);
+    const std::string& key = a->words[a->words.size() == 3 ? 2 : 1];
+    return s.RunWrite(TagRequest(a->words, false),
+                      {fmt::format("Deleted tag {} from {}.", key, a->words[0]),
+                       json::object{{"model", a->words[0]}, {"tag", key}, {"deleted", true}}},
+                      a->words.size() == 3 ? VersionColumns() : ModelColumns());
   });
 }
 
@@ -80,15 +87,21 @@ void AddVersionFieldGroup(CLI::App& app, Action& chosen, const std::shared_ptr<F
       return VersionRequest(a->name, a->version, "PUT", "/" + kind + "/" + PathSegment(a->key),
                             json::object{{"value", std::move(value)}});
     };
-    return s.Run(request(), Display::kObject);
+    return s.RunObject(request(), VersionColumns());
   });
 
   CLI::App* remove = group->add_subcommand("delete", "Delete one of a version's " + kind);
   add_positionals(*remove);
   OnSelect(*remove, chosen, [a, kind](Session& s, const Clock&) {
-    return s.Run(
+    return s.RunWrite(
         VersionRequest(a->name, a->version, "DELETE", "/" + kind + "/" + PathSegment(a->key)),
-        Display::kNothing);
+        {fmt::format("Deleted {} {} from version {} of model {}.", kind, a->key, a->version,
+                     a->name),
+         json::object{{"model", a->name},
+                      {"version", VersionValue(a->version)},
+                      {kind, a->key},
+                      {"deleted", true}}},
+        VersionColumns());
   });
 }
 

@@ -1,4 +1,4 @@
-// users …, groups …, roles …, permissions …, tokens …, login, logout.
+// users …, groups …, roles …, permissions …, tokens …, login, logout, whoami.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -148,6 +148,35 @@ std::string Hostname() {
   return name;
 }
 
+// After a login: a credential in the environment beats the saved login (docs/cli.md), so say so
+// rather than let later commands run as someone else.
+void WarnOfAmbientCredentials(const ClientEnv& env, std::string_view username, std::ostream& err) {
+  if (!env.env_token.empty()) {
+    err << fmt::format(
+        "vouch: warning: VOUCH_TOKEN is set in your environment and wins over the login just "
+        "saved: later commands run as whoever that token belongs to, not {}. Run `unset "
+        "VOUCH_TOKEN` to use this login (`vouch whoami` shows which credential is used).\n",
+        username);
+  } else if (!env.env_username.empty()) {
+    err << fmt::format(
+        "vouch: warning: VOUCH_USERNAME is set in your environment and wins over the login just "
+        "saved: later commands sign in as {} with a password instead. Run `unset VOUCH_USERNAME` "
+        "to use this login.\n",
+        env.env_username);
+  }
+}
+
+// `vouch whoami`: who the server takes the credential for, and where the credential came from.
+int Whoami(Session& s) {
+  Session::Reply reply = s.Fetch(Get("/api/v1/whoami"));
+  if (reply.exit_code != kExitOk) return reply.exit_code;
+  if (json::object* o = reply.body.if_object(); o != nullptr && s.env() != nullptr) {
+    (*o)["credential"] = DescribeCredential(s.credential_source(), *s.env());
+  }
+  PrintObject(reply.body, s.format(), s.out());
+  return kExitOk;
+}
+
 // Signs in with a username and password, has the server issue a token named after this host, and
 // saves it for the server; the password itself is never stored.
 int Login(Session& s) {
@@ -160,6 +189,7 @@ int Login(Session& s) {
   Prompter& prompter = *env->prompter;
   ClientOptions basic = env->options;
   basic.token.clear();
+  if (basic.username.empty()) basic.username = env->env_username;
   if (basic.username.empty()) {
     if (!prompter.interactive()) {
       return s.Fail("give --username (or VOUCH_USERNAME) when standard input is not a terminal",
@@ -177,6 +207,9 @@ int Login(Session& s) {
     basic.password = *password;
   }
 
+  if (env->verbose) {
+    s.err() << "vouch: credential: " << basic.username << "'s password, to log in\n";
+  }
   std::unique_ptr<HttpTransport> transport = env->make_transport(basic);
   Session as_user(*transport, s.format(), s.out(), s.err());
   const std::string token_name = "cli on " + Hostname();
@@ -215,6 +248,7 @@ int Login(Session& s) {
                            {"token_name", token_name},
                            {"credentials", env->credentials.string()}},
               s.format(), s.out());
+  WarnOfAmbientCredentials(*env, login.username, s.err());
   return kExitOk;
 }
 
@@ -232,6 +266,10 @@ int Logout(Session& s) {
   if (!saved.ok()) return s.Fail(saved.status().message(), kExitUsage);
   if (!saved->has_value()) return s.Fail(fmt::format("not logged in to {}", server), kExitRefused);
   const SavedLogin& login = **saved;
+  if (env->verbose) {
+    s.err() << "vouch: credential: " << DescribeCredential(CredentialSource::kSavedLogin, *env)
+            << ", to log out\n";
+  }
   ClientOptions options = env->options;
   options.token = login.token;
   options.username.clear();
@@ -271,7 +309,7 @@ void AddUserCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Identi
                    "Set a password, read like login reads it (asked twice at a terminal, else "
                    "one line of standard input)");
   OnSelect(*create, chosen, [a](Session& s, const Clock&) {
-    return s.Run(CreateUserRequest(s, *a), Display::kObject);
+    return s.RunObject(CreateUserRequest(s, *a), UserColumns());
   });
 
   CLI::App* list = users->add_subcommand("list", "List users and service accounts");
@@ -282,7 +320,7 @@ void AddUserCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Identi
   CLI::App* get = users->add_subcommand("get", "Show one principal with its roles and groups");
   get->add_option("NAME", a->name, "Username")->required();
   OnSelect(*get, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Get(UserPath(a->name)), Display::kObject);
+    return s.RunObject(Get(UserPath(a->name)), UserColumns());
   });
 
   CLI::App* update = users->add_subcommand("update", "Change a principal's details");
@@ -293,7 +331,7 @@ void AddUserCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Identi
   update->add_flag("--no-admin", a->no_admin, "Make it no longer an admin (admins only)")
       ->excludes(admin);
   OnSelect(*update, chosen, [a](Session& s, const Clock&) {
-    return s.Run(UpdateUserRequest(*a), Display::kObject);
+    return s.RunObject(UpdateUserRequest(*a), UserColumns());
   });
 
   for (const bool disable : {true, false}) {
@@ -303,14 +341,17 @@ void AddUserCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Identi
                 : "Enable a disabled principal again (admins)");
     cmd->add_option("NAME", a->name, "Username")->required();
     OnSelect(*cmd, chosen, [a, disable](Session& s, const Clock&) {
-      return s.Run(WithBody("PATCH", UserPath(a->name), {{"disabled", disable}}), Display::kObject);
+      return s.RunObject(WithBody("PATCH", UserPath(a->name), {{"disabled", disable}}),
+                         UserColumns());
     });
   }
 
   CLI::App* remove = users->add_subcommand("delete", "Delete a principal (admins)");
   remove->add_option("NAME", a->name, "Username")->required();
   OnSelect(*remove, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Delete(UserPath(a->name)), Display::kNothing);
+    return s.RunWrite(
+        Delete(UserPath(a->name)),
+        {fmt::format("Deleted {}.", a->name), json::object{{"user", a->name}, {"deleted", true}}});
   });
 
   CLI::App* password = users->add_subcommand(
@@ -321,7 +362,9 @@ void AddUserCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Identi
   password->add_flag("--current", a->current,
                      "Ask for the current password first (needed to change your own)");
   OnSelect(*password, chosen, [a](Session& s, const Clock&) {
-    return s.Run(SetPasswordRequest(s, *a), Display::kNothing);
+    return s.RunWrite(SetPasswordRequest(s, *a),
+                      {fmt::format("Set the password of {}.", a->name),
+                       json::object{{"user", a->name}, {"password_set", true}}});
   });
 }
 
@@ -335,7 +378,7 @@ void AddGroupCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Ident
   OnSelect(*create, chosen, [a](Session& s, const Clock&) {
     json::object body{{"name", a->name}};
     if (!a->description.empty()) body["description"] = a->description;
-    return s.Run(WithBody("POST", "/api/v1/groups", body), Display::kObject);
+    return s.RunObject(WithBody("POST", "/api/v1/groups", body), GroupColumns());
   });
 
   CLI::App* list = groups->add_subcommand("list", "List groups");
@@ -346,13 +389,15 @@ void AddGroupCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Ident
   CLI::App* get = groups->add_subcommand("get", "Show a group with its members and roles");
   get->add_option("NAME", a->name, "Group name")->required();
   OnSelect(*get, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Get(GroupPath(a->name)), Display::kObject);
+    return s.RunObject(Get(GroupPath(a->name)), GroupColumns());
   });
 
   CLI::App* remove = groups->add_subcommand("delete", "Delete a group (admins)");
   remove->add_option("NAME", a->name, "Group name")->required();
   OnSelect(*remove, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Delete(GroupPath(a->name)), Display::kNothing);
+    return s.RunWrite(Delete(GroupPath(a->name)),
+                      {fmt::format("Deleted group {}.", a->name),
+                       json::object{{"group", a->name}, {"deleted", true}}});
   });
 
   for (const bool add : {true, false}) {
@@ -363,7 +408,12 @@ void AddGroupCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Ident
     cmd->add_option("USER", a->second, "Username")->required();
     OnSelect(*cmd, chosen, [a, add](Session& s, const Clock&) {
       const std::string path = GroupPath(a->name) + "/members/" + PathSegment(a->second);
-      return s.Run(HttpRequest{add ? "PUT" : "DELETE", path, std::nullopt}, Display::kNothing);
+      return s.RunWrite(
+          HttpRequest{add ? "PUT" : "DELETE", path, std::nullopt},
+          {add ? fmt::format("Added {} to group {}.", a->second, a->name)
+               : fmt::format("Removed {} from group {}.", a->second, a->name),
+           json::object{
+               {"group", a->name}, {"member", a->second}, {add ? "added" : "removed", true}}});
     });
   }
 }
@@ -380,7 +430,15 @@ void AddRoleAndPermissionCommands(CLI::App& app, Action& chosen,
     cmd->add_option("--user", a->user, "The user");
     cmd->add_option("--group", a->group, "The group");
     OnSelect(*cmd, chosen, [a, grant](Session& s, const Clock&) {
-      return s.Run(RoleRequest(*a, grant ? "PUT" : "DELETE"), Display::kNothing);
+      const std::string kind = a->user.empty() ? "group" : "user";
+      const std::string& who = a->user.empty() ? a->group : a->user;
+      return s.RunWrite(RoleRequest(*a, grant ? "PUT" : "DELETE"),
+                        {grant ? fmt::format("Granted role {} to {} {}.", a->name, kind, who)
+                               : fmt::format("Revoked role {} from {} {}.", a->name, kind, who),
+                         json::object{{"role", a->name},
+                                      {"grantee_kind", kind},
+                                      {"grantee", who},
+                                      {grant ? "granted" : "revoked", true}}});
     });
   }
   CLI::App* list_roles =
@@ -403,7 +461,20 @@ void AddRoleAndPermissionCommands(CLI::App& app, Action& chosen,
     cmd->add_option("--user", a->user, "The user");
     cmd->add_option("--group", a->group, "The group");
     OnSelect(*cmd, chosen, [a, grant](Session& s, const Clock&) {
-      return s.Run(PermissionRequest(*a, grant), grant ? Display::kObject : Display::kNothing);
+      const std::string kind = a->user.empty() ? "group" : "user";
+      const std::string& who = a->user.empty() ? a->group : a->user;
+      return s.RunWrite(
+          PermissionRequest(*a, grant),
+          // A grant is answered with the permission it made (printed as it is); the sentence
+          // and object are for the 204 a revoke gets.
+          {grant
+               ? fmt::format("Granted {} on model {} to {} {}.", a->permission, a->name, kind, who)
+               : fmt::format("Revoked the permission of {} {} on model {}.", kind, who, a->name),
+           json::object{{"model", a->name},
+                        {"grantee_kind", kind},
+                        {"grantee", who},
+                        {grant ? "granted" : "revoked", true}}},
+          PermissionColumns());
     });
   }
   CLI::App* list = permissions->add_subcommand("list", "List the permissions granted on a model");
@@ -440,7 +511,9 @@ void AddTokenCommands(CLI::App& app, Action& chosen, const std::shared_ptr<Ident
   OnSelect(*revoke, chosen, [a](Session& s, const Clock&) -> int {
     Result<int64_t> id = ParsePositiveInt(a->name, "token id");
     if (!id.ok()) return s.Fail(id.status().message(), kExitUsage);
-    return s.Run(Delete(fmt::format("/api/v1/tokens/{}", *id)), Display::kNothing);
+    return s.RunWrite(Delete(fmt::format("/api/v1/tokens/{}", *id)),
+                      {fmt::format("Revoked token {}.", *id),
+                       json::object{{"token_id", *id}, {"revoked", true}}});
   });
 }
 
@@ -454,13 +527,24 @@ void AddIdentityCommands(CLI::App& app, Action& chosen) {
   AddTokenCommands(app, chosen, a);
 
   CLI::App* login = app.add_subcommand(
-      "login",
-      "Sign in with a username and password (--username, or asked for) and save a token for "
-      "this server; later commands use it when no --token is given");
+      "login", "Sign in with a username and password and save a token for this server");
+  login->footer(
+      "The username comes from --username or VOUCH_USERNAME (else it is asked for at a "
+      "terminal), the password from --password or VOUCH_PASSWORD (else asked for, or one line of "
+      "standard input). The token is saved in $XDG_CONFIG_HOME/vouch/credentials (or "
+      "~/.config/vouch/credentials), mode 0600.\n"
+      "Later commands use the saved token only when nothing beats it: --token, then --username, "
+      "then VOUCH_TOKEN, then VOUCH_USERNAME, then the saved login (an empty variable counts as "
+      "unset). login warns when VOUCH_TOKEN or VOUCH_USERNAME is set, since either would win over "
+      "the login it saves; `vouch whoami` says which credential is used.");
   OnSelect(*login, chosen, [](Session& s, const Clock&) { return Login(s); });
   CLI::App* logout =
       app.add_subcommand("logout", "Revoke the token login saved for this server and forget it");
   OnSelect(*logout, chosen, [](Session& s, const Clock&) { return Logout(s); });
+
+  CLI::App* whoami = app.add_subcommand(
+      "whoami", "Show who the server takes you for, and which credential says so");
+  OnSelect(*whoami, chosen, [](Session& s, const Clock&) { return Whoami(s); });
 }
 
 }  // namespace vouch::cli

@@ -259,7 +259,7 @@ TEST_F(IdentityCliTest, SetPasswordSendsTheCurrentOneWhenAsked) {
   EXPECT_EQ(Last().method, "PUT");
   EXPECT_EQ(Last().target, "/api/v1/users/alice/password");
   EXPECT_EQ(*Last().body, R"({"current_password":"old-password","password":"new-password"})");
-  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(out_.str(), "Set the password of alice.\n");
 }
 
 TEST_F(IdentityCliTest, UsersUpdateSendsOnlyWhatWasGiven) {
@@ -310,7 +310,9 @@ TEST_F(IdentityCliTest, ListsPrintTheWholeAnswerAsATable) {
   transport_.Answer(200, R"({"tokens":[]})");
   EXPECT_EQ(Run({"tokens", "list", "--all", "-o", "csv"}), kExitOk);
   EXPECT_EQ(Last().target, "/api/v1/tokens?owner=%2A");
-  EXPECT_EQ(out_.str(), "ID,NAME,OWNER,SCOPE,CREATED,EXPIRES,LAST_USED,REVOKED\r\n");
+  EXPECT_EQ(out_.str(),
+            "id,name,owner,scope,creation_timestamp,expiration_timestamp,last_used_timestamp,"
+            "revocation_timestamp\r\n");
   EXPECT_EQ(Run({"tokens", "list", "--all", "--owner", "bob"}), kExitUsage);
 }
 
@@ -323,6 +325,150 @@ TEST_F(IdentityCliTest, TokensCreateAndRevoke) {
   EXPECT_EQ(Run({"tokens", "revoke", "12"}), kExitOk);
   EXPECT_EQ(Last().target, "/api/v1/tokens/12");
   EXPECT_EQ(Run({"tokens", "revoke", "twelve"}), kExitUsage);
+}
+
+// The credential order (docs/cli.md): --token, --username, VOUCH_TOKEN, VOUCH_USERNAME, the saved
+// login; whoami and --verbose say which one was used.
+TEST_F(IdentityCliTest, ExplicitCredentialsBeatTheEnvironmentWhichBeatsTheSavedLogin) {
+  ASSERT_EQ(LoginAsAlice(), kExitOk);
+  ::setenv("VOUCH_TOKEN", "from-env", 1);
+  EXPECT_EQ(Run({"whoami"}), kExitOk);
+  EXPECT_EQ(transport_.options_seen.token, "from-env");
+  EXPECT_EQ(Run({"--token", "given", "whoami"}), kExitOk);
+  EXPECT_EQ(transport_.options_seen.token, "given");
+  ::setenv("VOUCH_PASSWORD", "bobs-password", 1);
+  EXPECT_EQ(Run({"--username", "bob", "whoami"}), kExitOk);
+  EXPECT_EQ(transport_.options_seen.username, "bob");
+  EXPECT_TRUE(transport_.options_seen.token.empty());
+  // An empty variable counts as unset: the saved login is used.
+  ::setenv("VOUCH_TOKEN", "", 1);
+  EXPECT_EQ(Run({"whoami"}), kExitOk);
+  EXPECT_EQ(transport_.options_seen.token, "vch_saved-token");
+}
+
+TEST_F(IdentityCliTest, WhoamiSaysWhereTheCredentialCameFrom) {
+  const auto credential_of = [this](std::vector<const char*> args) {
+    transport_.Answer(200, R"({"name":"x"})");
+    args.insert(args.end(), {"whoami", "-o", "json"});
+    EXPECT_EQ(Run(args), kExitOk) << err_.str();
+    Result<json::object> o = ParseJsonObject(out_.str());
+    EXPECT_TRUE(o.ok()) << out_.str();
+    return o.ok() ? std::string(o->at("credential").as_string()) : std::string();
+  };
+  ASSERT_EQ(LoginAsAlice(), kExitOk);
+  EXPECT_EQ(credential_of({}), "saved by `vouch login` in " + File().string());
+  EXPECT_EQ(credential_of({"--token", "t"}), "--token");
+  ::setenv("VOUCH_PASSWORD", "pw", 1);
+  EXPECT_EQ(credential_of({"--username", "bob"}), "--username bob (password)");
+  ::setenv("VOUCH_USERNAME", "carol", 1);
+  EXPECT_EQ(credential_of({}), "VOUCH_USERNAME=carol (environment, password)");
+  ::setenv("VOUCH_TOKEN", "env-token", 1);
+  EXPECT_EQ(credential_of({}), "VOUCH_TOKEN (environment)");
+  // The table shows it as one more line.
+  transport_.Answer(200, R"({"name":"x"})");
+  EXPECT_EQ(Run({"whoami"}), kExitOk);
+  EXPECT_EQ(out_.str(), "name        x\ncredential  VOUCH_TOKEN (environment)\n");
+}
+
+TEST_F(IdentityCliTest, VerbosePrintsOneLineNamingTheCredentialOnStderr) {
+  ::setenv("VOUCH_TOKEN", "env-token", 1);
+  transport_.Answer(200, R"({"models":[]})");
+  EXPECT_EQ(Run({"--verbose", "models", "list"}), kExitOk);
+  EXPECT_EQ(err_.str(), "vouch: credential: VOUCH_TOKEN (environment)\n");
+  transport_.Answer(200, R"({"models":[]})");
+  EXPECT_EQ(Run({"models", "list"}), kExitOk);
+  EXPECT_EQ(err_.str(), "");
+  // login and logout say which credential they use too.
+  ::unsetenv("VOUCH_TOKEN");
+  prompter_.lines = {"alice's password"};
+  transport_.Answer(201, kIssued);
+  EXPECT_EQ(Run({"--username", "alice", "login", "-v"}), kExitOk);
+  EXPECT_EQ(err_.str(), "vouch: credential: alice's password, to log in\n");
+  transport_.Answer(204, "");
+  EXPECT_EQ(Run({"logout", "--verbose"}), kExitOk);
+  EXPECT_EQ(err_.str(),
+            "vouch: credential: saved by `vouch login` in " + File().string() + ", to log out\n");
+}
+
+TEST_F(IdentityCliTest, LoginWarnsNamingVouchTokenWhenItIsSetAndNotEmpty) {
+  ::setenv("VOUCH_TOKEN", "admin-token", 1);
+  ASSERT_EQ(LoginAsAlice(), kExitOk) << err_.str();
+  EXPECT_NE(err_.str().find("warning: VOUCH_TOKEN is set"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("unset VOUCH_TOKEN"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("not alice"), std::string::npos) << err_.str();
+  // The login is saved all the same.
+  EXPECT_EQ(LoadLogin(File(), "http://127.0.0.1:5000").value()->token, "vch_saved-token");
+
+  ::setenv("VOUCH_TOKEN", "", 1);
+  ASSERT_EQ(LoginAsAlice(), kExitOk) << err_.str();
+  EXPECT_EQ(err_.str(), "") << "an empty VOUCH_TOKEN counts as unset";
+  ::unsetenv("VOUCH_TOKEN");
+  ASSERT_EQ(LoginAsAlice(), kExitOk) << err_.str();
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(IdentityCliTest, LoginTakesItsUsernameFromVouchUsernameAndWarnsItWillWin) {
+  ::setenv("VOUCH_USERNAME", "alice", 1);
+  prompter_.lines = {"alice's password"};
+  transport_.Answer(201, kIssued);
+  ASSERT_EQ(Run({"login"}), kExitOk) << err_.str();
+  EXPECT_EQ(transport_.options_seen.username, "alice");
+  EXPECT_NE(err_.str().find("unset VOUCH_USERNAME"), std::string::npos) << err_.str();
+}
+
+TEST_F(IdentityCliTest, WithoutACredentialARefusalSuggestsLoggingIn) {
+  transport_.Answer(401, R"({"error":{"code":"UNAUTHENTICATED","message":"no credentials"}})");
+  EXPECT_EQ(Run({"whoami"}), kExitRefused);
+  EXPECT_EQ(err_.str(),
+            "vouch: not logged in to http://127.0.0.1:5000: run `vouch login`, or give --token or "
+            "VOUCH_TOKEN (see vouch login --help)\n");
+  EXPECT_EQ(out_.str(), "");
+  // A saved token the server no longer takes: log in again.
+  ASSERT_EQ(LoginAsAlice(), kExitOk);
+  transport_.Answer(401, R"({"error":{"code":"UNAUTHENTICATED","message":"token revoked"}})");
+  EXPECT_EQ(Run({"models", "list"}), kExitRefused);
+  EXPECT_NE(err_.str().find("UNAUTHENTICATED: token revoked (the token saved by `vouch login` was "
+                            "refused: run `vouch login` again)"),
+            std::string::npos)
+      << err_.str();
+}
+
+TEST_F(IdentityCliTest, MembershipAndRoleWritesPrintWhatTheyDid) {
+  struct Case {
+    std::vector<const char*> args;
+    std::string table;
+    std::string json;
+  };
+  const std::vector<Case> cases = {
+      {{"groups", "add-member", "ml", "alice"},
+       "Added alice to group ml.\n",
+       R"({"group":"ml","member":"alice","added":true})"},
+      {{"groups", "remove-member", "ml", "alice"},
+       "Removed alice from group ml.\n",
+       R"({"group":"ml","member":"alice","removed":true})"},
+      {{"roles", "grant", "auditor", "--user", "alice"},
+       "Granted role auditor to user alice.\n",
+       R"({"role":"auditor","grantee_kind":"user","grantee":"alice","granted":true})"},
+      {{"roles", "revoke", "auditor", "--group", "ml"},
+       "Revoked role auditor from group ml.\n",
+       R"({"role":"auditor","grantee_kind":"group","grantee":"ml","revoked":true})"},
+      {{"permissions", "revoke", "m", "--group", "ml"},
+       "Revoked the permission of group ml on model m.\n",
+       R"({"model":"m","grantee_kind":"group","grantee":"ml","revoked":true})"},
+      {{"groups", "delete", "ml"}, "Deleted group ml.\n", R"({"group":"ml","deleted":true})"},
+      {{"users", "delete", "bob"}, "Deleted bob.\n", R"({"user":"bob","deleted":true})"},
+      {{"tokens", "revoke", "12"}, "Revoked token 12.\n", R"({"token_id":12,"revoked":true})"},
+  };
+  for (const Case& c : cases) {
+    transport_.Answer(204, "");
+    EXPECT_EQ(Run(c.args), kExitOk) << c.args[0] << " " << c.args[1];
+    EXPECT_EQ(out_.str(), c.table);
+    std::vector<const char*> json_args = c.args;
+    json_args.insert(json_args.end(), {"-o", "json"});
+    transport_.Answer(204, "");
+    EXPECT_EQ(Run(json_args), kExitOk);
+    EXPECT_EQ(out_.str(), c.json + "\n");
+  }
 }
 
 }  // namespace

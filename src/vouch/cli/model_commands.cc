@@ -1,4 +1,6 @@
 // models create | list | get | rename | update | delete.
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,7 +48,7 @@ void AddModelCommands(CLI::App& app, Action& chosen) {
   create->add_option("--description", a->description, "What the model is for");
   AddRepeated(*create, "--tag", a->tags, "Tag as KEY=VALUE (repeatable)");
   OnSelect(*create, chosen, [a](Session& s, const Clock&) {
-    return s.Run(CreateModelRequest(*a), Display::kObject);
+    return s.RunObject(CreateModelRequest(*a), ModelColumns());
   });
 
   CLI::App* list = models->add_subcommand("list", "List models by name");
@@ -57,29 +59,32 @@ void AddModelCommands(CLI::App& app, Action& chosen) {
   CLI::App* get = models->add_subcommand("get", "Show one model");
   get->add_option("NAME", a->name, "Model name")->required();
   OnSelect(*get, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Get(ModelPath(a->name)), Display::kObject);
+    return s.RunObject(Get(ModelPath(a->name)), ModelColumns());
   });
 
   CLI::App* rename = models->add_subcommand("rename", "Give a model a new name");
   rename->add_option("NAME", a->name, "Current name")->required();
   rename->add_option("NEW", a->new_name, "New name")->required();
   OnSelect(*rename, chosen, [a](Session& s, const Clock&) {
-    return s.Run(WithBody("POST", ModelPath(a->name) + "/rename", {{"new_name", a->new_name}}),
-                 Display::kObject);
+    return s.RunObject(
+        WithBody("POST", ModelPath(a->name) + "/rename", {{"new_name", a->new_name}}),
+        ModelColumns());
   });
 
   CLI::App* update = models->add_subcommand("update", "Change a model's description");
   update->add_option("NAME", a->name, "Model name")->required();
   update->add_option("--description", a->description, "New description")->required();
   OnSelect(*update, chosen, [a](Session& s, const Clock&) {
-    return s.Run(WithBody("PATCH", ModelPath(a->name), {{"description", a->description}}),
-                 Display::kObject);
+    return s.RunObject(WithBody("PATCH", ModelPath(a->name), {{"description", a->description}}),
+                       ModelColumns());
   });
 
   CLI::App* remove = models->add_subcommand("delete", "Delete a model and its versions");
   remove->add_option("NAME", a->name, "Model name")->required();
   OnSelect(*remove, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Delete(ModelPath(a->name)), Display::kNothing);
+    return s.RunWrite(Delete(ModelPath(a->name)),
+                      {fmt::format("Deleted model {}.", a->name),
+                       json::object{{"model", a->name}, {"deleted", true}}});
   });
 }
 

@@ -76,8 +76,31 @@ std::string OutcomeText(const json::object& o) {
 Result<OutputFormat> ParseOutputFormat(std::string_view text) {
   if (text == "table") return OutputFormat::kTable;
   if (text == "json") return OutputFormat::kJson;
+  if (text == "jsonl") return OutputFormat::kJsonl;
   if (text == "csv") return OutputFormat::kCsv;
-  return InvalidArgument(fmt::format("--output must be table, json or csv, got '{}'", text));
+  return InvalidArgument(fmt::format("--output must be table, json, jsonl or csv, got '{}'", text));
+}
+
+Column TextColumn(std::string field, std::string header) {
+  if (header.empty()) {
+    header = field;
+    std::transform(header.begin(), header.end(), header.begin(),
+                   [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+  }
+  return {std::move(header), [field](const json::object& o) { return FieldText(o, field); }, field};
+}
+
+Column TimeColumn(std::string field, std::string header) {
+  return {std::move(header), [field](const json::object& o) { return TimestampText(o, field); },
+          field};
+}
+
+std::string CsvHeader(const Column& column) {
+  if (!column.field.empty()) return column.field;
+  std::string header = column.header;
+  std::transform(header.begin(), header.end(), header.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  return header;
 }
 
 std::string CsvField(std::string_view text) {
@@ -151,22 +174,18 @@ std::string CellText(const json::value& value) {
 }
 
 std::vector<Column> ModelColumns() {
-  return {
-      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
-      {"LATEST", [](const json::object& o) { return FieldText(o, "latest_version"); }},
-      {"DESCRIPTION", [](const json::object& o) { return FieldText(o, "description"); }},
-      {"UPDATED", [](const json::object& o) { return TimestampText(o, "last_updated_timestamp"); }},
-  };
+  return {TextColumn("name"), TextColumn("latest_version", "LATEST"), TextColumn("description"),
+          TimeColumn("last_updated_timestamp", "UPDATED")};
 }
 
 std::vector<Column> VersionColumns() {
-  return {
-      {"VERSION", [](const json::object& o) { return FieldText(o, "version"); }},
-      {"STAGE", [](const json::object& o) { return FieldText(o, "stage"); }},
-      {"SOURCE", [](const json::object& o) { return FieldText(o, "source"); }},
-      {"RUN_ID", [](const json::object& o) { return FieldText(o, "run_id"); }},
-      {"ALIASES", [](const json::object& o) { return FieldText(o, "aliases"); }},
-  };
+  return {TextColumn("version"),
+          TextColumn("stage"),
+          TextColumn("source"),
+          TextColumn("run_id"),
+          TextColumn("aliases"),
+          TextColumn("created_by"),
+          TimeColumn("creation_timestamp", "CREATED")};
 }
 
 std::vector<Column> AuditColumns() {
@@ -186,56 +205,38 @@ std::vector<Column> AuditColumns() {
 }
 
 std::vector<Column> UserColumns() {
-  return {
-      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
-      {"KIND", [](const json::object& o) { return FieldText(o, "kind"); }},
-      {"ADMIN", [](const json::object& o) { return FieldText(o, "is_admin"); }},
-      {"DISABLED", [](const json::object& o) { return FieldText(o, "disabled"); }},
-      {"DISPLAY_NAME", [](const json::object& o) { return FieldText(o, "display_name"); }},
-      {"EMAIL", [](const json::object& o) { return FieldText(o, "email"); }},
-  };
+  return {TextColumn("name"),     TextColumn("kind"),         TextColumn("is_admin", "ADMIN"),
+          TextColumn("disabled"), TextColumn("display_name"), TextColumn("email")};
 }
 
 std::vector<Column> TokenColumns() {
-  return {
-      {"ID", [](const json::object& o) { return FieldText(o, "id"); }},
-      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
-      {"OWNER", [](const json::object& o) { return FieldText(o, "owner"); }},
-      {"SCOPE", [](const json::object& o) { return FieldText(o, "scope"); }},
-      {"CREATED", [](const json::object& o) { return TimestampText(o, "creation_timestamp"); }},
-      {"EXPIRES", [](const json::object& o) { return TimestampText(o, "expiration_timestamp"); }},
-      {"LAST_USED", [](const json::object& o) { return TimestampText(o, "last_used_timestamp"); }},
-      {"REVOKED", [](const json::object& o) { return TimestampText(o, "revocation_timestamp"); }},
-  };
+  return {TextColumn("id"),
+          TextColumn("name"),
+          TextColumn("owner"),
+          TextColumn("scope"),
+          TimeColumn("creation_timestamp", "CREATED"),
+          TimeColumn("expiration_timestamp", "EXPIRES"),
+          TimeColumn("last_used_timestamp", "LAST_USED"),
+          TimeColumn("revocation_timestamp", "REVOKED")};
 }
 
 std::vector<Column> GroupColumns() {
-  return {
-      {"NAME", [](const json::object& o) { return FieldText(o, "name"); }},
-      {"DESCRIPTION", [](const json::object& o) { return FieldText(o, "description"); }},
-      {"CREATED", [](const json::object& o) { return TimestampText(o, "creation_timestamp"); }},
-  };
+  return {TextColumn("name"), TextColumn("description"),
+          TimeColumn("creation_timestamp", "CREATED")};
 }
 
 std::vector<Column> RoleGrantColumns() {
-  return {
-      {"ROLE", [](const json::object& o) { return FieldText(o, "role"); }},
-      {"KIND", [](const json::object& o) { return FieldText(o, "grantee_kind"); }},
-      {"GRANTEE", [](const json::object& o) { return FieldText(o, "grantee"); }},
-  };
+  return {TextColumn("role"), TextColumn("grantee_kind", "KIND"), TextColumn("grantee")};
 }
 
 std::vector<Column> PermissionColumns() {
-  return {
-      {"MODEL", [](const json::object& o) { return FieldText(o, "model"); }},
-      {"KIND", [](const json::object& o) { return FieldText(o, "grantee_kind"); }},
-      {"GRANTEE", [](const json::object& o) { return FieldText(o, "grantee"); }},
-      {"PERMISSION", [](const json::object& o) { return FieldText(o, "permission"); }},
-  };
+  return {TextColumn("model"), TextColumn("grantee_kind", "KIND"), TextColumn("grantee"),
+          TextColumn("permission")};
 }
 
-void PrintObject(const json::value& value, OutputFormat format, std::ostream& out) {
-  if (format == OutputFormat::kJson || !value.is_object()) {
+void PrintObject(const json::value& value, OutputFormat format, std::ostream& out,
+                 const std::vector<Column>* columns) {
+  if (format == OutputFormat::kJson || format == OutputFormat::kJsonl || !value.is_object()) {
     out << SerializeJson(value) << "\n";
     return;
   }
@@ -243,9 +244,18 @@ void PrintObject(const json::value& value, OutputFormat format, std::ostream& ou
   if (format == OutputFormat::kCsv) {
     std::vector<std::string> keys;
     std::vector<std::string> values;
-    for (const auto& member : o) {
-      keys.emplace_back(member.key());
-      values.push_back(CellText(member.value()));
+    if (columns != nullptr) {
+      for (const Column& column : *columns) {
+        keys.push_back(CsvHeader(column));
+        values.push_back(column.cell(o));
+      }
+    } else {
+      for (const auto& member : o) {
+        const std::string_view key = member.key();
+        keys.emplace_back(key);
+        values.push_back(key.ends_with("_timestamp") ? TimestampText(o, key)
+                                                     : CellText(member.value()));
+      }
     }
     out << CsvRow(keys) << CsvRow(values);
     return;
@@ -259,16 +269,29 @@ void PrintObject(const json::value& value, OutputFormat format, std::ostream& ou
   out << RenderColumns(rows);
 }
 
+void PrintDone(const Done& done, OutputFormat format, std::ostream& out) {
+  if (format == OutputFormat::kTable) {
+    out << done.sentence << "\n";
+    return;
+  }
+  PrintObject(done.object, format, out);
+}
+
 ListPrinter::ListPrinter(OutputFormat format, std::vector<Column> columns, std::ostream& out)
     : format_(format), columns_(std::move(columns)), out_(out) {}
 
 void ListPrinter::Add(const json::value& item) {
   switch (format_) {
     case OutputFormat::kJson:
+      // One document: "[" before the first item, "," between items, "]" on Finish.
+      out_ << (wrote_header_ ? ",\n" : "[\n") << SerializeJson(item);
+      wrote_header_ = true;
+      return;
+    case OutputFormat::kJsonl:
       out_ << SerializeJson(item) << "\n";
       return;
     case OutputFormat::kCsv:
-      if (!wrote_header_) out_ << CsvRow(Headers());
+      if (!wrote_header_) out_ << CsvRow(CsvHeaders());
       wrote_header_ = true;
       out_ << CsvRow(Cells(item));
       return;
@@ -279,7 +302,8 @@ void ListPrinter::Add(const json::value& item) {
 }
 
 void ListPrinter::Finish() {
-  if (format_ == OutputFormat::kCsv && !wrote_header_) out_ << CsvRow(Headers());
+  if (format_ == OutputFormat::kJson) out_ << (wrote_header_ ? "\n]\n" : "[]\n");
+  if (format_ == OutputFormat::kCsv && !wrote_header_) out_ << CsvRow(CsvHeaders());
   if (format_ != OutputFormat::kTable) return;
   rows_.insert(rows_.begin(), Headers());
   out_ << RenderColumns(rows_);
@@ -297,6 +321,12 @@ std::vector<std::string> ListPrinter::Cells(const json::value& item) const {
 std::vector<std::string> ListPrinter::Headers() const {
   std::vector<std::string> headers;
   for (const Column& column : columns_) headers.push_back(column.header);
+  return headers;
+}
+
+std::vector<std::string> ListPrinter::CsvHeaders() const {
+  std::vector<std::string> headers;
+  for (const Column& column : columns_) headers.push_back(CsvHeader(column));
   return headers;
 }
 

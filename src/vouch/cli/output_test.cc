@@ -96,13 +96,79 @@ const char* const kEvent = R"({"schema": 1, "seq": 42, "time": "2026-11-25T14:00
   "target": {"type": "model_version", "model": "fraud-detector", "version": 1},
   "before": {"stage": "None"}, "after": {"stage": "Staging"}, "outcome": "done"})";
 
-TEST(CliOutput, ListPrinterWritesOneJsonObjectPerLine) {
+TEST(CliOutput, ListPrinterWritesOneJsonObjectPerLineForJsonl) {
+  std::ostringstream out;
+  ListPrinter printer(OutputFormat::kJsonl, AuditColumns(), out);
+  printer.Add(Parse(kEvent));
+  printer.Add(Parse(R"({"seq": 43})"));
+  printer.Finish();
+  EXPECT_EQ(out.str(), SerializeJson(Parse(kEvent)) + "\n{\"seq\":43}\n");
+}
+
+TEST(CliOutput, ListPrinterWritesOneJsonArrayForJson) {
   std::ostringstream out;
   ListPrinter printer(OutputFormat::kJson, AuditColumns(), out);
   printer.Add(Parse(kEvent));
   printer.Add(Parse(R"({"seq": 43})"));
   printer.Finish();
-  EXPECT_EQ(out.str(), SerializeJson(Parse(kEvent)) + "\n{\"seq\":43}\n");
+  EXPECT_EQ(out.str(), "[\n" + SerializeJson(Parse(kEvent)) + ",\n{\"seq\":43}\n]\n");
+  Result<json::value> parsed = ParseJson(out.str());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->as_array().size(), 2u);
+}
+
+TEST(CliOutput, AnEmptyListIsAnEmptyJsonArray) {
+  std::ostringstream out;
+  ListPrinter(OutputFormat::kJson, ModelColumns(), out).Finish();
+  EXPECT_EQ(out.str(), "[]\n");
+}
+
+TEST(CliOutput, ListAndSingleObjectCsvAgreeOnHeaderAndCells) {
+  constexpr const char* kVersion =
+      R"({"model":"m","version":3,"source":"s3://b/m","run_id":"r","stage":"Staging",)"
+      R"("aliases":["champion"],"creation_timestamp":1795615200000,"created_by":"alice",)"
+      R"("description":"a, \"b\"\nc"})";
+  std::ostringstream list;
+  ListPrinter printer(OutputFormat::kCsv, VersionColumns(), list);
+  printer.Add(Parse(kVersion));
+  printer.Finish();
+  std::ostringstream one;
+  const std::vector<Column> columns = VersionColumns();
+  PrintObject(Parse(kVersion), OutputFormat::kCsv, one, &columns);
+  EXPECT_EQ(list.str(), one.str());
+  EXPECT_EQ(one.str(),
+            "version,stage,source,run_id,aliases,created_by,creation_timestamp\r\n"
+            "3,Staging,s3://b/m,r,champion,alice,2026-11-25T14:00:00.000Z\r\n");
+}
+
+TEST(CliOutput, CsvOfAnObjectWithoutColumnsHasEveryKeyAndIsoTimes) {
+  std::ostringstream out;
+  PrintObject(
+      Parse(R"({"name":"m","description":"a, \"b\"\nc","creation_timestamp":1795615200000})"),
+      OutputFormat::kCsv, out);
+  EXPECT_EQ(out.str(),
+            "name,description,creation_timestamp\r\n"
+            "m,\"a, \"\"b\"\"\nc\",2026-11-25T14:00:00.000Z\r\n");
+}
+
+TEST(CliOutput, CsvHeaderIsTheFieldOrTheLowerCasedTableHeader) {
+  EXPECT_EQ(CsvHeader(TimeColumn("last_updated_timestamp", "UPDATED")), "last_updated_timestamp");
+  EXPECT_EQ(CsvHeader(TextColumn("run_id")), "run_id");
+  EXPECT_EQ(TextColumn("run_id").header, "RUN_ID");
+  EXPECT_EQ(CsvHeader(Column{"SEQ", nullptr}), "seq");
+}
+
+TEST(CliOutput, AWriteWithoutAnAnswerPrintsASentenceOrItsObject) {
+  const Done done{"Added alice to group ml.",
+                  json::object{{"group", "ml"}, {"member", "alice"}, {"added", true}}};
+  std::ostringstream table, json_out, csv;
+  PrintDone(done, OutputFormat::kTable, table);
+  PrintDone(done, OutputFormat::kJson, json_out);
+  PrintDone(done, OutputFormat::kCsv, csv);
+  EXPECT_EQ(table.str(), "Added alice to group ml.\n");
+  EXPECT_EQ(json_out.str(), R"({"group":"ml","member":"alice","added":true})"
+                            "\n");
+  EXPECT_EQ(csv.str(), "group,member,added\r\nml,alice,true\r\n");
 }
 
 TEST(CliOutput, ListPrinterRendersAuditTable) {
@@ -130,7 +196,7 @@ TEST(CliOutput, AuditTableNamesPrincipalAndRequestTargetsAndCountsDenials) {
                         "reason": "invalid token", "count": 3})"));
   printer.Finish();
   EXPECT_EQ(out.str(),
-            "SEQ,TIME,ACTOR,ACTION,TARGET,OUTCOME\r\n"
+            "seq,time,actor,action,target,outcome\r\n"
             "1,,,,admin,\r\n"
             "2,,,,request,denied: invalid token (3 times)\r\n");
 }
@@ -138,7 +204,7 @@ TEST(CliOutput, AuditTableNamesPrincipalAndRequestTargetsAndCountsDenials) {
 TEST(CliOutput, ListPrinterWritesCsvHeaderOnceEvenForEmptyList) {
   std::ostringstream empty;
   ListPrinter(OutputFormat::kCsv, ModelColumns(), empty).Finish();
-  EXPECT_EQ(empty.str(), "NAME,LATEST,DESCRIPTION,UPDATED\r\n");
+  EXPECT_EQ(empty.str(), "name,latest_version,description,last_updated_timestamp\r\n");
 
   std::ostringstream out;
   ListPrinter printer(OutputFormat::kCsv, VersionColumns(), out);
@@ -147,9 +213,9 @@ TEST(CliOutput, ListPrinterWritesCsvHeaderOnceEvenForEmptyList) {
   printer.Add(Parse(R"({"version": 2, "stage": "Staging", "source": "s3://b/n", "run_id": "r"})"));
   printer.Finish();
   EXPECT_EQ(out.str(),
-            "VERSION,STAGE,SOURCE,RUN_ID,ALIASES\r\n"
-            "1,None,s3://b/m,,\"a, b\"\r\n"
-            "2,Staging,s3://b/n,r,\r\n");
+            "version,stage,source,run_id,aliases,created_by,creation_timestamp\r\n"
+            "1,None,s3://b/m,,\"a, b\",,\r\n"
+            "2,Staging,s3://b/n,r,,,\r\n");
 }
 
 TEST(CliOutput, ModelTableShowsUpdatedTimeAsRfc3339) {

@@ -53,32 +53,76 @@ std::string RefusalMessage(const HttpResponse& response) {
                       : fmt::format("HTTP {}: {}", response.status, text);
 }
 
-Result<ClientOptions> ResolveCredentials(const ClientEnv& env) {
-  ClientOptions options = env.options;
-  if (!options.token.empty()) {
-    options.username.clear();
-    options.password.clear();
-    return options;
+namespace {
+
+// A username and its password: given, or asked for when a person is at the terminal.
+Result<ClientOptions> WithPassword(const ClientEnv& env, ClientOptions options,
+                                   std::string_view option) {
+  if (!options.password.empty()) return options;
+  if (env.prompter == nullptr || !env.prompter->interactive()) {
+    return InvalidArgument(fmt::format(
+        "{} needs a password: give --password or VOUCH_PASSWORD, or run at a terminal", option));
   }
-  if (!options.username.empty()) {
-    if (options.password.empty()) {
-      if (env.prompter == nullptr || !env.prompter->interactive()) {
-        return InvalidArgument(
-            "--username needs a password: give --password or VOUCH_PASSWORD, or run at a terminal");
-      }
-      VOUCH_ASSIGN_OR_RETURN(
-          options.password,
-          env.prompter->ReadLine(
-              fmt::format("Password for {} at {}: ", options.username, options.server), true));
-    }
-    return options;
-  }
-  options.password.clear();
-  if (env.credentials.empty()) return options;
-  VOUCH_ASSIGN_OR_RETURN(std::optional<SavedLogin> saved,
-                         LoadLogin(env.credentials, options.server));
-  if (saved) options.token = saved->token;
+  VOUCH_ASSIGN_OR_RETURN(
+      options.password,
+      env.prompter->ReadLine(
+          fmt::format("Password for {} at {}: ", options.username, options.server), true));
   return options;
+}
+
+}  // namespace
+
+Result<Credential> ResolveCredentials(const ClientEnv& env) {
+  ClientOptions options = env.options;
+  const std::string password = options.password;
+  options.token.clear();
+  options.username.clear();
+  options.password.clear();
+  const auto token = [&options](std::string value, CredentialSource source) {
+    ClientOptions chosen = options;
+    chosen.token = std::move(value);
+    return Credential{std::move(chosen), source};
+  };
+  const auto basic = [&](std::string username, CredentialSource source,
+                         std::string_view option) -> Result<Credential> {
+    ClientOptions chosen = options;
+    chosen.username = std::move(username);
+    chosen.password = password;
+    VOUCH_ASSIGN_OR_RETURN(chosen, WithPassword(env, std::move(chosen), option));
+    return Credential{std::move(chosen), source};
+  };
+  if (!env.options.token.empty()) return token(env.options.token, CredentialSource::kTokenOption);
+  if (!env.options.username.empty()) {
+    return basic(env.options.username, CredentialSource::kUsernameOption, "--username");
+  }
+  if (!env.env_token.empty()) return token(env.env_token, CredentialSource::kTokenEnv);
+  if (!env.env_username.empty()) {
+    return basic(env.env_username, CredentialSource::kUsernameEnv, "VOUCH_USERNAME");
+  }
+  if (!env.credentials.empty()) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<SavedLogin> saved,
+                           LoadLogin(env.credentials, options.server));
+    if (saved) return token(saved->token, CredentialSource::kSavedLogin);
+  }
+  return Credential{std::move(options), CredentialSource::kNone};
+}
+
+std::string DescribeCredential(CredentialSource source, const ClientEnv& env) {
+  switch (source) {
+    case CredentialSource::kTokenOption:
+      return "--token";
+    case CredentialSource::kUsernameOption:
+      return fmt::format("--username {} (password)", env.options.username);
+    case CredentialSource::kTokenEnv:
+      return "VOUCH_TOKEN (environment)";
+    case CredentialSource::kUsernameEnv:
+      return fmt::format("VOUCH_USERNAME={} (environment, password)", env.env_username);
+    case CredentialSource::kSavedLogin:
+      return fmt::format("saved by `vouch login` in {}", env.credentials.string());
+    case CredentialSource::kNone:
+      break;
+  }
+  return "none";
 }
 
 Session::Session(HttpTransport& transport, OutputFormat format, std::ostream& out,
@@ -90,12 +134,16 @@ Session::Session(const ClientEnv& env, OutputFormat format, std::ostream& out, s
 
 HttpTransport* Session::Transport(int& exit_code) {
   if (transport_ != nullptr) return transport_;
-  Result<ClientOptions> options = ResolveCredentials(*env_);
-  if (!options.ok()) {
-    exit_code = Fail(options.status().message(), kExitUsage);
+  Result<Credential> credential = ResolveCredentials(*env_);
+  if (!credential.ok()) {
+    exit_code = Fail(credential.status().message(), kExitUsage);
     return nullptr;
   }
-  owned_ = env_->make_transport(*options);
+  source_ = credential->source;
+  if (env_->verbose) {
+    err_ << "vouch: credential: " << DescribeCredential(source_, *env_) << "\n";
+  }
+  owned_ = env_->make_transport(credential->options);
   transport_ = owned_.get();
   return transport_;
 }
@@ -129,7 +177,7 @@ Session::Reply Session::Fetch(const HttpRequest& request) {
     return {Fail(response.status().message(), ExitCodeForTransportFailure(response.status())), {}};
   }
   if (ExitCodeForHttpStatus(response->status) != kExitOk) {
-    return {Fail(RefusalMessage(*response), ExitCodeForHttpStatus(response->status)), {}};
+    return {Fail(RefusalText(*response), ExitCodeForHttpStatus(response->status)), {}};
   }
   if (response->body.empty()) return {};
   Result<json::value> body = ParseJson(response->body);
@@ -139,6 +187,43 @@ Session::Reply Session::Fetch(const HttpRequest& request) {
             {}};
   }
   return {kExitOk, std::move(body).value()};
+}
+
+std::string Session::RefusalText(const HttpResponse& response) const {
+  if (response.status != 401 || env_ == nullptr) return RefusalMessage(response);
+  if (source_ == CredentialSource::kNone) {
+    return fmt::format(
+        "not logged in to {}: run `vouch login`, or give --token or VOUCH_TOKEN (see vouch login "
+        "--help)",
+        env_->options.server);
+  }
+  if (source_ == CredentialSource::kSavedLogin) {
+    return fmt::format("{} (the token saved by `vouch login` was refused: run `vouch login` again)",
+                       RefusalMessage(response));
+  }
+  return fmt::format("{} (credential: {})", RefusalMessage(response),
+                     DescribeCredential(source_, *env_));
+}
+
+int Session::RunWrite(const Result<HttpRequest>& request, const Done& done,
+                      const std::vector<Column>& columns) {
+  if (!request.ok()) return Fail(request.status().message(), kExitUsage);
+  Reply reply = Fetch(*request);
+  if (reply.exit_code != kExitOk) return reply.exit_code;
+  if (reply.body.is_null()) {
+    PrintDone(done, format_, out_);
+  } else {
+    PrintObject(reply.body, format_, out_, columns.empty() ? nullptr : &columns);
+  }
+  return kExitOk;
+}
+
+int Session::RunObject(const Result<HttpRequest>& request, const std::vector<Column>& columns) {
+  if (!request.ok()) return Fail(request.status().message(), kExitUsage);
+  Reply reply = Fetch(*request);
+  if (reply.exit_code != kExitOk) return reply.exit_code;
+  if (!reply.body.is_null()) PrintObject(reply.body, format_, out_, &columns);
+  return kExitOk;
 }
 
 int Session::Run(const Result<HttpRequest>& request, Display display) {

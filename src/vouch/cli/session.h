@@ -53,21 +53,47 @@ struct ListRequest {
   std::vector<Column> columns;
 };
 
-// How an invocation reaches its server, as the global options gave it. The session connects
-// through it on its first request; `login` and `logout` use it to connect with other credentials.
+// How an invocation reaches its server, as the global options and the environment gave it. The
+// session connects through it on its first request; `login` and `logout` use it to connect with
+// other credentials.
 struct ClientEnv {
-  ClientOptions options;  // server (normalized), token, username, password, CA file
+  // The server (normalized), the CA file, and the credentials given as options: --token,
+  // --username, and --password (or VOUCH_PASSWORD, which only ever goes with a username).
+  ClientOptions options;
+  std::string env_token;     // VOUCH_TOKEN; empty when unset or set to ""
+  std::string env_username;  // VOUCH_USERNAME; empty when unset or set to ""
+  bool verbose = false;      // --verbose: say on stderr where the credential came from
   TransportFactory make_transport;
   Prompter* prompter = nullptr;       // for passwords not given as options
   std::filesystem::path credentials;  // where `vouch login` saves its token (credentials.h)
 };
 
-// The credentials a request goes out with: the token given (--token, VOUCH_TOKEN); else the
-// username (--username, VOUCH_USERNAME) with its password (--password, VOUCH_PASSWORD, or asked
-// for when a person is at the terminal); else the token `vouch login` saved for this very server
-// URL; else none. INVALID_ARGUMENT for a username without a password and no terminal to ask at,
-// FAILED_PRECONDITION for a credentials file others may read.
-Result<ClientOptions> ResolveCredentials(const ClientEnv& env);
+// Where the credential a request goes out with came from, in the order ResolveCredentials tries
+// them: what is given explicitly beats what is ambient (docs/cli.md, "Credentials").
+enum class CredentialSource {
+  kTokenOption,     // --token
+  kUsernameOption,  // --username, with --password / VOUCH_PASSWORD / asked for
+  kTokenEnv,        // VOUCH_TOKEN
+  kUsernameEnv,     // VOUCH_USERNAME, with its password
+  kSavedLogin,      // the token `vouch login` saved for this very server URL
+  kNone,            // nothing: requests go out unauthenticated
+};
+
+struct Credential {
+  ClientOptions options;  // with only the chosen credential's fields set
+  CredentialSource source = CredentialSource::kNone;
+};
+
+// The credential a request goes out with: --token; else --username with its password (--password,
+// VOUCH_PASSWORD, or asked for when a person is at the terminal); else VOUCH_TOKEN; else
+// VOUCH_USERNAME with its password; else the token `vouch login` saved for this very server URL;
+// else none. Empty values count as unset. INVALID_ARGUMENT for a username without a password and
+// no terminal to ask at, FAILED_PRECONDITION for a credentials file others may read.
+Result<Credential> ResolveCredentials(const ClientEnv& env);
+
+// Where a credential came from, as whoami and --verbose say it: "--token", "VOUCH_TOKEN
+// (environment)", "saved by `vouch login` in /home/a/.config/vouch/credentials", "none".
+std::string DescribeCredential(CredentialSource source, const ClientEnv& env);
 
 // Not thread-safe; one per invocation.
 class Session {
@@ -90,6 +116,15 @@ class Session {
   int RunItems(const Result<HttpRequest>& request, std::string_view items_field,
                std::vector<Column> columns);
 
+  // Prints what a write answered without a body did (output.h, Done); `request` as in Run.
+  // When the server answers with an object instead (a tag deleted answers with its model), that
+  // is printed, with `columns` for CSV (every field when empty).
+  int RunWrite(const Result<HttpRequest>& request, const Done& done,
+               const std::vector<Column>& columns = {});
+
+  // Like Run for a single object, with the command's columns for CSV (output.h, PrintObject).
+  int RunObject(const Result<HttpRequest>& request, const std::vector<Column>& columns);
+
   // Prints "vouch: <message>" on stderr and returns `exit_code`.
   int Fail(std::string_view message, int exit_code);
 
@@ -99,6 +134,8 @@ class Session {
   OutputFormat format() const { return format_; }
   // How this invocation connects; null for a session made on a bare transport (tests).
   const ClientEnv* env() const { return env_; }
+  // Where the credential came from; kNone until the first request (and on a bare transport).
+  CredentialSource credential_source() const { return source_; }
 
   struct Reply {
     int exit_code = kExitOk;
@@ -116,6 +153,9 @@ class Session {
   void set_retry_delay(std::chrono::milliseconds delay) { retry_delay_ = delay; }
 
  private:
+  // RefusalMessage, and for a 401 what to do about it: `vouch login` when no credential was sent,
+  // else which credential was refused.
+  std::string RefusalText(const HttpResponse& response) const;
   // The transport, made through env_ on first use. Null (and the reason printed, `exit_code` set)
   // when the credentials cannot be resolved.
   HttpTransport* Transport(int& exit_code);
@@ -123,6 +163,7 @@ class Session {
   HttpTransport* transport_ = nullptr;
   std::unique_ptr<HttpTransport> owned_;
   const ClientEnv* env_ = nullptr;
+  CredentialSource source_ = CredentialSource::kNone;
   OutputFormat format_;
   std::ostream& out_;
   std::ostream& err_;

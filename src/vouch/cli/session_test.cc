@@ -129,7 +129,7 @@ ListRequest Events(std::optional<int64_t> limit) {
 TEST_F(SessionTest, ListFollowsPageTokensToTheEnd) {
   transport_.Answer(200, R"({"events":[{"seq":1},{"seq":2}],"next_page_token":"p2"})");
   transport_.Answer(200, R"({"events":[{"seq":3}]})");
-  Session session = MakeSession();
+  Session session = MakeSession(OutputFormat::kJsonl);
   EXPECT_EQ(session.RunList(Events(std::nullopt)), kExitOk);
   EXPECT_EQ(out_.str(), "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n");
   ASSERT_EQ(transport_.requests.size(), 2u);
@@ -140,7 +140,7 @@ TEST_F(SessionTest, ListFollowsPageTokensToTheEnd) {
 TEST_F(SessionTest, ListStopsAtLimitAndAsksOnlyForWhatIsLeft) {
   transport_.Answer(200, R"({"events":[{"seq":1},{"seq":2}],"next_page_token":"p2"})");
   transport_.Answer(200, R"({"events":[{"seq":3},{"seq":4}],"next_page_token":"p3"})");
-  Session session = MakeSession();
+  Session session = MakeSession(OutputFormat::kJsonl);
   EXPECT_EQ(session.RunList(Events(3)), kExitOk);
   EXPECT_EQ(out_.str(), "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n");
   ASSERT_EQ(transport_.requests.size(), 2u);
@@ -153,7 +153,8 @@ TEST_F(SessionTest, ListRefusedMidwayKeepsEarlierItemsAndExitsOne) {
   transport_.Answer(400, R"({"error":{"code":"INVALID_ARGUMENT","message":"bad page token"}})");
   Session session = MakeSession();
   EXPECT_EQ(session.RunList(Events(std::nullopt)), kExitRefused);
-  EXPECT_EQ(out_.str(), "{\"seq\":1}\n");
+  // Still one JSON document: the array is closed after the items that came.
+  EXPECT_EQ(out_.str(), "[\n{\"seq\":1}\n]\n");
   EXPECT_EQ(err_.str(), "vouch: INVALID_ARGUMENT: bad page token\n");
 }
 

@@ -1,4 +1,6 @@
 // versions create | list | get | update | delete, stage set, alias set | get | delete.
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,7 +95,7 @@ void AddVersionsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Versi
   create->add_option("--artifact", a->artifact_file, "Local artifact file to compute the digest of")
       ->excludes(digest);
   OnSelect(*create, chosen, [a](Session& s, const Clock&) {
-    return s.Run(CreateVersionRequest(*a), Display::kObject);
+    return s.RunObject(CreateVersionRequest(*a), VersionColumns());
   });
 
   CLI::App* list = versions->add_subcommand("list", "List a model's versions");
@@ -106,7 +108,7 @@ void AddVersionsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Versi
   CLI::App* get = versions->add_subcommand("get", "Show one version");
   AddVersionPositionals(*get, *a);
   OnSelect(*get, chosen, [a](Session& s, const Clock&) {
-    return s.Run(VersionRequest(a->name, a->version, "GET"), Display::kObject);
+    return s.RunObject(VersionRequest(a->name, a->version, "GET"), VersionColumns());
   });
 
   CLI::App* update = versions->add_subcommand("update", "Change a version's description");
@@ -114,15 +116,19 @@ void AddVersionsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Versi
   update->add_option("--description", a->description, "New description")->required();
   OnSelect(*update, chosen, [a](Session& s, const Clock&) {
     json::object body{{"description", a->description}};
-    return s.Run(VersionRequest(a->name, a->version, "PATCH", "", std::move(body)),
-                 Display::kObject);
+    return s.RunObject(VersionRequest(a->name, a->version, "PATCH", "", std::move(body)),
+                       VersionColumns());
   });
 
   CLI::App* remove =
       versions->add_subcommand("delete", "Delete a version (its number is not reused)");
   AddVersionPositionals(*remove, *a);
   OnSelect(*remove, chosen, [a](Session& s, const Clock&) {
-    return s.Run(VersionRequest(a->name, a->version, "DELETE"), Display::kNothing);
+    return s.RunWrite(
+        VersionRequest(a->name, a->version, "DELETE"),
+        {fmt::format("Deleted version {} of model {}.", a->version, a->name),
+         json::object{
+             {"model", a->name}, {"version", VersionValue(a->version)}, {"deleted", true}}});
   });
 }
 
@@ -135,8 +141,9 @@ void AddStageGroup(CLI::App& app, Action& chosen, const std::shared_ptr<VersionA
   set->add_flag("--archive-existing", a->archive_existing,
                 "Archive the model's other versions in that stage");
   set->add_option("--comment", a->comment, "Why (recorded in the audit log)");
-  OnSelect(*set, chosen,
-           [a](Session& s, const Clock&) { return s.Run(SetStageRequest(*a), Display::kObject); });
+  OnSelect(*set, chosen, [a](Session& s, const Clock&) {
+    return s.RunObject(SetStageRequest(*a), VersionColumns());
+  });
 }
 
 void AddAliasGroup(CLI::App& app, Action& chosen, const std::shared_ptr<VersionArgs>& a) {
@@ -148,20 +155,24 @@ void AddAliasGroup(CLI::App& app, Action& chosen, const std::shared_ptr<VersionA
   set->add_option("ALIAS", a->alias, "Alias, e.g. champion")->required();
   set->add_option("N", a->version, "Version number")->required();
   set->add_option("--comment", a->comment, "Why (recorded in the audit log)");
-  OnSelect(*set, chosen,
-           [a](Session& s, const Clock&) { return s.Run(SetAliasRequest(*a), Display::kObject); });
+  OnSelect(*set, chosen, [a](Session& s, const Clock&) {
+    return s.RunObject(SetAliasRequest(*a), VersionColumns());
+  });
 
   CLI::App* get = alias->add_subcommand("get", "Show the version an alias points at");
   get->add_option("NAME", a->name, "Model name")->required();
   get->add_option("ALIAS", a->alias, "Alias")->required();
-  OnSelect(*get, chosen,
-           [a](Session& s, const Clock&) { return s.Run(Get(AliasPath(*a)), Display::kObject); });
+  OnSelect(*get, chosen, [a](Session& s, const Clock&) {
+    return s.RunObject(Get(AliasPath(*a)), VersionColumns());
+  });
 
   CLI::App* remove = alias->add_subcommand("delete", "Remove an alias");
   remove->add_option("NAME", a->name, "Model name")->required();
   remove->add_option("ALIAS", a->alias, "Alias")->required();
   OnSelect(*remove, chosen, [a](Session& s, const Clock&) {
-    return s.Run(Delete(AliasPath(*a)), Display::kNothing);
+    return s.RunWrite(Delete(AliasPath(*a)),
+                      {fmt::format("Removed alias {} from model {}.", a->alias, a->name),
+                       json::object{{"model", a->name}, {"alias", a->alias}, {"deleted", true}}});
   });
 }
 
