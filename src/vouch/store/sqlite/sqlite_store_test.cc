@@ -363,6 +363,61 @@ TEST(SqliteStore, AuditEventsCannotBeOverwrittenByInsertOrReplace) {
   EXPECT_EQ(raw.One("SELECT body FROM audit_events WHERE seq = 1"), body);
 }
 
+// Issue 12: a published policy version never changes, and a review (a signature) changes only
+// by being dismissed.
+TEST(SqliteStore, PublishedPolicyVersionsAndSignedReviewsCannotBeChanged) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  ASSERT_TRUE(db.store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(CreateModelJob(tx, "m"));
+                    PolicyRecord p{.name = "p",
+                                   .target = "stage:Production",
+                                   .body = R"({"a":1})",
+                                   .digest = std::string(64, 'd'),
+                                   .created_ms = kT0};
+                    VOUCH_TRY(tx.PublishPolicy(p));
+                    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("m"));
+                    ApprovalRequest r{.model_id = m->id,
+                                      .version = 1,
+                                      .target = "stage:Production",
+                                      .requester_id = 1,
+                                      .created_ms = kT0,
+                                      .updated_ms = kT0};
+                    VOUCH_TRY(tx.InsertRequest(r));
+                    ApprovalReview v{.request_id = r.id,
+                                     .reviewer_id = 2,
+                                     .printed_name = "Ana",
+                                     .fingerprint = "f1",
+                                     .created_ms = kT0};
+                    return tx.InsertReview(v);
+                  })
+                  .ok());
+  db.Close();
+  RawDb raw(db.path());
+  for (const char* sql :
+       {"UPDATE policy_versions SET body = '{}'",
+        "UPDATE policy_versions SET digest = 'x' WHERE version = 1", "DELETE FROM policy_versions",
+        "INSERT OR REPLACE INTO policy_versions (id, name, version, target, body, digest, "
+        "created_ms) SELECT id, name, version, target, '{}', digest, created_ms "
+        "FROM policy_versions"}) {
+    auto [rc, msg] = raw.Exec(sql);
+    EXPECT_NE(rc, SQLITE_OK) << sql;
+    EXPECT_NE(msg.find("immutable"), std::string::npos) << sql << ": " << msg;
+  }
+  EXPECT_EQ(raw.One("SELECT body FROM policy_versions WHERE name = 'p'"), R"({"a":1})");
+  for (const char* sql : {"UPDATE approval_reviews SET decision = 'reject'",
+                          "UPDATE approval_reviews SET printed_name = 'Mallory'",
+                          "UPDATE approval_reviews SET fingerprint = 'f2'"}) {
+    auto [rc, msg] = raw.Exec(sql);
+    EXPECT_NE(rc, SQLITE_OK) << sql;
+    EXPECT_NE(msg.find("signature"), std::string::npos) << sql << ": " << msg;
+  }
+  auto [rc, msg] = raw.Exec("UPDATE approval_reviews SET dismissed_ms = 1, dismissed_reason = 'x'");
+  EXPECT_EQ(rc, SQLITE_OK) << msg;
+  EXPECT_EQ(raw.One("SELECT printed_name || ':' || decision FROM approval_reviews"), "Ana:approve");
+}
+
 TEST(SqliteStore, MigrationsAreRecordedUpToTheLatestVersion) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
