@@ -429,6 +429,58 @@ TEST(SqliteStore, MigrationsAreRecordedUpToTheLatestVersion) {
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
 }
 
+// Schema 11 adds created_by_id to models and versions: rows made before it read as 0.
+TEST(SqliteStore, RowsFromBeforeSchemaElevenHaveCreatorIdZero) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  db.Close();
+  const std::string old_path = db.path() + ".schema10";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(old_path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                              nullptr),
+              SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      char* err = nullptr;
+      int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
+      EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "") << " in " << sql.substr(0, 80);
+      sqlite3_free(err);
+    };
+    exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_ms INTEGER NOT NULL)");
+    for (const Migration& m : Migrations()) {
+      if (m.dialect != "sqlite" || m.version > 10) continue;
+      exec(std::string(m.sql));
+      exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, '{}', 0)", m.version, m.name));
+    }
+    exec(
+        "INSERT INTO models (name, created_ms, updated_ms, created_by, last_version) "
+        "VALUES ('old', 1, 1, 'alice', 1)");
+    exec(
+        "INSERT INTO model_versions (model_id, version, source, created_ms, updated_ms, "
+        "created_by) VALUES (1, 1, 's3://b/old/1', 1, 1, 'alice')");
+    sqlite3_close_v2(raw);
+  }
+  auto opened = SqliteStore::Open({.path = old_path});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Status read = (*opened)->Read([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel("old"));
+    EXPECT_TRUE(m.has_value());
+    if (!m) return OkStatus();
+    EXPECT_EQ(m->created_by, "alice");
+    EXPECT_EQ(m->created_by_id, 0);
+    VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m->id, 1));
+    EXPECT_TRUE(v.has_value());
+    if (v) {
+      EXPECT_EQ(v->created_by, "alice");
+      EXPECT_EQ(v->created_by_id, 0);
+    }
+    return OkStatus();
+  });
+  EXPECT_TRUE(read.ok()) << read.ToString();
+}
+
 TEST(SqliteStore, ADatabaseFromANewerVouchIsRefused) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
