@@ -35,7 +35,8 @@ struct Model {
   TimeMs created_ms = 0;
   TimeMs updated_ms = 0;
   std::string created_by;
-  int64_t last_version = 0;  // the highest number ever given, so numbers are never reused
+  int64_t created_by_id = 0;  // the creating principal's id; 0 for models made before schema 11
+  int64_t last_version = 0;   // the highest number ever given, so numbers are never reused
   std::optional<int64_t> latest_live_version;  // filled on reads
   std::map<std::string, int64_t> aliases;      // alias -> version; filled on reads
   // The highest live version in each stage; filled by searches, which answer with it.
@@ -64,6 +65,7 @@ struct ModelVersion {
   TimeMs created_ms = 0;
   TimeMs updated_ms = 0;
   std::string created_by;
+  int64_t created_by_id = 0;  // the creating principal's id; 0 for versions made before schema 11
 };
 
 // Limits enforced at the edge (docs/api.md "Validation").

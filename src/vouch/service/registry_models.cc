@@ -33,7 +33,8 @@ Result<Model> RegistryService::CreateModel(const RequestContext& ctx, const Crea
             .tags = args.tags,
             .created_ms = now,
             .updated_ms = now,
-            .created_by = ctx.principal->name};
+            .created_by = ctx.principal->name,
+            .created_by_id = ctx.principal->id};
     VOUCH_TRY(tx.InsertModel(m));
     AuditEvent e = ModelEvent(ctx, Action::kModelCreated, m);
     e.before = nullptr;

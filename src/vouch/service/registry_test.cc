@@ -190,6 +190,7 @@ TEST_F(RegistryTest, ACreatedModelReadsBackAsCreated) {
   EXPECT_EQ(got->description, "desc");
   EXPECT_EQ(got->tags, (StringMap{{"k", "v"}}));
   EXPECT_EQ(got->created_by, "alice");
+  EXPECT_EQ(got->created_by_id, 7);
   EXPECT_FALSE(got->latest_live_version.has_value());
 }
 
@@ -407,6 +408,7 @@ TEST_F(RegistryTest, CreatingAVersionRecordsItsSnapshot) {
   EXPECT_EQ(v->stage, Stage::kNone);
   EXPECT_EQ(v->status, "READY");
   EXPECT_EQ(v->created_by, "alice");
+  EXPECT_EQ(v->created_by_id, 7);  // separation of duties compares ids (issue 12)
   EXPECT_EQ(v->created_ms, kT0 + 5);
 
   json::object e = OnlyEventSince(head);

@@ -160,7 +160,8 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
                    .params = args.params,
                    .created_ms = now,
                    .updated_ms = now,
-                   .created_by = ctx.principal->name};
+                   .created_by = ctx.principal->name,
+                   .created_by_id = ctx.principal->id};
     VOUCH_TRY(tx.InsertVersion(v));
     m.last_version = v.version;
     m.updated_ms = now;

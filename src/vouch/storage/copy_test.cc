@@ -245,6 +245,138 @@ TEST_F(CopyTest, CopiesEveryTableRowForRowAndTheLogsAgree) {
   EXPECT_EQ(bob.id, 2);
 }
 
+// Issue 12: the approval tables travel too, and the target continues after them: the next policy
+// version number, request ids, the one-open-request rule and the immutability of what was
+// published.
+TEST_F(CopyTest, ApprovalsAreCopiedAndTheTargetContinuesAfterThem) {
+  Populate();
+  int64_t request_id = 0;
+  Status s = db_.store().Write([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("fraud"));
+    if (!m) return NotFound("fraud");
+    for (const char* body : {R"({"v":1})", R"({"v":2})"}) {
+      PolicyRecord p{.name = "production",
+                     .target = "stage:Production",
+                     .body = body,
+                     .digest = std::string(64, 'd'),
+                     .source_yaml = "policies: []\n",
+                     .created_ms = kT0,
+                     .created_by_id = 1};
+      VOUCH_TRY(tx.PublishPolicy(p));
+    }
+    PolicyRecord old{.name = "old", .target = "alias:champion", .body = "{}", .created_ms = kT0};
+    VOUCH_TRY(tx.PublishPolicy(old));
+    VOUCH_ASSIGN_OR_RETURN(bool retired, tx.RetirePolicy("old", kT0 + 1, 1));
+    if (!retired) return Internal("not retired");
+    ApprovalRequest r{.model_id = m->id,
+                      .version = 2,
+                      .target = "stage:Production",
+                      .requester_id = 1,
+                      .comment = "ship it",
+                      .policy_name = "production",
+                      .policy_version = 2,
+                      .fingerprint = "f1",
+                      .created_ms = kT0,
+                      .updated_ms = kT0,
+                      .expires_ms = kT0 + 1000};
+    VOUCH_TRY(tx.InsertRequest(r));
+    request_id = r.id;
+    ApprovalReview review{.request_id = r.id,
+                          .reviewer_id = 1,
+                          .printed_name = "Ana Admin",
+                          .meaning = "approved",
+                          .fingerprint = "f1",
+                          .created_ms = kT0 + 2};
+    VOUCH_TRY(tx.InsertReview(review));
+    VersionCheck check{.model_id = m->id,
+                       .version = 2,
+                       .name = "ci/tests",
+                       .state = CheckState::kSuccess,
+                       .fingerprint = "f1",
+                       .poster_id = 1,
+                       .created_ms = kT0};
+    VOUCH_TRY(tx.PostCheck(check).status());
+    RequestComment comment{.request_id = r.id,
+                           .model_id = m->id,
+                           .version = 2,
+                           .author_id = 1,
+                           .text = "why now?",
+                           .created_ms = kT0,
+                           .updated_ms = kT0};
+    return tx.InsertComment(comment);
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  auto report = CopySqliteToPostgres(Options());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  std::map<std::string, int64_t> copied;
+  for (const TableCopy& t : report->tables) copied[t.table] = t.target_rows;
+  EXPECT_EQ(copied["policies"], 2);
+  EXPECT_EQ(copied["policy_versions"], 3);
+  EXPECT_EQ(copied["approval_requests"], 1);
+  EXPECT_EQ(copied["approval_reviews"], 1);
+  EXPECT_EQ(copied["version_checks"], 1);
+  EXPECT_EQ(copied["request_comments"], 1);
+
+  auto pg = PostgresStore::Open(Target());
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  Status read = (*pg)->Read([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(auto latest, tx.FindLatestPolicy("production"));
+    EXPECT_TRUE(latest.has_value());
+    if (latest) {
+      EXPECT_EQ(latest->version, 2);
+      EXPECT_EQ(latest->body, R"({"v":2})");
+      EXPECT_EQ(latest->source_yaml, "policies: []\n");
+    }
+    VOUCH_ASSIGN_OR_RETURN(auto live, tx.ListPolicies(false));
+    EXPECT_EQ(live.size(), 1u);
+    VOUCH_ASSIGN_OR_RETURN(auto r, tx.FindRequest(request_id));
+    EXPECT_TRUE(r.has_value());
+    if (r) {
+      EXPECT_EQ(r->state, RequestState::kOpen);
+      EXPECT_EQ(r->comment, "ship it");
+      EXPECT_EQ(r->expires_ms, std::optional<TimeMs>(kT0 + 1000));
+      VOUCH_ASSIGN_OR_RETURN(auto reviews, tx.ListReviews(r->id));
+      EXPECT_EQ(reviews.size(), 1u);
+      if (!reviews.empty()) {
+        EXPECT_EQ(reviews[0].printed_name, "Ana Admin");
+      }
+      VOUCH_ASSIGN_OR_RETURN(auto checks, tx.ListChecks(r->model_id, 2));
+      EXPECT_EQ(checks.size(), 1u);
+      VOUCH_ASSIGN_OR_RETURN(auto comments, tx.ListComments(r->model_id, 2));
+      EXPECT_EQ(comments.size(), 1u);
+    }
+    return OkStatus();
+  });
+  ASSERT_TRUE(read.ok()) << read.ToString();
+
+  ApprovalRequest twin;
+  PolicyRecord next{.name = "production", .target = "stage:Production", .body = R"({"v":3})"};
+  ApprovalRequest other;
+  Status write = (*pg)->Write([&](Tx& tx) -> Status {
+    VOUCH_TRY(tx.PublishPolicy(next));
+    VOUCH_ASSIGN_OR_RETURN(auto r, tx.FindRequest(request_id));
+    if (!r) return NotFound("request");
+    other = *r;
+    other.version = 3;
+    return tx.InsertRequest(other);
+  });
+  ASSERT_TRUE(write.ok()) << write.ToString();
+  EXPECT_EQ(next.version, 3);
+  EXPECT_GT(next.id, 3);
+  EXPECT_EQ(other.id, request_id + 1);
+  Status clash = (*pg)->Write([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(auto r, tx.FindRequest(request_id));
+    if (!r) return NotFound("request");
+    twin = *r;
+    return tx.InsertRequest(twin);
+  });
+  EXPECT_EQ(clash.code(), StatusCode::kAlreadyExists) << clash.ToString();
+  auto raw = Raw();
+  ASSERT_NE(raw, nullptr);
+  EXPECT_FALSE(raw->Exec("UPDATE policy_versions SET body = '{}'").ok());
+}
+
 TEST_F(CopyTest, ACopyWhileTheSourceIsWrittenIsOneSnapshotOfIt) {
   Populate();
   std::atomic<bool> stop{false};

@@ -19,6 +19,7 @@
 #include "vouch/domain/identity.h"
 #include "vouch/domain/model.h"
 #include "vouch/domain/principal.h"
+#include "vouch/store/approval_rows.h"
 #include "vouch/util/status.h"
 
 namespace vouch::store {
@@ -288,6 +289,69 @@ class Tx {
   // `holder` and returns it; only a LeaseClaim calls it, and tests that play another server.
   virtual Result<int64_t> LeaseEpoch(std::string_view name);
   virtual Result<int64_t> TakeLease(std::string_view name, std::string_view holder, TimeMs now);
+
+  // ---- Approvals (issue 12; rows in approval_rows.h, tables in migration 0011).
+  // Policies. PublishPolicy stores `policy` as the next version of its name (1 for a new name),
+  // taken under the name's head row lock so that concurrent publishers get consecutive numbers,
+  // and clears the name's retired marker; it fills `policy.id` and `policy.version`. A published
+  // version never changes (the database refuses it).
+  virtual Status PublishPolicy(PolicyRecord& policy) = 0;
+  // The newest version of `name` / that version; nullopt when there is none. Retired names are
+  // found too, with retired_ms set.
+  virtual Result<std::optional<PolicyRecord>> FindLatestPolicy(std::string_view name) = 0;
+  virtual Result<std::optional<PolicyRecord>> FindPolicyVersion(std::string_view name,
+                                                                int64_t version) = 0;
+  // The newest version of every name, by name; retired names only with `include_retired`.
+  virtual Result<std::vector<PolicyRecord>> ListPolicies(bool include_retired) = 0;
+  // Every version of `name`, oldest first; empty for an unknown name.
+  virtual Result<std::vector<PolicyRecord>> PolicyHistory(std::string_view name) = 0;
+  // Marks `name` retired; false when it is unknown or already retired.
+  virtual Result<bool> RetirePolicy(std::string_view name, TimeMs when, int64_t by_id) = 0;
+
+  // Requests. InsertRequest fills `request.id`; ALREADY_EXISTS when `request` is open or approved
+  // and the version already has an open or approved request for that target.
+  virtual Status InsertRequest(ApprovalRequest& request) = 0;
+  virtual Result<std::optional<ApprovalRequest>> FindRequest(int64_t id) = 0;
+  // FindRequest that, in a write transaction, holds the request's row until commit (PostgreSQL:
+  // FOR UPDATE; SQLite's one writer holds the whole database): a second transaction locking it
+  // waits, then reads what the first committed. Every change of a request starts here.
+  virtual Result<std::optional<ApprovalRequest>> LockRequest(int64_t id) = 0;
+  // Writes state, followup_state, updated, approved, applied, closed, expires and followup_closed
+  // times. NOT_FOUND for an unknown id; ALREADY_EXISTS when it would make a second open or
+  // approved request for the version and target.
+  virtual Status UpdateRequest(const ApprovalRequest& request) = 0;
+  virtual Result<std::vector<ApprovalRequest>> ListRequests(const RequestFilter& filter) = 0;
+  // The newest request (highest id) for the version and target, in any state; nullopt for none.
+  virtual Result<std::optional<ApprovalRequest>> NewestRequestFor(int64_t model_id, int64_t version,
+                                                                  std::string_view target) = 0;
+
+  // Reviews. InsertReview fills `review.id`. ListReviews: the request's reviews, dismissed ones
+  // too, oldest first. DismissReviews dismisses the request's live reviews whose fingerprint is
+  // not `keep_fingerprint` (every live one when it is empty) and returns their ids, ascending.
+  virtual Status InsertReview(ApprovalReview& review) = 0;
+  virtual Result<std::vector<ApprovalReview>> ListReviews(int64_t request_id) = 0;
+  virtual Result<std::vector<int64_t>> DismissReviews(int64_t request_id,
+                                                      std::string_view keep_fingerprint,
+                                                      TimeMs when, std::string_view reason) = 0;
+
+  // Checks. PostCheck appends `check` and fills its id, returning true; when the newest post of
+  // that name on the version already says the same (state, URL, description, fingerprint), it
+  // writes nothing, fills that post's id and returns false (a re-post is idempotent).
+  virtual Result<bool> PostCheck(VersionCheck& check) = 0;
+  // The newest post of each check name on the version, by name.
+  virtual Result<std::vector<VersionCheck>> ListChecks(int64_t model_id, int64_t version) = 0;
+  // Every post of one name on the version, newest first.
+  virtual Result<std::vector<VersionCheck>> CheckHistory(int64_t model_id, int64_t version,
+                                                         std::string_view name) = 0;
+
+  // Comments. InsertComment fills `comment.id`. FindComment finds deleted ones too (deleted_ms
+  // set). UpdateComment and DeleteComment change a live comment only, and say whether they did.
+  // ListComments: the version's live comments (on it or on its requests), oldest first.
+  virtual Status InsertComment(RequestComment& comment) = 0;
+  virtual Result<std::optional<RequestComment>> FindComment(int64_t id) = 0;
+  virtual Result<bool> UpdateComment(int64_t id, std::string_view text, TimeMs when) = 0;
+  virtual Result<bool> DeleteComment(int64_t id, TimeMs when) = 0;
+  virtual Result<std::vector<RequestComment>> ListComments(int64_t model_id, int64_t version) = 0;
 };
 
 // Runs a store job, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so that one

@@ -55,10 +55,11 @@ class PostgresStore final : public Store {
 
   // As the owner role (`owner.dsn`): applies pending migrations under the migration lock, then,
   // when `app_role` is not empty, grants that role what a server needs and nothing more: USAGE on
-  // the schema; SELECT, INSERT, UPDATE, DELETE on the tables, except the audit log (SELECT and
-  // INSERT only) and schema_migrations (SELECT only); USAGE on the sequences. The grants are made
-  // again on every call, so tables added by later migrations are covered. Returns the schema
-  // version. NOT_FOUND when the role does not exist; codes otherwise as Open.
+  // the schema; SELECT, INSERT, UPDATE, DELETE on the tables, except the audit log and the
+  // published policy versions (SELECT and INSERT only) and schema_migrations (SELECT only); USAGE
+  // on the sequences. The grants are made again on every call, so tables added by later migrations
+  // are covered. Returns the schema version. NOT_FOUND when the role does not exist; codes
+  // otherwise as Open.
   static Result<int> MigrateSchema(const PostgresOptions& owner, std::string_view app_role);
   ~PostgresStore() override;
 

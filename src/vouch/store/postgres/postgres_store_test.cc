@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <latch>
@@ -498,7 +499,8 @@ TEST_F(PostgresStoreTest, MigrateSchemaGrantsTheApplicationRoleOnlyWhatAServerNe
     ASSERT_TRUE(raw.ok()) << raw.status().ToString();
     for (const char* refused :
          {"UPDATE audit_events SET body = 'forged'", "DELETE FROM audit_events",
-          "TRUNCATE audit_events", "INSERT INTO schema_migrations VALUES (99, 'x', 0)",
+          "TRUNCATE audit_events", "UPDATE policy_versions SET body = 'x'",
+          "DELETE FROM policy_versions", "INSERT INTO schema_migrations VALUES (99, 'x', 0)",
           "DELETE FROM schema_migrations", "CREATE TABLE mine (i INTEGER)",
           "DROP TABLE models CASCADE", "ALTER TABLE models ADD COLUMN x INTEGER"}) {
       Status s = (*raw)->Exec(refused);
@@ -648,6 +650,221 @@ TEST_F(PostgresStoreTest, DescribeNamesTheServerButNotThePassword) {
     }
   }
   PQconninfoFree(opts);
+}
+
+// ---- Approvals (issue 12): what needs two connections at once, and the immutability triggers.
+
+// A store whose connections carry `app` as application_name, so a test can see them wait.
+std::unique_ptr<PostgresStore> OpenNamed(const ScratchSchema& schema, const std::string& app) {
+  PostgresOptions options = schema.Options(2);
+  options.dsn = DsnWith(TestDsn(), {{"application_name", app}});
+  auto opened = PostgresStore::Open(options);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened).value() : nullptr;
+}
+
+// Returns once a backend of `app` waits for a lock another transaction holds.
+void AwaitLockWait(PgConn& raw, const std::string& app) {
+  const std::string sql = fmt::format(
+      "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{}' "
+      "AND wait_event_type = 'Lock'",
+      app);
+  while (One(raw, sql) == "0") std::this_thread::yield();
+}
+
+PolicyRecord TestPolicy(std::string name, std::string body) {
+  return PolicyRecord{.name = std::move(name),
+                      .target = "stage:Production",
+                      .body = std::move(body),
+                      .digest = std::string(64, 'd'),
+                      .created_ms = kT0,
+                      .created_by_id = 1};
+}
+
+// Two servers publish the same policy name at once: the second waits on the name's head row and
+// takes the next number once the first commits; neither number is given twice.
+TEST_F(PostgresStoreTest, TwoConcurrentPublishesOfOnePolicyTakeConsecutiveVersions) {
+  ScratchSchema schema;
+  PostgresStore* first = schema.Open(2);
+  ASSERT_NE(first, nullptr);
+  const std::string app = schema.name() + "_second";
+  auto second = OpenNamed(schema, app);
+  ASSERT_NE(second, nullptr);
+  auto raw = RawConn();
+  ASSERT_NE(raw, nullptr);
+
+  std::latch first_published(1);
+  std::latch second_waits(1);
+  PolicyRecord a = TestPolicy("p", R"({"by":"a"})");
+  PolicyRecord b = TestPolicy("p", R"({"by":"b"})");
+  Status sa, sb;
+  std::thread ta([&] {
+    sa = first->Write([&](Tx& tx) -> Status {
+      VOUCH_TRY(tx.PublishPolicy(a));
+      first_published.count_down();
+      second_waits.wait();
+      return OkStatus();
+    });
+  });
+  first_published.wait();
+  std::thread tb([&] { sb = second->Write([&](Tx& tx) { return tx.PublishPolicy(b); }); });
+  AwaitLockWait(*raw, app);
+  second_waits.count_down();
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(sa.ok()) << sa.ToString();
+  ASSERT_TRUE(sb.ok()) << sb.ToString();
+  EXPECT_EQ(a.version, 1);
+  EXPECT_EQ(b.version, 2);
+  auto in_schema = RawConn(schema.name());
+  ASSERT_NE(in_schema, nullptr);
+  EXPECT_EQ(One(*in_schema,
+                "SELECT string_agg(version || ':' || body, ',' ORDER BY version) "
+                "FROM policy_versions WHERE name = 'p'"),
+            R"(1:{"by":"a"},2:{"by":"b"})");
+  EXPECT_EQ(One(*in_schema, "SELECT last_version FROM policies WHERE name = 'p'"), "2");
+}
+
+// Many publishers on three servers: every number from 1 up, each once.
+TEST_F(PostgresStoreTest, PublishersOnThreeStoresGetGaplessPolicyVersions) {
+  ScratchSchema schema;
+  std::vector<PostgresStore*> servers;
+  for (int i = 0; i < 3; ++i) {
+    servers.push_back(schema.Open(2));
+    ASSERT_NE(servers.back(), nullptr);
+  }
+  constexpr int kPerThread = 10;
+  std::vector<std::vector<int64_t>> got(6);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        PolicyRecord p = TestPolicy("shared", fmt::format(R"({{"t":{},"i":{}}})", t, i));
+        Status st = servers[t % 3]->Write([&](Tx& tx) { return tx.PublishPolicy(p); });
+        EXPECT_TRUE(st.ok()) << st.ToString();
+        if (st.ok()) got[t].push_back(p.version);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<int64_t> all;
+  for (const auto& g : got) all.insert(all.end(), g.begin(), g.end());
+  std::sort(all.begin(), all.end());
+  std::vector<int64_t> expected(6 * kPerThread);
+  for (size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<int64_t>(i) + 1;
+  EXPECT_EQ(all, expected);
+}
+
+// The twenty-approvals case: a transaction that locked a request holds off a second one, which
+// then reads the state the first committed (and so does not apply it twice).
+TEST_F(PostgresStoreTest, ASecondTransactionLockingARequestWaitsAndSeesTheFirstOnesChange) {
+  ScratchSchema schema;
+  PostgresStore* first = schema.Open(2);
+  ASSERT_NE(first, nullptr);
+  const std::string app = schema.name() + "_second";
+  auto second = OpenNamed(schema, app);
+  ASSERT_NE(second, nullptr);
+  auto raw = RawConn();
+  ASSERT_NE(raw, nullptr);
+  ASSERT_TRUE(CreateModel(*first, "m").ok());
+  ApprovalRequest r{.version = 1,
+                    .target = "stage:Production",
+                    .requester_id = 1,
+                    .created_ms = kT0,
+                    .updated_ms = kT0};
+  ASSERT_TRUE(first
+                  ->Write([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("m"));
+                    if (!m) return NotFound("m");
+                    r.model_id = m->id;
+                    return tx.InsertRequest(r);
+                  })
+                  .ok());
+
+  std::latch first_locked(1);
+  std::latch second_waits(1);
+  Status sa, sb;
+  std::optional<RequestState> second_saw;
+  std::thread ta([&] {
+    sa = first->Write([&](Tx& tx) -> Status {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> q, tx.LockRequest(r.id));
+      if (!q) return NotFound("request");
+      first_locked.count_down();
+      second_waits.wait();
+      q->state = RequestState::kApplied;
+      q->applied_ms = kT0 + 1;
+      return tx.UpdateRequest(*q);
+    });
+  });
+  first_locked.wait();
+  std::thread tb([&] {
+    sb = second->Write([&](Tx& tx) -> Status {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> q, tx.LockRequest(r.id));
+      if (!q) return NotFound("request");
+      second_saw = q->state;
+      return OkStatus();
+    });
+  });
+  AwaitLockWait(*raw, app);
+  second_waits.count_down();
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(sa.ok()) << sa.ToString();
+  ASSERT_TRUE(sb.ok()) << sb.ToString();
+  EXPECT_EQ(second_saw, std::optional<RequestState>(RequestState::kApplied));
+  double row_lock_wait = 0;
+  for (const StoreMetric& m : second->Metrics()) {
+    if (m.name == "vouch_store_row_lock_wait_seconds_total") row_lock_wait = m.value;
+  }
+  EXPECT_GT(row_lock_wait, 0) << "the wait is counted as a row lock wait";
+}
+
+TEST_F(PostgresStoreTest, PublishedPolicyVersionsAndSignedReviewsCannotBeChanged) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(CreateModel(*store, "m").ok());
+  PolicyRecord p = TestPolicy("p", R"({"a":1})");
+  ASSERT_TRUE(store
+                  ->Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.PublishPolicy(p));
+                    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("m"));
+                    ApprovalRequest r{.model_id = m->id,
+                                      .version = 1,
+                                      .target = "stage:Production",
+                                      .requester_id = 1,
+                                      .created_ms = kT0,
+                                      .updated_ms = kT0};
+                    VOUCH_TRY(tx.InsertRequest(r));
+                    ApprovalReview v{.request_id = r.id,
+                                     .reviewer_id = 2,
+                                     .printed_name = "Ana",
+                                     .fingerprint = "f1",
+                                     .created_ms = kT0};
+                    return tx.InsertReview(v);
+                  })
+                  .ok());
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  for (const char* sql : {"UPDATE policy_versions SET body = '{}'",
+                          "UPDATE policy_versions SET digest = 'x' WHERE version = 1",
+                          "DELETE FROM policy_versions", "TRUNCATE policy_versions CASCADE"}) {
+    Status s = raw->Exec(sql);
+    EXPECT_FALSE(s.ok()) << sql;
+    EXPECT_NE(s.message().find("immutable"), std::string::npos) << sql << ": " << s.message();
+  }
+  EXPECT_EQ(One(*raw, "SELECT body FROM policy_versions WHERE name = 'p'"), R"({"a":1})");
+  for (const char* sql : {"UPDATE approval_reviews SET decision = 'reject'",
+                          "UPDATE approval_reviews SET printed_name = 'Mallory'",
+                          "UPDATE approval_reviews SET fingerprint = 'f2'"}) {
+    Status s = raw->Exec(sql);
+    EXPECT_FALSE(s.ok()) << sql;
+    EXPECT_NE(s.message().find("signature"), std::string::npos) << sql << ": " << s.message();
+  }
+  EXPECT_TRUE(
+      raw->Exec("UPDATE approval_reviews SET dismissed_ms = 1, dismissed_reason = 'x'").ok());
+  EXPECT_EQ(One(*raw, "SELECT printed_name || ':' || decision FROM approval_reviews"),
+            "Ana:approve");
 }
 
 }  // namespace

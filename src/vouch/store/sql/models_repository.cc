@@ -12,19 +12,22 @@ namespace vouch::store {
 namespace {
 
 constexpr char kFindModel[] =
-    "SELECT id, name, description, created_ms, updated_ms, created_by, last_version FROM models "
+    "SELECT id, name, description, created_ms, updated_ms, created_by, last_version, created_by_id "
+    "FROM models "
     "WHERE name = $1 AND deleted_ms IS NULL";
 // In a write transaction with row locks: the row stays locked until commit, so concurrent changes
 // to one model (the next version number above all) serialize on it.
 constexpr char kFindModelForUpdate[] =
-    "SELECT id, name, description, created_ms, updated_ms, created_by, last_version FROM models "
+    "SELECT id, name, description, created_ms, updated_ms, created_by, last_version, created_by_id "
+    "FROM models "
     "WHERE name = $1 AND deleted_ms IS NULL FOR UPDATE";
 constexpr char kListModels[] =
-    "SELECT id, name, description, created_ms, updated_ms, created_by, last_version FROM models "
+    "SELECT id, name, description, created_ms, updated_ms, created_by, last_version, created_by_id "
+    "FROM models "
     "WHERE deleted_ms IS NULL AND name > $1 ORDER BY name LIMIT $2";
 constexpr char kInsertModel[] =
-    "INSERT INTO models (name, description, created_ms, updated_ms, created_by, last_version) "
-    "VALUES ($1, $2, $3, $4, $5, $6) "
+    "INSERT INTO models (name, description, created_ms, updated_ms, created_by, last_version, "
+    "created_by_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
     "ON CONFLICT (name) WHERE deleted_ms IS NULL DO NOTHING RETURNING id";
 // A rename onto a live name changes nothing (rather than failing the statement, which would abort
 // a PostgreSQL transaction); the caller then reports ALREADY_EXISTS.
@@ -48,7 +51,8 @@ constexpr char kModelAliases[] = "SELECT alias, version FROM model_aliases WHERE
 #define VOUCH_VERSION_COLUMNS                                                                    \
   "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
   "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
-  "v.storage_location, v.run_link FROM model_versions v JOIN models m ON m.id = v.model_id "
+  "v.storage_location, v.run_link, v.created_by_id "                                             \
+  "FROM model_versions v JOIN models m ON m.id = v.model_id "
 constexpr char kFindVersion[] =
     VOUCH_VERSION_COLUMNS "WHERE v.model_id = $1 AND v.version = $2 AND v.deleted_ms IS NULL";
 constexpr char kFindVersionForUpdate[] = VOUCH_VERSION_COLUMNS
@@ -104,7 +108,8 @@ constexpr char kVersionIdsWithTag[] =
 constexpr char kInsertVersion[] =
     "INSERT INTO model_versions (model_id, version, source, run_id, model_ref, description, "
     "artifact_digest, status, stage, created_ms, updated_ms, created_by, storage_location, "
-    "run_link) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "run_link, created_by_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
     "ON CONFLICT (model_id, version) DO NOTHING RETURNING id";
 constexpr char kUpdateVersion[] =
     "UPDATE model_versions SET description = $2, stage = $3, status = $4, updated_ms = $5 "
@@ -148,6 +153,7 @@ Model ReadModelRow(const sql::Rows& r) {
   m.updated_ms = r.Int(4);
   m.created_by = r.Text(5);
   m.last_version = r.Int(6);
+  m.created_by_id = r.Int(7);
   return m;
 }
 
@@ -171,6 +177,7 @@ Result<ModelVersion> ReadVersion(const sql::Rows& r) {
   v.created_by = r.Text(13);
   v.storage_location = r.Text(14);
   v.run_link = r.Text(15);
+  v.created_by_id = r.Int(16);
   return v;
 }
 
@@ -233,7 +240,7 @@ Result<std::optional<Model>> SqlTx::FindModel(std::string_view name) {
 Status SqlTx::InsertModel(Model& m) {
   VOUCH_ASSIGN_OR_RETURN(m.id, InsertReturningId(kInsertModel,
                                                  {m.name, m.description, m.created_ms, m.updated_ms,
-                                                  m.created_by, m.last_version},
+                                                  m.created_by, m.last_version, m.created_by_id},
                                                  fmt::format("model {}", m.name)));
   for (const auto& [k, v] : m.tags) VOUCH_TRY(SetModelTag(m.id, k, v));
   return OkStatus();
@@ -409,12 +416,12 @@ Result<std::optional<ModelVersion>> SqlTx::FindVersion(int64_t model_id, int64_t
 
 Status SqlTx::InsertVersion(ModelVersion& v) {
   VOUCH_ASSIGN_OR_RETURN(
-      v.id,
-      InsertReturningId(kInsertVersion,
-                        {v.model_id, v.version, v.source, v.run_id, v.model_ref, v.description,
-                         v.artifact_digest, v.status, StageName(v.stage), v.created_ms,
-                         v.updated_ms, v.created_by, v.storage_location, v.run_link},
-                        fmt::format("version {} of model {}", v.version, v.model_id)));
+      v.id, InsertReturningId(
+                kInsertVersion,
+                {v.model_id, v.version, v.source, v.run_id, v.model_ref, v.description,
+                 v.artifact_digest, v.status, StageName(v.stage), v.created_ms, v.updated_ms,
+                 v.created_by, v.storage_location, v.run_link, v.created_by_id},
+                fmt::format("version {} of model {}", v.version, v.model_id)));
   for (const auto& [k, val] : v.tags) VOUCH_TRY(SetVersionTag(v.id, k, val));
   for (const auto& [k, val] : v.metrics) VOUCH_TRY(SetVersionMetric(v.id, k, val));
   for (const auto& [k, val] : v.params) VOUCH_TRY(SetVersionParam(v.id, k, val));

@@ -119,7 +119,7 @@ struct Dialect {
 #define VOUCH_SQL_LATEST_VERSIONS_OF(IDS)                                                        \
   "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
   "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
-  "v.storage_location, v.run_link "                                                              \
+  "v.storage_location, v.run_link, v.created_by_id "                                             \
   "FROM (SELECT p.id AS model_id, "                                                              \
   "  (SELECT MIN(version) FROM model_versions "                                                  \
   "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, "             \

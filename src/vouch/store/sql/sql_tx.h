@@ -6,6 +6,7 @@
 //   audit_repository.cc     the audit log and the outbox
 //   lease_repository.cc     leader leases' epochs
 //   idempotency_repository.cc  Idempotency-Key claims and their kept answers
+//   approvals_repository.cc  policies, approval requests, reviews, checks, comments
 // A backend's Tx (SqliteTx, PostgresTx) is this over its connection and dialect. Used by one
 // thread inside an open transaction.
 //
@@ -181,6 +182,34 @@ class SqlTx : public Tx {
   Result<bool> DeleteIdempotencyKey(int64_t principal_id, std::string_view key,
                                     TimeMs created_ms) override;
   Result<int64_t> PruneIdempotencyKeys(TimeMs now) override;
+  // Approvals: approvals_repository.cc.
+  Status PublishPolicy(PolicyRecord& policy) override;
+  Result<std::optional<PolicyRecord>> FindLatestPolicy(std::string_view name) override;
+  Result<std::optional<PolicyRecord>> FindPolicyVersion(std::string_view name,
+                                                        int64_t version) override;
+  Result<std::vector<PolicyRecord>> ListPolicies(bool include_retired) override;
+  Result<std::vector<PolicyRecord>> PolicyHistory(std::string_view name) override;
+  Result<bool> RetirePolicy(std::string_view name, TimeMs when, int64_t by_id) override;
+  Status InsertRequest(ApprovalRequest& request) override;
+  Result<std::optional<ApprovalRequest>> FindRequest(int64_t id) override;
+  Result<std::optional<ApprovalRequest>> LockRequest(int64_t id) override;
+  Status UpdateRequest(const ApprovalRequest& request) override;
+  Result<std::vector<ApprovalRequest>> ListRequests(const RequestFilter& filter) override;
+  Result<std::optional<ApprovalRequest>> NewestRequestFor(int64_t model_id, int64_t version,
+                                                          std::string_view target) override;
+  Status InsertReview(ApprovalReview& review) override;
+  Result<std::vector<ApprovalReview>> ListReviews(int64_t request_id) override;
+  Result<std::vector<int64_t>> DismissReviews(int64_t request_id, std::string_view keep_fingerprint,
+                                              TimeMs when, std::string_view reason) override;
+  Result<bool> PostCheck(VersionCheck& check) override;
+  Result<std::vector<VersionCheck>> ListChecks(int64_t model_id, int64_t version) override;
+  Result<std::vector<VersionCheck>> CheckHistory(int64_t model_id, int64_t version,
+                                                 std::string_view name) override;
+  Status InsertComment(RequestComment& comment) override;
+  Result<std::optional<RequestComment>> FindComment(int64_t id) override;
+  Result<bool> UpdateComment(int64_t id, std::string_view text, TimeMs when) override;
+  Result<bool> DeleteComment(int64_t id, TimeMs when) override;
+  Result<std::vector<RequestComment>> ListComments(int64_t model_id, int64_t version) override;
 
  protected:
   sql::Connection& conn() { return c_; }
@@ -190,6 +219,10 @@ class SqlTx : public Tx {
   Status FillModel(Model& m);
   Status FillVersion(ModelVersion& v);
   // The versions a query yields; with `details`, their tags, metrics, params and aliases too.
+  Result<std::vector<ApprovalRequest>> QueryRequests(const char* sql, Params params);
+  Result<std::vector<PolicyRecord>> QueryPolicies(const char* sql, Params params);
+  Result<std::vector<VersionCheck>> QueryChecks(const char* sql, Params params);
+  Result<std::vector<RequestComment>> QueryComments(const char* sql, Params params);
   Result<std::vector<ModelVersion>> QueryVersions(const char* sql, Params params,
                                                   bool details = true);
   Result<std::vector<Model>> QueryModels(const char* sql, Params params, bool details);

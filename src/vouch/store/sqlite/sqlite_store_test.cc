@@ -363,6 +363,61 @@ TEST(SqliteStore, AuditEventsCannotBeOverwrittenByInsertOrReplace) {
   EXPECT_EQ(raw.One("SELECT body FROM audit_events WHERE seq = 1"), body);
 }
 
+// Issue 12: a published policy version never changes, and a review (a signature) changes only
+// by being dismissed.
+TEST(SqliteStore, PublishedPolicyVersionsAndSignedReviewsCannotBeChanged) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  ASSERT_TRUE(db.store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(CreateModelJob(tx, "m"));
+                    PolicyRecord p{.name = "p",
+                                   .target = "stage:Production",
+                                   .body = R"({"a":1})",
+                                   .digest = std::string(64, 'd'),
+                                   .created_ms = kT0};
+                    VOUCH_TRY(tx.PublishPolicy(p));
+                    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("m"));
+                    ApprovalRequest r{.model_id = m->id,
+                                      .version = 1,
+                                      .target = "stage:Production",
+                                      .requester_id = 1,
+                                      .created_ms = kT0,
+                                      .updated_ms = kT0};
+                    VOUCH_TRY(tx.InsertRequest(r));
+                    ApprovalReview v{.request_id = r.id,
+                                     .reviewer_id = 2,
+                                     .printed_name = "Ana",
+                                     .fingerprint = "f1",
+                                     .created_ms = kT0};
+                    return tx.InsertReview(v);
+                  })
+                  .ok());
+  db.Close();
+  RawDb raw(db.path());
+  for (const char* sql :
+       {"UPDATE policy_versions SET body = '{}'",
+        "UPDATE policy_versions SET digest = 'x' WHERE version = 1", "DELETE FROM policy_versions",
+        "INSERT OR REPLACE INTO policy_versions (id, name, version, target, body, digest, "
+        "created_ms) SELECT id, name, version, target, '{}', digest, created_ms "
+        "FROM policy_versions"}) {
+    auto [rc, msg] = raw.Exec(sql);
+    EXPECT_NE(rc, SQLITE_OK) << sql;
+    EXPECT_NE(msg.find("immutable"), std::string::npos) << sql << ": " << msg;
+  }
+  EXPECT_EQ(raw.One("SELECT body FROM policy_versions WHERE name = 'p'"), R"({"a":1})");
+  for (const char* sql : {"UPDATE approval_reviews SET decision = 'reject'",
+                          "UPDATE approval_reviews SET printed_name = 'Mallory'",
+                          "UPDATE approval_reviews SET fingerprint = 'f2'"}) {
+    auto [rc, msg] = raw.Exec(sql);
+    EXPECT_NE(rc, SQLITE_OK) << sql;
+    EXPECT_NE(msg.find("signature"), std::string::npos) << sql << ": " << msg;
+  }
+  auto [rc, msg] = raw.Exec("UPDATE approval_reviews SET dismissed_ms = 1, dismissed_reason = 'x'");
+  EXPECT_EQ(rc, SQLITE_OK) << msg;
+  EXPECT_EQ(raw.One("SELECT printed_name || ':' || decision FROM approval_reviews"), "Ana:approve");
+}
+
 TEST(SqliteStore, MigrationsAreRecordedUpToTheLatestVersion) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
@@ -372,6 +427,58 @@ TEST(SqliteStore, MigrationsAreRecordedUpToTheLatestVersion) {
   ASSERT_GT(latest, 0);
   EXPECT_EQ(raw.One("SELECT MAX(version) FROM schema_migrations"), std::to_string(latest));
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
+}
+
+// Schema 11 adds created_by_id to models and versions: rows made before it read as 0.
+TEST(SqliteStore, RowsFromBeforeSchemaElevenHaveCreatorIdZero) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  db.Close();
+  const std::string old_path = db.path() + ".schema10";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(old_path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                              nullptr),
+              SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      char* err = nullptr;
+      int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
+      EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "") << " in " << sql.substr(0, 80);
+      sqlite3_free(err);
+    };
+    exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_ms INTEGER NOT NULL)");
+    for (const Migration& m : Migrations()) {
+      if (m.dialect != "sqlite" || m.version > 10) continue;
+      exec(std::string(m.sql));
+      exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, '{}', 0)", m.version, m.name));
+    }
+    exec(
+        "INSERT INTO models (name, created_ms, updated_ms, created_by, last_version) "
+        "VALUES ('old', 1, 1, 'alice', 1)");
+    exec(
+        "INSERT INTO model_versions (model_id, version, source, created_ms, updated_ms, "
+        "created_by) VALUES (1, 1, 's3://b/old/1', 1, 1, 'alice')");
+    sqlite3_close_v2(raw);
+  }
+  auto opened = SqliteStore::Open({.path = old_path});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Status read = (*opened)->Read([&](Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModel("old"));
+    EXPECT_TRUE(m.has_value());
+    if (!m) return OkStatus();
+    EXPECT_EQ(m->created_by, "alice");
+    EXPECT_EQ(m->created_by_id, 0);
+    VOUCH_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, tx.FindVersion(m->id, 1));
+    EXPECT_TRUE(v.has_value());
+    if (v) {
+      EXPECT_EQ(v->created_by, "alice");
+      EXPECT_EQ(v->created_by_id, 0);
+    }
+    return OkStatus();
+  });
+  EXPECT_TRUE(read.ok()) << read.ToString();
 }
 
 TEST(SqliteStore, ADatabaseFromANewerVouchIsRefused) {
