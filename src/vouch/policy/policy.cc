@@ -1,11 +1,6 @@
 #include "vouch/policy/policy.h"
 
 #include <fmt/format.h>
-
-// g++ 12 at -O3 reports a false dangling pointer inside yaml-cpp 0.7's node/impl.h (a temporary
-// it keeps alive by reference); the warning is issued where the code is inlined, so it is turned
-// off for this file, the only one that includes yaml-cpp.
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -55,7 +50,10 @@ class Fields {
     f.path_ = path;
     f.mark_ = node.Mark();
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // Copies: `it->first` lives in a temporary the iterator hands out, so a reference to it
+      // dangles at the end of the statement.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) return ErrorAt(key, fmt::format("{}: keys must be names", path));
       const std::string& name = key.Scalar();
       auto seen = f.members_.find(name);
@@ -68,7 +66,7 @@ class Fields {
         for (std::string_view a : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
         return ErrorAt(key, fmt::format("{}: unknown key '{}' (allowed: {})", path, name, list));
       }
-      f.members_.emplace(name, std::make_pair(key.Mark(), it->second));
+      f.members_.emplace(name, std::make_pair(key.Mark(), value));
     }
     return f;
   }
@@ -240,14 +238,16 @@ Result<PolicyMatch> ParseMatch(const YAML::Node& node, const std::string& path) 
                      fmt::format("{} must be a mapping, not {}", tags_path, NodeKind(*tags)));
     }
     for (auto it = tags->begin(); it != tags->end(); ++it) {
-      VOUCH_ASSIGN_OR_RETURN(std::string key, String(it->first, tags_path + " key"));
+      const YAML::Node key_node = it->first;  // copies, as in Fields::Of
+      const YAML::Node value_node = it->second;
+      VOUCH_ASSIGN_OR_RETURN(std::string key, String(key_node, tags_path + " key"));
       std::string value_path = fmt::format("{}.{}", tags_path, key);
       if (match.tags.contains(key)) {
-        return ErrorAt(it->first, fmt::format("{}: duplicate key '{}'", tags_path, key));
+        return ErrorAt(key_node, fmt::format("{}: duplicate key '{}'", tags_path, key));
       }
       Status s = ValidateTagKey(key);
-      if (!s.ok()) return ErrorAt(it->first, fmt::format("{}: {}", tags_path, s.message()));
-      VOUCH_ASSIGN_OR_RETURN(std::string value, String(it->second, value_path, 5000));
+      if (!s.ok()) return ErrorAt(key_node, fmt::format("{}: {}", tags_path, s.message()));
+      VOUCH_ASSIGN_OR_RETURN(std::string value, String(value_node, value_path, 5000));
       match.tags.emplace(std::move(key), std::move(value));
     }
     if (match.tags.empty()) {
@@ -658,6 +658,17 @@ bool CanRequest(const Policy& policy, const Person& person) {
 bool CanBreakGlass(const Policy& policy, const Person& person) {
   return std::any_of(policy.break_glass.begin(), policy.break_glass.end(),
                      [&](const Ref& r) { return PersonMatches(r, person); });
+}
+
+std::vector<Ref> References(const Policy& policy) {
+  std::vector<Ref> out = policy.requesters;
+  for (const ApprovalRule& rule : policy.approvals) {
+    out.insert(out.end(), rule.from.begin(), rule.from.end());
+  }
+  out.insert(out.end(), policy.break_glass.begin(), policy.break_glass.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace vouch::policy

@@ -124,4 +124,8 @@ bool CanRequest(const Policy& policy, const Person& person);
 // Whether `person` is named in `break_glass`.
 bool CanBreakGlass(const Policy& policy, const Person& person);
 
+// Every reference the policy makes (requesters, rules, break glass), sorted and unique: what
+// `policy apply` looks up to warn about groups and users that do not exist yet.
+std::vector<Ref> References(const Policy& policy);
+
 }  // namespace vouch::policy

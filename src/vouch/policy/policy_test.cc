@@ -389,5 +389,15 @@ TEST(Requesters, AnyoneWithEditWhenUnlistedOtherwiseOnlyThoseListed) {
   EXPECT_FALSE(CanBreakGlass(p, ana));
 }
 
+TEST(PolicyReferences, ListsEveryReferenceOnceSortedByKindAndName) {
+  auto parsed = ParsePolicyFile(kIssueExample);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(References((*parsed)[0]), (std::vector<Ref>{{RefKind::kRole, "business-owner"},
+                                                        {RefKind::kRole, "data-scientist"},
+                                                        {RefKind::kRole, "ml-engineer"},
+                                                        {RefKind::kGroup, "sre-oncall"},
+                                                        {RefKind::kUser, "ana"}}));
+}
+
 }  // namespace
 }  // namespace vouch::policy
