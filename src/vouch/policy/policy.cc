@@ -1,11 +1,13 @@
 #include "vouch/policy/policy.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <sstream>
 #include <utility>
 
 #include "vouch/util/crypto.h"
@@ -111,9 +113,19 @@ Result<bool> Bool(const YAML::Node& node, const std::string& path) {
   return ErrorAt(node, fmt::format("{} must be true or false", path));
 }
 
-Result<YAML::Node> List(const YAML::Node& node, const std::string& path) {
+// Lists hold at most this many items (policies: kMaxPolicies), so that no file makes the
+// parser or the evaluator do quadratic work.
+constexpr size_t kMaxListItems = 100;
+constexpr size_t kMaxPolicies = 1000;
+constexpr size_t kMaxFileBytes = 1 << 20;
+
+Result<YAML::Node> List(const YAML::Node& node, const std::string& path,
+                        size_t max_items = kMaxListItems) {
   if (!node.IsSequence()) {
     return ErrorAt(node, fmt::format("{} must be a list, not {}", path, NodeKind(node)));
+  }
+  if (node.size() > max_items) {
+    return ErrorAt(node, fmt::format("{} lists more than {} items", path, max_items));
   }
   return node;
 }
@@ -236,6 +248,9 @@ Result<PolicyMatch> ParseMatch(const YAML::Node& node, const std::string& path) 
     if (!tags->IsMap()) {
       return ErrorAt(*tags,
                      fmt::format("{} must be a mapping, not {}", tags_path, NodeKind(*tags)));
+    }
+    if (tags->size() > kMaxListItems) {
+      return ErrorAt(*tags, fmt::format("{} lists more than {} tags", tags_path, kMaxListItems));
     }
     for (auto it = tags->begin(); it != tags->end(); ++it) {
       const YAML::Node key_node = it->first;  // copies, as in Fields::Of
@@ -437,6 +452,64 @@ Result<Policy> ParsePolicyNode(const YAML::Node& node, const std::string& path) 
   return p;
 }
 
+// Reads the events of a YAML text before it is loaded, to refuse what a policies file does not
+// need and what would let a small file expand into a large tree: anchors and aliases, and more
+// than one document (YAML::Load would silently read only the first).
+class Prescan final : public YAML::EventHandler {
+ public:
+  Status status;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ > 1) Fail(mark, "a policies file holds one YAML document, not several");
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Anchor(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    Fail(mark, "aliases (*name) are not allowed in a policies file: write the value out");
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    Anchor(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Anchor(mark, anchor);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Anchor(mark, anchor);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Anchor(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) {
+      Fail(mark, "anchors (&name) are not allowed in a policies file: write the value out");
+    }
+  }
+  void Fail(const YAML::Mark& mark, std::string_view message) {
+    if (status.ok()) status = ErrorAt(mark, message);
+  }
+  int documents_ = 0;
+};
+
+// The one document of `text`, or INVALID_ARGUMENT. May throw YAML::Exception (CatchYaml).
+Result<YAML::Node> Load(std::string_view text) {
+  if (text.size() > kMaxFileBytes) {
+    return InvalidArgument(
+        fmt::format("line 1, column 1: a policies file is at most {} bytes", kMaxFileBytes));
+  }
+  std::string copy(text);
+  std::istringstream in(copy);
+  YAML::Parser parser(in);
+  Prescan prescan;
+  while (prescan.status.ok() && parser.HandleNextDocument(prescan)) {
+  }
+  VOUCH_TRY(prescan.status);
+  return YAML::Load(copy);
+}
+
 // yaml-cpp throws; our code does not (STYLE.md "Errors").
 template <typename F>
 auto CatchYaml(F&& f) -> decltype(f()) {
@@ -560,13 +633,13 @@ std::string FormatPolicyDuration(TimeMs ms) {
 
 Result<std::vector<Policy>> ParsePolicyFile(std::string_view yaml) {
   return CatchYaml([&]() -> Result<std::vector<Policy>> {
-    YAML::Node root = YAML::Load(std::string(yaml));
+    VOUCH_ASSIGN_OR_RETURN(YAML::Node root, Load(yaml));
     if (!root.IsMap()) {
       return ErrorAt(root, "a policies file is a mapping with one key, 'policies', holding a list");
     }
     VOUCH_ASSIGN_OR_RETURN(Fields f, Fields::Of(root, "the file", {"policies"}));
     VOUCH_ASSIGN_OR_RETURN(YAML::Node policies, f.Require("policies"));
-    VOUCH_ASSIGN_OR_RETURN(YAML::Node list, List(policies, "policies"));
+    VOUCH_ASSIGN_OR_RETURN(YAML::Node list, List(policies, "policies", kMaxPolicies));
     std::vector<Policy> out;
     std::map<std::string, int> first_line;
     for (size_t i = 0; i < list.size(); ++i) {
@@ -586,7 +659,7 @@ Result<std::vector<Policy>> ParsePolicyFile(std::string_view yaml) {
 
 Result<Policy> ParsePolicy(std::string_view text) {
   return CatchYaml([&]() -> Result<Policy> {
-    YAML::Node root = YAML::Load(std::string(text));
+    VOUCH_ASSIGN_OR_RETURN(YAML::Node root, Load(text));
     return ParsePolicyNode(root, "the policy");
   });
 }

@@ -287,6 +287,28 @@ TEST(PolicyFile, RefusesYamlSyntaxErrorsWithTheirPosition) {
   EXPECT_EQ(ErrorOf("policies: [}\n").substr(0, 19), "line 1, column 12: ");
 }
 
+TEST(PolicyFile, RefusesAnchorsAliasesAndSeveralDocuments) {
+  EXPECT_EQ(ErrorOf("policies:\n  - &p {name: p, target: stage:Staging, checks: [a]}\n"),
+            "line 2, column 5: anchors (&name) are not allowed in a policies file: write the "
+            "value out");
+  EXPECT_EQ(ErrorOf("x: &r {role: a}\npolicies:\n  - {name: p, target: stage:Staging, "
+                    "approvals: [{from: [*r]}]}\n"),
+            "line 1, column 4: anchors (&name) are not allowed in a policies file: write the "
+            "value out");
+  EXPECT_EQ(ErrorOf("policies: []\n---\npolicies: []\n"),
+            "line 2, column 1: a policies file holds one YAML document, not several");
+}
+
+TEST(PolicyFile, RefusesOverlongListsAndFiles) {
+  std::string checks = "[";
+  for (int i = 0; i < 101; ++i) checks += "c" + std::to_string(i) + ",";
+  checks.back() = ']';
+  EXPECT_EQ(ErrorOf(OnePolicy("    checks: " + checks + "\n")),
+            "line 4, column 13: policies[0].checks lists more than 100 items");
+  EXPECT_EQ(ErrorOf("policies: []\n#" + std::string(1 << 20, 'x') + "\n"),
+            "line 1, column 1: a policies file is at most 1048576 bytes");
+}
+
 TEST(PolicyCanonical, WritesEveryDefaultAndRoundTrips) {
   auto parsed = ParsePolicyFile(kIssueExample);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
