@@ -147,13 +147,14 @@ void EvaluateRules(const Policy& policy, const GateInput& in, TimeMs now, Evalua
       e.rejection_review_ids.push_back(review.id);
       continue;
     }
-    if (auto excluded = Exclusion(policy, in, review.reviewer, v.detail)) {
-      v.status = *excluded;
-      continue;
-    }
+    // Every approval of another fingerprint is dismissed, whoever gave it.
     if (review.fingerprint != e.fingerprint) {
       v.status = ReviewStatus::kStale;
       e.stale_review_ids.push_back(review.id);
+      continue;
+    }
+    if (auto excluded = Exclusion(policy, in, review.reviewer, v.detail)) {
+      v.status = *excluded;
       continue;
     }
     if (policy.approval_expiry_ms && now - review.time_ms >= *policy.approval_expiry_ms) {

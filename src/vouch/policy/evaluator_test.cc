@@ -520,6 +520,13 @@ std::vector<Case> Cases() {
          s.in.policy_version = 4;
        },
        Outcome::kPending, AllStale()},
+      {"AStaleApprovalIsDismissedEvenFromSomeoneWhoCouldNotCount",
+       [](Scenario& s) {
+         s.Approve(s.requester);
+         s.Satisfy();
+         s.in.version.metrics["auc"] = 0.95;
+       },
+       Outcome::kPending, AllStale()},
       {"ApprovingAgainAfterAChangeCountsAgain",
        [](Scenario& s) {
          s.Approve(s.eng1);
