@@ -306,14 +306,7 @@ std::string FormatRule(const ApprovalRule& rule) {
 Evaluation Evaluate(const Policy& policy, const GateInput& in, const Clock& clock) {
   const TimeMs now = clock.NowMs();
   Evaluation e;
-  e.fingerprint = Fingerprint({.source = in.version.source,
-                               .artifact_digest = in.version.artifact_digest,
-                               .metrics = in.version.metrics,
-                               .params = in.version.params,
-                               .tags = in.version.tags,
-                               .stale_tags = policy.stale_tags,
-                               .policy_name = policy.name,
-                               .policy_version = in.policy_version});
+  e.fingerprint = VersionFingerprint(in.version, policy, in.policy_version);
   EvaluateRules(policy, in, now, e);
   EvaluateChecks(policy, in, e);
   for (const Condition& condition : policy.conditions) {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "vouch/domain/model.h"
+#include "vouch/policy/facts.h"
+#include "vouch/policy/policy.h"
 
 namespace vouch::policy {
 
@@ -27,5 +29,9 @@ struct FingerprintInput {
 // that is set are different fingerprints). A metric that is not finite is written as the string
 // "NaN", "Infinity" or "-Infinity". Any change to a covered input gives another fingerprint.
 std::string Fingerprint(const FingerprintInput& input);
+
+// The same, straight from the version and its governing policy (without copying them).
+std::string VersionFingerprint(const VersionFacts& version, const Policy& policy,
+                               int64_t policy_version);
 
 }  // namespace vouch::policy

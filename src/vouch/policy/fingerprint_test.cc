@@ -49,5 +49,18 @@ TEST(Fingerprint, ChangesWithEveryCoveredInputAndOnlyThose) {
   EXPECT_EQ(Fingerprint(f), base);
 }
 
+TEST(Fingerprint, OfAVersionUnderAPolicyIsTheSameFunction) {
+  FingerprintInput f = BaseFingerprint();
+  VersionFacts v{.source = f.source,
+                 .artifact_digest = f.artifact_digest,
+                 .metrics = f.metrics,
+                 .params = f.params,
+                 .tags = f.tags};
+  Policy p;
+  p.name = f.policy_name;
+  p.stale_tags = f.stale_tags;
+  EXPECT_EQ(VersionFingerprint(v, p, f.policy_version), Fingerprint(f));
+}
+
 }  // namespace
 }  // namespace vouch::policy
