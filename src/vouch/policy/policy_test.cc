@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include "vouch/policy/selection.h"
 
 namespace vouch::policy {
 namespace {
@@ -409,6 +414,30 @@ TEST(Requesters, AnyoneWithEditWhenUnlistedOtherwiseOnlyThoseListed) {
   // A role and a group may share a name: the reference's kind decides.
   p.break_glass = {{RefKind::kRole, "sre"}};
   EXPECT_FALSE(CanBreakGlass(p, ana));
+}
+
+// Every ```yaml block of docs/approvals.md parses, and passes the whole-set check of apply.
+TEST(PolicyFile, EveryExampleInTheApprovalsGuideIsAValidPolicySet) {
+  std::filesystem::path doc =
+      std::filesystem::path(__FILE__).parent_path() / "../../../docs/approvals.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in.good()) << "cannot read " << doc;
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string all = text.str();
+  int blocks = 0;
+  for (size_t at = all.find("```yaml\n"); at != std::string::npos;
+       at = all.find("```yaml\n", at + 1)) {
+    size_t start = at + 8;
+    size_t end = all.find("```", start);
+    ASSERT_NE(end, std::string::npos);
+    std::string yaml = all.substr(start, end - start);
+    auto parsed = ParsePolicyFile(yaml);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString() << "\n" << yaml;
+    EXPECT_TRUE(CheckPolicySet(*parsed).ok()) << CheckPolicySet(*parsed).ToString();
+    ++blocks;
+  }
+  EXPECT_GE(blocks, 3);
 }
 
 TEST(PolicyReferences, ListsEveryReferenceOnceSortedByKindAndName) {
