@@ -5,6 +5,7 @@
 #include <string>
 
 #include "vouch/cli/args.h"
+#include "vouch/cli/audit_view.h"
 #include "vouch/cli/commands.h"
 
 namespace vouch::cli {
@@ -23,7 +24,7 @@ struct AuditArgs {
 // Filters become the server's query parameters; times are resolved here, against the local clock,
 // because "-24h" means 24 hours before the moment the user typed it.
 Result<ListRequest> AuditLogRequest(const AuditArgs& a, TimeMs now) {
-  ListRequest list{"/api/v1/audit", {}, "events", std::nullopt, AuditColumns()};
+  ListRequest list{"/api/v1/audit", {}, "events", std::nullopt, AuditLogColumns()};
   if (!a.version.empty() && a.model.empty()) return InvalidArgument("--version needs --model");
   if (!a.model.empty()) list.query.emplace_back("model", a.model);
   if (!a.version.empty()) {
