@@ -71,8 +71,10 @@ struct RequestContext {
   std::string attempted_identity;
   // Set while the request holds an idempotency key it claimed (service/idempotency.h).
   std::optional<IdempotencyClaim> idempotency;
-  // For a refused request: what it named, and its method and path (see RequestSubject).
+  // What a refused request named (see RequestSubject); empty for every other request.
   std::optional<RequestSubject> subject;
+  // The request's method and path (percent-encoded, no query, at most 512 bytes), which a denial
+  // records.
   std::string method;
   std::string path;
 

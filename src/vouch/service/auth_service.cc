@@ -447,7 +447,9 @@ void AuthService::NameSubject(const RequestSubject& subject, AuditEvent& e) {
   e.model_id = s.ok() && m ? m->id : 0;
   e.model_name = subject.model;
   e.target["model"] = subject.model;
-  if (subject.version > 0) {
+  // A version is recorded when it could be one: canonical JSON holds integers below 2^53 only.
+  constexpr int64_t kMaxVersion = (int64_t{1} << 53) - 1;
+  if (subject.version > 0 && subject.version <= kMaxVersion) {
     e.version = subject.version;
     e.target["version"] = subject.version;
   }

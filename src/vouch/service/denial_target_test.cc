@@ -113,6 +113,16 @@ TEST_P(DenialTargetTest, ANameNoModelCouldHaveIsLeftOut) {
   EXPECT_FALSE(all[0]["target"].as_object().contains("version"));
 }
 
+TEST_P(DenialTargetTest, AVersionNoJsonNumberHoldsIsLeftOutAndTheDenialStillRecorded) {
+  InsertModel("m");
+  RequestContext ctx = Alice();
+  ctx.subject = RequestSubject{.model = "m", .version = int64_t{1} << 60};
+  auth_->RecordDenial(ctx, "denied");
+  std::vector<json::object> found = Found({.model = "m"});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_FALSE(found[0]["target"].as_object().contains("version"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, DenialTargetTest,
                          ::testing::ValuesIn(store::testing::TestBackends()),
                          [](const auto& info) { return info.param; });
