@@ -19,6 +19,7 @@ namespace vouch::api {
 namespace {
 
 constexpr size_t kMaxUserAgent = 256;
+constexpr size_t kMaxPath = 512;
 constexpr size_t kMaxRequestId = 128;
 
 // A request id is kept, in the response and the immutable audit log, when it is a short token of
@@ -73,6 +74,8 @@ RequestContext Dispatcher::NewContext(const HttpRequest& request, const DoorSpec
   std::string_view id = request.Header("x-request-id");
   ctx.request_id = IsSaneRequestId(id) ? std::string(id) : HexEncode(RandomBytes(12));
   ctx.door = door.door;
+  ctx.method = SanitizeUtf8(request.method, kMaxPath);
+  ctx.path = SanitizeUtf8(PathOf(request.target), kMaxPath);
   return ctx;
 }
 
@@ -206,11 +209,19 @@ HttpResponse Dispatcher::Handle(const HttpRequest& request) const {
       return Fail(door, request.method, path, s, false, ctx);
     }
   }
-  Result<HttpResponse> result = Invoke(door, *match.route, Call{ctx, request, match.params, query});
+  const Call call{ctx, request, match.params, query};
+  Result<HttpResponse> result = Invoke(door, *match.route, call);
+  // A refusal names what the request named (its model, its version), so that the denial is found
+  // by the model's filters; read only now, so that allowed requests pay nothing for it.
+  auto name_subject = [&] {
+    if (door.subject) ctx.subject = door.subject(match.route->pattern, call);
+  };
+  if (!result.ok() && result.status().code() == StatusCode::kPermissionDenied) name_subject();
   HttpResponse r = Conclude(door, request.method, path, ctx, true, std::move(result));
   // A parked request (deferred.h): its answer, whenever it comes, is concluded the same way, and
   // the server's own answers (deadline, drain) are rendered in this door's shape.
   if (r.deferred != nullptr) {
+    name_subject();
     r.deferred->Bind(
         [this, &door, method = request.method, path = std::string(path),
          ctx](Result<HttpResponse> answer) {

@@ -18,6 +18,8 @@
 
 namespace vouch::api {
 
+struct Call;  // router.h
+
 // Which requests a door takes: every condition that is set must hold. Where the recognisers of
 // several doors match one request, the most specific wins: one that names a header before one
 // that does not, an exact path before a prefix, a longer path before a shorter; on a tie, the
@@ -59,12 +61,21 @@ std::optional<Result<service::Authenticated>> AuthorizationHeader(service::AuthS
                                                                   const HttpRequest& request,
                                                                   RequestContext& ctx);
 
+// What a request names (a model, a version), read from it as the door reads it: the route's path
+// parameters, its query, its body. `pattern` is the matched route's pattern. nullopt when the
+// request names no model. Asked only for a refused request, so that its denial names its target;
+// translation only: it decides nothing.
+using SubjectReader =
+    std::function<std::optional<RequestSubject>(std::string_view pattern, const Call& call)>;
+
 struct DoorSpec {
   Door door;
   std::vector<Recogniser> recognisers;
   ErrorRenderer render;
   // Asked in order for every route that is not public; when none answers, UNAUTHENTICATED.
   std::vector<Authenticator> authenticators;
+  // Unset: the door's denials name no model.
+  SubjectReader subject = nullptr;
 };
 
 }  // namespace vouch::api

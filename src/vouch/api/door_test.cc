@@ -83,7 +83,17 @@ class ToyDoorTest : public ::testing::Test {
     router_.AddDoor(DoorSpec{.door = Door::kSageMaker,
                              .recognisers = {Recogniser::HeaderOn("POST", "/", kTarget)},
                              .render = ToyError,
-                             .authenticators = {ToySignature}});
+                             .authenticators = {ToySignature},
+                             .subject = [this](std::string_view pattern,
+                                               const Call& c) -> std::optional<RequestSubject> {
+                               ++subject_reads_;
+                               seen_pattern_ = std::string(pattern);
+                               Result<json::object> body = ParseJsonObject(c.request.body);
+                               if (!body.ok() || !body->contains("model")) return std::nullopt;
+                               return RequestSubject{
+                                   .model = std::string(body->at("model").as_string()),
+                                   .version = body->at("version").as_int64()};
+                             }});
     // One route; the operation is named by the header, as X-Amz-Target names it.
     router_.Add("POST", "/", Access::kAuthenticated, Door::kSageMaker,
                 [this](const Call& c) -> Result<HttpResponse> {
@@ -91,6 +101,7 @@ class ToyDoorTest : public ::testing::Test {
                   seen_auth_ = c.ctx.auth;
                   std::string_view op = c.request.Header(kTarget);
                   if (op == "Toy.Fail") return NotFound("no such toy thing");
+                  if (op == "Toy.Deny") return PermissionDenied("the toy is not yours");
                   if (op != "Toy.Echo") return InvalidArgument("unknown operation");
                   return HttpResponse::Json(
                       200, SerializeJson(json::object{{"who", c.ctx.principal->name},
@@ -120,6 +131,8 @@ class ToyDoorTest : public ::testing::Test {
   Dispatcher dispatcher_{router_, auth_, clock_};
   std::optional<Door> seen_door_;
   AuthMethod seen_auth_ = AuthMethod::kNone;
+  int subject_reads_ = 0;
+  std::string seen_pattern_;
 };
 
 json::object BodyOf(const HttpResponse& r) {
@@ -162,6 +175,29 @@ TEST_F(ToyDoorTest, AHandlerFailureIsRenderedByTheToyRendererFromTheAwsColumn) {
   EXPECT_EQ(BodyOf(r),
             (json::object{{"__type", "ResourceNotFound"}, {"message", "no such toy thing"}}));
   EXPECT_FALSE(ResponseHeader(r, "X-Request-Id").empty());
+}
+
+TEST_F(ToyDoorTest, ARefusalNamesWhatTheDoorsSubjectReaderReadAndOnlyARefusalAsksIt) {
+  ASSERT_EQ(SendSigned("Toy.Echo", R"({"model":"m","version":2})").status, 200);
+  ASSERT_EQ(SendSigned("Toy.Fail", R"({"model":"m","version":2})").status, 400);
+  EXPECT_EQ(subject_reads_, 0);
+  HttpResponse r = SendSigned("Toy.Deny", R"({"model":"m","version":2})");
+  EXPECT_EQ(r.status, 400) << r.body;  // AWS's AccessDeniedException is a 400
+  EXPECT_EQ(subject_reads_, 1);
+  EXPECT_EQ(seen_pattern_, "/");
+
+  std::vector<store::StoredAuditEvent> stored;
+  Status st = db_.store().Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(stored, tx.ListAuditEvents({.model = "m", .version = 2}));
+    return OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(stored.size(), 1u);
+  json::object e = *ParseJsonObject(stored[0].body);
+  EXPECT_EQ(e["action"], json::value("access.denied"));
+  EXPECT_EQ(e["reason"], json::value("the toy is not yours"));
+  EXPECT_EQ(e["target"], json::parse(R"({"type":"request","method":"POST","path":"/",
+                                         "model":"m","version":2})"));
 }
 
 TEST_F(ToyDoorTest, AnotherPathWithTheToyHeaderIsTheCatchAllDoors) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "vouch/cli/args.h"
+#include "vouch/cli/audit_view.h"
 #include "vouch/cli/commands.h"
 
 namespace vouch::cli {
@@ -23,7 +24,7 @@ struct AuditArgs {
 // Filters become the server's query parameters; times are resolved here, against the local clock,
 // because "-24h" means 24 hours before the moment the user typed it.
 Result<ListRequest> AuditLogRequest(const AuditArgs& a, TimeMs now) {
-  ListRequest list{"/api/v1/audit", {}, "events", std::nullopt, AuditColumns()};
+  ListRequest list{"/api/v1/audit", {}, "events", std::nullopt, AuditLogColumns()};
   if (!a.version.empty() && a.model.empty()) return InvalidArgument("--version needs --model");
   if (!a.model.empty()) list.query.emplace_back("model", a.model);
   if (!a.version.empty()) {
@@ -52,6 +53,15 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
   audit->require_subcommand(1);
 
   CLI::App* log = audit->add_subcommand("log", "Print audit events, oldest first");
+  log->footer(
+      "Table columns: SEQ TIME ACTOR DOOR ACTION TARGET CHANGE (from \u2192 to) OUTCOME COMMENT "
+      "(a\n"
+      "denial's reason). DOOR is the door a request came through (native, mlflow); the CLI is a\n"
+      "native client, and the user agent it sends is only what a client claims, so it is not a "
+      "door.\n"
+      "A denial names the model and version it was refused on, so --model finds it (denials\n"
+      "recorded before vouch did so name none: find them by --actor, --action access.denied, "
+      "time).");
   log->add_option("--model", a->model, "Only events about this model");
   log->add_option("--version", a->version, "Only events about this version (needs --model)");
   log->add_option("--actor", a->actor, "Only events by this principal");

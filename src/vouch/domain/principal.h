@@ -46,6 +46,14 @@ struct IdempotencyClaim {
   TimeMs claimed_ms = 0;
 };
 
+// What a request names, as its door read it: a model by name and a version (0: none). The door
+// fills it only for a refused request, so that the denial names the target it was refused on
+// (AuthService::RecordDenial resolves the model); no rule reads it.
+struct RequestSubject {
+  std::string model;
+  int64_t version = 0;
+};
+
 // One per request. The service reads identity and time only from here. Not thread-safe; owned by
 // the request.
 struct RequestContext {
@@ -63,6 +71,12 @@ struct RequestContext {
   std::string attempted_identity;
   // Set while the request holds an idempotency key it claimed (service/idempotency.h).
   std::optional<IdempotencyClaim> idempotency;
+  // What a refused request named (see RequestSubject); empty for every other request.
+  std::optional<RequestSubject> subject;
+  // The request's method and path (percent-encoded, no query, at most 512 bytes), which a denial
+  // records.
+  std::string method;
+  std::string path;
 
   TimeMs Now() const { return clock->NowMs(); }
 };

@@ -10,6 +10,7 @@
 
 #include "vouch/audit/actions.h"
 #include "vouch/domain/identity.h"
+#include "vouch/domain/model.h"
 #include "vouch/service/events.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/text.h"
@@ -425,8 +426,33 @@ void AuthService::RecordDenial(const RequestContext& ctx, std::string_view reaso
   e.outcome = Outcome::kDenied;
   e.reason = std::string(reason);
   e.target = {{"type", "request"}};
+  if (!ctx.method.empty()) e.target["method"] = ctx.method;
+  if (!ctx.path.empty()) e.target["path"] = ctx.path;
+  if (ctx.subject) NameSubject(*ctx.subject, e);
   Status s = executor_.RecordOnly(ctx, [&](Change& change) { return change.Record(e); });
   if (!s.ok()) spdlog::error("could not record a denial: {}", s.ToString());
+}
+
+void AuthService::NameSubject(const RequestSubject& subject, AuditEvent& e) {
+  // A name no model could have (the door read it from a refused request) is left out.
+  if (!ValidateModelName(subject.model).ok()) return;
+  // Read apart from the denial's write, so that recording it locks no model row.
+  std::optional<Model> m;
+  Status s = store_.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(m, tx.FindModelRow(subject.model));
+    return OkStatus();
+  });
+  if (!s.ok())
+    spdlog::warn("a denial names model {} without its id: {}", subject.model, s.ToString());
+  e.model_id = s.ok() && m ? m->id : 0;
+  e.model_name = subject.model;
+  e.target["model"] = subject.model;
+  // A version is recorded when it could be one: canonical JSON holds integers below 2^53 only.
+  constexpr int64_t kMaxVersion = (int64_t{1} << 53) - 1;
+  if (subject.version > 0 && subject.version <= kMaxVersion) {
+    e.version = subject.version;
+    e.target["version"] = subject.version;
+  }
 }
 
 void AuthService::FlushDenials(bool all) {

@@ -107,8 +107,10 @@ class AuthService {
   bool VerifyPassword(std::string_view hash, std::string_view password);
 
   // Records a refused request. Without a principal in `ctx` it is counted towards the aggregated
-  // event of its address and attempted identity; with one it is written at once. Never fails the
-  // caller: a failure to record is logged.
+  // event of its address and attempted identity; with one it is written at once, naming the
+  // request's method and path and, when `ctx.subject` names a model, that model and version in
+  // its target and in the model columns the audit filters read: the live model's id, or 0 when no
+  // model has the name. Never fails the caller: a failure to record is logged.
   void RecordDenial(const RequestContext& ctx, std::string_view reason);
 
   // Writes the aggregated denial events whose window has closed (or all, when `all`).
@@ -138,6 +140,9 @@ class AuthService {
     bool Forgotten(TimeMs now, TimeMs window) const;
   };
 
+  // Names the subject's model (its id, 0 when none is live under the name or the store cannot
+  // say) and version in `e`'s target and model columns.
+  void NameSubject(const RequestSubject& subject, AuditEvent& e);
   // Fills the principal's roles and groups.
   Status LoadMembership(store::Tx& tx, Principal& p);
   std::optional<Cached> FromCache(const std::unordered_map<std::string, Cached>& cache,

@@ -435,6 +435,36 @@ def test_identity_changes_and_refusals_are_audited(srv):
         assert secret not in trail
 
 
+@pytest.mark.vouch_only
+def test_a_refused_stage_change_is_found_by_the_models_audit_filter(srv):
+    """Issue 11: a denial names the model and version it was refused on, so the model's history
+    (the native filter and `vouch audit log --model`) shows who tried and was refused."""
+    model = new_model(srv, versions=1)
+    name, password = new_user(srv, "refused")
+    grant(srv, name, model, "READ")
+    with srv.as_user(name, password) as me:
+        with pytest.raises(MlflowException) as e:
+            me.registry.transition_model_version_stage(model, "1", "Production")
+        refused(e, 403, "PERMISSION_DENIED")
+
+    denied = [e for e in audit_events(srv.base, srv.token, model=model)
+              if e["action"] == "access.denied"]
+    assert len(denied) == 1, denied
+    d = denied[0]
+    assert (d["actor"]["name"], d["source"]["door"], d["outcome"]) == (name, "mlflow", "denied")
+    assert d["target"] == {"type": "request", "method": "POST",
+                           "path": "/api/2.0/mlflow/model-versions/transition-stage",
+                           "model": model, "version": 1}, d
+    assert f"model '{model}'" in d["reason"], d
+    assert [e["seq"] for e in audit_events(srv.base, srv.token, model=model, version=1)
+            if e["action"] == "access.denied"] == [d["seq"]]
+
+    r = srv.server.cli("audit", "log", "--model", model)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if "access.denied" in x)
+    assert name in line and " mlflow " in line and f"{model} v1" in line, line
+
+
 def _rest(server, method: str, path: str, body=None, *, auth=None, prefix="/api/2.0/mlflow",
           **params):
     auth = auth or (server.admin, server.admin_password)

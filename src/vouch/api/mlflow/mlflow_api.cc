@@ -352,11 +352,39 @@ constexpr Endpoint kEndpoints[] = {
     {"DELETE", "model-versions/delete-tag", Access::kModelManage, DeleteVersionTag},
 };
 
+// What a refused MLflow request named: `name` (and `version`) on the registry's model and version
+// calls and their permissions, `resource_id` on the per-user permission calls of a registered
+// model. Searches name none.
+std::optional<RequestSubject> MlflowSubject(std::string_view pattern, const Call& c) {
+  const bool model_call = pattern.find("/registered-models/") != std::string_view::npos ||
+                          pattern.find("/model-versions/") != std::string_view::npos;
+  if (model_call && pattern.find("/search") == std::string_view::npos) {
+    Result<RequestFields> f =
+        RequestFields::Read(c, {{"name", FieldType::kString}, {"version", FieldType::kString}});
+    if (!f.ok() || f->String("name").empty()) return std::nullopt;
+    const std::optional<int64_t> version = PythonInt(f->String("version"));
+    return RequestSubject{.model = f->String("name"),
+                          .version = version && *version > 0 ? *version : 0};
+  }
+  if (pattern.find("/users/permissions/") != std::string_view::npos) {
+    Result<RequestFields> f = RequestFields::Read(
+        c, {{"resource_type", FieldType::kString}, {"resource_id", FieldType::kString}});
+    if (!f.ok() || f->String("resource_type") != "registered_model" ||
+        f->String("resource_id").empty()) {
+      return std::nullopt;
+    }
+    return RequestSubject{.model = f->String("resource_id")};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 DoorSpec MlflowDoor(std::initializer_list<std::string_view> prefixes) {
-  DoorSpec door{
-      .door = Door::kMlflow, .render = MlflowError, .authenticators = {AuthorizationHeader}};
+  DoorSpec door{.door = Door::kMlflow,
+                .render = MlflowError,
+                .authenticators = {AuthorizationHeader},
+                .subject = MlflowSubject};
   for (std::string_view prefix : prefixes) {
     door.recognisers.push_back(Recogniser::PathPrefix(std::string(prefix)));
   }
