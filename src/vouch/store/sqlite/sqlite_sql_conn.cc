@@ -44,6 +44,7 @@ constexpr sql::Dialect kSqlite{
         "SELECT model_id, alias, version FROM model_aliases "
         "WHERE model_id IN (SELECT value FROM json_each(?1))",
     .latest_versions_of = VOUCH_SQL_LATEST_VERSIONS_OF("SELECT value AS id FROM json_each(?1)"),
+    .live_versions_of = VOUCH_SQL_LIVE_VERSIONS_OF("IN (SELECT value FROM json_each(?1))"),
     .id_list_open = '[',
     .id_list_close = ']',
 };
