@@ -431,6 +431,10 @@ TEST_P(StoreSuite, LoadVersionDetailsOfFillsEachVersionAsLoadVersionDetailsDoes)
   EXPECT_EQ(rows[2].aliases, (std::vector<std::string>{"alpha", "zeta"}));
   EXPECT_EQ(rows[4].aliases, (std::vector<std::string>{"champion"}));
   EXPECT_TRUE(rows[3].tags.empty());
+  // A version listed twice gets its aliases once.
+  std::vector<ModelVersion> twice = {made[2], made[2]};
+  ASSERT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(twice); }).ok());
+  EXPECT_EQ(twice[1].aliases, (std::vector<std::string>{"alpha", "zeta"}));
   std::vector<ModelVersion> none;
   EXPECT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(none); }).ok());
 }

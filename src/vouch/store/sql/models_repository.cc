@@ -337,8 +337,11 @@ Status SqlTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
     v.metrics.clear();
     v.aliases.clear();
     by_id[v.id] = &v;
+  }
+  // Each id once: the dialects' statements may yield a row per occurrence.
+  for (const auto& [id, _] : by_id) {
     if (ids.size() > 1) ids.push_back(',');
-    ids += std::to_string(v.id);
+    ids += std::to_string(id);
   }
   ids.push_back(d_.id_list_close);
   // Runs `sql` over the ids and hands each row, with its version, to `use`.
@@ -373,8 +376,11 @@ Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
     m.latest_live_version.reset();
     m.latest_versions.clear();
     by_id[m.id] = &m;
+  }
+  // Each id once: the dialects' statements may yield a row per occurrence.
+  for (const auto& [id, _] : by_id) {
     if (ids.size() > 1) ids.push_back(',');
-    ids += std::to_string(m.id);
+    ids += std::to_string(id);
   }
   ids.push_back(d_.id_list_close);
   // Runs `sql` over the ids and hands each row, with its model, to `use`.

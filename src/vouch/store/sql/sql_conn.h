@@ -94,16 +94,16 @@ struct Dialect {
   // For each stage that holds a live version of model $1: (stage, lowest, highest), ordered by
   // lowest, in one statement. Null: LatestVersionPerStage looks each stage up instead.
   const char* latest_per_stage = nullptr;
-  // (version_id, key, value) of the versions whose ids $1 lists (IdList's text), and
+  // (version_id, key, value) of the versions whose ids $1 lists (IdList's text, each id once), and
   // (version_id, alias) ordered by alias.
   const char* version_tags_of = nullptr;
   const char* version_metrics_of = nullptr;
   const char* version_params_of = nullptr;
   const char* version_aliases_of = nullptr;
-  // For LoadModelDetailsOf, over the models whose ids $1 lists (IdList's text): (model_id, key,
-  // value) of their tags, (model_id, alias, version) of their aliases, and for each model and
-  // stage holding a live version the highest one's row (the columns ReadVersion reads), ordered
-  // by model id, then by the stage's lowest live version.
+  // For LoadModelDetailsOf, over the models whose ids $1 lists (IdList's text, each id once):
+  // (model_id, key, value) of their tags, (model_id, alias, version) of their aliases, and for
+  // each model and stage holding a live version the highest one's row (the columns ReadVersion
+  // reads), ordered by model id, then by the stage's lowest live version.
   const char* model_tags_of = nullptr;
   const char* model_aliases_of = nullptr;
   const char* latest_versions_of = nullptr;
