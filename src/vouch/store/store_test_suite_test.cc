@@ -431,6 +431,10 @@ TEST_P(StoreSuite, LoadVersionDetailsOfFillsEachVersionAsLoadVersionDetailsDoes)
   EXPECT_EQ(rows[2].aliases, (std::vector<std::string>{"alpha", "zeta"}));
   EXPECT_EQ(rows[4].aliases, (std::vector<std::string>{"champion"}));
   EXPECT_TRUE(rows[3].tags.empty());
+  // A version listed twice gets its aliases once.
+  std::vector<ModelVersion> twice = {made[2], made[2]};
+  ASSERT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(twice); }).ok());
+  EXPECT_EQ(twice[1].aliases, (std::vector<std::string>{"alpha", "zeta"}));
   std::vector<ModelVersion> none;
   EXPECT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(none); }).ok());
 }
@@ -460,6 +464,20 @@ TEST_P(StoreSuite, LoadModelDetailsOfFillsEachModelAsTheOneModelReadsDo) {
     v.params = {{"p", "b"}};
     ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
   }
+  // many: more versions than LoadModelDetailsOf reads whole (it looks their stages up instead);
+  // 1..12 cycle None, Staging, Production, Archived, then 12 goes back to None and 11 is deleted.
+  Model many = AddModel(store(), "many");
+  for (int64_t n = 1; n <= 12; ++n) {
+    ModelVersion v = NewVersion(many, n);
+    const Stage cycle[] = {Stage::kArchived, Stage::kNone, Stage::kStaging, Stage::kProduction};
+    v.stage = n == 12 ? Stage::kNone : cycle[n % 4];
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+    if (n == 11) {
+      ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.MarkVersionDeleted(v.id, kT0); }).ok());
+    }
+  }
+  many.last_version = 12;
+  ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.UpdateModel(many); }).ok());
   ASSERT_TRUE(store()
                   .Write([&](Tx& tx) -> Status {
                     VOUCH_TRY(tx.SetAlias(a.id, "champion", 4));
@@ -469,7 +487,7 @@ TEST_P(StoreSuite, LoadModelDetailsOfFillsEachModelAsTheOneModelReadsDo) {
                   .ok());
   // Rows without details, one with stale ones, in an order of their own.
   std::vector<Model> rows;
-  for (std::string_view name : {"b", "empty", "a"}) {
+  for (std::string_view name : {"b", "empty", "a", "many"}) {
     auto row = Query(store(), [&](Tx& tx) { return tx.FindModelRow(name); });
     ASSERT_TRUE(row.has_value());
     rows.push_back(*row);
@@ -516,6 +534,13 @@ TEST_P(StoreSuite, LoadModelDetailsOfFillsEachModelAsTheOneModelReadsDo) {
                                                               {Stage::kStaging, 2},
                                                               {Stage::kNone, 7},
                                                               {Stage::kArchived, 6}}));
+  std::vector<std::pair<Stage, int64_t>> many_latest;
+  for (const auto& v : rows[3].latest_versions) many_latest.emplace_back(v.stage, v.version);
+  EXPECT_EQ(many_latest, (std::vector<std::pair<Stage, int64_t>>{{Stage::kNone, 12},
+                                                                 {Stage::kStaging, 10},
+                                                                 {Stage::kProduction, 7},
+                                                                 {Stage::kArchived, 8}}));
+  EXPECT_EQ(rows[3].latest_live_version, std::optional<int64_t>(12));
   EXPECT_EQ(rows[2].latest_versions[0].aliases, (std::vector<std::string>{"champion"}));
   EXPECT_EQ(rows[2].latest_live_version, std::optional<int64_t>(7));
   EXPECT_EQ(rows[0].tags, (StringMap{{"k", "b"}}));

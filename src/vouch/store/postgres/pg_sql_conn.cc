@@ -49,6 +49,7 @@ constexpr sql::Dialect kPostgres{
     .model_aliases_of =
         "SELECT model_id, alias, version FROM model_aliases WHERE model_id = ANY($1::bigint[])",
     .latest_versions_of = VOUCH_SQL_LATEST_VERSIONS_OF("SELECT unnest($1::bigint[]) AS id"),
+    .live_versions_of = VOUCH_SQL_LIVE_VERSIONS_OF("= ANY($1::bigint[])"),
     .id_list_open = '{',
     .id_list_close = '}',
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 
 #include "vouch/store/sql/sql_tx.h"
@@ -91,6 +92,9 @@ constexpr char kRunVersionsByUpdate[] = VOUCH_VERSION_COLUMNS
     "AND (v.updated_ms, v.id) < ($1, $2) ORDER BY v.updated_ms DESC, v.id DESC LIMIT $3";
 #undef VOUCH_VERSION_COLUMNS
 
+// LoadModelDetailsOf reads every live version of the models numbered up to this many versions
+// (one walk, no lookups), and looks the others up two index lookups per stage (eight per model).
+constexpr int64_t kWalkLatestUpTo = 8;
 // One index lookup each on model_versions_stage (model_id, stage, version), for dialects that
 // have no one-statement form (Dialect::latest_per_stage).
 constexpr char kStageLowest[] =
@@ -196,6 +200,42 @@ Result<std::optional<int64_t>> OptionalIntOf(sql::Connection& c, const char* sql
   VOUCH_ASSIGN_OR_RETURN(auto rows, c.Query(sql, params));
   VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
   return row ? rows->OptionalInt(0) : std::nullopt;
+}
+
+// The highest live version of each model and stage, from Dialect::live_versions_of's rows (by
+// model, stage and version, descending): ordered by model id, then by the stage's lowest live
+// version, as Dialect::latest_versions_of orders them. Reads only the first row of a stage whole.
+Result<std::vector<ModelVersion>> LatestOfLiveVersions(sql::Connection& c, const char* sql,
+                                                       const std::string& ids) {
+  std::vector<ModelVersion> found;
+  std::vector<int64_t> lowest;  // of found's stage, in found's order
+  {
+    VOUCH_ASSIGN_OR_RETURN(auto rows, c.Query(sql, {ids}));
+    while (true) {
+      VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
+      if (!row) break;
+      const int64_t model_id = rows->Int(1);
+      const int64_t version = rows->Int(3);
+      if (!found.empty() && found.back().model_id == model_id &&
+          StageName(found.back().stage) == rows->Text(10)) {
+        lowest.back() = version;
+        continue;
+      }
+      ModelVersion& v = found.emplace_back();
+      VOUCH_ASSIGN_OR_RETURN(v, ReadVersion(*rows));
+      lowest.push_back(version);
+    }
+  }
+  std::vector<size_t> order(found.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (found[a].model_id != found[b].model_id) return found[a].model_id < found[b].model_id;
+    return lowest[a] < lowest[b];
+  });
+  std::vector<ModelVersion> out;
+  out.reserve(found.size());
+  for (size_t i : order) out.push_back(std::move(found[i]));
+  return out;
 }
 
 }  // namespace
@@ -304,8 +344,11 @@ Status SqlTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
     v.metrics.clear();
     v.aliases.clear();
     by_id[v.id] = &v;
+  }
+  // Each id once: the dialects' statements may yield a row per occurrence.
+  for (const auto& [id, _] : by_id) {
     if (ids.size() > 1) ids.push_back(',');
-    ids += std::to_string(v.id);
+    ids += std::to_string(id);
   }
   ids.push_back(d_.id_list_close);
   // Runs `sql` over the ids and hands each row, with its version, to `use`.
@@ -340,8 +383,11 @@ Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
     m.latest_live_version.reset();
     m.latest_versions.clear();
     by_id[m.id] = &m;
+  }
+  // Each id once: the dialects' statements may yield a row per occurrence.
+  for (const auto& [id, _] : by_id) {
     if (ids.size() > 1) ids.push_back(',');
-    ids += std::to_string(m.id);
+    ids += std::to_string(id);
   }
   ids.push_back(d_.id_list_close);
   // Runs `sql` over the ids and hands each row, with its model, to `use`.
@@ -357,8 +403,30 @@ Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
                  [](Model& m, const sql::Rows& r) { m.tags.emplace(r.Text(1), r.Text(2)); }));
   VOUCH_TRY(each(d_.model_aliases_of,
                  [](Model& m, const sql::Rows& r) { m.aliases.emplace(r.Text(1), r.Int(2)); }));
-  VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> latest,
-                         QueryVersions(d_.latest_versions_of, {ids}, false));
+  // A model has at most its last version number of live versions: reading them all is cheaper
+  // than two index lookups per stage while they are few. Each model is in one list, and each
+  // list's answer keeps a model's rows in order, so the two answers together keep it too.
+  std::string walked(1, d_.id_list_open), probed(1, d_.id_list_open);
+  for (const auto& m : models) {
+    std::string& list = m.last_version <= kWalkLatestUpTo ? walked : probed;
+    if (list.size() > 1) list.push_back(',');
+    list += std::to_string(m.id);
+  }
+  walked.push_back(d_.id_list_close);
+  probed.push_back(d_.id_list_close);
+  std::vector<ModelVersion> latest;
+  if (walked.size() > 2) {
+    VOUCH_ASSIGN_OR_RETURN(latest, LatestOfLiveVersions(c_, d_.live_versions_of, walked));
+  }
+  if (probed.size() > 2) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> more,
+                           QueryVersions(d_.latest_versions_of, {probed}, false));
+    if (latest.empty()) {
+      latest = std::move(more);
+    } else {
+      std::move(more.begin(), more.end(), std::back_inserter(latest));
+    }
+  }
   VOUCH_TRY(LoadVersionDetailsOf(latest));
   for (auto& v : latest) {
     auto it = by_id.find(v.model_id);

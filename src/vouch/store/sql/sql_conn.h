@@ -94,19 +94,23 @@ struct Dialect {
   // For each stage that holds a live version of model $1: (stage, lowest, highest), ordered by
   // lowest, in one statement. Null: LatestVersionPerStage looks each stage up instead.
   const char* latest_per_stage = nullptr;
-  // (version_id, key, value) of the versions whose ids $1 lists (IdList's text), and
+  // (version_id, key, value) of the versions whose ids $1 lists (IdList's text, each id once), and
   // (version_id, alias) ordered by alias.
   const char* version_tags_of = nullptr;
   const char* version_metrics_of = nullptr;
   const char* version_params_of = nullptr;
   const char* version_aliases_of = nullptr;
-  // For LoadModelDetailsOf, over the models whose ids $1 lists (IdList's text): (model_id, key,
-  // value) of their tags, (model_id, alias, version) of their aliases, and for each model and
-  // stage holding a live version the highest one's row (the columns ReadVersion reads), ordered
-  // by model id, then by the stage's lowest live version.
+  // For LoadModelDetailsOf, over the models whose ids $1 lists (IdList's text, each id once):
+  // (model_id, key, value) of their tags, (model_id, alias, version) of their aliases, and for
+  // each model and stage holding a live version the highest one's row (the columns ReadVersion
+  // reads), ordered by model id, then by the stage's lowest live version.
   const char* model_tags_of = nullptr;
   const char* model_aliases_of = nullptr;
   const char* latest_versions_of = nullptr;
+  // For models with few versions, cheaper than latest_versions_of: the rows (the columns
+  // ReadVersion reads) of every live version of the models whose ids $1 lists, ordered by model
+  // id, stage and version, all descending (one walk of model_versions_stage, no sort).
+  const char* live_versions_of = nullptr;
   // The brackets around a list of ids bound as one text parameter: "[1,2]" (SQLite json_each) or
   // "{1,2}" (a PostgreSQL array literal).
   char id_list_open = '[';
@@ -132,6 +136,16 @@ struct Dialect {
   "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "                  \
   "JOIN models m ON m.id = v.model_id "                                                          \
   "ORDER BY b.model_id, b.lowest"
+
+// Dialect::live_versions_of, written once: `IN_IDS` is the dialect's condition on `model_id` that
+// keeps the models of the id list bound as $1.
+#define VOUCH_SQL_LIVE_VERSIONS_OF(IN_IDS)                                                       \
+  "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
+  "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
+  "v.storage_location, v.run_link FROM model_versions v JOIN models m ON m.id = v.model_id "     \
+  "WHERE v.model_id " IN_IDS                                                                     \
+  " AND v.deleted_ms IS NULL "                                                                   \
+  "ORDER BY v.model_id DESC, v.stage DESC, v.version DESC"
 
 // One database connection inside an open transaction, as the shared repositories see it. Used by
 // one thread; not thread-safe.

@@ -24,26 +24,29 @@ constexpr sql::Dialect kSqlite{
     // Two index lookups per stage instead: SQLite's min/max optimization applies only to a lone
     // aggregate.
     .latest_per_stage = nullptr,
+    // Driven by the id list: one primary-key lookup per id, no temporary index of the ids (the
+    // lists hold each id once).
     .version_tags_of =
-        "SELECT version_id, key, value FROM version_tags "
-        "WHERE version_id IN (SELECT value FROM json_each(?1))",
+        "SELECT t.version_id, t.key, t.value FROM json_each(?1) j "
+        "JOIN version_tags t ON t.version_id = j.value",
     .version_metrics_of =
-        "SELECT version_id, key, value FROM version_metrics "
-        "WHERE version_id IN (SELECT value FROM json_each(?1))",
+        "SELECT t.version_id, t.key, t.value FROM json_each(?1) j "
+        "JOIN version_metrics t ON t.version_id = j.value",
     .version_params_of =
-        "SELECT version_id, key, value FROM version_params "
-        "WHERE version_id IN (SELECT value FROM json_each(?1))",
+        "SELECT t.version_id, t.key, t.value FROM json_each(?1) j "
+        "JOIN version_params t ON t.version_id = j.value",
     .version_aliases_of =
-        "SELECT v.id, a.alias FROM model_aliases a "
-        "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
-        "WHERE v.id IN (SELECT value FROM json_each(?1)) ORDER BY a.alias",
+        "SELECT v.id, a.alias FROM json_each(?1) j JOIN model_versions v ON v.id = j.value "
+        "JOIN model_aliases a ON a.model_id = v.model_id AND a.version = v.version ORDER BY "
+        "a.alias",
     .model_tags_of =
-        "SELECT model_id, key, value FROM model_tags "
-        "WHERE model_id IN (SELECT value FROM json_each(?1))",
+        "SELECT t.model_id, t.key, t.value FROM json_each(?1) j "
+        "JOIN model_tags t ON t.model_id = j.value",
     .model_aliases_of =
-        "SELECT model_id, alias, version FROM model_aliases "
-        "WHERE model_id IN (SELECT value FROM json_each(?1))",
+        "SELECT a.model_id, a.alias, a.version FROM json_each(?1) j "
+        "JOIN model_aliases a ON a.model_id = j.value",
     .latest_versions_of = VOUCH_SQL_LATEST_VERSIONS_OF("SELECT value AS id FROM json_each(?1)"),
+    .live_versions_of = VOUCH_SQL_LIVE_VERSIONS_OF("IN (SELECT value FROM json_each(?1))"),
     .id_list_open = '[',
     .id_list_close = ']',
 };
