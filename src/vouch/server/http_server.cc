@@ -340,6 +340,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void ReadHeaderSection() {
+    // From its first byte a request is in flight: a drain that begins now waits for its header,
+    // its body and its answer instead of dropping it unanswered.
+    if (buffer_.size() > 0 && !counted_) {
+      Begin();
+      started_ = std::chrono::steady_clock::now();
+    }
     const auto data = buffer_.data();
     std::string_view bytes(static_cast<const char*>(data.data()), data.size());
     // Each read looks only at what it added (and the two bytes before, which may start the blank
@@ -392,8 +398,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     return false;
   }
 
-  // A request is in flight from its header on: a drain waits for its body, its handler and its
-  // response. Idle keep-alive connections are not.
+  // A request is in flight from the first byte of its header that has been read: a drain waits for
+  // the rest of its header, its body, its handler and its response. Idle keep-alive connections
+  // are not.
   void Begin() {
     if (!counted_) {
       counted_ = true;
@@ -811,6 +818,8 @@ size_t HttpServer::parked_requests() const {
   return impl_->parked.size();
 }
 
+int64_t HttpServer::in_flight_requests() const { return impl_->in_flight.load(); }
+
 uint16_t HttpServer::port() const {
   beast::error_code ec;
   auto ep = impl_->acceptor.local_endpoint(ec);
@@ -870,6 +879,7 @@ void HttpServer::Stop() {
       spdlog::info("received signal {}, draining in-flight requests", impl_->signal_number);
     }
   }
+  if (impl_->handlers.draining) impl_->handlers.draining();
   {
     std::unique_lock lock(impl_->drained_mu);
     bool drained = impl_->drained_cv.wait_for(lock, impl_->options.drain_timeout,
