@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -199,6 +200,12 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandlers handlers;
   net::io_context ioc;
+  // Keeps ioc.run() running while no operation is pending on the I/O threads, until Stop() stops
+  // the context after the drain. Without it, once Stop() had closed the acceptor and cancelled its
+  // timers, a request whose handler was running on a worker left the context without work: the
+  // I/O threads returned, and the handler's answer, posted back to its connection's strand, was
+  // never written (the drain then timed out and the client got no answer).
+  net::executor_work_guard<net::io_context::executor_type> keep_running{ioc.get_executor()};
   // The listener's objects (acceptor, accept back-off timer, tick timer) run their handlers on one
   // strand, and Stop() closes them through it: Asio objects are not safe to touch from two of the
   // I/O threads at once.
@@ -887,6 +894,7 @@ void HttpServer::Stop() {
     if (!drained)
       spdlog::warn("{} requests still in flight after the drain timeout", impl_->in_flight.load());
   }
+  impl_->keep_running.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) {
     if (t.joinable()) t.join();
