@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../store_workload.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/postgres/postgres_tx.h"
@@ -36,74 +37,13 @@ using vouch::OkStatus;
 using vouch::Status;
 using vouch::store::Tx;
 
-constexpr char kModel[] = "bench-model";
-constexpr int kSeedVersions = 200;
-
-vouch::ModelVersion NewVersion(int64_t model_id, int64_t number) {
-  vouch::ModelVersion v;
-  v.model_id = model_id;
-  v.model_name = kModel;
-  v.version = number;
-  v.source = "s3://bucket/models/bench-model/" + std::to_string(number) + "/model.tar.gz";
-  v.run_id = "9f1c2a7e4b3d4e0f8a6b5c4d3e2f1a0b";
-  v.status = "READY";
-  v.created_ms = v.updated_ms = 1764079200123 + number;
-  v.created_by = "admin";
-  v.tags = {{"commit", "1a2b3c4d"}, {"team", "risk"}, {"dataset", "2026-11"}};
-  v.metrics = {{"auc", 0.9312}, {"f1", 0.871}, {"latency_ms", 12.5}};
-  v.params = {{"lr", "0.1"}, {"max_depth", "8"}};
-  return v;
-}
-
-const std::string kBody(700, 'x');
-
-Status CreateVersion(Tx& tx) {
-  VOUCH_ASSIGN_OR_RETURN(std::optional<vouch::Model> m, tx.FindModelRow(kModel));
-  if (!m) return vouch::NotFound("no bench model");
-  vouch::ModelVersion v = NewVersion(m->id, m->last_version + 1);
-  VOUCH_TRY(tx.InsertVersion(v));
-  m->last_version = v.version;
-  m->updated_ms = v.created_ms;
-  VOUCH_TRY(tx.UpdateModel(*m));
-  vouch::AuditEvent e;
-  e.time_ms = v.created_ms;
-  e.actor_id = 1;
-  e.actor_name = "admin";
-  e.action = "model_version.created";
-  e.model_id = m->id;
-  e.model_name = kModel;
-  e.version = v.version;
-  VOUCH_ASSIGN_OR_RETURN(int64_t seq,
-                         tx.AppendAuditEvent(e, [&](int64_t n) -> vouch::Result<std::string> {
-                           return kBody + std::to_string(n);
-                         }));
-  return tx.EnqueueOutbox(seq, "model_version.created", "{}", v.created_ms);
-}
-
-Status Seed(vouch::store::Store& store) {
-  VOUCH_TRY(store.Write([](Tx& tx) -> Status {
-    vouch::Model m;
-    m.name = kModel;
-    m.created_ms = m.updated_ms = 1764079200000;
-    m.created_by = "admin";
-    m.tags = {{"owner", "risk"}, {"tier", "1"}};
-    return tx.InsertModel(m);
-  }));
-  for (int i = 0; i < kSeedVersions; ++i) VOUCH_TRY(store.Write(CreateVersion));
-  return store.Write([](Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(std::optional<vouch::Model> m, tx.FindModelRow(kModel));
-    VOUCH_TRY(tx.SetAlias(m->id, "champion", kSeedVersions / 2));
-    return tx.SetAlias(m->id, "challenger", kSeedVersions / 2 + 1);
-  });
-}
-
-Status GetVersion(Tx& tx, int64_t number) {
-  VOUCH_ASSIGN_OR_RETURN(std::optional<vouch::Model> m, tx.FindModel(kModel));
-  VOUCH_ASSIGN_OR_RETURN(std::optional<vouch::ModelVersion> v, tx.FindVersion(m->id, number));
-  if (!v || v->tags.size() != 3 || v->aliases.size() != 1) return vouch::Internal("bad read");
-  benchmark::DoNotOptimize(v);
-  return OkStatus();
-}
+using vouch::bench::CreateVersion;
+using vouch::bench::kAuditBody;
+using vouch::bench::kModel;
+using vouch::bench::kSeedVersions;
+using vouch::bench::NewVersion;
+using vouch::bench::ReadVersion;
+using vouch::bench::Seed;
 
 // ---- The SOCI prototype: the same statements, prepared once per session, bound by reference.
 struct SociModel {
@@ -283,7 +223,7 @@ class SociTx {
     m_.updated_ms = nv.created_ms;
     Run(update_model_);
     Run(take_seq_);
-    body_ = kBody + std::to_string(seq_);
+    body_ = kAuditBody + std::to_string(seq_);
     Run(insert_audit_);
     Run(enqueue_);
   }
@@ -400,7 +340,7 @@ void BM_GetVersionSqliteOurs(benchmark::State& state) {
   for (auto _ : state) {
     Check(state, c.Exec("BEGIN"));
     vouch::store::SqliteTx tx(c);
-    Check(state, GetVersion(tx, kSeedVersions / 2 + (n++ % 2)));
+    Check(state, ReadVersion(tx, kSeedVersions / 2 + (n++ % 2)));
     Check(state, c.Exec("COMMIT"));
   }
 }
@@ -445,7 +385,7 @@ void BM_GetVersionPostgresOurs(benchmark::State& state) {
   for (auto _ : state) {
     Check(state, c.Exec("BEGIN"));
     vouch::store::PostgresTx tx(c, false);
-    Check(state, GetVersion(tx, kSeedVersions / 2 + (n++ % 2)));
+    Check(state, ReadVersion(tx, kSeedVersions / 2 + (n++ % 2)));
     Check(state, c.Exec("COMMIT"));
   }
 }

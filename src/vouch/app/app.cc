@@ -45,9 +45,9 @@ App::App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOpti
       clock_(clock),
       auth_(std::make_unique<service::AuthService>(store_, clock_, options.auth)),
       secrets_(std::make_unique<service::Secrets>(store_, clock_, options.master_key)),
-      idempotency_(
-          std::make_unique<service::Idempotency>(store_, options.master_key, options.idempotency)),
       executor_(std::make_unique<service::MutationExecutor>(store_)),
+      idempotency_(std::make_unique<service::Idempotency>(*executor_, options.master_key,
+                                                          options.idempotency)),
       scheduler_(clock_),
       leader_(std::make_unique<Leader>(
           store_, steady_clock_,

@@ -111,8 +111,8 @@ class App {
   SteadyClock steady_clock_;
   std::unique_ptr<service::AuthService> auth_;
   std::unique_ptr<service::Secrets> secrets_;
-  std::unique_ptr<service::Idempotency> idempotency_;
   std::unique_ptr<service::MutationExecutor> executor_;
+  std::unique_ptr<service::Idempotency> idempotency_;  // writes through executor_
   std::unique_ptr<service::RegistryService> registry_;
   std::unique_ptr<service::IdentityService> identity_;
   api::Router router_;

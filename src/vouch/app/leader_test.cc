@@ -1,72 +1,17 @@
 #include "vouch/app/leader.h"
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
-#include "vouch/store/postgres/pg_conn.h"
-#include "vouch/store/postgres/postgres_store.h"
-#include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/storage/test_stores_test.h"
 
 namespace vouch::app {
 namespace {
 
 constexpr TimeMs kT0 = 1'700'000'000'000;
 const LeaderOptions kShared{.poll_ms = 1000, .valid_ms = 2500, .settle_ms = 3500};
-
-std::string TestDsn() {
-  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
-  return dsn != nullptr ? dsn : "";
-}
-
-// A store for one test: SQLite in a temporary directory, or PostgreSQL in a schema of its own
-// (dropped at the end) when VOUCH_TEST_POSTGRES_DSN is set.
-class TestStore {
- public:
-  explicit TestStore(bool postgres) {
-    if (!postgres) {
-      sqlite_ = std::make_unique<store::testing::TempSqliteStore>();
-      return;
-    }
-    static std::atomic<int> counter{0};
-    schema_ = fmt::format("vouch_lease_test_{}_{}", getpid(), counter++);
-    pg_options_ = {.dsn = TestDsn(), .pool_size = 4, .schema = schema_};
-    auto opened = store::PostgresStore::Open(pg_options_);
-    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
-    if (opened.ok()) pg_ = std::move(opened).value();
-  }
-  ~TestStore() {
-    if (schema_.empty()) return;
-    pg_.reset();
-    others_.clear();
-    auto raw = store::PgConn::Open({.dsn = TestDsn()});
-    if (raw.ok()) {
-      std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema_);
-      EXPECT_TRUE((*raw)->Exec(drop.c_str()).ok());
-    }
-  }
-  bool ok() const { return sqlite_ != nullptr || pg_ != nullptr; }
-  store::Store& store() { return sqlite_ ? static_cast<store::Store&>(sqlite_->store()) : *pg_; }
-  // Another server's store on the same database (PostgreSQL only).
-  store::Store& Another() {
-    auto opened = store::PostgresStore::Open(pg_options_);
-    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
-    others_.push_back(std::move(opened).value());
-    return *others_.back();
-  }
-
- private:
-  std::unique_ptr<store::testing::TempSqliteStore> sqlite_;
-  std::string schema_;
-  store::PostgresOptions pg_options_;
-  std::unique_ptr<store::PostgresStore> pg_;
-  std::vector<std::unique_ptr<store::PostgresStore>> others_;
-};
 
 // What a singleton job might write: a row nobody else writes, so its absence is telling.
 Status WriteMarker(store::Tx& tx, const std::string& name) {
@@ -87,18 +32,20 @@ bool HasMarker(store::Store& s, const std::string& name) {
   return found;
 }
 
-class LeaderOnEachStore : public ::testing::TestWithParam<bool> {
+constexpr char kSchemaPrefix[] = "vouch_lease_test";
+
+class LeaderOnEachStore : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() && TestDsn().empty()) GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
-    db_ = std::make_unique<TestStore>(GetParam());
-    ASSERT_TRUE(db_->ok());
+    db_ = store::testing::TestStore::Make(GetParam(), kSchemaPrefix);
+    ASSERT_NE(db_, nullptr);
   }
-  std::unique_ptr<TestStore> db_;
+  std::unique_ptr<store::testing::TestStore> db_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, LeaderOnEachStore, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Postgres" : "Sqlite"; });
+INSTANTIATE_TEST_SUITE_P(Stores, LeaderOnEachStore,
+                         ::testing::ValuesIn(store::testing::TestBackends()),
+                         [](const auto& info) { return info.param; });
 
 TEST_P(LeaderOnEachStore, AJobRunWithAStaleEpochAbortsAndChangesNothing) {
   FakeClock clock(kT0);
@@ -160,17 +107,21 @@ TEST_P(LeaderOnEachStore, AHolderThatCannotConfirmTheLeaseStopsLeadingAfterValid
 class LeaderOnPostgres : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (TestDsn().empty()) GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
-    db_ = std::make_unique<TestStore>(true);
-    ASSERT_TRUE(db_->ok());
+    if (store::testing::PostgresTestDsn().empty()) {
+      GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
+    }
+    db_ = store::testing::TestStore::Make("Postgres", kSchemaPrefix);
+    ASSERT_NE(db_, nullptr);
   }
-  std::unique_ptr<TestStore> db_;
+  std::unique_ptr<store::testing::TestStore> db_;
 };
 
 TEST_F(LeaderOnPostgres, OneOfTwoServersLeadsAndTheOtherTakesOverWhenItStops) {
   FakeClock clock(kT0);
   auto a = std::make_unique<Leader>(db_->store(), clock, "server-a", kShared);
-  Leader b(db_->Another(), clock, "server-b", kShared);
+  store::Store* another = db_->Another();
+  ASSERT_NE(another, nullptr);
+  Leader b(*another, clock, "server-b", kShared);
   a->Poll();
   b.Poll();
   // Taken, but not led on until the settle time has passed.
@@ -195,10 +146,10 @@ TEST_F(LeaderOnPostgres, OneOfTwoServersLeadsAndTheOtherTakesOverWhenItStops) {
 
 TEST_F(LeaderOnPostgres, TheSameLeaseInAnotherSchemaIsAnotherLease) {
   FakeClock clock(kT0);
-  TestStore other_registry(true);
-  ASSERT_TRUE(other_registry.ok());
+  auto other_registry = store::testing::TestStore::Make("Postgres", kSchemaPrefix);
+  ASSERT_NE(other_registry, nullptr);
   Leader a(db_->store(), clock, "server-a", {.settle_ms = 0});
-  Leader b(other_registry.store(), clock, "server-b", {.settle_ms = 0});
+  Leader b(other_registry->store(), clock, "server-b", {.settle_ms = 0});
   a.Poll();
   b.Poll();
   EXPECT_TRUE(a.IsLeader());

@@ -1,5 +1,6 @@
 // Deferred responses on the real listener over loopback sockets (port 0): a thousand parked
-// requests on two workers, a client that leaves, a drain, a deadline.
+// requests on two workers, a client that leaves, a drain, a deadline; and what a drain owes the
+// requests still arriving when it begins.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -132,11 +133,12 @@ class Client {
   std::string buffer_;
 };
 
-// The handler's side: "/park/<id>" parks (with "?deadline=<ms>", for that long); anything else is
-// answered at once with 200 "now".
+// The handler's side: "/park/<id>" parks (with "?deadline=<ms>", for that long); "/echo" answers
+// 200 with the request's body; anything else is answered at once with 200 "now".
 class Parking {
  public:
   api::HttpResponse Handle(const api::HttpRequest& request) {
+    if (request.target == "/echo") return api::HttpResponse::Json(200, request.body);
     if (!request.target.starts_with("/park/")) return api::HttpResponse::Json(200, "now");
     std::string id = request.target.substr(6);
     std::optional<std::chrono::milliseconds> deadline;
@@ -186,11 +188,31 @@ class DeferredResponseTest : public ::testing::Test {
             .handle = [this](const api::HttpRequest& r) { return parking_.Handle(r); },
             .reject = [](const api::HttpRequest&,
                          const Status& s) { return api::HttpResponse::Json(400, s.message()); },
+            .draining = [this] { draining_.set_value(); },
         });
     ASSERT_TRUE(server_->Start().ok());
   }
 
+  // Stops the server on another thread and returns once the drain has begun: no connection is
+  // accepted any more and the server waits for the requests in flight.
+  std::thread StopAndAwaitTheDrain() {
+    std::thread stopping([this] { server_->Stop(); });
+    EXPECT_EQ(draining_.get_future().wait_for(std::chrono::seconds(kGuardSeconds)),
+              std::future_status::ready);
+    return stopping;
+  }
+
+  // Waits until the server counts `n` requests in flight (it cannot say so otherwise).
+  void AwaitInFlight(int64_t n) {
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(kGuardSeconds);
+    while (server_->in_flight_requests() != n && std::chrono::steady_clock::now() < guard) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(server_->in_flight_requests(), n);
+  }
+
   spdlog::level::level_enum level_;
+  std::promise<void> draining_;
   Parking parking_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -326,6 +348,46 @@ TEST_F(DeferredResponseTest, AParkedRequestThatAsksToCloseIsAnsweredAndClosed) {
   EXPECT_EQ(reply.body, "bye");
   EXPECT_NE(reply.head.find("Connection: close"), std::string::npos) << reply.head;
   EXPECT_TRUE(client.ReadsEnd());
+}
+
+// The flake this caught: a request whose body is still arriving after "100 Continue" must be read
+// whole and answered by a drain that begins meanwhile, and the connection then closed.
+TEST_F(DeferredResponseTest, ADrainAnswersARequestWhoseBodyIsStillArrivingAfter100Continue) {
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send(
+      "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(client.Read().status, 100);
+  ASSERT_TRUE(client.Send("01234"));
+  std::thread stopping = StopAndAwaitTheDrain();
+  EXPECT_EQ(server_->in_flight_requests(), 1);
+  ASSERT_TRUE(client.Send("56789"));
+  Reply reply = client.Read();
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "0123456789");
+  EXPECT_NE(reply.head.find("Connection: close"), std::string::npos) << reply.head;
+  EXPECT_TRUE(client.ReadsEnd());
+  stopping.join();
+  EXPECT_EQ(server_->in_flight_requests(), 0);
+}
+
+// A request is in flight from the first byte of its header that the server has read: a drain
+// that begins while the rest of the header is on its way waits for it and answers.
+TEST_F(DeferredResponseTest, ADrainAnswersARequestWhoseHeaderIsStillArriving) {
+  StartServer({.drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client idle(server_->port());  // connected, nothing sent: not in flight, not waited for
+  ASSERT_TRUE(idle.connected());
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: test\r\n"));
+  AwaitInFlight(1);
+  std::thread stopping = StopAndAwaitTheDrain();
+  ASSERT_TRUE(client.Send("Content-Length: 2\r\n\r\nhi"));
+  Reply reply = client.Read();
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "hi");
+  EXPECT_TRUE(client.ReadsEnd());
+  stopping.join();
+  EXPECT_EQ(server_->in_flight_requests(), 0);
 }
 
 // A self-signed certificate for "localhost" and its key, written as PEM files in a temporary

@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -199,6 +200,12 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandlers handlers;
   net::io_context ioc;
+  // Keeps ioc.run() running while no operation is pending on the I/O threads, until Stop() stops
+  // the context after the drain. Without it, once Stop() had closed the acceptor and cancelled its
+  // timers, a request whose handler was running on a worker left the context without work: the
+  // I/O threads returned, and the handler's answer, posted back to its connection's strand, was
+  // never written (the drain then timed out and the client got no answer).
+  net::executor_work_guard<net::io_context::executor_type> keep_running{ioc.get_executor()};
   // The listener's objects (acceptor, accept back-off timer, tick timer) run their handlers on one
   // strand, and Stop() closes them through it: Asio objects are not safe to touch from two of the
   // I/O threads at once.
@@ -340,6 +347,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void ReadHeaderSection() {
+    // From its first byte a request is in flight: a drain that begins now waits for its header,
+    // its body and its answer instead of dropping it unanswered.
+    if (buffer_.size() > 0 && !counted_) {
+      Begin();
+      started_ = std::chrono::steady_clock::now();
+    }
     const auto data = buffer_.data();
     std::string_view bytes(static_cast<const char*>(data.data()), data.size());
     // Each read looks only at what it added (and the two bytes before, which may start the blank
@@ -392,8 +405,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     return false;
   }
 
-  // A request is in flight from its header on: a drain waits for its body, its handler and its
-  // response. Idle keep-alive connections are not.
+  // A request is in flight from the first byte of its header that has been read: a drain waits for
+  // the rest of its header, its body, its handler and its response. Idle keep-alive connections
+  // are not.
   void Begin() {
     if (!counted_) {
       counted_ = true;
@@ -811,6 +825,8 @@ size_t HttpServer::parked_requests() const {
   return impl_->parked.size();
 }
 
+int64_t HttpServer::in_flight_requests() const { return impl_->in_flight.load(); }
+
 uint16_t HttpServer::port() const {
   beast::error_code ec;
   auto ep = impl_->acceptor.local_endpoint(ec);
@@ -870,6 +886,7 @@ void HttpServer::Stop() {
       spdlog::info("received signal {}, draining in-flight requests", impl_->signal_number);
     }
   }
+  if (impl_->handlers.draining) impl_->handlers.draining();
   {
     std::unique_lock lock(impl_->drained_mu);
     bool drained = impl_->drained_cv.wait_for(lock, impl_->options.drain_timeout,
@@ -877,6 +894,7 @@ void HttpServer::Stop() {
     if (!drained)
       spdlog::warn("{} requests still in flight after the drain timeout", impl_->in_flight.load());
   }
+  impl_->keep_running.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) {
     if (t.joinable()) t.join();

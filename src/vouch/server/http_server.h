@@ -5,7 +5,10 @@
 // on its I/O strand, holding no worker and no request timeout, until the holder answers, the
 // deferral's deadline passes (504), the client disconnects (the slot is freed, the holder's
 // responder cancelled) or the server drains (503). Stop() closes the listener, answers the parked
-// requests with 503, lets in-flight requests finish (up to the drain timeout) and returns.
+// requests with 503, lets in-flight requests finish (up to the drain timeout) and returns. A
+// request is in flight from the first byte of its header that the server has read, so a request
+// whose header or body is still arriving when the drain begins is read whole and answered; idle
+// keep-alive connections are not in flight.
 // Thread-safe.
 #pragma once
 
@@ -48,11 +51,14 @@ struct HttpServerOptions {
 };
 
 // What the server calls: `handle` for a parsed request; `reject` for one refused before parsing
-// finished (the status says why); `tick` about once a second on a worker thread.
+// finished (the status says why); `tick` about once a second on a worker thread; `draining` once,
+// on the thread in Stop(), when the server has stopped accepting and answered the parked requests,
+// before it waits for the requests in flight (tests await it).
 struct HttpHandlers {
   std::function<api::HttpResponse(const api::HttpRequest&)> handle;
   std::function<api::HttpResponse(const api::HttpRequest&, const Status&)> reject;
   std::function<void()> tick;
+  std::function<void()> draining;
 };
 
 class HttpServer {
@@ -71,6 +77,9 @@ class HttpServer {
   uint16_t port() const;
   // How many requests are parked now (api/deferred.h).
   size_t parked_requests() const;
+  // How many requests are in flight now: from the first byte of a request's header that the server
+  // has read until its answer is written (or the connection fails). A drain waits for them all.
+  int64_t in_flight_requests() const;
   // Blocks until SIGINT or SIGTERM (catching them now if CatchShutdownSignals() was not called),
   // then drains and stops. Logs "received signal N, draining in-flight requests" once it has
   // stopped accepting, before it waits for the requests in flight.

@@ -86,8 +86,9 @@ class MutationExecutor {
   // but without the pre-commit hooks, since no request's change is applied.
   Status RecordOnly(const RequestContext& ctx, const std::function<Status(Change&)>& fn);
 
-  // A write that is not a change of state the audit log covers (a token's last-use stamp): no
-  // event, no hooks. Keep its uses few and named.
+  // A write that is not a change of state the audit log covers: no event, no hooks. Keep its uses
+  // few and named: a token's last-use stamp (auth_service.cc) and Idempotency-Key claims
+  // (idempotency.cc: claim, complete, prune).
   Status Bookkeep(const std::function<Status(store::Tx&)>& fn);
 
   store::Store& store() const { return store_; }

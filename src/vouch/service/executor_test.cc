@@ -5,13 +5,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -19,70 +14,14 @@
 #include "vouch/service/events.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
-#include "vouch/store/postgres/postgres_store.h"
-#include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/storage/test_stores_test.h"
 
 namespace vouch::service {
 namespace {
 
 constexpr TimeMs kT0 = 1'700'000'000'000;
 
-std::string TestDsn() {
-  const char* dsn = std::getenv("VOUCH_TEST_POSTGRES_DSN");
-  return dsn != nullptr ? dsn : "";
-}
-
-// A fresh, migrated store of one backend, removed at the end of the test.
-class Backend {
- public:
-  virtual ~Backend() = default;
-  virtual store::Store& store() = 0;
-};
-
-class SqliteBackend final : public Backend {
- public:
-  store::Store& store() override { return db_.store(); }
-
- private:
-  store::testing::TempSqliteStore db_;
-};
-
-// A store in a scratch schema of the test database, dropped with its contents at the end.
-class PostgresBackend final : public Backend {
- public:
-  PostgresBackend() {
-    static std::atomic<int> counter{0};
-    schema_ = fmt::format("vouch_exec_test_{}_{}", getpid(), counter++);
-    auto opened = store::PostgresStore::Open({.dsn = TestDsn(), .pool_size = 4, .schema = schema_});
-    if (!opened.ok()) {
-      ADD_FAILURE() << "cannot open the store: " << opened.status().ToString();
-      return;
-    }
-    store_ = std::move(opened).value();
-  }
-  ~PostgresBackend() override {
-    store_.reset();
-    PGconn* conn = PQconnectdb(TestDsn().c_str());
-    const std::string drop = fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema_);
-    PGresult* res = PQexec(conn, drop.c_str());
-    EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-    PQclear(res);
-    PQfinish(conn);
-  }
-  store::Store& store() override { return *store_; }
-
- private:
-  std::string schema_;
-  std::unique_ptr<store::PostgresStore> store_;
-};
-
-enum class Kind { kSqlite, kPostgres };
-
-void PrintTo(Kind kind, std::ostream* os) {
-  *os << (kind == Kind::kSqlite ? "Sqlite" : "Postgres");
-}
-
-class ExecutorTest : public ::testing::TestWithParam<Kind> {
+class ExecutorTest : public ::testing::TestWithParam<std::string> {
  protected:
   ExecutorTest() : clock_(kT0) {
     ctx_.principal = Principal{.id = 1, .name = "alice", .is_admin = true};
@@ -125,19 +64,13 @@ class ExecutorTest : public ::testing::TestWithParam<Kind> {
   }
 
   void SetUp() override {
-    if (GetParam() == Kind::kPostgres && TestDsn().empty()) {
-      GTEST_SKIP() << "VOUCH_TEST_POSTGRES_DSN is not set";
-    }
-    if (GetParam() == Kind::kPostgres) {
-      backend_ = std::make_unique<PostgresBackend>();
-    } else {
-      backend_ = std::make_unique<SqliteBackend>();
-    }
+    backend_ = store::testing::TestStore::Make(GetParam(), "vouch_exec_test");
+    ASSERT_NE(backend_, nullptr);
     executor_ = std::make_unique<MutationExecutor>(backend_->store());
   }
 
   FakeClock clock_;
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<store::testing::TestStore> backend_;
   std::unique_ptr<MutationExecutor> executor_;
   RequestContext ctx_;
 };
@@ -324,10 +257,8 @@ TEST_P(ExecutorTest, IdentityChangesThroughASharedExecutorClearTheCredentialCach
   EXPECT_EQ(auth.AuthenticateBearer(token->token).status().code(), StatusCode::kUnauthenticated);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, ExecutorTest, ::testing::Values(Kind::kSqlite, Kind::kPostgres),
-                         [](const ::testing::TestParamInfo<Kind>& info) {
-                           return info.param == Kind::kSqlite ? "Sqlite" : "Postgres";
-                         });
+INSTANTIATE_TEST_SUITE_P(Stores, ExecutorTest, ::testing::ValuesIn(store::testing::TestBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace vouch::service

@@ -30,8 +30,9 @@ Status CheckIdempotencyKey(std::string_view key) {
   return OkStatus();
 }
 
-Idempotency::Idempotency(store::Store& store, std::string master_key, IdempotencyOptions options)
-    : store_(store), master_key_(std::move(master_key)), options_(options) {}
+Idempotency::Idempotency(MutationExecutor& executor, std::string master_key,
+                         IdempotencyOptions options)
+    : executor_(executor), master_key_(std::move(master_key)), options_(options) {}
 
 Result<std::optional<IdempotentAnswer>> Idempotency::Claim(RequestContext& ctx,
                                                            std::string_view key,
@@ -50,7 +51,7 @@ Result<std::optional<IdempotentAnswer>> Idempotency::Claim(RequestContext& ctx,
   claim.expires_ms = now + options_.ttl_ms;
 
   std::optional<store::IdempotencyRecord> kept;
-  VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
     kept.reset();
     VOUCH_ASSIGN_OR_RETURN(std::optional<store::IdempotencyRecord> found,
                            tx.FindIdempotencyKey(claim.principal_id, claim.key));
@@ -117,7 +118,7 @@ Status Idempotency::Complete(RequestContext& ctx, const IdempotentAnswer& answer
     done.response_nonce = Base64UrlEncode(box.nonce);
     done.response_body = Base64UrlEncode(box.ciphertext);
     bool kept = false;
-    VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
+    VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
       VOUCH_ASSIGN_OR_RETURN(kept, tx.CompleteIdempotencyKey(done));
       return OkStatus();
     }));
@@ -129,7 +130,7 @@ Status Idempotency::Complete(RequestContext& ctx, const IdempotentAnswer& answer
     }
     return OkStatus();
   }
-  return store_.Write([&](store::Tx& tx) -> Status {
+  return executor_.Bookkeep([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(std::optional<store::IdempotencyRecord> found,
                            tx.FindIdempotencyKey(principal_id, claim.key));
     // A change that committed (applied) is never forgotten: a retry must not apply it again.
@@ -157,7 +158,7 @@ Status Idempotency::MarkApplied(store::Tx& tx, const RequestContext& ctx) {
 
 Result<int64_t> Idempotency::Prune(TimeMs now) {
   int64_t pruned = 0;
-  VOUCH_TRY(store_.Write([&](store::Tx& tx) -> Status {
+  VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(pruned, tx.PruneIdempotencyKeys(now));
     return OkStatus();
   }));

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "vouch/domain/principal.h"
+#include "vouch/service/executor.h"
 #include "vouch/store/store.h"
 #include "vouch/util/status.h"
 #include "vouch/util/time.h"
@@ -49,8 +50,11 @@ Status CheckIdempotencyKey(std::string_view key);
 
 class Idempotency {
  public:
-  // `master_key` is 32 raw bytes (secrets.h ParseMasterKey).
-  Idempotency(store::Store& store, std::string master_key, IdempotencyOptions options = {});
+  // `master_key` is 32 raw bytes (secrets.h ParseMasterKey). The claims' own writes (claim,
+  // complete, prune) are bookkeeping through `executor` (MutationExecutor::Bookkeep): they carry no
+  // audit event; MarkApplied runs inside the change's transaction as the executor's pre-commit
+  // hook.
+  Idempotency(MutationExecutor& executor, std::string master_key, IdempotencyOptions options = {});
 
   // Claims `key` for the authenticated principal of `ctx` and the request `request` ("POST
   // /api/v1/models") with `body`. Returns nullopt when the request should run: ctx.idempotency then
@@ -78,7 +82,7 @@ class Idempotency {
   const IdempotencyOptions& options() const { return options_; }
 
  private:
-  store::Store& store_;
+  MutationExecutor& executor_;
   const std::string master_key_;
   const IdempotencyOptions options_;
 };

@@ -22,7 +22,8 @@ class IdempotencyTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     env_ = store::testing::TestStore::Make(GetParam(), "vouch_idem_test");
     ASSERT_NE(env_, nullptr);
-    idem_ = std::make_unique<Idempotency>(env_->store(), key_);
+    executor_ = std::make_unique<MutationExecutor>(env_->store());
+    idem_ = std::make_unique<Idempotency>(*executor_, key_);
   }
 
   RequestContext Ctx(int64_t principal_id = 7) {
@@ -60,6 +61,7 @@ class IdempotencyTest : public ::testing::TestWithParam<std::string> {
   const std::string key_ = std::string(kSealKeyBytes, '\x22');
   FakeClock clock_{kT0};
   std::unique_ptr<store::testing::TestStore> env_;
+  std::unique_ptr<MutationExecutor> executor_;
   std::unique_ptr<Idempotency> idem_;
 };
 
@@ -105,7 +107,7 @@ TEST_P(IdempotencyTest, TheKeptAnswerIsSealedAndDoesNotOpenUnderAnotherMasterKey
   ASSERT_TRUE(plain.has_value());
   EXPECT_EQ(plain->find("vch_secret_value"), std::string::npos);
 
-  Idempotency other(env_->store(), std::string(kSealKeyBytes, '\x33'));
+  Idempotency other(*executor_, std::string(kSealKeyBytes, '\x33'));
   RequestContext retry = Ctx();
   auto r = other.Claim(retry, "k", kCreate, kBody);
   ASSERT_FALSE(r.ok());
@@ -214,7 +216,7 @@ TEST_P(IdempotencyTest, AnAbandonedClaimIsTakenOverAndItsHolderCannotApplyAnymor
 }
 
 TEST_P(IdempotencyTest, AnExpiredKeyIsIgnoredAndPruned) {
-  Idempotency short_lived(env_->store(), key_, {.ttl_ms = 5'000});
+  Idempotency short_lived(*executor_, key_, {.ttl_ms = 5'000});
   RequestContext first = Ctx();
   ASSERT_TRUE(short_lived.Claim(first, "k", kCreate, kBody).ok());
   ASSERT_TRUE(short_lived.Complete(first, {201, "application/json", "{}"}).ok());

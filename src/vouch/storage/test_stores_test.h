@@ -36,6 +36,12 @@ class TestStore {
  public:
   virtual ~TestStore() = default;
   virtual Store& store() = 0;
+  // Another server's store on the same database (PostgreSQL only: null, with the test failed, on
+  // SQLite or when it cannot be opened). It lives as long as this TestStore.
+  virtual Store* Another() {
+    ADD_FAILURE() << "only a PostgreSQL test store has another server's store";
+    return nullptr;
+  }
   // A fresh store on `backend` ("Sqlite" or "Postgres"); null, with the test failed, when the
   // PostgreSQL one cannot be opened. `prefix` names the scratch schema.
   static std::unique_ptr<TestStore> Make(std::string_view backend, std::string_view prefix);
@@ -56,8 +62,7 @@ class PostgresTestStore final : public TestStore {
   explicit PostgresTestStore(std::string_view prefix) {
     static std::atomic<int> counter{0};
     schema_ = fmt::format("{}_{}_{}", prefix, getpid(), counter++);
-    auto opened =
-        PostgresStore::Open({.dsn = PostgresTestDsn(), .pool_size = 4, .schema = schema_});
+    auto opened = PostgresStore::Open(Options());
     if (!opened.ok()) {
       ADD_FAILURE() << opened.status().ToString();
       return;
@@ -65,6 +70,7 @@ class PostgresTestStore final : public TestStore {
     store_ = std::move(opened).value();
   }
   ~PostgresTestStore() override {
+    others_.clear();
     store_.reset();
     auto raw = PgConn::Open({.dsn = PostgresTestDsn()});
     if (raw.ok()) {
@@ -74,10 +80,24 @@ class PostgresTestStore final : public TestStore {
   }
   bool ok() const { return store_ != nullptr; }
   Store& store() override { return *store_; }
+  Store* Another() override {
+    auto opened = PostgresStore::Open(Options());
+    if (!opened.ok()) {
+      ADD_FAILURE() << opened.status().ToString();
+      return nullptr;
+    }
+    others_.push_back(std::move(opened).value());
+    return others_.back().get();
+  }
 
  private:
+  PostgresOptions Options() const {
+    return {.dsn = PostgresTestDsn(), .pool_size = 4, .schema = schema_};
+  }
+
   std::string schema_;
   std::unique_ptr<PostgresStore> store_;
+  std::vector<std::unique_ptr<PostgresStore>> others_;  // Another()'s, closed before the drop
 };
 
 }  // namespace internal
