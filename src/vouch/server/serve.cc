@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "vouch/app/app.h"
+#include "vouch/server/cli_hint.h"
 #include "vouch/server/http_server.h"
 #include "vouch/server/logging.h"
 #include "vouch/server/loopback.h"
@@ -327,7 +328,15 @@ int Run(const ServeConfig& c) {
     fmt::print("Log in with the admin token in {} (or VOUCH_BOOTSTRAP_TOKEN if you set one).\n",
                token_file.string());
   }
-  fmt::print("Try: export VOUCH_SERVER={} VOUCH_TOKEN=<token>; vouch models list\n", url);
+  // A hint that works when pasted into a second terminal: the token read from its file (made
+  // absolute, so any directory will do) and the client by a name that reaches this build.
+  std::error_code token_ec;
+  std::filesystem::path token_path = std::filesystem::absolute(token_file, token_ec);
+  std::string token_expr = !token_ec && std::filesystem::exists(token_path, token_ec)
+                               ? fmt::format("$(cat {})", ShellWord(token_path.string()))
+                               : "<token>";
+  fmt::print("In a second terminal: export VOUCH_SERVER={} VOUCH_TOKEN={}; {} models list\n", url,
+             token_expr, CliCommandForThisBinary());
   std::fflush(stdout);
   spdlog::info("listening on {}", url);
   if (!tls && !IsLoopbackHost(listen->first)) {
