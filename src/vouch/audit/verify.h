@@ -4,7 +4,7 @@
 // The log digest is a hash chain over the stored bytes:
 //   h_0 = 32 zero bytes,  h_i = SHA-256(h_{i-1} || SHA-256(body_i)),  digest = hex(h_N).
 // Equal digests mean the same events, byte for byte, in the same order. (The Merkle tree head of
-// DESIGN.md will take its place; the command-line name "log digest" stays.)
+// docs/design.md will take its place; the command-line name "log digest" stays.)
 #pragma once
 
 #include <cstdint>

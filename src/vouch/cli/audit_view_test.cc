@@ -150,7 +150,7 @@ TEST(AuditView, TheTableHasOneColumnPerRowFieldInOrder) {
   printer.Finish();
   EXPECT_EQ(
       out.str(),
-      "SEQ,TIME,ACTOR,DOOR,ACTION,TARGET,CHANGE,OUTCOME,COMMENT\r\n"
+      "seq,time,actor,door,action,target,change,outcome,comment\r\n"
       "5,t,admin,native,model_version.stage_changed,m v1,Staging \u2192 Production,done,go\r\n");
 }
 

@@ -45,32 +45,7 @@ std::string TimestampText(const json::object& o, std::string_view key) {
 
 // "fraud-detector v3 @champion", from whichever of model (or name, or principal), version and alias
 // a target has; otherwise its type ("request").
-std::string TargetText(const json::value* target) {
-  if (target == nullptr || target->is_null()) return "";
-  if (!target->is_object()) return CellText(*target);
-  const json::object& t = target->get_object();
-  std::string text;
-  for (const std::string_view key : {"model", "name", "principal"}) {
-    if (text.empty()) text = FieldText(t, key);
-  }
-  if (text.empty()) return FieldText(t, "type");
-  if (Field(t, "version") != nullptr) text += " v" + FieldText(t, "version");
-  if (Field(t, "alias") != nullptr) text += " @" + FieldText(t, "alias");
-  return text;
-}
-
 // "done", or "denied: <reason>", with the count of an aggregated denial.
-std::string OutcomeText(const json::object& o) {
-  std::string text = FieldText(o, "outcome");
-  const std::string reason = FieldText(o, "reason");
-  if (!reason.empty()) text += ": " + reason;
-  const json::value* count = Field(o, "count");
-  if (count != nullptr && count->is_int64() && count->as_int64() > 1) {
-    text += fmt::format(" ({} times)", count->as_int64());
-  }
-  return text;
-}
-
 }  // namespace
 
 Result<OutputFormat> ParseOutputFormat(std::string_view text) {
@@ -186,22 +161,6 @@ std::vector<Column> VersionColumns() {
           TextColumn("aliases"),
           TextColumn("created_by"),
           TimeColumn("creation_timestamp", "CREATED")};
-}
-
-std::vector<Column> AuditColumns() {
-  return {
-      {"SEQ", [](const json::object& o) { return FieldText(o, "seq"); }},
-      {"TIME", [](const json::object& o) { return FieldText(o, "time"); }},
-      {"ACTOR",
-       [](const json::object& o) {
-         const json::value* actor = Field(o, "actor");
-         if (actor != nullptr && actor->is_object()) return FieldText(actor->get_object(), "name");
-         return actor == nullptr ? std::string() : CellText(*actor);
-       }},
-      {"ACTION", [](const json::object& o) { return FieldText(o, "action"); }},
-      {"TARGET", [](const json::object& o) { return TargetText(Field(o, "target")); }},
-      {"OUTCOME", OutcomeText},
-  };
 }
 
 std::vector<Column> UserColumns() {

@@ -56,7 +56,6 @@ std::string CsvHeader(const Column& column);
 std::vector<Column> ModelColumns();  // NAME, LATEST, DESCRIPTION, UPDATED
 // VERSION, STAGE, SOURCE, RUN_ID, ALIASES, CREATED_BY, CREATED
 std::vector<Column> VersionColumns();
-std::vector<Column> AuditColumns();  // SEQ, TIME, ACTOR, ACTION, TARGET, OUTCOME
 std::vector<Column> UserColumns();   // NAME, KIND, ADMIN, DISABLED, DISPLAY_NAME, EMAIL
 std::vector<Column> TokenColumns();  // ID, NAME, OWNER, SCOPE, CREATED, EXPIRES, LAST_USED, REVOKED
 std::vector<Column> GroupColumns();  // NAME, DESCRIPTION, CREATED

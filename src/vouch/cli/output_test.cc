@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "vouch/cli/audit_view.h"
+
 namespace vouch::cli {
 namespace {
 
@@ -98,7 +100,7 @@ const char* const kEvent = R"({"schema": 1, "seq": 42, "time": "2026-11-25T14:00
 
 TEST(CliOutput, ListPrinterWritesOneJsonObjectPerLineForJsonl) {
   std::ostringstream out;
-  ListPrinter printer(OutputFormat::kJsonl, AuditColumns(), out);
+  ListPrinter printer(OutputFormat::kJsonl, AuditLogColumns(), out);
   printer.Add(Parse(kEvent));
   printer.Add(Parse(R"({"seq": 43})"));
   printer.Finish();
@@ -107,7 +109,7 @@ TEST(CliOutput, ListPrinterWritesOneJsonObjectPerLineForJsonl) {
 
 TEST(CliOutput, ListPrinterWritesOneJsonArrayForJson) {
   std::ostringstream out;
-  ListPrinter printer(OutputFormat::kJson, AuditColumns(), out);
+  ListPrinter printer(OutputFormat::kJson, AuditLogColumns(), out);
   printer.Add(Parse(kEvent));
   printer.Add(Parse(R"({"seq": 43})"));
   printer.Finish();
@@ -169,36 +171,6 @@ TEST(CliOutput, AWriteWithoutAnAnswerPrintsASentenceOrItsObject) {
   EXPECT_EQ(json_out.str(), R"({"group":"ml","member":"alice","added":true})"
                             "\n");
   EXPECT_EQ(csv.str(), "group,member,added\r\nml,alice,true\r\n");
-}
-
-TEST(CliOutput, ListPrinterRendersAuditTable) {
-  std::ostringstream out;
-  ListPrinter printer(OutputFormat::kTable, AuditColumns(), out);
-  printer.Add(Parse(kEvent));
-  printer.Add(Parse(R"({"seq": 43, "time": "t", "actor": null, "action": "access.denied",
-                        "outcome": "denied", "reason": "bad token"})"));
-  printer.Finish();
-  EXPECT_EQ(out.str(),
-            "SEQ  TIME                      ACTOR  ACTION                       TARGET             "
-            "OUTCOME\n"
-            "42   2026-11-25T14:00:00.123Z  admin  model_version.stage_changed  fraud-detector v1  "
-            "done\n"
-            "43   t                                access.denied                                   "
-            "denied: bad token\n");
-}
-
-TEST(CliOutput, AuditTableNamesPrincipalAndRequestTargetsAndCountsDenials) {
-  std::ostringstream out;
-  ListPrinter printer(OutputFormat::kCsv, AuditColumns(), out);
-  printer.Add(
-      Parse(R"({"seq": 1, "target": {"type": "principal", "id": 1, "principal": "admin"}})"));
-  printer.Add(Parse(R"({"seq": 2, "target": {"type": "request"}, "outcome": "denied",
-                        "reason": "invalid token", "count": 3})"));
-  printer.Finish();
-  EXPECT_EQ(out.str(),
-            "seq,time,actor,action,target,outcome\r\n"
-            "1,,,,admin,\r\n"
-            "2,,,,request,denied: invalid token (3 times)\r\n");
 }
 
 TEST(CliOutput, ListPrinterWritesCsvHeaderOnceEvenForEmptyList) {

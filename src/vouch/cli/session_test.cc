@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "vouch/cli/audit_view.h"
 #include "vouch/cli/fake_transport.h"
 #include "vouch/cli/http_client.h"
 
@@ -123,7 +124,7 @@ TEST_F(SessionTest, NoContentPrintsNothing) {
 }
 
 ListRequest Events(std::optional<int64_t> limit) {
-  return {"/api/v1/audit", {{"model", "m"}}, "events", limit, AuditColumns()};
+  return {"/api/v1/audit", {{"model", "m"}}, "events", limit, AuditLogColumns()};
 }
 
 TEST_F(SessionTest, ListFollowsPageTokensToTheEnd) {

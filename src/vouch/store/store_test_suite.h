@@ -1,4 +1,4 @@
-// The one store test suite every backend passes (STYLE.md rule 8, DESIGN.md "Storage").
+// The one store test suite every backend passes (STYLE.md rule 8, docs/design.md "Storage").
 //
 // The tests (store_test_suite_test.cc) are written against store::Store and store::Tx only. A
 // backend instantiates them with a factory that makes a fresh, empty store for each test:

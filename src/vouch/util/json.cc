@@ -110,7 +110,7 @@ Status AppendObject(std::string& out, const json::object& o, bool canonical) {
 
 // An integer value (not a double) beyond ±(2^53 - 1): its canonical text would read back as a
 // double, and so as another integer (2^60 is written 1152921504606847000). Integers stay below 2^53
-// (DESIGN.md); a whole number beyond that is a double and is written as one.
+// (docs/design.md); a whole number beyond that is a double and is written as one.
 Status BeyondSafeInteger() {
   return InvalidArgument(
       "integer beyond 2^53 cannot be represented canonically (give it as a double)");

@@ -1,7 +1,7 @@
 // The MLflow-compatible REST door: every Model Registry endpoint of MLflow's REST API under
 // /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, so that mlflow.MlflowClient pointed at vouch works
 // unchanged. Translates MLflow's wire format (proto JSON) to service calls and back; holds no
-// rules of its own (DESIGN.md invariant 7). Errors are {"error_code","message"} with MLflow's
+// rules of its own (docs/design.md invariant 7). Errors are {"error_code","message"} with MLflow's
 // statuses from the one error table.
 #pragma once
 
