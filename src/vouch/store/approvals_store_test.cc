@@ -15,22 +15,6 @@ namespace {
 
 constexpr TimeMs kT0 = 1'700'000'000'000;
 
-// Runs `f` (Tx& -> Result<T>) in a write and returns its value; a failure is a test failure.
-template <typename F>
-auto Change(Store& s, F f) {
-  using R = std::decay_t<decltype(f(std::declval<Tx&>()))>;
-  using T = std::decay_t<decltype(std::declval<R&>().value())>;
-  std::optional<T> out;
-  Status st = s.Write([&](Tx& tx) -> Status {
-    auto r = f(tx);
-    if (!r.ok()) return r.status();
-    out = std::move(r).value();
-    return OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return out.value_or(T{});
-}
-
 Model AddModel(Store& s, std::string name) {
   Model m{.name = std::move(name), .created_ms = kT0, .updated_ms = kT0, .created_by = "alice"};
   Status st = s.Write([&](Tx& tx) { return tx.InsertModel(m); });

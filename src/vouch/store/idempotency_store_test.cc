@@ -36,21 +36,6 @@ std::optional<IdempotencyRecord> Find(Store& s, int64_t principal_id, std::strin
   return Query(s, [&](Tx& tx) { return tx.FindIdempotencyKey(principal_id, key); });
 }
 
-template <typename F>
-auto Change(Store& s, F f) {
-  using R = std::decay_t<decltype(f(std::declval<Tx&>()))>;
-  using T = std::decay_t<decltype(std::declval<R&>().value())>;
-  std::optional<T> out;
-  Status st = s.Write([&](Tx& tx) -> Status {
-    auto r = f(tx);
-    if (!r.ok()) return r.status();
-    out = std::move(r).value();
-    return OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return out.value_or(T{});
-}
-
 TEST_P(StoreSuite, AnIdempotencyKeyIsInsertedOncePerPrincipalAndFoundWithEveryField) {
   IdempotencyRecord r = Claim(7, "key-1");
   r.request = "POST /api/2.0/mlflow/registered-models/create";

@@ -20,22 +20,6 @@ namespace {
 
 constexpr TimeMs kT0 = 1'700'000'000'000;
 
-// The same in a write, for the calls that change something and answer a value.
-template <typename F>
-auto Change(Store& s, F f) {
-  using R = std::decay_t<decltype(f(std::declval<Tx&>()))>;
-  using T = std::decay_t<decltype(std::declval<R&>().value())>;
-  std::optional<T> out;
-  Status st = s.Write([&](Tx& tx) -> Status {
-    auto r = f(tx);
-    if (!r.ok()) return r.status();
-    out = std::move(r).value();
-    return OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return out.value_or(T{});
-}
-
 void MustWrite(Store& s, const std::function<Status(Tx&)>& fn) {
   Status st = s.Write(fn);
   ASSERT_TRUE(st.ok()) << st.ToString();

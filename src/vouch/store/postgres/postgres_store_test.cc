@@ -824,26 +824,7 @@ TEST_F(PostgresStoreTest, PublishedPolicyVersionsAndSignedReviewsCannotBeChanged
   PostgresStore* store = schema.Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(CreateModel(*store, "m").ok());
-  PolicyRecord p = TestPolicy("p", R"({"a":1})");
-  ASSERT_TRUE(store
-                  ->Write([&](Tx& tx) -> Status {
-                    VOUCH_TRY(tx.PublishPolicy(p));
-                    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("m"));
-                    ApprovalRequest r{.model_id = m->id,
-                                      .version = 1,
-                                      .target = "stage:Production",
-                                      .requester_id = 1,
-                                      .created_ms = kT0,
-                                      .updated_ms = kT0};
-                    VOUCH_TRY(tx.InsertRequest(r));
-                    ApprovalReview v{.request_id = r.id,
-                                     .reviewer_id = 2,
-                                     .printed_name = "Ana",
-                                     .fingerprint = "f1",
-                                     .created_ms = kT0};
-                    return tx.InsertReview(v);
-                  })
-                  .ok());
+  ASSERT_TRUE(store->Write([&](Tx& tx) { return PublishPolicyWithSignedReview(tx, kT0); }).ok());
   auto raw = RawConn(schema.name());
   ASSERT_NE(raw, nullptr);
   for (const char* sql : {"UPDATE policy_versions SET body = '{}'",

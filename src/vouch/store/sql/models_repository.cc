@@ -49,11 +49,8 @@ constexpr char kLatestLiveVersion[] =
 constexpr char kModelAliases[] = "SELECT alias, version FROM model_aliases WHERE model_id = $1";
 
 // Versions: the columns ReadVersion reads, in its order.
-#define VOUCH_VERSION_COLUMNS                                                                    \
-  "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
-  "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
-  "v.storage_location, v.run_link, v.created_by_id "                                             \
-  "FROM model_versions v JOIN models m ON m.id = v.model_id "
+#define VOUCH_VERSION_COLUMNS \
+  VOUCH_SQL_VERSION_SELECT "FROM model_versions v JOIN models m ON m.id = v.model_id "
 constexpr char kFindVersion[] =
     VOUCH_VERSION_COLUMNS "WHERE v.model_id = $1 AND v.version = $2 AND v.deleted_ms IS NULL";
 constexpr char kFindVersionForUpdate[] = VOUCH_VERSION_COLUMNS

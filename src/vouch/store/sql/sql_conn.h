@@ -117,34 +117,38 @@ struct Dialect {
   char id_list_close = ']';
 };
 
+// The columns of a version row that SqlTx's ReadVersion reads, in its order (`v` the version, `m`
+// its model). Every statement that answers whole versions selects exactly these.
+#define VOUCH_SQL_VERSION_SELECT                                                                 \
+  "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
+  "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
+  "v.storage_location, v.run_link, v.created_by_id "
+
 // Dialect::latest_versions_of, written once: `IDS` is the dialect's subquery yielding one `id`
 // column from the id list bound as $1. Per model and stage, one lookup each for the lowest and the
 // highest live version on model_versions_stage, then the highest one's row.
-#define VOUCH_SQL_LATEST_VERSIONS_OF(IDS)                                                        \
-  "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
-  "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
-  "v.storage_location, v.run_link, v.created_by_id "                                             \
-  "FROM (SELECT p.id AS model_id, "                                                              \
-  "  (SELECT MIN(version) FROM model_versions "                                                  \
-  "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, "             \
-  "  (SELECT MAX(version) FROM model_versions "                                                  \
-  "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS highest "             \
-  "  FROM (" IDS                                                                                 \
-  ") p "                                                                                         \
-  "  CROSS JOIN (SELECT 'None' AS stage UNION ALL SELECT 'Staging' UNION ALL "                   \
-  "              SELECT 'Production' UNION ALL SELECT 'Archived') s) b "                         \
-  "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "                  \
-  "JOIN models m ON m.id = v.model_id "                                                          \
+#define VOUCH_SQL_LATEST_VERSIONS_OF(IDS)                                            \
+  VOUCH_SQL_VERSION_SELECT                                                           \
+  "FROM (SELECT p.id AS model_id, "                                                  \
+  "  (SELECT MIN(version) FROM model_versions "                                      \
+  "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS lowest, " \
+  "  (SELECT MAX(version) FROM model_versions "                                      \
+  "   WHERE model_id = p.id AND stage = s.stage AND deleted_ms IS NULL) AS highest " \
+  "  FROM (" IDS                                                                     \
+  ") p "                                                                             \
+  "  CROSS JOIN (SELECT 'None' AS stage UNION ALL SELECT 'Staging' UNION ALL "       \
+  "              SELECT 'Production' UNION ALL SELECT 'Archived') s) b "             \
+  "JOIN model_versions v ON v.model_id = b.model_id AND v.version = b.highest "      \
+  "JOIN models m ON m.id = v.model_id "                                              \
   "ORDER BY b.model_id, b.lowest"
 
 // Dialect::live_versions_of, written once: `IN_IDS` is the dialect's condition on `model_id` that
 // keeps the models of the id list bound as $1.
-#define VOUCH_SQL_LIVE_VERSIONS_OF(IN_IDS)                                                       \
-  "SELECT v.id, v.model_id, m.name, v.version, v.source, v.run_id, v.model_ref, v.description, " \
-  "v.artifact_digest, v.status, v.stage, v.created_ms, v.updated_ms, v.created_by, "             \
-  "v.storage_location, v.run_link FROM model_versions v JOIN models m ON m.id = v.model_id "     \
-  "WHERE v.model_id " IN_IDS                                                                     \
-  " AND v.deleted_ms IS NULL "                                                                   \
+#define VOUCH_SQL_LIVE_VERSIONS_OF(IN_IDS)                    \
+  VOUCH_SQL_VERSION_SELECT                                    \
+  "FROM model_versions v JOIN models m ON m.id = v.model_id " \
+  "WHERE v.model_id " IN_IDS                                  \
+  " AND v.deleted_ms IS NULL "                                \
   "ORDER BY v.model_id DESC, v.stage DESC, v.version DESC"
 
 // One database connection inside an open transaction, as the shared repositories see it. Used by

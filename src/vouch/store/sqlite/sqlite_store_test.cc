@@ -371,26 +371,7 @@ TEST(SqliteStore, PublishedPolicyVersionsAndSignedReviewsCannotBeChanged) {
   ASSERT_TRUE(db.store()
                   .Write([&](Tx& tx) -> Status {
                     VOUCH_TRY(CreateModelJob(tx, "m"));
-                    PolicyRecord p{.name = "p",
-                                   .target = "stage:Production",
-                                   .body = R"({"a":1})",
-                                   .digest = std::string(64, 'd'),
-                                   .created_ms = kT0};
-                    VOUCH_TRY(tx.PublishPolicy(p));
-                    VOUCH_ASSIGN_OR_RETURN(std::optional<Model> m, tx.FindModelRow("m"));
-                    ApprovalRequest r{.model_id = m->id,
-                                      .version = 1,
-                                      .target = "stage:Production",
-                                      .requester_id = 1,
-                                      .created_ms = kT0,
-                                      .updated_ms = kT0};
-                    VOUCH_TRY(tx.InsertRequest(r));
-                    ApprovalReview v{.request_id = r.id,
-                                     .reviewer_id = 2,
-                                     .printed_name = "Ana",
-                                     .fingerprint = "f1",
-                                     .created_ms = kT0};
-                    return tx.InsertReview(v);
+                    return PublishPolicyWithSignedReview(tx, kT0);
                   })
                   .ok());
   db.Close();
