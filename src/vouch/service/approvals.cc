@@ -648,6 +648,8 @@ Result<PolicyRecord> ApprovalService::RetirePolicy(const RequestContext& ctx,
 Result<PolicyTestResult> ApprovalService::TestPolicy(const RequestContext& ctx,
                                                      const PolicyTestArgs& args) {
   VOUCH_TRY(Authenticated(ctx));
+  // Changes nothing, but it is a POST: a read-scoped token is held to GETs on every route.
+  VOUCH_TRY(authz_.RequireWrite(ctx));
   VOUCH_ASSIGN_OR_RETURN(Target target, policy::ParseTarget(args.target));
   VOUCH_ASSIGN_OR_RETURN(std::vector<Policy> file, policy::ParsePolicyFile(args.yaml));
   VOUCH_TRY(policy::CheckPolicySet(file));

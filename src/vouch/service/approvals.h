@@ -150,7 +150,7 @@ class ApprovalService : public MoveGate {
   Result<store::PolicyRecord> RetirePolicy(const RequestContext& ctx, std::string_view name);
   // The decision the version would get under the policies of `yaml`, applying nothing: with the
   // reviews of its newest open or approved request for the target, or as a new request by the
-  // caller. READ on the model.
+  // caller. READ on the model, and a token that may write (it is a POST).
   Result<PolicyTestResult> TestPolicy(const RequestContext& ctx, const PolicyTestArgs& args);
 
   // ---- Requests.
