@@ -272,6 +272,7 @@ def test_twenty_approvals_at_once_apply_exactly_once(server, api, people):
 def test_nothing_is_gated_while_no_policy_exists(server_factory, spec):
     srv = server_factory()
     api = srv.api(spec)
+    assert "approval policies: none in force, nothing is gated" in srv.stderr()
     r = srv.cli("policy", "list")
     assert r.returncode == 0 and "nothing is gated" in r.stderr
     name = unique("free")
