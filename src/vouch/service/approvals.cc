@@ -1285,4 +1285,33 @@ Result<GateAllowance> ApprovalService::DirectMove(Change& change, const Model& r
                                       HowToRequest(m, v.version, target)));
 }
 
+Status ApprovalService::Removal(Change& change, const Model& row, std::optional<int64_t> version) {
+  store::Tx& tx = change.tx();
+  VOUCH_ASSIGN_OR_RETURN(PolicySet set, LoadPolicySet(tx));
+  if (set.policies.empty()) return OkStatus();
+  Model m = row;
+  VOUCH_TRY(tx.LoadModelDetails(m));
+  std::vector<std::pair<int64_t, Target>> held;
+  for (Stage stage : {Stage::kStaging, Stage::kProduction}) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> holders, tx.VersionsInStage(m.id, stage));
+    for (const auto& v : holders) {
+      if (!version || v.version == *version)
+        held.emplace_back(v.version, policy::StageTarget(stage));
+    }
+  }
+  for (const auto& [alias, n] : m.aliases) {
+    if (!version || n == *version) held.emplace_back(n, policy::AliasTarget(alias));
+  }
+  for (const auto& [n, target] : held) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<size_t> idx, Governing(set, m, target));
+    if (!idx) continue;
+    std::string to = policy::FormatTarget(target);
+    return FailedPrecondition(fmt::format(
+        "version {} of model {} holds {}, which policy {} gates: move it out of {} before "
+        "deleting it",
+        n, m.name, to, set.records[*idx].name, to));
+  }
+  return OkStatus();
+}
+
 }  // namespace vouch::service

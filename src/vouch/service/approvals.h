@@ -191,6 +191,7 @@ class ApprovalService : public MoveGate {
   // MoveGate (gate.h).
   Result<GateAllowance> DirectMove(Change& change, const Model& m, const ModelVersion& v,
                                    const policy::Target& target) override;
+  Status Removal(Change& change, const Model& m, std::optional<int64_t> version) override;
 
  private:
   struct Loaded;

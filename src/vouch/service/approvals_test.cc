@@ -377,6 +377,26 @@ TEST_P(ApprovalsTest, RetiringAPolicyUngatesItsTarget) {
   EXPECT_EQ(Count("policy.retired"), 1);
 }
 
+TEST_P(ApprovalsTest, AVersionHoldingAGatedTargetIsDeletedOnlyAfterLeavingIt) {
+  Apply(R"(policies:
+  - name: production
+    target: stage:Production
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+)");
+  int64_t id = Request(dana_);
+  ASSERT_TRUE(Approve(eli_, id).ok());
+  ASSERT_EQ(StageOf(1), Stage::kProduction);
+  Status refused = registry_->DeleteVersion(admin_, "fraud", 1);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("policy production"), std::string::npos) << refused.message();
+  EXPECT_EQ(registry_->DeleteModel(admin_, "fraud").code(), StatusCode::kFailedPrecondition);
+  // Leaving a gated target is allowed; then the version may go.
+  ASSERT_TRUE(
+      registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Archived"}).ok());
+  EXPECT_TRUE(registry_->DeleteVersion(admin_, "fraud", 1).ok());
+}
+
 TEST_P(ApprovalsTest, ConcurrentApprovalsApplyExactlyOnce) {
   Apply(R"(policies:
   - name: production

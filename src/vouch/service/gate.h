@@ -3,6 +3,8 @@
 // through. The approval service implements it (approvals.h); without one nothing is gated.
 #pragma once
 
+#include <optional>
+
 #include "vouch/domain/model.h"
 #include "vouch/policy/target.h"
 #include "vouch/service/executor.h"
@@ -27,6 +29,10 @@ class MoveGate {
   // gate.violated). PERMISSION_DENIED naming the policy and saying how to request otherwise.
   virtual Result<GateAllowance> DirectMove(Change& change, const Model& m, const ModelVersion& v,
                                            const policy::Target& target) = 0;
+  // Called inside `change`'s transaction before version `version` of `m` (every version when
+  // empty) is deleted. FAILED_PRECONDITION naming the target and the policy while one of them holds
+  // a gated target: it has to leave it first.
+  virtual Status Removal(Change& change, const Model& m, std::optional<int64_t> version) = 0;
 };
 
 }  // namespace vouch::service

@@ -111,6 +111,7 @@ class RegistryService {
   Result<Model> RenameModel(const RequestContext& ctx, std::string_view name,
                             std::string_view new_name);
   // Deletes the model and its versions and aliases; numbers stay retired, history stays.
+  // FAILED_PRECONDITION while one of its versions holds a gated target (gate.h).
   Status DeleteModel(const RequestContext& ctx, std::string_view name);
   Result<Model> SetModelTag(const RequestContext& ctx, std::string_view name, std::string_view key,
                             std::string_view value);
@@ -137,6 +138,7 @@ class RegistryService {
                                           const PageRequest& page);
   Result<ModelVersion> UpdateVersionDescription(const RequestContext& ctx, std::string_view name,
                                                 int64_t version, std::string_view description);
+  // FAILED_PRECONDITION while the version holds a gated target (gate.h): it leaves it first.
   Status DeleteVersion(const RequestContext& ctx, std::string_view name, int64_t version);
   // Sets a tag (string), metric (number in `metric`) or param (string) on a version.
   Result<ModelVersion> SetVersionField(const RequestContext& ctx, VersionField field,

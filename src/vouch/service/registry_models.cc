@@ -156,6 +156,7 @@ Status RegistryService::DeleteModel(const RequestContext& ctx, std::string_view 
   return executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, false));
+    if (gate_ != nullptr) VOUCH_TRY(gate_->Removal(change, m, std::nullopt));
     TimeMs now = ctx.Now();
     // Versions go with the model, each soft-deleted so its number stays retired.
     int64_t after = 0;
