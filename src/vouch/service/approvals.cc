@@ -143,6 +143,35 @@ AuditEvent RequestEvent(const RequestContext& ctx, Action action, const Model& m
   return e;
 }
 
+// Once `applied` moved version `version` into an exclusive target (an alias, or a stage with
+// archive_existing), another version's open or approved request for it can no longer be what it
+// asked for: superseded.
+Status SupersedeOthers(Change& change, const Model& m, const ApprovalRequest& applied,
+                       int64_t version) {
+  store::Tx& tx = change.tx();
+  TimeMs now = change.ctx().Now();
+  for (RequestState state : {RequestState::kOpen, RequestState::kApproved}) {
+    VOUCH_ASSIGN_OR_RETURN(
+        std::vector<ApprovalRequest> others,
+        tx.ListRequests(
+            {.model_id = m.id, .state = state, .target = applied.target, .limit = 1000}));
+    for (const ApprovalRequest& found : others) {
+      if (found.id == applied.id || found.version == version) continue;
+      VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> other, tx.LockRequest(found.id));
+      if (!other || !store::IsActiveRequestState(other->state)) continue;
+      other->state = RequestState::kSuperseded;
+      other->closed_ms = now;
+      other->updated_ms = now;
+      VOUCH_TRY(tx.UpdateRequest(*other));
+      AuditEvent e = RequestEvent(change.ctx(), Action::kRequestSuperseded, m, *other);
+      e.before = {{"state", store::RequestStateName(found.state)}};
+      e.after = {{"state", "superseded"}, {"by_version", version}};
+      VOUCH_TRY(change.Record(std::move(e)));
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 json::object RequestJson(const ApprovalRequest& r, std::string_view model,
@@ -390,28 +419,7 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
   } else {
     return FailedPrecondition(fmt::format("{} cannot be applied yet", l.request.target));
   }
-  // Another version's request for an exclusive target can no longer be what it asked for.
-  if (exclusive) {
-    for (RequestState state : {RequestState::kOpen, RequestState::kApproved}) {
-      VOUCH_ASSIGN_OR_RETURN(
-          std::vector<ApprovalRequest> others,
-          tx.ListRequests(
-              {.model_id = l.model.id, .state = state, .target = l.request.target, .limit = 1000}));
-      for (const ApprovalRequest& found : others) {
-        if (found.id == l.request.id || found.version == l.version.version) continue;
-        VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> other, tx.LockRequest(found.id));
-        if (!other || !store::IsActiveRequestState(other->state)) continue;
-        other->state = RequestState::kSuperseded;
-        other->closed_ms = now;
-        other->updated_ms = now;
-        VOUCH_TRY(tx.UpdateRequest(*other));
-        AuditEvent e = RequestEvent(ctx, Action::kRequestSuperseded, l.model, *other);
-        e.before = {{"state", store::RequestStateName(found.state)}};
-        e.after = {{"state", "superseded"}, {"by_version", l.version.version}};
-        VOUCH_TRY(change.Record(std::move(e)));
-      }
-    }
-  }
+  if (exclusive) VOUCH_TRY(SupersedeOthers(change, l.model, l.request, l.version.version));
   RequestState before = l.request.state;
   l.request.state = RequestState::kApplied;
   l.request.applied_ms = now;
@@ -1266,6 +1274,9 @@ Result<GateAllowance> ApprovalService::DirectMove(Change& change, const Model& r
                      {"request", l.request.id}}}};
         e.comment = "applied by a direct move";
         VOUCH_TRY(change.Record(std::move(e)));
+        if (target.kind == TargetKind::kAlias || p.archive_existing) {
+          VOUCH_TRY(SupersedeOthers(change, l.model, l.request, v.version));
+        }
         return allowed;
       }
     }

@@ -338,10 +338,16 @@ TEST_P(ApprovalsTest, AManualApprovalIsAppliedByTheDirectMove) {
   auto approved = Approve(eli_, id);
   ASSERT_TRUE(approved.ok()) << approved.status().ToString();
   EXPECT_EQ(approved->request.state, store::RequestState::kApproved);
+  ASSERT_TRUE(registry_->CreateVersion(dana_, {.model = "fraud", .source = "s3://b/fraud/2"}).ok());
+  int64_t other = Request(dana_, 2, "alias:champion");
   ASSERT_TRUE(registry_->SetAlias(dana_, "fraud", "champion", 1, "").ok());
   auto shown = approvals_->ShowRequest(dana_, id);
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ(shown->request.state, store::RequestState::kApplied);
+  // The alias is exclusive: the other version's request can no longer be what it asked for.
+  auto superseded = approvals_->ShowRequest(dana_, other);
+  ASSERT_TRUE(superseded.ok());
+  EXPECT_EQ(superseded->request.state, store::RequestState::kSuperseded);
   // A stage nothing gates is untouched by the alias policy.
   EXPECT_TRUE(
       registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Production"}).ok());
