@@ -815,6 +815,14 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
     if (p.comment_required && args.comment.empty()) {
       return InvalidArgument(fmt::format("policy {} requires a comment", p.name));
     }
+    // Fail closed until signatures carry the signer's password (a later step): a policy that
+    // asks for re-authentication is never satisfied by a token alone.
+    if (p.reauth) {
+      return FailedPrecondition(fmt::format(
+          "policy {} requires re-authentication (reauth: true), which this server does not take "
+          "yet; no review can be signed under it",
+          p.name));
+    }
     std::string fingerprint =
         policy::VersionFingerprint(l.input.version, p, l.input.policy_version);
     if (!args.fingerprint.empty() && args.fingerprint != fingerprint) {

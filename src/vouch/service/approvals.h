@@ -162,8 +162,9 @@ class ApprovalService : public MoveGate {
   Result<RequestView> CreateRequest(const RequestContext& ctx, const RequestArgs& args);
   // NOT_FOUND "request N not found"; FAILED_PRECONDITION unless it is open; PERMISSION_DENIED
   // for a service account or someone no rule lets sign (with the reason); ABORTED when
-  // `args.fingerprint` is not the version's fingerprint now. Approving may satisfy the last rule,
-  // and then (on_approval: apply) applies the move in the same transaction.
+  // `args.fingerprint` is not the version's fingerprint now; FAILED_PRECONDITION under a policy
+  // with `reauth: true` (re-authentication is a later step: fail closed). Approving may satisfy the
+  // last rule, and then (on_approval: apply) applies the move in the same transaction.
   Result<RequestView> Approve(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
   // As Approve; closes the request as rejected.
   Result<RequestView> Reject(const RequestContext& ctx, int64_t id, const ReviewArgs& args);

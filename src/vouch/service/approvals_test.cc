@@ -403,6 +403,19 @@ TEST_P(ApprovalsTest, AVersionHoldingAGatedTargetIsDeletedOnlyAfterLeavingIt) {
   EXPECT_TRUE(registry_->DeleteVersion(admin_, "fraud", 1).ok());
 }
 
+TEST_P(ApprovalsTest, APolicyAskingForReauthenticationIsNeverSatisfiedByATokenAlone) {
+  Apply(R"(policies:
+  - name: production
+    target: stage:Production
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+    reauth: true
+)");
+  int64_t id = Request(dana_);
+  EXPECT_EQ(CodeOf(Approve(eli_, id)), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StageOf(1), Stage::kNone);
+}
+
 TEST_P(ApprovalsTest, ConcurrentApprovalsApplyExactlyOnce) {
   Apply(R"(policies:
   - name: production
