@@ -218,6 +218,46 @@ def test_a_metric_update_makes_earlier_approvals_stale(server, api, people):
     assert stage_of(api, model) == "Production"
 
 
+def test_a_policy_keeps_its_versions_and_is_retired_explicitly(server, api, people, tmp_path):
+    name, glob = unique("extra"), unique("extra") + "-*"
+    path = tmp_path / "extra.yaml"
+    body = f"""policies:
+  - name: {name}
+    target: stage:Staging
+    match: {{models: ["{glob}"]}}
+    approvals:
+      - {{from: [{{role: ml-engineer}}], count: COUNT}}
+"""
+    path.write_text(body.replace("COUNT", "1"))
+    assert cli_json(server, None, "policy", "apply", "-f", str(path))["policies"][0][
+        "change"] == "created"
+    cli(server, people["dana"], "policy", "apply", "-f", str(path), expect=1)  # admins only
+    path.write_text(body.replace("COUNT", "2"))
+    assert cli_json(server, None, "policy", "apply", "-f", str(path))["policies"][0][
+        "version"] == 2
+    history = cli_json(server, people["dana"], "policy", "history", name)
+    assert [v["version"] for v in history] == [1, 2]
+    first = cli_json(server, people["dana"], "policy", "get", name, "--version", "1")
+    assert first["policy"]["approvals"][0]["count"] == 1
+    cli(server, people["dana"], "policy", "retire", name, expect=1)
+    cli(server, None, "policy", "retire", name)
+    assert name not in [p["name"] for p in cli_json(server, None, "policy", "list")]
+    retired = {p["name"]: p for p in cli_json(server, None, "policy", "list", "--include-retired")}
+    assert retired[name]["retired"] is True
+    events = [e for e in api.events(action="policy.applied") if e["target"]["policy"] == name]
+    assert [e["target"]["version"] for e in events] == [1, 2]
+
+
+def test_to_review_lists_the_open_requests_a_rule_names_me_for(server, api, people):
+    model = fraud_model(api, author="nobody")
+    rid = cli_json(server, people["dana"], "requests", "create", model, "1", "--to",
+                   "stage:Production", "--comment", "review me")["id"]
+    assert rid in [r["id"] for r in cli_json(server, people["eli"], "requests", "list",
+                                             "--to-review")]
+    assert rid not in [r["id"] for r in cli_json(server, people["dana"], "requests", "list",
+                                                 "--to-review")]
+
+
 def test_policy_test_shows_the_decision_without_applying_anything(server, api, people):
     model = fraud_model(api, author="nobody")
     decision = cli_json(server, people["dana"], "policy", "test", "-f", str(people["file"]),
