@@ -83,6 +83,53 @@ Result<policy::Person> LoadPerson(store::Tx& tx, int64_t id) {
   return person;
 }
 
+// The people a policy's rules name, as the gate sees them now (at most kMaxCandidates): holders of
+// a listed role (directly or through a group), members of a listed group, listed users. What
+// `requests show` says about who could still count toward each unmet rule.
+constexpr size_t kMaxCandidates = 200;
+
+Result<std::vector<policy::Person>> Candidates(store::Tx& tx, const Policy& p) {
+  std::set<std::string> roles, groups;
+  std::set<int64_t> ids;
+  for (const auto& rule : p.approvals) {
+    for (const auto& ref : rule.from) {
+      if (ref.kind == policy::RefKind::kRole) roles.insert(ref.name);
+      if (ref.kind == policy::RefKind::kGroup) groups.insert(ref.name);
+      if (ref.kind == policy::RefKind::kUser) {
+        VOUCH_ASSIGN_OR_RETURN(std::optional<Principal> u, tx.FindPrincipal(ref.name));
+        if (u) ids.insert(u->id);
+      }
+    }
+  }
+  std::set<int64_t> group_ids;
+  if (!roles.empty()) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<RoleGrant> grants, tx.ListRoleGrants());
+    for (const auto& g : grants) {
+      if (!roles.contains(g.role)) continue;
+      if (g.grantee.is_group()) {
+        group_ids.insert(g.grantee.group_id);
+      } else {
+        ids.insert(g.grantee.principal_id);
+      }
+    }
+  }
+  for (const auto& name : groups) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<Group> g, tx.FindGroup(name));
+    if (g) group_ids.insert(g->id);
+  }
+  for (int64_t gid : group_ids) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<Principal> members, tx.GroupMembers(gid));
+    for (const auto& m : members) ids.insert(m.id);
+  }
+  std::vector<policy::Person> out;
+  for (int64_t id : ids) {
+    if (out.size() >= kMaxCandidates) break;
+    VOUCH_ASSIGN_OR_RETURN(policy::Person person, LoadPerson(tx, id));
+    if (!person.deleted) out.push_back(std::move(person));
+  }
+  return out;
+}
+
 policy::VersionFacts FactsOf(const ModelVersion& v, const Policy& p) {
   policy::VersionFacts f;
   if (v.created_by_id != 0) f.created_by_id = v.created_by_id;
@@ -1061,6 +1108,7 @@ Result<RequestView> ApprovalService::ShowRequest(const RequestContext& ctx, int6
       out.reviews.push_back(std::move(rv));
     }
     if (l.governing && store::IsActiveRequestState(l.request.state)) {
+      VOUCH_ASSIGN_OR_RETURN(l.input.candidates, Candidates(tx, l.policy()));
       out.evaluation = policy::Evaluate(l.policy(), l.input, *ctx.clock);
       out.governing_policy = l.record().name;
       out.governing_policy_version = l.record().version;

@@ -203,6 +203,13 @@ TEST_P(ApprovalsTest, TwoEngineersAndABusinessOwnerApproveAndTheLastApprovalAppl
   auto one = Approve(eli_, id);
   ASSERT_TRUE(one.ok()) << one.status().ToString();
   EXPECT_EQ(one->request.state, store::RequestState::kOpen);
+  auto pending = approvals_->ShowRequest(dana_, id);
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  ASSERT_TRUE(pending->evaluation.has_value());
+  ASSERT_EQ(pending->evaluation->rules.size(), 2u);
+  // Who could still count: fay for the engineers' rule (eli counted), bo for the owners'.
+  EXPECT_EQ(pending->evaluation->rules[0].could_count, std::vector<std::string>{"fay"});
+  EXPECT_EQ(pending->evaluation->rules[1].could_count, std::vector<std::string>{"bo"});
   ASSERT_TRUE(Approve(bo_, id).ok());
   EXPECT_EQ(StageOf(1), Stage::kNone);
   auto last = Approve(fay_, id);
