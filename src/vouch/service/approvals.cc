@@ -1352,12 +1352,10 @@ Result<GateAllowance> ApprovalService::DirectMove(Change& change, const Model& r
                                       HowToRequest(m, v.version, target)));
 }
 
-Status ApprovalService::Removal(Change& change, const Model& row, std::optional<int64_t> version) {
-  store::Tx& tx = change.tx();
-  VOUCH_ASSIGN_OR_RETURN(PolicySet set, LoadPolicySet(tx));
-  if (set.policies.empty()) return OkStatus();
-  Model m = row;
-  VOUCH_TRY(tx.LoadModelDetails(m));
+// The gated-or-not targets versions of `m` (details loaded) hold: Staging, Production and every
+// alias; only those of `version` when it is set.
+static Result<std::vector<std::pair<int64_t, Target>>> HeldTargets(store::Tx& tx, const Model& m,
+                                                                   std::optional<int64_t> version) {
   std::vector<std::pair<int64_t, Target>> held;
   for (Stage stage : {Stage::kStaging, Stage::kProduction}) {
     VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> holders, tx.VersionsInStage(m.id, stage));
@@ -1369,6 +1367,16 @@ Status ApprovalService::Removal(Change& change, const Model& row, std::optional<
   for (const auto& [alias, n] : m.aliases) {
     if (!version || n == *version) held.emplace_back(n, policy::AliasTarget(alias));
   }
+  return held;
+}
+
+Status ApprovalService::Removal(Change& change, const Model& row, std::optional<int64_t> version) {
+  store::Tx& tx = change.tx();
+  VOUCH_ASSIGN_OR_RETURN(PolicySet set, LoadPolicySet(tx));
+  if (set.policies.empty()) return OkStatus();
+  Model m = row;
+  VOUCH_TRY(tx.LoadModelDetails(m));
+  VOUCH_ASSIGN_OR_RETURN(auto held, HeldTargets(tx, m, version));
   for (const auto& [n, target] : held) {
     VOUCH_ASSIGN_OR_RETURN(std::optional<size_t> idx, Governing(set, m, target));
     if (!idx) continue;
@@ -1379,6 +1387,37 @@ Status ApprovalService::Removal(Change& change, const Model& row, std::optional<
         n, m.name, to, set.records[*idx].name, to));
   }
   return OkStatus();
+}
+
+Result<json::array> ApprovalService::GovernanceChange(Change& change, const Model& before,
+                                                      const Model& after) {
+  store::Tx& tx = change.tx();
+  const RequestContext& ctx = change.ctx();
+  json::array changed;
+  VOUCH_ASSIGN_OR_RETURN(PolicySet set, LoadPolicySet(tx));
+  if (set.policies.empty()) return changed;
+  VOUCH_ASSIGN_OR_RETURN(auto held, HeldTargets(tx, before, std::nullopt));
+  auto name_of = [&](const std::optional<size_t>& idx) -> std::string {
+    return idx ? set.records[*idx].name : std::string("no policy");
+  };
+  for (const auto& [n, target] : held) {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<size_t> was, Governing(set, before, target));
+    VOUCH_ASSIGN_OR_RETURN(std::optional<size_t> will, Governing(set, after, target));
+    if (was == will) continue;
+    std::string to = policy::FormatTarget(target);
+    if (!ctx.principal || !ctx.principal->is_admin) {
+      return PermissionDenied(fmt::format(
+          "this change to model {} would move {}, which version {} holds, from {} to {}: only an "
+          "admin may change which policy governs a gated target",
+          before.name, to, n, name_of(was), name_of(will)));
+    }
+    changed.push_back(
+        json::object{{"target", to},
+                     {"version", n},
+                     {"from", was ? json::value(set.records[*was].name) : json::value(nullptr)},
+                     {"to", will ? json::value(set.records[*will].name) : json::value(nullptr)}});
+  }
+  return changed;
 }
 
 }  // namespace vouch::service

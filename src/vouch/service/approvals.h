@@ -193,6 +193,8 @@ class ApprovalService : public MoveGate {
   Result<GateAllowance> DirectMove(Change& change, const Model& m, const ModelVersion& v,
                                    const policy::Target& target) override;
   Status Removal(Change& change, const Model& m, std::optional<int64_t> version) override;
+  Result<json::array> GovernanceChange(Change& change, const Model& before,
+                                       const Model& after) override;
 
  private:
   struct Loaded;

@@ -423,6 +423,39 @@ TEST_P(ApprovalsTest, APolicyAskingForReauthenticationIsNeverSatisfiedByATokenAl
   EXPECT_EQ(StageOf(1), Stage::kNone);
 }
 
+TEST_P(ApprovalsTest, ChangingWhichPolicyGovernsAHeldTargetNeedsAnAdmin) {
+  Apply(R"(policies:
+  - name: high-risk
+    target: stage:Production
+    match: {tags: {risk: high}}
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+)");
+  // Not governed yet: the model has no risk tag.
+  ASSERT_TRUE(
+      registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Production"}).ok());
+  auto refused = registry_->SetModelTag(dana_, "fraud", "risk", "high");
+  EXPECT_EQ(CodeOf(refused), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find("high-risk"), std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(registry_->SetModelTag(dana_, "fraud", "team", "risk").ok());
+  ASSERT_TRUE(registry_->SetModelTag(admin_, "fraud", "risk", "high").ok());
+  EXPECT_EQ(CodeOf(registry_->DeleteModelTag(dana_, "fraud", "risk")),
+            StatusCode::kPermissionDenied);
+  std::vector<store::StoredAuditEvent> events;
+  ASSERT_TRUE(env_->store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(
+                        events, tx.ListAuditEvents({.action = "model.tag_set", .limit = 100}));
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_FALSE(events.empty());
+  EXPECT_NE(events.back().body.find(R"("governance":[{"from":null,"target":"stage:Production")"),
+            std::string::npos)
+      << events.back().body;
+}
+
 TEST_P(ApprovalsTest, ConcurrentApprovalsApplyExactlyOnce) {
   Apply(R"(policies:
   - name: production

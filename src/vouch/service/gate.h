@@ -8,6 +8,7 @@
 #include "vouch/domain/model.h"
 #include "vouch/policy/target.h"
 #include "vouch/service/executor.h"
+#include "vouch/util/json.h"
 
 namespace vouch::service {
 
@@ -33,6 +34,13 @@ class MoveGate {
   // empty) is deleted. FAILED_PRECONDITION naming the target and the policy while one of them holds
   // a gated target: it has to leave it first.
   virtual Status Removal(Change& change, const Model& m, std::optional<int64_t> version) = 0;
+  // Called inside `change`'s transaction before model `before` (with its tags and aliases) becomes
+  // `after` (renamed, or its tags changed). When that changes which policy governs a gated target
+  // one of its versions holds: PERMISSION_DENIED naming both policies unless the caller is an
+  // admin, and for an admin what changed, for the change's event to name
+  // ([{"target", "version", "from", "to"}], a policy's name or null). Empty when nothing changes.
+  virtual Result<json::array> GovernanceChange(Change& change, const Model& before,
+                                               const Model& after) = 0;
 };
 
 }  // namespace vouch::service
