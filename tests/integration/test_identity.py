@@ -194,7 +194,9 @@ MODEL_BODIES = {
     ("PUT", "/api/v1/models/{name}/aliases/{alias}"): {"version": 1},
     ("PUT", "/api/v1/models/{name}/permissions/users/{user}"): {"permission": "EDIT"},
     ("PUT", "/api/v1/models/{name}/permissions/groups/{group}"): {"permission": "EDIT"},
+    ("POST", "/api/v1/models/{name}/versions/{n}/checks"): {"name": "ci/tests", "state": "success"},
 }
+MODEL_PARAMS = {"/api/v1/models/{name}/versions/{n}/gate": {"to": "stage:Production"}}
 
 
 def model_case(w: World, method: str, template: str, model: str) -> Case:
@@ -205,7 +207,98 @@ def model_case(w: World, method: str, template: str, model: str) -> Case:
     body = MODEL_BODIES.get((method, template))
     if template.endswith("/rename"):
         body = {"new_name": unique("renamed")}
-    return Case(path=path, body=body)
+    return Case(path=path, body=body, params=MODEL_PARAMS.get(template))
+
+
+# The approval routes' cases: two policies gating only models named mxq-*, each satisfied by one
+# approval of the role every matrix principal is given (docs/approvals.md).
+MATRIX_POLICIES = """policies:
+  - name: matrix-gate
+    target: stage:Production
+    match: {models: ["mxq-*"]}
+    approvals:
+      - {from: [{role: matrix-approver}], count: 1}
+    separation_of_duties: {requester: false, author: false}
+  - name: matrix-manual
+    target: alias:matrix-manual
+    match: {models: ["mxq-*"]}
+    approvals:
+      - {from: [{role: matrix-approver}], count: 1}
+    separation_of_duties: {requester: false, author: false}
+    on_approval: manual
+"""
+
+
+def approvals_ready(w: World) -> None:
+    if w.cases.get("approvals"):
+        return
+    api = w.api
+    api.call("POST", "/api/v1/policies", json_body={"yaml": MATRIX_POLICIES}, expect=200)
+    me = api.call("GET", "/api/v1/whoami", expect=200).json()["name"]
+    for name in {me, *(p.name for p in w.principals.values())}:
+        api.call("PUT", "/api/v1/roles/{role}/users/{user}",
+                 path={"role": "matrix-approver", "user": name}, expect=204)
+    w.cases["approvals"] = True
+
+
+def gated_model(w: World, caller: Principal) -> str:
+    """A fresh mxq-* model with a version, on which the caller may EDIT."""
+    name = unique("mxq")
+    w.api.create_model(name)
+    w.api.create_version(name)
+    if caller.level != "admin" and caller.level != "read-token":
+        grant(w.api, name, caller.name, "EDIT")
+    return name
+
+
+def open_request(w: World, caller: Principal, target: str = "stage:Production") -> int:
+    """A request opened by the caller (by the admin for the read-token caller, whose token
+    cannot open one) on a fresh gated model."""
+    model = gated_model(w, caller)
+    token = caller.token if caller.level != "read-token" else UNSET_TOKEN
+    kw = {} if token is UNSET_TOKEN else {"token": token}
+    r = w.api.call("POST", "/api/v1/requests", expect=201,
+                   json_body={"model": model, "version": 1, "target": target}, **kw)
+    return r.json()["id"]
+
+
+UNSET_TOKEN = object()
+
+
+def approval_case(w: World, method: str, template: str, caller: Principal) -> Case:
+    approvals_ready(w)
+    api = w.api
+    if template == "/api/v1/policies":
+        return Case(body={"yaml": MATRIX_POLICIES} if method == "POST" else None)
+    if template == "/api/v1/policies/test":
+        model = gated_model(w, caller)
+        return Case(body={"yaml": MATRIX_POLICIES, "model": model, "version": 1,
+                          "target": "stage:Production"})
+    if template.startswith("/api/v1/policies/{policy}"):
+        if template.endswith("/retire"):
+            name = unique("mxr")
+            yaml = MATRIX_POLICIES.replace("matrix-gate", name).replace("mxq-*", name + "-*")
+            yaml = yaml.split("  - name: matrix-manual")[0]
+            api.call("POST", "/api/v1/policies", json_body={"yaml": yaml}, expect=200)
+            return Case(path={"policy": name})
+        return Case(path={"policy": "matrix-gate", "n": 1})
+    if template == "/api/v1/requests":
+        if method == "GET":
+            return Case(params={"limit": 5})
+        return Case(body={"model": gated_model(w, caller), "version": 1,
+                          "target": "stage:Production"})
+    if template == "/api/v1/requests/{id}":
+        return Case(path={"id": open_request(w, caller)})
+    if template.endswith("/approve") or template.endswith("/reject"):
+        return Case(path={"id": open_request(w, caller)}, body={"comment": "matrix"})
+    if template.endswith("/cancel"):
+        return Case(path={"id": open_request(w, caller)}, body={"comment": "matrix"})
+    if template.endswith("/apply"):
+        rid = open_request(w, caller, "alias:matrix-manual")
+        api.call("POST", "/api/v1/requests/{id}/approve", path={"id": rid},
+                 json_body={"comment": "matrix"}, expect=200)
+        return Case(path={"id": rid})
+    raise AssertionError(f"no matrix case for {method} {template}")
 
 
 def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
@@ -257,6 +350,8 @@ def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
         return Case(path=path)
     if template in ("/api/v1/whoami", "/metrics"):
         return Case()
+    if template.startswith(("/api/v1/policies", "/api/v1/requests")):
+        return approval_case(w, method, template, caller)
     raise AssertionError(f"no matrix case for {method} {template}")
 
 

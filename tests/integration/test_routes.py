@@ -148,6 +148,7 @@ def test_every_route_happy_path_matches_openapi(api, spec):
     call("GET", "/api/v1/models/{name}", path={"name": new_name}, expect=404, code="NOT_FOUND")
 
     identity_happy_path(call)
+    approvals_happy_path(call)
 
     missing = set(spec.operations()) - call.seen
     assert not missing, f"operations never exercised on their happy path: {sorted(missing)}"
@@ -357,3 +358,94 @@ def test_versions_of_a_deleted_model_are_gone(api):
     api.call("GET", "/api/v1/models/{name}/versions", path={"name": name}, expect=404,
              code="NOT_FOUND")
     assert name not in [m["name"] for m in api.list_models()]
+
+
+def approvals_happy_path(call: Recorder) -> None:
+    """Policies, requests and their reviews, checks and the gate, each route once on its happy
+    path. The policies gate only models of a fresh name prefix, so nothing else here is gated."""
+    me = call("GET", "/api/v1/whoami", expect=200).json()["name"]
+    prefix, pname, manual = unique("rq"), unique("pol"), unique("pman")
+    yaml = f"""policies:
+  - name: {pname}
+    target: stage:Production
+    match: {{models: ["{prefix}-*"]}}
+    approvals:
+      - {{from: [{{role: route-approver}}], count: 1}}
+    separation_of_duties: {{requester: false, author: false}}
+    checks: [ci/tests]
+  - name: {manual}
+    target: alias:champion
+    match: {{models: ["{prefix}-*"]}}
+    approvals:
+      - {{from: [{{role: route-approver}}], count: 1}}
+    separation_of_duties: {{requester: false, author: false}}
+    on_approval: manual
+"""
+    applied = call("POST", "/api/v1/policies", json_body={"yaml": yaml}, expect=200).json()
+    assert [p["change"] for p in applied["policies"]] == ["created", "created"]
+    again = call("POST", "/api/v1/policies", data=yaml.encode(), expect=200,
+                 headers={"Content-Type": "application/yaml"}).json()
+    assert [p["change"] for p in again["policies"]] == ["unchanged", "unchanged"]
+    listed = call("GET", "/api/v1/policies", expect=200).json()
+    assert listed["gated"] is True and pname in [p["name"] for p in listed["policies"]]
+    got = call("GET", "/api/v1/policies/{policy}", path={"policy": pname}, expect=200).json()
+    assert got["version"] == 1 and got["policy"]["name"] == pname and got["yaml"] == yaml
+    history = call("GET", "/api/v1/policies/{policy}/versions", path={"policy": pname},
+                   expect=200).json()
+    assert [v["version"] for v in history["versions"]] == [1]
+    assert call("GET", "/api/v1/policies/{policy}/versions/{n}", path={"policy": pname, "n": 1},
+                expect=200).json()["digest"] == got["digest"]
+
+    model = f"{prefix}-m"
+    call("POST", "/api/v1/models", json_body={"name": model}, expect=201)
+    for _ in range(2):
+        call("POST", "/api/v1/models/{name}/versions", path={"name": model},
+             json_body={"source": "s3://b/m"}, expect=201)
+    call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": "route-approver", "user": me},
+         expect=204)
+    v1 = {"name": model, "n": 1}
+    tested = call("POST", "/api/v1/policies/test", expect=200, json_body={
+        "yaml": yaml, "model": model, "version": 1, "target": "stage:Production"}).json()
+    assert tested["gated"] is True and tested["evaluation"]["outcome"] == "pending"
+    gate = call("GET", "/api/v1/models/{name}/versions/{n}/gate", path=v1,
+                params={"to": "stage:Production"}, expect=200).json()
+    assert gate["status"] == "no_request" and gate["policy"] == pname
+
+    req = call("POST", "/api/v1/requests", expect=201, json_body={
+        "model": model, "version": 1, "target": "stage:Production", "comment": "ship"}).json()
+    assert req["state"] == "open" and req["requester"] == me and req["policy"] == pname
+    assert [r["id"] for r in call("GET", "/api/v1/requests", params={"model": model},
+                                  expect=200).json()["requests"]] == [req["id"]]
+    call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=200,
+         json_body={"name": "ci/tests", "state": "failure", "url": "https://ci/1"})
+    ap = call("POST", "/api/v1/requests/{id}/approve", path={"id": req["id"]}, expect=200,
+              json_body={"comment": "ok", "meaning": "approved"}).json()
+    assert ap["state"] == "open"
+    call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=200,
+         json_body={"name": "ci/tests", "state": "success"})
+    shown = call("GET", "/api/v1/requests/{id}", path={"id": req["id"]}, expect=200).json()
+    assert shown["state"] == "applied" and shown["reviews"][0]["printed_name"]
+    checks = call("GET", "/api/v1/models/{name}/versions/{n}/checks", path=v1,
+                  expect=200).json()["checks"]
+    assert [(c["name"], c["state"]) for c in checks] == [("ci/tests", "success")]
+
+    # A manual policy: approved, then applied on request.
+    alias = call("POST", "/api/v1/requests", expect=201, json_body={
+        "model": model, "version": 1, "target": "alias:champion"}).json()
+    assert call("POST", "/api/v1/requests/{id}/approve", path={"id": alias["id"]}, expect=200,
+                json_body={}).json()["state"] == "approved"
+    assert call("POST", "/api/v1/requests/{id}/apply", path={"id": alias["id"]},
+                expect=200).json()["state"] == "applied"
+
+    # Rejected, then asked again and cancelled.
+    v2 = {"model": model, "version": 2, "target": "stage:Production"}
+    rej = call("POST", "/api/v1/requests", json_body=v2, expect=201).json()
+    assert call("POST", "/api/v1/requests/{id}/reject", path={"id": rej["id"]}, expect=200,
+                json_body={"comment": "no"}).json()["state"] == "rejected"
+    again = call("POST", "/api/v1/requests", json_body=v2, expect=201).json()
+    assert call("POST", "/api/v1/requests/{id}/cancel", path={"id": again["id"]}, expect=200,
+                json_body={"comment": "later"}).json()["state"] == "cancelled"
+
+    for name in (pname, manual):
+        assert call("POST", "/api/v1/policies/{policy}/retire", path={"policy": name},
+                    expect=200).json()["retired"] is True

@@ -77,8 +77,11 @@ Status App::SetUp(const AppOptions& options) {
   registry_ =
       std::make_unique<service::RegistryService>(*executor_, service::PageTokens(page_key), authz);
   identity_ = std::make_unique<service::IdentityService>(*executor_, *auth_, authz);
+  approvals_ = std::make_unique<service::ApprovalService>(*executor_, authz);
+  registry_->SetGate(approvals_.get());
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
+  api::native::RegisterApprovalRoutes(router_, *approvals_);
   api::native::RegisterMetricsRoute(router_, [this] { return Metrics(); });
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterAuthRoutes(router_, *identity_);

@@ -20,6 +20,7 @@
 #include "vouch/app/leader.h"
 #include "vouch/app/scheduler.h"
 #include "vouch/domain/identity.h"
+#include "vouch/service/approvals.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/executor.h"
 #include "vouch/service/idempotency.h"
@@ -95,6 +96,7 @@ class App {
   service::Idempotency& idempotency() { return *idempotency_; }
   service::RegistryService& registry() { return *registry_; }
   service::IdentityService& identity() { return *identity_; }
+  service::ApprovalService& approvals() { return *approvals_; }
   api::Router& router() { return router_; }
   api::Dispatcher& dispatcher() { return *dispatcher_; }
   Scheduler& scheduler() { return scheduler_; }
@@ -115,6 +117,7 @@ class App {
   std::unique_ptr<service::Idempotency> idempotency_;  // writes through executor_
   std::unique_ptr<service::RegistryService> registry_;
   std::unique_ptr<service::IdentityService> identity_;
+  std::unique_ptr<service::ApprovalService> approvals_;  // also the registry's gate
   api::Router router_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
   service::BootstrapResult bootstrap_;

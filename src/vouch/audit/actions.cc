@@ -63,6 +63,35 @@ constexpr auto kActions = std::to_array<ActionInfo>({
      "a server key was made on first start, sealed under the master key (the name only)"},
     {kAccessDenied, "access.denied", kRequest, false,
      "a request was refused (unauthenticated ones aggregated per address, identity and window)"},
+    {kPolicyApplied, "policy.applied", kPolicy, true,
+     "a policy's new version was published by `policy apply` (name, version, digest and the "
+     "change)"},
+    {kPolicyRetired, "policy.retired", kPolicy, true,
+     "a policy was retired: it gates nothing until applied again"},
+    {kRequestOpened, "request.opened", kApprovalRequest, true,
+     "an approval request was opened for a version and a target"},
+    {kRequestReviewed, "request.reviewed", kApprovalRequest, true,
+     "a reviewer signed a request (approve or reject, with meaning and printed name)"},
+    {kRequestApproved, "request.approved", kApprovalRequest, true,
+     "a request's rules, checks, conditions and timers all hold"},
+    {kRequestApplied, "request.applied", kApprovalRequest, true,
+     "an approved request's move was made"},
+    {kRequestRejected, "request.rejected", kApprovalRequest, true,
+     "a reviewer rejected a request, which closed it"},
+    {kRequestCancelled, "request.cancelled", kApprovalRequest, true, "a request was cancelled"},
+    {kRequestExpired, "request.expired", kApprovalRequest, true,
+     "a request outlived its policy's request expiry"},
+    {kRequestSuperseded, "request.superseded", kApprovalRequest, true,
+     "another version was applied to the request's exclusive target"},
+    {kReviewDismissed, "review.dismissed", kApprovalRequest, true,
+     "an approval stopped counting because the version's fingerprint changed"},
+    {kCheckPosted, "check.posted", kModelVersion, true, "a check's state was posted on a version"},
+    {kGateBypassed, "gate.bypassed", kModelVersion, true,
+     "a version entered a gated target by break glass"},
+    {kGateViolated, "gate.violated", kModelVersion, true,
+     "a direct move into an audit_only target went through that enforcement would refuse"},
+    {kFollowupClosed, "followup.closed", kApprovalRequest, true,
+     "a break-glass request's follow-up review was made"},
 });
 
 // The table is indexed by the enum: each entry sits at its own action's place.
@@ -73,7 +102,7 @@ constexpr bool InEnumOrder() {
   return true;
 }
 static_assert(InEnumOrder(), "kActions must list every Action in enum order");
-static_assert(kActions.back().action == kAccessDenied, "a new Action needs its kActions entry");
+static_assert(kActions.back().action == kFollowupClosed, "a new Action needs its kActions entry");
 
 }  // namespace
 
@@ -97,6 +126,10 @@ std::string_view TargetKindName(TargetKind kind) {
       return "secret";
     case kRequest:
       return "request";
+    case kPolicy:
+      return "policy";
+    case kApprovalRequest:
+      return "approval_request";
   }
   return "unknown";
 }

@@ -51,6 +51,21 @@ enum class Action {
   kPermissionRevoked,
   kSecretCreated,
   kAccessDenied,
+  kPolicyApplied,
+  kPolicyRetired,
+  kRequestOpened,
+  kRequestReviewed,
+  kRequestApproved,
+  kRequestApplied,
+  kRequestRejected,
+  kRequestCancelled,
+  kRequestExpired,
+  kRequestSuperseded,
+  kReviewDismissed,
+  kCheckPosted,
+  kGateBypassed,
+  kGateViolated,
+  kFollowupClosed,
 };
 
 // What an event's `target.type` is.
@@ -64,6 +79,8 @@ enum class TargetKind {
   kModelPermission,
   kSecret,
   kRequest,
+  kPolicy,           // an approval policy
+  kApprovalRequest,  // an approval request (issue 12)
 };
 
 // The `target.type` string: "model", "model_version", "principal", ...

@@ -101,6 +101,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddSchemaCommands(app, chosen);
     AddAdminCommands(app, chosen);
     AddIdentityCommands(app, chosen);
+    AddApprovalCommands(app, chosen);
     AddDevCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

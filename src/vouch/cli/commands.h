@@ -31,6 +31,8 @@ void AddSchemaCommands(CLI::App& app, Action& chosen);   // migrate-schema (Post
 void AddAdminCommands(CLI::App& app, Action& chosen);    // backup, restore, migrate (open stores)
 // users …, groups …, roles …, permissions …, tokens …, login, logout, whoami
 void AddIdentityCommands(CLI::App& app, Action& chosen);
+// policy …, requests …, checks …, gate check (issue 12)
+void AddApprovalCommands(CLI::App& app, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).
 void AddDevCommands(CLI::App& app, Action& chosen);
 // `audit verify`, added under the `audit` command by AddAuditCommands.

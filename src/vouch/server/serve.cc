@@ -339,6 +339,20 @@ int Run(const ServeConfig& c) {
              token_expr, CliCommandForThisBinary());
   std::fflush(stdout);
   spdlog::info("listening on {}", url);
+  // Issue 12: say whether anything is gated, so that an operator sees it at a glance.
+  std::vector<store::PolicyRecord> in_force;
+  if (app.store()
+          .Read([&](store::Tx& tx) -> Status {
+            VOUCH_ASSIGN_OR_RETURN(in_force, tx.ListPolicies(false));
+            return OkStatus();
+          })
+          .ok()) {
+    if (in_force.empty()) {
+      spdlog::info("approval policies: none in force, nothing is gated");
+    } else {
+      spdlog::info("approval policies: {} in force (vouch policy list)", in_force.size());
+    }
+  }
   if (!tls && !IsLoopbackHost(listen->first)) {
     spdlog::warn(
         "listening on {} without TLS: credentials (API tokens, passwords) cross the network in "

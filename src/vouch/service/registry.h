@@ -21,6 +21,7 @@
 #include "vouch/domain/principal.h"
 #include "vouch/service/authorizer.h"
 #include "vouch/service/executor.h"
+#include "vouch/service/gate.h"
 #include "vouch/service/page_token.h"
 #include "vouch/service/search.h"
 #include "vouch/store/store.h"
@@ -95,6 +96,10 @@ class RegistryService {
                   Authorizer authz = Authorizer());
   RegistryService(store::Store& store, PageTokens page_tokens, Authorizer authz = Authorizer());
 
+  // Wiring, before the first call: the gate every stage transition into Staging or Production and
+  // every alias set passes (gate.h). Without one nothing is gated.
+  void SetGate(MoveGate* gate) { gate_ = gate; }
+
   // ALREADY_EXISTS "Registered Model (name=X) already exists."; INVALID_ARGUMENT for bad fields.
   Result<Model> CreateModel(const RequestContext& ctx, const CreateModelArgs& args);
   // NOT_FOUND "Registered Model with name=X not found".
@@ -106,6 +111,7 @@ class RegistryService {
   Result<Model> RenameModel(const RequestContext& ctx, std::string_view name,
                             std::string_view new_name);
   // Deletes the model and its versions and aliases; numbers stay retired, history stays.
+  // FAILED_PRECONDITION while one of its versions holds a gated target (gate.h).
   Status DeleteModel(const RequestContext& ctx, std::string_view name);
   Result<Model> SetModelTag(const RequestContext& ctx, std::string_view name, std::string_view key,
                             std::string_view value);
@@ -132,6 +138,7 @@ class RegistryService {
                                           const PageRequest& page);
   Result<ModelVersion> UpdateVersionDescription(const RequestContext& ctx, std::string_view name,
                                                 int64_t version, std::string_view description);
+  // FAILED_PRECONDITION while the version holds a gated target (gate.h): it leaves it first.
   Status DeleteVersion(const RequestContext& ctx, std::string_view name, int64_t version);
   // Sets a tag (string), metric (number in `metric`) or param (string) on a version.
   Result<ModelVersion> SetVersionField(const RequestContext& ctx, VersionField field,
@@ -144,7 +151,8 @@ class RegistryService {
 
   // Moves a version to a stage; with archive_existing, the other versions in that stage move to
   // Archived in the same transaction (FAILED_PRECONDITION unless the stage is Staging or
-  // Production). Each moved version is its own audit event. Approval policies plug in here.
+  // Production). Each moved version is its own audit event. A gated target (gate.h)
+  // refuses the move with PERMISSION_DENIED unless an approved request for it is waiting.
   Result<ModelVersion> SetStage(const RequestContext& ctx, const StageChange& change);
 
   Result<ModelVersion> SetAlias(const RequestContext& ctx, std::string_view name,
@@ -216,6 +224,7 @@ class RegistryService {
   store::Store& store_;
   const PageTokens tokens_;
   const Authorizer authz_;
+  MoveGate* gate_ = nullptr;
 };
 
 }  // namespace vouch::service

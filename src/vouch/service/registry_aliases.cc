@@ -29,6 +29,12 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
     store::Tx& tx = moving.tx();
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, change.model, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, change.version));
+    bool archive_existing = change.archive_existing;
+    if (gate_ != nullptr && IsActiveStage(stage) && v.stage != stage) {
+      VOUCH_ASSIGN_OR_RETURN(GateAllowance allowed,
+                             gate_->DirectMove(moving, m, v, policy::StageTarget(stage)));
+      archive_existing = archive_existing || allowed.archive_existing;
+    }
     TimeMs now = ctx.Now();
     auto move = [&](ModelVersion& target, Stage to, std::string_view why) -> Status {
       AuditEvent e = ModelEvent(ctx, Action::kVersionStageChanged, m, target.version);
@@ -40,7 +46,7 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
       VOUCH_TRY(tx.UpdateVersion(target));
       return moving.Record(std::move(e));
     };
-    if (change.archive_existing) {
+    if (archive_existing) {
       VOUCH_ASSIGN_OR_RETURN(std::vector<ModelVersion> holders, tx.VersionsInStage(m.id, stage));
       for (auto& other : holders) {
         if (other.version == v.version) continue;
@@ -71,6 +77,9 @@ Result<ModelVersion> RegistryService::SetAlias(const RequestContext& ctx, std::s
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
+    if (gate_ != nullptr && (!old || *old != version)) {
+      VOUCH_TRY(gate_->DirectMove(change, m, v, policy::AliasTarget(alias)).status());
+    }
     AuditEvent e = ModelEvent(ctx, Action::kAliasSet, m, version);
     e.target["alias"] = alias;
     e.before = old ? json::value({{"alias", alias}, {"version", *old}}) : json::value(nullptr);

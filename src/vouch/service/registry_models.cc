@@ -138,12 +138,19 @@ Result<Model> RegistryService::RenameModel(const RequestContext& ctx, std::strin
     if (taken) {
       return AlreadyExists(fmt::format("Registered Model (name={}) already exists.", new_name));
     }
+    json::array governance;
+    if (gate_ != nullptr) {
+      Model renamed = m;
+      renamed.name = std::string(new_name);
+      VOUCH_ASSIGN_OR_RETURN(governance, gate_->GovernanceChange(change, m, renamed));
+    }
     AuditEvent e = ModelEvent(ctx, Action::kModelRenamed, m);
     e.before = {{"name", m.name}};
     m.name = std::string(new_name);
     m.updated_ms = ctx.Now();
     VOUCH_TRY(tx.UpdateModel(m));
     e.after = {{"name", m.name}};
+    if (!governance.empty()) e.after.as_object()["governance"] = std::move(governance);
     VOUCH_TRY(change.Record(std::move(e)));
     out = std::move(m);
     return OkStatus();
@@ -156,6 +163,7 @@ Status RegistryService::DeleteModel(const RequestContext& ctx, std::string_view 
   return executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, false));
+    if (gate_ != nullptr) VOUCH_TRY(gate_->Removal(change, m, std::nullopt));
     TimeMs now = ctx.Now();
     // Versions go with the model, each soft-deleted so its number stays retired.
     int64_t after = 0;
@@ -189,11 +197,18 @@ Result<Model> RegistryService::SetModelTag(const RequestContext& ctx, std::strin
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, false));
+    json::array governance;
+    if (gate_ != nullptr) {
+      Model tagged = m;
+      tagged.tags[std::string(key)] = std::string(value);
+      VOUCH_ASSIGN_OR_RETURN(governance, gate_->GovernanceChange(change, m, tagged));
+    }
     AuditEvent e = ModelEvent(ctx, Action::kModelTagSet, m);
     auto old = m.tags.find(std::string(key));
     e.before = old == m.tags.end() ? json::value(nullptr)
                                    : json::value({{"key", key}, {"value", old->second}});
     e.after = {{"key", key}, {"value", value}};
+    if (!governance.empty()) e.after.as_object()["governance"] = std::move(governance);
     VOUCH_TRY(tx.SetModelTag(m.id, key, value));
     m.tags[std::string(key)] = std::string(value);
     VOUCH_TRY(change.Record(std::move(e)));
@@ -216,9 +231,16 @@ Result<Model> RegistryService::DeleteModelTag(const RequestContext& ctx, std::st
       out = std::move(m);
       return change.Unchanged();
     }
+    json::array governance;
+    if (gate_ != nullptr) {
+      Model untagged = m;
+      untagged.tags.erase(std::string(key));
+      VOUCH_ASSIGN_OR_RETURN(governance, gate_->GovernanceChange(change, m, untagged));
+    }
     AuditEvent e = ModelEvent(ctx, Action::kModelTagDeleted, m);
     e.before = {{"key", key}, {"value", old->second}};
     e.after = nullptr;
+    if (!governance.empty()) e.after = json::object{{"governance", std::move(governance)}};
     VOUCH_TRY(tx.DeleteModelTag(m.id, key));
     m.tags.erase(old);
     VOUCH_TRY(change.Record(std::move(e)));

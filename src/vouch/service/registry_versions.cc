@@ -247,6 +247,7 @@ Status RegistryService::DeleteVersion(const RequestContext& ctx, std::string_vie
     store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
+    if (gate_ != nullptr) VOUCH_TRY(gate_->Removal(change, m, version));
     TimeMs now = ctx.Now();
     VOUCH_TRY(tx.DeleteAliasesOf(m.id, version).status());
     VOUCH_TRY(tx.MarkVersionDeleted(v.id, now));

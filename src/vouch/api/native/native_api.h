@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "vouch/api/router.h"
+#include "vouch/service/approvals.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/util/json_writer.h"
@@ -19,6 +20,9 @@ void RegisterRoutes(Router& router, service::RegistryService& registry,
 
 // Users, tokens, groups, roles and per-model permissions under /api/v1 (identity_routes.cc).
 void RegisterIdentityRoutes(Router& router, service::IdentityService& identity);
+
+// Policies, approval requests, checks and gate status under /api/v1 (approval_routes.cc).
+void RegisterApprovalRoutes(Router& router, service::ApprovalService& approvals);
 
 // GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
 void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);

@@ -59,6 +59,7 @@ class NativeApiTest : public ::testing::Test {
     RegisterRoutes(
         router_, registry_, [this] { return db_.store().Ready(); }, &identity_);
     RegisterMetricsRoute(router_, [] { return std::vector<store::StoreMetric>{}; });
+    RegisterApprovalRoutes(router_, approvals_);
   }
 
   HttpResponse Send(std::string method, std::string target, std::string body = "",
@@ -100,6 +101,8 @@ class NativeApiTest : public ::testing::Test {
   service::Authorizer authz_;
   service::RegistryService registry_{db_.store(), service::PageTokens("native-test-key"), authz_};
   service::IdentityService identity_{db_.store(), auth_, authz_};
+  service::MutationExecutor approvals_executor_{db_.store()};
+  service::ApprovalService approvals_{approvals_executor_, authz_};
   Router router_;
   Dispatcher dispatcher_{router_, auth_, clock_};
 };

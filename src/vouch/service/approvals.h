@@ -1,0 +1,223 @@
+// The approval service (issue 12): policies as code, requests and their reviews, checks, and the
+// gate every direct move into a gated target passes (gate.h). It gathers the policy layer's inputs
+// from the store and acts on the evaluator's answer (src/vouch/policy/evaluator.h), inside the
+// transaction that applies the move: every decision is evaluated again there, with the people's
+// roles, groups and state loaded from the identity store at that moment. Every change runs
+// through the mutation executor with its audit events (policy.applied, request.*, review.dismissed,
+// check.posted, gate.violated).
+//
+// Who may do what: applying and retiring policies needs admin; opening a request needs EDIT on the
+// model and a listed requester (anyone with EDIT without `requesters`); approving or rejecting
+// needs READ and a rule the reviewer can satisfy (separation of duties applied; service accounts
+// never sign); cancelling is for the requester or MANAGE; applying for the requester or EDIT;
+// posting a check needs EDIT. Reads need READ on the model.
+//
+// Lock order, as the registry's: the model's row, the version's, then the request's.
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vouch/domain/model.h"
+#include "vouch/domain/principal.h"
+#include "vouch/policy/evaluator.h"
+#include "vouch/policy/policy.h"
+#include "vouch/service/authorizer.h"
+#include "vouch/service/executor.h"
+#include "vouch/service/gate.h"
+#include "vouch/store/store.h"
+#include "vouch/util/json.h"
+
+namespace vouch::service {
+
+// What `policy apply` did to one policy of the file.
+struct PolicyChange {
+  std::string name;
+  std::string target;
+  std::string change;   // "created", "updated", "unchanged"
+  int64_t version = 0;  // the version in force afterwards
+  std::string digest;
+  // Open or approved requests under an earlier version of it: their approvals were given under
+  // another fingerprint and will need to be given again.
+  int64_t requests_needing_approval = 0;
+};
+
+struct PolicyApplyResult {
+  std::vector<PolicyChange> policies;  // in the file's order
+  // A reference to a group or user that does not exist (yet).
+  std::vector<std::string> warnings;
+};
+
+struct RequestArgs {
+  std::string model;
+  int64_t version = 0;
+  std::string target;  // "stage:Production", "alias:champion"
+  std::string comment;
+};
+
+struct ReviewArgs {
+  std::string comment;
+  std::string meaning;      // empty: "approved"
+  std::string fingerprint;  // when set: ABORTED unless it is the version's fingerprint now
+};
+
+struct RequestQuery {
+  std::string model;       // empty: every model the caller may read
+  std::string state;       // empty: any
+  bool mine = false;       // opened by the caller
+  bool to_review = false;  // open, not the caller's, with a rule naming the caller
+  int64_t before_id = 0;
+  int limit = 100;  // 1..1000
+};
+
+struct ReviewView {
+  store::ApprovalReview review;
+  std::string reviewer;  // username (empty for a principal that no longer exists)
+};
+
+// A request as the doors show it.
+struct RequestView {
+  store::ApprovalRequest request;
+  std::string model;                // the model's name
+  std::string requester;            // username
+  std::vector<ReviewView> reviews;  // `show` only: every review, dismissed ones too
+  // `show` only: the evaluator's answer now, under the governing policy (without applying
+  // anything); empty when no policy governs the target any more or the request is closed.
+  std::optional<policy::Evaluation> evaluation;
+  std::string governing_policy;  // with `evaluation`
+  int64_t governing_policy_version = 0;
+};
+
+struct CheckArgs {
+  std::string model;
+  int64_t version = 0;
+  std::string name;
+  std::string state;  // pending, success, failure, error
+  std::string url;
+  std::string description;
+};
+
+struct PolicyTestArgs {
+  std::string yaml;
+  std::string model;
+  int64_t version = 0;
+  std::string target;
+};
+
+struct PolicyTestResult {
+  bool gated = false;
+  std::string policy;  // the file's policy that would govern
+  policy::Evaluation evaluation;
+};
+
+// Where a version stands with one target (`vouch gate check`).
+struct GateStatus {
+  bool gated = false;
+  std::string policy;
+  int64_t policy_version = 0;
+  bool holds = false;                 // the version holds the target now
+  bool may_enter = false;             // not gated, holds, or its newest request may be applied now
+  std::optional<RequestView> newest;  // the newest request for the version and target
+  // "not_gated", "holds", "may_enter", "pending", "rejected", "expired", "cancelled",
+  // "superseded", "no_request".
+  std::string status;
+};
+
+class ApprovalService : public MoveGate {
+ public:
+  ApprovalService(MutationExecutor& executor, Authorizer authz = Authorizer());
+
+  // ---- Policies.
+  // Publishes a new version of each policy of `yaml` whose digest differs from its newest version
+  // (or that is new or retired); the others stay. INVALID_ARGUMENT with line and column for a bad
+  // file; FAILED_PRECONDITION naming both policies when the resulting set has a tie or a narrower
+  // policy loosens a minimum of a wider one; PERMISSION_DENIED for a non-admin.
+  Result<PolicyApplyResult> ApplyPolicies(const RequestContext& ctx, std::string_view yaml);
+  // The newest version of every policy in force (retired ones with `include_retired`). Any
+  // authenticated principal may read policies.
+  Result<std::vector<store::PolicyRecord>> ListPolicies(const RequestContext& ctx,
+                                                        bool include_retired);
+  // NOT_FOUND "policy P not found" / "policy P has no version N". `version` 0: the newest.
+  Result<store::PolicyRecord> GetPolicy(const RequestContext& ctx, std::string_view name,
+                                        int64_t version);
+  Result<std::vector<store::PolicyRecord>> PolicyHistory(const RequestContext& ctx,
+                                                         std::string_view name);
+  // Admin. NOT_FOUND for an unknown name, FAILED_PRECONDITION when it is retired already.
+  Result<store::PolicyRecord> RetirePolicy(const RequestContext& ctx, std::string_view name);
+  // The decision the version would get under the policies of `yaml`, applying nothing: with the
+  // reviews of its newest open or approved request for the target, or as a new request by the
+  // caller. READ on the model, and a token that may write (it is a POST).
+  Result<PolicyTestResult> TestPolicy(const RequestContext& ctx, const PolicyTestArgs& args);
+
+  // ---- Requests.
+  // FAILED_PRECONDITION when no policy gates the target for the model (move it directly) or the
+  // version holds it already; PERMISSION_DENIED without EDIT or when `requesters` leaves the
+  // caller out; INVALID_ARGUMENT for a bad target or a missing comment the policy requires;
+  // ALREADY_EXISTS when the version has an open or approved request for the target. The request
+  // is evaluated at once (a policy of checks only may be satisfied already).
+  Result<RequestView> CreateRequest(const RequestContext& ctx, const RequestArgs& args);
+  // NOT_FOUND "request N not found"; FAILED_PRECONDITION unless it is open; PERMISSION_DENIED
+  // for a service account or someone no rule lets sign (with the reason); ABORTED when
+  // `args.fingerprint` is not the version's fingerprint now; FAILED_PRECONDITION under a policy
+  // with `reauth: true` (re-authentication is a later step: fail closed). Approving may satisfy the
+  // last rule, and then (on_approval: apply) applies the move in the same transaction.
+  Result<RequestView> Approve(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
+  // As Approve; closes the request as rejected.
+  Result<RequestView> Reject(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
+  // The requester or MANAGE. FAILED_PRECONDITION unless it is open or approved.
+  Result<RequestView> Cancel(const RequestContext& ctx, int64_t id, std::string_view comment);
+  // The requester or EDIT. FAILED_PRECONDITION, listing the blockers, unless the gate holds now.
+  Result<RequestView> ApplyRequest(const RequestContext& ctx, int64_t id);
+  Result<std::vector<RequestView>> ListRequests(const RequestContext& ctx,
+                                                const RequestQuery& query);
+  // The request with its reviews and the evaluator's detail now.
+  Result<RequestView> ShowRequest(const RequestContext& ctx, int64_t id);
+
+  // ---- Checks. EDIT. Bound to the version's fingerprint under the policy of its newest open
+  // request (else the first policy, by name, that governs one of the model's targets; else none).
+  // A re-post of what the newest post says changes nothing. Open requests of the version are
+  // evaluated again (a passing check may satisfy one and apply it).
+  Result<store::VersionCheck> PostCheck(const RequestContext& ctx, const CheckArgs& args);
+  Result<std::vector<store::VersionCheck>> ListChecks(const RequestContext& ctx,
+                                                      std::string_view model, int64_t version);
+
+  // ---- Gates. READ on the model.
+  Result<GateStatus> CheckGate(const RequestContext& ctx, std::string_view model, int64_t version,
+                               std::string_view target);
+
+  // MoveGate (gate.h).
+  Result<GateAllowance> DirectMove(Change& change, const Model& m, const ModelVersion& v,
+                                   const policy::Target& target) override;
+  Status Removal(Change& change, const Model& m, std::optional<int64_t> version) override;
+  Result<json::array> GovernanceChange(Change& change, const Model& before,
+                                       const Model& after) override;
+
+ private:
+  struct Loaded;
+  Status Authenticated(const RequestContext& ctx) const;
+  Result<Loaded> LoadRequest(store::Tx& tx, const RequestContext& ctx, int64_t id, Permission need,
+                             bool lock);
+  Result<policy::Evaluation> Advance(Change& change, Loaded& l, bool apply_now);
+  Status ApplyMove(Change& change, Loaded& l, const policy::Evaluation& eval, std::string_view how);
+  Result<RequestView> Review(const RequestContext& ctx, int64_t id, const ReviewArgs& args,
+                             bool approve);
+  Result<RequestView> ViewOf(store::Tx& tx, const store::ApprovalRequest& r,
+                             std::string_view model);
+
+  MutationExecutor& executor_;
+  store::Store& store_;
+  const Authorizer authz_;
+};
+
+// The JSON forms the doors and the audit log share.
+json::object RequestJson(const store::ApprovalRequest& r, std::string_view model,
+                         std::string_view requester);
+json::object EvaluationJson(const policy::Evaluation& e);
+json::object PolicyRecordJson(const store::PolicyRecord& p, bool with_body);
+json::object CheckJson(const store::VersionCheck& c);
+
+}  // namespace vouch::service
