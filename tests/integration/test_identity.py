@@ -270,7 +270,7 @@ def approval_case(w: World, method: str, template: str, caller: Principal) -> Ca
     api = w.api
     if template == "/api/v1/policies":
         return Case(body={"yaml": MATRIX_POLICIES} if method == "POST" else None)
-    if template == "/api/v1/policies/test":
+    if template == "/api/v1/policy-test":
         model = gated_model(w, caller)
         return Case(body={"yaml": MATRIX_POLICIES, "model": model, "version": 1,
                           "target": "stage:Production"})
@@ -350,7 +350,7 @@ def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
         return Case(path=path)
     if template in ("/api/v1/whoami", "/metrics"):
         return Case()
-    if template.startswith(("/api/v1/policies", "/api/v1/requests")):
+    if template.startswith(("/api/v1/policies", "/api/v1/policy-test", "/api/v1/requests")):
         return approval_case(w, method, template, caller)
     raise AssertionError(f"no matrix case for {method} {template}")
 

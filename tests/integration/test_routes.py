@@ -404,7 +404,7 @@ def approvals_happy_path(call: Recorder) -> None:
     call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": "route-approver", "user": me},
          expect=204)
     v1 = {"name": model, "n": 1}
-    tested = call("POST", "/api/v1/policies/test", expect=200, json_body={
+    tested = call("POST", "/api/v1/policy-test", expect=200, json_body={
         "yaml": yaml, "model": model, "version": 1, "target": "stage:Production"}).json()
     assert tested["gated"] is True and tested["evaluation"]["outcome"] == "pending"
     gate = call("GET", "/api/v1/models/{name}/versions/{n}/gate", path=v1,
@@ -449,3 +449,30 @@ def approvals_happy_path(call: Recorder) -> None:
     for name in (pname, manual):
         assert call("POST", "/api/v1/policies/{policy}/retire", path={"policy": name},
                     expect=200).json()["retired"] is True
+
+
+def test_approval_routes_refuse_exactly_what_their_schemas_refuse(api):
+    # Found by the schema fuzz: each of these was answered otherwise than docs/openapi.yaml says.
+    model = unique("schema")
+    api.create_model(model)
+    api.call("POST", "/api/v1/models/{name}/versions", path={"name": model},
+             json_body={"source": "s3://b/m"}, expect=201)
+    v1 = {"name": model, "n": 1}
+    api.call("GET", "/api/v1/requests", params={"model": ""}, expect=400, code="INVALID_ARGUMENT")
+    api.call("GET", "/api/v1/models/{name}/versions/{n}/gate", path=v1, expect=400,
+             code="INVALID_ARGUMENT")
+    api.call("GET", "/api/v1/models/{name}/versions/{n}/gate", path=v1,
+             params={"to": "Production"}, expect=400, code="INVALID_ARGUMENT")
+    api.call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=400,
+             code="INVALID_ARGUMENT", json_body={"name": "ci\x7ftests", "state": "success"})
+    # A name's bound counts characters, as the schema's maxLength does, not UTF-8 bytes.
+    posted = api.call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=200,
+                      json_body={"name": "é" * 100, "state": "success"}).json()
+    assert posted["name"] == "é" * 100
+    api.call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=400,
+             code="INVALID_ARGUMENT", json_body={"name": "é" * 101, "state": "success"})
+    api.call("POST", "/api/v1/requests/{id}/apply", path={"id": 2**53}, expect=400,
+             code="INVALID_ARGUMENT")
+    # A policy may be called `test`: the policy test is not under /policies/.
+    api.call("GET", "/api/v1/policies/{policy}", path={"policy": "test"}, expect=404,
+             code="NOT_FOUND")

@@ -266,7 +266,7 @@ void AddPolicyGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Approva
     Result<int64_t> version = ParsePositiveInt(a->version, "version");
     if (!version.ok()) return s.Fail(version.status().message(), kExitUsage);
     Session::Reply reply = s.Fetch(WithBody(
-        "POST", "/api/v1/policies/test",
+        "POST", "/api/v1/policy-test",
         json::object{
             {"yaml", *yaml}, {"model", a->model}, {"version", *version}, {"target", a->to}}));
     if (reply.exit_code != kExitOk) return reply.exit_code;

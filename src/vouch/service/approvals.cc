@@ -7,6 +7,7 @@
 #include <set>
 
 #include "vouch/audit/actions.h"
+#include "vouch/domain/model.h"
 #include "vouch/policy/fingerprint.h"
 #include "vouch/policy/selection.h"
 #include "vouch/service/events.h"
@@ -26,7 +27,7 @@ using store::RequestState;
 
 namespace {
 
-constexpr int kMaxCheckName = 100;
+constexpr size_t kMaxCheckName = 100;  // characters, as the other limits here
 constexpr size_t kMaxUrl = 2048;
 constexpr size_t kMaxComment = 5000;
 
@@ -766,7 +767,7 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
   if (target.kind == TargetKind::kEnv) {
     return InvalidArgument("env: targets are reserved for deployments");
   }
-  if (args.comment.size() > kMaxComment) return InvalidArgument("comment is too long");
+  if (Utf8Length(args.comment) > kMaxComment) return InvalidArgument("comment is too long");
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
@@ -840,7 +841,7 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
   VOUCH_TRY(authz_.RequireWrite(ctx));
   VOUCH_ASSIGN_OR_RETURN(policy::Meaning meaning,
                          policy::ParseMeaning(args.meaning.empty() ? "approved" : args.meaning));
-  if (args.comment.size() > kMaxComment) return InvalidArgument("comment is too long");
+  if (Utf8Length(args.comment) > kMaxComment) return InvalidArgument("comment is too long");
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
@@ -959,7 +960,7 @@ Result<RequestView> ApprovalService::Cancel(const RequestContext& ctx, int64_t i
                                             std::string_view comment) {
   VOUCH_TRY(Authenticated(ctx));
   VOUCH_TRY(authz_.RequireWrite(ctx));
-  if (comment.size() > kMaxComment) return InvalidArgument("comment is too long");
+  if (Utf8Length(comment) > kMaxComment) return InvalidArgument("comment is too long");
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
@@ -1050,9 +1051,10 @@ Result<std::vector<RequestView>> ApprovalService::ListRequests(const RequestCont
   if (query.mine) filter.requester_id = ctx.principal->id;
   std::vector<RequestView> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
-    if (!query.model.empty()) {
+    if (query.model) {
+      VOUCH_TRY(ValidateModelName(*query.model));
       VOUCH_ASSIGN_OR_RETURN(Model m,
-                             ModelFor(tx, authz_, ctx, query.model, Permission::kRead, true));
+                             ModelFor(tx, authz_, ctx, *query.model, Permission::kRead, true));
       filter.model_id = m.id;
     }
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
@@ -1125,18 +1127,18 @@ Result<store::VersionCheck> ApprovalService::PostCheck(const RequestContext& ctx
   VOUCH_TRY(Authenticated(ctx));
   VOUCH_TRY(authz_.RequireWrite(ctx));
   if (args.version <= 0) return InvalidArgument("version must be a positive integer");
-  if (args.name.empty() || args.name.size() > kMaxCheckName) {
+  if (args.name.empty() || Utf8Length(args.name) > kMaxCheckName) {
     return InvalidArgument(
         fmt::format("a check's name is 1 to {} characters, got '{}'", kMaxCheckName, args.name));
   }
   for (char c : args.name) {
-    if (static_cast<unsigned char>(c) < 0x20) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return InvalidArgument("a check's name holds no control characters");
     }
   }
   VOUCH_ASSIGN_OR_RETURN(store::CheckState state, store::ParseCheckState(args.state));
-  if (args.url.size() > kMaxUrl) return InvalidArgument("url is too long");
-  if (args.description.size() > kMaxComment) return InvalidArgument("description is too long");
+  if (Utf8Length(args.url) > kMaxUrl) return InvalidArgument("url is too long");
+  if (Utf8Length(args.description) > kMaxComment) return InvalidArgument("description is too long");
   store::VersionCheck out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();

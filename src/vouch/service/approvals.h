@@ -66,10 +66,10 @@ struct ReviewArgs {
 };
 
 struct RequestQuery {
-  std::string model;       // empty: every model the caller may read
-  std::string state;       // empty: any
-  bool mine = false;       // opened by the caller
-  bool to_review = false;  // open, not the caller's, with a rule naming the caller
+  std::optional<std::string> model;  // none: every model the caller may read
+  std::string state;                 // empty: any
+  bool mine = false;                 // opened by the caller
+  bool to_review = false;            // open, not the caller's, with a rule naming the caller
   int64_t before_id = 0;
   int limit = 100;  // 1..1000
 };

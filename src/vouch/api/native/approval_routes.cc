@@ -14,7 +14,7 @@ using service::ApprovalService;
 
 Result<int64_t> IdParam(const Call& c) { return ParseInt("request id", c.path.at("id")); }
 
-// The policies file of POST /policies and /policies/test: the body itself when it is sent as
+// The policies file of POST /policies and POST /policy-test: the body itself when it is sent as
 // YAML (application/yaml, text/yaml, application/x-yaml), else the JSON body's `yaml` field.
 bool IsYaml(const Call& c) {
   std::string_view type = c.request.Header("content-type");
@@ -285,7 +285,7 @@ struct Endpoint {
 constexpr Endpoint kEndpoints[] = {
     {"POST", "/policies", Access::kAdmin, ApplyPolicies},
     {"GET", "/policies", Access::kAuthenticated, ListPolicies},
-    {"POST", "/policies/test", Access::kAuthenticated, TestPolicy},
+    {"POST", "/policy-test", Access::kAuthenticated, TestPolicy},
     {"GET", "/policies/{policy}", Access::kAuthenticated, GetPolicy},
     {"GET", "/policies/{policy}/versions", Access::kAuthenticated, PolicyHistory},
     {"GET", "/policies/{policy}/versions/{n}", Access::kAuthenticated, GetPolicy},
