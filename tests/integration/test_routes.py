@@ -471,6 +471,12 @@ def test_approval_routes_refuse_exactly_what_their_schemas_refuse(api):
     assert posted["name"] == "é" * 100
     api.call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=400,
              code="INVALID_ARGUMENT", json_body={"name": "é" * 101, "state": "success"})
+    # env: targets are reserved for deployments: no request names one (RequestTarget), though a
+    # gate check may ask about one (Target), and nothing gates it.
+    api.call("POST", "/api/v1/requests", expect=400, code="INVALID_ARGUMENT",
+             json_body={"model": model, "version": 1, "target": "env:prod"})
+    assert api.call("GET", "/api/v1/models/{name}/versions/{n}/gate", path=v1,
+                    params={"to": "env:prod"}, expect=200).json()["gated"] is False
     api.call("POST", "/api/v1/requests/{id}/apply", path={"id": 2**53}, expect=400,
              code="INVALID_ARGUMENT")
     # A policy may be called `test`: the policy test is not under /policies/.
