@@ -83,6 +83,7 @@ Status App::SetUp(const AppOptions& options) {
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
   api::native::RegisterApprovalRoutes(router_, *approvals_);
+  api::native::RegisterCommentRoutes(router_, *approvals_);
   api::native::RegisterMetricsRoute(router_, [this] { return Metrics(); });
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
