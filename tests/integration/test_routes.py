@@ -450,6 +450,21 @@ def approvals_happy_path(call: Recorder) -> None:
         assert call("POST", "/api/v1/policies/{policy}/retire", path={"policy": name},
                     expect=200).json()["retired"] is True
 
+    # Comments on a version (the ones MLflow's comments/* routes make).
+    made = call("POST", "/api/v1/models/{name}/versions/{n}/comments", path=v1, expect=201,
+                json_body={"text": "bias scan first"}).json()
+    assert (made["model"], made["version"], made["author"]) == (model, 1, me)
+    changed = call("PATCH", "/api/v1/comments/{id}", path={"id": made["id"]}, expect=200,
+                   json_body={"text": "bias scan done"}).json()
+    assert changed["text"] == "bias scan done"
+    assert changed["last_updated_timestamp"] >= made["creation_timestamp"]
+    comments = call("GET", "/api/v1/models/{name}/versions/{n}/comments", path=v1,
+                    expect=200).json()["comments"]
+    assert comments == [changed]
+    call("DELETE", "/api/v1/comments/{id}", path={"id": made["id"]}, expect=204)
+    assert call("GET", "/api/v1/models/{name}/versions/{n}/comments", path=v1,
+                expect=200).json()["comments"] == []
+
 
 def test_approval_routes_refuse_exactly_what_their_schemas_refuse(api):
     # Found by the schema fuzz: each of these was answered otherwise than docs/openapi.yaml says.

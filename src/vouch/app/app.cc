@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "vouch/api/mlflow/mlflow_api.h"
+#include "vouch/api/mlflow/transition_requests.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/service/page_token.h"
 #include "vouch/util/crypto.h"
@@ -82,8 +83,10 @@ Status App::SetUp(const AppOptions& options) {
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
   api::native::RegisterApprovalRoutes(router_, *approvals_);
+  api::native::RegisterCommentRoutes(router_, *approvals_);
   api::native::RegisterMetricsRoute(router_, [this] { return Metrics(); });
   api::mlflow::RegisterRoutes(router_, *registry_);
+  api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
   api::mlflow::RegisterAuthRoutes(router_, *identity_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router_, *auth_, clock_, options.trusted_proxies);
   dispatcher_->SetIdempotency(idempotency_.get());

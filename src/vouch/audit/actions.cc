@@ -92,6 +92,10 @@ constexpr auto kActions = std::to_array<ActionInfo>({
      "a direct move into an audit_only target went through that enforcement would refuse"},
     {kFollowupClosed, "followup.closed", kApprovalRequest, true,
      "a break-glass request's follow-up review was made"},
+    {kCommentCreated, "comment.created", kModelVersion, true, "a comment was made on a version"},
+    {kCommentUpdated, "comment.updated", kModelVersion, true,
+     "a comment's author changed its text"},
+    {kCommentDeleted, "comment.deleted", kModelVersion, true, "a comment was deleted"},
 });
 
 // The table is indexed by the enum: each entry sits at its own action's place.
@@ -102,7 +106,7 @@ constexpr bool InEnumOrder() {
   return true;
 }
 static_assert(InEnumOrder(), "kActions must list every Action in enum order");
-static_assert(kActions.back().action == kFollowupClosed, "a new Action needs its kActions entry");
+static_assert(kActions.back().action == kCommentDeleted, "a new Action needs its kActions entry");
 
 }  // namespace
 

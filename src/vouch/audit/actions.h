@@ -66,6 +66,9 @@ enum class Action {
   kGateBypassed,
   kGateViolated,
   kFollowupClosed,
+  kCommentCreated,
+  kCommentUpdated,
+  kCommentDeleted,
 };
 
 // What an event's `target.type` is.

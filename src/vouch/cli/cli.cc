@@ -102,6 +102,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddAdminCommands(app, chosen);
     AddIdentityCommands(app, chosen);
     AddApprovalCommands(app, chosen);
+    AddCommentCommands(app, chosen);
     AddDevCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

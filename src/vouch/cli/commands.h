@@ -33,6 +33,8 @@ void AddAdminCommands(CLI::App& app, Action& chosen);    // backup, restore, mig
 void AddIdentityCommands(CLI::App& app, Action& chosen);
 // policy …, requests …, checks …, gate check (issue 12)
 void AddApprovalCommands(CLI::App& app, Action& chosen);
+// comments list | add | edit | delete (comment_commands.cc)
+void AddCommentCommands(CLI::App& app, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).
 void AddDevCommands(CLI::App& app, Action& chosen);
 // `audit verify`, added under the `audit` command by AddAuditCommands.

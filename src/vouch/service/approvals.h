@@ -114,6 +114,21 @@ struct PolicyTestResult {
   policy::Evaluation evaluation;
 };
 
+// A comment on a version (MLflow's comments/create), with its author's name.
+struct CommentView {
+  store::RequestComment comment;
+  std::string model;   // the model's name
+  std::string author;  // username (empty for a principal that no longer exists)
+};
+
+// A version's active requests, as MLflow's transition requests name them (by version and stage).
+struct VersionRequests {
+  std::string model;
+  int64_t version = 0;
+  std::string stage;                  // the version's stage when read ("None", "Staging", …)
+  std::vector<RequestView> requests;  // open and approved, newest first
+};
+
 // Where a version stands with one target (`vouch gate check`).
 struct GateStatus {
   bool gated = false;
@@ -188,6 +203,27 @@ class ApprovalService : public MoveGate {
   // ---- Gates. READ on the model.
   Result<GateStatus> CheckGate(const RequestContext& ctx, std::string_view model, int64_t version,
                                std::string_view target);
+
+  // ---- Requests by version and comments (approvals_comments.cc), for MLflow's transition-request
+  // and comment routes, which name a version and a stage rather than a request.
+  // The version's open and approved requests, for `target` only when it is not empty (then
+  // NOT_FOUND "no open request …" when it has none). READ on the model; INVALID_ARGUMENT for a bad
+  // target; NOT_FOUND for an unknown model or version.
+  Result<VersionRequests> ActiveRequests(const RequestContext& ctx, std::string_view model,
+                                         int64_t version, std::string_view target);
+  // READ on the model and a token that may write. INVALID_ARGUMENT for an empty text or one over
+  // 5000 characters; NOT_FOUND for an unknown model or version. Audited as comment.created.
+  Result<CommentView> CreateComment(const RequestContext& ctx, std::string_view model,
+                                    int64_t version, std::string_view text);
+  // The author only (PERMISSION_DENIED otherwise); NOT_FOUND "comment N not found" for an unknown
+  // or deleted comment; INVALID_ARGUMENT as CreateComment. A text equal to the old one changes
+  // nothing. Audited as comment.updated.
+  Result<CommentView> UpdateComment(const RequestContext& ctx, int64_t id, std::string_view text);
+  // The author, or MANAGE on the model. NOT_FOUND as UpdateComment. Audited as comment.deleted.
+  Status DeleteComment(const RequestContext& ctx, int64_t id);
+  // The version's live comments, oldest first. READ on the model.
+  Result<std::vector<CommentView>> ListComments(const RequestContext& ctx, std::string_view model,
+                                                int64_t version);
 
   // MoveGate (gate.h).
   Result<GateAllowance> DirectMove(Change& change, const Model& m, const ModelVersion& v,

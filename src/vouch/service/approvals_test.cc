@@ -481,6 +481,65 @@ TEST_P(ApprovalsTest, ConcurrentApprovalsApplyExactlyOnce) {
   EXPECT_EQ(StageOf(1), Stage::kProduction);
 }
 
+TEST_P(ApprovalsTest, ActiveRequestsFindTheVersionsOpenRequestForAStageInAnyCase) {
+  Apply();
+  int64_t id = Request(dana_);
+  auto found = approvals_->ActiveRequests(eli_, "fraud", 1, "stage:production");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->requests.size(), 1u);
+  EXPECT_EQ(found->requests[0].request.id, id);
+  EXPECT_EQ(found->requests[0].requester, "dana");
+  EXPECT_EQ(found->stage, "None");
+  EXPECT_EQ(approvals_->ActiveRequests(eli_, "fraud", 1, "").value().requests.size(), 1u);
+  EXPECT_EQ(CodeOf(approvals_->ActiveRequests(eli_, "fraud", 1, "stage:Staging")),
+            StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(approvals_->ActiveRequests(eli_, "fraud", 1, "stage:Bogus")),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(approvals_->ActiveRequests(eli_, "fraud", 9, "")), StatusCode::kNotFound);
+  ASSERT_TRUE(approvals_->Cancel(dana_, id, "not yet").ok());
+  EXPECT_EQ(CodeOf(approvals_->ActiveRequests(eli_, "fraud", 1, "stage:Production")),
+            StatusCode::kNotFound);
+}
+
+TEST_P(ApprovalsTest, OnlyTheAuthorChangesACommentAndEveryChangeIsAudited) {
+  auto made = approvals_->CreateComment(eli_, "fraud", 1, "needs a bias scan");
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->author, "eli");
+  const int64_t id = made->comment.id;
+  EXPECT_EQ(CodeOf(approvals_->UpdateComment(fay_, id, "mine now")), StatusCode::kPermissionDenied);
+  auto changed = approvals_->UpdateComment(eli_, id, "needs a bias scan first");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->comment.text, "needs a bias scan first");
+  ASSERT_TRUE(approvals_->UpdateComment(eli_, id, "needs a bias scan first").ok());
+  EXPECT_EQ(Count("comment.created"), 1);
+  EXPECT_EQ(Count("comment.updated"), 1);  // the same text again changed nothing
+  auto listed = approvals_->ListComments(fay_, "fraud", 1);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].comment.text, "needs a bias scan first");
+  EXPECT_EQ(CodeOf(approvals_->CreateComment(eli_, "fraud", 1, "")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(approvals_->CreateComment(eli_, "fraud", 1, std::string(5001, 'x'))),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(approvals_->CreateComment(eli_, "fraud", 2, "x")), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(approvals_->UpdateComment(eli_, id + 100, "x")), StatusCode::kNotFound);
+}
+
+TEST_P(ApprovalsTest, ACommentIsDeletedByItsAuthorOrByAManagerOnly) {
+  auto first = approvals_->CreateComment(eli_, "fraud", 1, "one");
+  auto second = approvals_->CreateComment(eli_, "fraud", 1, "two");
+  ASSERT_TRUE(first.ok() && second.ok());
+  // fay has EDIT (the default permission here), not MANAGE.
+  EXPECT_EQ(approvals_->DeleteComment(fay_, first->comment.id).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(approvals_->DeleteComment(eli_, first->comment.id).ok());
+  EXPECT_TRUE(approvals_->DeleteComment(admin_, second->comment.id).ok());
+  EXPECT_EQ(approvals_->DeleteComment(eli_, first->comment.id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(approvals_->UpdateComment(eli_, first->comment.id, "back")),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Count("comment.deleted"), 2);
+  EXPECT_TRUE(approvals_->ListComments(fay_, "fraud", 1).value().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ApprovalsTest, ::testing::ValuesIn(store::testing::TestBackends()),
                          [](const auto& info) { return info.param; });
 

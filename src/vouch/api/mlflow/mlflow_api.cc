@@ -356,11 +356,15 @@ constexpr Endpoint kEndpoints[] = {
 // calls and their permissions, `resource_id` on the per-user permission calls of a registered
 // model. Searches name none.
 std::optional<RequestSubject> MlflowSubject(std::string_view pattern, const Call& c) {
+  const bool transition_request = pattern.find("/transition-requests/") != std::string_view::npos;
   const bool model_call = pattern.find("/registered-models/") != std::string_view::npos ||
-                          pattern.find("/model-versions/") != std::string_view::npos;
+                          pattern.find("/model-versions/") != std::string_view::npos ||
+                          pattern.find("/comments/create") != std::string_view::npos ||
+                          transition_request;
   if (model_call && pattern.find("/search") == std::string_view::npos) {
-    Result<RequestFields> f =
-        RequestFields::Read(c, {{"name", FieldType::kString}, {"version", FieldType::kString}});
+    Result<RequestFields> f = RequestFields::Read(
+        c, {{"name", FieldType::kString}, {"version", FieldType::kString}},
+        transition_request ? QuerySource::kReadsAndDelete : QuerySource::kReads);
     if (!f.ok() || f->String("name").empty()) return std::nullopt;
     const std::optional<int64_t> version = PythonInt(f->String("version"));
     return RequestSubject{.model = f->String("name"),

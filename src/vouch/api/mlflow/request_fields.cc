@@ -183,10 +183,11 @@ Result<int64_t> ParseVersion(std::string_view text) {
   return *n;
 }
 
-Result<RequestFields> RequestFields::Read(const Call& call,
-                                          std::initializer_list<FieldSpec> schema) {
+Result<RequestFields> RequestFields::Read(const Call& call, std::initializer_list<FieldSpec> schema,
+                                          QuerySource query) {
   json::object fields;
-  const bool reads = call.request.method == "GET" || call.request.method == "HEAD";
+  const bool reads = call.request.method == "GET" || call.request.method == "HEAD" ||
+                     (query == QuerySource::kReadsAndDelete && call.request.method == "DELETE");
   if (reads && !call.query.items.empty()) {
     VOUCH_ASSIGN_OR_RETURN(fields, QueryObject(call.query, schema));
   } else {

@@ -34,6 +34,12 @@ struct FieldSpec {
   bool secret = false;
 };
 
+// Which methods read their fields from the query string (when it is not empty).
+enum class QuerySource {
+  kReads,           // GET and HEAD: MLflow's own routes
+  kReadsAndDelete,  // also DELETE: Databricks' routes (its clients send a DELETE's fields there)
+};
+
 class RequestFields {
  public:
   // Reads and checks the request against `schema`, in the schema's order. INVALID_ARGUMENT, with
@@ -42,7 +48,8 @@ class RequestFields {
   // parameter 'name'. …"); a field of the wrong type ("Invalid value 5 for parameter 'name'
   // supplied: …", without the value for a secret field); a boolean query value other than true
   // or false.
-  static Result<RequestFields> Read(const Call& call, std::initializer_list<FieldSpec> schema);
+  static Result<RequestFields> Read(const Call& call, std::initializer_list<FieldSpec> schema,
+                                    QuerySource query = QuerySource::kReads);
 
   bool Has(std::string_view name) const;
   // The value of a field the schema declared with the matching type; empty when absent.

@@ -35,6 +35,21 @@ TEST(MlflowRequestFields, GetReadsTheQueryWithRepeatedKeysForLists) {
   EXPECT_FALSE(f->Has("ignored"));
 }
 
+TEST(MlflowRequestFields, DatabricksRoutesReadADeletesFieldsFromItsQuery) {
+  HttpRequest req;
+  req.method = "DELETE";
+  RequestContext ctx;
+  PathParams path;
+  QueryParams query = Query({{"id", "7"}});
+  auto f = RequestFields::Read(Call{ctx, req, path, query}, {{"id", FieldType::kInt64, true}},
+                               QuerySource::kReadsAndDelete);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->Int("id"), 7);
+  // MLflow's own routes keep reading a DELETE's body.
+  auto body = RequestFields::Read(Call{ctx, req, path, query}, {{"id", FieldType::kInt64, true}});
+  EXPECT_EQ(body.status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(MlflowRequestFields, OtherMethodsReadTheJsonBody) {
   auto f = ReadFields("DELETE", Query({{"name", "from-query"}}), R"({"name":"from-body"})",
                       {{"name", FieldType::kString, true}});

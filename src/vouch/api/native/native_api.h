@@ -24,6 +24,9 @@ void RegisterIdentityRoutes(Router& router, service::IdentityService& identity);
 // Policies, approval requests, checks and gate status under /api/v1 (approval_routes.cc).
 void RegisterApprovalRoutes(Router& router, service::ApprovalService& approvals);
 
+// Comments on versions under /api/v1 (comment_routes.cc).
+void RegisterCommentRoutes(Router& router, service::ApprovalService& approvals);
+
 // GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
 void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);
 

@@ -60,6 +60,7 @@ class NativeApiTest : public ::testing::Test {
         router_, registry_, [this] { return db_.store().Ready(); }, &identity_);
     RegisterMetricsRoute(router_, [] { return std::vector<store::StoreMetric>{}; });
     RegisterApprovalRoutes(router_, approvals_);
+    RegisterCommentRoutes(router_, approvals_);
   }
 
   HttpResponse Send(std::string method, std::string target, std::string body = "",
