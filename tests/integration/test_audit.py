@@ -147,7 +147,7 @@ def test_every_change_produces_exactly_one_event(api, admin_id):
         try:
             assert e["seq"] == seq + 1
             assert e["action"] == case.action
-            assert e["schema"] == 1
+            assert e["schema"] == 2
             assert e["outcome"] == "done" and "reason" not in e and "count" not in e
             assert e["request_id"] == rid
             assert e["actor"] == {"id": admin_id, "name": "admin", "auth": "token"}
@@ -192,7 +192,7 @@ def test_sequence_is_gapless_from_1_and_time_ascends(api):
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     times = [e["time_ms"] for e in events]
     assert times == sorted(times)
-    assert all(e["schema"] == 1 for e in events)
+    assert all(e["schema"] == 2 for e in events)
 
 
 def test_generated_request_id_is_recorded(api):

@@ -12,7 +12,14 @@ Result<int64_t> Append(store::Tx& tx, AuditEvent& event, TimeMs now) {
                            return body;
                          }));
   if (event.outcome == Outcome::kDone) {
-    VOUCH_TRY(tx.EnqueueOutbox(event.seq, event.action, body, now));
+    if (event.outbox_extra.empty()) {
+      VOUCH_TRY(tx.EnqueueOutbox(event.seq, event.action, body, now));
+    } else {
+      json::object payload = AuditEventJson(event);
+      for (const auto& [key, value] : event.outbox_extra) payload[key] = value;
+      VOUCH_ASSIGN_OR_RETURN(std::string extended, CanonicalJson(payload));
+      VOUCH_TRY(tx.EnqueueOutbox(event.seq, event.action, extended, now));
+    }
   }
   return event.seq;
 }

@@ -8,8 +8,10 @@
 namespace vouch::audit {
 
 // Stamps `event` with `now` and the next sequence number, stores its canonical JSON and, for events
-// of outcome done, writes it to the outbox. Returns the sequence number. INVALID_ARGUMENT when the
-// event cannot be put in canonical form (a NaN, an integer beyond 2^53).
+// of outcome done, writes it to the outbox: the stored bytes, or with `event.outbox_extra` the
+// canonical JSON of the event with those members added (never stored in the log). Returns the
+// sequence number. INVALID_ARGUMENT when the event cannot be put in canonical form (a NaN, an
+// integer beyond 2^53).
 Result<int64_t> Append(store::Tx& tx, AuditEvent& event, TimeMs now);
 
 }  // namespace vouch::audit

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "vouch/domain/audit_event.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 
@@ -37,6 +38,16 @@ Status CheckEvent(const store::StoredAuditEvent& e, int64_t want_seq) {
                                     : seq->get_uint64() == static_cast<uint64_t>(e.seq);
   if (!same) {
     return Bad(e.seq, fmt::format("the body says seq {}", json::serialize(*seq)));
+  }
+  // Every schema this binary knows stays valid; a body without one is judged by the checks above.
+  const json::value* schema = object->if_contains("schema");
+  if (schema != nullptr) {
+    const bool known = schema->is_int64() && schema->get_int64() >= kOldestAuditSchemaVersion &&
+                       schema->get_int64() <= kAuditSchemaVersion;
+    if (!known) {
+      return Bad(e.seq, fmt::format("the body has schema {}, which this vouch does not know",
+                                    json::serialize(*schema)));
+    }
   }
   return OkStatus();
 }

@@ -36,8 +36,9 @@ class LogDigest {
 
 // Reads the whole log inside `tx` (in pages, one snapshot) and checks that the sequence numbers are
 // exactly 1..N, that each body is JSON already in canonical (RFC 8785) form, that its "seq" equals
-// the row's, and that the store's head agrees with N. DATA_LOSS naming the first bad sequence
-// number when a check fails; the store's own codes (UNAVAILABLE, INTERNAL) when reading fails.
+// the row's, that its "schema", when it has one, is one this binary knows (1 or 2), and that the
+// store's head agrees with N. DATA_LOSS naming the first bad sequence number when a check fails;
+// the store's own codes (UNAVAILABLE, INTERNAL) when reading fails.
 Result<LogVerification> VerifyLog(store::Tx& tx);
 
 // VerifyLog's count and digest, in the form a copy checks both sides with

@@ -259,6 +259,29 @@ TEST(Verify, ALargeNumberInAnotherFormIsNotCanonical) {
   ExpectDataLossAt(db.store(), 2, "not in canonical (RFC 8785) form");
 }
 
+// Schema 2 (issue 12) added a gated move's `gate`; a log holds both schemas for ever.
+TEST(Verify, EventsOfSchemaOneAndTwoVerifyTogether) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendRawBodies(db.store(), OldWritersBodies());
+  AppendRawBodies(
+      db.store(),
+      {R"({"action":"model_version.stage_changed","gate":{"fingerprint":"ab","policy":"p","policy_version":1,"request":7,"via":"request"},"schema":2,"seq":SEQ})"});
+  auto verified = Verify(db.store());
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->count, 4);
+}
+
+TEST(Verify, ASchemaThisBinaryDoesNotKnowIsDataLoss) {
+  for (const char* schema : {"3", "0", "\"2\"", "2.5", "null"}) {
+    TempSqliteStore db;
+    ASSERT_TRUE(db.is_open());
+    AppendRawBodies(db.store(), {R"({"schema":2,"seq":SEQ})",
+                                 fmt::format(R"({{"schema":{},"seq":SEQ}})", schema)});
+    ExpectDataLossAt(db.store(), 2, "which this vouch does not know");
+  }
+}
+
 TEST(Inspect, AGoodLogIsWhatVerifySays) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());

@@ -1,4 +1,4 @@
-// policy apply | list | get | history | retire | test, requests create | approve | reject |
+// policy apply | list | get | history | diff | retire | test, requests create | approve | reject |
 // cancel | apply | list | show, checks post | list, gate check (issue 12; docs/approvals.md).
 #include <fmt/format.h>
 
@@ -43,6 +43,8 @@ struct ApprovalArgs {
   std::string check;
   std::string url;
   std::string description;
+  std::string from_version;  // policy diff
+  std::string to_version;
 };
 
 std::vector<Column> PolicyColumns() {
@@ -250,6 +252,43 @@ void AddPolicyGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Approva
     return s.RunObject(
         WithBody("POST", "/api/v1/policies/" + PathSegment(a->name) + "/retire", json::object{}),
         PolicyColumns());
+  });
+
+  CLI::App* diff = policy->add_subcommand("diff", "What changed between two versions of a policy");
+  diff->add_option("NAME", a->name, "Policy name")->required();
+  diff->add_option("V1", a->from_version, "The earlier version")->required();
+  diff->add_option("V2", a->to_version, "The later version")->required();
+  OnSelect(*diff, chosen, [a](Session& s, const Clock&) {
+    Result<int64_t> from = ParsePositiveInt(a->from_version, "V1");
+    if (!from.ok()) return s.Fail(from.status().message(), kExitUsage);
+    Result<int64_t> to = ParsePositiveInt(a->to_version, "V2");
+    if (!to.ok()) return s.Fail(to.status().message(), kExitUsage);
+    Session::Reply reply = s.Fetch(Get(
+        fmt::format("/api/v1/policies/{}/diff?from={}&to={}", PathSegment(a->name), *from, *to)));
+    if (reply.exit_code != kExitOk) return reply.exit_code;
+    if (s.format() != OutputFormat::kTable) {
+      PrintObject(reply.body, s.format(), s.out());
+      return kExitOk;
+    }
+    const json::object& body = reply.body.as_object();
+    const auto& before = body.at("from").as_object();
+    const auto& after = body.at("to").as_object();
+    s.out() << fmt::format("policy {}: version {} ({}) -> version {} ({})\n", Str(body, "policy"),
+                           Str(before, "version"), Str(before, "digest"), Str(after, "version"),
+                           Str(after, "digest"));
+    const auto& changes = body.at("changes").as_array();
+    if (changes.empty()) s.out() << "no change\n";
+    for (const auto& c : changes) {
+      const auto& change = c.as_object();
+      auto side = [&](std::string_view key) -> std::string {
+        const json::value* v = change.if_contains(key);
+        return v == nullptr ? "(absent)" : SerializeJson(*v);
+      };
+      std::string path = Str(change, "path");
+      s.out() << fmt::format("{}: {} -> {}\n", path.empty() ? "/" : path, side("before"),
+                             side("after"));
+    }
+    return kExitOk;
   });
 
   CLI::App* test = policy->add_subcommand("test",

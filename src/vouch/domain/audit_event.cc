@@ -34,6 +34,7 @@ json::object AuditEventJson(const AuditEvent& e) {
   o["outcome"] = e.outcome == Outcome::kDone ? "done" : "denied";
   if (e.outcome == Outcome::kDenied) o["reason"] = e.reason;
   if (e.count > 0) o["count"] = e.count;
+  if (!e.gate.is_null()) o["gate"] = e.gate;
   return o;
 }
 

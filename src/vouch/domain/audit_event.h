@@ -10,7 +10,12 @@
 
 namespace vouch {
 
-inline constexpr int kAuditSchemaVersion = 1;
+// The layout events are written in now. Schema 2 (issue 12) adds the optional top-level `gate`
+// of a gated move; an event archived by archive_existing says so in its `after` ("cause"). Events
+// of every schema from kOldestAuditSchemaVersion on stay valid forever: their stored bytes are
+// never rewritten, and readers and the verifier accept each.
+inline constexpr int kAuditSchemaVersion = 2;
+inline constexpr int kOldestAuditSchemaVersion = 1;
 
 enum class Outcome { kDone, kDenied };
 
@@ -37,12 +42,19 @@ struct AuditEvent {
   int64_t model_id = 0;
   std::string model_name;
   int64_t version = 0;
+  // Schema 2: on a move into a gated target, what let it in: {"policy", "policy_version",
+  // "fingerprint", "request" (null when no request did), "via"}. Null on every other event.
+  json::value gate;
+  // Not stored, not hashed: members added to this event's outbox payload only (the notifications'
+  // extra facts, e.g. request.opened's "recipients"). Empty for most events, whose outbox payload
+  // is the stored bytes.
+  json::object outbox_extra;
 };
 
 // Fills actor and source fields from the request context.
 AuditEvent EventFor(const RequestContext& ctx, std::string action);
 
-// The event's JSON object (schema 1), as stored, exported and hashed.
+// The event's JSON object (schema kAuditSchemaVersion), as stored, exported and hashed.
 json::object AuditEventJson(const AuditEvent& e);
 
 }  // namespace vouch

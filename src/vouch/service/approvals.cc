@@ -425,6 +425,9 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
   TimeMs now = ctx.Now();
   const Policy& p = l.policy();
   std::string why = fmt::format("applied by request {} ({})", l.request.id, how);
+  const json::object gate =
+      GateJson(l.record().name, l.record().version, eval.fingerprint, l.request.id,
+               l.request.break_glass ? "break_glass" : "request");
   bool exclusive = l.target.kind == TargetKind::kAlias;
   if (l.target.kind == TargetKind::kStage) {
     VOUCH_ASSIGN_OR_RETURN(Stage stage, ParseStage(l.target.name));
@@ -432,6 +435,11 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
       AuditEvent e = ModelEvent(ctx, Action::kVersionStageChanged, l.model, target.version);
       e.before = {{"stage", StageName(target.stage)}};
       e.after = {{"stage", StageName(to)}};
+      if (target.version == l.version.version) {
+        e.gate = gate;
+      } else {
+        MarkSuperseded(e.after, l.version.version);
+      }
       e.comment = std::move(comment);
       target.stage = to;
       target.updated_ms = now;
@@ -460,6 +468,7 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
       e.before =
           old ? json::value({{"alias", l.target.name}, {"version", *old}}) : json::value(nullptr);
       e.after = {{"alias", l.target.name}, {"version", l.version.version}};
+      e.gate = gate;
       e.comment = why;
       VOUCH_TRY(tx.SetAlias(l.model.id, l.target.name, l.version.version));
       VOUCH_TRY(change.Record(std::move(e)));
@@ -605,6 +614,11 @@ Result<PolicyApplyResult> ApprovalService::ApplyPolicies(const RequestContext& c
         }
         VOUCH_ASSIGN_OR_RETURN(json::value body, ParseJson(record.body));
         e.after = {{"version", record.version}, {"digest", record.digest}, {"policy", body}};
+        // Audit schema 2: what changed since the newest version, as `policy diff` shows it.
+        if (latest) {
+          e.after.as_object()["diff"] =
+              PolicyBodyDiff(e.before.as_object()["policy"], e.after.as_object()["policy"]);
+        }
         VOUCH_TRY(change.Record(std::move(e)));
       }
       for (const policy::Ref& ref : policy::References(p)) {
@@ -819,12 +833,19 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
                       .updated_ms = now};
     if (p.request_expiry_ms) r.expires_ms = now + *p.request_expiry_ms;
     VOUCH_TRY(tx.InsertRequest(r));
+    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, r.id, Permission::kEdit, true));
     AuditEvent e = RequestEvent(ctx, Action::kRequestOpened, m, r);
     e.before = nullptr;
     e.after = RequestJson(r, m.name, ctx.principal->name);
     e.comment = args.comment;
+    // For notifications (the outbox only): who could count toward each unmet rule, now.
+    if (l.governing) {
+      policy::GateInput with_candidates = l.input;
+      VOUCH_ASSIGN_OR_RETURN(with_candidates.candidates, Candidates(tx, l.policy()));
+      e.outbox_extra["recipients"] =
+          RecipientsJson(policy::Evaluate(l.policy(), with_candidates, *ctx.clock));
+    }
     VOUCH_TRY(change.Record(std::move(e)));
-    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, r.id, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(Evaluation eval, Advance(change, l, false));
     VOUCH_ASSIGN_OR_RETURN(out, ViewOf(tx, l.request, m.name));
     out.evaluation = std::move(eval);
@@ -1332,6 +1353,8 @@ Result<GateAllowance> ApprovalService::DirectMove(Change& change, const Model& r
                      {"request", l.request.id}}}};
         e.comment = "applied by a direct move";
         VOUCH_TRY(change.Record(std::move(e)));
+        allowed.gate = GateJson(l.record().name, l.record().version, eval.fingerprint, l.request.id,
+                                "request");
         if (target.kind == TargetKind::kAlias || p.archive_existing) {
           VOUCH_TRY(SupersedeOthers(change, l.model, l.request, v.version));
         }
@@ -1347,6 +1370,9 @@ Result<GateAllowance> ApprovalService::DirectMove(Change& change, const Model& r
         {"policy", record.name}, {"policy_version", record.version}, {"enforcement", "audit_only"}};
     e.comment = "a direct move that enforcement would refuse";
     VOUCH_TRY(change.Record(std::move(e)));
+    allowed.gate = GateJson(record.name, record.version,
+                            policy::VersionFingerprint(FactsOf(v, p), p, record.version),
+                            std::nullopt, "audit_only");
     return allowed;
   }
   return PermissionDenied(fmt::format("{} of model {} is gated by policy {} (version {}): {}", to,

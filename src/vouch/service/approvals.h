@@ -108,6 +108,13 @@ struct PolicyTestArgs {
   std::string target;
 };
 
+// Two versions of a policy and what changed between them (`vouch policy diff`).
+struct PolicyDiff {
+  store::PolicyRecord from;
+  store::PolicyRecord to;
+  json::array changes;  // PolicyBodyDiff
+};
+
 struct PolicyTestResult {
   bool gated = false;
   std::string policy;  // the file's policy that would govern
@@ -167,6 +174,10 @@ class ApprovalService : public MoveGate {
   // reviews of its newest open or approved request for the target, or as a new request by the
   // caller. READ on the model, and a token that may write (it is a POST).
   Result<PolicyTestResult> TestPolicy(const RequestContext& ctx, const PolicyTestArgs& args);
+  // What changed from version `from` of policy `name` to version `to` (approvals_audit.cc): the
+  // diff policy.applied records. NOT_FOUND as GetPolicy; INVALID_ARGUMENT for a version below 1.
+  Result<PolicyDiff> DiffPolicy(const RequestContext& ctx, std::string_view name, int64_t from,
+                                int64_t to);
 
   // ---- Requests.
   // FAILED_PRECONDITION when no policy gates the target for the model (move it directly) or the
@@ -255,5 +266,12 @@ json::object RequestJson(const store::ApprovalRequest& r, std::string_view model
 json::object EvaluationJson(const policy::Evaluation& e);
 json::object PolicyRecordJson(const store::PolicyRecord& p, bool with_body);
 json::object CheckJson(const store::VersionCheck& c);
+// request.opened's outbox "recipients" (approvals_audit.cc): for each rule not yet satisfied,
+// [{"rule": index, "text", "required", "missing", "could_approve": [usernames]}].
+json::array RecipientsJson(const policy::Evaluation& e);
+// The structural diff of two policies' canonical JSON (util/json_diff.h): [{"path", "before",
+// "after"}]. policy.applied's `after.diff` and `vouch policy diff`.
+json::array PolicyBodyDiff(const json::value& before, const json::value& after);
+json::object PolicyDiffJson(const PolicyDiff& d);
 
 }  // namespace vouch::service

@@ -3,7 +3,9 @@
 // through. The approval service implements it (approvals.h); without one nothing is gated.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "vouch/domain/model.h"
 #include "vouch/policy/target.h"
@@ -17,7 +19,32 @@ struct GateAllowance {
   bool gated = false;  // a policy governs the target
   // The governing policy says to archive the other versions in the stage (archive_existing).
   bool archive_existing = false;
+  // Audit schema 2: what let the move in, for the move's own event (AuditEvent::gate); null when
+  // the target is not gated. GateJson's shape.
+  json::value gate;
 };
+
+// A gated move's `gate` (audit schema 2): {"policy", "policy_version", "fingerprint", "request"
+// (the request's id, or null when none let it in), "via"}: "request" (applied by a request, or by
+// the direct move that finished a manual apply), "audit_only" (let through, flagged as
+// gate.violated), "break_glass".
+inline json::object GateJson(std::string_view policy, int64_t policy_version,
+                             std::string_view fingerprint, std::optional<int64_t> request,
+                             std::string_view via) {
+  return {{"policy", policy},
+          {"policy_version", policy_version},
+          {"fingerprint", fingerprint},
+          {"request", request ? json::value(*request) : json::value(nullptr)},
+          {"via", via}};
+}
+
+// What a version archived by archive_existing records in its event's `after`, beside the stage
+// (audit schema 2): {"cause": "superseded", "by_version": N}.
+inline void MarkSuperseded(json::value& after, int64_t by_version) {
+  json::object& o = after.as_object();
+  o["cause"] = "superseded";
+  o["by_version"] = by_version;
+}
 
 // Thread-safe.
 class MoveGate {

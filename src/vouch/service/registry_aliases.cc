@@ -30,16 +30,23 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, change.model, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, change.version));
     bool archive_existing = change.archive_existing;
+    json::value gate;
     if (gate_ != nullptr && IsActiveStage(stage) && v.stage != stage) {
       VOUCH_ASSIGN_OR_RETURN(GateAllowance allowed,
                              gate_->DirectMove(moving, m, v, policy::StageTarget(stage)));
       archive_existing = archive_existing || allowed.archive_existing;
+      gate = std::move(allowed.gate);
     }
     TimeMs now = ctx.Now();
     auto move = [&](ModelVersion& target, Stage to, std::string_view why) -> Status {
       AuditEvent e = ModelEvent(ctx, Action::kVersionStageChanged, m, target.version);
       e.before = {{"stage", StageName(target.stage)}};
       e.after = {{"stage", StageName(to)}};
+      if (target.version == v.version) {
+        e.gate = gate;
+      } else {
+        MarkSuperseded(e.after, v.version);
+      }
       e.comment = std::string(why);
       target.stage = to;
       target.updated_ms = now;
@@ -77,10 +84,14 @@ Result<ModelVersion> RegistryService::SetAlias(const RequestContext& ctx, std::s
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kEdit, true));
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, version));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
+    json::value gate;
     if (gate_ != nullptr && (!old || *old != version)) {
-      VOUCH_TRY(gate_->DirectMove(change, m, v, policy::AliasTarget(alias)).status());
+      VOUCH_ASSIGN_OR_RETURN(GateAllowance allowed,
+                             gate_->DirectMove(change, m, v, policy::AliasTarget(alias)));
+      gate = std::move(allowed.gate);
     }
     AuditEvent e = ModelEvent(ctx, Action::kAliasSet, m, version);
+    e.gate = std::move(gate);
     e.target["alias"] = alias;
     e.before = old ? json::value({{"alias", alias}, {"version", *old}}) : json::value(nullptr);
     e.after = {{"alias", alias}, {"version", version}};

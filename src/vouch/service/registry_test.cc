@@ -164,7 +164,7 @@ TEST_F(RegistryTest, CreatingAModelRecordsOneCompleteEvent) {
   EXPECT_EQ(m->created_by, "alice");
 
   json::object e = OnlyEventSince(0);
-  EXPECT_EQ(e["schema"], J("1"));
+  EXPECT_EQ(e["schema"], J("2"));
   EXPECT_EQ(e["seq"], J("1"));
   EXPECT_EQ(e["time_ms"], J(std::to_string(kT0)));
   EXPECT_EQ(e["time"], J(R"("2023-11-14T22:13:20.000Z")"));
@@ -600,7 +600,7 @@ TEST_F(RegistryTest, ArchiveExistingMovesTheOtherHoldersInOneTransaction) {
     EXPECT_EQ(events[i]["target"],
               J(fmt::format(R"({{"type":"model_version","model":"m","version":{}}})", i + 1)));
     EXPECT_EQ(events[i]["before"], J(R"({"stage":"Production"})"));
-    EXPECT_EQ(events[i]["after"], J(R"({"stage":"Archived"})"));
+    EXPECT_EQ(events[i]["after"], J(R"({"stage":"Archived","cause":"superseded","by_version":4})"));
     EXPECT_EQ(events[i]["comment"], J(R"("archived because version 4 moved to Production")"));
   }
   EXPECT_EQ(events[2]["target"], J(R"({"type":"model_version","model":"m","version":4})"));

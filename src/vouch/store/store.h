@@ -265,6 +265,8 @@ class Tx {
   virtual Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
                                TimeMs created_ms) = 0;
   virtual Result<int64_t> CountPendingOutbox() = 0;
+  // The payload of event `event_seq`'s outbox row; none when the event has none (a denial).
+  virtual Result<std::optional<std::string>> OutboxPayload(int64_t event_seq) = 0;
 
   // ---- Idempotency keys (issue 10). The claim a row holds is named by its created_ms: the
   // update and delete methods touch the row only while it still holds that claim, and say whether

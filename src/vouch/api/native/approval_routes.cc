@@ -112,6 +112,23 @@ Result<HttpResponse> PolicyHistory(ApprovalService& s, const Call& c) {
   return Ok({{"versions", std::move(items)}});
 }
 
+// GET /policies/{policy}/diff?from=V1&to=V2: both required, positive integers.
+Result<HttpResponse> DiffPolicy(ApprovalService& s, const Call& c) {
+  int64_t versions[2] = {0, 0};
+  const char* const names[2] = {"from", "to"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string* v = c.query.First(names[i]);
+    if (v == nullptr) return InvalidArgument(fmt::format("{} is required", names[i]));
+    VOUCH_ASSIGN_OR_RETURN(versions[i], ParseInt(names[i], *v));
+    if (versions[i] < 1) {
+      return InvalidArgument(fmt::format("{} must be a positive integer", names[i]));
+    }
+  }
+  VOUCH_ASSIGN_OR_RETURN(service::PolicyDiff d,
+                         s.DiffPolicy(c.ctx, c.path.at("policy"), versions[0], versions[1]));
+  return Ok(service::PolicyDiffJson(d));
+}
+
 Result<HttpResponse> RetirePolicy(ApprovalService& s, const Call& c) {
   VOUCH_ASSIGN_OR_RETURN(store::PolicyRecord p, s.RetirePolicy(c.ctx, c.path.at("policy")));
   return Ok(service::PolicyRecordJson(p, false));
@@ -290,6 +307,7 @@ constexpr Endpoint kEndpoints[] = {
     {"GET", "/policies/{policy}/versions", Access::kAuthenticated, PolicyHistory},
     {"GET", "/policies/{policy}/versions/{n}", Access::kAuthenticated, GetPolicy},
     {"POST", "/policies/{policy}/retire", Access::kAdmin, RetirePolicy},
+    {"GET", "/policies/{policy}/diff", Access::kAuthenticated, DiffPolicy},
     {"POST", "/requests", Access::kAuthenticated, CreateRequest},
     {"GET", "/requests", Access::kAuthenticated, ListRequests},
     {"GET", "/requests/{id}", Access::kAuthenticated, ShowRequest},

@@ -14,6 +14,7 @@ constexpr char kEnqueueOutbox[] =
     "INSERT INTO outbox (event_seq, topic, payload, created_ms, next_attempt_ms) "
     "VALUES ($1, $2, $3, $4, $4)";
 constexpr char kCountPendingOutbox[] = "SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL";
+constexpr char kOutboxPayload[] = "SELECT payload FROM outbox WHERE event_seq = $1";
 
 }  // namespace
 
@@ -71,6 +72,13 @@ Result<int64_t> SqlTx::CountPendingOutbox() {
   VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(kCountPendingOutbox));
   VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
   return row ? rows->Int(0) : 0;
+}
+
+Result<std::optional<std::string>> SqlTx::OutboxPayload(int64_t event_seq) {
+  VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(kOutboxPayload, {event_seq}));
+  VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(rows->Text(0));
 }
 
 }  // namespace vouch::store

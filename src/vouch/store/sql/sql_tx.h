@@ -169,6 +169,7 @@ class SqlTx : public Tx {
   Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
                        TimeMs created_ms) override;
   Result<int64_t> CountPendingOutbox() override;
+  Result<std::optional<std::string>> OutboxPayload(int64_t event_seq) override;
   // Leases: lease_repository.cc.
   Result<int64_t> LeaseEpoch(std::string_view name) override;
   Result<int64_t> TakeLease(std::string_view name, std::string_view holder, TimeMs now) override;
