@@ -77,7 +77,9 @@ class ApprovalsReauthTest : public ::testing::TestWithParam<std::string> {
     auto made = identity_->CreateUser(
         admin_, {.name = name, .display_name = display_name, .password = PasswordOf(name)});
     EXPECT_TRUE(made.ok()) << made.status().ToString();
-    if (!role.empty()) EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
+    if (!role.empty()) {
+      EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
+    }
     auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
     EXPECT_TRUE(token.ok()) << token.status().ToString();
     auto who = auth_->AuthenticateBearer(token->token);

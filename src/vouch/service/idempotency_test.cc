@@ -145,11 +145,27 @@ TEST_P(IdempotencyTest, TheKeptAnswerIsSealedAndDoesNotOpenUnderAnotherMasterKey
   ASSERT_TRUE(plain.has_value());
   EXPECT_EQ(plain->find("vch_secret_value"), std::string::npos);
 
+  // Under another master key the body's digest differs too: nothing is replayed.
   Idempotency other(*executor_, std::string(kSealKeyBytes, '\x33'));
   RequestContext retry = Ctx();
   auto r = other.Claim(retry, "k", kCreate, kBody);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().code(), StatusCode::kIdempotencyKeyReused);
+  // A row whose digest matches (the bare SHA-256 rows had before the digest was keyed) still
+  // does not open under another master key.
+  store::IdempotencyRecord bare = *row;
+  bare.principal_id = 8;
+  bare.body_sha256 = Sha256Hex(kBody);
+  ASSERT_TRUE(executor_
+                  ->Bookkeep([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(bool inserted, tx.InsertIdempotencyKey(bare));
+                    return inserted ? OkStatus() : Internal("not inserted");
+                  })
+                  .ok());
+  RequestContext as_8 = Ctx(8);
+  auto opened = other.Claim(as_8, "k", kCreate, kBody);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kInternal);
 }
 
 TEST_P(IdempotencyTest, AnotherBodyOrAnotherRequestWithTheKeyIs422AndChangesNothing) {
