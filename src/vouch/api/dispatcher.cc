@@ -129,8 +129,10 @@ Result<HttpResponse> Dispatcher::Invoke(const DoorSpec& /*door*/, const Route& r
 HttpResponse Dispatcher::Fail(const DoorSpec& door, std::string_view method, std::string_view path,
                               const Status& s, bool authenticated,
                               const RequestContext& ctx) const {
-  // Refusals are denials; so are sign-ins refused while throttled (429).
+  // Refusals are denials; so are sign-ins refused while throttled (429) and a signature's wrong
+  // password (a re-authentication, counted as a failed sign-in).
   if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnauthenticated ||
+      s.code() == StatusCode::kReauthFailed ||
       (!authenticated && s.code() == StatusCode::kResourceExhausted)) {
     auth_.RecordDenial(ctx, s.message());
   }

@@ -9,7 +9,7 @@ namespace {
 // AWS types and statuses follow the sagemaker service model (ResourceNotFound, ResourceInUse,
 // ConflictException, ValidationException) and AWS's common errors (AccessDeniedException,
 // ThrottlingException, UnrecognizedClientException, InternalFailure, ServiceUnavailable).
-constexpr std::array<ErrorInfo, 20> kErrorTable = {{
+constexpr std::array<ErrorInfo, 22> kErrorTable = {{
     {"OK", 200, "", 200, "", 200},
     {"CANCELLED", 499, "CANCELLED", 499, "RequestCanceled", 400},
     {"UNKNOWN", 500, "INTERNAL_ERROR", 500, "InternalFailure", 500},
@@ -30,6 +30,10 @@ constexpr std::array<ErrorInfo, 20> kErrorTable = {{
     {"RESOURCE_EXHAUSTED", 413, "REQUEST_LIMIT_EXCEEDED", 413, "ValidationException", 413},
     {"UNIMPLEMENTED", 405, "ENDPOINT_NOT_FOUND", 405, "UnknownOperationException", 405},
     {"IDEMPOTENCY_KEY_REUSED", 422, "INVALID_PARAMETER_VALUE", 422, "ValidationException", 400},
+    // Re-authentication for a signature: MLflow and AWS clients know only their own codes, so
+    // these read there as UNAUTHENTICATED does (the message says which).
+    {"REAUTH_REQUIRED", 401, "UNAUTHENTICATED", 401, "UnrecognizedClientException", 400},
+    {"REAUTH_FAILED", 401, "UNAUTHENTICATED", 401, "UnrecognizedClientException", 400},
 }};
 
 }  // namespace

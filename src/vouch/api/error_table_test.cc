@@ -28,6 +28,8 @@ constexpr StatusCode kAllCodes[] = {
     StatusCode::kPayloadTooLarge,
     StatusCode::kMethodNotAllowed,
     StatusCode::kIdempotencyKeyReused,
+    StatusCode::kReauthRequired,
+    StatusCode::kReauthFailed,
 };
 
 TEST(ErrorTable, MapsTheCanonicalCodesToTheirNativeNameAndStatus) {
@@ -81,6 +83,18 @@ TEST(ErrorTable, AReusedIdempotencyKeyIs422OnTheNativeAndMlflowDoors) {
   EXPECT_EQ(info.http_status, 422);
   EXPECT_EQ(info.mlflow_code, "INVALID_PARAMETER_VALUE");
   EXPECT_EQ(info.mlflow_http_status, 422);
+}
+
+TEST(ErrorTable, ReauthenticationCodesAre401WithTheirOwnNativeNamesAndUnauthenticatedElsewhere) {
+  for (StatusCode code : {StatusCode::kReauthRequired, StatusCode::kReauthFailed}) {
+    const ErrorInfo& info = InfoFor(code);
+    EXPECT_EQ(info.http_status, 401);
+    EXPECT_EQ(info.mlflow_code, "UNAUTHENTICATED");
+    EXPECT_EQ(info.mlflow_http_status, 401);
+    EXPECT_EQ(info.aws_type, "UnrecognizedClientException");
+  }
+  EXPECT_EQ(InfoFor(StatusCode::kReauthRequired).name, "REAUTH_REQUIRED");
+  EXPECT_EQ(InfoFor(StatusCode::kReauthFailed).name, "REAUTH_FAILED");
 }
 
 TEST(ErrorTable, AlreadyExistsIs409NativelyButMlflowSays400) {

@@ -79,6 +79,7 @@ Status App::SetUp(const AppOptions& options) {
       std::make_unique<service::RegistryService>(*executor_, service::PageTokens(page_key), authz);
   identity_ = std::make_unique<service::IdentityService>(*executor_, *auth_, authz);
   approvals_ = std::make_unique<service::ApprovalService>(*executor_, authz);
+  approvals_->SetReauthenticator(auth_.get());
   registry_->SetGate(approvals_.get());
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());

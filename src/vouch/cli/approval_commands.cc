@@ -36,6 +36,7 @@ struct ApprovalArgs {
   std::string comment;
   std::string meaning = "approved";
   std::string fingerprint;
+  bool password_stdin = false;
   std::string id;
   bool mine = false;
   bool to_review = false;
@@ -93,6 +94,47 @@ json::object ReviewBody(const ApprovalArgs& a) {
   if (!a.meaning.empty()) body["meaning"] = a.meaning;
   if (!a.fingerprint.empty()) body["fingerprint"] = a.fingerprint;
   return body;
+}
+
+// `requests approve|reject`. Under a policy with `reauth: true` the server wants the signer's
+// password with the review: read from standard input up front with --password-stdin; otherwise,
+// when the server answers REAUTH_REQUIRED and a person is at the terminal, asked for there
+// (without echo) and the review sent once more. The password is never printed.
+int Review(Session& s, const ApprovalArgs& a, std::string_view verb) {
+  json::object body = ReviewBody(a);
+  Prompter* prompter = s.env() != nullptr ? s.env()->prompter : nullptr;
+  auto read_password = [&](std::string_view prompt) -> Result<std::string> {
+    if (prompter == nullptr) return InvalidArgument("no terminal or standard input to read from");
+    VOUCH_ASSIGN_OR_RETURN(std::string password, prompter->ReadLine(prompt, true));
+    if (password.empty()) return InvalidArgument("the password is empty");
+    return password;
+  };
+  if (a.password_stdin) {
+    Result<std::string> password = read_password("Password: ");
+    if (!password.ok()) return s.Fail(password.status().message(), kExitUsage);
+    body["password"] = *password;
+    return s.RunObject(RequestAction(a, verb, std::move(body)), RequestColumns());
+  }
+  Result<HttpRequest> request = RequestAction(a, verb, body);
+  if (!request.ok()) return s.Fail(request.status().message(), kExitUsage);
+  Session::Reply reply = s.FetchHandling(*request, "REAUTH_REQUIRED");
+  if (reply.error_code == "REAUTH_REQUIRED") {
+    if (prompter == nullptr || !prompter->interactive()) {
+      return s.Fail(fmt::format("REAUTH_REQUIRED: request {}'s policy requires your password to "
+                                "sign; give it on standard input with --password-stdin",
+                                a.id),
+                    kExitRefused);
+    }
+    Result<std::string> password =
+        read_password(fmt::format("Password to sign request {} (re-authentication): ", a.id));
+    if (!password.ok()) return s.Fail(password.status().message(), kExitUsage);
+    body["password"] = *password;
+    return s.RunObject(RequestAction(a, verb, std::move(body)), RequestColumns());
+  }
+  if (reply.exit_code != kExitOk) return reply.exit_code;
+  const std::vector<Column> columns = RequestColumns();
+  if (!reply.body.is_null()) PrintObject(reply.body, s.format(), s.out(), &columns);
+  return kExitOk;
 }
 
 std::string Str(const json::object& o, std::string_view key) {
@@ -350,9 +392,10 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
                        "reviewed, validated, approved (default) or released");
     review->add_option("--fingerprint", a->fingerprint,
                        "Refuse (409 ABORTED) unless the version still has this fingerprint");
-    OnSelect(*review, chosen, [a, verb](Session& s, const Clock&) {
-      return s.RunObject(RequestAction(*a, verb, ReviewBody(*a)), RequestColumns());
-    });
+    review->add_flag("--password-stdin", a->password_stdin,
+                     "Read your password (one line) from standard input and sign with it, for a "
+                     "policy with reauth: true (at a terminal it is asked for when needed)");
+    OnSelect(*review, chosen, [a, verb](Session& s, const Clock&) { return Review(s, *a, verb); });
   }
 
   CLI::App* cancel = requests->add_subcommand("cancel", "Cancel an open or approved request");

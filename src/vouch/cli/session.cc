@@ -32,6 +32,15 @@ int ExitCodeForTransportFailure(const Status& status) {
   return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitUnreachable;
 }
 
+std::string ErrorCodeOf(const HttpResponse& response) {
+  Result<json::value> body = ParseJson(response.body);
+  if (!body.ok() || !body->is_object()) return "";
+  const json::value* error = body->get_object().if_contains("error");
+  const json::value* code =
+      error != nullptr && error->is_object() ? error->get_object().if_contains("code") : nullptr;
+  return code != nullptr && code->is_string() ? std::string(code->get_string()) : "";
+}
+
 std::string RefusalMessage(const HttpResponse& response) {
   Result<json::value> body = ParseJson(response.body);
   if (body.ok() && body->is_object()) {
@@ -154,7 +163,9 @@ int Session::Fail(std::string_view message, int exit_code) {
   return exit_code;
 }
 
-Session::Reply Session::Fetch(const HttpRequest& request) {
+Session::Reply Session::Fetch(const HttpRequest& request) { return FetchHandling(request, ""); }
+
+Session::Reply Session::FetchHandling(const HttpRequest& request, std::string_view code) {
   int exit_code = kExitOk;
   HttpTransport* transport = Transport(exit_code);
   if (transport == nullptr) return {exit_code, {}};
@@ -177,6 +188,9 @@ Session::Reply Session::Fetch(const HttpRequest& request) {
     return {Fail(response.status().message(), ExitCodeForTransportFailure(response.status())), {}};
   }
   if (ExitCodeForHttpStatus(response->status) != kExitOk) {
+    if (!code.empty() && ErrorCodeOf(*response) == code) {
+      return {ExitCodeForHttpStatus(response->status), {}, std::string(code)};
+    }
     return {Fail(RefusalText(*response), ExitCodeForHttpStatus(response->status)), {}};
   }
   if (response->body.empty()) return {};

@@ -37,6 +37,8 @@ int ExitCodeForTransportFailure(const Status& status);
 // The text printed after "vouch: " for a refusal: "CODE: message" from the native error body, or
 // "HTTP <status>: <start of body>" when the body is not one (a proxy's error page, say).
 std::string RefusalMessage(const HttpResponse& response);
+// The native error body's code ("REAUTH_REQUIRED"); empty when the body is not one.
+std::string ErrorCodeOf(const HttpResponse& response);
 
 // A fresh Idempotency-Key for one command's POST: "cli-" and 32 hex digits.
 std::string NewIdempotencyKey();
@@ -140,6 +142,8 @@ class Session {
   struct Reply {
     int exit_code = kExitOk;
     json::value body;  // null for an empty (204) body
+    // FetchHandling only: the native error code of a refusal left to the caller.
+    std::string error_code;
   };
   // Sends one request; on failure the reason is already printed and exit_code is set. A POST goes
   // out with a fresh Idempotency-Key and, when no answer came (the server unreachable, the
@@ -147,6 +151,9 @@ class Session {
   // to kMaxAttempts in all, so a create whose answer was lost is not applied twice. A retry that
   // finds the first attempt still running (409 ABORTED) is retried too.
   Reply Fetch(const HttpRequest& request);
+  // As Fetch, except that a refusal whose native error code is `code` (REAUTH_REQUIRED, say) is
+  // not printed: the reply carries it in `error_code`, with exit code 1, for the caller to act on.
+  Reply FetchHandling(const HttpRequest& request, std::string_view code);
 
   static constexpr int kMaxAttempts = 3;
   // The pause before the n-th retry is n times this (tests set 0).

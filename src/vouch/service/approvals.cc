@@ -863,6 +863,8 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
   VOUCH_ASSIGN_OR_RETURN(policy::Meaning meaning,
                          policy::ParseMeaning(args.meaning.empty() ? "approved" : args.meaning));
   if (Utf8Length(args.comment) > kMaxComment) return InvalidArgument("comment is too long");
+  // Outside the transaction: a password hash takes tens of milliseconds and holds no row.
+  VOUCH_ASSIGN_OR_RETURN(const bool reauthenticated, Reauthenticate(ctx, args));
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
@@ -883,14 +885,6 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
     }
     if (p.comment_required && args.comment.empty()) {
       return InvalidArgument(fmt::format("policy {} requires a comment", p.name));
-    }
-    // Fail closed until signatures carry the signer's password (a later step): a policy that
-    // asks for re-authentication is never satisfied by a token alone.
-    if (p.reauth) {
-      return FailedPrecondition(fmt::format(
-          "policy {} requires re-authentication (reauth: true), which this server does not take "
-          "yet; no review can be signed under it",
-          p.name));
     }
     std::string fingerprint =
         policy::VersionFingerprint(l.input.version, p, l.input.policy_version);
@@ -918,6 +912,8 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
                                             ctx.principal->name, id, p.name, reason));
       }
     }
+    // Last, so that a password is asked for only when nothing else stands in the way.
+    VOUCH_TRY(CheckSignature(p, me, reauthenticated));
     store::ApprovalReview review{
         .request_id = id,
         .reviewer_id = ctx.principal->id,

@@ -26,6 +26,7 @@
 #include "vouch/domain/principal.h"
 #include "vouch/policy/evaluator.h"
 #include "vouch/policy/policy.h"
+#include "vouch/service/auth_service.h"
 #include "vouch/service/authorizer.h"
 #include "vouch/service/executor.h"
 #include "vouch/service/gate.h"
@@ -63,6 +64,9 @@ struct ReviewArgs {
   std::string comment;
   std::string meaning;      // empty: "approved"
   std::string fingerprint;  // when set: ABORTED unless it is the version's fingerprint now
+  // The signer's password, for a policy with `reauth: true` (empty: none given). Checked by the
+  // sign-in code when given; never logged, stored, or put in an event.
+  std::string password;
 };
 
 struct RequestQuery {
@@ -188,9 +192,14 @@ class ApprovalService : public MoveGate {
   Result<RequestView> CreateRequest(const RequestContext& ctx, const RequestArgs& args);
   // NOT_FOUND "request N not found"; FAILED_PRECONDITION unless it is open; PERMISSION_DENIED
   // for a service account or someone no rule lets sign (with the reason); ABORTED when
-  // `args.fingerprint` is not the version's fingerprint now; FAILED_PRECONDITION under a policy
-  // with `reauth: true` (re-authentication is a later step: fail closed). Approving may satisfy the
-  // last rule, and then (on_approval: apply) applies the move in the same transaction.
+  // `args.fingerprint` is not the version's fingerprint now. Re-authentication
+  // (approvals_reauth.cc): a password given in `args` is always checked first, by the sign-in code
+  // and its throttle: REAUTH_FAILED when wrong (a failed sign-in), RESOURCE_EXHAUSTED while the
+  // caller's sign-ins back off. Under a policy with `reauth: true` the signature needs the caller
+  // to have proved its password in this very call (that password, or HTTP Basic): REAUTH_REQUIRED
+  // otherwise (a token or a session alone), and FAILED_PRECONDITION for a caller without a display
+  // name (the signature's printed name). Approving may satisfy the last rule, and then
+  // (on_approval: apply) applies the move in the same transaction.
   Result<RequestView> Approve(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
   // As Approve; closes the request as rejected.
   Result<RequestView> Reject(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
@@ -236,6 +245,11 @@ class ApprovalService : public MoveGate {
   Result<std::vector<CommentView>> ListComments(const RequestContext& ctx, std::string_view model,
                                                 int64_t version);
 
+  // ---- Re-authentication (approvals_reauth.cc). The sign-in code that checks a signer's
+  // password (AuthService::AuthenticatePassword: its throttle, its failure counts). Without one,
+  // only a call authenticated by password (HTTP Basic) signs under `reauth: true`.
+  void SetReauthenticator(AuthService* auth) { auth_ = auth; }
+
   // MoveGate (gate.h).
   Result<GateAllowance> DirectMove(Change& change, const Model& m, const ModelVersion& v,
                                    const policy::Target& target) override;
@@ -254,10 +268,17 @@ class ApprovalService : public MoveGate {
                              bool approve);
   Result<RequestView> ViewOf(store::Tx& tx, const store::ApprovalRequest& r,
                              std::string_view model);
+  // Re-authentication (approvals_reauth.cc). Whether the caller proved its password in this call.
+  Result<bool> Reauthenticate(const RequestContext& ctx, const ReviewArgs& args);
+  // OK unless `p` asks for re-authentication and the signer has not given it or has no display
+  // name to sign with.
+  static Status CheckSignature(const policy::Policy& p, const policy::Person& signer,
+                               bool reauthenticated);
 
   MutationExecutor& executor_;
   store::Store& store_;
   const Authorizer authz_;
+  AuthService* auth_ = nullptr;  // set before serving (SetReauthenticator)
 };
 
 // The JSON forms the doors and the audit log share.

@@ -419,7 +419,7 @@ TEST_P(ApprovalsTest, APolicyAskingForReauthenticationIsNeverSatisfiedByATokenAl
     reauth: true
 )");
   int64_t id = Request(dana_);
-  EXPECT_EQ(CodeOf(Approve(eli_, id)), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CodeOf(Approve(eli_, id)), StatusCode::kReauthRequired);
   EXPECT_EQ(StageOf(1), Stage::kNone);
 }
 

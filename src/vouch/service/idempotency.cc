@@ -15,6 +15,13 @@ std::string AssociatedData(int64_t principal_id, std::string_view key) {
 
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
+// What the row keeps of a request's body: an HMAC under a key derived from the master key, never
+// a bare SHA-256, since a body may carry a secret (a signer's password, a new user's) that a plain
+// digest would let anyone holding the database test guesses against.
+std::string BodyDigest(std::string_view master_key, std::string_view body) {
+  return HexEncode(HmacSha256(HmacSha256(master_key, "vouch idempotency body digest v1"), body));
+}
+
 }  // namespace
 
 Status CheckIdempotencyKey(std::string_view key) {
@@ -45,7 +52,7 @@ Result<std::optional<IdempotentAnswer>> Idempotency::Claim(RequestContext& ctx,
   claim.principal_id = ctx.principal->id;
   claim.key = std::string(key);
   claim.request = std::string(request);
-  claim.body_sha256 = Sha256Hex(body);
+  claim.body_sha256 = BodyDigest(master_key_, body);
   claim.state = store::IdempotencyState::kInFlight;
   claim.created_ms = now;
   claim.expires_ms = now + options_.ttl_ms;
@@ -61,7 +68,10 @@ Result<std::optional<IdempotentAnswer>> Idempotency::Claim(RequestContext& ctx,
                              found->created_ms + options_.takeover_ms <= now;
       if (expired || abandoned) {
         VOUCH_TRY(tx.DeleteIdempotencyKey(found->principal_id, found->key, found->created_ms));
-      } else if (found->request != claim.request || found->body_sha256 != claim.body_sha256) {
+      } else if (found->request != claim.request ||
+                 (found->body_sha256 != claim.body_sha256 &&
+                  // A row claimed before the digest was keyed holds the body's bare SHA-256.
+                  found->body_sha256 != Sha256Hex(body))) {
         return Status(StatusCode::kIdempotencyKeyReused,
                       fmt::format("the Idempotency-Key was first used with another request ({}) "
                                   "or another body; use a new key for a new request",

@@ -11,7 +11,8 @@
 //             new API token); any other answer deletes the row, so only committed answers are
 //             replayed and a refused or failed request leaves no record.
 // A second request with the key gets: the kept answer, when the first one is done and the method,
-// path and body (compared by SHA-256, so byte for byte) are the same; 422
+// path and body (compared by an HMAC under a key derived from the master key, so byte for byte,
+// and a password in a body cannot be guessed from the row) are the same; 422
 // IDEMPOTENCY_KEY_REUSED when any of them differs; 409 ABORTED while the first is in flight or
 // applied but not done. An in_flight row older than `takeover_ms` (its server died before
 // committing) and an expired row are replaced by a new claim. Prune() deletes expired rows.

@@ -77,8 +77,46 @@ TEST_P(IdempotencyTest, TheFirstClaimRunsTheRequestAndHoldsTheKeyInFlight) {
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->state, store::IdempotencyState::kInFlight);
   EXPECT_EQ(row->request, kCreate);
-  EXPECT_EQ(row->body_sha256, Sha256Hex(kBody));
+  EXPECT_EQ(row->body_sha256.size(), 64u);
   EXPECT_EQ(row->expires_ms, kT0 + 24 * 3600 * 1000);
+}
+
+TEST_P(IdempotencyTest, TheRowKeepsAKeyedDigestOfTheBodyNeverItsBareSha256) {
+  // A body may carry a password: a bare SHA-256 of it would let guesses be tested offline.
+  constexpr char kSecretBody[] = R"({"comment":"ok","password":"correct horse battery"})";
+  RequestContext ctx = Ctx();
+  ASSERT_TRUE(Claim(ctx, "k", kSecretBody).ok());
+  auto row = Row(7, "k");
+  ASSERT_TRUE(row.has_value());
+  EXPECT_NE(row->body_sha256, Sha256Hex(kSecretBody));
+  // Under another master key the digest differs.
+  Idempotency other(*executor_, std::string(kSealKeyBytes, '\x33'));
+  RequestContext elsewhere = Ctx(8);
+  ASSERT_TRUE(other.Claim(elsewhere, "k", kCreate, kSecretBody).ok());
+  auto other_row = Row(8, "k");
+  ASSERT_TRUE(other_row.has_value());
+  EXPECT_NE(other_row->body_sha256, row->body_sha256);
+}
+
+TEST_P(IdempotencyTest, AKeyClaimedWhenDigestsWereBareSha256StillMatchesItsBody) {
+  store::IdempotencyRecord old{.principal_id = 7,
+                               .key = "k",
+                               .request = kCreate,
+                               .body_sha256 = Sha256Hex(kBody),
+                               .state = store::IdempotencyState::kInFlight,
+                               .created_ms = kT0,
+                               .expires_ms = kT0 + 3600 * 1000};
+  ASSERT_TRUE(executor_
+                  ->Bookkeep([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(bool inserted, tx.InsertIdempotencyKey(old));
+                    return inserted ? OkStatus() : Internal("not inserted");
+                  })
+                  .ok());
+  RequestContext same = Ctx();
+  EXPECT_EQ(Claim(same).status().code(), StatusCode::kAborted);  // in flight: the same request
+  RequestContext other = Ctx();
+  EXPECT_EQ(Claim(other, "k", R"({"name":"n"})").status().code(),
+            StatusCode::kIdempotencyKeyReused);
 }
 
 TEST_P(IdempotencyTest, TheSameRequestAgainGetsTheFirstAnswerByteForByte) {
@@ -107,11 +145,27 @@ TEST_P(IdempotencyTest, TheKeptAnswerIsSealedAndDoesNotOpenUnderAnotherMasterKey
   ASSERT_TRUE(plain.has_value());
   EXPECT_EQ(plain->find("vch_secret_value"), std::string::npos);
 
+  // Under another master key the body's digest differs too: nothing is replayed.
   Idempotency other(*executor_, std::string(kSealKeyBytes, '\x33'));
   RequestContext retry = Ctx();
   auto r = other.Claim(retry, "k", kCreate, kBody);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().code(), StatusCode::kIdempotencyKeyReused);
+  // A row whose digest matches (the bare SHA-256 rows had before the digest was keyed) still
+  // does not open under another master key.
+  store::IdempotencyRecord bare = *row;
+  bare.principal_id = 8;
+  bare.body_sha256 = Sha256Hex(kBody);
+  ASSERT_TRUE(executor_
+                  ->Bookkeep([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(bool inserted, tx.InsertIdempotencyKey(bare));
+                    return inserted ? OkStatus() : Internal("not inserted");
+                  })
+                  .ok());
+  RequestContext as_8 = Ctx(8);
+  auto opened = other.Claim(as_8, "k", kCreate, kBody);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kInternal);
 }
 
 TEST_P(IdempotencyTest, AnotherBodyOrAnotherRequestWithTheKeyIs422AndChangesNothing) {

@@ -7,7 +7,7 @@ namespace vouch {
 namespace {
 
 // Indexed by StatusCode.
-constexpr std::array<std::string_view, 20> kNames = {
+constexpr std::array<std::string_view, 22> kNames = {
     "OK",
     "CANCELLED",
     "UNKNOWN",
@@ -28,6 +28,8 @@ constexpr std::array<std::string_view, 20> kNames = {
     "RESOURCE_EXHAUSTED",  // kPayloadTooLarge
     "UNIMPLEMENTED",       // kMethodNotAllowed
     "IDEMPOTENCY_KEY_REUSED",
+    "REAUTH_REQUIRED",
+    "REAUTH_FAILED",
 };
 
 }  // namespace

@@ -40,6 +40,12 @@ enum class StatusCode {
   // Not in abseil's set: an Idempotency-Key sent again with another request (another body, method
   // or path) than it was first used for. Wire name IDEMPOTENCY_KEY_REUSED, status 422.
   kIdempotencyKeyReused,
+  // Not in abseil's set: a signature under a policy with `reauth: true` sent without the signer's
+  // password (a token or session alone). Wire name REAUTH_REQUIRED, status 401.
+  kReauthRequired,
+  // Not in abseil's set: the password a signature carried is wrong. Wire name REAUTH_FAILED,
+  // status 401; it counts toward the sign-in throttle.
+  kReauthFailed,
 };
 
 // The code's wire name, e.g. "NOT_FOUND" (also the native API's error code). The two codes outside

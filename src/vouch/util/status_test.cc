@@ -17,6 +17,8 @@ TEST(StatusCodeName, NamesEachAbseilCodeOnceAndTheTwoDoorCodesAfterTheirNearest)
   EXPECT_EQ(StatusCodeName(StatusCode::kPayloadTooLarge), "RESOURCE_EXHAUSTED");
   EXPECT_EQ(StatusCodeName(StatusCode::kMethodNotAllowed), "UNIMPLEMENTED");
   EXPECT_EQ(StatusCodeName(StatusCode::kIdempotencyKeyReused), "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(StatusCodeName(StatusCode::kReauthRequired), "REAUTH_REQUIRED");
+  EXPECT_EQ(StatusCodeName(StatusCode::kReauthFailed), "REAUTH_FAILED");
 }
 
 TEST(Status, DefaultIsOk) {

@@ -399,7 +399,7 @@ HttpResponse MlflowError(const Status& status, const RequestContext& /*ctx*/) {
   const ErrorInfo& info = InfoFor(status.code());
   json::object body{{"error_code", info.mlflow_code}, {"message", status.message()}};
   HttpResponse r = HttpResponse::Json(info.mlflow_http_status, SerializeJson(body));
-  if (status.code() == StatusCode::kUnauthenticated) {
+  if (InfoFor(status.code()).mlflow_http_status == 401) {
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"mlflow\"");
   }
   return r;

@@ -203,7 +203,8 @@ Result<HttpResponse> ShowRequest(ApprovalService& s, const Call& c) {
 template <bool kApprove>
 Result<HttpResponse> ReviewRequest(ApprovalService& s, const Call& c) {
   VOUCH_ASSIGN_OR_RETURN(int64_t id, IdParam(c));
-  VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"comment", "meaning", "fingerprint"}));
+  VOUCH_ASSIGN_OR_RETURN(json::object body,
+                         Body(c, {"comment", "meaning", "fingerprint", "password"}));
   service::ReviewArgs args;
   VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
   VOUCH_ASSIGN_OR_RETURN(auto meaning, OptionalString(body, "meaning"));
@@ -211,6 +212,9 @@ Result<HttpResponse> ReviewRequest(ApprovalService& s, const Call& c) {
   args.comment = comment.value_or("");
   args.meaning = meaning.value_or("");
   args.fingerprint = fingerprint.value_or("");
+  // The signer's password, for a policy with `reauth: true` (never logged or kept).
+  VOUCH_ASSIGN_OR_RETURN(auto password, OptionalString(body, "password"));
+  args.password = password.value_or("");
   // If-Match carries the fingerprint as well (quoted, as an entity tag).
   std::string_view if_match = c.request.Header("if-match");
   if (!if_match.empty()) {

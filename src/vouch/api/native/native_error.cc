@@ -36,7 +36,7 @@ HttpResponse NativeError(const Status& status, const RequestContext& ctx) {
       {"error",
        {{"code", info.name}, {"message", status.message()}, {"request_id", ctx.request_id}}}};
   HttpResponse r = HttpResponse::Json(info.http_status, SerializeJson(body));
-  if (status.code() == StatusCode::kUnauthenticated) {
+  if (InfoFor(status.code()).http_status == 401) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vouch\"");
   }
   return r;
