@@ -10,6 +10,7 @@
 #include "vouch/domain/model.h"
 #include "vouch/policy/fingerprint.h"
 #include "vouch/policy/selection.h"
+#include "vouch/service/approvals_breakglass.h"
 #include "vouch/service/events.h"
 #include "vouch/service/lookups.h"
 
@@ -241,6 +242,11 @@ json::object RequestJson(const ApprovalRequest& r, std::string_view model,
   if (r.applied_ms) o["applied_timestamp"] = *r.applied_ms;
   if (r.closed_ms) o["closed_timestamp"] = *r.closed_ms;
   if (r.expires_ms) o["expiration_timestamp"] = *r.expires_ms;
+  if (r.break_glass) {
+    o["break_glass_reason"] = r.break_glass_reason;
+    o["followup"] = store::FollowupStateName(r.followup_state);
+    if (r.followup_closed_ms) o["followup_closed_timestamp"] = *r.followup_closed_ms;
+  }
   return o;
 }
 
@@ -768,6 +774,9 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     return InvalidArgument("env: targets are reserved for deployments");
   }
   if (Utf8Length(args.comment) > kMaxComment) return InvalidArgument("comment is too long");
+  VOUCH_TRY(CheckBreakGlassArgs(args));
+  // A break-glass request's reason is its comment when it has none.
+  const std::string comment = args.break_glass && args.comment.empty() ? args.reason : args.comment;
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
@@ -788,13 +797,15 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
           fmt::format("version {} of model {} already holds {}", v.version, m.name, to));
     }
     VOUCH_ASSIGN_OR_RETURN(policy::Person requester, LoadPerson(tx, ctx.principal->id));
-    if (!policy::CanRequest(p, requester)) {
+    if (args.break_glass) {
+      VOUCH_TRY(MayBreakGlass(p, requester, to, m.name));
+    } else if (!policy::CanRequest(p, requester)) {
       std::string who;
       for (const auto& r : p.requesters) who += (who.empty() ? "" : ", ") + policy::FormatRef(r);
       return PermissionDenied(
           fmt::format("policy {} lets only {} request {} for model {}", p.name, who, to, m.name));
     }
-    if (p.comment_required && args.comment.empty()) {
+    if (p.comment_required && comment.empty()) {
       return InvalidArgument(fmt::format("policy {} requires a comment", p.name));
     }
     VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> newest,
@@ -811,10 +822,12 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
                       .target = to,
                       .state = RequestState::kOpen,
                       .requester_id = ctx.principal->id,
-                      .comment = args.comment,
+                      .comment = comment,
                       .policy_name = p.name,
                       .policy_version = record.version,
                       .fingerprint = policy::VersionFingerprint(FactsOf(v, p), p, record.version),
+                      .break_glass = args.break_glass,
+                      .break_glass_reason = args.break_glass ? args.reason : std::string(),
                       .created_ms = now,
                       .updated_ms = now};
     if (p.request_expiry_ms) r.expires_ms = now + *p.request_expiry_ms;
@@ -822,10 +835,11 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     AuditEvent e = RequestEvent(ctx, Action::kRequestOpened, m, r);
     e.before = nullptr;
     e.after = RequestJson(r, m.name, ctx.principal->name);
-    e.comment = args.comment;
+    e.comment = comment;
     VOUCH_TRY(change.Record(std::move(e)));
     VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, r.id, Permission::kEdit, true));
-    VOUCH_ASSIGN_OR_RETURN(Evaluation eval, Advance(change, l, false));
+    VOUCH_ASSIGN_OR_RETURN(Evaluation eval,
+                           args.break_glass ? BreakGlass(change, l) : Advance(change, l, false));
     VOUCH_ASSIGN_OR_RETURN(out, ViewOf(tx, l.request, m.name));
     out.evaluation = std::move(eval);
     out.governing_policy = p.name;
@@ -833,6 +847,14 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     return OkStatus();
   }));
   return out;
+}
+
+Result<Evaluation> ApprovalService::BreakGlass(Change& change, Loaded& l) {
+  Evaluation eval = policy::Evaluate(l.policy(), l.input, *change.ctx().clock);
+  VOUCH_TRY(BrokenGlass(eval, l.request.id));
+  VOUCH_TRY(ApplyMove(change, l, eval, "break glass"));
+  VOUCH_TRY(OpenFollowup(change, l.model, l.request, l.record(), eval));
+  return eval;
 }
 
 Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t id,
@@ -846,7 +868,8 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, id, Permission::kRead, true));
-    if (l.request.state != RequestState::kOpen) {
+    const bool followup = IsOpenFollowup(l.request);
+    if (l.request.state != RequestState::kOpen && !followup) {
       return FailedPrecondition(fmt::format("request {} is {}: only an open request is reviewed",
                                             id, store::RequestStateName(l.request.state)));
     }
@@ -860,6 +883,7 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
     if (me.kind == PrincipalKind::kServiceAccount) {
       return PermissionDenied("service accounts never sign a request; post a check instead");
     }
+    if (followup) VOUCH_TRY(MayReviewFollowup(l.request, me));
     if (p.comment_required && args.comment.empty()) {
       return InvalidArgument(fmt::format("policy {} requires a comment", p.name));
     }
@@ -917,7 +941,9 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
     e.comment = args.comment;
     VOUCH_TRY(change.Record(std::move(e)));
     std::optional<Evaluation> eval;
-    if (approve) {
+    if (followup) {
+      VOUCH_TRY(CloseFollowup(change, l.model, l.request, review));
+    } else if (approve) {
       l.input.reviews.push_back({.id = review.id,
                                  .reviewer = me,
                                  .decision = policy::Decision::kApprove,
@@ -1048,6 +1074,9 @@ Result<std::vector<RequestView>> ApprovalService::ListRequests(const RequestCont
     filter.state = s;
   }
   if (query.to_review) filter.state = RequestState::kOpen;
+  // Open follow-ups are the applied break-glass requests whose follow-up is open: the store
+  // filters by state, the service by follow-up, a page at a time until the list is full.
+  if (query.followups) filter.state = RequestState::kApplied;
   if (query.mine) filter.requester_id = ctx.principal->id;
   std::vector<RequestView> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
@@ -1058,7 +1087,9 @@ Result<std::vector<RequestView>> ApprovalService::ListRequests(const RequestCont
       filter.model_id = m.id;
     }
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
-    VOUCH_ASSIGN_OR_RETURN(std::vector<ApprovalRequest> found, tx.ListRequests(filter));
+    VOUCH_ASSIGN_OR_RETURN(std::vector<ApprovalRequest> found, query.followups
+                                                                   ? ListOpenFollowups(tx, filter)
+                                                                   : tx.ListRequests(filter));
     std::optional<PolicySet> set;
     std::optional<policy::Person> me;
     std::map<int64_t, std::string> names;
@@ -1254,6 +1285,9 @@ Result<GateStatus> ApprovalService::CheckGate(const RequestContext& ctx, std::st
       }
       out.newest = std::move(view);
     }
+    out.break_glass = out.holds && out.newest &&
+                      out.newest->request.state == RequestState::kApplied &&
+                      out.newest->request.break_glass;
     if (!out.gated) {
       out.status = out.holds ? "holds" : "not_gated";
       out.may_enter = true;

@@ -57,6 +57,10 @@ struct RequestArgs {
   int64_t version = 0;
   std::string target;  // "stage:Production", "alias:champion"
   std::string comment;
+  // Break glass (docs/approvals.md): applied at once by someone the policy's `break_glass` names,
+  // with a reason (1 to 1000 characters), leaving a follow-up open for another reviewer.
+  bool break_glass = false;
+  std::string reason;
 };
 
 struct ReviewArgs {
@@ -71,7 +75,8 @@ struct RequestQuery {
   bool mine = false;                 // opened by the caller
   bool to_review = false;            // open, not the caller's, with a rule naming the caller
   int64_t before_id = 0;
-  int limit = 100;  // 1..1000
+  int limit = 100;         // 1..1000
+  bool followups = false;  // only break-glass requests whose follow-up is still open
 };
 
 struct ReviewView {
@@ -125,6 +130,8 @@ struct GateStatus {
   // "not_gated", "holds", "may_enter", "pending", "rejected", "expired", "cancelled",
   // "superseded", "no_request".
   std::string status;
+  // The version holds the target through a break-glass request (its newest request for it).
+  bool break_glass = false;
 };
 
 class ApprovalService : public MoveGate {
@@ -159,12 +166,17 @@ class ApprovalService : public MoveGate {
   // caller out; INVALID_ARGUMENT for a bad target or a missing comment the policy requires;
   // ALREADY_EXISTS when the version has an open or approved request for the target. The request
   // is evaluated at once (a policy of checks only may be satisfied already).
+  // Break glass (`args.break_glass`): INVALID_ARGUMENT without a reason; PERMISSION_DENIED
+  // unless `break_glass` names the caller (instead of `requesters`); applied at once, recorded
+  // as gate.bypassed, its follow-up open.
   Result<RequestView> CreateRequest(const RequestContext& ctx, const RequestArgs& args);
   // NOT_FOUND "request N not found"; FAILED_PRECONDITION unless it is open; PERMISSION_DENIED
   // for a service account or someone no rule lets sign (with the reason); ABORTED when
   // `args.fingerprint` is not the version's fingerprint now; FAILED_PRECONDITION under a policy
   // with `reauth: true` (re-authentication is a later step: fail closed). Approving may satisfy the
-  // last rule, and then (on_approval: apply) applies the move in the same transaction.
+  // last rule, and then (on_approval: apply) applies the move in the same transaction. On an
+  // applied break-glass request with its follow-up open, approving or rejecting closes the
+  // follow-up (followup.closed) and moves nothing; PERMISSION_DENIED for its requester.
   Result<RequestView> Approve(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
   // As Approve; closes the request as rejected.
   Result<RequestView> Reject(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
@@ -207,6 +219,9 @@ class ApprovalService : public MoveGate {
                              bool approve);
   Result<RequestView> ViewOf(store::Tx& tx, const store::ApprovalRequest& r,
                              std::string_view model);
+  // Break glass (approvals_breakglass.h): applies the just-opened break-glass request `l` at
+  // once and opens its follow-up; PERMISSION_DENIED unless the evaluator says broken glass.
+  Result<policy::Evaluation> BreakGlass(Change& change, Loaded& l);
 
   MutationExecutor& executor_;
   store::Store& store_;
