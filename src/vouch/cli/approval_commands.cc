@@ -46,6 +46,7 @@ struct ApprovalArgs {
   bool break_glass = false;
   std::string reason;
   bool followups = false;
+  std::string leave;
 };
 
 std::vector<Column> PolicyColumns() {
@@ -293,7 +294,12 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
   CLI::App* create = requests->add_subcommand("create", "Request a version's move into a target");
   create->add_option("MODEL", a->model, "Model name")->required();
   create->add_option("VERSION", a->version, "Version number")->required();
-  create->add_option("--to", a->to, "Target, e.g. stage:Production or alias:champion")->required();
+  CLI::Option* to =
+      create->add_option("--to", a->to, "Target, e.g. stage:Production or alias:champion");
+  create
+      ->add_option("--leave", a->leave,
+                   "Instead: leave this target, which the version holds (gate_removal: true)")
+      ->excludes(to);
   create->add_option("--comment", a->comment, "Why");
   CLI::Option* break_glass = create->add_flag(
       "--break-glass", a->break_glass,
@@ -305,7 +311,9 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
   OnSelect(*create, chosen, [a](Session& s, const Clock&) -> int {
     Result<int64_t> version = ParsePositiveInt(a->version, "version");
     if (!version.ok()) return s.Fail(version.status().message(), kExitUsage);
-    json::object body{{"model", a->model}, {"version", *version}, {"target", a->to}};
+    if (a->to.empty() == a->leave.empty()) return s.Fail("give --to or --leave", kExitUsage);
+    std::string target = a->leave.empty() ? a->to : "leave:" + a->leave;
+    json::object body{{"model", a->model}, {"version", *version}, {"target", target}};
     if (!a->comment.empty()) body["comment"] = a->comment;
     if (a->break_glass) {
       body["break_glass"] = true;

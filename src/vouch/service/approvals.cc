@@ -11,6 +11,7 @@
 #include "vouch/policy/fingerprint.h"
 #include "vouch/policy/selection.h"
 #include "vouch/service/approvals_breakglass.h"
+#include "vouch/service/approvals_removal.h"
 #include "vouch/service/events.h"
 #include "vouch/service/lookups.h"
 
@@ -343,6 +344,7 @@ struct ApprovalService::Loaded {
   Model model;  // with tags
   ModelVersion version;
   Target target;
+  bool leave = false;  // a removal request (gate_removal): `target` is the target it leaves
   PolicySet set;
   std::optional<size_t> governing;  // index into set
   const Policy& policy() const { return set.policies[*governing]; }
@@ -376,9 +378,14 @@ Result<ApprovalService::Loaded> ApprovalService::LoadRequest(store::Tx& tx,
     if (!found) return RequestNotFound(id);
   }
   l.request = std::move(*found);
-  VOUCH_ASSIGN_OR_RETURN(l.target, policy::ParseTarget(l.request.target));
+  VOUCH_ASSIGN_OR_RETURN(RequestTarget rt, ParseRequestTarget(l.request.target));
+  l.target = rt.target;
+  l.leave = rt.leave;
   VOUCH_ASSIGN_OR_RETURN(l.set, LoadPolicySet(tx));
   VOUCH_ASSIGN_OR_RETURN(l.governing, Governing(l.set, l.model, l.target));
+  if (l.governing && l.leave) {
+    l.set.policies[*l.governing] = RemovalPolicy(l.set.policies[*l.governing]);
+  }
   if (l.governing) {
     policy::GateInput& in = l.input;
     in.policy_version = l.record().version;
@@ -431,8 +438,10 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
   TimeMs now = ctx.Now();
   const Policy& p = l.policy();
   std::string why = fmt::format("applied by request {} ({})", l.request.id, how);
-  bool exclusive = l.target.kind == TargetKind::kAlias;
-  if (l.target.kind == TargetKind::kStage) {
+  bool exclusive = !l.leave && l.target.kind == TargetKind::kAlias;
+  if (l.leave) {
+    VOUCH_TRY(LeaveTarget(change, l.model, l.version, l.target, why));
+  } else if (l.target.kind == TargetKind::kStage) {
     VOUCH_ASSIGN_OR_RETURN(Stage stage, ParseStage(l.target.name));
     auto move = [&](ModelVersion& target, Stage to, std::string comment) -> Status {
       AuditEvent e = ModelEvent(ctx, Action::kVersionStageChanged, l.model, target.version);
@@ -769,7 +778,8 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
   VOUCH_TRY(Authenticated(ctx));
   VOUCH_TRY(authz_.RequireWrite(ctx));
   if (args.version <= 0) return InvalidArgument("version must be a positive integer");
-  VOUCH_ASSIGN_OR_RETURN(Target target, policy::ParseTarget(args.target));
+  VOUCH_ASSIGN_OR_RETURN(RequestTarget rt, ParseRequestTarget(args.target));
+  const Target target = rt.target;
   if (target.kind == TargetKind::kEnv) {
     return InvalidArgument("env: targets are reserved for deployments");
   }
@@ -792,7 +802,10 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     }
     const Policy& p = set.policies[*idx];
     VOUCH_ASSIGN_OR_RETURN(bool holds, Holds(tx, v, target));
-    if (holds) {
+    if (rt.leave) {
+      VOUCH_TRY(MayRequestLeave(p, holds, m.name, v.version, to));
+      to = LeaveTargetText(to);
+    } else if (holds) {
       return FailedPrecondition(
           fmt::format("version {} of model {} already holds {}", v.version, m.name, to));
     }
@@ -1189,8 +1202,8 @@ Result<store::VersionCheck> ApprovalService::PostCheck(const RequestContext& ctx
     std::sort(open.begin(), open.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
     std::optional<size_t> bound;
     for (const auto& r : open) {
-      VOUCH_ASSIGN_OR_RETURN(Target t, policy::ParseTarget(r.target));
-      VOUCH_ASSIGN_OR_RETURN(bound, Governing(set, m, t));
+      VOUCH_ASSIGN_OR_RETURN(RequestTarget t, ParseRequestTarget(r.target));
+      VOUCH_ASSIGN_OR_RETURN(bound, Governing(set, m, t.target));
       if (bound) break;
     }
     for (size_t i = 0; !bound && i < set.policies.size(); ++i) {
@@ -1454,6 +1467,36 @@ Result<json::array> ApprovalService::GovernanceChange(Change& change, const Mode
                      {"to", will ? json::value(set.records[*will].name) : json::value(nullptr)}});
   }
   return changed;
+}
+
+Status ApprovalService::Leave(Change& change, const Model& row, const ModelVersion& v,
+                              const Target& target) {
+  store::Tx& tx = change.tx();
+  const RequestContext& ctx = change.ctx();
+  VOUCH_ASSIGN_OR_RETURN(PolicySet set, LoadPolicySet(tx));
+  if (set.policies.empty()) return OkStatus();
+  Model m = row;
+  VOUCH_TRY(tx.LoadModelDetails(m));
+  VOUCH_ASSIGN_OR_RETURN(std::optional<size_t> idx, Governing(set, m, target));
+  if (!idx || !set.policies[*idx].gate_removal) return OkStatus();
+  const PolicyRecord& record = set.records[*idx];
+  std::string from = policy::FormatTarget(target);
+  VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> newest,
+                         tx.NewestRequestFor(m.id, v.version, LeaveTargetText(from)));
+  if (newest && newest->state == RequestState::kApproved) {
+    // An approved removal request waiting for a manual apply: the move applies it.
+    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, newest->id, Permission::kEdit, true));
+    if (l.governing && l.request.state == RequestState::kApproved) {
+      Evaluation eval = policy::Evaluate(l.policy(), l.input, *ctx.clock);
+      if (eval.may_enter && eval.satisfied) {
+        return AppliedByMove(change, l.model, l.request, l.record(), eval);
+      }
+    }
+  }
+  if (set.policies[*idx].enforcement == policy::Enforcement::kAuditOnly) {
+    return LeaveViolated(change, m, v.version, from, record);
+  }
+  return LeaveRefused(m, v.version, from, record);
 }
 
 }  // namespace vouch::service

@@ -29,6 +29,7 @@
 #include "vouch/service/authorizer.h"
 #include "vouch/service/executor.h"
 #include "vouch/service/gate.h"
+#include "vouch/service/leave_gate.h"
 #include "vouch/store/store.h"
 #include "vouch/util/json.h"
 
@@ -134,7 +135,7 @@ struct GateStatus {
   bool break_glass = false;
 };
 
-class ApprovalService : public MoveGate {
+class ApprovalService : public MoveGate, public LeaveGate {
  public:
   ApprovalService(MutationExecutor& executor, Authorizer authz = Authorizer());
 
@@ -168,7 +169,9 @@ class ApprovalService : public MoveGate {
   // is evaluated at once (a policy of checks only may be satisfied already).
   // Break glass (`args.break_glass`): INVALID_ARGUMENT without a reason; PERMISSION_DENIED
   // unless `break_glass` names the caller (instead of `requesters`); applied at once, recorded
-  // as gate.bypassed, its follow-up open.
+  // as gate.bypassed, its follow-up open. A target `leave:stage:Production` asks to leave a
+  // target the version holds: FAILED_PRECONDITION unless the policy has `gate_removal: true` and
+  // the version holds it.
   Result<RequestView> CreateRequest(const RequestContext& ctx, const RequestArgs& args);
   // NOT_FOUND "request N not found"; FAILED_PRECONDITION unless it is open; PERMISSION_DENIED
   // for a service account or someone no rule lets sign (with the reason); ABORTED when
@@ -207,6 +210,9 @@ class ApprovalService : public MoveGate {
   Status Removal(Change& change, const Model& m, std::optional<int64_t> version) override;
   Result<json::array> GovernanceChange(Change& change, const Model& before,
                                        const Model& after) override;
+  // LeaveGate (leave_gate.h): `gate_removal: true`.
+  Status Leave(Change& change, const Model& m, const ModelVersion& v,
+               const policy::Target& target) override;
 
  private:
   struct Loaded;

@@ -1,4 +1,4 @@
-// Break glass and its follow-up on both stores (SQLite always, PostgreSQL when
+// Break glass and its follow-up, and `gate_removal`, on both stores (SQLite always, PostgreSQL when
 // VOUCH_TEST_POSTGRES_DSN is set): ApprovalService behind the registry's direct moves, with the
 // audit events each change records and their payloads.
 #include <fmt/format.h>
@@ -183,7 +183,8 @@ TEST_P(BreakGlassTest, BreakGlassBySomeoneListedAppliesAtOnceAndOpensAFollowUp) 
 }
 
 TEST_P(BreakGlassTest, BreakGlassArchivesTheOthersUnderArchiveExisting) {
-  Apply(std::string(kProduction) + "    archive_existing: true\n");
+  // Archived by another version's entry is not leaving by choice: gate_removal does not stop it.
+  Apply(std::string(kProduction) + "    archive_existing: true\n    gate_removal: true\n");
   ASSERT_TRUE(BreakGlass(sam_, 1).ok());
   auto second = BreakGlass(sam_, 2, "stage:Production", "INC-43: rollback");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
@@ -303,6 +304,139 @@ TEST_P(BreakGlassTest, AnOrdinaryAppliedRequestHasNoFollowUpToReview) {
   ASSERT_TRUE(gate.ok());
   EXPECT_EQ(gate->status, "holds");
   EXPECT_FALSE(gate->break_glass);
+}
+
+// ---- gate_removal.
+
+// Entering needs a condition version 1 does not meet (it enters by break glass); leaving is
+// judged by the rules alone.
+constexpr char kRemoval[] = R"(policies:
+  - name: production
+    target: stage:Production
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+    conditions: ["metrics.auc >= 0.9"]
+    break_glass: [{group: sre-oncall}]
+    gate_removal: true
+  - name: champion
+    target: alias:champion
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+    on_approval: manual
+    gate_removal: true
+)";
+
+TEST_P(BreakGlassTest, GateRemovalRefusesADemotionWithoutARequestAndAnAppliedOneLeaves) {
+  Apply(kRemoval);
+  ASSERT_TRUE(BreakGlass(sam_).ok());
+  ASSERT_EQ(StageOf(1), Stage::kProduction);
+  for (const char* to : {"Staging", "Archived", "None"}) {
+    auto moved = registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = to});
+    EXPECT_EQ(CodeOf(moved), StatusCode::kPermissionDenied) << to;
+    EXPECT_NE(moved.status().message().find("vouch requests create fraud 1 --leave "
+                                            "stage:Production"),
+              std::string::npos)
+        << moved.status().message();
+  }
+  EXPECT_EQ(StageOf(1), Stage::kProduction);
+
+  auto leave = approvals_->CreateRequest(
+      dana_, {.model = "fraud", .version = 1, .target = "leave:stage:Production"});
+  ASSERT_TRUE(leave.ok()) << leave.status().ToString();
+  EXPECT_EQ(leave->request.target, "leave:stage:Production");
+  EXPECT_EQ(leave->request.state, store::RequestState::kOpen);
+  // The entry condition does not judge leaving; the rule does.
+  ASSERT_TRUE(leave->evaluation.has_value());
+  EXPECT_TRUE(leave->evaluation->conditions.empty());
+  EXPECT_EQ(StageOf(1), Stage::kProduction);
+  auto approved = approvals_->Approve(eli_, leave->request.id, {.comment = "retire it"});
+  ASSERT_TRUE(approved.ok()) << approved.status().ToString();
+  EXPECT_EQ(approved->request.state, store::RequestState::kApplied);
+  EXPECT_EQ(StageOf(1), Stage::kArchived);
+  auto moves = Events("model_version.stage_changed");
+  ASSERT_EQ(moves.size(), 2u);
+  EXPECT_EQ(moves[1].at("before").as_object().at("stage").as_string(), "Production");
+  EXPECT_EQ(moves[1].at("after").as_object().at("stage").as_string(), "Archived");
+  EXPECT_EQ(Count("request.applied"), 2);
+}
+
+TEST_P(BreakGlassTest, GateRemovalRefusesAnAliasDeleteUntilARemovalRequestIsApproved) {
+  Apply(kRemoval);
+  auto enter = approvals_->CreateRequest(
+      dana_, {.model = "fraud", .version = 1, .target = "alias:champion"});
+  ASSERT_TRUE(enter.ok()) << enter.status().ToString();
+  ASSERT_TRUE(approvals_->Approve(eli_, enter->request.id, {}).ok());
+  ASSERT_TRUE(approvals_->ApplyRequest(dana_, enter->request.id).ok());
+
+  Status refused = registry_->DeleteAlias(admin_, "fraud", "champion", "");
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("policy champion"), std::string::npos) << refused.message();
+  EXPECT_TRUE(registry_->GetVersionByAlias(dana_, "fraud", "champion").ok());
+  EXPECT_EQ(Count("model_alias.deleted"), 0);
+
+  // A removal request needs the version to hold the target.
+  EXPECT_EQ(CodeOf(approvals_->CreateRequest(
+                dana_, {.model = "fraud", .version = 2, .target = "leave:alias:champion"})),
+            StatusCode::kFailedPrecondition);
+  auto leave = approvals_->CreateRequest(
+      dana_, {.model = "fraud", .version = 1, .target = "leave:alias:champion"});
+  ASSERT_TRUE(leave.ok()) << leave.status().ToString();
+  auto approved = approvals_->Approve(eli_, leave->request.id, {});
+  ASSERT_TRUE(approved.ok()) << approved.status().ToString();
+  // on_approval: manual — it waits, and the direct delete applies it.
+  EXPECT_EQ(approved->request.state, store::RequestState::kApproved);
+  ASSERT_TRUE(registry_->DeleteAlias(admin_, "fraud", "champion", "").ok());
+  EXPECT_EQ(CodeOf(registry_->GetVersionByAlias(dana_, "fraud", "champion")),
+            StatusCode::kInvalidArgument);
+  auto shown = approvals_->ShowRequest(dana_, leave->request.id);
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_EQ(shown->request.state, store::RequestState::kApplied);
+  EXPECT_EQ(Count("model_alias.deleted"), 1);
+}
+
+TEST_P(BreakGlassTest, WithoutGateRemovalLeavingIsAllowedAndAudited) {
+  Apply();
+  ASSERT_TRUE(BreakGlass(sam_).ok());
+  auto moved = registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Staging"});
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(StageOf(1), Stage::kStaging);
+  auto moves = Events("model_version.stage_changed");
+  ASSERT_EQ(moves.size(), 2u);
+  EXPECT_EQ(moves[1].at("before").as_object().at("stage").as_string(), "Production");
+  EXPECT_EQ(moves[1].at("after").as_object().at("stage").as_string(), "Staging");
+  EXPECT_EQ(moves[1].at("actor").as_object().at("name").as_string(), "dana");
+  // And a removal request is refused: there is nothing to gate.
+  ASSERT_TRUE(BreakGlass(sam_, 2).ok());
+  EXPECT_EQ(CodeOf(approvals_->CreateRequest(
+                dana_, {.model = "fraud", .version = 2, .target = "leave:stage:Production"})),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_P(BreakGlassTest, UnderAuditOnlyLeavingIsLetThroughAndRecordedAsAViolation) {
+  Apply(std::string(kProduction) + "    gate_removal: true\n    enforcement: audit_only\n");
+  ASSERT_TRUE(BreakGlass(sam_).ok());
+  ASSERT_TRUE(
+      registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Archived"}).ok());
+  EXPECT_EQ(StageOf(1), Stage::kArchived);
+  auto violated = Events("gate.violated");
+  ASSERT_EQ(violated.size(), 1u);
+  EXPECT_TRUE(violated[0].at("after").as_object().at("leave").as_bool());
+  EXPECT_EQ(violated[0].at("target").as_object().at("from").as_string(), "stage:Production");
+}
+
+TEST_P(BreakGlassTest, BreakGlassMayPullAVersionOutOfAGatedTarget) {
+  Apply(kRemoval);
+  ASSERT_TRUE(BreakGlass(sam_).ok());
+  auto out = approvals_->CreateRequest(sam_, {.model = "fraud",
+                                              .version = 1,
+                                              .target = "leave:stage:Production",
+                                              .break_glass = true,
+                                              .reason = "INC-44: bad predictions"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->request.state, store::RequestState::kApplied);
+  EXPECT_EQ(out->request.followup_state, store::FollowupState::kOpen);
+  EXPECT_EQ(StageOf(1), Stage::kArchived);
+  EXPECT_EQ(Count("gate.bypassed"), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, BreakGlassTest,
