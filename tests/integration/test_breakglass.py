@@ -1,8 +1,8 @@
 """Break glass and its follow-up through the `vouch` CLI (issue 12; docs/approvals.md "Break
 glass"): someone on call breaks the glass with a reason and the version enters at once, flagged; an
 admin who is not listed is refused; `gate check` says the version holds the target by break glass;
-someone else who could have approved closes the follow-up, the one who broke the glass cannot.
-Store-agnostic: everything goes through HTTP and the CLI.
+someone else who could have approved closes the follow-up, the one who broke the glass cannot;
+leaving a target gated with `gate_removal` needs a request. Store-agnostic: everything goes through HTTP and the CLI.
 """
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ POLICIES = """policies:
       - {from: [{role: ml-engineer}], count: 2}
     conditions: ["metrics.auc >= 0.9"]
     break_glass: [{group: GROUP}]
+    gate_removal: true
+  - name: glass-champion
+    target: alias:champion
+    match: {models: ["glass-*"]}
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+    gate_removal: true
 """
 
 
@@ -40,7 +47,8 @@ def people(api, server, tmp_path_factory) -> dict[str, Person]:
     group = unique("oncall")
     api.call("POST", "/api/v1/groups", json_body={"name": group}, expect=201)
     out = {}
-    for name, role in [("dana", "data-scientist"), ("eli", "ml-engineer"), ("sam", "")]:
+    for name, role in [("dana", "data-scientist"), ("eli", "ml-engineer"), ("gus", "ml-engineer"),
+                       ("sam", "")]:
         user = unique(name)
         api.call("POST", "/api/v1/users", expect=201,
                  json_body={"name": user, "kind": "user", "display_name": f"{name.title()} Q."})
@@ -135,3 +143,41 @@ def test_break_glass_applies_at_once_and_someone_else_closes_the_follow_up(serve
     assert done[0]["comment"] == "incident checked"
     assert cli_json(server, eli, "requests", "list", "--followups", "--model", model) == []
     cli(server, eli, "requests", "reject", rid, "--comment", "again", expect=1)
+
+
+def test_gate_removal_refuses_a_demotion_until_a_removal_request_is_applied(server, api, people):
+    dana, eli, gus, sam = people["dana"], people["eli"], people["gus"], people["sam"]
+    model = glass_model(api)
+    cli(server, sam, "requests", "create", model, "1", "--to", "stage:Production",
+        "--break-glass", "--reason", "INC-43")
+    refused = cli(server, dana, "stage", "set", model, "1", "Archived", expect=1)
+    assert "PERMISSION_DENIED" in refused.stderr
+    assert f"vouch requests create {model} 1 --leave stage:Production" in refused.stderr
+    assert stage_of(api, model) == "Production"
+    cli(server, dana, "requests", "create", model, "1", "--to", "stage:Production", "--leave",
+        "stage:Production", expect=2)  # --to and --leave exclude each other
+    leave = cli_json(server, dana, "requests", "create", model, "1", "--leave", "stage:Production",
+                     "--comment", "auc dropped")
+    assert leave["state"] == "open" and leave["target"] == "leave:stage:Production"
+    # Two engineers, as for entering; the entry condition (auc >= 0.9) does not judge leaving.
+    assert cli_json(server, eli, "requests", "approve", str(leave["id"]), "--comment", "agreed")[
+        "state"] == "open"
+    assert stage_of(api, model) == "Production"
+    applied = cli_json(server, gus, "requests", "approve", str(leave["id"]), "--comment", "agreed")
+    assert applied["state"] == "applied"
+    assert stage_of(api, model) == "Archived"
+
+
+def test_gate_removal_refuses_deleting_a_protected_alias_without_a_request(server, api, people):
+    dana, eli = people["dana"], people["eli"]
+    model = glass_model(api)
+    rid = cli_json(server, dana, "requests", "create", model, "1", "--to", "alias:champion")["id"]
+    cli(server, eli, "requests", "approve", str(rid), "--comment", "ok")
+    refused = cli(server, None, "alias", "delete", model, "champion", expect=1)
+    assert "PERMISSION_DENIED" in refused.stderr and "glass-champion" in refused.stderr
+    leave = cli_json(server, dana, "requests", "create", model, "1", "--leave", "alias:champion")
+    cli(server, eli, "requests", "approve", str(leave["id"]), "--comment", "ok")
+    got = api.call("GET", "/api/v1/models/{name}/aliases/{alias}",
+                   path={"name": model, "alias": "champion"}, expect=None)
+    assert got.status_code in (400, 404), got.text
+    assert events(api, model, "model_alias.deleted")
