@@ -46,6 +46,10 @@ struct ApprovalArgs {
   std::string description;
   std::string from_version;  // policy diff
   std::string to_version;
+  bool break_glass = false;
+  std::string reason;
+  bool followups = false;
+  std::string leave;
 };
 
 std::vector<Column> PolicyColumns() {
@@ -371,13 +375,31 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
   CLI::App* create = requests->add_subcommand("create", "Request a version's move into a target");
   create->add_option("MODEL", a->model, "Model name")->required();
   create->add_option("VERSION", a->version, "Version number")->required();
-  create->add_option("--to", a->to, "Target, e.g. stage:Production or alias:champion")->required();
+  CLI::Option* to =
+      create->add_option("--to", a->to, "Target, e.g. stage:Production or alias:champion");
+  create
+      ->add_option("--leave", a->leave,
+                   "Instead: leave this target, which the version holds (gate_removal: true)")
+      ->excludes(to);
   create->add_option("--comment", a->comment, "Why");
+  CLI::Option* break_glass = create->add_flag(
+      "--break-glass", a->break_glass,
+      "Apply at once, bypassing the approvals (only for those the policy's break_glass names); "
+      "leaves a follow-up for someone else to review");
+  create->add_option("--reason", a->reason, "Why the glass is broken (with --break-glass)")
+      ->needs(break_glass);
+  break_glass->needs("--reason");
   OnSelect(*create, chosen, [a](Session& s, const Clock&) -> int {
     Result<int64_t> version = ParsePositiveInt(a->version, "version");
     if (!version.ok()) return s.Fail(version.status().message(), kExitUsage);
-    json::object body{{"model", a->model}, {"version", *version}, {"target", a->to}};
+    if (a->to.empty() == a->leave.empty()) return s.Fail("give --to or --leave", kExitUsage);
+    std::string target = a->leave.empty() ? a->to : "leave:" + a->leave;
+    json::object body{{"model", a->model}, {"version", *version}, {"target", target}};
     if (!a->comment.empty()) body["comment"] = a->comment;
+    if (a->break_glass) {
+      body["break_glass"] = true;
+      body["reason"] = a->reason;
+    }
     return s.RunObject(WithBody("POST", "/api/v1/requests", body), RequestColumns());
   });
 
@@ -416,6 +438,8 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
   CLI::App* list = requests->add_subcommand("list", "List requests, newest first");
   list->add_flag("--mine", a->mine, "Only mine");
   list->add_flag("--to-review", a->to_review, "Open requests a rule names me for");
+  list->add_flag("--followups", a->followups,
+                 "Break-glass requests whose follow-up review is still open");
   list->add_option("--model", a->model, "Only this model's");
   list->add_option("--state", a->state,
                    "open, approved, applied, rejected, cancelled, expired or superseded");
@@ -423,6 +447,7 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
     std::vector<std::pair<std::string, std::string>> query;
     if (a->mine) query.emplace_back("mine", "true");
     if (a->to_review) query.emplace_back("to_review", "true");
+    if (a->followups) query.emplace_back("followups", "true");
     if (!a->model.empty()) query.emplace_back("model", a->model);
     if (!a->state.empty()) query.emplace_back("state", a->state);
     return s.RunItems(Get("/api/v1/requests" + QueryString(query)), "requests", RequestColumns());
@@ -490,6 +515,10 @@ void AddGateGroup(CLI::App& app, Action& chosen, const std::shared_ptr<ApprovalA
       std::string line =
           fmt::format("{} of {} version {}: {}", a->to, a->model, a->version, status);
       if (body.contains("policy")) line += fmt::format(" (policy {})", Str(body, "policy"));
+      if (const auto* b = body.if_contains("break_glass");
+          b != nullptr && b->is_bool() && b->as_bool()) {
+        line += ", by break glass";
+      }
       if (const auto* r = body.if_contains("request")) {
         line += fmt::format(", request {}", Str(r->as_object(), "id"));
       }

@@ -10,6 +10,8 @@
 #include "vouch/domain/model.h"
 #include "vouch/policy/fingerprint.h"
 #include "vouch/policy/selection.h"
+#include "vouch/service/approvals_breakglass.h"
+#include "vouch/service/approvals_removal.h"
 #include "vouch/service/events.h"
 #include "vouch/service/lookups.h"
 
@@ -241,6 +243,11 @@ json::object RequestJson(const ApprovalRequest& r, std::string_view model,
   if (r.applied_ms) o["applied_timestamp"] = *r.applied_ms;
   if (r.closed_ms) o["closed_timestamp"] = *r.closed_ms;
   if (r.expires_ms) o["expiration_timestamp"] = *r.expires_ms;
+  if (r.break_glass) {
+    o["break_glass_reason"] = r.break_glass_reason;
+    o["followup"] = store::FollowupStateName(r.followup_state);
+    if (r.followup_closed_ms) o["followup_closed_timestamp"] = *r.followup_closed_ms;
+  }
   return o;
 }
 
@@ -337,6 +344,7 @@ struct ApprovalService::Loaded {
   Model model;  // with tags
   ModelVersion version;
   Target target;
+  bool leave = false;  // a removal request (gate_removal): `target` is the target it leaves
   PolicySet set;
   std::optional<size_t> governing;  // index into set
   const Policy& policy() const { return set.policies[*governing]; }
@@ -370,9 +378,14 @@ Result<ApprovalService::Loaded> ApprovalService::LoadRequest(store::Tx& tx,
     if (!found) return RequestNotFound(id);
   }
   l.request = std::move(*found);
-  VOUCH_ASSIGN_OR_RETURN(l.target, policy::ParseTarget(l.request.target));
+  VOUCH_ASSIGN_OR_RETURN(RequestTarget rt, ParseRequestTarget(l.request.target));
+  l.target = rt.target;
+  l.leave = rt.leave;
   VOUCH_ASSIGN_OR_RETURN(l.set, LoadPolicySet(tx));
   VOUCH_ASSIGN_OR_RETURN(l.governing, Governing(l.set, l.model, l.target));
+  if (l.governing && l.leave) {
+    l.set.policies[*l.governing] = RemovalPolicy(l.set.policies[*l.governing]);
+  }
   if (l.governing) {
     policy::GateInput& in = l.input;
     in.policy_version = l.record().version;
@@ -428,8 +441,10 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
   const json::object gate =
       GateJson(l.record().name, l.record().version, eval.fingerprint, l.request.id,
                l.request.break_glass ? "break_glass" : "request");
-  bool exclusive = l.target.kind == TargetKind::kAlias;
-  if (l.target.kind == TargetKind::kStage) {
+  bool exclusive = !l.leave && l.target.kind == TargetKind::kAlias;
+  if (l.leave) {
+    VOUCH_TRY(LeaveTarget(change, l.model, l.version, l.target, why, gate));
+  } else if (l.target.kind == TargetKind::kStage) {
     VOUCH_ASSIGN_OR_RETURN(Stage stage, ParseStage(l.target.name));
     auto move = [&](ModelVersion& target, Stage to, std::string comment) -> Status {
       AuditEvent e = ModelEvent(ctx, Action::kVersionStageChanged, l.model, target.version);
@@ -777,11 +792,15 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
   VOUCH_TRY(Authenticated(ctx));
   VOUCH_TRY(authz_.RequireWrite(ctx));
   if (args.version <= 0) return InvalidArgument("version must be a positive integer");
-  VOUCH_ASSIGN_OR_RETURN(Target target, policy::ParseTarget(args.target));
+  VOUCH_ASSIGN_OR_RETURN(RequestTarget rt, ParseRequestTarget(args.target));
+  const Target target = rt.target;
   if (target.kind == TargetKind::kEnv) {
     return InvalidArgument("env: targets are reserved for deployments");
   }
   if (Utf8Length(args.comment) > kMaxComment) return InvalidArgument("comment is too long");
+  VOUCH_TRY(CheckBreakGlassArgs(args));
+  // A break-glass request's reason is its comment when it has none.
+  const std::string comment = args.break_glass && args.comment.empty() ? args.reason : args.comment;
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
@@ -797,18 +816,23 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     }
     const Policy& p = set.policies[*idx];
     VOUCH_ASSIGN_OR_RETURN(bool holds, Holds(tx, v, target));
-    if (holds) {
+    if (rt.leave) {
+      VOUCH_TRY(MayRequestLeave(p, holds, m.name, v.version, to));
+      to = LeaveTargetText(to);
+    } else if (holds) {
       return FailedPrecondition(
           fmt::format("version {} of model {} already holds {}", v.version, m.name, to));
     }
     VOUCH_ASSIGN_OR_RETURN(policy::Person requester, LoadPerson(tx, ctx.principal->id));
-    if (!policy::CanRequest(p, requester)) {
+    if (args.break_glass) {
+      VOUCH_TRY(MayBreakGlass(p, requester, to, m.name));
+    } else if (!policy::CanRequest(p, requester)) {
       std::string who;
       for (const auto& r : p.requesters) who += (who.empty() ? "" : ", ") + policy::FormatRef(r);
       return PermissionDenied(
           fmt::format("policy {} lets only {} request {} for model {}", p.name, who, to, m.name));
     }
-    if (p.comment_required && args.comment.empty()) {
+    if (p.comment_required && comment.empty()) {
       return InvalidArgument(fmt::format("policy {} requires a comment", p.name));
     }
     VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> newest,
@@ -825,10 +849,12 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
                       .target = to,
                       .state = RequestState::kOpen,
                       .requester_id = ctx.principal->id,
-                      .comment = args.comment,
+                      .comment = comment,
                       .policy_name = p.name,
                       .policy_version = record.version,
                       .fingerprint = policy::VersionFingerprint(FactsOf(v, p), p, record.version),
+                      .break_glass = args.break_glass,
+                      .break_glass_reason = args.break_glass ? args.reason : std::string(),
                       .created_ms = now,
                       .updated_ms = now};
     if (p.request_expiry_ms) r.expires_ms = now + *p.request_expiry_ms;
@@ -837,7 +863,7 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     AuditEvent e = RequestEvent(ctx, Action::kRequestOpened, m, r);
     e.before = nullptr;
     e.after = RequestJson(r, m.name, ctx.principal->name);
-    e.comment = args.comment;
+    e.comment = comment;
     // For notifications (the outbox only): who could count toward each unmet rule, now.
     if (l.governing) {
       policy::GateInput with_candidates = l.input;
@@ -846,7 +872,8 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
           RecipientsJson(policy::Evaluate(l.policy(), with_candidates, *ctx.clock));
     }
     VOUCH_TRY(change.Record(std::move(e)));
-    VOUCH_ASSIGN_OR_RETURN(Evaluation eval, Advance(change, l, false));
+    VOUCH_ASSIGN_OR_RETURN(Evaluation eval,
+                           args.break_glass ? BreakGlass(change, l) : Advance(change, l, false));
     VOUCH_ASSIGN_OR_RETURN(out, ViewOf(tx, l.request, m.name));
     out.evaluation = std::move(eval);
     out.governing_policy = p.name;
@@ -854,6 +881,14 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     return OkStatus();
   }));
   return out;
+}
+
+Result<Evaluation> ApprovalService::BreakGlass(Change& change, Loaded& l) {
+  Evaluation eval = policy::Evaluate(l.policy(), l.input, *change.ctx().clock);
+  VOUCH_TRY(BrokenGlass(eval, l.request.id));
+  VOUCH_TRY(ApplyMove(change, l, eval, "break glass"));
+  VOUCH_TRY(OpenFollowup(change, l.model, l.request, l.record(), eval));
+  return eval;
 }
 
 Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t id,
@@ -869,7 +904,8 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
     VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, id, Permission::kRead, true));
-    if (l.request.state != RequestState::kOpen) {
+    const bool followup = IsOpenFollowup(l.request);
+    if (l.request.state != RequestState::kOpen && !followup) {
       return FailedPrecondition(fmt::format("request {} is {}: only an open request is reviewed",
                                             id, store::RequestStateName(l.request.state)));
     }
@@ -883,6 +919,7 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
     if (me.kind == PrincipalKind::kServiceAccount) {
       return PermissionDenied("service accounts never sign a request; post a check instead");
     }
+    if (followup) VOUCH_TRY(MayReviewFollowup(l.request, me));
     if (p.comment_required && args.comment.empty()) {
       return InvalidArgument(fmt::format("policy {} requires a comment", p.name));
     }
@@ -934,7 +971,9 @@ Result<RequestView> ApprovalService::Review(const RequestContext& ctx, int64_t i
     e.comment = args.comment;
     VOUCH_TRY(change.Record(std::move(e)));
     std::optional<Evaluation> eval;
-    if (approve) {
+    if (followup) {
+      VOUCH_TRY(CloseFollowup(change, l.model, l.request, review));
+    } else if (approve) {
       l.input.reviews.push_back({.id = review.id,
                                  .reviewer = me,
                                  .decision = policy::Decision::kApprove,
@@ -1065,6 +1104,9 @@ Result<std::vector<RequestView>> ApprovalService::ListRequests(const RequestCont
     filter.state = s;
   }
   if (query.to_review) filter.state = RequestState::kOpen;
+  // Open follow-ups are the applied break-glass requests whose follow-up is open: the store
+  // filters by state, the service by follow-up, a page at a time until the list is full.
+  if (query.followups) filter.state = RequestState::kApplied;
   if (query.mine) filter.requester_id = ctx.principal->id;
   std::vector<RequestView> out;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
@@ -1075,7 +1117,9 @@ Result<std::vector<RequestView>> ApprovalService::ListRequests(const RequestCont
       filter.model_id = m.id;
     }
     VOUCH_ASSIGN_OR_RETURN(auto readable, authz_.ReadableModels(tx, ctx));
-    VOUCH_ASSIGN_OR_RETURN(std::vector<ApprovalRequest> found, tx.ListRequests(filter));
+    VOUCH_ASSIGN_OR_RETURN(std::vector<ApprovalRequest> found, query.followups
+                                                                   ? ListOpenFollowups(tx, filter)
+                                                                   : tx.ListRequests(filter));
     std::optional<PolicySet> set;
     std::optional<policy::Person> me;
     std::map<int64_t, std::string> names;
@@ -1175,8 +1219,8 @@ Result<store::VersionCheck> ApprovalService::PostCheck(const RequestContext& ctx
     std::sort(open.begin(), open.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
     std::optional<size_t> bound;
     for (const auto& r : open) {
-      VOUCH_ASSIGN_OR_RETURN(Target t, policy::ParseTarget(r.target));
-      VOUCH_ASSIGN_OR_RETURN(bound, Governing(set, m, t));
+      VOUCH_ASSIGN_OR_RETURN(RequestTarget t, ParseRequestTarget(r.target));
+      VOUCH_ASSIGN_OR_RETURN(bound, Governing(set, m, t.target));
       if (bound) break;
     }
     for (size_t i = 0; !bound && i < set.policies.size(); ++i) {
@@ -1271,6 +1315,9 @@ Result<GateStatus> ApprovalService::CheckGate(const RequestContext& ctx, std::st
       }
       out.newest = std::move(view);
     }
+    out.break_glass = out.holds && out.newest &&
+                      out.newest->request.state == RequestState::kApplied &&
+                      out.newest->request.break_glass;
     if (!out.gated) {
       out.status = out.holds ? "holds" : "not_gated";
       out.may_enter = true;
@@ -1442,6 +1489,36 @@ Result<json::array> ApprovalService::GovernanceChange(Change& change, const Mode
                      {"to", will ? json::value(set.records[*will].name) : json::value(nullptr)}});
   }
   return changed;
+}
+
+Status ApprovalService::Leave(Change& change, const Model& row, const ModelVersion& v,
+                              const Target& target) {
+  store::Tx& tx = change.tx();
+  const RequestContext& ctx = change.ctx();
+  VOUCH_ASSIGN_OR_RETURN(PolicySet set, LoadPolicySet(tx));
+  if (set.policies.empty()) return OkStatus();
+  Model m = row;
+  VOUCH_TRY(tx.LoadModelDetails(m));
+  VOUCH_ASSIGN_OR_RETURN(std::optional<size_t> idx, Governing(set, m, target));
+  if (!idx || !set.policies[*idx].gate_removal) return OkStatus();
+  const PolicyRecord& record = set.records[*idx];
+  std::string from = policy::FormatTarget(target);
+  VOUCH_ASSIGN_OR_RETURN(std::optional<ApprovalRequest> newest,
+                         tx.NewestRequestFor(m.id, v.version, LeaveTargetText(from)));
+  if (newest && newest->state == RequestState::kApproved) {
+    // An approved removal request waiting for a manual apply: the move applies it.
+    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, newest->id, Permission::kEdit, true));
+    if (l.governing && l.request.state == RequestState::kApproved) {
+      Evaluation eval = policy::Evaluate(l.policy(), l.input, *ctx.clock);
+      if (eval.may_enter && eval.satisfied) {
+        return AppliedByMove(change, l.model, l.request, l.record(), eval);
+      }
+    }
+  }
+  if (set.policies[*idx].enforcement == policy::Enforcement::kAuditOnly) {
+    return LeaveViolated(change, m, v.version, from, record);
+  }
+  return LeaveRefused(m, v.version, from, record);
 }
 
 }  // namespace vouch::service

@@ -30,6 +30,7 @@
 #include "vouch/service/authorizer.h"
 #include "vouch/service/executor.h"
 #include "vouch/service/gate.h"
+#include "vouch/service/leave_gate.h"
 #include "vouch/store/store.h"
 #include "vouch/util/json.h"
 
@@ -58,6 +59,10 @@ struct RequestArgs {
   int64_t version = 0;
   std::string target;  // "stage:Production", "alias:champion"
   std::string comment;
+  // Break glass (docs/approvals.md): applied at once by someone the policy's `break_glass` names,
+  // with a reason (1 to 1000 characters), leaving a follow-up open for another reviewer.
+  bool break_glass = false;
+  std::string reason;
 };
 
 struct ReviewArgs {
@@ -75,7 +80,8 @@ struct RequestQuery {
   bool mine = false;                 // opened by the caller
   bool to_review = false;            // open, not the caller's, with a rule naming the caller
   int64_t before_id = 0;
-  int limit = 100;  // 1..1000
+  int limit = 100;         // 1..1000
+  bool followups = false;  // only break-glass requests whose follow-up is still open
 };
 
 struct ReviewView {
@@ -151,9 +157,11 @@ struct GateStatus {
   // "not_gated", "holds", "may_enter", "pending", "rejected", "expired", "cancelled",
   // "superseded", "no_request".
   std::string status;
+  // The version holds the target through a break-glass request (its newest request for it).
+  bool break_glass = false;
 };
 
-class ApprovalService : public MoveGate {
+class ApprovalService : public MoveGate, public LeaveGate {
  public:
   ApprovalService(MutationExecutor& executor, Authorizer authz = Authorizer());
 
@@ -189,6 +197,11 @@ class ApprovalService : public MoveGate {
   // caller out; INVALID_ARGUMENT for a bad target or a missing comment the policy requires;
   // ALREADY_EXISTS when the version has an open or approved request for the target. The request
   // is evaluated at once (a policy of checks only may be satisfied already).
+  // Break glass (`args.break_glass`): INVALID_ARGUMENT without a reason; PERMISSION_DENIED
+  // unless `break_glass` names the caller (instead of `requesters`); applied at once, recorded
+  // as gate.bypassed, its follow-up open. A target `leave:stage:Production` asks to leave a
+  // target the version holds: FAILED_PRECONDITION unless the policy has `gate_removal: true` and
+  // the version holds it.
   Result<RequestView> CreateRequest(const RequestContext& ctx, const RequestArgs& args);
   // NOT_FOUND "request N not found"; FAILED_PRECONDITION unless it is open; PERMISSION_DENIED
   // for a service account or someone no rule lets sign (with the reason); ABORTED when
@@ -199,7 +212,9 @@ class ApprovalService : public MoveGate {
   // to have proved its password in this very call (that password, or HTTP Basic): REAUTH_REQUIRED
   // otherwise (a token or a session alone), and FAILED_PRECONDITION for a caller without a display
   // name (the signature's printed name). Approving may satisfy the last rule, and then
-  // (on_approval: apply) applies the move in the same transaction.
+  // (on_approval: apply) applies the move in the same transaction. On an
+  // applied break-glass request with its follow-up open, approving or rejecting closes the
+  // follow-up (followup.closed) and moves nothing; PERMISSION_DENIED for its requester.
   Result<RequestView> Approve(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
   // As Approve; closes the request as rejected.
   Result<RequestView> Reject(const RequestContext& ctx, int64_t id, const ReviewArgs& args);
@@ -256,6 +271,9 @@ class ApprovalService : public MoveGate {
   Status Removal(Change& change, const Model& m, std::optional<int64_t> version) override;
   Result<json::array> GovernanceChange(Change& change, const Model& before,
                                        const Model& after) override;
+  // LeaveGate (leave_gate.h): `gate_removal: true`.
+  Status Leave(Change& change, const Model& m, const ModelVersion& v,
+               const policy::Target& target) override;
 
  private:
   struct Loaded;
@@ -274,6 +292,9 @@ class ApprovalService : public MoveGate {
   // name to sign with.
   static Status CheckSignature(const policy::Policy& p, const policy::Person& signer,
                                bool reauthenticated);
+  // Break glass (approvals_breakglass.h): applies the just-opened break-glass request `l` at
+  // once and opens its follow-up; PERMISSION_DENIED unless the evaluator says broken glass.
+  Result<policy::Evaluation> BreakGlass(Change& change, Loaded& l);
 
   MutationExecutor& executor_;
   store::Store& store_;

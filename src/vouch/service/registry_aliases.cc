@@ -4,6 +4,7 @@
 
 #include "vouch/audit/actions.h"
 #include "vouch/service/events.h"
+#include "vouch/service/leave_gate.h"
 #include "vouch/service/lookups.h"
 #include "vouch/service/registry_internal.h"
 
@@ -11,6 +12,13 @@ namespace vouch::service {
 
 using audit::Action;
 using registry_internal::ValidateVersionNumber;
+
+namespace {
+
+// The gate judges leaving a target too when it implements LeaveGate (gate_removal: true).
+LeaveGate* LeaveGateOf(MoveGate* gate) { return dynamic_cast<LeaveGate*>(gate); }
+
+}  // namespace
 
 Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
                                                const StageChange& change) {
@@ -31,6 +39,10 @@ Result<ModelVersion> RegistryService::SetStage(const RequestContext& ctx,
     VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, change.version));
     bool archive_existing = change.archive_existing;
     json::value gate;
+    if (LeaveGate* leave = LeaveGateOf(gate_);
+        leave != nullptr && IsActiveStage(v.stage) && v.stage != stage) {
+      VOUCH_TRY(leave->Leave(moving, m, v, policy::StageTarget(v.stage)));
+    }
     if (gate_ != nullptr && IsActiveStage(stage) && v.stage != stage) {
       VOUCH_ASSIGN_OR_RETURN(GateAllowance allowed,
                              gate_->DirectMove(moving, m, v, policy::StageTarget(stage)));
@@ -114,6 +126,10 @@ Status RegistryService::DeleteAlias(const RequestContext& ctx, std::string_view 
     VOUCH_ASSIGN_OR_RETURN(Model m, ModelFor(tx, ctx, name, Permission::kManage, true));
     VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> old, tx.FindAlias(m.id, alias));
     if (!old) return change.Unchanged();
+    if (LeaveGate* leave = LeaveGateOf(gate_); leave != nullptr) {
+      VOUCH_ASSIGN_OR_RETURN(ModelVersion v, RequireVersion(tx, m, *old));
+      VOUCH_TRY(leave->Leave(change, m, v, policy::AliasTarget(alias)));
+    }
     AuditEvent e = ModelEvent(ctx, Action::kAliasDeleted, m, *old);
     e.target["alias"] = alias;
     e.before = {{"alias", alias}, {"version", *old}};

@@ -84,3 +84,53 @@ def test_an_approved_manual_request_is_finished_by_the_clients_transition(client
     assert client.transition_model_version_stage(name, "1", "Production").current_stage == \
         "Production"
     assert native(vouch, "GET", f"/api/v1/requests/{rid}").json()["state"] == "applied"
+
+
+LEAVING = """policies:
+  - name: leaving-staging
+    target: stage:Staging
+    match: {models: ["leaving-*"]}
+    approvals:
+      - {from: [{role: ml-engineer}], count: 1}
+    gate_removal: true
+"""
+
+
+def engineer(vouch) -> str:
+    eng = unique("eng")
+    assert native(vouch, "POST", "/api/v1/users", json={"name": eng, "kind": "user"}).ok
+    assert native(vouch, "PUT", f"/api/v1/roles/ml-engineer/users/{eng}").ok
+    return native(vouch, "POST", "/api/v1/tokens", json={"name": "t", "owner": eng}).json()["token"]
+
+
+def test_a_demotion_out_of_a_stage_gated_with_gate_removal_is_refused(client, vouch, gated):
+    r = native(vouch, "POST", "/api/v1/policies", json={"yaml": LEAVING})
+    assert r.status_code == 200, r.text
+    name = new_model(client, "leaving")
+    token = engineer(vouch)
+    req = native(vouch, "POST", "/api/v1/requests",
+                 json={"model": name, "version": 1, "target": "stage:Staging"})
+    assert req.status_code == 201, req.text
+    entered = native(vouch, "POST", f"/api/v1/requests/{req.json()['id']}/approve", token=token,
+                     json={})
+    assert entered.json()["state"] == "applied", entered.text
+    assert client.get_model_version(name, "1").current_stage == "Staging"
+
+    for stage in ("Archived", "None", "Production"):
+        with pytest.raises(MlflowException) as refused:
+            client.transition_model_version_stage(name, "1", stage)
+        assert refused.value.get_http_status_code() == 403, str(refused.value)
+        assert refused.value.error_code == "PERMISSION_DENIED"
+        assert "leaving-staging" in str(refused.value) and "--leave" in str(refused.value)
+    assert client.get_model_version(name, "1").current_stage == "Staging"
+    denials = [e for e in audit_events(vouch.base, vouch.token, action="access.denied")
+               if "leaving-staging" in e.get("reason", "")]
+    assert denials and denials[-1]["source"]["door"] == "mlflow", denials
+
+    leave = native(vouch, "POST", "/api/v1/requests",
+                   json={"model": name, "version": 1, "target": "leave:stage:Staging"})
+    assert leave.status_code == 201, leave.text
+    left = native(vouch, "POST", f"/api/v1/requests/{leave.json()['id']}/approve", token=token,
+                  json={})
+    assert left.json()["state"] == "applied", left.text
+    assert client.get_model_version(name, "1").current_stage == "Archived"

@@ -155,7 +155,8 @@ Result<HttpResponse> TestPolicy(ApprovalService& s, const Call& c) {
 // Requests.
 
 Result<HttpResponse> CreateRequest(ApprovalService& s, const Call& c) {
-  VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"model", "version", "target", "comment"}));
+  VOUCH_ASSIGN_OR_RETURN(json::object body, Body(c, {"model", "version", "target", "comment",
+                                                     "break_glass", "reason"}));
   service::RequestArgs args;
   VOUCH_ASSIGN_OR_RETURN(args.model, RequiredString(body, "model"));
   VOUCH_ASSIGN_OR_RETURN(auto version, OptionalInt(body, "version"));
@@ -164,6 +165,10 @@ Result<HttpResponse> CreateRequest(ApprovalService& s, const Call& c) {
   VOUCH_ASSIGN_OR_RETURN(args.target, RequiredString(body, "target"));
   VOUCH_ASSIGN_OR_RETURN(auto comment, OptionalString(body, "comment"));
   args.comment = comment.value_or("");
+  VOUCH_ASSIGN_OR_RETURN(auto break_glass, OptionalBool(body, "break_glass"));
+  args.break_glass = break_glass.value_or(false);
+  VOUCH_ASSIGN_OR_RETURN(auto reason, OptionalString(body, "reason"));
+  args.reason = reason.value_or("");
   VOUCH_ASSIGN_OR_RETURN(service::RequestView v, s.CreateRequest(c.ctx, args));
   return Ok(RequestViewJson(v), 201);
 }
@@ -172,7 +177,8 @@ Result<HttpResponse> ListRequests(ApprovalService& s, const Call& c) {
   service::RequestQuery q;
   if (const auto* v = c.query.First("model")) q.model = *v;
   if (const auto* v = c.query.First("state")) q.state = *v;
-  for (auto [key, flag] : {std::pair{"mine", &q.mine}, std::pair{"to_review", &q.to_review}}) {
+  for (auto [key, flag] : {std::pair{"mine", &q.mine}, std::pair{"to_review", &q.to_review},
+                           std::pair{"followups", &q.followups}}) {
     if (const auto* v = c.query.First(key)) {
       if (*v != "true" && *v != "false") {
         return InvalidArgument(fmt::format("{} must be true or false", key));
@@ -187,6 +193,7 @@ Result<HttpResponse> ListRequests(ApprovalService& s, const Call& c) {
   }
   if (const auto* v = c.query.First("before_id")) {
     VOUCH_ASSIGN_OR_RETURN(q.before_id, ParseInt("before_id", *v));
+    if (q.before_id < 0) return InvalidArgument("before_id must be 0 or more");
   }
   VOUCH_ASSIGN_OR_RETURN(std::vector<service::RequestView> found, s.ListRequests(c.ctx, q));
   json::array items;
@@ -284,6 +291,7 @@ Result<HttpResponse> GateCheck(ApprovalService& s, const Call& c) {
   json::object o{{"model", c.path.at("name")}, {"version", version}, {"target", *to},
                  {"gated", g.gated},           {"holds", g.holds},   {"may_enter", g.may_enter},
                  {"status", g.status}};
+  o["break_glass"] = g.break_glass;
   if (g.gated) {
     o["policy"] = g.policy;
     o["policy_version"] = g.policy_version;
