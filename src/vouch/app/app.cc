@@ -54,7 +54,9 @@ App::App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOpti
           store_, steady_clock_,
           options.server_name.empty() ? DefaultServerName() : options.server_name, options.leader)),
       denial_flush_ms_(options.denial_flush_ms),
-      idempotency_prune_ms_(options.idempotency_prune_ms) {
+      idempotency_prune_ms_(options.idempotency_prune_ms),
+      request_timers_ms_(options.request_timers_ms),
+      wait_poll_ms_(options.wait_poll_ms) {
   // Before any change runs: a change made under an Idempotency-Key claim marks it applied in its
   // own transaction, whichever service (registry or identity) makes it.
   executor_->AddPreCommitHook(&service::Idempotency::MarkApplied);
@@ -85,6 +87,13 @@ Status App::SetUp(const AppOptions& options) {
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
   api::native::RegisterApprovalRoutes(router_, *approvals_);
   api::native::RegisterCommentRoutes(router_, *approvals_);
+  waiters_ = std::make_unique<api::native::RequestWaiters>(*approvals_, store_, options.waits);
+  waiters_->RegisterRoute(router_);
+  // Waiters wake on this server's commits at once, and on other servers' within a poll.
+  executor_->AddPostCommitHook(
+      [w = waiters_.get()](const RequestContext&, std::span<const AuditEvent> committed) {
+        w->OnCommitted(committed);
+      });
   api::native::RegisterMetricsRoute(router_, [this] { return Metrics(); });
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
@@ -101,7 +110,33 @@ Status App::SetUp(const AppOptions& options) {
       spdlog::warn("pruning expired idempotency keys: {}", pruned.status().ToString());
     }
   });
+  // Per server: its own waiters see what other servers committed.
+  scheduler_.Every("wait-poll", wait_poll_ms_, [this] { waiters_->Poll(); });
+  // The leader only (the lease's epoch is checked inside each request's transaction).
+  scheduler_.Every("request-timers", request_timers_ms_, [this] { RunRequestTimers(); });
   return OkStatus();
+}
+
+void App::RunRequestTimers() {
+  constexpr int kBatch = 100;
+  constexpr int kMaxBatches = 10;  // the rest waits for the next second
+  for (int batch = 0; batch < kMaxBatches; ++batch) {
+    std::optional<int64_t> mine = leader_->epoch();
+    if (!mine) return;
+    auto guard = [this, mine = *mine](store::Tx& tx) {
+      return leader_->CheckEpoch(tx, "request-timers", mine);
+    };
+    Result<service::TimerRun> run = approvals_->RunTimers(SystemContext(clock_), guard, kBatch);
+    if (!run.ok()) {
+      spdlog::warn("request timers did not run: {}", run.status().ToString());
+      return;
+    }
+    if (run->expired + run->approved > 0) {
+      spdlog::info("request timers: {} expired, {} approved, {} applied", run->expired,
+                   run->approved, run->applied);
+    }
+    if (run->examined < kBatch) return;
+  }
 }
 
 App::~App() { Drain(); }
@@ -112,6 +147,7 @@ void App::Start() {
     if (started_ || drained_) return;
     started_ = true;
   }
+  if (waiters_) waiters_->Start();
   scheduler_.Start();
   leader_->Start();
 }
@@ -122,7 +158,8 @@ void App::Drain() {
     if (drained_) return;
     drained_ = true;
   }
-  scheduler_.Stop();  // waits for a job that is running
+  scheduler_.Stop();               // waits for a job that is running
+  if (waiters_) waiters_->Stop();  // the listener has answered the waiters it held (503) by now
   leader_->Stop();
   auth_->FlushDenials(true);
 }
@@ -141,6 +178,8 @@ std::vector<store::StoreMetric> App::Metrics() const {
   metrics.push_back({"vouch_leader",
                      "1 while this server holds the leader lease and runs the singleton jobs",
                      "gauge", leader_->IsLeader() ? 1.0 : 0.0});
+  metrics.push_back({"vouch_request_waiters", "requests/{id}/wait long polls this server holds now",
+                     "gauge", static_cast<double>(waiters_ ? waiters_->held() : 0)});
   return metrics;
 }
 

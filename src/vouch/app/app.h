@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vouch/api/dispatcher.h"
+#include "vouch/api/native/request_wait.h"
 #include "vouch/api/router.h"
 #include "vouch/app/leader.h"
 #include "vouch/app/scheduler.h"
@@ -47,6 +48,9 @@ struct AppOptions {
   TimeMs denial_flush_ms = 1000;            // how often closed denial windows are written
   service::IdempotencyOptions idempotency;  // Idempotency-Key: how long a key is kept
   TimeMs idempotency_prune_ms = 60'000;     // how often expired keys are deleted
+  TimeMs request_timers_ms = 1000;          // leader: request expiry and wait timers
+  TimeMs wait_poll_ms = 1000;  // every server: changes other servers made, for the waiters
+  api::native::WaitOptions waits;
 };
 
 class App {
@@ -101,6 +105,10 @@ class App {
   api::Dispatcher& dispatcher() { return *dispatcher_; }
   Scheduler& scheduler() { return scheduler_; }
   Leader& leader() { return *leader_; }
+  api::native::RequestWaiters& waiters() { return *waiters_; }
+  // One run of the leader's request timers (the "request-timers" job): nothing unless this server
+  // leads; logs what it did and any failure.
+  void RunRequestTimers();
 
  private:
   App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOptions& options,
@@ -120,11 +128,14 @@ class App {
   std::unique_ptr<service::ApprovalService> approvals_;  // also the registry's gate
   api::Router router_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
+  std::unique_ptr<api::native::RequestWaiters> waiters_;  // GET /requests/{id}/wait
   service::BootstrapResult bootstrap_;
   Scheduler scheduler_;
   std::unique_ptr<Leader> leader_;
   TimeMs denial_flush_ms_;
   TimeMs idempotency_prune_ms_;
+  TimeMs request_timers_ms_;
+  TimeMs wait_poll_ms_;
   std::mutex mu_;
   bool started_ = false;  // guarded by mu_
   bool drained_ = false;  // guarded by mu_

@@ -71,6 +71,46 @@ TEST(App, MetricsReportWhetherThisServerLeads) {
       << metrics.body;
 }
 
+TEST(App, TheRequestTimersRunOnlyOnTheServerThatLeads) {
+  store::testing::TempSqliteStore db;
+  FakeClock clock(kT0);
+  auto made = App::Create(db.store(), Options(), clock);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  App& app = **made;
+  auto admin = app.auth().AuthenticateBearer(kToken);
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  RequestContext ctx;
+  ctx.principal = admin->principal;
+  ctx.auth = AuthMethod::kToken;
+  ctx.clock = &clock;
+  ASSERT_TRUE(app.registry().CreateModel(ctx, {.name = "fraud"}).ok());
+  ASSERT_TRUE(app.registry().CreateVersion(ctx, {.model = "fraud", .source = "s3://b/1"}).ok());
+  auto applied = app.approvals().ApplyPolicies(ctx, R"(policies:
+  - name: production
+    target: stage:Production
+    approvals: [{from: [{role: ml-engineer}], count: 1}]
+    expiry: {request: 1d}
+)");
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  auto request = app.approvals().CreateRequest(
+      ctx, {.model = "fraud", .version = 1, .target = "stage:Production"});
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  auto state = [&] {
+    auto shown = app.approvals().ShowRequest(ctx, request->request.id);
+    EXPECT_TRUE(shown.ok()) << shown.status().ToString();
+    return shown.ok() ? shown->request.state : store::RequestState::kOpen;
+  };
+
+  clock.Advance(86'400'000);
+  EXPECT_GT(app.scheduler().RunDue(), 0);  // the timers' job ran, but this server does not lead
+  EXPECT_EQ(state(), store::RequestState::kOpen);
+
+  app.leader().Poll();  // what the lease's thread does once started
+  clock.Advance(1000);
+  EXPECT_GT(app.scheduler().RunDue(), 0);
+  EXPECT_EQ(state(), store::RequestState::kExpired);
+}
+
 TEST(App, DrainWritesTheDenialsStillWaitingForTheirWindow) {
   store::testing::TempSqliteStore db;
   FakeClock clock(kT0);

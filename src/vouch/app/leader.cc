@@ -115,14 +115,18 @@ Status Leader::RunSingleton(std::string_view job, const std::function<Status(sto
         fmt::format("{}: this server does not hold the leader lease '{}'", job, options_.name));
   }
   return store_.Write([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(int64_t current, tx.LeaseEpoch(options_.name));
-    if (current != *mine) {
-      return Aborted(
-          fmt::format("{}: the leader lease '{}' moved to epoch {} (this server held {})", job,
-                      options_.name, current, *mine));
-    }
+    VOUCH_TRY(CheckEpoch(tx, job, *mine));
     return fn(tx);
   });
+}
+
+Status Leader::CheckEpoch(store::Tx& tx, std::string_view job, int64_t mine) const {
+  VOUCH_ASSIGN_OR_RETURN(int64_t current, tx.LeaseEpoch(options_.name));
+  if (current != mine) {
+    return Aborted(fmt::format("{}: the leader lease '{}' moved to epoch {} (this server held {})",
+                               job, options_.name, current, mine));
+  }
+  return OkStatus();
 }
 
 }  // namespace vouch::app

@@ -74,6 +74,10 @@ class Leader {
   // ABORTED when the epoch moved (another server took the lease; nothing `fn` wrote remains);
   // otherwise what the transaction returns.
   Status RunSingleton(std::string_view job, const std::function<Status(store::Tx&)>& fn);
+  // The check RunSingleton makes first, for a job that runs its own transactions (the request
+  // timers: one executor transaction per request): OK when the lease's epoch read in `tx` is
+  // still `mine` (an epoch() this server read while leading), else ABORTED as above.
+  Status CheckEpoch(store::Tx& tx, std::string_view job, int64_t mine) const;
 
   const std::string& name() const { return options_.name; }
 

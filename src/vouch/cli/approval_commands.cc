@@ -1,7 +1,9 @@
 // policy apply | list | get | history | diff | retire | test, requests create | approve | reject |
-// cancel | apply | list | show, checks post | list, gate check (issue 12; docs/approvals.md).
+// cancel | apply | list | show | wait, checks post | list, gate check (issue 12; docs/approvals.md,
+// docs/ci.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -23,6 +25,25 @@ constexpr int kExitRejected = 11;
 constexpr int kExitExpired = 12;
 constexpr int kExitClosed = 13;     // cancelled or superseded
 constexpr int kExitNoRequest = 14;  // gated, and no request for that target
+
+// The exit code of `gate check` for a gate status, which `requests wait` shares: 0 the version
+// may enter now or holds the target (or nothing gates it), else as the constants above.
+int GateExit(std::string_view status) {
+  if (status == "pending") return kExitPending;
+  if (status == "rejected") return kExitRejected;
+  if (status == "expired") return kExitExpired;
+  if (status == "cancelled" || status == "superseded") return kExitClosed;
+  if (status == "no_request") return kExitNoRequest;
+  return kExitOk;
+}
+
+// A request's state as the gate status `gate check` would give for it.
+std::string_view GateStatusOfRequest(std::string_view state) {
+  if (state == "open") return "pending";
+  if (state == "approved") return "may_enter";
+  if (state == "applied") return "holds";
+  return state;  // rejected, expired, cancelled, superseded
+}
 
 // Bound to the options of every subcommand here; only the one that parsing selects is read.
 struct ApprovalArgs {
@@ -50,6 +71,7 @@ struct ApprovalArgs {
   std::string reason;
   bool followups = false;
   std::string leave;
+  std::string timeout = "30m";
 };
 
 std::vector<Column> PolicyColumns() {
@@ -368,6 +390,51 @@ void AddPolicyGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Approva
   });
 }
 
+// `requests wait`: long-polls GET /requests/{id}/wait (each hold at most 25 s) until the request
+// leaves `open` or the timeout passes, then prints it and exits as `gate check` would.
+int WaitForRequest(Session& s, const Clock& clock, const ApprovalArgs& a) {
+  constexpr TimeMs kMaxHoldMs = 25'000;
+  Result<int64_t> id = ParsePositiveInt(a.id, "request id");
+  if (!id.ok()) return s.Fail(id.status().message(), kExitUsage);
+  Result<TimeMs> timeout = ParseDurationMs(a.timeout);
+  if (!timeout.ok() || *timeout <= 0) {
+    return s.Fail(
+        fmt::format("--timeout must be a duration such as 30s, 15m or 2h, not '{}'", a.timeout),
+        kExitUsage);
+  }
+  const TimeMs deadline = clock.NowMs() + *timeout;
+  std::vector<std::pair<std::string, std::string>> seen;  // what the last answer said
+  while (true) {
+    TimeMs left = deadline - clock.NowMs();
+    // Whole seconds from 1 to 25: a last hold rounds up, so the wait may overrun by under 1 s.
+    TimeMs hold_s = std::clamp<TimeMs>((std::min(left, kMaxHoldMs) + 999) / 1000, 1, 25);
+    std::vector<std::pair<std::string, std::string>> query = seen;
+    query.emplace_back("timeout", std::to_string(hold_s));
+    Session::Reply reply =
+        s.Fetch(Get(fmt::format("/api/v1/requests/{}/wait", *id) + QueryString(query)));
+    if (reply.exit_code != kExitOk) return reply.exit_code;
+    if (!reply.body.is_object())
+      return s.Fail("the server's answer is not a request", kExitRefused);
+    const json::object& body = reply.body.as_object();
+    std::string state = Str(body, "state");
+    bool decided = state != "open";
+    if (decided || clock.NowMs() >= deadline) {
+      std::string_view status = GateStatusOfRequest(state);
+      if (s.format() != OutputFormat::kTable) {
+        PrintObject(reply.body, s.format(), s.out());
+      } else {
+        s.out() << fmt::format("request {}: {} ({} of {} version {})\n", *id, state,
+                               Str(body, "target"), Str(body, "model"), Str(body, "version"));
+      }
+      if (!decided) {
+        s.err() << fmt::format("vouch: request {} is still open after {}\n", *id, a.timeout);
+      }
+      return GateExit(status);
+    }
+    seen = {{"state", state}, {"since", Str(body, "last_updated_timestamp")}};
+  }
+}
+
 void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<ApprovalArgs>& a) {
   CLI::App* requests = app.add_subcommand("requests", "Approval requests and their reviews");
   requests->require_subcommand(1);
@@ -461,6 +528,15 @@ void AddRequestsGroup(CLI::App& app, Action& chosen, const std::shared_ptr<Appro
     if (!id.ok()) return s.Fail(id.status().message(), kExitUsage);
     return PrintRequest(s, Get(fmt::format("/api/v1/requests/{}", *id)));
   });
+
+  CLI::App* wait = requests->add_subcommand(
+      "wait",
+      "Wait until a request is decided: exit 0 the version may enter now or holds the target, 10 "
+      "still pending at --timeout, 11 rejected, 12 expired, 13 cancelled or superseded");
+  wait->add_option("ID", a->id, "Request id")->required();
+  wait->add_option("--timeout", a->timeout, "How long to wait at most (30s, 15m, 2h; default 30m)");
+  OnSelect(*wait, chosen,
+           [a](Session& s, const Clock& clock) -> int { return WaitForRequest(s, clock, *a); });
 }
 
 void AddChecksGroup(CLI::App& app, Action& chosen, const std::shared_ptr<ApprovalArgs>& a) {
@@ -524,12 +600,7 @@ void AddGateGroup(CLI::App& app, Action& chosen, const std::shared_ptr<ApprovalA
       }
       s.out() << line << "\n";
     }
-    if (status == "pending") return kExitPending;
-    if (status == "rejected") return kExitRejected;
-    if (status == "expired") return kExitExpired;
-    if (status == "cancelled" || status == "superseded") return kExitClosed;
-    if (status == "no_request") return kExitNoRequest;
-    return kExitOk;
+    return GateExit(status);
   });
 }
 

@@ -551,8 +551,12 @@ Result<Evaluation> ApprovalService::Advance(Change& change, Loaded& l, bool appl
   }
   bool apply = apply_now || l.policy().on_approval == policy::OnApproval::kApply;
   if (apply && l.request.state == RequestState::kApproved && eval.satisfied) {
-    VOUCH_TRY(ApplyMove(change, l, eval, apply_now ? "applied on request" : "on approval"));
+    VOUCH_TRY(ApplyMove(change, l, eval,
+                        apply_now                   ? "applied on request"
+                        : ctx.door == Door::kSystem ? "by the timer: the wait ended"
+                                                    : "on approval"));
   }
+  VOUCH_TRY(tx.SetRequestTimer(l.request.id, NextTimer(l.request, eval, now)));
   return eval;
 }
 
@@ -1519,6 +1523,20 @@ Status ApprovalService::Leave(Change& change, const Model& row, const ModelVersi
     return LeaveViolated(change, m, v.version, from, record);
   }
   return LeaveRefused(m, v.version, from, record);
+}
+
+// ---- Timers (the rest is in approvals_timers.cc).
+
+Result<std::optional<ApprovalService::TimerStep>> ApprovalService::AdvanceOnTimer(Change& change,
+                                                                                  int64_t id) {
+  const RequestContext& ctx = change.ctx();
+  VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(change.tx(), ctx, id, Permission::kRead, true));
+  if (l.request.state != RequestState::kOpen || !l.governing) {
+    return std::optional<TimerStep>();
+  }
+  VOUCH_ASSIGN_OR_RETURN(Evaluation eval, Advance(change, l, false));
+  return std::optional<TimerStep>(
+      TimerStep{.state = l.request.state, .next = NextTimer(l.request, eval, ctx.Now())});
 }
 
 }  // namespace vouch::service

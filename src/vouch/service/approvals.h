@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -161,6 +162,14 @@ struct GateStatus {
   bool break_glass = false;
 };
 
+// What one run of the timers did (ApprovalService::RunTimers).
+struct TimerRun {
+  int examined = 0;  // due requests evaluated
+  int expired = 0;
+  int approved = 0;  // approved by a timer, applied or not
+  int applied = 0;
+};
+
 class ApprovalService : public MoveGate, public LeaveGate {
  public:
   ApprovalService(MutationExecutor& executor, Authorizer authz = Authorizer());
@@ -275,6 +284,18 @@ class ApprovalService : public MoveGate, public LeaveGate {
   Status Leave(Change& change, const Model& m, const ModelVersion& v,
                const policy::Target& target) override;
 
+  // ---- Timers (approvals_timers.cc): what the leader's scheduler job runs every second, as
+  // `system` (SystemContext). Evaluates again each open request whose timer has come (at most
+  // `limit`, the earliest first), each in its own transaction whose first step is `guard` (the
+  // leader lease's epoch check; a failing guard stops the run with its status and nothing of that
+  // transaction remains): one past `expiry.request` and not satisfied expires (request.expired);
+  // one whose wait has ended and whose rules, checks and conditions hold is approved and, under
+  // `on_approval: apply`, applied by `system` (request.approved, request.applied). An approval
+  // past `expiry.approval` simply stops counting (the evaluator reads the clock): no event. A
+  // request the run changes nothing on gets its next timer. The store's errors.
+  Result<TimerRun> RunTimers(const RequestContext& system,
+                             const std::function<Status(store::Tx&)>& guard, int limit = 100);
+
  private:
   struct Loaded;
   Status Authenticated(const RequestContext& ctx) const;
@@ -295,6 +316,17 @@ class ApprovalService : public MoveGate, public LeaveGate {
   // Break glass (approvals_breakglass.h): applies the just-opened break-glass request `l` at
   // once and opens its follow-up; PERMISSION_DENIED unless the evaluator says broken glass.
   Result<policy::Evaluation> BreakGlass(Change& change, Loaded& l);
+  // One due request's step of RunTimers, inside its transaction (approvals.cc, where Loaded is):
+  // loads and locks request `id`; when it is open and governed, evaluates it again (Advance) and
+  // returns its state and next timer afterwards; nullopt when no timer can act on it.
+  struct TimerStep {
+    store::RequestState state = store::RequestState::kOpen;
+    std::optional<TimeMs> next;
+  };
+  Result<std::optional<TimerStep>> AdvanceOnTimer(Change& change, int64_t id);
+  // The next moment a timer may change `r` after an evaluation at `now` (approvals_timers.cc).
+  static std::optional<TimeMs> NextTimer(const store::ApprovalRequest& r,
+                                         const policy::Evaluation& eval, TimeMs now);
 
   MutationExecutor& executor_;
   store::Store& store_;

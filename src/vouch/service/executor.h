@@ -88,7 +88,8 @@ class MutationExecutor {
 
   // A write that is not a change of state the audit log covers: no event, no hooks. Keep its uses
   // few and named: a token's last-use stamp (auth_service.cc) and Idempotency-Key claims
-  // (idempotency.cc: claim, complete, prune).
+  // (idempotency.cc: claim, complete, prune), and a request's next timer after a timer run that
+  // changed nothing (approvals_timers.cc).
   Status Bookkeep(const std::function<Status(store::Tx&)>& fn);
 
   store::Store& store() const { return store_; }

@@ -356,6 +356,36 @@ ApprovalReview Review(int64_t request_id, int64_t reviewer, std::string fingerpr
                         .created_ms = kT0 + reviewer};
 }
 
+TEST_P(StoreSuite, DueRequestsAreTheOpenOnesWhoseTimerHasComeEarliestFirst) {
+  Model m = AddModel(store(), "m");
+  ApprovalRequest late = Open(store(), Request(m, 1));
+  ApprovalRequest early = Open(store(), Request(m, 2));
+  ApprovalRequest future = Open(store(), Request(m, 3));
+  ApprovalRequest untimed = Open(store(), Request(m, 4));
+  ApprovalRequest closed = Open(store(), Request(m, 5));
+  ASSERT_TRUE(store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(tx.SetRequestTimer(late.id, kT0 + 50));
+                    VOUCH_TRY(tx.SetRequestTimer(early.id, kT0 + 10));
+                    VOUCH_TRY(tx.SetRequestTimer(future.id, kT0 + 101));
+                    VOUCH_TRY(tx.SetRequestTimer(untimed.id, std::nullopt));
+                    VOUCH_TRY(tx.SetRequestTimer(closed.id, kT0));
+                    closed.state = RequestState::kCancelled;
+                    return tx.UpdateRequest(closed);
+                  })
+                  .ok());
+  auto due = [&](TimeMs now, int limit) {
+    return Query(store(), [&](Tx& tx) { return tx.DueRequests(now, limit); });
+  };
+  EXPECT_EQ(due(kT0 + 100, 10), (std::vector<int64_t>{early.id, late.id}));
+  EXPECT_EQ(due(kT0 + 100, 1), (std::vector<int64_t>{early.id}));
+  EXPECT_EQ(due(kT0 + 101, 10), (std::vector<int64_t>{early.id, late.id, future.id}));
+  EXPECT_TRUE(due(kT0 + 9, 10).empty());
+
+  Status st = store().Write([&](Tx& tx) { return tx.SetRequestTimer(closed.id + 100, kT0); });
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+}
+
 TEST_P(StoreSuite, ReviewsAreStoredAsSignedAndListedOldestFirst) {
   Model m = AddModel(store(), "m");
   ApprovalRequest r = Open(store(), Request(m, 1));

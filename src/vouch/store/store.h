@@ -326,6 +326,11 @@ class Tx {
   // The newest request (highest id) for the version and target, in any state; nullopt for none.
   virtual Result<std::optional<ApprovalRequest>> NewestRequestFor(int64_t model_id, int64_t version,
                                                                   std::string_view target) = 0;
+  // Request timers (migration 0014): the next moment a timer may change the request (nullopt:
+  // none). SetRequestTimer: NOT_FOUND for an unknown id. DueRequests: the ids of open requests
+  // whose timer is at or before `now`, the earliest timer first, at most `limit`.
+  virtual Status SetRequestTimer(int64_t id, std::optional<TimeMs> timer_ms) = 0;
+  virtual Result<std::vector<int64_t>> DueRequests(TimeMs now, int limit) = 0;
 
   // Reviews. InsertReview fills `review.id`. ListReviews: the request's reviews, dismissed ones
   // too, oldest first. DismissReviews dismisses the request's live reviews whose fingerprint is

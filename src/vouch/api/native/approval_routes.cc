@@ -23,6 +23,8 @@ bool IsYaml(const Call& c) {
   return type == "application/yaml" || type == "text/yaml" || type == "application/x-yaml";
 }
 
+}  // namespace
+
 json::object RequestViewJson(const service::RequestView& v) {
   json::object o = service::RequestJson(v.request, v.model, v.requester);
   if (!v.reviews.empty()) {
@@ -52,6 +54,8 @@ json::object RequestViewJson(const service::RequestView& v) {
   }
   return o;
 }
+
+namespace {
 
 // Policies.
 

@@ -39,5 +39,7 @@ json::object UserJson(const Principal& p, const std::vector<std::string>* groups
 // A token's record: never the token or its hash.
 json::object TokenJson(const store::TokenRecord& t, std::string_view owner);
 json::object GroupJson(const Group& g);
+// A request as GET /api/v1/requests/{id} answers it (approval_routes.cc).
+json::object RequestViewJson(const service::RequestView& v);
 
 }  // namespace vouch::api::native

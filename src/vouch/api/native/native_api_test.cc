@@ -11,6 +11,7 @@
 #include <set>
 
 #include "vouch/api/dispatcher.h"
+#include "vouch/api/native/request_wait.h"
 #include "vouch/store/sqlite/temp_store_test.h"
 #include "vouch/util/json.h"
 
@@ -61,6 +62,7 @@ class NativeApiTest : public ::testing::Test {
     RegisterMetricsRoute(router_, [] { return std::vector<store::StoreMetric>{}; });
     RegisterApprovalRoutes(router_, approvals_);
     RegisterCommentRoutes(router_, approvals_);
+    waiters_.RegisterRoute(router_);
   }
 
   HttpResponse Send(std::string method, std::string target, std::string body = "",
@@ -104,6 +106,7 @@ class NativeApiTest : public ::testing::Test {
   service::IdentityService identity_{db_.store(), auth_, authz_};
   service::MutationExecutor approvals_executor_{db_.store()};
   service::ApprovalService approvals_{approvals_executor_, authz_};
+  RequestWaiters waiters_{approvals_, db_.store()};
   Router router_;
   Dispatcher dispatcher_{router_, auth_, clock_};
 };

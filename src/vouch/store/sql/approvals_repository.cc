@@ -83,6 +83,11 @@ constexpr char kListRequests[] = VOUCH_REQUEST_COLUMNS
 constexpr char kNewestRequestFor[] = VOUCH_REQUEST_COLUMNS
     "WHERE model_id = $1 AND version = $2 AND target = $3 ORDER BY id DESC LIMIT 1";
 #undef VOUCH_REQUEST_COLUMNS
+// Request timers (migration 0014): the partial index approval_requests_timer serves DueRequests.
+constexpr char kSetRequestTimer[] = "UPDATE approval_requests SET timer_ms = $2 WHERE id = $1";
+constexpr char kDueRequests[] =
+    "SELECT id FROM approval_requests WHERE state = 'open' AND timer_ms <= $1 "
+    "ORDER BY timer_ms, id LIMIT $2";
 
 constexpr char kInsertReview[] =
     "INSERT INTO approval_reviews (request_id, reviewer_id, printed_name, decision, meaning, "
@@ -375,6 +380,23 @@ Result<std::optional<ApprovalRequest>> SqlTx::NewestRequestFor(int64_t model_id,
                                                                std::string_view target) {
   VOUCH_ASSIGN_OR_RETURN(auto found, QueryRequests(kNewestRequestFor, {model_id, version, target}));
   return First(std::move(found));
+}
+
+Status SqlTx::SetRequestTimer(int64_t id, std::optional<TimeMs> timer_ms) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t n, c_.Exec(kSetRequestTimer, {id, timer_ms}));
+  if (n == 0) return NotFound(fmt::format("request {} does not exist", id));
+  return OkStatus();
+}
+
+Result<std::vector<int64_t>> SqlTx::DueRequests(TimeMs now, int limit) {
+  VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(kDueRequests, {now, static_cast<int64_t>(limit)}));
+  std::vector<int64_t> ids;
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool more, rows->Next());
+    if (!more) break;
+    ids.push_back(rows->Int(0));
+  }
+  return ids;
 }
 
 // ---- Reviews.

@@ -1,0 +1,293 @@
+// ApprovalService's timers (RunTimers) on both stores, with an injected clock: request expiry,
+// approval expiry, and the end of a wait applying a request as `system`, each an audit event, and
+// the lease guard that stops a run whose server no longer leads.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "vouch/service/approvals.h"
+#include "vouch/service/auth_service.h"
+#include "vouch/service/identity_service.h"
+#include "vouch/service/registry.h"
+#include "vouch/storage/test_stores_test.h"
+#include "vouch/util/json.h"
+
+namespace vouch::service {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+constexpr TimeMs kHour = 3'600'000;
+constexpr TimeMs kDay = 24 * kHour;
+constexpr char kAdminToken[] = "vch_timers-test-admin-token";
+
+constexpr char kExpiring[] = R"(policies:
+  - name: production
+    target: stage:Production
+    approvals: [{from: [{role: ml-engineer}], count: 2}]
+    expiry: {request: 1d, approval: 30d}
+)";
+
+constexpr char kWaiting[] = R"(policies:
+  - name: production
+    target: stage:Production
+    approvals: [{from: [{role: ml-engineer}], count: 1}]
+    wait: {in_stage: Staging, at_least: 2h}
+    expiry: {approval: 1h}
+)";
+
+constexpr char kWaitingLong[] = R"(policies:
+  - name: production
+    target: stage:Production
+    approvals: [{from: [{role: ml-engineer}], count: 1}]
+    wait: {in_stage: Staging, at_least: 2h}
+    expiry: {request: 7d}
+)";
+
+Status NoGuard(store::Tx&) { return OkStatus(); }
+
+class ApprovalTimersTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    env_ = store::testing::TestStore::Make(GetParam(), "vouch_approval_timers_test");
+    ASSERT_NE(env_, nullptr);
+    store::Store& store = env_->store();
+    executor_ = std::make_unique<MutationExecutor>(store);
+    auth_ = std::make_unique<AuthService>(store, clock_, AuthOptions{});
+    registry_ = std::make_unique<RegistryService>(*executor_, PageTokens("timers-test"), authz_);
+    identity_ = std::make_unique<IdentityService>(*executor_, *auth_, authz_);
+    approvals_ = std::make_unique<ApprovalService>(*executor_, authz_);
+    registry_->SetGate(approvals_.get());
+    ASSERT_TRUE(auth_->Bootstrap(kAdminToken).ok());
+    auto admin = auth_->AuthenticateBearer(kAdminToken);
+    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+    admin_ = Ctx(admin->principal);
+    dana_ = User("dana", "data-scientist");
+    eli_ = User("eli", "ml-engineer");
+    fay_ = User("fay", "ml-engineer");
+    ASSERT_TRUE(registry_->CreateModel(dana_, {.name = "fraud"}).ok());
+    auto v = registry_->CreateVersion(
+        dana_, {.model = "fraud", .source = "s3://b/fraud/1", .metrics = {{"auc", 0.95}}});
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+  }
+
+  RequestContext Ctx(const Principal& p) const {
+    RequestContext ctx;
+    ctx.principal = p;
+    ctx.auth = AuthMethod::kToken;
+    ctx.request_id = "req";
+    ctx.clock = &clock_;
+    return ctx;
+  }
+
+  RequestContext User(const std::string& name, const std::string& role) {
+    auto made = identity_->CreateUser(admin_, {.name = name, .display_name = "Dr " + name});
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
+    auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
+    EXPECT_TRUE(token.ok()) << token.status().ToString();
+    auto who = auth_->AuthenticateBearer(token->token);
+    EXPECT_TRUE(who.ok()) << who.status().ToString();
+    return Ctx(who->principal);
+  }
+
+  void Apply(std::string_view yaml) {
+    auto applied = approvals_->ApplyPolicies(admin_, yaml);
+    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  }
+
+  int64_t Request() {
+    auto r = approvals_->CreateRequest(
+        dana_, {.model = "fraud", .version = 1, .target = "stage:Production", .comment = "go"});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->request.id : 0;
+  }
+
+  void ToStaging() {
+    auto moved = registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Staging"});
+    ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  }
+
+  Result<TimerRun> Run(const std::function<Status(store::Tx&)>& guard = NoGuard) {
+    return approvals_->RunTimers(SystemContext(clock_), guard);
+  }
+
+  store::RequestState StateOf(int64_t id) {
+    auto shown = approvals_->ShowRequest(admin_, id);
+    EXPECT_TRUE(shown.ok()) << shown.status().ToString();
+    return shown.ok() ? shown->request.state : store::RequestState::kOpen;
+  }
+
+  Stage StageOf(int64_t version) {
+    auto v = registry_->GetVersion(admin_, "fraud", version);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? v->stage : Stage::kNone;
+  }
+
+  // The events of `action`, in order, as stored (canonical JSON objects).
+  std::vector<json::object> Events(std::string_view action) {
+    std::vector<store::StoredAuditEvent> stored;
+    EXPECT_TRUE(env_->store()
+                    .Read([&](store::Tx& tx) -> Status {
+                      VOUCH_ASSIGN_OR_RETURN(
+                          stored,
+                          tx.ListAuditEvents({.action = std::string(action), .limit = 1000}));
+                      return OkStatus();
+                    })
+                    .ok());
+    std::vector<json::object> out;
+    for (const auto& s : stored) {
+      auto parsed = ParseJsonObject(s.body);
+      EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+      if (parsed.ok()) out.push_back(std::move(parsed).value());
+    }
+    return out;
+  }
+
+  static std::string ActorOf(const json::object& e) {
+    return std::string(e.at("actor").at("name").as_string());
+  }
+
+  FakeClock clock_{kT0};
+  Authorizer authz_{Permission::kEdit};
+  std::unique_ptr<store::testing::TestStore> env_;
+  std::unique_ptr<MutationExecutor> executor_;
+  std::unique_ptr<AuthService> auth_;
+  std::unique_ptr<RegistryService> registry_;
+  std::unique_ptr<IdentityService> identity_;
+  std::unique_ptr<ApprovalService> approvals_;
+  RequestContext admin_, dana_, eli_, fay_;
+};
+
+TEST_P(ApprovalTimersTest, AnOpenRequestExpiresAsSystemOnceItsExpiryHasCome) {
+  Apply(kExpiring);
+  int64_t id = Request();
+  ASSERT_TRUE(approvals_->Approve(eli_, id, {.comment = "one of two"}).ok());
+
+  clock_.Advance(kDay - 1);
+  auto early = Run();
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  EXPECT_EQ(early->examined, 0);
+  EXPECT_EQ(StateOf(id), store::RequestState::kOpen);
+
+  clock_.Advance(1);
+  auto run = Run();
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->examined, 1);
+  EXPECT_EQ(run->expired, 1);
+  EXPECT_EQ(StateOf(id), store::RequestState::kExpired);
+  auto expired = Events("request.expired");
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(ActorOf(expired[0]), "system");
+  EXPECT_EQ(expired[0].at("time").as_string(), FormatRfc3339Ms(kT0 + kDay));
+  EXPECT_EQ(expired[0].at("target").at("request").as_int64(), id);
+
+  // Closed: no timer acts on it again.
+  clock_.Advance(kDay);
+  auto again = Run();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->examined, 0);
+  EXPECT_EQ(Events("request.expired").size(), 1u);
+}
+
+TEST_P(ApprovalTimersTest, ASatisfiedRequestIsNotExpiredByItsTimer) {
+  Apply(kWaitingLong);
+  ToStaging();
+  int64_t id = Request();
+  clock_.Advance(2 * kHour);
+  ASSERT_TRUE(approvals_->Approve(eli_, id, {.comment = "ok"}).ok());
+  EXPECT_EQ(StateOf(id), store::RequestState::kApplied);
+  clock_.Advance(7 * kDay);
+  auto run = Run();
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->examined, 0);
+  EXPECT_TRUE(Events("request.expired").empty());
+}
+
+TEST_P(ApprovalTimersTest, WhenTheWaitEndsTheApprovedRequestIsAppliedBySystem) {
+  Apply(kWaitingLong);
+  ToStaging();
+  int64_t id = Request();
+  auto approved = approvals_->Approve(eli_, id, {.comment = "ok"});
+  ASSERT_TRUE(approved.ok()) << approved.status().ToString();
+  // Every rule holds; only the wait (2h in Staging) does not yet.
+  EXPECT_EQ(approved->request.state, store::RequestState::kOpen);
+
+  clock_.Advance(2 * kHour - 1);
+  auto early = Run();
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  EXPECT_EQ(early->examined, 0);
+  EXPECT_EQ(StageOf(1), Stage::kStaging);
+
+  clock_.Advance(1);
+  auto run = Run();
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->examined, 1);
+  EXPECT_EQ(run->approved, 1);
+  EXPECT_EQ(run->applied, 1);
+  EXPECT_EQ(StateOf(id), store::RequestState::kApplied);
+  EXPECT_EQ(StageOf(1), Stage::kProduction);
+  auto applied = Events("request.applied");
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(ActorOf(applied[0]), "system");
+  EXPECT_EQ(applied[0].at("comment").as_string(), "by the timer: the wait ended");
+  EXPECT_EQ(applied[0].at("after").at("gate").at("request").as_int64(), id);
+  auto approvals = Events("request.approved");
+  ASSERT_EQ(approvals.size(), 1u);
+  EXPECT_EQ(ActorOf(approvals[0]), "system");
+  auto moves = Events("model_version.stage_changed");
+  ASSERT_FALSE(moves.empty());
+  EXPECT_EQ(ActorOf(moves.back()), "system");
+  EXPECT_EQ(moves.back().at("after").at("stage").as_string(), "Production");
+}
+
+TEST_P(ApprovalTimersTest, AnApprovalPastItsExpiryStopsCountingAndTheRequestStaysOpen) {
+  Apply(kWaiting);  // the approval lapses after 1h, the wait ends after 2h
+  ToStaging();
+  int64_t id = Request();
+  ASSERT_TRUE(approvals_->Approve(eli_, id, {.comment = "ok"}).ok());
+
+  clock_.Advance(2 * kHour);
+  auto run = Run();
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->examined, 1);
+  EXPECT_EQ(run->approved, 0);
+  EXPECT_EQ(StateOf(id), store::RequestState::kOpen);
+  EXPECT_EQ(StageOf(1), Stage::kStaging);
+  EXPECT_TRUE(Events("request.approved").empty());
+  auto shown = approvals_->ShowRequest(admin_, id);
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  ASSERT_TRUE(shown->evaluation.has_value());
+  ASSERT_EQ(shown->evaluation->reviews.size(), 1u);
+  EXPECT_EQ(shown->evaluation->reviews[0].status, policy::ReviewStatus::kExpired);
+
+  // Nothing changed, so the request is not due again until something else times it.
+  auto again = Run();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->examined, 0);
+
+  // A fresh approval counts, and (the wait over) applies at once.
+  auto fresh = approvals_->Approve(fay_, id, {.comment = "still ok"});
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(fresh->request.state, store::RequestState::kApplied);
+}
+
+TEST_P(ApprovalTimersTest, ARunWhoseGuardFailsChangesNothing) {
+  Apply(kExpiring);
+  int64_t id = Request();
+  clock_.Advance(kDay);
+  auto run = Run([](store::Tx&) { return Aborted("the lease moved"); });
+  EXPECT_EQ(run.status().code(), StatusCode::kAborted) << run.status().ToString();
+  EXPECT_EQ(StateOf(id), store::RequestState::kOpen);
+  EXPECT_TRUE(Events("request.expired").empty());
+  // The next leader's run does it.
+  auto next = Run();
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->expired, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ApprovalTimersTest,
+                         ::testing::ValuesIn(store::testing::TestBackends()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace vouch::service
