@@ -326,7 +326,7 @@ class Tx {
   // The newest request (highest id) for the version and target, in any state; nullopt for none.
   virtual Result<std::optional<ApprovalRequest>> NewestRequestFor(int64_t model_id, int64_t version,
                                                                   std::string_view target) = 0;
-  // Request timers (migration 0014): the next moment a timer may change the request (nullopt:
+  // Request timers (migration 0012): the next moment a timer may change the request (nullopt:
   // none). SetRequestTimer: NOT_FOUND for an unknown id. DueRequests: the ids of open requests
   // whose timer is at or before `now`, the earliest timer first, at most `limit`.
   virtual Status SetRequestTimer(int64_t id, std::optional<TimeMs> timer_ms) = 0;

@@ -83,7 +83,7 @@ constexpr char kListRequests[] = VOUCH_REQUEST_COLUMNS
 constexpr char kNewestRequestFor[] = VOUCH_REQUEST_COLUMNS
     "WHERE model_id = $1 AND version = $2 AND target = $3 ORDER BY id DESC LIMIT 1";
 #undef VOUCH_REQUEST_COLUMNS
-// Request timers (migration 0014): the partial index approval_requests_timer serves DueRequests.
+// Request timers (migration 0012): the partial index approval_requests_timer serves DueRequests.
 constexpr char kSetRequestTimer[] = "UPDATE approval_requests SET timer_ms = $2 WHERE id = $1";
 constexpr char kDueRequests[] =
     "SELECT id FROM approval_requests WHERE state = 'open' AND timer_ms <= $1 "
