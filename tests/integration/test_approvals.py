@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from vouch_testlib import unique
+from vouch_testlib import Person, make_person, unique
 
 # The example, adapted to what this step enforces (reauth, wait timers, expiry and break
 # glass come with later steps).
@@ -47,27 +46,13 @@ def server_args():
     return ["--default-permission", "EDIT"]
 
 
-@dataclass
-class Person:
-    name: str
-    token: str
-
-
 @pytest.fixture(scope="module")
 def people(api, server, tmp_path_factory) -> dict[str, Person]:
     out = {}
     for name, role, kind in [("dana", "data-scientist", "user"), ("eli", "ml-engineer", "user"),
                              ("fay", "ml-engineer", "user"), ("gus", "ml-engineer", "user"),
                              ("bo", "business-owner", "user"), ("ci", "", "service_account")]:
-        user = unique(name)
-        api.call("POST", "/api/v1/users", expect=201,
-                 json_body={"name": user, "kind": kind, "display_name": f"{name.title()} Q."})
-        if role:
-            api.call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": role, "user": user},
-                     expect=204)
-        token = api.call("POST", "/api/v1/tokens", json_body={"name": "t", "owner": user},
-                         expect=201).json()["token"]
-        out[name] = Person(user, token)
+        out[name] = make_person(api, name, role, f"{name.title()} Q.", kind)
     path = tmp_path_factory.mktemp("policies") / "policies.yaml"
     path.write_text(POLICIES)
     r = server.cli("policy", "apply", "-f", str(path))

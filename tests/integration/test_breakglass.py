@@ -7,11 +7,10 @@ leaving a target gated with `gate_removal` needs a request. Store-agnostic: ever
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
-from vouch_testlib import unique
+from vouch_testlib import Person, make_person, unique
 
 POLICIES = """policies:
   - name: glass-production
@@ -36,12 +35,6 @@ def server_args():
     return ["--default-permission", "EDIT"]
 
 
-@dataclass
-class Person:
-    name: str
-    token: str
-
-
 @pytest.fixture(scope="module")
 def people(api, server, tmp_path_factory) -> dict[str, Person]:
     group = unique("oncall")
@@ -49,15 +42,7 @@ def people(api, server, tmp_path_factory) -> dict[str, Person]:
     out = {}
     for name, role in [("dana", "data-scientist"), ("eli", "ml-engineer"), ("gus", "ml-engineer"),
                        ("sam", "")]:
-        user = unique(name)
-        api.call("POST", "/api/v1/users", expect=201,
-                 json_body={"name": user, "kind": "user", "display_name": f"{name.title()} Q."})
-        if role:
-            api.call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": role, "user": user},
-                     expect=204)
-        token = api.call("POST", "/api/v1/tokens", json_body={"name": "t", "owner": user},
-                         expect=201).json()["token"]
-        out[name] = Person(user, token)
+        out[name] = make_person(api, name, role, f"{name.title()} Q.")
     api.call("PUT", "/api/v1/groups/{group}/members/{user}",
              path={"group": group, "user": out["sam"].name}, expect=204)
     path = tmp_path_factory.mktemp("policies") / "policies.yaml"

@@ -12,12 +12,11 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 
 import pytest
 import requests
 
-from vouch_testlib import Api, require_binary, suite_store, unique
+from vouch_testlib import Api, Person, make_person, require_binary, suite_store, unique
 
 POLICY = """policies:
   - name: wait-production
@@ -32,23 +31,10 @@ def server_args():
     return ["--default-permission", "EDIT"]
 
 
-@dataclass
-class Person:
-    name: str
-    token: str
-
-
 def make_people(api: Api) -> dict[str, Person]:
     out = {}
     for name, role in [("dana", "data-scientist"), ("eli", "ml-engineer")]:
-        user = unique(name)
-        api.call("POST", "/api/v1/users", expect=201,
-                 json_body={"name": user, "kind": "user", "display_name": f"{name.title()} W."})
-        api.call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": role, "user": user},
-                 expect=204)
-        token = api.call("POST", "/api/v1/tokens", json_body={"name": "t", "owner": user},
-                         expect=201).json()["token"]
-        out[name] = Person(user, token)
+        out[name] = make_person(api, name, role, f"{name.title()} W.")
     return out
 
 

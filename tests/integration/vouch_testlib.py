@@ -848,6 +848,26 @@ class Api:
         return [e for e in self.events(**filters) if e["seq"] > seq]
 
 
+@dataclass
+class Person:
+    """A principal the black-box tests act as: its (unique) name and an API token of its own."""
+    name: str
+    token: str
+
+
+def make_person(api: Api, name: str, role: str, display_name: str, kind: str = "user") -> Person:
+    """A new principal `unique(name)` of `kind`, granted `role` (none when empty), with a token."""
+    user = unique(name)
+    api.call("POST", "/api/v1/users", expect=201,
+             json_body={"name": user, "kind": kind, "display_name": display_name})
+    if role:
+        api.call("PUT", "/api/v1/roles/{role}/users/{user}", path={"role": role, "user": user},
+                 expect=204)
+    token = api.call("POST", "/api/v1/tokens", json_body={"name": "t", "owner": user},
+                     expect=201).json()["token"]
+    return Person(user, token)
+
+
 def snapshot(api: Api, model: str | None = None) -> dict:
     """Everything a refused request must leave unchanged: the audit log's head, the model list,
     and the model with its versions."""

@@ -1016,6 +1016,23 @@ Result<RequestView> ApprovalService::Reject(const RequestContext& ctx, int64_t i
   return Review(ctx, id, args, false);
 }
 
+Result<ApprovalService::Loaded> ApprovalService::LoadActiveRequest(store::Tx& tx,
+                                                                   const RequestContext& ctx,
+                                                                   int64_t id,
+                                                                   Permission unless_requester,
+                                                                   std::string_view verb) {
+  VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, id, Permission::kRead, true));
+  if (l.request.requester_id != ctx.principal->id) {
+    VOUCH_TRY(authz_.Require(tx, ctx, l.model, unless_requester));
+  }
+  if (!store::IsActiveRequestState(l.request.state)) {
+    return FailedPrecondition(
+        fmt::format("request {} is {}: only an open or approved request can be {}", id,
+                    store::RequestStateName(l.request.state), verb));
+  }
+  return l;
+}
+
 Result<RequestView> ApprovalService::Cancel(const RequestContext& ctx, int64_t id,
                                             std::string_view comment) {
   VOUCH_TRY(Authenticated(ctx));
@@ -1024,16 +1041,8 @@ Result<RequestView> ApprovalService::Cancel(const RequestContext& ctx, int64_t i
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
-    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, id, Permission::kRead, true));
-    if (l.request.requester_id != ctx.principal->id) {
-      VOUCH_TRY(authz_.Require(tx, ctx, l.model, Permission::kManage));
-    }
-    if (!store::IsActiveRequestState(l.request.state)) {
-      return FailedPrecondition(
-          fmt::format("request {} is {}: only an open or approved request "
-                      "can be cancelled",
-                      id, store::RequestStateName(l.request.state)));
-    }
+    VOUCH_ASSIGN_OR_RETURN(Loaded l,
+                           LoadActiveRequest(tx, ctx, id, Permission::kManage, "cancelled"));
     RequestState before = l.request.state;
     TimeMs now = ctx.Now();
     l.request.state = RequestState::kCancelled;
@@ -1057,16 +1066,7 @@ Result<RequestView> ApprovalService::ApplyRequest(const RequestContext& ctx, int
   RequestView out;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     store::Tx& tx = change.tx();
-    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadRequest(tx, ctx, id, Permission::kRead, true));
-    if (l.request.requester_id != ctx.principal->id) {
-      VOUCH_TRY(authz_.Require(tx, ctx, l.model, Permission::kEdit));
-    }
-    if (!store::IsActiveRequestState(l.request.state)) {
-      return FailedPrecondition(
-          fmt::format("request {} is {}: only an open or approved request "
-                      "can be applied",
-                      id, store::RequestStateName(l.request.state)));
-    }
+    VOUCH_ASSIGN_OR_RETURN(Loaded l, LoadActiveRequest(tx, ctx, id, Permission::kEdit, "applied"));
     if (!l.governing) {
       return FailedPrecondition(
           fmt::format("no policy gates {} for model {} any more: cancel request {}",

@@ -301,6 +301,11 @@ class ApprovalService : public MoveGate, public LeaveGate {
   Status Authenticated(const RequestContext& ctx) const;
   Result<Loaded> LoadRequest(store::Tx& tx, const RequestContext& ctx, int64_t id, Permission need,
                              bool lock);
+  // The request loaded and locked for a change by its requester, or by one with `unless_requester`
+  // on its model; FAILED_PRECONDITION unless it is still open or approved (`verb`: what the caller
+  // would do to it, for the message).
+  Result<Loaded> LoadActiveRequest(store::Tx& tx, const RequestContext& ctx, int64_t id,
+                                   Permission unless_requester, std::string_view verb);
   Result<policy::Evaluation> Advance(Change& change, Loaded& l, bool apply_now);
   Status ApplyMove(Change& change, Loaded& l, const policy::Evaluation& eval, std::string_view how);
   Result<RequestView> Review(const RequestContext& ctx, int64_t id, const ReviewArgs& args,

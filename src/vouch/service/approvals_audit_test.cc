@@ -9,17 +9,10 @@
 #include <memory>
 
 #include "vouch/audit/verify.h"
-#include "vouch/service/approvals.h"
-#include "vouch/service/auth_service.h"
-#include "vouch/service/identity_service.h"
-#include "vouch/service/registry.h"
-#include "vouch/storage/test_stores_test.h"
+#include "vouch/service/approvals_fixture_test.h"
 
 namespace vouch::service {
 namespace {
-
-constexpr TimeMs kT0 = 1'700'000'000'000;
-constexpr char kAdminToken[] = "vch_approvals-audit-test-admin-token";
 
 constexpr char kProduction[] = R"(policies:
   - name: production
@@ -32,22 +25,11 @@ constexpr char kProduction[] = R"(policies:
 
 json::value J(std::string_view text) { return ParseJson(text).value(); }
 
-class ApprovalsAuditTest : public ::testing::TestWithParam<std::string> {
+class ApprovalsAuditTest : public ApprovalsFixture {
  protected:
   void SetUp() override {
-    env_ = store::testing::TestStore::Make(GetParam(), "vouch_approvals_audit_test");
-    ASSERT_NE(env_, nullptr);
-    store::Store& store = env_->store();
-    executor_ = std::make_unique<MutationExecutor>(store);
-    auth_ = std::make_unique<AuthService>(store, clock_, AuthOptions{});
-    registry_ = std::make_unique<RegistryService>(*executor_, PageTokens("audit-test"), authz_);
-    identity_ = std::make_unique<IdentityService>(*executor_, *auth_, authz_);
-    approvals_ = std::make_unique<ApprovalService>(*executor_, authz_);
-    registry_->SetGate(approvals_.get());
-    ASSERT_TRUE(auth_->Bootstrap(kAdminToken).ok());
-    auto admin = auth_->AuthenticateBearer(kAdminToken);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = Ctx(admin->principal);
+    policy_ = kProduction;
+    Wire("vouch_approvals_audit_test");
     dana_ = User("dana", "data-scientist");
     eli_ = User("eli", "ml-engineer");
     fay_ = User("fay", "ml-engineer");
@@ -61,38 +43,6 @@ class ApprovalsAuditTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  RequestContext Ctx(const Principal& p) const {
-    RequestContext ctx;
-    ctx.principal = p;
-    ctx.auth = AuthMethod::kToken;
-    ctx.request_id = "req";
-    ctx.clock = &clock_;
-    return ctx;
-  }
-
-  RequestContext User(const std::string& name, const std::string& role) {
-    auto made = identity_->CreateUser(admin_, {.name = name, .display_name = "Dr " + name});
-    EXPECT_TRUE(made.ok()) << made.status().ToString();
-    EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
-    auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
-    EXPECT_TRUE(token.ok()) << token.status().ToString();
-    auto who = auth_->AuthenticateBearer(token->token);
-    EXPECT_TRUE(who.ok()) << who.status().ToString();
-    return Ctx(who->principal);
-  }
-
-  void Apply(std::string_view yaml = kProduction) {
-    auto applied = approvals_->ApplyPolicies(admin_, yaml);
-    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  }
-
-  int64_t Request(const RequestContext& who, int64_t version, std::string target) {
-    auto r = approvals_->CreateRequest(
-        who, {.model = "fraud", .version = version, .target = target, .comment = "ship it"});
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? r->request.id : 0;
-  }
-
   void Approve(const RequestContext& who, int64_t id) {
     auto r = approvals_->Approve(who, id, {.comment = "looks good"});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -100,17 +50,7 @@ class ApprovalsAuditTest : public ::testing::TestWithParam<std::string> {
 
   // The stored events matching `filter`, parsed, with their sequence numbers.
   std::vector<json::object> Events(store::AuditFilter filter) {
-    filter.limit = 1000;
-    std::vector<store::StoredAuditEvent> stored;
-    EXPECT_TRUE(env_->store()
-                    .Read([&](store::Tx& tx) -> Status {
-                      VOUCH_ASSIGN_OR_RETURN(stored, tx.ListAuditEvents(filter));
-                      return OkStatus();
-                    })
-                    .ok());
-    std::vector<json::object> out;
-    for (const auto& e : stored) out.push_back(ParseJsonObject(e.body).value());
-    return out;
+    return ParsedEvents(std::move(filter));
   }
 
   std::vector<json::object> Events(std::string action) {
@@ -141,15 +81,7 @@ class ApprovalsAuditTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
-  FakeClock clock_{kT0};
-  Authorizer authz_{Permission::kEdit};
-  std::unique_ptr<store::testing::TestStore> env_;
-  std::unique_ptr<MutationExecutor> executor_;
-  std::unique_ptr<AuthService> auth_;
-  std::unique_ptr<RegistryService> registry_;
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<ApprovalService> approvals_;
-  RequestContext admin_, dana_, eli_, fay_, bo_;
+  RequestContext dana_, eli_, fay_, bo_;
 };
 
 TEST_P(ApprovalsAuditTest, AMoveAppliedByARequestCarriesItsGateAndTheArchivedVersionItsCause) {

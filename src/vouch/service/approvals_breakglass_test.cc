@@ -7,17 +7,10 @@
 #include <algorithm>
 #include <memory>
 
-#include "vouch/service/approvals.h"
-#include "vouch/service/auth_service.h"
-#include "vouch/service/identity_service.h"
-#include "vouch/service/registry.h"
-#include "vouch/storage/test_stores_test.h"
+#include "vouch/service/approvals_fixture_test.h"
 
 namespace vouch::service {
 namespace {
-
-constexpr TimeMs kT0 = 1'700'000'000'000;
-constexpr char kAdminToken[] = "vch_breakglass-test-admin-token";
 
 // Two engineers approve; the on-call group may break the glass.
 constexpr char kProduction[] = R"(policies:
@@ -28,27 +21,11 @@ constexpr char kProduction[] = R"(policies:
     break_glass: [{group: sre-oncall}]
 )";
 
-template <typename T>
-StatusCode CodeOf(const Result<T>& r) {
-  return r.status().code();
-}
-
-class BreakGlassTest : public ::testing::TestWithParam<std::string> {
+class BreakGlassTest : public ApprovalsFixture {
  protected:
   void SetUp() override {
-    env_ = store::testing::TestStore::Make(GetParam(), "vouch_breakglass_test");
-    ASSERT_NE(env_, nullptr);
-    store::Store& store = env_->store();
-    executor_ = std::make_unique<MutationExecutor>(store);
-    auth_ = std::make_unique<AuthService>(store, clock_, AuthOptions{});
-    registry_ = std::make_unique<RegistryService>(*executor_, PageTokens("bg-test"), authz_);
-    identity_ = std::make_unique<IdentityService>(*executor_, *auth_, authz_);
-    approvals_ = std::make_unique<ApprovalService>(*executor_, authz_);
-    registry_->SetGate(approvals_.get());
-    ASSERT_TRUE(auth_->Bootstrap(kAdminToken).ok());
-    auto admin = auth_->AuthenticateBearer(kAdminToken);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = Ctx(admin->principal);
+    policy_ = kProduction;
+    Wire("vouch_breakglass_test");
     dana_ = User("dana", "data-scientist");
     eli_ = User("eli", "ml-engineer");
     fay_ = User("fay", "ml-engineer");
@@ -63,33 +40,6 @@ class BreakGlassTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  RequestContext Ctx(const Principal& p) const {
-    RequestContext ctx;
-    ctx.principal = p;
-    ctx.auth = AuthMethod::kToken;
-    ctx.request_id = "req";
-    ctx.clock = &clock_;
-    return ctx;
-  }
-
-  RequestContext User(const std::string& name, const std::string& role) {
-    auto made = identity_->CreateUser(admin_, {.name = name, .display_name = "Dr " + name});
-    EXPECT_TRUE(made.ok()) << made.status().ToString();
-    if (!role.empty()) {
-      EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
-    }
-    auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
-    EXPECT_TRUE(token.ok()) << token.status().ToString();
-    auto who = auth_->AuthenticateBearer(token->token);
-    EXPECT_TRUE(who.ok()) << who.status().ToString();
-    return Ctx(who->principal);
-  }
-
-  void Apply(std::string_view yaml = kProduction) {
-    auto applied = approvals_->ApplyPolicies(admin_, yaml);
-    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  }
-
   Result<RequestView> BreakGlass(const RequestContext& who, int64_t version = 1,
                                  std::string target = "stage:Production",
                                  std::string reason = "INC-42: fraud spike") {
@@ -100,29 +50,9 @@ class BreakGlassTest : public ::testing::TestWithParam<std::string> {
                                            .reason = std::move(reason)});
   }
 
-  Stage StageOf(int64_t version) {
-    auto v = registry_->GetVersion(admin_, "fraud", version);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? v->stage : Stage::kNone;
-  }
-
   // The events of `action`, oldest first, parsed.
   std::vector<json::object> Events(std::string_view action) {
-    std::vector<store::StoredAuditEvent> events;
-    EXPECT_TRUE(env_->store()
-                    .Read([&](store::Tx& tx) -> Status {
-                      VOUCH_ASSIGN_OR_RETURN(
-                          events,
-                          tx.ListAuditEvents({.action = std::string(action), .limit = 1000}));
-                      return OkStatus();
-                    })
-                    .ok());
-    std::vector<json::object> out;
-    for (const auto& e : events) {
-      auto parsed = ParseJson(e.body);
-      EXPECT_TRUE(parsed.ok());
-      if (parsed.ok()) out.push_back(parsed->as_object());
-    }
+    std::vector<json::object> out = ParsedEvents({.action = std::string(action)});
     std::sort(out.begin(), out.end(), [](const json::object& a, const json::object& b) {
       return a.at("seq").to_number<int64_t>() < b.at("seq").to_number<int64_t>();
     });
@@ -130,15 +60,7 @@ class BreakGlassTest : public ::testing::TestWithParam<std::string> {
   }
   int Count(std::string_view action) { return static_cast<int>(Events(action).size()); }
 
-  FakeClock clock_{kT0};
-  Authorizer authz_{Permission::kEdit};
-  std::unique_ptr<store::testing::TestStore> env_;
-  std::unique_ptr<MutationExecutor> executor_;
-  std::unique_ptr<AuthService> auth_;
-  std::unique_ptr<RegistryService> registry_;
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<ApprovalService> approvals_;
-  RequestContext admin_, dana_, eli_, fay_, sam_;
+  RequestContext dana_, eli_, fay_, sam_;
 };
 
 // ---- Break glass.

@@ -6,17 +6,11 @@
 
 #include <memory>
 
-#include "vouch/service/approvals.h"
-#include "vouch/service/auth_service.h"
-#include "vouch/service/identity_service.h"
-#include "vouch/service/registry.h"
-#include "vouch/storage/test_stores_test.h"
+#include "vouch/service/approvals_fixture_test.h"
 
 namespace vouch::service {
 namespace {
 
-constexpr TimeMs kT0 = 1'700'000'000'000;
-constexpr char kAdminToken[] = "vch_approvals-reauth-test-admin-token";
 constexpr int kMaxFailures = 3;
 constexpr char kReauthPolicy[] = R"(policies:
   - name: production
@@ -28,104 +22,39 @@ constexpr char kReauthPolicy[] = R"(policies:
 
 std::string PasswordOf(std::string_view name) { return fmt::format("correct horse {}", name); }
 
-template <typename T>
-StatusCode CodeOf(const Result<T>& r) {
-  return r.status().code();
-}
-
-class ApprovalsReauthTest : public ::testing::TestWithParam<std::string> {
+class ApprovalsReauthTest : public ApprovalsFixture {
  protected:
   void SetUp() override {
-    env_ = store::testing::TestStore::Make(GetParam(), "vouch_approvals_reauth_test");
-    ASSERT_NE(env_, nullptr);
-    store::Store& store = env_->store();
-    executor_ = std::make_unique<MutationExecutor>(store);
-    auth_ = std::make_unique<AuthService>(
-        store, clock_, AuthOptions{.cache_ttl_ms = 0, .max_failures = kMaxFailures});
-    registry_ = std::make_unique<RegistryService>(*executor_, PageTokens("reauth-test"), authz_);
-    identity_ = std::make_unique<IdentityService>(*executor_, *auth_, authz_);
-    approvals_ = std::make_unique<ApprovalService>(*executor_, authz_);
+    address_ = "192.0.2.7";
+    Wire("vouch_approvals_reauth_test", {.cache_ttl_ms = 0, .max_failures = kMaxFailures});
     approvals_->SetReauthenticator(auth_.get());
-    registry_->SetGate(approvals_.get());
-    ASSERT_TRUE(auth_->Bootstrap(kAdminToken).ok());
-    auto admin = auth_->AuthenticateBearer(kAdminToken);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = Ctx(admin->principal);
     dana_ = User("dana", "data-scientist", "Dana Scully");
     eli_ = User("eli", "ml-engineer", "Eli Whitney");
     ASSERT_TRUE(registry_->CreateModel(dana_, {.name = "fraud"}).ok());
     auto v = registry_->CreateVersion(
         dana_, {.model = "fraud", .source = "s3://b/fraud/1", .metrics = {{"auc", 0.95}}});
     ASSERT_TRUE(v.ok()) << v.status().ToString();
-    auto applied = approvals_->ApplyPolicies(admin_, kReauthPolicy);
-    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  }
-
-  RequestContext Ctx(const Principal& p, AuthMethod method = AuthMethod::kToken) const {
-    RequestContext ctx;
-    ctx.principal = p;
-    ctx.auth = method;
-    ctx.request_id = "req";
-    ctx.address = "192.0.2.7";
-    ctx.clock = &clock_;
-    return ctx;
+    Apply(kReauthPolicy);
   }
 
   // A user with a password and a token; the context is the token's.
   RequestContext User(const std::string& name, const std::string& role,
                       const std::string& display_name) {
-    auto made = identity_->CreateUser(
-        admin_, {.name = name, .display_name = display_name, .password = PasswordOf(name)});
-    EXPECT_TRUE(made.ok()) << made.status().ToString();
-    if (!role.empty()) {
-      EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
-    }
-    auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
-    EXPECT_TRUE(token.ok()) << token.status().ToString();
-    auto who = auth_->AuthenticateBearer(token->token);
-    EXPECT_TRUE(who.ok()) << who.status().ToString();
-    return Ctx(who->principal);
+    return ApprovalsFixture::User(name, role,
+                                  {.display_name = display_name, .password = PasswordOf(name)});
   }
 
-  int64_t Request() {
-    auto r = approvals_->CreateRequest(
-        dana_, {.model = "fraud", .version = 1, .target = "stage:Production", .comment = "ship"});
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? r->request.id : 0;
-  }
+  int64_t Request() { return ApprovalsFixture::Request(dana_, 1, "stage:Production", "ship"); }
 
   Result<RequestView> Approve(const RequestContext& who, int64_t id, std::string password) {
     return approvals_->Approve(who, id, {.comment = "signed", .password = std::move(password)});
   }
 
-  Stage StageOf(int64_t version) {
-    auto v = registry_->GetVersion(admin_, "fraud", version);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? v->stage : Stage::kNone;
-  }
-
   std::vector<store::StoredAuditEvent> Events(std::string_view action) {
-    std::vector<store::StoredAuditEvent> events;
-    EXPECT_TRUE(env_->store()
-                    .Read([&](store::Tx& tx) -> Status {
-                      VOUCH_ASSIGN_OR_RETURN(
-                          events,
-                          tx.ListAuditEvents({.action = std::string(action), .limit = 1000}));
-                      return OkStatus();
-                    })
-                    .ok());
-    return events;
+    return StoredEvents({.action = std::string(action)});
   }
 
-  FakeClock clock_{kT0};
-  Authorizer authz_{Permission::kEdit};
-  std::unique_ptr<store::testing::TestStore> env_;
-  std::unique_ptr<MutationExecutor> executor_;
-  std::unique_ptr<AuthService> auth_;
-  std::unique_ptr<RegistryService> registry_;
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<ApprovalService> approvals_;
-  RequestContext admin_, dana_, eli_;
+  RequestContext dana_, eli_;
 };
 
 TEST_P(ApprovalsReauthTest, TheRightPasswordSignsUnderTheDisplayNameAndIsKeptNowhere) {

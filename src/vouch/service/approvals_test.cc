@@ -10,16 +10,10 @@
 #include <memory>
 #include <thread>
 
-#include "vouch/service/auth_service.h"
-#include "vouch/service/identity_service.h"
-#include "vouch/service/registry.h"
-#include "vouch/storage/test_stores_test.h"
+#include "vouch/service/approvals_fixture_test.h"
 
 namespace vouch::service {
 namespace {
-
-constexpr TimeMs kT0 = 1'700'000'000'000;
-constexpr char kAdminToken[] = "vch_approvals-test-admin-token";
 
 // The issue's example, adapted: what a unit test can drive without a clock running on.
 constexpr char kProduction[] = R"(policies:
@@ -32,27 +26,11 @@ constexpr char kProduction[] = R"(policies:
     conditions: ["metrics.auc >= 0.9"]
 )";
 
-template <typename T>
-StatusCode CodeOf(const Result<T>& r) {
-  return r.status().code();
-}
-
-class ApprovalsTest : public ::testing::TestWithParam<std::string> {
+class ApprovalsTest : public ApprovalsFixture {
  protected:
   void SetUp() override {
-    env_ = store::testing::TestStore::Make(GetParam(), "vouch_approvals_test");
-    ASSERT_NE(env_, nullptr);
-    store::Store& store = env_->store();
-    executor_ = std::make_unique<MutationExecutor>(store);
-    auth_ = std::make_unique<AuthService>(store, clock_, AuthOptions{});
-    registry_ = std::make_unique<RegistryService>(*executor_, PageTokens("approvals-test"), authz_);
-    identity_ = std::make_unique<IdentityService>(*executor_, *auth_, authz_);
-    approvals_ = std::make_unique<ApprovalService>(*executor_, authz_);
-    registry_->SetGate(approvals_.get());
-    ASSERT_TRUE(auth_->Bootstrap(kAdminToken).ok());
-    auto admin = auth_->AuthenticateBearer(kAdminToken);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = Ctx(admin->principal);
+    policy_ = kProduction;
+    Wire("vouch_approvals_test");
     dana_ = User("dana", "data-scientist");
     eli_ = User("eli", "ml-engineer");
     fay_ = User("fay", "ml-engineer");
@@ -63,76 +41,16 @@ class ApprovalsTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(v.ok()) << v.status().ToString();
   }
 
-  RequestContext Ctx(const Principal& p) const {
-    RequestContext ctx;
-    ctx.principal = p;
-    ctx.auth = AuthMethod::kToken;
-    ctx.request_id = "req";
-    ctx.clock = &clock_;
-    return ctx;
-  }
-
-  RequestContext User(const std::string& name, const std::string& role,
-                      PrincipalKind kind = PrincipalKind::kUser) {
-    auto made =
-        identity_->CreateUser(admin_, {.name = name, .kind = kind, .display_name = "Dr " + name});
-    EXPECT_TRUE(made.ok()) << made.status().ToString();
-    if (!role.empty()) {
-      EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
-    }
-    auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
-    EXPECT_TRUE(token.ok()) << token.status().ToString();
-    auto who = auth_->AuthenticateBearer(token->token);
-    EXPECT_TRUE(who.ok()) << who.status().ToString();
-    return Ctx(who->principal);
-  }
-
-  void Apply(std::string_view yaml = kProduction) {
-    auto applied = approvals_->ApplyPolicies(admin_, yaml);
-    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  }
-
-  int64_t Request(const RequestContext& who, int64_t version = 1,
-                  std::string target = "stage:Production") {
-    auto r = approvals_->CreateRequest(
-        who, {.model = "fraud", .version = version, .target = target, .comment = "ship it"});
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? r->request.id : 0;
-  }
-
   Result<RequestView> Approve(const RequestContext& who, int64_t id) {
     return approvals_->Approve(who, id, {.comment = "looks good"});
   }
 
-  Stage StageOf(int64_t version) {
-    auto v = registry_->GetVersion(admin_, "fraud", version);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? v->stage : Stage::kNone;
-  }
-
   // How many events of `action` the log holds.
   int Count(std::string_view action) {
-    std::vector<store::StoredAuditEvent> events;
-    EXPECT_TRUE(env_->store()
-                    .Read([&](store::Tx& tx) -> Status {
-                      VOUCH_ASSIGN_OR_RETURN(
-                          events,
-                          tx.ListAuditEvents({.action = std::string(action), .limit = 1000}));
-                      return OkStatus();
-                    })
-                    .ok());
-    return static_cast<int>(events.size());
+    return static_cast<int>(StoredEvents({.action = std::string(action)}).size());
   }
 
-  FakeClock clock_{kT0};
-  Authorizer authz_{Permission::kEdit};
-  std::unique_ptr<store::testing::TestStore> env_;
-  std::unique_ptr<MutationExecutor> executor_;
-  std::unique_ptr<AuthService> auth_;
-  std::unique_ptr<RegistryService> registry_;
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<ApprovalService> approvals_;
-  RequestContext admin_, dana_, eli_, fay_, bo_;
+  RequestContext dana_, eli_, fay_, bo_;
 };
 
 TEST_P(ApprovalsTest, NothingIsGatedWhileNoPolicyExists) {
@@ -240,7 +158,7 @@ TEST_P(ApprovalsTest, TheRequesterCannotApproveTheirOwnRequest) {
 
 TEST_P(ApprovalsTest, AServiceAccountNeverApproves) {
   Apply();
-  RequestContext robot = User("robot", "ml-engineer", PrincipalKind::kServiceAccount);
+  RequestContext robot = User("robot", "ml-engineer", {.kind = PrincipalKind::kServiceAccount});
   int64_t id = Request(dana_);
   EXPECT_EQ(CodeOf(Approve(robot, id)), StatusCode::kPermissionDenied);
 }

@@ -5,20 +5,14 @@
 
 #include <memory>
 
-#include "vouch/service/approvals.h"
-#include "vouch/service/auth_service.h"
-#include "vouch/service/identity_service.h"
-#include "vouch/service/registry.h"
-#include "vouch/storage/test_stores_test.h"
+#include "vouch/service/approvals_fixture_test.h"
 #include "vouch/util/json.h"
 
 namespace vouch::service {
 namespace {
 
-constexpr TimeMs kT0 = 1'700'000'000'000;
 constexpr TimeMs kHour = 3'600'000;
 constexpr TimeMs kDay = 24 * kHour;
-constexpr char kAdminToken[] = "vch_timers-test-admin-token";
 
 constexpr char kExpiring[] = R"(policies:
   - name: production
@@ -45,22 +39,10 @@ constexpr char kWaitingLong[] = R"(policies:
 
 Status NoGuard(store::Tx&) { return OkStatus(); }
 
-class ApprovalTimersTest : public ::testing::TestWithParam<std::string> {
+class ApprovalTimersTest : public ApprovalsFixture {
  protected:
   void SetUp() override {
-    env_ = store::testing::TestStore::Make(GetParam(), "vouch_approval_timers_test");
-    ASSERT_NE(env_, nullptr);
-    store::Store& store = env_->store();
-    executor_ = std::make_unique<MutationExecutor>(store);
-    auth_ = std::make_unique<AuthService>(store, clock_, AuthOptions{});
-    registry_ = std::make_unique<RegistryService>(*executor_, PageTokens("timers-test"), authz_);
-    identity_ = std::make_unique<IdentityService>(*executor_, *auth_, authz_);
-    approvals_ = std::make_unique<ApprovalService>(*executor_, authz_);
-    registry_->SetGate(approvals_.get());
-    ASSERT_TRUE(auth_->Bootstrap(kAdminToken).ok());
-    auto admin = auth_->AuthenticateBearer(kAdminToken);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = Ctx(admin->principal);
+    Wire("vouch_approval_timers_test");
     dana_ = User("dana", "data-scientist");
     eli_ = User("eli", "ml-engineer");
     fay_ = User("fay", "ml-engineer");
@@ -70,37 +52,7 @@ class ApprovalTimersTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(v.ok()) << v.status().ToString();
   }
 
-  RequestContext Ctx(const Principal& p) const {
-    RequestContext ctx;
-    ctx.principal = p;
-    ctx.auth = AuthMethod::kToken;
-    ctx.request_id = "req";
-    ctx.clock = &clock_;
-    return ctx;
-  }
-
-  RequestContext User(const std::string& name, const std::string& role) {
-    auto made = identity_->CreateUser(admin_, {.name = name, .display_name = "Dr " + name});
-    EXPECT_TRUE(made.ok()) << made.status().ToString();
-    EXPECT_TRUE(identity_->GrantRole(admin_, role, {.user = name}).ok());
-    auto token = identity_->CreateToken(admin_, {.owner = name, .name = "t"});
-    EXPECT_TRUE(token.ok()) << token.status().ToString();
-    auto who = auth_->AuthenticateBearer(token->token);
-    EXPECT_TRUE(who.ok()) << who.status().ToString();
-    return Ctx(who->principal);
-  }
-
-  void Apply(std::string_view yaml) {
-    auto applied = approvals_->ApplyPolicies(admin_, yaml);
-    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  }
-
-  int64_t Request() {
-    auto r = approvals_->CreateRequest(
-        dana_, {.model = "fraud", .version = 1, .target = "stage:Production", .comment = "go"});
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? r->request.id : 0;
-  }
+  int64_t Request() { return ApprovalsFixture::Request(dana_, 1, "stage:Production", "go"); }
 
   void ToStaging() {
     auto moved = registry_->SetStage(dana_, {.model = "fraud", .version = 1, .stage = "Staging"});
@@ -117,45 +69,16 @@ class ApprovalTimersTest : public ::testing::TestWithParam<std::string> {
     return shown.ok() ? shown->request.state : store::RequestState::kOpen;
   }
 
-  Stage StageOf(int64_t version) {
-    auto v = registry_->GetVersion(admin_, "fraud", version);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? v->stage : Stage::kNone;
-  }
-
   // The events of `action`, in order, as stored (canonical JSON objects).
   std::vector<json::object> Events(std::string_view action) {
-    std::vector<store::StoredAuditEvent> stored;
-    EXPECT_TRUE(env_->store()
-                    .Read([&](store::Tx& tx) -> Status {
-                      VOUCH_ASSIGN_OR_RETURN(
-                          stored,
-                          tx.ListAuditEvents({.action = std::string(action), .limit = 1000}));
-                      return OkStatus();
-                    })
-                    .ok());
-    std::vector<json::object> out;
-    for (const auto& s : stored) {
-      auto parsed = ParseJsonObject(s.body);
-      EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-      if (parsed.ok()) out.push_back(std::move(parsed).value());
-    }
-    return out;
+    return ParsedEvents({.action = std::string(action)});
   }
 
   static std::string ActorOf(const json::object& e) {
     return std::string(e.at("actor").at("name").as_string());
   }
 
-  FakeClock clock_{kT0};
-  Authorizer authz_{Permission::kEdit};
-  std::unique_ptr<store::testing::TestStore> env_;
-  std::unique_ptr<MutationExecutor> executor_;
-  std::unique_ptr<AuthService> auth_;
-  std::unique_ptr<RegistryService> registry_;
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<ApprovalService> approvals_;
-  RequestContext admin_, dana_, eli_, fay_;
+  RequestContext dana_, eli_, fay_;
 };
 
 TEST_P(ApprovalTimersTest, AnOpenRequestExpiresAsSystemOnceItsExpiryHasCome) {

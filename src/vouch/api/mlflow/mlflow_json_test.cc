@@ -10,6 +10,7 @@
 #include "vouch/domain/awkward_records_test.h"
 #include "vouch/util/json.h"
 #include "vouch/util/json_writer.h"
+#include "vouch/util/json_writer_streamed_test.h"
 
 namespace vouch::api::mlflow {
 namespace {
@@ -69,14 +70,6 @@ json::object OldMlflowModelJson(const Model& m, const std::vector<ModelVersion>&
     o["aliases"] = std::move(aliases);
   }
   return o;
-}
-
-template <typename Write>
-std::string Streamed(const Write& write) {
-  std::string out;
-  JsonWriter w(out);
-  write(w);
-  return out;
 }
 
 TEST(JsonAnswers, MlflowVersionIsTheSameBytesAsTheBoostJsonTree) {

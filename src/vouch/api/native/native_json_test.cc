@@ -9,6 +9,7 @@
 #include "vouch/domain/awkward_records_test.h"
 #include "vouch/util/json.h"
 #include "vouch/util/json_writer.h"
+#include "vouch/util/json_writer_streamed_test.h"
 
 namespace vouch::api::native {
 namespace {
@@ -58,14 +59,6 @@ json::object OldNativeVersionJson(const ModelVersion& v) {
   if (!v.model_ref.empty()) o["model_id"] = v.model_ref;
   if (!v.artifact_digest.empty()) o["artifact_digest"] = v.artifact_digest;
   return o;
-}
-
-template <typename Write>
-std::string Streamed(const Write& write) {
-  std::string out;
-  JsonWriter w(out);
-  write(w);
-  return out;
 }
 
 TEST(JsonAnswers, NativeVersionIsTheSameBytesAsTheBoostJsonTree) {
