@@ -1,4 +1,4 @@
--- vouch schema 14 (issue 12): request timers. `timer_ms` on a request is the next moment a timer
+-- vouch schema 12 (issue 12): request timers. `timer_ms` on a request is the next moment a timer
 -- may change it (its `expiry.request`, the end of its policy's `wait`), written by the service each
 -- time it evaluates the request; null: no timer. The leader's timer job reads the open requests
 -- that are due through the partial index, oldest timer first, and evaluates each again inside its

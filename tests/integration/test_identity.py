@@ -195,6 +195,7 @@ MODEL_BODIES = {
     ("PUT", "/api/v1/models/{name}/permissions/users/{user}"): {"permission": "EDIT"},
     ("PUT", "/api/v1/models/{name}/permissions/groups/{group}"): {"permission": "EDIT"},
     ("POST", "/api/v1/models/{name}/versions/{n}/checks"): {"name": "ci/tests", "state": "success"},
+    ("POST", "/api/v1/models/{name}/versions/{n}/comments"): {"text": "matrix"},
 }
 MODEL_PARAMS = {"/api/v1/models/{name}/versions/{n}/gate": {"to": "stage:Production"}}
 
@@ -275,6 +276,8 @@ def approval_case(w: World, method: str, template: str, caller: Principal) -> Ca
         return Case(body={"yaml": MATRIX_POLICIES, "model": model, "version": 1,
                           "target": "stage:Production"})
     if template.startswith("/api/v1/policies/{policy}"):
+        if template.endswith("/diff"):
+            return Case(path={"policy": "matrix-gate"}, params={"from": 1, "to": 1})
         if template.endswith("/retire"):
             name = unique("mxr")
             yaml = MATRIX_POLICIES.replace("matrix-gate", name).replace("mxq-*", name + "-*")
@@ -289,6 +292,17 @@ def approval_case(w: World, method: str, template: str, caller: Principal) -> Ca
                           "target": "stage:Production"})
     if template == "/api/v1/requests/{id}":
         return Case(path={"id": open_request(w, caller)})
+    if template == "/api/v1/comments/{id}":
+        # The caller's own comment (the admin's for the read-token caller, whose token cannot
+        # write one) on a model the caller may read: only its author edits it.
+        model = gated_model(w, caller)
+        kw = {"token": caller.token} if caller.level != "read-token" else {}
+        cid = api.call("POST", "/api/v1/models/{name}/versions/{n}/comments", expect=201,
+                       path={"name": model, "n": 1}, json_body={"text": "matrix"}, **kw).json()["id"]
+        return Case(path={"id": cid}, body={"text": "edited"} if method == "PATCH" else None)
+    if template.endswith("/wait"):
+        # Not in the state it names (approved), so answered at once: the matrix is about access.
+        return Case(path={"id": open_request(w, caller)}, params={"state": "approved", "timeout": 1})
     if template.endswith("/approve") or template.endswith("/reject"):
         return Case(path={"id": open_request(w, caller)}, body={"comment": "matrix"})
     if template.endswith("/cancel"):
@@ -350,7 +364,8 @@ def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
         return Case(path=path)
     if template in ("/api/v1/whoami", "/metrics"):
         return Case()
-    if template.startswith(("/api/v1/policies", "/api/v1/policy-test", "/api/v1/requests")):
+    if template.startswith(("/api/v1/policies", "/api/v1/policy-test", "/api/v1/requests",
+                            "/api/v1/comments")):
         return approval_case(w, method, template, caller)
     raise AssertionError(f"no matrix case for {method} {template}")
 

@@ -423,6 +423,10 @@ def approvals_happy_path(call: Recorder) -> None:
     assert ap["state"] == "open"
     call("POST", "/api/v1/models/{name}/versions/{n}/checks", path=v1, expect=200,
          json_body={"name": "ci/tests", "state": "success"})
+    # The long poll answers at once for a request no longer in the state the client saw.
+    waited = call("GET", "/api/v1/requests/{id}/wait", path={"id": req["id"]}, expect=200,
+                  params={"state": "open", "timeout": 1}).json()
+    assert waited["state"] == "applied"
     shown = call("GET", "/api/v1/requests/{id}", path={"id": req["id"]}, expect=200).json()
     assert shown["state"] == "applied" and shown["reviews"][0]["printed_name"]
     checks = call("GET", "/api/v1/models/{name}/versions/{n}/checks", path=v1,
@@ -445,6 +449,13 @@ def approvals_happy_path(call: Recorder) -> None:
     again = call("POST", "/api/v1/requests", json_body=v2, expect=201).json()
     assert call("POST", "/api/v1/requests/{id}/cancel", path={"id": again["id"]}, expect=200,
                 json_body={"comment": "later"}).json()["state"] == "cancelled"
+
+    # A second version of the policy, and the diff between the two.
+    call("POST", "/api/v1/policies", expect=200,
+         json_body={"yaml": yaml.replace("checks: [ci/tests]", "checks: [ci/tests, bias-scan]")})
+    diff = call("GET", "/api/v1/policies/{policy}/diff", path={"policy": pname}, expect=200,
+                params={"from": 1, "to": 2}).json()
+    assert diff["changes"] and all(c["path"].startswith("/") for c in diff["changes"])
 
     for name in (pname, manual):
         assert call("POST", "/api/v1/policies/{policy}/retire", path={"policy": name},

@@ -114,8 +114,9 @@ def test_archive_existing_moves_the_others_in_one_transaction(api):
     moves = {e["target"]["version"]: (e["before"], e["after"]) for e in new}
     assert moves == {
         4: ({"stage": "None"}, {"stage": "Production"}),
-        1: ({"stage": "Production"}, {"stage": "Archived"}),
-        2: ({"stage": "Production"}, {"stage": "Archived"}),
+        # Audit schema 2: an archived version's event says what superseded it.
+        1: ({"stage": "Production"}, {"stage": "Archived", "cause": "superseded", "by_version": 4}),
+        2: ({"stage": "Production"}, {"stage": "Archived", "cause": "superseded", "by_version": 4}),
     }
     assert all(e["target"] == {"type": "model_version", "model": name,
                                "version": e["target"]["version"]} for e in new)
