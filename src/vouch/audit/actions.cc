@@ -96,6 +96,16 @@ constexpr auto kActions = std::to_array<ActionInfo>({
     {kCommentUpdated, "comment.updated", kModelVersion, true,
      "a comment's author changed its text"},
     {kCommentDeleted, "comment.deleted", kModelVersion, true, "a comment was deleted"},
+    {kRequestReminder, "request.reminder", kApprovalRequest, true,
+     "an open request was still waiting for reviewers when its policy's remind_every came round"},
+    {kWebhookCreated, "webhook.created", kWebhook, false,
+     "a notification subscription was created (never its secret)"},
+    {kWebhookUpdated, "webhook.updated", kWebhook, false,
+     "a subscription's URL, events, filter, format, secret or status changed"},
+    {kWebhookDeleted, "webhook.deleted", kWebhook, false,
+     "a subscription was deleted; its delivery ledger is kept"},
+    {kDeliveryRedelivered, "delivery.redelivered", kWebhook, false,
+     "dead-lettered deliveries were put back to be sent again"},
 });
 
 // The table is indexed by the enum: each entry sits at its own action's place.
@@ -106,7 +116,8 @@ constexpr bool InEnumOrder() {
   return true;
 }
 static_assert(InEnumOrder(), "kActions must list every Action in enum order");
-static_assert(kActions.back().action == kCommentDeleted, "a new Action needs its kActions entry");
+static_assert(kActions.back().action == kDeliveryRedelivered,
+              "a new Action needs its kActions entry");
 
 }  // namespace
 
@@ -134,6 +145,8 @@ std::string_view TargetKindName(TargetKind kind) {
       return "policy";
     case kApprovalRequest:
       return "approval_request";
+    case kWebhook:
+      return "webhook";
   }
   return "unknown";
 }

@@ -69,6 +69,11 @@ enum class Action {
   kCommentCreated,
   kCommentUpdated,
   kCommentDeleted,
+  kRequestReminder,
+  kWebhookCreated,
+  kWebhookUpdated,
+  kWebhookDeleted,
+  kDeliveryRedelivered,
 };
 
 // What an event's `target.type` is.
@@ -84,6 +89,7 @@ enum class TargetKind {
   kRequest,
   kPolicy,           // an approval policy
   kApprovalRequest,  // an approval request (issue 12)
+  kWebhook,          // a notification subscription (issue 13)
 };
 
 // The `target.type` string: "model", "model_version", "principal", ...
