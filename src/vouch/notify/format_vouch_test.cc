@@ -1,46 +1,13 @@
 #include <gtest/gtest.h>
 
+#include "vouch/notify/format_test_events.h"
 #include "vouch/notify/formats.h"
 #include "vouch/notify/webhook_signature.h"
 
 namespace vouch::notify {
 namespace {
 
-// An outbox payload as the server stores it (audit/audit_log.cc): the canonical event, with the
-// request's source, and request.opened's "recipients" extra.
-json::object RequestOpenedPayload() {
-  return json::parse(R"({"schema":2,"seq":42,"time":"2026-12-06T10:00:00.123Z",
-    "time_ms":1796551200123,"actor":{"id":7,"name":"alice","auth":"token"},
-    "source":{"door":"native","address":"203.0.113.9","user_agent":"curl/8.1 secret-agent"},
-    "action":"request.opened",
-    "target":{"type":"approval_request","model":"fraud/eu","version":3,"request":12,
-              "to":"stage:Production"},
-    "before":null,"after":{"id":12,"state":"open"},"comment":"ship \"it\"\nnow — ✓",
-    "request_id":"r-1","outcome":"done",
-    "recipients":[{"rule":0,"text":"1 of ml-leads","required":1,"missing":1,
-                   "could_approve":["bob"]}]})")
-      .as_object();
-}
-
-Envelope EnvelopeFor(json::object event) {
-  Envelope e;
-  e.delivery_id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-  e.attempt = 2;
-  e.event_seq = 42;
-  e.action = std::string(event.at("action").as_string());
-  e.event = std::move(event);
-  e.now_ms = 1614265330999;  // 1614265330 seconds, floored
-  e.webhook_id = 5;
-  e.webhook_name = "ci";
-  return e;
-}
-
-std::string Header(const Rendered& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
+using namespace test_events;  // NOLINT(build/namespaces): the test payloads
 
 TEST(VouchFormatTest, SendsTheStandardWebhooksHeadersSignedWithTheDecodedWhsecKey) {
   auto format = NewVouchFormat();
@@ -112,13 +79,6 @@ TEST(VouchFormatTest, RefusesAnEventWithoutAnAction) {
   Envelope e = EnvelopeFor(RequestOpenedPayload());
   e.action.clear();
   EXPECT_EQ(NewVouchFormat()->Render(e).status().code(), StatusCode::kInvalidArgument);
-}
-
-TEST(BuiltinFormatsTest, RegistersEachOnceAndRefusesASecondRegistration) {
-  FormatRegistry registry;
-  ASSERT_TRUE(AddBuiltinFormats(registry).ok());
-  EXPECT_NE(registry.Find("vouch"), nullptr);
-  EXPECT_EQ(AddBuiltinFormats(registry).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

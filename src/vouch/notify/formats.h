@@ -23,5 +23,17 @@ namespace vouch::notify {
 Status AddBuiltinFormats(FormatRegistry& registry);
 
 std::unique_ptr<Format> NewVouchFormat();
+std::unique_ptr<Format> NewCloudEventsFormat();
+std::unique_ptr<Format> NewSlackFormat();
+std::unique_ptr<Format> NewMlflowFormat();
+
+// The MLflow webhook event a vouch action is delivered as: {entity, action} in MLflow's lower-case
+// names, e.g. "model_version.created" -> {"model_version", "created"}; nullopt when MLflow has no
+// such event (stage changes, requests, …).
+std::optional<std::pair<std::string_view, std::string_view>> MlflowEventFor(
+    std::string_view action);
+// The vouch actions delivered as MLflow's event {entity, action} (lower-case names): empty when
+// MLflow has no such event or vouch records none where MLflow would fire it (prompts).
+std::vector<std::string_view> VouchActionsFor(std::string_view entity, std::string_view action);
 
 }  // namespace vouch::notify
