@@ -9,7 +9,8 @@ rendered by `vouch dev webhook-render` through every format that can express it.
   v1 `from_http`);
 - mlflow: the signature MLflow's own delivery code computes (`_generate_hmac_signature`), the
   event MLflow's `WebhookEvent` accepts, and the data keys of MLflow's payload classes;
-- slack: Block Kit's shape, checked structurally, with Slack's control characters escaped;
+- slack: Block Kit's shape, read back and validated by Slack's own SDK (`slack_sdk.models.blocks`)
+  and checked structurally, with Slack's control characters escaped;
 - no format sends the client's address or user agent.
 Store-agnostic: the outbox is read with `server.sql`, which works on SQLite and PostgreSQL.
 """
@@ -28,6 +29,7 @@ from cloudevents.v1.http import from_http as ce_from_http_v1
 from mlflow.entities.webhook import WebhookEvent
 from mlflow.webhooks.delivery import _generate_hmac_signature
 from mlflow.webhooks.types import get_example_payload_for_event, get_payload_class_for_event
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from vouch_testlib import make_person, require_binary, unique
@@ -236,6 +238,13 @@ def test_slack_message_has_text_and_blocks_with_slacks_characters_escaped(payloa
         assert set(body) == {"text", "blocks"}
         assert isinstance(body["text"], str) and body["text"] and "\n" not in body["text"]
         assert len(body["blocks"]) <= 50
+        # Slack's SDK reads every block as a known kind, finds nothing out of its limits, and
+        # writes each back unchanged (no member it does not know).
+        parsed = Block.parse_all(body["blocks"])
+        assert [type(b) for b in parsed] == [SectionBlock, ContextBlock, ActionsBlock], action
+        for block, sent in zip(parsed, body["blocks"]):
+            block.validate_json()
+            assert block.to_dict() == sent, action
         for block in body["blocks"]:
             assert block["type"] in SLACK_BLOCK_TYPES, block
             if block["type"] == "section":
