@@ -176,6 +176,7 @@ void AddDevCommands(CLI::App& app, Action& chosen) {
                  "SQLite file and copying it into the empty database as `vouch migrate` does");
   OnSelect(*seed, chosen, [a](Session& s, const Clock& clock) { return Seed(*a, s, clock); });
   AddWebhookRenderCommand(*dev, chosen);
+  AddTlogCommand(*dev, chosen);
 }
 
 }  // namespace vouch::cli
