@@ -283,12 +283,14 @@ int Verify(const VerifyArgs& a, Session& s) {
       std::replace(pair.begin(), pair.end(), '-', ':');
       Result<std::pair<uint64_t, uint64_t>> mn = ParsePair(pair);
       std::vector<tlog::Hash> proof;
+      bool malformed = false;
       for (const std::string& line : Lines(*text)) {
         std::optional<std::string> raw = tlog::Base64Decode(line);
-        if (raw && raw->size() == tlog::kHashBytes) proof.push_back(*tlog::HashFromBytes(*raw));
+        malformed = malformed || !raw || raw->size() != tlog::kHashBytes;
+        if (!malformed) proof.push_back(*tlog::HashFromBytes(*raw));
       }
-      if (!mn.ok() || mn->second > tree.size()) {
-        fail(name, InvalidArgument("not M-N within the leaves"));
+      if (!mn.ok() || mn->second > tree.size() || malformed) {
+        fail(name, InvalidArgument("not M-N within the leaves, or a line not a base64 hash"));
         continue;
       }
       Result<tlog::Hash> old_root = tlog::TreeHash(mn->first, tree.Reader());
