@@ -21,6 +21,7 @@
 
 #include "vouch/cli/commands.h"
 #include "vouch/tlog/checkpoint.h"
+#include "vouch/tlog/cosignature.h"
 #include "vouch/tlog/merkle.h"
 #include "vouch/tlog/note.h"
 #include "vouch/tlog/proof_file.h"
@@ -108,6 +109,7 @@ Result<std::pair<uint64_t, uint64_t>> ParsePair(std::string_view text) {
 
 struct WriteArgs {
   std::string key_file;
+  std::string cosigner_file;
   std::string origin;
   std::string out;
   std::vector<std::string> inclusion;    // I:N
@@ -120,7 +122,8 @@ Result<std::string> SignedCheckpoint(const MemoryTree& tree, uint64_t size,
   return tlog::SignCheckpoint({origin, size, root, {}}, std::span(&signer, 1));
 }
 
-Status WriteLog(const WriteArgs& a, const std::vector<std::string>& leaves, Session& s) {
+Status WriteLog(const WriteArgs& a, const std::vector<std::string>& leaves, Session& s,
+                const Clock& clock) {
   VOUCH_ASSIGN_OR_RETURN(std::string key_text, ReadWhole(a.key_file));
   VOUCH_ASSIGN_OR_RETURN(tlog::Signer signer, tlog::ParseSignerKey(Trim(key_text)));
   const std::string origin = a.origin.empty() ? signer.name : a.origin;
@@ -128,6 +131,12 @@ Status WriteLog(const WriteArgs& a, const std::vector<std::string>& leaves, Sess
   MemoryTree tree(leaves);
   VOUCH_ASSIGN_OR_RETURN(std::string checkpoint,
                          SignedCheckpoint(tree, tree.size(), origin, signer));
+  if (!a.cosigner_file.empty()) {
+    VOUCH_ASSIGN_OR_RETURN(std::string cosigner_text, ReadWhole(a.cosigner_file));
+    VOUCH_ASSIGN_OR_RETURN(tlog::Signer witness, tlog::ParseSignerKey(Trim(cosigner_text)));
+    VOUCH_ASSIGN_OR_RETURN(checkpoint, tlog::Cosign(checkpoint, tlog::CosignerOf(witness),
+                                                    static_cast<uint64_t>(clock.NowMs() / 1000)));
+  }
   VOUCH_TRY(WriteWhole(out / "checkpoint", checkpoint));
   int tiles = 0;
   for (const tlog::Tile& t : tlog::TilesOfTree(tree.size())) {
@@ -170,15 +179,16 @@ Status WriteLog(const WriteArgs& a, const std::vector<std::string>& leaves, Sess
   return OkStatus();
 }
 
-int Write(const WriteArgs& a, Session& s) {
+int Write(const WriteArgs& a, Session& s, const Clock& clock) {
   const std::string input(std::istreambuf_iterator<char>(std::cin), {});
-  Status written = WriteLog(a, Lines(input), s);
+  Status written = WriteLog(a, Lines(input), s, clock);
   if (!written.ok()) return s.Fail(written.message(), kExitRefused);
   return kExitOk;
 }
 
 struct VerifyArgs {
   std::string vkey;
+  std::vector<std::string> witnesses;  // cosignature verifier keys
   std::string dir;
   std::string origin;
 };
@@ -199,7 +209,15 @@ int Verify(const VerifyArgs& a, Session& s) {
     ++failures;
   };
 
+  std::vector<tlog::CosignatureVerifier> witnesses;
+  for (const std::string& w : a.witnesses) {
+    Result<tlog::CosignatureVerifier> parsed = tlog::ParseCosignatureVerifierKey(Trim(w));
+    if (!parsed.ok()) return s.Fail(parsed.status().message(), kExitUsage);
+    witnesses.push_back(*parsed);
+  }
+
   int checkpoints = 0;
+  size_t cosignatures = 0;
   if (Result<std::string> note = ReadWhole(dir / "checkpoint"); !note.ok()) {
     fail("checkpoint", note.status());
   } else if (Result<tlog::OpenedCheckpoint> c = tlog::OpenCheckpoint(*note, verifiers, a.origin);
@@ -209,8 +227,16 @@ int Verify(const VerifyArgs& a, Session& s) {
     fail("checkpoint", FailedPrecondition(fmt::format("it says size {}; the leaves make {} with "
                                                       "another root or size",
                                                       c->checkpoint.size, tree.size())));
+  } else if (Result<std::vector<tlog::VerifiedCosignature>> cosigned =
+                 tlog::VerifyCosignatures(c->note, witnesses);
+             !cosigned.ok()) {
+    fail("checkpoint", cosigned.status());
+  } else if (cosigned->size() != witnesses.size()) {
+    fail("checkpoint", FailedPrecondition(fmt::format("cosigned by {} of the {} witnesses",
+                                                      cosigned->size(), witnesses.size())));
   } else {
     ++checkpoints;
+    cosignatures = cosigned->size();
   }
 
   int tiles = 0;
@@ -304,9 +330,10 @@ int Verify(const VerifyArgs& a, Session& s) {
     }
   }
   s.out() << fmt::format(
-      "{{\"leaves\": {}, \"checkpoints\": {}, \"tiles\": {}, \"entry_bundles\": {}, "
-      "\"inclusion_proofs\": {}, \"consistency_proofs\": {}, \"failures\": {}}}\n",
-      leaves.size(), checkpoints, tiles, bundles, inclusion, consistency, failures);
+      "{{\"leaves\": {}, \"checkpoints\": {}, \"cosignatures\": {}, \"tiles\": {}, "
+      "\"entry_bundles\": {}, \"inclusion_proofs\": {}, \"consistency_proofs\": {}, "
+      "\"failures\": {}}}\n",
+      leaves.size(), checkpoints, cosignatures, tiles, bundles, inclusion, consistency, failures);
   return failures == 0 ? kExitOk : kExitRefused;
 }
 
@@ -341,11 +368,14 @@ void AddTlogCommand(CLI::App& dev, Action& chosen) {
       "consistency/<M>-<N> (base64 hashes, one a line)");
   write->add_option("--key", w->key_file, "A file holding the signer key (PRIVATE+KEY+…)")
       ->required();
+  write->add_option("--cosigner", w->cosigner_file,
+                    "A file holding a witness's signer key: the checkpoint gets its C2SP "
+                    "cosignature/v1, timestamped now");
   write->add_option("--origin", w->origin, "The checkpoint's origin (default: the key's name)");
   write->add_option("--out", w->out, "The directory to write")->required();
   AddRepeated(*write, "--inclusion", w->inclusion, "I:N: an inclusion proof of leaf I in size N");
   AddRepeated(*write, "--consistency", w->consistency, "M:N: a consistency proof from M to N");
-  OnSelect(*write, chosen, [w](Session& s, const Clock&) { return Write(*w, s); });
+  OnSelect(*write, chosen, [w](Session& s, const Clock& clock) { return Write(*w, s, clock); });
 
   auto v = std::make_shared<VerifyArgs>();
   CLI::App* verify = tlog->add_subcommand(
@@ -355,6 +385,9 @@ void AddTlogCommand(CLI::App& dev, Action& chosen) {
   verify->add_option("--vkey", v->vkey, "The log's verifier key (<name>+<id>+<key>)")->required();
   verify->add_option("--dir", v->dir, "The directory")->required();
   verify->add_option("--origin", v->origin, "The origin the checkpoints must have");
+  AddRepeated(*verify, "--witness", v->witnesses,
+              "A witness's cosignature key (<name>+<id>+<base64(0x04 || key)>) that must have "
+              "cosigned the checkpoint");
   OnSelect(*verify, chosen, [v](Session& s, const Clock&) { return Verify(*v, s); });
 }
 
