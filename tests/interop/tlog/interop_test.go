@@ -1,6 +1,9 @@
 // Interoperability of vouch's transparency-log formats (src/vouch/tlog) with Go's
 // golang.org/x/mod/sumdb/note and golang.org/x/mod/sumdb/tlog, code no one here wrote.
 //
+// transparency-dev/formats (log.ParseCheckpoint, the C2SP tlog-cosignature witness keys) and
+// transparency-dev/merkle (RFC 9162 proof verification) check the same files a second way.
+//
 // Both directions run the vouch binary named by $VOUCH_BIN (`vouch dev tlog …`):
 //   - vouch writes a signed checkpoint, hash tiles, entry bundles, tlog-proof files and consistency
 //     proofs; Go opens the notes, recomputes the tree, reads vouch's tiles through
@@ -24,7 +27,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	flog "github.com/transparency-dev/formats/log"
+	fnote "github.com/transparency-dev/formats/note"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -193,6 +201,14 @@ func parseProofFile(t *testing.T, b []byte) proofFile {
 	return p
 }
 
+func raw(hashes []tlog.Hash) [][]byte {
+	out := make([][]byte, len(hashes))
+	for i := range hashes {
+		out[i] = hashes[i][:]
+	}
+	return out
+}
+
 func formatProofFile(index int64, proof tlog.RecordProof, cp []byte) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "c2sp.org/tlog-proof@v1\nindex %d\n", index)
@@ -264,10 +280,16 @@ func TestGoVerifiesWhatVouchWrites(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "skey")
 	os.WriteFile(keyFile, []byte(skey+"\n"), 0o600)
+	wskey, wvkey, err := note.GenerateKey(rand.Reader, "witness.example/w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	witnessFile := filepath.Join(dir, "witness")
+	os.WriteFile(witnessFile, []byte(wskey+"\n"), 0o600)
 	out := filepath.Join(dir, "out")
 	inclusion := samplePairs(n, 200)
 	consistency := samplePairs(n, 200)
-	args := []string{"dev", "tlog", "write", "--key", keyFile, "--out", out}
+	args := []string{"dev", "tlog", "write", "--key", keyFile, "--cosigner", witnessFile, "--out", out}
 	for _, p := range inclusion {
 		args = append(args, "--inclusion", fmt.Sprintf("%d:%d", p[0], p[1]))
 	}
@@ -296,6 +318,27 @@ func TestGoVerifiesWhatVouchWrites(t *testing.T) {
 	cp := parseCheckpoint(t, opened.Text)
 	if cp.origin != origin || cp.size != n || cp.root != root {
 		t.Fatalf("checkpoint %+v; Go computes size %d root %v", cp, n, root)
+	}
+
+	// transparency-dev/formats: the log's signature, the witness's cosignature/v1, the body.
+	cosigVerifier, err := fnote.NewVerifierForCosignatureV1(wvkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fcp, _, fn, err := flog.ParseCheckpoint(cpNote, origin, verifier, cosigVerifier)
+	if err != nil {
+		t.Fatalf("formats' log.ParseCheckpoint of vouch's checkpoint: %v", err)
+	}
+	if fcp.Size != n || !bytes.Equal(fcp.Hash, root[:]) || len(fn.Sigs) != 2 {
+		t.Fatalf("formats reads size %d, %d verified signatures", fcp.Size, len(fn.Sigs))
+	}
+	for _, sig := range fn.Sigs {
+		if sig.Name != "witness.example/w1" {
+			continue
+		}
+		if ts, err := fnote.CoSigV1Timestamp(sig); err != nil || time.Since(ts) > time.Hour || time.Since(ts) < -time.Minute {
+			t.Fatalf("cosignature timestamp %v, %v", ts, err)
+		}
 	}
 
 	// Every hash tile Go would make, byte for byte at the C2SP path.
@@ -371,6 +414,11 @@ func TestGoVerifiesWhatVouchWrites(t *testing.T) {
 			tlog.RecordHash(leaves[pf.index])); err != nil {
 			t.Fatalf("tlog.CheckRecord of vouch's proof %v: %v", p, err)
 		}
+		leafHash := rfc6962.DefaultHasher.HashLeaf(leaves[pf.index])
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(pf.index), uint64(pcp.size),
+			leafHash, raw(pf.proof), pcp.root[:]); err != nil {
+			t.Fatalf("merkle's proof.VerifyInclusion of vouch's proof %v: %v", p, err)
+		}
 		if p[1] == n {
 			fromTiles, err := tlog.ProveRecord(n, p[0], tileReader)
 			if err != nil {
@@ -399,16 +447,21 @@ func TestGoVerifiesWhatVouchWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var proof tlog.TreeProof
+		var tp tlog.TreeProof
 		for _, l := range strings.Fields(string(b)) {
 			h, err := tlog.ParseHash(l)
 			if err != nil {
 				t.Fatal(err)
 			}
-			proof = append(proof, h)
+			tp = append(tp, h)
 		}
-		if err := tlog.CheckTree(proof, p[1], g.root(t, p[1]), p[0], g.root(t, p[0])); err != nil {
+		oldRoot, newRoot := g.root(t, p[0]), g.root(t, p[1])
+		if err := tlog.CheckTree(tp, p[1], newRoot, p[0], oldRoot); err != nil {
 			t.Fatalf("tlog.CheckTree of vouch's consistency proof %v: %v", p, err)
+		}
+		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(p[0]), uint64(p[1]), raw(tp),
+			oldRoot[:], newRoot[:]); err != nil {
+			t.Fatalf("merkle's proof.VerifyConsistency of vouch's proof %v: %v", p, err)
 		}
 	}
 	t.Logf("Go checked vouch's checkpoint, %d tiles, %d entry bundles, %d inclusion and %d "+
@@ -423,6 +476,18 @@ func TestVouchVerifiesWhatGoWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wskey, wvkey, err := note.GenerateKey(rand.Reader, "witness.example/w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigner, err := fnote.NewSignerForCosignatureV1(wskey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witnessKey, err := fnote.VKeyToCosignatureV1(wvkey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +509,12 @@ func TestVouchVerifiesWhatGoWrites(t *testing.T) {
 		return msg
 	}
 	write("leaves", append(bytes.Join(leaves, []byte("\n")), '\n'))
-	write("checkpoint", signed(n))
+	cosigned, err := note.Sign(&note.Note{Text: fmt.Sprintf("%s\n%d\n%s\n", origin, n, g.root(t, n))},
+		signer, cosigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("checkpoint", cosigned)
 	for _, tile := range tlog.NewTiles(8, 0, n) {
 		data, err := tlog.ReadTileData(tile, g)
 		if err != nil {
@@ -482,8 +552,9 @@ func TestVouchVerifiesWhatGoWrites(t *testing.T) {
 		}
 	}
 	out, stderr, code := runVouch(t, nil, "dev", "tlog", "verify", "--vkey", vkey, "--dir", dir,
-		"--origin", origin)
+		"--origin", origin, "--witness", witnessKey)
 	if code != 0 || !strings.Contains(out, `"failures": 0`) || !strings.Contains(out, `"checkpoints": 1`) ||
+		!strings.Contains(out, `"cosignatures": 1`) ||
 		!strings.Contains(out, `"entry_bundles": 4`) {
 		t.Fatalf("vouch dev tlog verify: exit %d\n%s%s", code, out, stderr)
 	}
