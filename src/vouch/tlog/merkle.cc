@@ -88,7 +88,8 @@ Status SubProof(uint64_t m, uint64_t lo, uint64_t hi, bool whole, const HashRead
 // left sibling above it.
 size_t InclusionProofLength(uint64_t index, uint64_t size) {
   const int inner = std::bit_width(index ^ (size - 1));
-  const int border = std::popcount(index >> inner);
+  // inner is 64 only for sizes past 2^63 (a hostile checkpoint's); a 64-bit shift is undefined.
+  const int border = inner >= 64 ? 0 : std::popcount(index >> inner);
   return static_cast<size_t>(inner + border);
 }
 

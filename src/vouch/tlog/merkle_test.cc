@@ -309,6 +309,16 @@ TEST(TlogMerkle, TamperedConsistencyProofsAreRefused) {
   EXPECT_EQ(ConsistencyProof(101, 100, t.Reader()).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(TlogMerkle, HugeSizesFromAHostileCheckpointAreRefusedNotMisread) {
+  const Hash h = LeafHash("x");
+  EXPECT_EQ(VerifyInclusion(0, UINT64_MAX, h, {h}, h).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyInclusion(UINT64_MAX - 1, UINT64_MAX, h, std::vector<Hash>(64, h), h).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyConsistency(1, UINT64_MAX, {h}, h, h).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyConsistency(UINT64_MAX - 1, UINT64_MAX, {h}, h, h).code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(TlogMerkle, ARightEdgeRebuiltFromItsHashesAppendsLikeTheOriginal) {
   StoredTree t;
   for (int i = 0; i < 77; ++i) t.Append("x" + std::to_string(i));
