@@ -2,9 +2,11 @@
 // can check vouch's Merkle trees, tiles, signed notes, checkpoints and proofs with code no one here
 // wrote (tests/interop/tlog, Go's golang.org/x/mod/sumdb/note and …/tlog), in both directions:
 //   dev tlog keygen --name N                 prints a signer key line and its verifier key line
-//   dev tlog write --key FILE --out DIR …    leaves on standard input (one a line) to a checkpoint,
-//                                            tiles, entry bundles and proofs under DIR
+//   dev tlog write --key FILE --out DIR …    leaves on standard input (one a line) to a checkpoint
+//                                            (cosigned with --cosigner), tiles, entry bundles and
+//                                            proofs under DIR
 //   dev tlog verify --vkey KEY --dir DIR     checks what another implementation wrote in that form
+//                                            (and its witnesses' cosignatures with --witness)
 #include <fmt/format.h>
 
 #include <algorithm>

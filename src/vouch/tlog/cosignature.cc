@@ -13,21 +13,11 @@
 namespace vouch::tlog {
 namespace {
 
-constexpr std::string_view kSignaturePrefix = "\xe2\x80\x94 ";  // em dash U+2014, space
 constexpr size_t kTimestampBytes = 8;
 
 void InitSodium() {
   static const bool ok = sodium_init() >= 0;
   if (!ok) std::abort();
-}
-
-std::string PublicKeyOf(std::string_view seed) {
-  InitSodium();
-  unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-  unsigned char sk[crypto_sign_SECRETKEYBYTES];
-  crypto_sign_seed_keypair(pk, sk, reinterpret_cast<const unsigned char*>(seed.data()));
-  sodium_memzero(sk, sizeof sk);
-  return std::string(reinterpret_cast<char*>(pk), sizeof pk);
 }
 
 std::string SignedMessage(uint64_t timestamp, std::string_view text) {
@@ -51,12 +41,12 @@ uint32_t CosignatureKeyId(std::string_view name, std::string_view public_key) {
 }
 
 Cosigner CosignerOf(const Signer& signer) {
-  return Cosigner{signer.name, CosignatureKeyId(signer.name, PublicKeyOf(signer.seed)),
+  return Cosigner{signer.name, CosignatureKeyId(signer.name, Ed25519PublicKey(signer.seed)),
                   signer.seed};
 }
 
 CosignatureVerifier CosignatureVerifierOf(const Cosigner& cosigner) {
-  return CosignatureVerifier{cosigner.name, cosigner.key_id, PublicKeyOf(cosigner.seed)};
+  return CosignatureVerifier{cosigner.name, cosigner.key_id, Ed25519PublicKey(cosigner.seed)};
 }
 
 std::string FormatCosignatureVerifierKey(const CosignatureVerifier& v) {
@@ -120,7 +110,7 @@ Result<std::string> Cosign(std::string_view note, const Cosigner& cosigner, uint
   for (int shift = 56; shift >= 0; shift -= 8)
     blob.push_back(static_cast<char>(timestamp >> shift));
   blob.append(reinterpret_cast<char*>(sig), sizeof sig);
-  return fmt::format("{}{}{} {}\n", note, kSignaturePrefix, cosigner.name, Base64Encode(blob));
+  return fmt::format("{}{}{} {}\n", note, kNoteSignaturePrefix, cosigner.name, Base64Encode(blob));
 }
 
 Result<std::vector<VerifiedCosignature>> VerifyCosignatures(

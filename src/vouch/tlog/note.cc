@@ -14,7 +14,6 @@
 namespace vouch::tlog {
 namespace {
 
-constexpr std::string_view kSignaturePrefix = "\xe2\x80\x94 ";  // em dash U+2014, space
 constexpr std::string_view kSignerPrefix = "PRIVATE+KEY+";
 
 void InitSodium() {
@@ -89,7 +88,10 @@ bool IsNoteText(std::string_view s) {
   return true;
 }
 
-std::string PublicKeyOf(std::string_view seed) {
+}  // namespace
+
+std::string Ed25519PublicKey(std::string_view seed) {
+  if (seed.size() != crypto_sign_SEEDBYTES) std::abort();
   InitSodium();
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
   unsigned char sk[crypto_sign_SECRETKEYBYTES];
@@ -97,6 +99,8 @@ std::string PublicKeyOf(std::string_view seed) {
   sodium_memzero(sk, sizeof sk);
   return std::string(reinterpret_cast<char*>(pk), sizeof pk);
 }
+
+namespace {
 
 struct KeyText {
   std::string name;
@@ -203,14 +207,14 @@ Result<Signer> ParseSignerKey(std::string_view text) {
   }
   text.remove_prefix(kSignerPrefix.size());
   VOUCH_ASSIGN_OR_RETURN(KeyText k, ParseKeyText(text, crypto_sign_SEEDBYTES, "signer"));
-  if (k.key_id != Ed25519KeyId(k.name, PublicKeyOf(k.key))) {
+  if (k.key_id != Ed25519KeyId(k.name, Ed25519PublicKey(k.key))) {
     return InvalidArgument("malformed signer key: the key id does not match the name and key");
   }
   return Signer{std::move(k.name), k.key_id, std::move(k.key)};
 }
 
 Verifier VerifierOf(const Signer& signer) {
-  return Verifier{signer.name, signer.key_id, PublicKeyOf(signer.seed)};
+  return Verifier{signer.name, signer.key_id, Ed25519PublicKey(signer.seed)};
 }
 
 Result<Signer> GenerateSigner(std::string_view name) {
@@ -223,7 +227,7 @@ Result<Signer> GenerateSigner(std::string_view name) {
   s.name = std::string(name);
   s.seed = std::string(crypto_sign_SEEDBYTES, '\0');
   randombytes_buf(s.seed.data(), s.seed.size());
-  s.key_id = Ed25519KeyId(s.name, PublicKeyOf(s.seed));
+  s.key_id = Ed25519KeyId(s.name, Ed25519PublicKey(s.seed));
   return s;
 }
 
@@ -252,7 +256,7 @@ Result<std::string> Sign(std::string_view text, std::span<const Signer> signers)
     std::string blob = {static_cast<char>(s.key_id >> 24), static_cast<char>(s.key_id >> 16),
                         static_cast<char>(s.key_id >> 8), static_cast<char>(s.key_id)};
     blob.append(reinterpret_cast<char*>(sig), sizeof sig);
-    out += fmt::format("{}{} {}\n", kSignaturePrefix, s.name, Base64Encode(blob));
+    out += fmt::format("{}{} {}\n", kNoteSignaturePrefix, s.name, Base64Encode(blob));
   }
   return out;
 }
@@ -279,8 +283,8 @@ Result<OpenedNote> Open(std::string_view note, std::span<const Verifier> verifie
     const size_t nl = sigs.find('\n');
     std::string_view line = sigs.substr(0, nl);
     sigs.remove_prefix(nl + 1);
-    if (!line.starts_with(kSignaturePrefix)) return malformed("a line that is not a signature");
-    line.remove_prefix(kSignaturePrefix.size());
+    if (!line.starts_with(kNoteSignaturePrefix)) return malformed("a line that is not a signature");
+    line.remove_prefix(kNoteSignaturePrefix.size());
     const size_t space = line.find(' ');
     const std::string_view name = line.substr(0, space);
     const std::string_view b64 =

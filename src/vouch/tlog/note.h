@@ -21,6 +21,13 @@ inline constexpr uint8_t kAlgEd25519 = 0x01;
 // Go's note.Open refuses a note with more than this many signatures; so do we.
 inline constexpr int kMaxNoteSignatures = 100;
 
+// What every signature line starts with: an em dash (U+2014) and a space.
+inline constexpr std::string_view kNoteSignaturePrefix = "\xe2\x80\x94 ";
+
+// The RFC 8032 Ed25519 public key (32 bytes) of a 32-byte seed (another length is a bug: aborts,
+// as Seal does for a key).
+std::string Ed25519PublicKey(std::string_view seed);
+
 // Standard base64 (RFC 4648 §4, with padding), as every C2SP text format uses it.
 std::string Base64Encode(std::string_view bytes);
 // nullopt unless `text` is canonical padded standard base64.
