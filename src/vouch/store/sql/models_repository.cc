@@ -92,6 +92,9 @@ constexpr char kRunVersionsByUpdate[] = VOUCH_VERSION_COLUMNS
 // LoadModelDetailsOf reads every live version of the models numbered up to this many versions
 // (one walk, no lookups), and looks the others up two index lookups per stage (eight per model).
 constexpr int64_t kWalkLatestUpTo = 8;
+// QueryVersions reserves room for up to this many of a batch's versions (some 70 KB, below
+// malloc's mmap threshold); a larger batch grows the vector past it.
+constexpr int kReserveVersionsUpTo = 128;
 // One index lookup each on model_versions_stage (model_id, stage, version), for dialects that
 // have no one-statement form (Dialect::latest_per_stage).
 constexpr char kStageLowest[] =
@@ -158,8 +161,10 @@ Model ReadModelRow(const sql::Rows& r) {
   return m;
 }
 
-Result<ModelVersion> ReadVersion(const sql::Rows& r) {
-  ModelVersion v;
+// Reads the row into `v`, a default-constructed version: into its place in the caller's vector
+// rather than into a value moved there (a version is some 500 bytes of strings and maps, and a
+// search page moves a hundred of them).
+Status ReadVersion(const sql::Rows& r, ModelVersion& v) {
   v.id = r.Int(0);
   v.model_id = r.Int(1);
   v.model_name = r.Text(2);
@@ -179,7 +184,7 @@ Result<ModelVersion> ReadVersion(const sql::Rows& r) {
   v.storage_location = r.Text(14);
   v.run_link = r.Text(15);
   v.created_by_id = r.Int(16);
-  return v;
+  return OkStatus();
 }
 
 // Calls `use` with each row `rows` yields.
@@ -218,8 +223,7 @@ Result<std::vector<ModelVersion>> LatestOfLiveVersions(sql::Connection& c, const
         lowest.back() = version;
         continue;
       }
-      ModelVersion& v = found.emplace_back();
-      VOUCH_ASSIGN_OR_RETURN(v, ReadVersion(*rows));
+      VOUCH_TRY(ReadVersion(*rows, found.emplace_back()));
       lowest.push_back(version);
     }
   }
@@ -435,18 +439,18 @@ Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
   return OkStatus();
 }
 
-Result<std::vector<ModelVersion>> SqlTx::QueryVersions(const char* sql, Params params,
-                                                       bool details) {
+Result<std::vector<ModelVersion>> SqlTx::QueryVersions(const char* sql, Params params, bool details,
+                                                       int expected_rows) {
   std::vector<ModelVersion> out;
+  // Room for a batch up front: growing the vector moves every version read so far.
+  out.reserve(std::clamp(expected_rows, 0, kReserveVersionsUpTo));
   {
     // Read to the end and release the statement before the detail queries run.
     VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
     while (true) {
       VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
       if (!row) break;
-      // Read into its place: a version is some 400 bytes, each move of it counts (search pages).
-      ModelVersion& v = out.emplace_back();
-      VOUCH_ASSIGN_OR_RETURN(v, ReadVersion(*rows));
+      VOUCH_TRY(ReadVersion(*rows, out.emplace_back()));
     }
   }
   if (details) {
@@ -534,18 +538,21 @@ Result<std::vector<Model>> SqlTx::ListModelRows(std::string_view after_name, int
 
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRows(int64_t model_id, int64_t after_version,
                                                          int limit) {
-  return QueryVersions(kListVersions, {model_id, after_version, limit}, false);
+  return QueryVersions(kListVersions, {model_id, after_version, limit}, false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsByUpdate(
     std::optional<int64_t> model_id, std::optional<std::string_view> run_id, TimeMs before_ms,
     int64_t before_id, int limit) {
-  if (!model_id) return QueryVersions(kVersionsByUpdate, {before_ms, before_id, limit}, false);
+  if (!model_id) {
+    return QueryVersions(kVersionsByUpdate, {before_ms, before_id, limit}, false, limit);
+  }
   if (!run_id) {
-    return QueryVersions(kModelVersionsByUpdate, {before_ms, before_id, limit, *model_id}, false);
+    return QueryVersions(kModelVersionsByUpdate, {before_ms, before_id, limit, *model_id}, false,
+                         limit);
   }
   return QueryVersions(kRunVersionsByUpdate, {before_ms, before_id, limit, *model_id, *run_id},
-                       false);
+                       false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsInOrder(
@@ -553,14 +560,14 @@ Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsInOrder(
     int limit) {
   if (!run_id) {
     return QueryVersions(descending ? kVersionsDown : kVersionsUp, {model_id, from_version, limit},
-                         false);
+                         false, limit);
   }
   return QueryVersions(descending ? kRunVersionsDown : kRunVersionsUp,
-                       {model_id, from_version, limit, *run_id}, false);
+                       {model_id, from_version, limit, *run_id}, false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListAllVersionRows(int64_t after_id, int limit) {
-  return QueryVersions(kListAllVersions, {after_id, limit}, false);
+  return QueryVersions(kListAllVersions, {after_id, limit}, false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::VersionRowsByRunId(std::string_view run_id) {
