@@ -337,41 +337,83 @@ Status SqlTx::FillVersion(ModelVersion& v) {
 
 Status SqlTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
   if (versions.empty()) return OkStatus();
-  std::map<int64_t, ModelVersion*> by_id;
-  std::string ids(1, d_.id_list_open);
+  // Sorted vectors rather than maps: a page's hundred versions would cost a hundred map nodes.
+  // Each id once, the last of a repeated one (as a map assigned in turn would keep): the
+  // dialects' statements may yield a row per occurrence.
+  using IdVersion = std::pair<int64_t, ModelVersion*>;
+  using NumberVersion = std::pair<std::pair<int64_t, int64_t>, ModelVersion*>;  // model, number
+  std::vector<IdVersion> by_id;
+  by_id.reserve(versions.size());
   for (auto& v : versions) {
     v.tags.clear();
     v.params.clear();
     v.metrics.clear();
     v.aliases.clear();
-    by_id[v.id] = &v;
+    by_id.emplace_back(v.id, &v);
   }
-  // Each id once: the dialects' statements may yield a row per occurrence.
+  auto first_less = [](const auto& a, const auto& b) { return a.first < b.first; };
+  auto first_equal = [](const auto& a, const auto& b) { return a.first == b.first; };
+  std::stable_sort(by_id.begin(), by_id.end(), first_less);
+  by_id.erase(by_id.begin(), std::unique(by_id.rbegin(), by_id.rend(), first_equal).base());
+  std::vector<NumberVersion> by_number;
+  by_number.reserve(by_id.size());
+  for (const auto& [_, v] : by_id) by_number.push_back({{v->model_id, v->version}, v});
+  std::sort(by_number.begin(), by_number.end(), first_less);
+  std::string ids(1, d_.id_list_open), model_ids(1, d_.id_list_open);
   for (const auto& [id, _] : by_id) {
     if (ids.size() > 1) ids.push_back(',');
     ids += std::to_string(id);
   }
+  for (size_t i = 0; i < by_number.size(); ++i) {
+    const int64_t model_id = by_number[i].first.first;
+    if (i > 0 && by_number[i - 1].first.first == model_id) continue;
+    if (model_ids.size() > 1) model_ids.push_back(',');
+    model_ids += std::to_string(model_id);
+  }
   ids.push_back(d_.id_list_close);
-  // Runs `sql` over the ids and hands each row, with its version, to `use`.
-  auto each = [&](const char* sql,
-                  const std::function<void(ModelVersion&, const sql::Rows&)>& use) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, {ids}));
-    return EachRow(*rows, [&](const sql::Rows& r) {
-      auto it = by_id.find(r.Int(0));
-      if (it != by_id.end()) use(*it->second, r);
-    });
-  };
-  VOUCH_TRY(each(d_.version_tags_of, [](ModelVersion& v, const sql::Rows& r) {
-    v.tags.emplace(r.Text(1), r.Text(2));
-  }));
-  VOUCH_TRY(each(d_.version_params_of, [](ModelVersion& v, const sql::Rows& r) {
-    v.params.emplace(r.Text(1), r.Text(2));
-  }));
-  VOUCH_TRY(each(d_.version_metrics_of, [](ModelVersion& v, const sql::Rows& r) {
-    v.metrics.emplace(r.Text(1), r.Double(2));
-  }));
-  return each(d_.version_aliases_of,
-              [](ModelVersion& v, const sql::Rows& r) { v.aliases.push_back(r.Text(1)); });
+  model_ids.push_back(d_.id_list_close);
+  // Ids that fill at least half their range (a page of one model's versions) are read by walking
+  // the range: at most as many other versions' rows as the page's, for one seek per table.
+  const int64_t lowest = by_id.front().first, highest = by_id.back().first;
+  const bool in_range = d_.version_details_in_range != nullptr &&
+                        static_cast<uint64_t>(highest) - static_cast<uint64_t>(lowest) <
+                            2 * static_cast<uint64_t>(by_id.size());
+  VOUCH_ASSIGN_OR_RETURN(
+      auto rows, in_range ? c_.Query(d_.version_details_in_range, {lowest, highest, model_ids})
+                          : c_.Query(d_.version_details_of, {ids, model_ids}));
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
+    if (!row) break;
+    const auto kind = static_cast<sql::VersionDetail>(rows->Int(1));
+    ModelVersion* v = nullptr;
+    if (kind == sql::VersionDetail::kAlias) {
+      const NumberVersion key{{rows->Int(0), rows->Int(5)}, nullptr};
+      auto it = std::lower_bound(by_number.begin(), by_number.end(), key, first_less);
+      if (it != by_number.end() && it->first == key.first) v = it->second;
+    } else {
+      const IdVersion key{rows->Int(0), nullptr};
+      auto it = std::lower_bound(by_id.begin(), by_id.end(), key, first_less);
+      if (it != by_id.end() && it->first == key.first) v = it->second;
+    }
+    if (v == nullptr) continue;  // a version the range holds but the page does not
+    switch (kind) {
+      case sql::VersionDetail::kTag:
+        v->tags.emplace(rows->Text(2), rows->Text(3));
+        break;
+      case sql::VersionDetail::kMetric:
+        v->metrics.emplace(rows->Text(2), rows->Double(4));
+        break;
+      case sql::VersionDetail::kParam:
+        v->params.emplace(rows->Text(2), rows->Text(3));
+        break;
+      case sql::VersionDetail::kAlias:
+        v->aliases.push_back(rows->Text(2));
+        break;
+    }
+  }
+  // Aliases byte-wise, as FillVersion's ORDER BY alias reads them (COLLATE "C" on PostgreSQL).
+  for (const auto& [_, v] : by_id) std::sort(v->aliases.begin(), v->aliases.end());
+  return OkStatus();
 }
 
 Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
