@@ -287,8 +287,17 @@ class PageCollector {
                                             {"updated_ms", last.updated_ms},
                                             {"version", last.version}});
     }
-    page.items.reserve(heap_.size());
-    for (size_t slot : heap_) page.items.push_back(std::move(slots_[slot]));
+    // Items offered in the page's order (a walk in the search's own order) are in their slots
+    // already: the page takes the slots whole rather than moving each item out.
+    bool in_place = true;
+    for (size_t i = 0; i < heap_.size() && in_place; ++i) in_place = heap_[i] == i;
+    if (in_place) {
+      slots_.resize(heap_.size());
+      page.items = std::move(slots_);
+    } else {
+      page.items.reserve(heap_.size());
+      for (size_t slot : heap_) page.items.push_back(std::move(slots_[slot]));
+    }
     heap_.clear();
     slots_.clear();
     return page;

@@ -439,6 +439,39 @@ TEST_P(StoreSuite, LoadVersionDetailsOfFillsEachVersionAsLoadVersionDetailsDoes)
   EXPECT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(none); }).ok());
 }
 
+TEST_P(StoreSuite, LoadVersionDetailsOfReadsOnlyItsVersionsWhetherTheirIdsAreCloseOrFarApart) {
+  Model a = AddModel(store(), "a");
+  std::vector<ModelVersion> made;
+  for (int64_t n = 1; n <= 10; ++n) {
+    ModelVersion v = NewVersion(a, n);
+    v.tags = {{"n", std::to_string(n)}};
+    v.metrics = {{"m", static_cast<double>(n)}};
+    v.params = {{"p", std::to_string(n)}};
+    ASSERT_TRUE(store().Write([&](Tx& tx) { return tx.InsertVersion(v); }).ok());
+    ASSERT_TRUE(store()
+                    .Write([&](Tx& tx) -> Status {
+                      VOUCH_TRY(tx.SetAlias(a.id, fmt::format("v{}", n), n));
+                      return tx.SetAlias(a.id, fmt::format("b{}", n), n);
+                    })
+                    .ok());
+    made.push_back(v);
+  }
+  // Every other version (their ids fill half their range; the others' details lie between), and
+  // the first and last (far apart).
+  for (std::vector<ModelVersion> rows :
+       {std::vector<ModelVersion>{made[8], made[0], made[4], made[2], made[6]},
+        std::vector<ModelVersion>{made[9], made[0]}}) {
+    ASSERT_TRUE(store().Read([&](Tx& tx) { return tx.LoadVersionDetailsOf(rows); }).ok());
+    for (const auto& row : rows) {
+      const std::string n = std::to_string(row.version);
+      EXPECT_EQ(row.tags, (StringMap{{"n", n}})) << row.version;
+      EXPECT_EQ(row.metrics, (MetricMap{{"m", static_cast<double>(row.version)}})) << row.version;
+      EXPECT_EQ(row.params, (StringMap{{"p", n}})) << row.version;
+      EXPECT_EQ(row.aliases, (std::vector<std::string>{"b" + n, "v" + n})) << row.version;
+    }
+  }
+}
+
 TEST_P(StoreSuite, LoadModelDetailsOfFillsEachModelAsTheOneModelReadsDo) {
   Model a = AddModel(store(), "a", {{"team", "x"}, {"k", "a"}});
   Model b = AddModel(store(), "b", {{"k", "b"}});

@@ -34,16 +34,16 @@ constexpr sql::Dialect kPostgres{
         "CROSS JOIN LATERAL (SELECT MIN(version) AS lowest, MAX(version) AS highest "
         "  FROM model_versions WHERE model_id = $1 AND stage = s.stage AND deleted_ms IS NULL) b "
         "WHERE b.highest IS NOT NULL ORDER BY b.lowest",
-    .version_tags_of =
-        "SELECT version_id, key, value FROM version_tags WHERE version_id = ANY($1::bigint[])",
-    .version_metrics_of =
-        "SELECT version_id, key, value FROM version_metrics WHERE version_id = ANY($1::bigint[])",
-    .version_params_of =
-        "SELECT version_id, key, value FROM version_params WHERE version_id = ANY($1::bigint[])",
-    .version_aliases_of =
-        "SELECT v.id, a.alias FROM model_aliases a "
-        "JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version "
-        "WHERE v.id = ANY($1::bigint[]) ORDER BY a.alias",
+    .version_details_of =
+        "SELECT version_id, 0, key, value, NULL::double precision, NULL::bigint "
+        "FROM version_tags WHERE version_id = ANY($1::bigint[]) "
+        "UNION ALL SELECT version_id, 1, key, NULL, value, NULL FROM version_metrics "
+        "WHERE version_id = ANY($1::bigint[]) "
+        "UNION ALL SELECT version_id, 2, key, value, NULL, NULL FROM version_params "
+        "WHERE version_id = ANY($1::bigint[]) "
+        "UNION ALL SELECT model_id, 3, alias, NULL, NULL, version FROM model_aliases "
+        "WHERE model_id = ANY($2::bigint[])",
+    .version_details_in_range = nullptr,
     .model_tags_of =
         "SELECT model_id, key, value FROM model_tags WHERE model_id = ANY($1::bigint[])",
     .model_aliases_of =

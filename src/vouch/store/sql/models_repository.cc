@@ -92,6 +92,9 @@ constexpr char kRunVersionsByUpdate[] = VOUCH_VERSION_COLUMNS
 // LoadModelDetailsOf reads every live version of the models numbered up to this many versions
 // (one walk, no lookups), and looks the others up two index lookups per stage (eight per model).
 constexpr int64_t kWalkLatestUpTo = 8;
+// QueryVersions reserves room for up to this many of a batch's versions (some 70 KB, below
+// malloc's mmap threshold); a larger batch grows the vector past it.
+constexpr int kReserveVersionsUpTo = 128;
 // One index lookup each on model_versions_stage (model_id, stage, version), for dialects that
 // have no one-statement form (Dialect::latest_per_stage).
 constexpr char kStageLowest[] =
@@ -158,8 +161,10 @@ Model ReadModelRow(const sql::Rows& r) {
   return m;
 }
 
-Result<ModelVersion> ReadVersion(const sql::Rows& r) {
-  ModelVersion v;
+// Reads the row into `v`, a default-constructed version: into its place in the caller's vector
+// rather than into a value moved there (a version is some 500 bytes of strings and maps, and a
+// search page moves a hundred of them).
+Status ReadVersion(const sql::Rows& r, ModelVersion& v) {
   v.id = r.Int(0);
   v.model_id = r.Int(1);
   v.model_name = r.Text(2);
@@ -179,7 +184,7 @@ Result<ModelVersion> ReadVersion(const sql::Rows& r) {
   v.storage_location = r.Text(14);
   v.run_link = r.Text(15);
   v.created_by_id = r.Int(16);
-  return v;
+  return OkStatus();
 }
 
 // Calls `use` with each row `rows` yields.
@@ -218,8 +223,7 @@ Result<std::vector<ModelVersion>> LatestOfLiveVersions(sql::Connection& c, const
         lowest.back() = version;
         continue;
       }
-      ModelVersion& v = found.emplace_back();
-      VOUCH_ASSIGN_OR_RETURN(v, ReadVersion(*rows));
+      VOUCH_TRY(ReadVersion(*rows, found.emplace_back()));
       lowest.push_back(version);
     }
   }
@@ -333,41 +337,83 @@ Status SqlTx::FillVersion(ModelVersion& v) {
 
 Status SqlTx::LoadVersionDetailsOf(std::span<ModelVersion> versions) {
   if (versions.empty()) return OkStatus();
-  std::map<int64_t, ModelVersion*> by_id;
-  std::string ids(1, d_.id_list_open);
+  // Sorted vectors rather than maps: a page's hundred versions would cost a hundred map nodes.
+  // Each id once, the last of a repeated one (as a map assigned in turn would keep): the
+  // dialects' statements may yield a row per occurrence.
+  using IdVersion = std::pair<int64_t, ModelVersion*>;
+  using NumberVersion = std::pair<std::pair<int64_t, int64_t>, ModelVersion*>;  // model, number
+  std::vector<IdVersion> by_id;
+  by_id.reserve(versions.size());
   for (auto& v : versions) {
     v.tags.clear();
     v.params.clear();
     v.metrics.clear();
     v.aliases.clear();
-    by_id[v.id] = &v;
+    by_id.emplace_back(v.id, &v);
   }
-  // Each id once: the dialects' statements may yield a row per occurrence.
+  auto first_less = [](const auto& a, const auto& b) { return a.first < b.first; };
+  auto first_equal = [](const auto& a, const auto& b) { return a.first == b.first; };
+  std::stable_sort(by_id.begin(), by_id.end(), first_less);
+  by_id.erase(by_id.begin(), std::unique(by_id.rbegin(), by_id.rend(), first_equal).base());
+  std::vector<NumberVersion> by_number;
+  by_number.reserve(by_id.size());
+  for (const auto& [_, v] : by_id) by_number.push_back({{v->model_id, v->version}, v});
+  std::sort(by_number.begin(), by_number.end(), first_less);
+  std::string ids(1, d_.id_list_open), model_ids(1, d_.id_list_open);
   for (const auto& [id, _] : by_id) {
     if (ids.size() > 1) ids.push_back(',');
     ids += std::to_string(id);
   }
+  for (size_t i = 0; i < by_number.size(); ++i) {
+    const int64_t model_id = by_number[i].first.first;
+    if (i > 0 && by_number[i - 1].first.first == model_id) continue;
+    if (model_ids.size() > 1) model_ids.push_back(',');
+    model_ids += std::to_string(model_id);
+  }
   ids.push_back(d_.id_list_close);
-  // Runs `sql` over the ids and hands each row, with its version, to `use`.
-  auto each = [&](const char* sql,
-                  const std::function<void(ModelVersion&, const sql::Rows&)>& use) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, {ids}));
-    return EachRow(*rows, [&](const sql::Rows& r) {
-      auto it = by_id.find(r.Int(0));
-      if (it != by_id.end()) use(*it->second, r);
-    });
-  };
-  VOUCH_TRY(each(d_.version_tags_of, [](ModelVersion& v, const sql::Rows& r) {
-    v.tags.emplace(r.Text(1), r.Text(2));
-  }));
-  VOUCH_TRY(each(d_.version_params_of, [](ModelVersion& v, const sql::Rows& r) {
-    v.params.emplace(r.Text(1), r.Text(2));
-  }));
-  VOUCH_TRY(each(d_.version_metrics_of, [](ModelVersion& v, const sql::Rows& r) {
-    v.metrics.emplace(r.Text(1), r.Double(2));
-  }));
-  return each(d_.version_aliases_of,
-              [](ModelVersion& v, const sql::Rows& r) { v.aliases.push_back(r.Text(1)); });
+  model_ids.push_back(d_.id_list_close);
+  // Ids that fill at least half their range (a page of one model's versions) are read by walking
+  // the range: at most as many other versions' rows as the page's, for one seek per table.
+  const int64_t lowest = by_id.front().first, highest = by_id.back().first;
+  const bool in_range = d_.version_details_in_range != nullptr &&
+                        static_cast<uint64_t>(highest) - static_cast<uint64_t>(lowest) <
+                            2 * static_cast<uint64_t>(by_id.size());
+  VOUCH_ASSIGN_OR_RETURN(
+      auto rows, in_range ? c_.Query(d_.version_details_in_range, {lowest, highest, model_ids})
+                          : c_.Query(d_.version_details_of, {ids, model_ids}));
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
+    if (!row) break;
+    const auto kind = static_cast<sql::VersionDetail>(rows->Int(1));
+    ModelVersion* v = nullptr;
+    if (kind == sql::VersionDetail::kAlias) {
+      const NumberVersion key{{rows->Int(0), rows->Int(5)}, nullptr};
+      auto it = std::lower_bound(by_number.begin(), by_number.end(), key, first_less);
+      if (it != by_number.end() && it->first == key.first) v = it->second;
+    } else {
+      const IdVersion key{rows->Int(0), nullptr};
+      auto it = std::lower_bound(by_id.begin(), by_id.end(), key, first_less);
+      if (it != by_id.end() && it->first == key.first) v = it->second;
+    }
+    if (v == nullptr) continue;  // a version the range holds but the page does not
+    switch (kind) {
+      case sql::VersionDetail::kTag:
+        v->tags.emplace(rows->Text(2), rows->Text(3));
+        break;
+      case sql::VersionDetail::kMetric:
+        v->metrics.emplace(rows->Text(2), rows->Double(4));
+        break;
+      case sql::VersionDetail::kParam:
+        v->params.emplace(rows->Text(2), rows->Text(3));
+        break;
+      case sql::VersionDetail::kAlias:
+        v->aliases.push_back(rows->Text(2));
+        break;
+    }
+  }
+  // Aliases byte-wise, as FillVersion's ORDER BY alias reads them (COLLATE "C" on PostgreSQL).
+  for (const auto& [_, v] : by_id) std::sort(v->aliases.begin(), v->aliases.end());
+  return OkStatus();
 }
 
 Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
@@ -435,18 +481,18 @@ Status SqlTx::LoadModelDetailsOf(std::span<Model> models) {
   return OkStatus();
 }
 
-Result<std::vector<ModelVersion>> SqlTx::QueryVersions(const char* sql, Params params,
-                                                       bool details) {
+Result<std::vector<ModelVersion>> SqlTx::QueryVersions(const char* sql, Params params, bool details,
+                                                       int expected_rows) {
   std::vector<ModelVersion> out;
+  // Room for a batch up front: growing the vector moves every version read so far.
+  out.reserve(std::clamp(expected_rows, 0, kReserveVersionsUpTo));
   {
     // Read to the end and release the statement before the detail queries run.
     VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(sql, params));
     while (true) {
       VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
       if (!row) break;
-      // Read into its place: a version is some 400 bytes, each move of it counts (search pages).
-      ModelVersion& v = out.emplace_back();
-      VOUCH_ASSIGN_OR_RETURN(v, ReadVersion(*rows));
+      VOUCH_TRY(ReadVersion(*rows, out.emplace_back()));
     }
   }
   if (details) {
@@ -534,18 +580,21 @@ Result<std::vector<Model>> SqlTx::ListModelRows(std::string_view after_name, int
 
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRows(int64_t model_id, int64_t after_version,
                                                          int limit) {
-  return QueryVersions(kListVersions, {model_id, after_version, limit}, false);
+  return QueryVersions(kListVersions, {model_id, after_version, limit}, false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsByUpdate(
     std::optional<int64_t> model_id, std::optional<std::string_view> run_id, TimeMs before_ms,
     int64_t before_id, int limit) {
-  if (!model_id) return QueryVersions(kVersionsByUpdate, {before_ms, before_id, limit}, false);
+  if (!model_id) {
+    return QueryVersions(kVersionsByUpdate, {before_ms, before_id, limit}, false, limit);
+  }
   if (!run_id) {
-    return QueryVersions(kModelVersionsByUpdate, {before_ms, before_id, limit, *model_id}, false);
+    return QueryVersions(kModelVersionsByUpdate, {before_ms, before_id, limit, *model_id}, false,
+                         limit);
   }
   return QueryVersions(kRunVersionsByUpdate, {before_ms, before_id, limit, *model_id, *run_id},
-                       false);
+                       false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsInOrder(
@@ -553,14 +602,14 @@ Result<std::vector<ModelVersion>> SqlTx::ListVersionRowsInOrder(
     int limit) {
   if (!run_id) {
     return QueryVersions(descending ? kVersionsDown : kVersionsUp, {model_id, from_version, limit},
-                         false);
+                         false, limit);
   }
   return QueryVersions(descending ? kRunVersionsDown : kRunVersionsUp,
-                       {model_id, from_version, limit, *run_id}, false);
+                       {model_id, from_version, limit, *run_id}, false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::ListAllVersionRows(int64_t after_id, int limit) {
-  return QueryVersions(kListAllVersions, {after_id, limit}, false);
+  return QueryVersions(kListAllVersions, {after_id, limit}, false, limit);
 }
 
 Result<std::vector<ModelVersion>> SqlTx::VersionRowsByRunId(std::string_view run_id) {

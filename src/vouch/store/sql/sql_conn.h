@@ -94,12 +94,17 @@ struct Dialect {
   // For each stage that holds a live version of model $1: (stage, lowest, highest), ordered by
   // lowest, in one statement. Null: LatestVersionPerStage looks each stage up instead.
   const char* latest_per_stage = nullptr;
-  // (version_id, key, value) of the versions whose ids $1 lists (IdList's text, each id once), and
-  // (version_id, alias) ordered by alias.
-  const char* version_tags_of = nullptr;
-  const char* version_metrics_of = nullptr;
-  const char* version_params_of = nullptr;
-  const char* version_aliases_of = nullptr;
+  // The tags, metrics, params and aliases of a page's versions in one statement (one round trip
+  // on PostgreSQL). `version_details_of`: of the versions whose ids $1 lists, with the aliases of
+  // the models whose ids $2 lists (IdList's text, each id once). `version_details_in_range`
+  // (null: none), for ids that fill much of their range: of every version with an id from $1 to
+  // $2, with the aliases of the models $3 lists; one range walk per table instead of a lookup per
+  // id, the caller dropping the versions it did not ask for. Rows (id, kind, key, text, number,
+  // version), kind a VersionDetail: a tag's, metric's or param's version id, key and value (text,
+  // or number for a metric); an alias's model id, name (key) and version number (version). Rows
+  // come in no particular order.
+  const char* version_details_of = nullptr;
+  const char* version_details_in_range = nullptr;
   // For LoadModelDetailsOf, over the models whose ids $1 lists (IdList's text, each id once):
   // (model_id, key, value) of their tags, (model_id, alias, version) of their aliases, and for
   // each model and stage holding a live version the highest one's row (the columns ReadVersion
@@ -116,6 +121,9 @@ struct Dialect {
   char id_list_open = '[';
   char id_list_close = ']';
 };
+
+// The kind column of Dialect::version_details_of's rows.
+enum class VersionDetail : int64_t { kTag = 0, kMetric = 1, kParam = 2, kAlias = 3 };
 
 // The columns of a version row that SqlTx's ReadVersion reads, in its order (`v` the version, `m`
 // its model). Every statement that answers whole versions selects exactly these.

@@ -246,15 +246,16 @@ class SqlTx : public Tx {
   using Params = std::initializer_list<sql::Value>;
   Status FillModel(Model& m);
   Status FillVersion(ModelVersion& v);
-  // The versions a query yields; with `details`, their tags, metrics, params and aliases too.
   Result<std::vector<ApprovalRequest>> QueryRequests(const char* sql, Params params);
   Result<std::vector<PolicyRecord>> QueryPolicies(const char* sql, Params params);
   Result<std::vector<VersionCheck>> QueryChecks(const char* sql, Params params);
   Result<std::vector<RequestComment>> QueryComments(const char* sql, Params params);
   Result<std::vector<WebhookRecord>> QueryWebhooks(const char* sql, Params params);
   Result<std::vector<DeliveryRecord>> QueryDeliveries(const char* sql, Params params);
+  // The versions a query yields; with `details`, their tags, metrics, params and aliases too.
+  // `expected_rows` (the statement's LIMIT) sizes the vector up front.
   Result<std::vector<ModelVersion>> QueryVersions(const char* sql, Params params,
-                                                  bool details = true);
+                                                  bool details = true, int expected_rows = 0);
   Result<std::vector<Model>> QueryModels(const char* sql, Params params, bool details);
   Result<std::vector<int64_t>> QueryIds(const char* sql, std::string_view key,
                                         std::string_view value);

@@ -3,6 +3,15 @@
 namespace vouch::store {
 namespace {
 
+// Dialect::version_details_of and version_details_in_range: the tags', metrics' and params' FROM
+// and WHERE (`t` the table), and the parameter listing the models whose aliases are read.
+#define VOUCH_SQLITE_VERSION_DETAILS(TAGS, METRICS, PARAMS, MODELS)                        \
+  "SELECT t.version_id, 0, t.key, t.value, NULL, NULL " TAGS                               \
+  " UNION ALL SELECT t.version_id, 1, t.key, NULL, t.value, NULL " METRICS                 \
+  " UNION ALL SELECT t.version_id, 2, t.key, t.value, NULL, NULL " PARAMS                  \
+  " UNION ALL SELECT a.model_id, 3, a.alias, NULL, NULL, a.version FROM json_each(" MODELS \
+  ") m JOIN model_aliases a ON a.model_id = m.value"
+
 // The audit sequence is max(seq) + 1: one writer at a time (BEGIN IMMEDIATE) makes it gapless.
 // One statement for every audit filter: each condition is off when its parameter is
 // empty/zero/null. The model filter matches the name recorded in the event, or the live model of
@@ -26,19 +35,14 @@ constexpr sql::Dialect kSqlite{
     .latest_per_stage = nullptr,
     // Driven by the id list: one primary-key lookup per id, no temporary index of the ids (the
     // lists hold each id once).
-    .version_tags_of =
-        "SELECT t.version_id, t.key, t.value FROM json_each(?1) j "
-        "JOIN version_tags t ON t.version_id = j.value",
-    .version_metrics_of =
-        "SELECT t.version_id, t.key, t.value FROM json_each(?1) j "
-        "JOIN version_metrics t ON t.version_id = j.value",
-    .version_params_of =
-        "SELECT t.version_id, t.key, t.value FROM json_each(?1) j "
-        "JOIN version_params t ON t.version_id = j.value",
-    .version_aliases_of =
-        "SELECT v.id, a.alias FROM json_each(?1) j JOIN model_versions v ON v.id = j.value "
-        "JOIN model_aliases a ON a.model_id = v.model_id AND a.version = v.version ORDER BY "
-        "a.alias",
+    .version_details_of = VOUCH_SQLITE_VERSION_DETAILS(
+        "FROM json_each(?1) j JOIN version_tags t ON t.version_id = j.value",
+        "FROM json_each(?1) j JOIN version_metrics t ON t.version_id = j.value",
+        "FROM json_each(?1) j JOIN version_params t ON t.version_id = j.value", "?2"),
+    .version_details_in_range = VOUCH_SQLITE_VERSION_DETAILS(
+        "FROM version_tags t WHERE t.version_id BETWEEN ?1 AND ?2",
+        "FROM version_metrics t WHERE t.version_id BETWEEN ?1 AND ?2",
+        "FROM version_params t WHERE t.version_id BETWEEN ?1 AND ?2", "?3"),
     .model_tags_of =
         "SELECT t.model_id, t.key, t.value FROM json_each(?1) j "
         "JOIN model_tags t ON t.model_id = j.value",
