@@ -83,10 +83,13 @@ Status App::SetUp(const AppOptions& options) {
   approvals_ = std::make_unique<service::ApprovalService>(*executor_, authz);
   approvals_->SetReauthenticator(auth_.get());
   registry_->SetGate(approvals_.get());
+  webhooks_ = std::make_unique<service::WebhookService>(
+      *executor_, authz, options.master_key, service::PageTokens(page_key), options.webhooks);
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
   api::native::RegisterApprovalRoutes(router_, *approvals_);
   api::native::RegisterCommentRoutes(router_, *approvals_);
+  api::native::RegisterWebhookRoutes(router_, *webhooks_);
   waiters_ = std::make_unique<api::native::RequestWaiters>(*approvals_, store_, options.waits);
   waiters_->RegisterRoute(router_);
   // Waiters wake on this server's commits at once, and on other servers' within a poll.

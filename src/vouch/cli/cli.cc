@@ -103,6 +103,7 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddIdentityCommands(app, chosen);
     AddApprovalCommands(app, chosen);
     AddCommentCommands(app, chosen);
+    AddWebhookCommands(app, chosen);
     AddDevCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
