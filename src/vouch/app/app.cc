@@ -9,6 +9,7 @@
 
 #include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/mlflow/transition_requests.h"
+#include "vouch/api/mlflow/webhooks.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/service/page_token.h"
 #include "vouch/util/crypto.h"
@@ -101,6 +102,7 @@ Status App::SetUp(const AppOptions& options) {
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
   api::mlflow::RegisterAuthRoutes(router_, *identity_);
+  api::mlflow::RegisterWebhookRoutes(router_, *webhooks_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router_, *auth_, clock_, options.trusted_proxies);
   dispatcher_->SetIdempotency(idempotency_.get());
 
