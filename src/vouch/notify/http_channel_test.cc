@@ -157,6 +157,17 @@ TEST(HttpChannel, TheGuardRefusesALoopbackReceiverWhenPrivateIsNotAllowedForGood
   EXPECT_EQ(receiver.connections(), 0u);
 }
 
+TEST(HttpChannel, PlainHttpToAPublicAddressIsRefusedForGoodEvenWhenPrivateIsAllowed) {
+  // Refused as the socket would be opened: nothing leaves the machine.
+  HttpChannel channel(Allowed());
+  TestFormat format;
+  AttemptOutcome outcome = channel.Send(AWebhook("http://8.8.8.8/hook"), AnEnvelope(), format);
+  EXPECT_EQ(outcome.status, std::nullopt);
+  EXPECT_TRUE(outcome.permanent);
+  EXPECT_EQ(outcome.error,
+            "the receiver's address 8.8.8.8 is public, and a public receiver needs https://");
+}
+
 TEST(HttpChannel, AnUnusableUrlOrAnUnrenderableEventIsPermanent) {
   HttpChannel channel(Allowed());
   TestFormat format;
