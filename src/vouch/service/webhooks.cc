@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "vouch/audit/actions.h"
 #include "vouch/domain/identity.h"
 #include "vouch/domain/model.h"
+#include "vouch/notify/destination.h"
 #include "vouch/notify/subscription_filter.h"
 #include "vouch/service/events.h"
 #include "vouch/util/crypto.h"
@@ -25,7 +25,6 @@ namespace {
 constexpr std::string_view kSecretAssociatedData = "vouch webhook secret";
 constexpr std::string_view kSealedPrefix = "v1.";
 constexpr size_t kMaxDescriptionChars = 5000;
-constexpr size_t kMaxUrlBytes = 2048;
 constexpr size_t kMaxEmailRecipients = 100;
 constexpr int kModelPage = 500;
 
@@ -40,43 +39,6 @@ bool HasControl(std::string_view s) {
     }
   }
   return false;
-}
-
-// The shape of a receiver's URL. The address it resolves to is checked when it is sent to (the
-// HTTP channel's guard); here only what the URL itself says: http(s), a host, no white space, and
-// plain http:// only where private receivers are allowed (public receivers need https).
-Status CheckUrl(std::string_view url, bool allow_private) {
-  if (url.empty()) return InvalidArgument("url: a webhook needs the URL to send to");
-  if (url.size() > kMaxUrlBytes) {
-    return InvalidArgument(fmt::format("url: longer than {} bytes", kMaxUrlBytes));
-  }
-  if (!IsValidUtf8(url) || HasControl(url) || url.find(' ') != std::string_view::npos) {
-    return InvalidArgument("url: must not hold spaces or control characters");
-  }
-  std::string lower(url.substr(0, 8));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  size_t rest = 0;
-  if (lower.starts_with("https://")) {
-    rest = 8;
-  } else if (lower.starts_with("http://")) {
-    if (!allow_private) {
-      return InvalidArgument(
-          "url: must be https:// (plain http:// is for private receivers, with "
-          "--webhook-allow-private)");
-    }
-    rest = 7;
-  } else {
-    return InvalidArgument(fmt::format("url: \"{}\" is not an http(s) URL", url));
-  }
-  std::string_view authority = url.substr(rest);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
-  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    authority = authority.substr(at + 1);
-  }
-  if (authority.empty() || authority.starts_with(':')) {
-    return InvalidArgument(fmt::format("url: \"{}\" has no host", url));
-  }
-  return OkStatus();
 }
 
 Status CheckName(std::string_view name) {
@@ -243,7 +205,8 @@ Status WebhookService::Validate(const WebhookRecord& w, const std::vector<std::s
     if (!email_to.empty()) {
       return InvalidArgument("email_to: recipients are for format email only");
     }
-    if (check_url) VOUCH_TRY(CheckUrl(w.url, options_.allow_private));
+    if (w.url.empty()) return InvalidArgument("url: a webhook needs the URL to send to");
+    if (check_url) VOUCH_TRY(notify::CheckDestination(w.url, options_.allow_private));
   }
   VOUCH_TRY(notify::CheckEventPatterns(events));
   VOUCH_TRY(notify::CheckModelPattern(w.model_pattern));
