@@ -10,6 +10,8 @@
 #include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/mlflow/transition_requests.h"
 #include "vouch/api/native/native_api.h"
+#include "vouch/notify/formats.h"
+#include "vouch/notify/http_channel.h"
 #include "vouch/service/page_token.h"
 #include "vouch/util/crypto.h"
 
@@ -126,6 +128,13 @@ Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& 
   delivery.claim_ms = o.connect_timeout_ms + o.timeout_ms + 5000;
   delivery_ = std::make_unique<service::WebhookDelivery>(*executor_, formats_, authz, clock_,
                                                          std::move(delivery));
+  VOUCH_TRY(notify::AddBuiltinFormats(formats_));
+  // Every format but those given a channel of their own (MAIL's "email") goes out over HTTP.
+  delivery_->SetDefaultChannel(std::make_unique<notify::HttpChannel>(
+      notify::HttpChannelOptions{.allow_private = o.allow_private,
+                                 .connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms),
+                                 .timeout = std::chrono::milliseconds(o.timeout_ms),
+                                 .ca_file = o.ca_file}));
   // Delivery starts right after a commit, not on the next poll.
   executor_->AddPostCommitHook(
       [d = delivery_.get()](const RequestContext&, std::span<const AuditEvent> committed) {
