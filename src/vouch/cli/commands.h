@@ -39,6 +39,8 @@ void AddCommentCommands(CLI::App& app, Action& chosen);
 // (webhook_commands.cc). Returns the `webhooks` command, so that other files add theirs to it
 // (test, deliveries, redeliver).
 CLI::App* AddWebhookCommands(CLI::App& app, Action& chosen);
+// test, deliveries, delivery, redeliver under `webhooks` (delivery_commands.cc; issue 13)
+void AddDeliveryCommands(CLI::App& webhooks, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).
 void AddDevCommands(CLI::App& app, Action& chosen);
 // dev webhook-render, added under `dev` by AddDevCommands (webhook_render_command.cc).

@@ -63,6 +63,7 @@ class NativeApiTest : public ::testing::Test {
     RegisterApprovalRoutes(router_, approvals_);
     RegisterCommentRoutes(router_, approvals_);
     RegisterWebhookRoutes(router_, webhooks_);
+    RegisterDeliveryRoutes(router_, delivery_);
     waiters_.RegisterRoute(router_);
   }
 
@@ -109,6 +110,9 @@ class NativeApiTest : public ::testing::Test {
   service::ApprovalService approvals_{approvals_executor_, authz_};
   service::WebhookService webhooks_{approvals_executor_, authz_, std::string(32, 'k'),
                                     service::PageTokens("native-test-key")};
+  notify::FormatRegistry formats_;
+  service::WebhookDelivery delivery_{approvals_executor_, formats_, authz_, clock_,
+                                     service::WebhookDeliveryOptions{.workers = 0}};
   RequestWaiters waiters_{approvals_, db_.store()};
   Router router_;
   Dispatcher dispatcher_{router_, auth_, clock_};
