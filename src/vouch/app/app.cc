@@ -105,7 +105,7 @@ Status App::SetUp(const AppOptions& options) {
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
   api::mlflow::RegisterAuthRoutes(router_, *identity_);
-  api::mlflow::RegisterWebhookRoutes(router_, *webhooks_);
+  api::mlflow::RegisterWebhookRoutes(router_, *webhooks_, delivery_.get());
   dispatcher_ = std::make_unique<api::Dispatcher>(router_, *auth_, clock_, options.trusted_proxies);
   dispatcher_->SetIdempotency(idempotency_.get());
 

@@ -5,11 +5,18 @@ Deliveries themselves are the delivery engine's tests."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
 import pytest
 import requests
 from mlflow.entities.webhook import (WebhookAction, WebhookEntity, WebhookEvent, WebhookStatus)
 
-from compat_lib import audit_events, unique
+from compat_lib import ADMIN_TOKEN, VouchServer, apply_env, audit_events, mlflow_env, unique
 from mlflow_asserts import error_body, raises_mlflow
 
 pytestmark = [pytest.mark.vouch_only, pytest.mark.filterwarnings("ignore::FutureWarning")]
@@ -111,3 +118,85 @@ def test_a_subscription_of_another_format_is_not_an_mlflow_webhook(client, regis
     wid = str(r.json()["id"])
     raises_mlflow("RESOURCE_DOES_NOT_EXIST", client.get_webhook, wid)
     assert wid not in [w.webhook_id for w in client.list_webhooks(max_results=1000)]
+
+
+# ---------------------------------------------------------------------------------------------
+# test_webhook: one attempt, now, to a receiver on loopback (a server that allows private
+# receivers), which checks X-MLflow-Signature as MLflow's docs say a receiver should.
+
+
+class SigningReceiver:
+    """Answers `status` and keeps each request's headers and body; `verified` says whether each
+    signature matched HMAC-SHA256(secret, "{delivery_id}.{timestamp}.{body}") in base64."""
+
+    def __init__(self, secret: str, status: int = 200):
+        self.secret, self.status, self.got = secret, status, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                delivery_id = self.headers.get("X-MLflow-Delivery-Id", "")
+                timestamp = self.headers.get("X-MLflow-Timestamp", "")
+                expected = "v1," + base64.b64encode(hmac.new(
+                    outer.secret.encode(), f"{delivery_id}.{timestamp}.{body}".encode(),
+                    hashlib.sha256).digest()).decode()
+                signature = self.headers.get("X-MLflow-Signature", "")
+                outer.got.append({"body": json.loads(body),
+                                  "verified": hmac.compare_digest(signature, expected)})
+                reply = b'{"ok": true}'
+                self.send_response(outer.status)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def private_vouch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vouch-private")
+    (root / "data").mkdir()
+    srv = VouchServer(root / "data", root / "logs", token=ADMIN_TOKEN,
+                      args=["--webhook-allow-private"])
+    srv.start()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def private_client(private_vouch, monkeypatch):
+    import mlflow
+    apply_env(monkeypatch, mlflow_env(private_vouch.token))
+    return mlflow.MlflowClient(tracking_uri=private_vouch.base, registry_uri=private_vouch.base)
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_test_webhook_sends_one_signed_attempt_and_reports_the_answer(private_client, status):
+    receiver = SigningReceiver(SECRET, status)
+    try:
+        hook = private_client.create_webhook(name=unique("test"), url=receiver.url,
+                                             events=[MV_CREATED], secret=SECRET)
+        result = private_client.test_webhook(hook.webhook_id)
+        assert result.success is (status == 200)
+        assert result.response_status == status
+        assert result.response_body == '{"ok": true}'
+        assert len(receiver.got) == 1 and receiver.got[0]["verified"]
+        sent = receiver.got[0]["body"]
+        assert (sent["entity"], sent["action"]) == ("model_version", "created")
+        assert isinstance(sent["data"], dict) and sent["timestamp"]
+    finally:
+        receiver.close()
+    raises_mlflow("RESOURCE_DOES_NOT_EXIST", private_client.test_webhook, "999999")

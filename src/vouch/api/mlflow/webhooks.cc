@@ -1,6 +1,6 @@
 // MLflow's webhook API on the MLflow door (/api/2.0/mlflow/webhooks…, MLflow 3.3+;
-// mlflow/protos/webhooks.proto, mlflow/server/handlers.py): create, list, get, update and delete,
-// onto the same WebhookService as the native API. An MLflow webhook is a registry-wide
+// mlflow/protos/webhooks.proto, mlflow/server/handlers.py): create, list, get, update, delete and
+// test, onto the same WebhookService as the native API. An MLflow webhook is a registry-wide
 // subscription in format `mlflow` (so it needs admin, as every registry-wide one does); its events
 // [{entity, action}] are stored as the vouch actions MLflow's events are delivered for
 // (notify::VouchActionsFor) and shown back through notify::MlflowEventFor. This door shows only
@@ -252,6 +252,26 @@ Result<HttpResponse> DeleteWebhook(WebhookService& s, const Call& c) {
   return Ok(json::object{});
 }
 
+// POST webhooks/{webhook_id}/test {event?}: one attempt, now, at a made-up event, answered as
+// MLflow's WebhookTestResult. The event, when given, must be one MLflow has and vouch sends;
+// the engine picks the example it renders (model_version.created when the format can say it).
+Result<HttpResponse> TestWebhook(WebhookService& s, service::WebhookDelivery& delivery,
+                                 const Call& c) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t id, WebhookId(c));
+  VOUCH_ASSIGN_OR_RETURN(json::object body, BodyObject(c));
+  if (const json::value* e = body.if_contains("event"); e != nullptr && !e->is_null()) {
+    VOUCH_TRY(ReadEvents(json::array{*e}).status());
+  }
+  VOUCH_TRY(GetMlflow(s, c, id).status());
+  VOUCH_ASSIGN_OR_RETURN(notify::AttemptOutcome outcome, delivery.Test(c.ctx, id));
+  bool success = outcome.status && *outcome.status >= 200 && *outcome.status < 300;
+  json::object result{{"success", success}};
+  if (outcome.status) result["response_status"] = *outcome.status;
+  if (!outcome.response.empty()) result["response_body"] = outcome.response;
+  if (!outcome.error.empty()) result["error_message"] = outcome.error;
+  return Ok({{"result", std::move(result)}});
+}
+
 using WebhookHandler = Result<HttpResponse> (*)(WebhookService&, const Call&);
 
 struct Endpoint {
@@ -291,13 +311,20 @@ json::object MlflowWebhookJson(const WebhookView& v) {
                       {"last_updated_timestamp", w.updated_ms}};
 }
 
-void RegisterWebhookRoutes(Router& router, WebhookService& webhooks) {
+void RegisterWebhookRoutes(Router& router, WebhookService& webhooks,
+                           service::WebhookDelivery* delivery) {
   for (std::string_view prefix : kPrefixes) {
     for (const Endpoint& e : kEndpoints) {
       auto handler = e.handler;
       router.Add(std::string(e.method), fmt::format("{}/{}", prefix, e.path),
                  Access::kAuthenticated, Door::kMlflow,
                  [&webhooks, handler](const Call& c) { return handler(webhooks, c); });
+    }
+    if (delivery != nullptr) {
+      router.Add("POST", fmt::format("{}/webhooks/{{webhook_id}}/test", prefix),
+                 Access::kAuthenticated, Door::kMlflow, [&webhooks, delivery](const Call& c) {
+                   return TestWebhook(webhooks, *delivery, c);
+                 });
     }
   }
 }

@@ -3,14 +3,16 @@
 #pragma once
 
 #include "vouch/api/router.h"
+#include "vouch/service/webhook_delivery.h"
 #include "vouch/service/webhooks.h"
 #include "vouch/util/json.h"
 
 namespace vouch::api::mlflow {
 
-// Registers create, list, get, update (PATCH) and delete under both MLflow prefixes. `webhooks`
-// must outlive the router.
-void RegisterWebhookRoutes(Router& router, service::WebhookService& webhooks);
+// Registers create, list, get, update (PATCH) and delete under both MLflow prefixes, and, with
+// `delivery`, test (one attempt through WebhookDelivery::Test). Both must outlive the router.
+void RegisterWebhookRoutes(Router& router, service::WebhookService& webhooks,
+                           service::WebhookDelivery* delivery = nullptr);
 
 // MLflow's Webhook: webhook_id (the id as text), name, description, url, events
 // [{"entity": "MODEL_VERSION", "action": "CREATED"}] (proto enum names), status ACTIVE|DISABLED,
