@@ -466,6 +466,7 @@ Result<DeliveryRecord> WebhookDelivery::FindDeliveryOwned(store::Tx& tx, const R
 
 Result<notify::AttemptOutcome> WebhookDelivery::Test(const RequestContext& ctx,
                                                      int64_t webhook_id) {
+  VOUCH_TRY(authz_.RequireWrite(ctx));  // a read-scoped token sends nothing
   WebhookRecord w;
   VOUCH_TRY(executor_.store().Read([&](store::Tx& tx) -> Status {
     VOUCH_ASSIGN_OR_RETURN(w, FindOwned(tx, ctx, webhook_id));
@@ -553,6 +554,7 @@ Result<DeliveryView> WebhookDelivery::Get(const RequestContext& ctx, std::string
 }
 
 Result<DeliveryRecord> WebhookDelivery::Redeliver(const RequestContext& ctx, std::string_view id) {
+  VOUCH_TRY(authz_.RequireWrite(ctx));
   DeliveryRecord d;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     WebhookRecord w;
@@ -580,6 +582,7 @@ Result<DeliveryRecord> WebhookDelivery::Redeliver(const RequestContext& ctx, std
 }
 
 Result<int64_t> WebhookDelivery::RedeliverDead(const RequestContext& ctx, int64_t webhook_id) {
+  VOUCH_TRY(authz_.RequireWrite(ctx));
   int64_t count = 0;
   VOUCH_TRY(executor_.Apply(ctx, [&](Change& change) -> Status {
     VOUCH_ASSIGN_OR_RETURN(WebhookRecord w, FindOwned(change.tx(), ctx, webhook_id));

@@ -135,8 +135,8 @@ class WebhookDelivery {
   // One delivery, by id (a number) or uid, with its attempts. NOT_FOUND, PERMISSION_DENIED.
   Result<DeliveryView> Get(const RequestContext& ctx, std::string_view id);
   // Puts one delivery that is not pending back to pending, due now, uid and attempts kept;
-  // audited delivery.redelivered. NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION (pending, or
-  // its subscription deleted).
+  // audited delivery.redelivered. The owner or an admin, with a token that may write. NOT_FOUND,
+  // PERMISSION_DENIED, FAILED_PRECONDITION (pending, or its subscription deleted).
   Result<store::DeliveryRecord> Redeliver(const RequestContext& ctx, std::string_view id);
   // Every dead delivery of the subscription back to pending; audited delivery.redelivered (once,
   // with the count) when there was any. Returns how many.

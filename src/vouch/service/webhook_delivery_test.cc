@@ -320,6 +320,13 @@ TEST_P(WebhookDeliveryTest, OnlyTheOwnerOrAnAdminSeesAndRedeliversDeliveries) {
   EXPECT_EQ(delivery_->Get(bob, uid).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(delivery_->Redeliver(bob, uid).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(delivery_->Get(ana, "no-such-delivery").status().code(), StatusCode::kNotFound);
+  RequestContext read_only = ana;
+  read_only.read_only = true;  // a token of scope "read"
+  EXPECT_TRUE(delivery_->Get(read_only, uid).ok());
+  EXPECT_EQ(delivery_->Redeliver(read_only, uid).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(delivery_->RedeliverDead(read_only, hook).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(delivery_->Test(read_only, hook).status().code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(delivery_->Redeliver(ana, uid).ok());
 }
 
