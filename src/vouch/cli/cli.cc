@@ -103,6 +103,8 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddIdentityCommands(app, chosen);
     AddApprovalCommands(app, chosen);
     AddCommentCommands(app, chosen);
+    // The deliveries' commands (test, deliveries, delivery, redeliver) join the subscriptions'.
+    AddDeliveryCommands(*AddWebhookCommands(app, chosen), chosen);
     AddDevCommands(app, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
