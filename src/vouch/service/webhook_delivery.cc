@@ -219,7 +219,10 @@ Result<int> WebhookDelivery::FanOut() {
     return OkStatus();
   });
   VOUCH_TRY(s);
-  if (made > 0) spdlog::debug("webhook fan-out: {} events, {} deliveries", fanned, made);
+  if (made > 0) {
+    spdlog::debug("webhook fan-out: {} events, {} deliveries", fanned, made);
+    Wake();  // the other workers send them now
+  }
   return fanned;
 }
 
@@ -239,10 +242,7 @@ Result<int> WebhookDelivery::SendDue() {
   });
   if (!released.ok())
     spdlog::warn("webhook {}: giving the claim back: {}", *claimed, released.ToString());
-  if (!sent.ok()) return sent.status();
-  // A claim that sent nothing (the head was not due after all) still counts as work done, so the
-  // loop looks again for another subscription.
-  return std::max(*sent, 1);
+  return sent;
 }
 
 Result<int> WebhookDelivery::SendClaimed(int64_t webhook_id) {
@@ -253,7 +253,7 @@ Result<int> WebhookDelivery::SendClaimed(int64_t webhook_id) {
       if (stopping_) return attempts;
     }
     bool more = false;
-    VOUCH_ASSIGN_OR_RETURN(int made, SendHead(webhook_id, more));
+    VOUCH_ASSIGN_OR_RETURN(int made, SendHead(webhook_id, more));  // an attempt, or a skip
     attempts += made;
     if (!more) return attempts;
   }
@@ -267,6 +267,17 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
   std::string payload;
   std::string skip;
   bool lost_claim = false;
+  // The oldest event not yet fanned out, as committed. Servers fan out different rows at once
+  // (SKIP LOCKED), so a later event's delivery may exist before an earlier one's: a head is sent
+  // only when no earlier event is still to be fanned out, which keeps each subscription's
+  // deliveries in event order across servers.
+  std::optional<int64_t> unfanned;
+  VOUCH_TRY(executor_.store().Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<store::OutboxRow> oldest, tx.NextOutboxRows(1));
+    unfanned.reset();
+    if (!oldest.empty()) unfanned = oldest.front().event_seq;
+    return OkStatus();
+  }));
   // Read the head and decide; when it is to be sent, record the attempt before sending, with the
   // claim renewed in the same transaction (a claim lost meanwhile sends nothing).
   VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
@@ -279,7 +290,7 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
     }
     webhook = std::move(*found);
     VOUCH_ASSIGN_OR_RETURN(head, tx.HeadDelivery(webhook_id));
-    if (!head || head->next_attempt_ms > now) {
+    if (!head || head->next_attempt_ms > now || (unfanned && *unfanned < head->event_seq)) {
       head.reset();
       return OkStatus();
     }
@@ -347,7 +358,7 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
   if (!skip.empty()) {
     spdlog::info("webhook {}: delivery {} skipped: {}", webhook_id, head->uid, skip);
     more = true;
-    return 0;
+    return 1;
   }
 
   const WithAttemptHeader format(*formats_.Find(webhook.format));

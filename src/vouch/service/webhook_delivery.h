@@ -115,7 +115,8 @@ class WebhookDelivery {
   // One fan-out batch: returns how many outbox rows it fanned out.
   Result<int> FanOut();
   // Claims one subscription with a due delivery and sends its due deliveries in order while the
-  // claim lasts; returns how many attempts it made (0 with nothing claimed: nothing due).
+  // claim lasts; returns how many it attempted or skipped (0: nothing due, or the head waits for
+  // an earlier event that another server is still fanning out).
   Result<int> SendDue();
   // Fans out and sends until nothing is left that is due now (tests and the workers' loop).
   Status RunOnce();
@@ -154,7 +155,8 @@ class WebhookDelivery {
  private:
   // Sends the head deliveries of the claimed subscription; returns the attempts made.
   Result<int> SendClaimed(int64_t webhook_id);
-  // One step on the head delivery. Sets `more` when the next head should be looked at now.
+  // One step on the head delivery: 1 when it was attempted or skipped. Sets `more` when the next
+  // head should be looked at now.
   Result<int> SendHead(int64_t webhook_id, bool& more);
   Result<store::WebhookRecord> FindOwned(store::Tx& tx, const RequestContext& ctx,
                                          int64_t webhook_id) const;

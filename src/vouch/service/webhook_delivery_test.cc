@@ -383,6 +383,41 @@ TEST_P(WebhookDeliveryTest, AServerThatDiedMidAttemptLeavesTheNextAttemptToAnoth
   EXPECT_EQ(view->delivery.state, DeliveryState::kDelivered);
 }
 
+TEST_P(WebhookDeliveryTest, ALaterEventWaitsWhileAnEarlierOneIsStillToBeFannedOut) {
+  int64_t hook = Subscribe(admin_, R"(["model.*"])");
+  Describe("fraud", "one");
+  Describe("fraud", "two");
+  // Another server fanned out the second event first; the first is still in the outbox.
+  int64_t second = Head();
+  ASSERT_TRUE(env_->store()
+                  .Write([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(std::vector<store::OutboxRow> rows,
+                                           tx.NextOutboxRows(10));
+                    for (const auto& row : rows) {
+                      if (row.event_seq != second) continue;
+                      DeliveryRecord d{.uid = "second",
+                                       .webhook_id = hook,
+                                       .event_seq = second,
+                                       .action = row.topic,
+                                       .next_attempt_ms = clock_.NowMs(),
+                                       .created_ms = clock_.NowMs()};
+                      VOUCH_TRY(tx.InsertDelivery(d).status());
+                      VOUCH_TRY(tx.MarkOutboxFannedOut(row.id, clock_.NowMs()));
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+  auto sent = delivery_->SendDue();
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, 0);
+  EXPECT_TRUE(channel().sent().empty());
+  Run(*delivery_);  // fans the first out, then sends both in event order
+  std::vector<ScriptedChannel::Sent> got = channel().sent();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].seq, second - 1);
+  EXPECT_EQ(got[1].uid, "second");
+}
+
 TEST_P(WebhookDeliveryTest, BackoffDoublesWithJitterUpToTheCap) {
   for (int i = 0; i < 20; ++i) {
     TimeMs first = delivery_->Backoff(1);
