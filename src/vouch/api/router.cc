@@ -80,9 +80,30 @@ void Router::AddDoor(DoorSpec spec) {
 
 Router::Match Router::Find(Door door, std::string_view method,
                            const std::vector<std::string>& segments) const {
+  // A literal segment beats a capture: of the routes whose path matches, only those with the most
+  // literal segments count, so that /webhooks/events is never taken for /webhooks/{id} (another
+  // method on it is 405, not a call with the id "events").
+  auto literals = [](const Route& r) {
+    return std::count_if(r.segments.begin(), r.segments.end(),
+                         [](const std::string& s) { return !IsCapture(s); });
+  };
+  auto path_matches = [&](const Route& r) {
+    if (r.door != door || r.segments.size() != segments.size()) return false;
+    for (size_t i = 0; i < segments.size(); ++i) {
+      if (IsCapture(r.segments[i]) ? segments[i].empty() : r.segments[i] != segments[i]) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::ptrdiff_t most = 0;
+  for (const auto& r : routes_) {
+    if (path_matches(r)) most = std::max(most, literals(r));
+  }
   Match m;
   for (const auto& r : routes_) {
     if (r.door != door || r.segments.size() != segments.size()) continue;
+    if (literals(r) < most) continue;
     PathParams params;
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {

@@ -139,6 +139,22 @@ TEST_F(NativeApiTest, EveryRouteDeclaresTheAccessOpenApiDocuments) {
   }
 }
 
+TEST_F(NativeApiTest, ALiteralSegmentIsNeverTakenForACapture) {
+  // PATCH and DELETE exist on /webhooks/{id} but not on /webhooks/events: 405, not a call with the
+  // id "events" (found by the schema fuzz's unsupported-methods check).
+  for (const char* method : {"PATCH", "DELETE", "POST"}) {
+    HttpResponse r = Send(method, "/api/v1/webhooks/events", method[0] == 'D' ? "" : "{}");
+    EXPECT_EQ(r.status, 405) << method << " " << r.body;
+    std::string allow;
+    for (const auto& [k, v] : r.headers) {
+      if (k == "Allow") allow = v;
+    }
+    EXPECT_EQ(allow, "GET, HEAD") << method;
+  }
+  EXPECT_EQ(Send("GET", "/api/v1/webhooks/events").status, 200);
+  EXPECT_EQ(Send("GET", "/api/v1/webhooks/7").status, 404);
+}
+
 TEST_F(NativeApiTest, RouteDeclarationsMirrorWhatTheRegistryDemands) {
   std::map<std::string, Access> by_route;
   for (const Route& r : router_.routes()) by_route[r.method + " " + r.pattern] = r.access;
