@@ -37,6 +37,8 @@ void AddApprovalCommands(CLI::App& app, Action& chosen);
 void AddCommentCommands(CLI::App& app, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).
 void AddDevCommands(CLI::App& app, Action& chosen);
+// dev webhook-render, added under `dev` by AddDevCommands (webhook_render_command.cc).
+void AddWebhookRenderCommand(CLI::App& dev, Action& chosen);
 // `audit verify`, added under the `audit` command by AddAuditCommands.
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 

@@ -175,6 +175,7 @@ void AddDevCommands(CLI::App& app, Action& chosen) {
                  "PostgreSQL: seed through the store itself (slow) instead of seeding a temporary "
                  "SQLite file and copying it into the empty database as `vouch migrate` does");
   OnSelect(*seed, chosen, [a](Session& s, const Clock& clock) { return Seed(*a, s, clock); });
+  AddWebhookRenderCommand(*dev, chosen);
 }
 
 }  // namespace vouch::cli

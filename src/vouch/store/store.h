@@ -20,6 +20,7 @@
 #include "vouch/domain/model.h"
 #include "vouch/domain/principal.h"
 #include "vouch/store/approval_rows.h"
+#include "vouch/store/webhook_rows.h"
 #include "vouch/util/status.h"
 
 namespace vouch::store {
@@ -362,6 +363,64 @@ class Tx {
   virtual Result<bool> UpdateComment(int64_t id, std::string_view text, TimeMs when) = 0;
   virtual Result<bool> DeleteComment(int64_t id, TimeMs when) = 0;
   virtual Result<std::vector<RequestComment>> ListComments(int64_t model_id, int64_t version) = 0;
+
+  // ---- Notifications (issue 13; rows in webhook_rows.h, tables in migration 0013).
+  // Subscriptions. InsertWebhook fills `webhook.id`. FindWebhook finds deleted ones too.
+  // UpdateWebhook writes every field but id, owner_id, after_seq and created_ms (deleting is
+  // setting deleted_ms), and says whether a live row had that id.
+  virtual Status InsertWebhook(WebhookRecord& webhook) = 0;
+  virtual Result<std::optional<WebhookRecord>> FindWebhook(int64_t id) = 0;
+  virtual Result<bool> UpdateWebhook(const WebhookRecord& webhook) = 0;
+  virtual Result<std::vector<WebhookRecord>> ListWebhooks(const WebhookFilter& filter) = 0;
+  // Every live, active subscription with after_seq < `event_seq` (those that may receive it).
+  virtual Result<std::vector<WebhookRecord>> WebhooksFor(int64_t event_seq) = 0;
+
+  // Fan-out. The oldest outbox rows not yet fanned out (delivered_ms IS NULL; the backlog from
+  // before migration 0013 is marked delivered), up to `limit`, oldest first. In a PostgreSQL
+  // write transaction they are locked and rows another transaction holds are skipped (FOR
+  // UPDATE SKIP LOCKED), so two servers fan out different rows.
+  virtual Result<std::vector<OutboxRow>> NextOutboxRows(int limit) = 0;
+  // Marks outbox row `id` fanned out at `when` (its delivered_ms).
+  virtual Status MarkOutboxFannedOut(int64_t id, TimeMs when) = 0;
+  // Inserts `delivery` and fills its id; false, nothing written, when that subscription already
+  // has a delivery of that event.
+  virtual Result<bool> InsertDelivery(DeliveryRecord& delivery) = 0;
+
+  // Claims: one server at a time sends a subscription's deliveries, in event order. ClaimWebhook
+  // takes a live, active subscription whose oldest pending delivery is due at `now` and that no
+  // claim holds (claim_until_ms <= now), lets `server` hold it until `until`, and returns its id;
+  // none when there is none. On PostgreSQL rows other transactions hold are skipped.
+  virtual Result<std::optional<int64_t>> ClaimWebhook(std::string_view server, TimeMs now,
+                                                      TimeMs until) = 0;
+  // Sets the claim `server` holds on the subscription to last until `until`: later extends it, now
+  // or earlier gives it back (and, since claims are taken oldest claim_until_ms first, puts the
+  // subscription behind those served less recently). False when `server` does not hold it any
+  // more (it ran out and another server took it).
+  virtual Result<bool> RenewWebhookClaim(int64_t webhook_id, std::string_view server,
+                                         TimeMs until) = 0;
+  // The subscription's oldest pending delivery (lowest event_seq), if any.
+  virtual Result<std::optional<DeliveryRecord>> HeadDelivery(int64_t webhook_id) = 0;
+  virtual Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) = 0;
+  virtual Result<std::optional<DeliveryRecord>> FindDeliveryByUid(std::string_view uid) = 0;
+  // Writes state, attempts, next_attempt_ms, finished_ms and the last_* fields; false when no
+  // delivery has that id.
+  virtual Result<bool> UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter) = 0;
+  // The ledger of attempts. InsertAttempt when one starts; UpdateAttempt writes its outcome
+  // (latency, status, response, error) by (delivery_id, attempt) and says whether it was there.
+  virtual Status InsertAttempt(const DeliveryAttempt& attempt) = 0;
+  virtual Result<bool> UpdateAttempt(const DeliveryAttempt& attempt) = 0;
+  // Oldest first.
+  virtual Result<std::vector<DeliveryAttempt>> ListAttempts(int64_t delivery_id) = 0;
+  // Puts every dead delivery of the subscription back to pending, due at `now`, keeping each
+  // one's uid and attempt count; returns how many.
+  virtual Result<int64_t> RedeliverDead(int64_t webhook_id, TimeMs now) = 0;
+  // Retention: deletes the deliveries (and their attempts) that finished before `cutoff`, then
+  // the outbox rows fanned out before `cutoff` of which no pending delivery is left; returns how
+  // many rows it deleted. A pending delivery and its outbox row are never deleted.
+  virtual Result<int64_t> PruneNotifications(TimeMs cutoff) = 0;
+  // How many deliveries are in each state (for /metrics), in DeliveryState order.
+  virtual Result<std::vector<int64_t>> CountDeliveries() = 0;
 };
 
 // Runs a store job, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so that one

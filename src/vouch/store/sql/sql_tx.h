@@ -7,6 +7,7 @@
 //   lease_repository.cc     leader leases' epochs
 //   idempotency_repository.cc  Idempotency-Key claims and their kept answers
 //   approvals_repository.cc  policies, approval requests, reviews, checks, comments
+//   notifications_repository.cc  subscriptions, outbox fan-out, deliveries and their attempts
 // A backend's Tx (SqliteTx, PostgresTx) is this over its connection and dialect. Used by one
 // thread inside an open transaction.
 //
@@ -215,6 +216,30 @@ class SqlTx : public Tx {
   Result<bool> DeleteComment(int64_t id, TimeMs when) override;
   Result<std::vector<RequestComment>> ListComments(int64_t model_id, int64_t version) override;
 
+  Status InsertWebhook(WebhookRecord& webhook) override;
+  Result<std::optional<WebhookRecord>> FindWebhook(int64_t id) override;
+  Result<bool> UpdateWebhook(const WebhookRecord& webhook) override;
+  Result<std::vector<WebhookRecord>> ListWebhooks(const WebhookFilter& filter) override;
+  Result<std::vector<WebhookRecord>> WebhooksFor(int64_t event_seq) override;
+  Result<std::vector<OutboxRow>> NextOutboxRows(int limit) override;
+  Status MarkOutboxFannedOut(int64_t id, TimeMs when) override;
+  Result<bool> InsertDelivery(DeliveryRecord& delivery) override;
+  Result<std::optional<int64_t>> ClaimWebhook(std::string_view server, TimeMs now,
+                                              TimeMs until) override;
+  Result<bool> RenewWebhookClaim(int64_t webhook_id, std::string_view server,
+                                 TimeMs until) override;
+  Result<std::optional<DeliveryRecord>> HeadDelivery(int64_t webhook_id) override;
+  Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) override;
+  Result<std::optional<DeliveryRecord>> FindDeliveryByUid(std::string_view uid) override;
+  Result<bool> UpdateDelivery(const DeliveryRecord& delivery) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter) override;
+  Status InsertAttempt(const DeliveryAttempt& attempt) override;
+  Result<bool> UpdateAttempt(const DeliveryAttempt& attempt) override;
+  Result<std::vector<DeliveryAttempt>> ListAttempts(int64_t delivery_id) override;
+  Result<int64_t> RedeliverDead(int64_t webhook_id, TimeMs now) override;
+  Result<int64_t> PruneNotifications(TimeMs cutoff) override;
+  Result<std::vector<int64_t>> CountDeliveries() override;
+
  protected:
   sql::Connection& conn() { return c_; }
 
@@ -227,6 +252,8 @@ class SqlTx : public Tx {
   Result<std::vector<PolicyRecord>> QueryPolicies(const char* sql, Params params);
   Result<std::vector<VersionCheck>> QueryChecks(const char* sql, Params params);
   Result<std::vector<RequestComment>> QueryComments(const char* sql, Params params);
+  Result<std::vector<WebhookRecord>> QueryWebhooks(const char* sql, Params params);
+  Result<std::vector<DeliveryRecord>> QueryDeliveries(const char* sql, Params params);
   Result<std::vector<ModelVersion>> QueryVersions(const char* sql, Params params,
                                                   bool details = true);
   Result<std::vector<Model>> QueryModels(const char* sql, Params params, bool details);
