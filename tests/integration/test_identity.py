@@ -18,11 +18,14 @@ from typing import Any
 import pytest
 
 from vouch_testlib import Api, now_ms, unique, wait_until
+from webhook_receiver import Receiver
 
 PASSWORD = "matrix password 1"
 # The module's server: failed sign-ins here are deliberate, so the throttle must not get in the way
 # (test_failed_sign_ins_are_throttled has a server of its own).
-MODULE_ARGS = ["--max-failed-logins", "100000", "--denial-window", "1s"]
+# The delivery routes' cases deliver to a loopback receiver (--webhook-allow-private).
+MODULE_ARGS = ["--max-failed-logins", "100000", "--denial-window", "1s",
+               "--webhook-allow-private"]
 
 
 @pytest.fixture(scope="module")
@@ -315,10 +318,43 @@ def approval_case(w: World, method: str, template: str, caller: Principal) -> Ca
     raise AssertionError(f"no matrix case for {method} {template}")
 
 
+_DELIVERY_RECEIVER: Receiver | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def delivery_receiver():
+    """Where the delivery routes' cases deliver (answers 200)."""
+    global _DELIVERY_RECEIVER
+    with Receiver() as r:
+        _DELIVERY_RECEIVER = r
+        yield r
+    _DELIVERY_RECEIVER = None
+
+
+def delivery_case(w: World, caller: Principal) -> Case:
+    """A finished delivery of the caller's own subscription (the admin's for the read-token caller,
+    the same principal, whose token cannot make one): its owner reads it and sends it again."""
+    api = w.api
+    glob = unique("mxd")
+    kw = {"token": caller.token} if caller.level != "read-token" else {}
+    wid = api.call("POST", "/api/v1/webhooks", expect=201, **kw, json_body={
+        "name": "matrix", "url": _DELIVERY_RECEIVER.url, "events": ["model.created"],
+        "model": glob + "-*"}).json()["id"]
+    api.create_model(glob + "-1")
+
+    def finished():
+        got = api.call("GET", "/api/v1/webhooks/{id}/deliveries", path={"id": wid}, expect=200,
+                       **kw).json()["deliveries"]
+        return got and got[0]["state"] != "pending" and got[0]
+    return Case(path={"id": wait_until(finished, 60, what="the matrix delivery")["uid"]})
+
+
 def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
     """Routes that are not on one model: each gets what it needs, made by the admin."""
     api = w.api
     me = caller.name
+    if template.startswith("/api/v1/deliveries/"):
+        return delivery_case(w, caller)
     if template == "/api/v1/models":
         return Case(body={"name": unique("made")} if method == "POST" else None)
     if template == "/api/v1/audit":

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
-from vouch_testlib import Api, now_ms, unique
+from vouch_testlib import Api, now_ms, unique, wait_until
+from webhook_receiver import Receiver, Reply
 
 DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def server_args() -> list[str]:
+    # deliveries_happy_path: a loopback receiver, and a failed delivery is dead at once.
+    return ["--webhook-allow-private", "--webhook-max-attempts", "1"]
 
 
 class Recorder:
@@ -146,6 +154,8 @@ def test_every_route_happy_path_matches_openapi(api, spec):
 
     call("DELETE", "/api/v1/models/{name}", path={"name": new_name}, expect=204)
     call("GET", "/api/v1/models/{name}", path={"name": new_name}, expect=404, code="NOT_FOUND")
+
+    deliveries_happy_path(call)
 
     identity_happy_path(call)
     approvals_happy_path(call)
@@ -508,3 +518,37 @@ def test_approval_routes_refuse_exactly_what_their_schemas_refuse(api):
     # A policy may be called `test`: the policy test is not under /policies/.
     api.call("GET", "/api/v1/policies/{policy}", path={"policy": "test"}, expect=404,
              code="NOT_FOUND")
+
+
+def deliveries_happy_path(call: Recorder) -> None:
+    """Webhook deliveries (issue 13): a test attempt, the ledger, one delivery with its attempts,
+    and redelivery, each route once on its happy path."""
+    with Receiver() as receiver:
+        model = unique("hooked")
+        hook = call("POST", "/api/v1/webhooks", expect=201, json_body={
+            "name": "deliveries", "url": receiver.url, "events": ["model.updated"],
+            "model": model}).json()["id"]
+        tested = call("POST", "/api/v1/webhooks/{id}/test", path={"id": hook}, expect=200).json()
+        assert tested["delivered"] is True and tested["status"] == 200
+        receiver.script(Reply(500))  # the first delivery fails: dead (--webhook-max-attempts 1)
+        call("POST", "/api/v1/models", json_body={"name": model}, expect=201)
+        call("PATCH", "/api/v1/models/{name}", path={"name": model},
+             json_body={"description": "hooked"}, expect=200)
+
+        def dead():
+            got = call("GET", "/api/v1/webhooks/{id}/deliveries", path={"id": hook},
+                       params={"state": "dead"}, expect=200).json()["deliveries"]
+            return got and got[0]
+        first = wait_until(dead, 60, what="a dead delivery")
+        assert first["action"] == "model.updated" and first["last_status"] == 500
+        shown = call("GET", "/api/v1/deliveries/{id}", path={"id": first["uid"]},
+                     expect=200).json()
+        assert shown["id"] == first["id"] and shown["attempt_log"][0]["status"] == 500
+        again = call("POST", "/api/v1/deliveries/{id}/redeliver", path={"id": first["id"]},
+                     expect=200).json()
+        assert again["state"] == "pending" and again["uid"] == first["uid"]
+        wait_until(lambda: call("GET", "/api/v1/deliveries/{id}", path={"id": first["uid"]},
+                                expect=200).json()["state"] == "delivered", 60,
+                   what="redelivered")
+        assert call("POST", "/api/v1/webhooks/{id}/redeliver", path={"id": hook},
+                    expect=200).json() == {"redelivered": 0}

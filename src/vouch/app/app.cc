@@ -10,6 +10,8 @@
 #include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/mlflow/transition_requests.h"
 #include "vouch/api/native/native_api.h"
+#include "vouch/notify/formats.h"
+#include "vouch/notify/http_channel.h"
 #include "vouch/service/page_token.h"
 #include "vouch/util/crypto.h"
 
@@ -44,15 +46,14 @@ App::App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOpti
     : owned_store_(std::move(owned)),
       store_(store),
       clock_(clock),
+      server_name_(options.server_name.empty() ? DefaultServerName() : options.server_name),
       auth_(std::make_unique<service::AuthService>(store_, clock_, options.auth)),
       secrets_(std::make_unique<service::Secrets>(store_, clock_, options.master_key)),
       executor_(std::make_unique<service::MutationExecutor>(store_)),
       idempotency_(std::make_unique<service::Idempotency>(*executor_, options.master_key,
                                                           options.idempotency)),
       scheduler_(clock_),
-      leader_(std::make_unique<Leader>(
-          store_, steady_clock_,
-          options.server_name.empty() ? DefaultServerName() : options.server_name, options.leader)),
+      leader_(std::make_unique<Leader>(store_, steady_clock_, server_name_, options.leader)),
       denial_flush_ms_(options.denial_flush_ms),
       idempotency_prune_ms_(options.idempotency_prune_ms),
       request_timers_ms_(options.request_timers_ms),
@@ -94,6 +95,7 @@ Status App::SetUp(const AppOptions& options) {
       [w = waiters_.get()](const RequestContext&, std::span<const AuditEvent> committed) {
         w->OnCommitted(committed);
       });
+  VOUCH_TRY(SetUpWebhooks(options, authz));
   api::native::RegisterMetricsRoute(router_, [this] { return Metrics(); });
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
@@ -114,6 +116,39 @@ Status App::SetUp(const AppOptions& options) {
   scheduler_.Every("wait-poll", wait_poll_ms_, [this] { waiters_->Poll(); });
   // The leader only (the lease's epoch is checked inside each request's transaction).
   scheduler_.Every("request-timers", request_timers_ms_, [this] { RunRequestTimers(); });
+  return OkStatus();
+}
+
+Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& authz) {
+  const WebhookOptions& o = options.webhooks;
+  service::WebhookDeliveryOptions delivery = o.delivery;
+  delivery.server = server_name_;
+  // A claim outlives the longest attempt (it is renewed before each), so it never lapses while
+  // its server is sending; a server that died gives its subscriptions up this long after.
+  delivery.claim_ms = o.connect_timeout_ms + o.timeout_ms + 5000;
+  delivery_ = std::make_unique<service::WebhookDelivery>(*executor_, formats_, authz, clock_,
+                                                         std::move(delivery));
+  VOUCH_TRY(notify::AddBuiltinFormats(formats_));
+  // Every format but those given a channel of their own (MAIL's "email") goes out over HTTP.
+  delivery_->SetDefaultChannel(std::make_unique<notify::HttpChannel>(
+      notify::HttpChannelOptions{.allow_private = o.allow_private,
+                                 .connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms),
+                                 .timeout = std::chrono::milliseconds(o.timeout_ms),
+                                 .ca_file = o.ca_file}));
+  // Delivery starts right after a commit, not on the next poll.
+  executor_->AddPostCommitHook(
+      [d = delivery_.get()](const RequestContext&, std::span<const AuditEvent> committed) {
+        d->OnCommitted(committed);
+      });
+  api::native::RegisterDeliveryRoutes(router_, *delivery_);
+  // The leader only: what finished (and the outbox rows fanned out) before the retention.
+  AddSingletonJob("notification-retention", o.prune_every_ms,
+                  [this, retention = o.retention_ms](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(int64_t pruned, service::WebhookDelivery::Prune(
+                                                               tx, clock_.NowMs() - retention));
+                    if (pruned > 0) spdlog::info("notification retention: {} rows pruned", pruned);
+                    return OkStatus();
+                  });
   return OkStatus();
 }
 
@@ -148,6 +183,7 @@ void App::Start() {
     started_ = true;
   }
   if (waiters_) waiters_->Start();
+  if (delivery_) delivery_->Start();
   scheduler_.Start();
   leader_->Start();
 }
@@ -158,8 +194,9 @@ void App::Drain() {
     if (drained_) return;
     drained_ = true;
   }
-  scheduler_.Stop();               // waits for a job that is running
-  if (waiters_) waiters_->Stop();  // the listener has answered the waiters it held (503) by now
+  scheduler_.Stop();                 // waits for a job that is running
+  if (delivery_) delivery_->Stop();  // attempts in flight finish and are recorded
+  if (waiters_) waiters_->Stop();    // the listener has answered the waiters it held (503) by now
   leader_->Stop();
   auth_->FlushDenials(true);
 }
@@ -180,6 +217,25 @@ std::vector<store::StoreMetric> App::Metrics() const {
                      "gauge", leader_->IsLeader() ? 1.0 : 0.0});
   metrics.push_back({"vouch_request_waiters", "requests/{id}/wait long polls this server holds now",
                      "gauge", static_cast<double>(waiters_ ? waiters_->held() : 0)});
+  if (delivery_) {
+    if (auto d = delivery_->Metrics(); d.ok()) {
+      static constexpr store::DeliveryState kStates[] = {
+          store::DeliveryState::kPending, store::DeliveryState::kDelivered,
+          store::DeliveryState::kDead, store::DeliveryState::kSkipped};
+      for (size_t i = 0; i < d->by_state.size() && i < std::size(kStates); ++i) {
+        std::string_view state = store::DeliveryStateName(kStates[i]);
+        metrics.push_back({fmt::format("vouch_webhook_deliveries_{}", state),
+                           fmt::format("webhook deliveries now {} (all servers)", state), "gauge",
+                           static_cast<double>(d->by_state[i])});
+      }
+      metrics.push_back({"vouch_webhook_attempts_total",
+                         "delivery attempts this server made since it started", "counter",
+                         static_cast<double>(d->attempts_total)});
+      metrics.push_back({"vouch_webhook_oldest_pending_seconds",
+                         "age of the oldest pending webhook delivery (0: none)", "gauge",
+                         static_cast<double>(d->oldest_pending_age_ms) / 1000.0});
+    }
+  }
   return metrics;
 }
 

@@ -21,6 +21,7 @@
 #include "vouch/app/leader.h"
 #include "vouch/app/scheduler.h"
 #include "vouch/domain/identity.h"
+#include "vouch/notify/format.h"
 #include "vouch/service/approvals.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/executor.h"
@@ -28,11 +29,25 @@
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
+#include "vouch/service/webhook_delivery.h"
 #include "vouch/store/store.h"
 #include "vouch/util/net.h"
 #include "vouch/util/time.h"
 
 namespace vouch::app {
+
+// Webhook delivery (issue 13): the delivery workers' knobs (the server name is AppOptions'), the
+// HTTP channel's and retention.
+struct WebhookOptions {
+  service::WebhookDeliveryOptions delivery;
+  bool allow_private = false;  // receivers on private, loopback and link-local addresses
+  TimeMs connect_timeout_ms = 5000;
+  TimeMs timeout_ms = 15'000;
+  std::string ca_file;  // empty: the system's
+  // Leader: finished deliveries and fanned-out outbox rows older than this are deleted.
+  TimeMs retention_ms = 30LL * 86'400'000;
+  TimeMs prune_every_ms = 3'600'000;
+};
 
 struct AppOptions {
   std::string master_key;  // 32 bytes (service::ParseMasterKey); seals the store's secrets
@@ -51,6 +66,7 @@ struct AppOptions {
   TimeMs request_timers_ms = 1000;          // leader: request expiry and wait timers
   TimeMs wait_poll_ms = 1000;  // every server: changes other servers made, for the waiters
   api::native::WaitOptions waits;
+  WebhookOptions webhooks;
 };
 
 class App {
@@ -106,6 +122,10 @@ class App {
   Scheduler& scheduler() { return scheduler_; }
   Leader& leader() { return *leader_; }
   api::native::RequestWaiters& waiters() { return *waiters_; }
+  // The formats subscriptions may name (filled at wiring; new ones plug in before Start) and the
+  // delivery workers (SetChannel adds a channel for a format, e.g. "email").
+  notify::FormatRegistry& formats() { return formats_; }
+  service::WebhookDelivery& webhook_delivery() { return *delivery_; }
   // One run of the leader's request timers (the "request-timers" job): nothing unless this server
   // leads; logs what it did and any failure.
   void RunRequestTimers();
@@ -114,10 +134,12 @@ class App {
   App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOptions& options,
       const Clock& clock);
   Status SetUp(const AppOptions& options);
+  Status SetUpWebhooks(const AppOptions& options, const service::Authorizer& authz);
 
   std::unique_ptr<store::Store> owned_store_;  // null when borrowed
   store::Store& store_;
   const Clock& clock_;
+  const std::string server_name_;
   SteadyClock steady_clock_;
   std::unique_ptr<service::AuthService> auth_;
   std::unique_ptr<service::Secrets> secrets_;
@@ -129,6 +151,8 @@ class App {
   api::Router router_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
   std::unique_ptr<api::native::RequestWaiters> waiters_;  // GET /requests/{id}/wait
+  notify::FormatRegistry formats_;
+  std::unique_ptr<service::WebhookDelivery> delivery_;  // writes through executor_
   service::BootstrapResult bootstrap_;
   Scheduler scheduler_;
   std::unique_ptr<Leader> leader_;

@@ -35,6 +35,8 @@ void AddIdentityCommands(CLI::App& app, Action& chosen);
 void AddApprovalCommands(CLI::App& app, Action& chosen);
 // comments list | add | edit | delete (comment_commands.cc)
 void AddCommentCommands(CLI::App& app, Action& chosen);
+// test, deliveries, delivery, redeliver under `webhooks` (delivery_commands.cc; issue 13)
+void AddDeliveryCommands(CLI::App& webhooks, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).
 void AddDevCommands(CLI::App& app, Action& chosen);
 // dev webhook-render, added under `dev` by AddDevCommands (webhook_render_command.cc).

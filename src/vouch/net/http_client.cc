@@ -2,15 +2,143 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <mutex>
+#include <vector>
+
+#include "vouch/net/address_guard.h"
+#include "vouch/util/net.h"
 
 namespace vouch::net {
 namespace {
 
+constexpr size_t kMaxHeaderFields = 100;
+constexpr size_t kMaxHeaderValueBytes = 8 * 1024;
+
+// Where the body goes, up to `cap` bytes (0: no cap).
+struct BodySink {
+  std::string* body = nullptr;
+  size_t cap = 0;
+  bool truncated = false;
+};
+
 size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
+  auto* sink = static_cast<BodySink*>(user);
+  const size_t n = size * count;
+  if (sink->cap == 0 || sink->body->size() + n <= sink->cap) {
+    sink->body->append(data, n);
+    return n;
+  }
+  // Keep what fits and stop the transfer: a short count makes curl end with CURLE_WRITE_ERROR,
+  // which Send turns back into an answer (body_truncated).
+  sink->body->append(data, sink->cap - sink->body->size());
+  sink->truncated = true;
+  return 0;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// One header line at a time, the status line of each response included; keeps the last
+// response's fields (a 100 Continue's come first).
+size_t CollectHeader(char* data, size_t size, size_t count, void* user) {
+  auto* headers = static_cast<HeaderList*>(user);
+  const size_t n = size * count;
+  const std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {
+    headers->clear();
+    return n;
+  }
+  const size_t colon = line.find(':');
+  // The blank line that ends the section, and obsolete folded continuations, are skipped.
+  if (colon == std::string_view::npos || colon == 0 || line.front() == ' ' ||
+      line.front() == '\t') {
+    return n;
+  }
+  const std::string_view value = TrimSpace(line.substr(colon + 1));
+  if (headers->size() < kMaxHeaderFields && value.size() <= kMaxHeaderValueBytes) {
+    headers->emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  }
+  return n;
+}
+
+// The private-address guard's state for one Send: whether the request is plain http, and the
+// addresses refused (a name may resolve to several, each tried in turn).
+struct Guard {
+  bool plain_http = false;
+  std::vector<std::string> private_refused;       // "127.0.0.1 is loopback (127.0.0.0/8)"
+  std::vector<std::string> public_plain_refused;  // public addresses asked for over plain http
+
+  bool Refused() const { return !private_refused.empty() || !public_plain_refused.empty(); }
+  std::string Why() const {
+    if (!private_refused.empty()) {
+      return fmt::format("the receiver's address {}; private addresses are refused",
+                         fmt::join(private_refused, ", and "));
+    }
+    return fmt::format("the receiver's address {} is public, and a public receiver needs https://",
+                       fmt::join(public_plain_refused, ", "));
+  }
+};
+
+std::optional<IpBytes> AddressOf(const curl_sockaddr& address) {
+  IpBytes ip{};
+  if (address.family == AF_INET) {
+    sockaddr_in v4{};
+    std::memcpy(&v4, &address.addr, sizeof v4);
+    ip[10] = 0xff;
+    ip[11] = 0xff;
+    std::memcpy(ip.data() + 12, &v4.sin_addr, 4);
+    return ip;
+  }
+  if (address.family == AF_INET6) {
+    sockaddr_in6 v6{};
+    std::memcpy(&v6, &address.addr, sizeof v6);
+    std::memcpy(ip.data(), &v6.sin6_addr, 16);
+    return ip;
+  }
+  return std::nullopt;
+}
+
+// CURLOPT_OPENSOCKETFUNCTION: curl calls it with each resolved address it is about to connect to
+// (every address of a name, in turn, and again for every new connection), so the judgement is
+// made on the address actually connected to, whatever the name resolved to this time.
+curl_socket_t OpenGuardedSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* guard = static_cast<Guard*>(user);
+  std::optional<IpBytes> ip = AddressOf(*address);
+  if (!ip) {
+    guard->private_refused.push_back(
+        fmt::format("of family {} is not IPv4 or IPv6", address->family));
+    return CURL_SOCKET_BAD;
+  }
+  if (std::optional<std::string> range = NonPublicRange(*ip)) {
+    guard->private_refused.push_back(fmt::format("{} is {}", FormatIp(*ip), *range));
+    return CURL_SOCKET_BAD;
+  }
+  if (guard->plain_http) {
+    guard->public_plain_refused.push_back(FormatIp(*ip));
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
 }
 
 // curl_global_init is not thread-safe and must run once before any handle exists.
@@ -26,6 +154,19 @@ struct CurlHeaders {
 };
 
 }  // namespace
+
+std::optional<std::string_view> HttpResponse::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (field.size() == name.size() &&
+        std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
 
 Status DefaultTransportFailure(int curl_code, std::string_view detail) {
   switch (static_cast<CURLcode>(curl_code)) {
@@ -74,8 +215,21 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& request) {
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  BodySink sink{.body = &response.body, .cap = options_.max_body_bytes};
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &CollectHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  // A 3xx is the answer: following it would take the request somewhere its caller did not check.
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  Guard guard;
+  if (!options_.allow_private_addresses) {
+    guard.plain_http = !StartsWithNoCase(request.url, "https://");
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenGuardedSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
+    // "" turns off proxies, those named in the environment too.
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  }
   // Verification is libcurl's default; said here so that no later change turns it off unnoticed.
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -89,13 +243,16 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& request) {
   }
 
   const CURLcode code = curl_easy_perform(curl);
-  if (code != CURLE_OK) {
+  if (code == CURLE_COULDNT_CONNECT && guard.Refused()) return PermissionDenied(guard.Why());
+  const bool truncated = code == CURLE_WRITE_ERROR && sink.truncated;
+  if (code != CURLE_OK && !truncated) {
     const std::string_view detail = error[0] != '\0' ? error : curl_easy_strerror(code);
     return failure_ ? failure_(code, detail) : DefaultTransportFailure(code, detail);
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
+  response.body_truncated = truncated;
   return response;
 }
 

@@ -26,13 +26,31 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  std::string body;
+  // The final response's header fields, in order as received, names as the server spelt them
+  // (compare with Header(), which ignores case). At most 100 fields of at most 8 KiB are kept.
+  HeaderList headers;
+  std::string body;             // at most ClientOptions::max_body_bytes when that is set
+  bool body_truncated = false;  // the answer went on past max_body_bytes; the rest was not read
+
+  // The first field named `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> Header(std::string_view name) const;
 };
 
 struct ClientOptions {
   std::string ca_file;  // empty: the system's trust store; https certificates are always verified
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{0};  // the whole exchange; 0: none
+  // 0: keep the whole body. Otherwise keep this many bytes and stop reading there (the exchange
+  // still succeeds, with body_truncated set), so a receiver cannot make the caller hold megabytes.
+  size_t max_body_bytes = 0;
+  // The private-address guard. When false, every connection is judged on the address it is about
+  // to be opened to (after name resolution, so a name that resolves, or is re-bound, to a private
+  // address is caught): one that net::NonPublicRange (address_guard.h) names is refused, and Send
+  // fails with PERMISSION_DENIED naming the address and its range, not through the FailureMapper.
+  // A guarded client also uses no proxy (the environment's included: the guard would judge the
+  // proxy, not the receiver) and refuses plain http:// to a public address (public receivers need
+  // https). The CLI talks to localhost and keeps the default.
+  bool allow_private_addresses = true;
 };
 
 // Turns a libcurl failure (`curl_code`, a CURLcode, and curl's `detail`) into the Status Send
@@ -55,7 +73,8 @@ class HttpClient {
 // libcurl easy-interface client; one handle reused across requests, so consecutive requests to one
 // server keep the connection alive. Only http and https; https servers must present a certificate
 // that chains to the CA file (or the system's trust store) and names the server's host; the path is
-// sent as is ("/../" is not squashed). Not thread-safe: one per thread.
+// sent as is ("/../" is not squashed); redirects are never followed (a 3xx is an answer). Not
+// thread-safe: one per thread.
 class CurlClient final : public HttpClient {
  public:
   explicit CurlClient(ClientOptions options, FailureMapper failure = nullptr);
@@ -63,7 +82,8 @@ class CurlClient final : public HttpClient {
   CurlClient(const CurlClient&) = delete;
   CurlClient& operator=(const CurlClient&) = delete;
 
-  // INTERNAL when libcurl could not make a handle.
+  // INTERNAL when libcurl could not make a handle; PERMISSION_DENIED when the guard refused every
+  // address the name resolved to (options.allow_private_addresses); else the FailureMapper's.
   Result<HttpResponse> Send(const HttpRequest& request) override;
 
  private:

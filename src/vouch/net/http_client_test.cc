@@ -2,6 +2,8 @@
 // failures without one.
 #include "vouch/net/http_client.h"
 
+#include "vouch/net/loopback_server_test.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,68 +11,29 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <fmt/format.h>
 
 #include <string>
-#include <thread>
+#include <vector>
 
 namespace vouch::net {
 namespace {
 
-// Listens on 127.0.0.1 at a free port, accepts one connection, reads one request (its header
-// section and a Content-Length body) and answers with `answer`, then closes.
+using testing::LoopbackServer;
+
+// One connection, answered with `answer`.
 class OneShotServer {
  public:
-  explicit OneShotServer(std::string answer) : answer_(std::move(answer)) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(listener_, 1), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~OneShotServer() {
-    thread_.join();
-    ::close(listener_);
-  }
-
-  std::string Url(std::string_view target) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + std::string(target);
-  }
+  explicit OneShotServer(std::string answer) : server_({std::move(answer)}) {}
+  std::string Url(std::string_view target) const { return server_.Url(target); }
   // What the client sent; read after the request returned.
-  const std::string& received() const { return received_; }
+  std::string received() const {
+    std::vector<std::string> all = server_.received();
+    return all.empty() ? std::string() : all.front();
+  }
 
  private:
-  void Serve() {
-    int conn = ::accept(listener_, nullptr, nullptr);
-    if (conn < 0) return;
-    char buf[4096];
-    size_t want = std::string::npos;
-    while (want == std::string::npos || received_.size() < want) {
-      ssize_t n = ::recv(conn, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      received_.append(buf, static_cast<size_t>(n));
-      const size_t end = received_.find("\r\n\r\n");
-      if (want == std::string::npos && end != std::string::npos) {
-        size_t length = 0;
-        const size_t at = received_.find("Content-Length: ");
-        if (at != std::string::npos && at < end) length = std::stoul(received_.substr(at + 16));
-        want = end + 4 + length;
-      }
-    }
-    ::send(conn, answer_.data(), answer_.size(), MSG_NOSIGNAL);
-    ::close(conn);
-  }
-
-  std::string answer_;
-  int listener_ = -1;
-  uint16_t port_ = 0;
-  std::string received_;
-  std::thread thread_;
+  LoopbackServer server_;
 };
 
 TEST(CurlClient, SendsTheMethodTargetHeadersAndBodyAndReturnsTheAnswer) {
@@ -85,7 +48,7 @@ TEST(CurlClient, SendsTheMethodTargetHeadersAndBodyAndReturnsTheAnswer) {
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   EXPECT_EQ(answer->status, 201);
   EXPECT_EQ(answer->body, "{\"ok\":true}");
-  const std::string& sent = server.received();
+  const std::string sent = server.received();
   EXPECT_TRUE(sent.starts_with("POST /api/v1/models/a%2Fb?x=1 HTTP/1.1\r\n")) << sent;
   EXPECT_NE(sent.find("\r\nX-Test: yes\r\n"), std::string::npos) << sent;
   EXPECT_NE(sent.find("\r\nContent-Length: 12\r\n"), std::string::npos) << sent;
@@ -139,6 +102,121 @@ TEST(CurlClient, TheCallersFailureMapperWordsFailures) {
   EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(refused.status().message().starts_with("mapped: ")) << refused.status().message();
   EXPECT_EQ(seen, CURLE_COULDNT_CONNECT);
+}
+
+constexpr std::string_view kOk =
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+TEST(CurlClient, ReturnsTheFinalResponsesHeaderFieldsFoundWhateverTheirCase) {
+  OneShotServer server(
+      "HTTP/1.1 429 Too Many Requests\r\nRetry-After:  120 \r\nX-Thing: a: b\r\n"
+      "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  CurlClient client({});
+  Result<HttpResponse> answer = client.Send({.method = "GET", .url = server.Url("/")});
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 429);
+  EXPECT_EQ(answer->Header("retry-after"), "120");
+  EXPECT_EQ(answer->Header("RETRY-AFTER"), "120");
+  EXPECT_EQ(answer->Header("x-thing"), "a: b");
+  EXPECT_EQ(answer->Header("Location"), std::nullopt);
+  EXPECT_FALSE(answer->headers.empty());
+}
+
+TEST(CurlClient, KeepsOnlyTheFirstBytesOfALargeBodyWhenCapped) {
+  const std::string big(1 << 20, 'x');
+  OneShotServer server("HTTP/1.1 500 Internal Server Error\r\nContent-Length: " +
+                       std::to_string(big.size()) + "\r\nConnection: close\r\n\r\n" + big);
+  CurlClient client({.max_body_bytes = 1024});
+  Result<HttpResponse> answer = client.Send({.method = "GET", .url = server.Url("/")});
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 500);
+  EXPECT_EQ(answer->body, std::string(1024, 'x'));
+  EXPECT_TRUE(answer->body_truncated);
+}
+
+TEST(CurlClient, ABodyWithinTheCapIsWhole) {
+  OneShotServer server{std::string(kOk)};
+  CurlClient client({.max_body_bytes = 2});
+  Result<HttpResponse> answer = client.Send({.method = "GET", .url = server.Url("/")});
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->body, "ok");
+  EXPECT_FALSE(answer->body_truncated);
+}
+
+TEST(CurlClient, DoesNotFollowRedirects) {
+  OneShotServer server(
+      "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n"
+      "Connection: close\r\n\r\n");
+  CurlClient client({});
+  Result<HttpResponse> answer = client.Send({.method = "POST", .url = server.Url("/"), .body = ""});
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 302);
+  EXPECT_EQ(answer->Header("location"), "http://127.0.0.1:1/elsewhere");
+}
+
+// The guard, on each loopback form: a literal IPv4 address, a literal IPv6 one, and a NAME that
+// resolves to loopback (the guard sees the resolved address, not the name).
+struct GuardCase {
+  std::string_view label;
+  LoopbackServer::Family family;
+  std::string_view host;
+  std::string_view refused_address;
+};
+
+class CurlClientGuard : public ::testing::TestWithParam<GuardCase> {};
+
+TEST_P(CurlClientGuard, RefusesALoopbackReceiverWhenPrivateAddressesAreNotAllowed) {
+  const GuardCase& c = GetParam();
+  LoopbackServer server({std::string(kOk)}, c.family);
+  CurlClient client({.allow_private_addresses = false});
+  const std::string url = fmt::format("http://{}:{}/hook", c.host, server.port());
+  Result<HttpResponse> answer = client.Send({.method = "POST", .url = url, .body = "{}"});
+  ASSERT_EQ(answer.status().code(), StatusCode::kPermissionDenied) << answer.status().ToString();
+  EXPECT_NE(answer.status().message().find(fmt::format("{} is loopback", c.refused_address)),
+            std::string::npos)
+      << answer.status().message();
+  EXPECT_EQ(server.connections(), 0u) << "nothing reached the receiver";
+}
+
+TEST_P(CurlClientGuard, ReachesALoopbackReceiverWhenPrivateAddressesAreAllowed) {
+  const GuardCase& c = GetParam();
+  LoopbackServer server({std::string(kOk)}, c.family);
+  CurlClient client({.allow_private_addresses = true});
+  const std::string url = fmt::format("http://{}:{}/hook", c.host, server.port());
+  Result<HttpResponse> answer = client.Send({.method = "POST", .url = url, .body = "{}"});
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(server.connections(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Loopback, CurlClientGuard,
+    ::testing::Values(GuardCase{"ipv4", LoopbackServer::Family::kV4, "127.0.0.1", "127.0.0.1"},
+                      GuardCase{"ipv6", LoopbackServer::Family::kV6, "[::1]", "::1"},
+                      GuardCase{"name", LoopbackServer::Family::kV4, "localhost", "127.0.0.1"}),
+    [](const ::testing::TestParamInfo<GuardCase>& info) { return std::string(info.param.label); });
+
+TEST(CurlClient, TheGuardRefusesPrivateAddressesBeforeAnyConnectionIsTried) {
+  // Nothing listens at these; the refusal comes first, so the answer is PERMISSION_DENIED, not
+  // UNAVAILABLE (and no packet leaves).
+  CurlClient client(
+      {.connect_timeout = std::chrono::milliseconds(2000), .allow_private_addresses = false});
+  for (std::string_view url :
+       {"https://10.1.2.3/", "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/",
+        "https://[::ffff:192.168.0.1]/", "https://0.0.0.0/", "https://100.64.0.1/"}) {
+    Result<HttpResponse> answer = client.Send({.method = "GET", .url = std::string(url)});
+    EXPECT_EQ(answer.status().code(), StatusCode::kPermissionDenied)
+        << url << ": " << answer.status().ToString();
+  }
+}
+
+TEST(CurlClient, TheGuardRefusesPlainHttpToAPublicAddress) {
+  // Refused when the socket would be opened, so nothing is sent anywhere.
+  CurlClient client({.allow_private_addresses = false});
+  Result<HttpResponse> answer = client.Send({.method = "GET", .url = "http://8.8.8.8/"});
+  ASSERT_EQ(answer.status().code(), StatusCode::kPermissionDenied) << answer.status().ToString();
+  EXPECT_NE(answer.status().message().find("needs https://"), std::string::npos)
+      << answer.status().message();
 }
 
 }  // namespace

@@ -52,6 +52,19 @@ struct ServeConfig {
   std::string idempotency_ttl = "24h";
   std::string log_format = "text";
   std::string log_level = "info";
+  // Webhook delivery (issue 13).
+  std::string public_url;
+  int webhook_workers = 2;
+  std::string webhook_poll = "1s";
+  bool webhook_allow_private = false;
+  std::string webhook_connect_timeout = "5s";
+  std::string webhook_timeout = "15s";
+  std::string webhook_first_retry = "2s";
+  std::string webhook_max_backoff = "5m";
+  int webhook_max_attempts = 0;
+  std::string webhook_max_age = "24h";
+  std::string webhook_ca_file;
+  std::string notification_retention = "30d";
   bool init = false;                // SQLite: make a new registry beside a key, token or head
   bool skip_check = false;          // SQLite: no PRAGMA quick_check at start
   bool accept_shorter_log = false;  // SQLite: serve a log shorter than the acknowledged head
@@ -209,6 +222,52 @@ Status MigrateAsOwner(const ServeConfig& c, const store::StoreLocation& where) {
   return OkStatus();
 }
 
+// The webhook flags, checked.
+Result<app::WebhookOptions> WebhookFlags(const ServeConfig& c) {
+  app::WebhookOptions o;
+  struct Duration {
+    const char* flag;
+    const std::string& text;
+    TimeMs* out;
+    TimeMs min;
+  };
+  const Duration durations[] = {
+      {"--webhook-poll", c.webhook_poll, &o.delivery.poll_ms, 10},
+      {"--webhook-connect-timeout", c.webhook_connect_timeout, &o.connect_timeout_ms, 1},
+      {"--webhook-timeout", c.webhook_timeout, &o.timeout_ms, 1},
+      {"--webhook-first-retry", c.webhook_first_retry, &o.delivery.first_retry_ms, 1},
+      {"--webhook-max-backoff", c.webhook_max_backoff, &o.delivery.max_backoff_ms, 1},
+      {"--webhook-max-age", c.webhook_max_age, &o.delivery.max_age_ms, 1},
+      {"--notification-retention", c.notification_retention, &o.retention_ms, 1000},
+  };
+  for (const Duration& d : durations) {
+    auto parsed = ParseDurationMs(d.text);
+    if (!parsed.ok()) return parsed.status().WithContext(d.flag);
+    *d.out = *parsed;
+    if (*d.out < d.min) {
+      return InvalidArgument(fmt::format("{} must be at least {} ms", d.flag, d.min));
+    }
+  }
+  if (o.delivery.max_backoff_ms < o.delivery.first_retry_ms) {
+    return InvalidArgument("--webhook-max-backoff is shorter than --webhook-first-retry");
+  }
+  if (c.webhook_workers < 0 || c.webhook_workers > 64) {
+    return InvalidArgument("--webhook-workers must be 0..64");
+  }
+  if (c.webhook_max_attempts < 0) return InvalidArgument("--webhook-max-attempts is negative");
+  if (!c.public_url.empty() && !c.public_url.starts_with("https://") &&
+      !c.public_url.starts_with("http://")) {
+    return InvalidArgument("--public-url must be an http:// or https:// URL");
+  }
+  o.delivery.workers = c.webhook_workers;
+  o.delivery.max_attempts = c.webhook_max_attempts;
+  o.delivery.public_url = c.public_url;
+  while (o.delivery.public_url.ends_with('/')) o.delivery.public_url.pop_back();
+  o.allow_private = c.webhook_allow_private;
+  o.ca_file = c.webhook_ca_file;
+  return o;
+}
+
 int Run(const ServeConfig& c) {
   if (Status s = SetUpLogging(c.log_format, c.log_level); !s.ok()) return Fail(s);
   ::umask(077);  // the database and the token file are for the server's user only
@@ -222,6 +281,8 @@ int Run(const ServeConfig& c) {
     if (!d->ok()) return Fail(d->status());
   }
   if (*idempotency_ttl < 1000) return Fail(InvalidArgument("--idempotency-ttl is under a second"));
+  auto webhooks = WebhookFlags(c);
+  if (!webhooks.ok()) return Fail(webhooks.status());
   if (c.threads < 1 || c.workers < 1)
     return Fail(InvalidArgument("--threads and --workers must be at least 1"));
   std::shared_ptr<TlsContext> tls;
@@ -289,7 +350,8 @@ int Run(const ServeConfig& c) {
                         .default_permission = *default_permission,
                         .trusted_proxies = std::move(trusted).value(),
                         .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : "",
-                        .idempotency = {.ttl_ms = *idempotency_ttl}},
+                        .idempotency = {.ttl_ms = *idempotency_ttl},
+                        .webhooks = std::move(webhooks).value()},
                        clock);
   if (!opened.ok()) return Fail(opened.status());
   app::App& app = **opened;
@@ -453,6 +515,58 @@ int ServeMain(int argc, char** argv) {
                  "How long an Idempotency-Key and its answer are kept (a retry with the key within "
                  "it gets the first answer)")
       ->envname("VOUCH_IDEMPOTENCY_TTL")
+      ->capture_default_str();
+  app.add_option("--public-url", c.public_url,
+                 "This server's public base URL (https://vouch.example.com), for the links that "
+                 "notifications carry; empty: no links")
+      ->envname("VOUCH_PUBLIC_URL");
+  app.add_option("--webhook-workers", c.webhook_workers,
+                 "Threads on this server that send webhook deliveries (0: this server sends none; "
+                 "others sharing the store do)")
+      ->envname("VOUCH_WEBHOOK_WORKERS")
+      ->capture_default_str();
+  app.add_option("--webhook-poll", c.webhook_poll,
+                 "How often the delivery workers look for deliveries due later and events other "
+                 "servers committed (this server's commits wake them at once)")
+      ->envname("VOUCH_WEBHOOK_POLL")
+      ->capture_default_str();
+  app.add_flag("--webhook-allow-private", c.webhook_allow_private,
+               "Let webhooks reach receivers on private, loopback and link-local addresses (and "
+               "over plain http:// there); refused otherwise")
+      ->envname("VOUCH_WEBHOOK_ALLOW_PRIVATE");
+  app.add_option("--webhook-connect-timeout", c.webhook_connect_timeout,
+                 "Time to connect to a webhook receiver")
+      ->envname("VOUCH_WEBHOOK_CONNECT_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--webhook-timeout", c.webhook_timeout,
+                 "Time one delivery attempt may take in all")
+      ->envname("VOUCH_WEBHOOK_TIMEOUT")
+      ->capture_default_str();
+  app.add_option(
+         "--webhook-first-retry", c.webhook_first_retry,
+         "A failed delivery is tried again within this (then the wait doubles, with jitter)")
+      ->envname("VOUCH_WEBHOOK_FIRST_RETRY")
+      ->capture_default_str();
+  app.add_option("--webhook-max-backoff", c.webhook_max_backoff,
+                 "The longest wait between two attempts (a receiver's Retry-After may ask longer)")
+      ->envname("VOUCH_WEBHOOK_MAX_BACKOFF")
+      ->capture_default_str();
+  app.add_option("--webhook-max-attempts", c.webhook_max_attempts,
+                 "A delivery is dead-lettered after this many attempts (0: no limit but the age)")
+      ->envname("VOUCH_WEBHOOK_MAX_ATTEMPTS")
+      ->capture_default_str();
+  app.add_option("--webhook-max-age", c.webhook_max_age,
+                 "A delivery still failing this long after its event is dead-lettered")
+      ->envname("VOUCH_WEBHOOK_MAX_AGE")
+      ->capture_default_str();
+  app.add_option("--webhook-ca-file", c.webhook_ca_file,
+                 "PEM file of the CA certificates that https:// receivers are verified against "
+                 "(default: the system's)")
+      ->envname("VOUCH_WEBHOOK_CA_FILE");
+  app.add_option("--notification-retention", c.notification_retention,
+                 "Finished deliveries, their attempts and delivered outbox rows are deleted after "
+                 "this (never before delivery)")
+      ->envname("VOUCH_NOTIFICATION_RETENTION")
       ->capture_default_str();
   app.add_flag("--init", c.init,
                "SQLite: make a new, empty registry in a data directory that holds a master key, "

@@ -8,6 +8,7 @@
 #include "vouch/service/approvals.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
+#include "vouch/service/webhook_delivery.h"
 #include "vouch/util/json_writer.h"
 
 namespace vouch::api::native {
@@ -28,6 +29,9 @@ void RegisterApprovalRoutes(Router& router, service::ApprovalService& approvals)
 void RegisterCommentRoutes(Router& router, service::ApprovalService& approvals);
 
 // GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
+// Webhook deliveries (issue 13): test, the ledger, redelivery (delivery_routes.cc).
+void RegisterDeliveryRoutes(Router& router, service::WebhookDelivery& delivery);
+
 void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);
 
 // The JSON forms of the domain objects, each written as one object into `w` (shared with tests).
