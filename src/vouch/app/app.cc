@@ -10,6 +10,7 @@
 #include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/mlflow/transition_requests.h"
 #include "vouch/api/native/native_api.h"
+#include "vouch/notify/email_format.h"
 #include "vouch/notify/formats.h"
 #include "vouch/notify/http_channel.h"
 #include "vouch/service/page_token.h"
@@ -129,6 +130,9 @@ Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& 
   delivery_ = std::make_unique<service::WebhookDelivery>(*executor_, formats_, authz, clock_,
                                                          std::move(delivery));
   VOUCH_TRY(notify::AddBuiltinFormats(formats_));
+  // E-mail: its format, and the SMTP channel to the recipients its subscriptions name.
+  VOUCH_TRY(formats_.Add(std::make_unique<notify::EmailFormat>()));
+  delivery_->SetChannel("email", service::MakeEmailChannel(store_, o.email));
   // Every format but those given a channel of their own (MAIL's "email") goes out over HTTP.
   delivery_->SetDefaultChannel(std::make_unique<notify::HttpChannel>(
       notify::HttpChannelOptions{.allow_private = o.allow_private,
