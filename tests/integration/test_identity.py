@@ -349,6 +349,25 @@ def delivery_case(w: World, caller: Principal) -> Case:
     return Case(path={"id": wait_until(finished, 60, what="the matrix delivery")["uid"]})
 
 
+def webhook_body() -> dict:
+    """A subscription anyone may make: its model glob matches no model (docs/notifications.md)."""
+    return {"name": "matrix", "url": "https://hooks.example.com/matrix", "events": ["request.*"],
+            "model": unique("nomodel") + "-*"}
+
+
+def webhook_case(w: World, method: str, template: str, caller: Principal) -> Case:
+    """The caller's own subscription (the admin's for the read-token caller, the same principal,
+    whose token cannot make one): its owner reads and changes it."""
+    if template == "/api/v1/webhooks":
+        return Case(body=webhook_body() if method == "POST" else None)
+    if template == "/api/v1/webhooks/events":
+        return Case()
+    kw = {"token": caller.token} if caller.level != "read-token" else {}
+    wid = w.api.call("POST", "/api/v1/webhooks", json_body=webhook_body(), expect=201,
+                     **kw).json()["id"]
+    return Case(path={"id": wid}, body={"description": "matrix"} if method == "PATCH" else None)
+
+
 def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
     """Routes that are not on one model: each gets what it needs, made by the admin."""
     api = w.api
@@ -403,6 +422,8 @@ def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
     if template.startswith(("/api/v1/policies", "/api/v1/policy-test", "/api/v1/requests",
                             "/api/v1/comments")):
         return approval_case(w, method, template, caller)
+    if template.startswith("/api/v1/webhooks"):
+        return webhook_case(w, method, template, caller)
     raise AssertionError(f"no matrix case for {method} {template}")
 
 

@@ -159,6 +159,7 @@ def test_every_route_happy_path_matches_openapi(api, spec):
 
     identity_happy_path(call)
     approvals_happy_path(call)
+    webhooks_happy_path(call)
 
     missing = set(spec.operations()) - call.seen
     assert not missing, f"operations never exercised on their happy path: {sorted(missing)}"
@@ -485,6 +486,32 @@ def approvals_happy_path(call: Recorder) -> None:
     call("DELETE", "/api/v1/comments/{id}", path={"id": made["id"]}, expect=204)
     assert call("GET", "/api/v1/models/{name}/versions/{n}/comments", path=v1,
                 expect=200).json()["comments"] == []
+
+
+def webhooks_happy_path(call: Recorder) -> None:
+    """Notification subscriptions (docs/notifications.md), each route once on its happy path."""
+    events = call("GET", "/api/v1/webhooks/events", expect=200).json()["events"]
+    names = [e["name"] for e in events]
+    assert "request.opened" in names and "model_version.stage_changed" in names
+    assert all(e["meaning"] for e in events)
+    assert "token.created" not in names and "webhook.created" not in names
+    secret = "route-secret-0123456789"
+    made = call("POST", "/api/v1/webhooks", expect=201, json_body={
+        "name": "route hook", "url": "https://hooks.example.com/route",
+        "events": ["request.*", "model_version.stage_changed"], "model": unique("route") + "-*",
+        "format": "cloudevents", "secret": secret, "description": "happy path"}).json()
+    assert made["secret_set"] is True and secret not in str(made)
+    assert (made["format"], made["status"], made["owner"]) == ("cloudevents", "active", "admin")
+    assert made["events"] == ["request.*", "model_version.stage_changed"]
+    got = call("GET", "/api/v1/webhooks/{id}", path={"id": made["id"]}, expect=200).json()
+    assert got == made
+    listed = call("GET", "/api/v1/webhooks", params={"limit": 1000}, expect=200).json()
+    assert made["id"] in [w["id"] for w in listed["webhooks"]]
+    changed = call("PATCH", "/api/v1/webhooks/{id}", path={"id": made["id"]}, expect=200,
+                   json_body={"status": "disabled", "secret": ""}).json()
+    assert (changed["status"], changed["secret_set"]) == ("disabled", False)
+    call("DELETE", "/api/v1/webhooks/{id}", path={"id": made["id"]}, expect=204)
+    call("GET", "/api/v1/webhooks/{id}", path={"id": made["id"]}, expect=404, code="NOT_FOUND")
 
 
 def test_approval_routes_refuse_exactly_what_their_schemas_refuse(api):

@@ -9,6 +9,7 @@
 
 #include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/mlflow/transition_requests.h"
+#include "vouch/api/mlflow/webhooks.h"
 #include "vouch/api/native/native_api.h"
 #include "vouch/notify/email_format.h"
 #include "vouch/notify/formats.h"
@@ -85,10 +86,14 @@ Status App::SetUp(const AppOptions& options) {
   approvals_ = std::make_unique<service::ApprovalService>(*executor_, authz);
   approvals_->SetReauthenticator(auth_.get());
   registry_->SetGate(approvals_.get());
+  webhooks_ = std::make_unique<service::WebhookService>(
+      *executor_, authz, options.master_key, service::PageTokens(page_key),
+      service::WebhookServiceOptions{.allow_private = options.webhooks.allow_private});
   api::native::RegisterRoutes(
       router_, *registry_, [this] { return store_.Ready(); }, identity_.get());
   api::native::RegisterApprovalRoutes(router_, *approvals_);
   api::native::RegisterCommentRoutes(router_, *approvals_);
+  api::native::RegisterWebhookRoutes(router_, *webhooks_);
   waiters_ = std::make_unique<api::native::RequestWaiters>(*approvals_, store_, options.waits);
   waiters_->RegisterRoute(router_);
   // Waiters wake on this server's commits at once, and on other servers' within a poll.
@@ -101,6 +106,7 @@ Status App::SetUp(const AppOptions& options) {
   api::mlflow::RegisterRoutes(router_, *registry_);
   api::mlflow::RegisterTransitionRequestRoutes(router_, *approvals_);
   api::mlflow::RegisterAuthRoutes(router_, *identity_);
+  api::mlflow::RegisterWebhookRoutes(router_, *webhooks_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router_, *auth_, clock_, options.trusted_proxies);
   dispatcher_->SetIdempotency(idempotency_.get());
 
@@ -133,6 +139,9 @@ Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& 
   // E-mail: its format, and the SMTP channel to the recipients its subscriptions name.
   VOUCH_TRY(formats_.Add(std::make_unique<notify::EmailFormat>()));
   delivery_->SetChannel("email", service::MakeEmailChannel(store_, o.email));
+  delivery_->SetSecretOpener([key = options.master_key](std::string_view sealed) {
+    return service::OpenWebhookSecret(key, sealed);
+  });
   // Every format but those given a channel of their own (MAIL's "email") goes out over HTTP.
   delivery_->SetDefaultChannel(std::make_unique<notify::HttpChannel>(
       notify::HttpChannelOptions{.allow_private = o.allow_private,

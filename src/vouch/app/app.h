@@ -31,6 +31,7 @@
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
 #include "vouch/service/webhook_delivery.h"
+#include "vouch/service/webhooks.h"
 #include "vouch/store/store.h"
 #include "vouch/util/net.h"
 #include "vouch/util/time.h"
@@ -120,6 +121,7 @@ class App {
   service::RegistryService& registry() { return *registry_; }
   service::IdentityService& identity() { return *identity_; }
   service::ApprovalService& approvals() { return *approvals_; }
+  service::WebhookService& webhooks() { return *webhooks_; }
   api::Router& router() { return router_; }
   api::Dispatcher& dispatcher() { return *dispatcher_; }
   Scheduler& scheduler() { return scheduler_; }
@@ -151,6 +153,7 @@ class App {
   std::unique_ptr<service::RegistryService> registry_;
   std::unique_ptr<service::IdentityService> identity_;
   std::unique_ptr<service::ApprovalService> approvals_;  // also the registry's gate
+  std::unique_ptr<service::WebhookService> webhooks_;
   api::Router router_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
   std::unique_ptr<api::native::RequestWaiters> waiters_;  // GET /requests/{id}/wait

@@ -103,16 +103,9 @@ int RunCli(int argc, const char* const* argv, const TransportFactory& make_trans
     AddIdentityCommands(app, chosen);
     AddApprovalCommands(app, chosen);
     AddCommentCommands(app, chosen);
+    // The deliveries' commands (test, deliveries, delivery, redeliver) join the subscriptions'.
+    AddDeliveryCommands(*AddWebhookCommands(app, chosen), chosen);
     AddDevCommands(app, chosen);
-    // The deliveries' commands join the subscriptions' under `webhooks`.
-    std::vector<CLI::App*> named =
-        app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "webhooks"; });
-    CLI::App* webhooks = named.empty() ? nullptr : named.front();
-    if (webhooks == nullptr) {
-      webhooks = app.add_subcommand("webhooks", "Webhook subscriptions and their deliveries");
-      webhooks->require_subcommand(1);
-    }
-    AddDeliveryCommands(*webhooks, chosen);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, with exit code 0.

@@ -35,6 +35,10 @@ void AddIdentityCommands(CLI::App& app, Action& chosen);
 void AddApprovalCommands(CLI::App& app, Action& chosen);
 // comments list | add | edit | delete (comment_commands.cc)
 void AddCommentCommands(CLI::App& app, Action& chosen);
+// webhooks create | list | get | update | disable | enable | delete | events
+// (webhook_commands.cc). Returns the `webhooks` command, so that other files add theirs to it
+// (test, deliveries, redeliver).
+CLI::App* AddWebhookCommands(CLI::App& app, Action& chosen);
 // test, deliveries, delivery, redeliver under `webhooks` (delivery_commands.cc; issue 13)
 void AddDeliveryCommands(CLI::App& webhooks, Action& chosen);
 // dev seed: fills a store with a large registry for tests and benchmarks (opens it directly).

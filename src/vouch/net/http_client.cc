@@ -77,7 +77,8 @@ size_t CollectHeader(char* data, size_t size, size_t count, void* user) {
 // The private-address guard's state for one Send: whether the request is plain http, and the
 // addresses refused (a name may resolve to several, each tried in turn).
 struct Guard {
-  bool plain_http = false;
+  bool allow_private = true;
+  bool plain_http = false;                        // and a public address needs https
   std::vector<std::string> private_refused;       // "127.0.0.1 is loopback (127.0.0.0/8)"
   std::vector<std::string> public_plain_refused;  // public addresses asked for over plain http
 
@@ -123,10 +124,11 @@ curl_socket_t OpenGuardedSocket(void* user, curlsocktype /*purpose*/, curl_socka
     return CURL_SOCKET_BAD;
   }
   if (std::optional<std::string> range = NonPublicRange(*ip)) {
-    guard->private_refused.push_back(fmt::format("{} is {}", FormatIp(*ip), *range));
-    return CURL_SOCKET_BAD;
-  }
-  if (guard->plain_http) {
+    if (!guard->allow_private) {
+      guard->private_refused.push_back(fmt::format("{} is {}", FormatIp(*ip), *range));
+      return CURL_SOCKET_BAD;
+    }
+  } else if (guard->plain_http) {
     guard->public_plain_refused.push_back(FormatIp(*ip));
     return CURL_SOCKET_BAD;
   }
@@ -223,8 +225,10 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& request) {
   // A 3xx is the answer: following it would take the request somewhere its caller did not check.
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   Guard guard;
-  if (!options_.allow_private_addresses) {
-    guard.plain_http = !StartsWithNoCase(request.url, "https://");
+  if (!options_.allow_private_addresses || options_.https_for_public_addresses) {
+    guard.allow_private = options_.allow_private_addresses;
+    guard.plain_http =
+        options_.https_for_public_addresses && !StartsWithNoCase(request.url, "https://");
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenGuardedSocket);
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
     // "" turns off proxies, those named in the environment too.

@@ -47,10 +47,13 @@ struct ClientOptions {
   // to be opened to (after name resolution, so a name that resolves, or is re-bound, to a private
   // address is caught): one that net::NonPublicRange (address_guard.h) names is refused, and Send
   // fails with PERMISSION_DENIED naming the address and its range, not through the FailureMapper.
-  // A guarded client also uses no proxy (the environment's included: the guard would judge the
-  // proxy, not the receiver) and refuses plain http:// to a public address (public receivers need
-  // https). The CLI talks to localhost and keeps the default.
+  // The CLI talks to localhost and keeps the default.
   bool allow_private_addresses = true;
+  // When set, plain http:// may reach only a non-public address (a public receiver needs https),
+  // judged the same way, with the same PERMISSION_DENIED.
+  bool https_for_public_addresses = false;
+  // Either guard above also turns proxies off, the environment's included (the guard would judge
+  // the proxy's address, not the receiver's).
 };
 
 // Turns a libcurl failure (`curl_code`, a CURLcode, and curl's `detail`) into the Status Send
@@ -83,7 +86,8 @@ class CurlClient final : public HttpClient {
   CurlClient& operator=(const CurlClient&) = delete;
 
   // INTERNAL when libcurl could not make a handle; PERMISSION_DENIED when the guard refused every
-  // address the name resolved to (options.allow_private_addresses); else the FailureMapper's.
+  // address the name resolved to (allow_private_addresses, https_for_public_addresses); else the
+  // FailureMapper's.
   Result<HttpResponse> Send(const HttpRequest& request) override;
 
  private:

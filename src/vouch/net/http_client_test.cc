@@ -210,13 +210,21 @@ TEST(CurlClient, TheGuardRefusesPrivateAddressesBeforeAnyConnectionIsTried) {
   }
 }
 
-TEST(CurlClient, TheGuardRefusesPlainHttpToAPublicAddress) {
+TEST(CurlClient, HttpsForPublicAddressesRefusesPlainHttpToOneButNotToAPrivateOne) {
   // Refused when the socket would be opened, so nothing is sent anywhere.
-  CurlClient client({.allow_private_addresses = false});
-  Result<HttpResponse> answer = client.Send({.method = "GET", .url = "http://8.8.8.8/"});
-  ASSERT_EQ(answer.status().code(), StatusCode::kPermissionDenied) << answer.status().ToString();
-  EXPECT_NE(answer.status().message().find("needs https://"), std::string::npos)
-      << answer.status().message();
+  for (bool allow_private : {false, true}) {
+    CurlClient client(
+        {.allow_private_addresses = allow_private, .https_for_public_addresses = true});
+    Result<HttpResponse> answer = client.Send({.method = "GET", .url = "http://8.8.8.8/"});
+    ASSERT_EQ(answer.status().code(), StatusCode::kPermissionDenied) << answer.status().ToString();
+    EXPECT_EQ(answer.status().message(),
+              "the receiver's address 8.8.8.8 is public, and a public receiver needs https://");
+  }
+  LoopbackServer server({std::string(kOk)});
+  CurlClient client({.allow_private_addresses = true, .https_for_public_addresses = true});
+  Result<HttpResponse> answer = client.Send({.method = "GET", .url = server.Url("/")});
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 200);
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ std::unique_ptr<net::HttpClient> HttpChannel::Borrow() {
                          .connect_timeout = options_.connect_timeout,
                          .timeout = options_.timeout,
                          .max_body_bytes = options_.max_response_bytes,
-                         .allow_private_addresses = options_.allow_private},
+                         .allow_private_addresses = options_.allow_private,
+                         .https_for_public_addresses = true},
       &ChannelTransportFailure);
 }
 

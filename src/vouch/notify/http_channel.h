@@ -25,8 +25,8 @@ inline constexpr std::string_view kWebhookUserAgent = "vouch-webhooks/0.1.0";
 
 struct HttpChannelOptions {
   // --webhook-allow-private: receivers on private, loopback and link-local addresses (judged on the
-  // address connected to), and plain http:// to them. Off: such receivers are refused, and every
-  // receiver needs https:// with a certificate that verifies.
+  // address connected to), over https or plain http. Either way a public receiver needs https://
+  // with a certificate that verifies.
   bool allow_private = false;
   std::chrono::milliseconds connect_timeout{5000}, timeout{15000};
   size_t max_response_bytes = 1024;  // how much of the answer's body is kept (AttemptOutcome)

@@ -4,6 +4,15 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
 
 #include <string>
 #include <thread>
@@ -157,6 +166,17 @@ TEST(HttpChannel, TheGuardRefusesALoopbackReceiverWhenPrivateIsNotAllowedForGood
   EXPECT_EQ(receiver.connections(), 0u);
 }
 
+TEST(HttpChannel, PlainHttpToAPublicAddressIsRefusedForGoodEvenWhenPrivateIsAllowed) {
+  // Refused as the socket would be opened: nothing leaves the machine.
+  HttpChannel channel(Allowed());
+  TestFormat format;
+  AttemptOutcome outcome = channel.Send(AWebhook("http://8.8.8.8/hook"), AnEnvelope(), format);
+  EXPECT_EQ(outcome.status, std::nullopt);
+  EXPECT_TRUE(outcome.permanent);
+  EXPECT_EQ(outcome.error,
+            "the receiver's address 8.8.8.8 is public, and a public receiver needs https://");
+}
+
 TEST(HttpChannel, AnUnusableUrlOrAnUnrenderableEventIsPermanent) {
   HttpChannel channel(Allowed());
   TestFormat format;
@@ -201,6 +221,120 @@ TEST(HttpChannel, SendsFromSeveralThreadsAtOnce) {
   }
   for (std::thread& t : threads) t.join();
   for (const std::optional<int>& s : statuses) EXPECT_EQ(s, 204);
+}
+
+// A self-signed certificate for `san` ("IP:127.0.0.1"), as PEM files in a temporary directory, and
+// a TLS server context serving it.
+class SelfSigned {
+ public:
+  explicit SelfSigned(const char* san) {
+    char dir[] = "/tmp/vouch-http-channel-XXXXXX";
+    dir_ = ::mkdtemp(dir);
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("vouch test receiver"), -1,
+                               -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san);
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    X509_sign(cert, key, EVP_sha256());
+    std::FILE* f = std::fopen(cert_file().c_str(), "w");
+    PEM_write_X509(f, cert);
+    std::fclose(f);
+    tls_ = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate(tls_, cert);
+    SSL_CTX_use_PrivateKey(tls_, key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  ~SelfSigned() {
+    SSL_CTX_free(tls_);
+    std::filesystem::remove_all(dir_);
+  }
+  std::string cert_file() const { return (dir_ / "cert.pem").string(); }
+  SSL_CTX* tls() const { return tls_; }
+
+ private:
+  std::filesystem::path dir_;
+  SSL_CTX* tls_ = nullptr;
+};
+
+TEST(HttpChannel, AnHttpsReceiverWhoseCertificateVerifiesIsReached) {
+  SelfSigned pem("IP:127.0.0.1");
+  LoopbackServer receiver({Answer("202 Accepted", "", "queued")}, LoopbackServer::Family::kV4,
+                          pem.tls());
+  HttpChannelOptions options = Allowed();
+  options.ca_file = pem.cert_file();
+  HttpChannel channel(options);
+  TestFormat format;
+  AttemptOutcome outcome = channel.Send(AWebhook(receiver.Url("/in")), AnEnvelope(), format);
+  EXPECT_EQ(outcome.status, 202) << outcome.error;
+  EXPECT_EQ(outcome.response, "queued");
+  ASSERT_EQ(receiver.received().size(), 1u);
+  EXPECT_TRUE(receiver.received()[0].starts_with("POST /in HTTP/1.1\r\n"));
+}
+
+TEST(HttpChannel, AnUntrustedCertificateOrOneForAnotherHostIsAFailureNotAnAnswer) {
+  SelfSigned untrusted("IP:127.0.0.1");
+  SelfSigned other_host("DNS:other.example");
+  struct Case {
+    std::string_view label;
+    SSL_CTX* served;
+    std::string ca_file;
+  } cases[] = {
+      {"not signed by a trusted CA", untrusted.tls(), ""},
+      {"for another host", other_host.tls(), other_host.cert_file()},
+  };
+  for (const Case& c : cases) {
+    LoopbackServer receiver({Answer("200 OK", "", "")}, LoopbackServer::Family::kV4, c.served);
+    HttpChannelOptions options = Allowed();
+    options.ca_file = c.ca_file;
+    HttpChannel channel(options);
+    TestFormat format;
+    AttemptOutcome outcome = channel.Send(AWebhook(receiver.Url("/")), AnEnvelope(), format);
+    EXPECT_EQ(outcome.status, std::nullopt) << c.label;
+    EXPECT_TRUE(outcome.error.starts_with("TLS: ")) << c.label << ": " << outcome.error;
+    EXPECT_FALSE(outcome.permanent) << c.label << ": the certificate may be fixed";
+    EXPECT_EQ(receiver.AwaitReceived(1), std::vector<std::string>{""})
+        << c.label << ": the handshake failed, nothing was sent";
+  }
+}
+
+// A receiver that hangs up while a large body is still being sent makes the sender's writes fail
+// (EPIPE); that must be a failed attempt, never a SIGPIPE that ends the server.
+class BigBodyFormat final : public Format {
+ public:
+  std::string_view name() const override { return "big"; }
+  Result<Rendered> Render(const Envelope&) const override {
+    return Rendered{.headers = {}, .body = std::string(8 << 20, 'b')};
+  }
+};
+
+TEST(HttpChannel, AReceiverThatHangsUpMidRequestIsAFailedAttemptNotASignal) {
+  SelfSigned pem("IP:127.0.0.1");
+  for (SSL_CTX* tls : {static_cast<SSL_CTX*>(nullptr), pem.tls()}) {
+    LoopbackServer receiver({std::string(LoopbackServer::kHangUp)}, LoopbackServer::Family::kV4,
+                            tls);
+    HttpChannelOptions options = Allowed();
+    options.ca_file = pem.cert_file();
+    HttpChannel channel(options);
+    BigBodyFormat format;
+    AttemptOutcome outcome = channel.Send(AWebhook(receiver.Url("/")), AnEnvelope(), format);
+    EXPECT_EQ(outcome.status, std::nullopt) << (tls ? "https" : "http");
+    EXPECT_FALSE(outcome.error.empty());
+    EXPECT_FALSE(outcome.permanent);
+  }
 }
 
 TEST(RetryAfter, ParsesSecondsAndTheThreeHttpDateForms) {

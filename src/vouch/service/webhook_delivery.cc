@@ -7,6 +7,7 @@
 #include <charconv>
 #include <random>
 
+#include "vouch/notify/example_event.h"
 #include "vouch/notify/subscription_filter.h"
 #include "vouch/service/events.h"
 #include "vouch/util/crypto.h"
@@ -480,25 +481,22 @@ Result<notify::AttemptOutcome> WebhookDelivery::Test(const RequestContext& ctx,
     return FailedPrecondition(fmt::format("this server cannot send format '{}'", w.format));
   }
   const TimeMs now = ctx.Now();
-  json::object event{{"schema", 2},
-                     {"seq", 0},
-                     {"time", FormatRfc3339Ms(now)},
-                     {"time_ms", now},
-                     {"actor",
-                      {{"id", ctx.principal ? ctx.principal->id : 0},
-                       {"name", ctx.principal ? ctx.principal->name : ""},
-                       {"auth", "system"}}},
-                     {"action", "webhook.test"},
-                     {"target", {{"type", "webhook"}, {"webhook", w.name}, {"id", w.id}}},
-                     {"before", nullptr},
-                     {"after", nullptr},
-                     {"comment", "a test delivery"},
-                     {"request_id", ctx.request_id},
-                     {"outcome", "done"}};
+  // MLflow's test event, model_version.created, when the format can say it; else the first event
+  // the subscription names that it can.
+  std::string action = "model_version.created";
+  if (!format->Accepts(action)) {
+    for (const std::string& p : EventPatterns(w)) {
+      if (p.find('*') == std::string::npos && format->Accepts(p)) {
+        action = p;
+        break;
+      }
+    }
+  }
+  json::object event = notify::ExampleEvent(action, now);
   notify::Envelope envelope{.delivery_id = NewDeliveryUid(),
                             .attempt = 1,
                             .event_seq = 0,
-                            .action = "webhook.test",
+                            .action = action,
                             .event = std::move(event),
                             .now_ms = now,
                             .public_url = options_.public_url,

@@ -120,9 +120,10 @@ class WebhookDelivery {
   // Fans out and sends until nothing is left that is due now (tests and the workers' loop).
   Status RunOnce();
 
-  // One synchronous attempt at a sample event (action "webhook.test"; MLflow's format renders it
-  // as its test event) to the subscription `webhook_id`, returned; not recorded in the ledger,
-  // which holds the registry's events only. Its owner or an admin. NOT_FOUND (no live
+  // One synchronous attempt at a made-up event (notify::ExampleEvent: model_version.created, as
+  // MLflow's test sends, or the first event the subscription names that its format can say; seq
+  // 0, "test": true) to the subscription `webhook_id`, returned; not recorded in the ledger, which
+  // holds the registry's events only. Its owner or an admin. NOT_FOUND (no live
   // subscription), PERMISSION_DENIED, FAILED_PRECONDITION (no channel or format for it).
   Result<notify::AttemptOutcome> Test(const RequestContext& ctx, int64_t webhook_id);
 

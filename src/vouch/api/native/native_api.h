@@ -9,6 +9,7 @@
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/webhook_delivery.h"
+#include "vouch/service/webhooks.h"
 #include "vouch/util/json_writer.h"
 
 namespace vouch::api::native {
@@ -28,6 +29,9 @@ void RegisterApprovalRoutes(Router& router, service::ApprovalService& approvals)
 // Comments on versions under /api/v1 (comment_routes.cc).
 void RegisterCommentRoutes(Router& router, service::ApprovalService& approvals);
 
+// Notification subscriptions under /api/v1/webhooks (webhook_routes.cc).
+void RegisterWebhookRoutes(Router& router, service::WebhookService& webhooks);
+
 // GET /metrics for any authenticated principal: `metrics()` in Prometheus' text format.
 // Webhook deliveries (issue 13): test, the ledger, redelivery (delivery_routes.cc).
 void RegisterDeliveryRoutes(Router& router, service::WebhookDelivery& delivery);
@@ -45,5 +49,7 @@ json::object TokenJson(const store::TokenRecord& t, std::string_view owner);
 json::object GroupJson(const Group& g);
 // A request as GET /api/v1/requests/{id} answers it (approval_routes.cc).
 json::object RequestViewJson(const service::RequestView& v);
+// A subscription as GET /api/v1/webhooks/{id} answers it (webhook_routes.cc): never its secret.
+json::object WebhookJson(const service::WebhookView& v);
 
 }  // namespace vouch::api::native

@@ -62,6 +62,8 @@ class NativeApiTest : public ::testing::Test {
     RegisterMetricsRoute(router_, [] { return std::vector<store::StoreMetric>{}; });
     RegisterApprovalRoutes(router_, approvals_);
     RegisterCommentRoutes(router_, approvals_);
+    RegisterWebhookRoutes(router_, webhooks_);
+    RegisterDeliveryRoutes(router_, delivery_);
     waiters_.RegisterRoute(router_);
   }
 
@@ -106,6 +108,11 @@ class NativeApiTest : public ::testing::Test {
   service::IdentityService identity_{db_.store(), auth_, authz_};
   service::MutationExecutor approvals_executor_{db_.store()};
   service::ApprovalService approvals_{approvals_executor_, authz_};
+  service::WebhookService webhooks_{approvals_executor_, authz_, std::string(32, 'k'),
+                                    service::PageTokens("native-test-key")};
+  notify::FormatRegistry formats_;
+  service::WebhookDelivery delivery_{approvals_executor_, formats_, authz_, clock_,
+                                     service::WebhookDeliveryOptions{.workers = 0}};
   RequestWaiters waiters_{approvals_, db_.store()};
   Router router_;
   Dispatcher dispatcher_{router_, auth_, clock_};
