@@ -66,6 +66,8 @@ struct Transcript {
           (line.size() > 3 && line[3] != ' ')) {
         continue;
       }
+      // QUIT's 221 says nothing of the message: the reply before it is the answer.
+      if (command.starts_with("QUIT")) continue;
       code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
       text = Trim(line.size() > 3 ? line.substr(4) : std::string_view());
       constexpr std::string_view kRcpt = "RCPT TO:";
