@@ -9,7 +9,8 @@ Python's own e-mail package and asserted.
 - fixed addresses get every event subscribed to; a recipient the relay refuses does not cost the
   others their copy;
 - `remind_every`: the leader's timer records request.reminder after the period, and the people who
-  can still approve are mailed again;
+  can still approve are mailed again (the one test that waits a minute: a policy's shortest period);
+- STARTTLS required (the default) against a relay that does not offer it: nothing is sent;
 - the --smtp-* flags are checked at start.
 
 Waits poll the inbox or the ledger with a deadline; nothing sleeps for what can be awaited.
@@ -236,6 +237,26 @@ def test_a_reminder_mails_those_who_can_still_approve(api, smtp, people):
     assert event["target"]["request"] == request
     [d] = finished(api, hook, 1)
     assert d["state"] == "delivered" and d["event_seq"] == event["seq"]
+
+
+def test_starttls_required_sends_nothing_to_a_relay_that_does_not_offer_it(
+        server_factory, spec, smtp):
+    # The sink offers no STARTTLS: with the default (required) nothing is sent in clear text, the
+    # attempt fails and the delivery waits for its retry; with --webhook-max-attempts 1 it is dead.
+    srv = server_factory(args=["--smtp-url", smtp.url, "--smtp-from", SENDER,
+                               "--webhook-max-attempts", "1", "--webhook-poll", "100ms"])
+    api = srv.api(spec)
+    model = unique("tls")
+    api.create_model(model)
+    ops = f"{unique('ops')}@example.test"
+    hook = subscribe(api, [ops], ["model.updated"], model)
+    api.call("PATCH", "/api/v1/models/{name}", path={"name": model},
+             json_body={"description": "changed"}, expect=200)
+    [d] = finished(api, hook, 1)
+    assert d["state"] == "dead"
+    assert d.get("last_status") is None
+    assert "STARTTLS is required" in d["last_error"], d["last_error"]
+    assert smtp.inbox.to(ops) == []
 
 
 @pytest.mark.parametrize("args,message", [
