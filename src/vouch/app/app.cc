@@ -11,6 +11,7 @@
 #include "vouch/api/mlflow/transition_requests.h"
 #include "vouch/api/mlflow/webhooks.h"
 #include "vouch/api/native/native_api.h"
+#include "vouch/notify/email_format.h"
 #include "vouch/notify/formats.h"
 #include "vouch/notify/http_channel.h"
 #include "vouch/service/page_token.h"
@@ -135,6 +136,9 @@ Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& 
   delivery_ = std::make_unique<service::WebhookDelivery>(*executor_, formats_, authz, clock_,
                                                          std::move(delivery));
   VOUCH_TRY(notify::AddBuiltinFormats(formats_));
+  // E-mail: its format, and the SMTP channel to the recipients its subscriptions name.
+  VOUCH_TRY(formats_.Add(std::make_unique<notify::EmailFormat>()));
+  delivery_->SetChannel("email", service::MakeEmailChannel(store_, o.email));
   delivery_->SetSecretOpener([key = options.master_key](std::string_view sealed) {
     return service::OpenWebhookSecret(key, sealed);
   });

@@ -27,6 +27,7 @@
 #include "vouch/service/executor.h"
 #include "vouch/service/idempotency.h"
 #include "vouch/service/identity_service.h"
+#include "vouch/service/notify_recipients.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/secrets.h"
 #include "vouch/service/webhook_delivery.h"
@@ -48,6 +49,8 @@ struct WebhookOptions {
   // Leader: finished deliveries and fanned-out outbox rows older than this are deleted.
   TimeMs retention_ms = 30LL * 86'400'000;
   TimeMs prune_every_ms = 3'600'000;
+  // E-mail subscriptions (format "email"): the SMTP relay and the sender.
+  service::EmailSettings email;
 };
 
 struct AppOptions {

@@ -25,6 +25,10 @@ struct AttemptOutcome {
   // No later attempt can succeed (the guard refused the address, the URL is unusable): the
   // delivery is dead-lettered at once rather than retried.
   bool permanent = false;
+  // Nothing was sent, and nothing is to be sent for this event (the e-mail channel found nobody
+  // to mail): the delivery is recorded as skipped, with `error` as the reason. Set with
+  // `permanent`, so that it is never retried.
+  bool skipped = false;
 };
 
 class Channel {

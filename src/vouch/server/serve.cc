@@ -17,6 +17,7 @@
 #include "vouch/server/http_server.h"
 #include "vouch/server/logging.h"
 #include "vouch/server/loopback.h"
+#include "vouch/service/notify_recipients.h"
 #include "vouch/service/secrets.h"
 #include "vouch/storage/open.h"
 #include "vouch/store/postgres/pg_conn.h"
@@ -65,6 +66,12 @@ struct ServeConfig {
   std::string webhook_max_age = "24h";
   std::string webhook_ca_file;
   std::string notification_retention = "30d";
+  // E-mail notifications (issue 13): the SMTP relay, the sender, the credentials.
+  std::string smtp_url;
+  std::string smtp_from;
+  std::string smtp_credentials_file;
+  std::string smtp_starttls = "required";
+  std::string smtp_timeout = "30s";
   bool init = false;                // SQLite: make a new registry beside a key, token or head
   bool skip_check = false;          // SQLite: no PRAGMA quick_check at start
   bool accept_shorter_log = false;  // SQLite: serve a log shorter than the acknowledged head
@@ -268,6 +275,49 @@ Result<app::WebhookOptions> WebhookFlags(const ServeConfig& c) {
   return o;
 }
 
+// The --smtp-* flags, checked. The credentials: --smtp-credentials-file (one line user:password),
+// else VOUCH_SMTP_USER and VOUCH_SMTP_PASSWORD, else none.
+Result<service::EmailSettings> EmailFlags(const ServeConfig& c) {
+  service::EmailSettings e;
+  if (c.smtp_url.empty()) {
+    if (!c.smtp_from.empty() || !c.smtp_credentials_file.empty()) {
+      return InvalidArgument("--smtp-from and --smtp-credentials-file need --smtp-url");
+    }
+    return e;
+  }
+  VOUCH_TRY(net::CheckSmtpUrl(c.smtp_url).WithContext("--smtp-url"));
+  if (c.smtp_from.empty()) {
+    return InvalidArgument("--smtp-url needs --smtp-from, the sender of the notifications");
+  }
+  VOUCH_TRY(notify::CheckSmtpFrom(c.smtp_from).WithContext("--smtp-from"));
+  auto starttls = net::ParseStartTls(c.smtp_starttls);
+  if (!starttls.ok()) return starttls.status().WithContext("--smtp-starttls");
+  e.smtp.starttls = *starttls;
+  auto parsed_timeout = ParseDurationMs(c.smtp_timeout);
+  if (!parsed_timeout.ok()) return parsed_timeout.status().WithContext("--smtp-timeout");
+  const TimeMs timeout = *parsed_timeout;
+  if (timeout < 1000) return InvalidArgument("--smtp-timeout is under a second");
+  e.smtp.url = c.smtp_url;
+  e.smtp.timeout = std::chrono::milliseconds(timeout);
+  e.smtp.connect_timeout = std::min(e.smtp.timeout, std::chrono::milliseconds(10'000));
+  e.from = c.smtp_from;
+  if (!c.smtp_credentials_file.empty()) {
+    VOUCH_ASSIGN_OR_RETURN(auto credentials, service::ReadSmtpCredentials(c.smtp_credentials_file));
+    e.smtp.user = std::move(credentials.first);
+    e.smtp.password = std::move(credentials.second);
+  } else if (const char* user = std::getenv("VOUCH_SMTP_USER"); user != nullptr && *user != '\0') {
+    const char* password = std::getenv("VOUCH_SMTP_PASSWORD");
+    e.smtp.user = user;
+    e.smtp.password = password != nullptr ? password : "";
+  }
+  if (!e.smtp.user.empty() && e.smtp.starttls != net::StartTls::kRequired &&
+      !c.smtp_url.starts_with("smtps://")) {
+    spdlog::warn("--smtp-starttls {}: the SMTP password may cross the network in clear text",
+                 c.smtp_starttls);
+  }
+  return e;
+}
+
 int Run(const ServeConfig& c) {
   if (Status s = SetUpLogging(c.log_format, c.log_level); !s.ok()) return Fail(s);
   ::umask(077);  // the database and the token file are for the server's user only
@@ -283,6 +333,9 @@ int Run(const ServeConfig& c) {
   if (*idempotency_ttl < 1000) return Fail(InvalidArgument("--idempotency-ttl is under a second"));
   auto webhooks = WebhookFlags(c);
   if (!webhooks.ok()) return Fail(webhooks.status());
+  auto email = EmailFlags(c);
+  if (!email.ok()) return Fail(email.status());
+  webhooks->email = std::move(email).value();
   if (c.threads < 1 || c.workers < 1)
     return Fail(InvalidArgument("--threads and --workers must be at least 1"));
   std::shared_ptr<TlsContext> tls;
@@ -567,6 +620,28 @@ int ServeMain(int argc, char** argv) {
                  "Finished deliveries, their attempts and delivered outbox rows are deleted after "
                  "this (never before delivery)")
       ->envname("VOUCH_NOTIFICATION_RETENTION")
+      ->capture_default_str();
+  // E-mail notifications.
+  app.add_option("--smtp-url", c.smtp_url,
+                 "SMTP relay for e-mail subscriptions: smtp://HOST:PORT (STARTTLS, see "
+                 "--smtp-starttls) or smtps://HOST:PORT (TLS); empty: e-mail deliveries wait")
+      ->envname("VOUCH_SMTP_URL");
+  app.add_option("--smtp-from", c.smtp_from,
+                 "The notifications' sender: ADDRESS or \"Name <ADDRESS>\"")
+      ->envname("VOUCH_SMTP_FROM");
+  app.add_option("--smtp-credentials-file", c.smtp_credentials_file,
+                 "File holding user:password for the relay's AUTH (or VOUCH_SMTP_USER and "
+                 "VOUCH_SMTP_PASSWORD)")
+      ->envname("VOUCH_SMTP_CREDENTIALS_FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--smtp-starttls", c.smtp_starttls,
+                 "smtp://: required (never send in clear text), opportunistic, or off (a relay on "
+                 "this machine)")
+      ->envname("VOUCH_SMTP_STARTTLS")
+      ->check(CLI::IsMember({"required", "opportunistic", "off"}))
+      ->capture_default_str();
+  app.add_option("--smtp-timeout", c.smtp_timeout, "Time one message may take to send in all")
+      ->envname("VOUCH_SMTP_TIMEOUT")
       ->capture_default_str();
   app.add_flag("--init", c.init,
                "SQLite: make a new, empty registry in a data directory that holds a master key, "

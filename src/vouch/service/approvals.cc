@@ -556,7 +556,7 @@ Result<Evaluation> ApprovalService::Advance(Change& change, Loaded& l, bool appl
                         : ctx.door == Door::kSystem ? "by the timer: the wait ended"
                                                     : "on approval"));
   }
-  VOUCH_TRY(tx.SetRequestTimer(l.request.id, NextTimer(l.request, eval, now)));
+  VOUCH_TRY(tx.SetRequestTimer(l.request.id, NextTimer(l.request, l.policy(), eval, now)));
   return eval;
 }
 
@@ -870,10 +870,8 @@ Result<RequestView> ApprovalService::CreateRequest(const RequestContext& ctx,
     e.comment = comment;
     // For notifications (the outbox only): who could count toward each unmet rule, now.
     if (l.governing) {
-      policy::GateInput with_candidates = l.input;
-      VOUCH_ASSIGN_OR_RETURN(with_candidates.candidates, Candidates(tx, l.policy()));
-      e.outbox_extra["recipients"] =
-          RecipientsJson(policy::Evaluate(l.policy(), with_candidates, *ctx.clock));
+      VOUCH_ASSIGN_OR_RETURN(json::array recipients, RecipientsNow(tx, l, *ctx.clock));
+      e.outbox_extra["recipients"] = std::move(recipients);
     }
     VOUCH_TRY(change.Record(std::move(e)));
     VOUCH_ASSIGN_OR_RETURN(Evaluation eval,
@@ -1535,8 +1533,21 @@ Result<std::optional<ApprovalService::TimerStep>> ApprovalService::AdvanceOnTime
     return std::optional<TimerStep>();
   }
   VOUCH_ASSIGN_OR_RETURN(Evaluation eval, Advance(change, l, false));
-  return std::optional<TimerStep>(
-      TimerStep{.state = l.request.state, .next = NextTimer(l.request, eval, ctx.Now())});
+  if (l.request.state == RequestState::kOpen && ReminderDue(l.request, l.policy(), ctx.Now())) {
+    VOUCH_ASSIGN_OR_RETURN(json::array recipients, RecipientsNow(change.tx(), l, *ctx.clock));
+    VOUCH_TRY(Remind(change, l.request, l.policy(), eval,
+                     RequestEvent(ctx, Action::kRequestReminder, l.model, l.request),
+                     std::move(recipients)));
+  }
+  return std::optional<TimerStep>(TimerStep{
+      .state = l.request.state, .next = NextTimer(l.request, l.policy(), eval, ctx.Now())});
+}
+
+Result<json::array> ApprovalService::RecipientsNow(store::Tx& tx, const Loaded& l,
+                                                   const Clock& clock) {
+  policy::GateInput with_candidates = l.input;
+  VOUCH_ASSIGN_OR_RETURN(with_candidates.candidates, Candidates(tx, l.policy()));
+  return RecipientsJson(policy::Evaluate(l.policy(), with_candidates, clock));
 }
 
 }  // namespace vouch::service

@@ -329,9 +329,25 @@ class ApprovalService : public MoveGate, public LeaveGate {
     std::optional<TimeMs> next;
   };
   Result<std::optional<TimerStep>> AdvanceOnTimer(Change& change, int64_t id);
-  // The next moment a timer may change `r` after an evaluation at `now` (approvals_timers.cc).
-  static std::optional<TimeMs> NextTimer(const store::ApprovalRequest& r,
+  // The next moment a timer may change `r` under `p` after an evaluation at `now`
+  // (approvals_timers.cc): its expiry, the end of its wait, its next reminder.
+  static std::optional<TimeMs> NextTimer(const store::ApprovalRequest& r, const policy::Policy& p,
                                          const policy::Evaluation& eval, TimeMs now);
+  // Reminders (approvals_reminders.cc). `remind_every` counts from the last reminder, or from
+  // the opening: ReminderDue says whether one period has passed by `now` for an open request
+  // under a policy with `remind_every`; NextReminder is the next moment one will be due after
+  // `now` (a period after the last one, or the next whole period after a skipped one).
+  static bool ReminderDue(const store::ApprovalRequest& r, const policy::Policy& p, TimeMs now);
+  static std::optional<TimeMs> NextReminder(const store::ApprovalRequest& r,
+                                            const policy::Policy& p, TimeMs now);
+  // Records request.reminder (`e`, the request's event) with `recipients` in its outbox extras,
+  // and the reminder's time on `r`, when some rule is still unmet (`recipients` not empty);
+  // otherwise changes nothing. Then sets the request's next timer under `p` and `eval`.
+  Status Remind(Change& change, store::ApprovalRequest& r, const policy::Policy& p,
+                const policy::Evaluation& eval, AuditEvent e, json::array recipients);
+  // request.opened's and request.reminder's "recipients" for `l` now: who could count toward
+  // each unmet rule.
+  Result<json::array> RecipientsNow(store::Tx& tx, const Loaded& l, const Clock& clock);
 
   MutationExecutor& executor_;
   store::Store& store_;

@@ -19,6 +19,7 @@ constexpr TimeMs kRecheckMs = 60'000;
 }  // namespace
 
 std::optional<TimeMs> ApprovalService::NextTimer(const store::ApprovalRequest& r,
+                                                 const policy::Policy& p,
                                                  const policy::Evaluation& eval, TimeMs now) {
   if (r.state != store::RequestState::kOpen) return std::nullopt;
   std::optional<TimeMs> next;
@@ -29,6 +30,7 @@ std::optional<TimeMs> ApprovalService::NextTimer(const store::ApprovalRequest& r
   if (eval.wait && !eval.wait->met) {
     consider(eval.wait->ready_ms ? *eval.wait->ready_ms : now + kRecheckMs);
   }
+  if (std::optional<TimeMs> reminder = NextReminder(r, p, now)) consider(*reminder);
   return next;
 }
 

@@ -402,6 +402,10 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
     d.state = DeliveryState::kDelivered;
     d.finished_ms = done;
     d.last_error.clear();
+  } else if (outcome.skipped) {
+    // The channel found nothing to send for this event (an e-mail with nobody to mail).
+    d.state = DeliveryState::kSkipped;
+    d.finished_ms = done;
   } else {
     std::string why;
     if (outcome.permanent) {

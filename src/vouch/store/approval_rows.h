@@ -69,6 +69,9 @@ struct ApprovalRequest {
   std::optional<TimeMs> closed_ms;
   std::optional<TimeMs> expires_ms;
   std::optional<TimeMs> followup_closed_ms;
+  // When the timer job last recorded request.reminder for it (migration 0014); written by
+  // SetRequestReminded only.
+  std::optional<TimeMs> reminded_ms;
 };
 
 // ListRequests' filters; each empty or 0 one matches everything. Newest first (highest id first),

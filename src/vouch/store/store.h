@@ -332,6 +332,9 @@ class Tx {
   // whose timer is at or before `now`, the earliest timer first, at most `limit`.
   virtual Status SetRequestTimer(int64_t id, std::optional<TimeMs> timer_ms) = 0;
   virtual Result<std::vector<int64_t>> DueRequests(TimeMs now, int limit) = 0;
+  // Request reminders (migration 0014): records that request.reminder was recorded for the
+  // request at `at` (its `reminded_ms`). NOT_FOUND for an unknown id.
+  virtual Status SetRequestReminded(int64_t id, TimeMs at) = 0;
 
   // Reviews. InsertReview fills `review.id`. ListReviews: the request's reviews, dismissed ones
   // too, oldest first. DismissReviews dismisses the request's live reviews whose fingerprint is

@@ -49,8 +49,8 @@ constexpr char kRetirePolicy[] =
 #define VOUCH_REQUEST_COLUMNS                                                                  \
   "SELECT id, model_id, version, target, state, requester_id, comment, policy_name, "          \
   "policy_version, fingerprint, break_glass, break_glass_reason, followup_state, created_ms, " \
-  "updated_ms, approved_ms, applied_ms, closed_ms, expires_ms, followup_closed_ms "            \
-  "FROM approval_requests "
+  "updated_ms, approved_ms, applied_ms, closed_ms, expires_ms, followup_closed_ms, "           \
+  "reminded_ms FROM approval_requests "
 // An open or approved request that clashes inserts nothing (a failed statement would abort a
 // PostgreSQL transaction); InsertRequest reports ALREADY_EXISTS.
 constexpr char kInsertRequest[] =
@@ -85,6 +85,9 @@ constexpr char kNewestRequestFor[] = VOUCH_REQUEST_COLUMNS
 #undef VOUCH_REQUEST_COLUMNS
 // Request timers (migration 0012): the partial index approval_requests_timer serves DueRequests.
 constexpr char kSetRequestTimer[] = "UPDATE approval_requests SET timer_ms = $2 WHERE id = $1";
+// Request reminders (migration 0014).
+constexpr char kSetRequestReminded[] =
+    "UPDATE approval_requests SET reminded_ms = $2 WHERE id = $1";
 constexpr char kDueRequests[] =
     "SELECT id FROM approval_requests WHERE state = 'open' AND timer_ms <= $1 "
     "ORDER BY timer_ms, id LIMIT $2";
@@ -180,6 +183,7 @@ Result<ApprovalRequest> ReadRequest(const sql::Rows& r) {
   q.closed_ms = r.OptionalInt(17);
   q.expires_ms = r.OptionalInt(18);
   q.followup_closed_ms = r.OptionalInt(19);
+  q.reminded_ms = r.OptionalInt(20);
   return q;
 }
 
@@ -384,6 +388,12 @@ Result<std::optional<ApprovalRequest>> SqlTx::NewestRequestFor(int64_t model_id,
 
 Status SqlTx::SetRequestTimer(int64_t id, std::optional<TimeMs> timer_ms) {
   VOUCH_ASSIGN_OR_RETURN(int64_t n, c_.Exec(kSetRequestTimer, {id, timer_ms}));
+  if (n == 0) return NotFound(fmt::format("request {} does not exist", id));
+  return OkStatus();
+}
+
+Status SqlTx::SetRequestReminded(int64_t id, TimeMs at) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t n, c_.Exec(kSetRequestReminded, {id, at}));
   if (n == 0) return NotFound(fmt::format("request {} does not exist", id));
   return OkStatus();
 }

@@ -200,6 +200,7 @@ class SqlTx : public Tx {
   Result<std::optional<ApprovalRequest>> NewestRequestFor(int64_t model_id, int64_t version,
                                                           std::string_view target) override;
   Status SetRequestTimer(int64_t id, std::optional<TimeMs> timer_ms) override;
+  Status SetRequestReminded(int64_t id, TimeMs at) override;
   Result<std::vector<int64_t>> DueRequests(TimeMs now, int limit) override;
   Status InsertReview(ApprovalReview& review) override;
   Result<std::vector<ApprovalReview>> ListReviews(int64_t request_id) override;
