@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -15,6 +17,9 @@
 
 namespace vouch::service {
 namespace {
+
+// The senders' nice value (0 is the default; 19 the lowest priority).
+constexpr int kWorkerNice = 10;
 
 using store::DeliveryRecord;
 using store::DeliveryState;
@@ -146,6 +151,12 @@ void WebhookDelivery::OnCommitted(std::span<const AuditEvent> committed) {
 }
 
 void WebhookDelivery::WorkerLoop() {
+  // Request handling never waits on delivery: on a busy machine the senders (rendering, signing,
+  // HTTP) yield the CPU to the threads answering requests. Linux's nice is per thread; failing to
+  // lower it only costs that preference.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWorkerNice) != 0) {
+    spdlog::debug("webhook delivery: could not lower the worker's priority");
+  }
   uint64_t seen = 0;
   for (;;) {
     {

@@ -18,7 +18,8 @@
 // age, or at once when the outcome is permanent. A dead delivery lets the next one go on.
 //
 // Wake-up: the post-commit hook (OnCommitted) wakes the workers as soon as a change committed an
-// event; a poll covers deliveries due later and events other servers committed.
+// event; a poll covers deliveries due later and events other servers committed. The workers run
+// at a lower CPU priority (nice 10) than the threads answering requests, which never wait on them.
 //
 // Thread-safe once wired (SetChannel, SetSecretOpener before Start).
 #pragma once

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include <algorithm>
 
 #include "vouch/audit/actions.h"
@@ -120,15 +123,37 @@ std::vector<std::string> StringsOf(std::string_view text) {
 
 Status WebhookNotFound(int64_t id) { return NotFound(fmt::format("webhook {} not found", id)); }
 
-// What the audit log says of a subscription's fields (never the secret).
+// What the audit log keeps of a receiver's URL: its scheme, host and port, with a path or query
+// other than "/" replaced by "…" (Slack, Teams and Discord take their credential in the path, and
+// the log can never be edited), and the SHA-256 of the whole URL, which proves which URL it was.
+// `webhooks get` shows the whole URL to whoever may read the subscription.
+void AddAuditedUrl(json::object& o, std::string_view url) {
+  if (url.empty()) {
+    o["url"] = "";
+    return;
+  }
+  boost::system::result<boost::urls::url_view> parsed = boost::urls::parse_uri(url);
+  std::string shown = "…";
+  if (parsed) {
+    shown = fmt::format("{}://{}", parsed->scheme(), parsed->encoded_host_and_port());
+    const bool bare =
+        (parsed->encoded_path().empty() || parsed->encoded_path() == "/") && !parsed->has_query();
+    shown += bare ? std::string(parsed->encoded_path()) : "/…";
+  }
+  o["url"] = shown;
+  o["url_sha256"] = Sha256Hex(url);
+}
+
+// What the audit log says of a subscription's fields (never the secret; the URL as
+// AddAuditedUrl keeps it).
 json::object Details(const WebhookRecord& w) {
   json::object o{{"name", w.name},
                  {"description", w.description},
-                 {"url", w.url},
                  {"events", ToArray(StringsOf(w.events))},
                  {"model", w.model_pattern},
                  {"format", w.format},
                  {"status", store::WebhookStatusName(w.status)}};
+  AddAuditedUrl(o, w.url);
   if (w.format == kEmailFormat) o["email_to"] = ToArray(StringsOf(w.email_to));
   return o;
 }
