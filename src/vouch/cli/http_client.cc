@@ -12,16 +12,6 @@ namespace {
 constexpr const char* kUserAgent = "vouch-cli/0.1.0";
 constexpr std::chrono::milliseconds kConnectTimeout{10'000};
 
-// Standard base64 with padding, as HTTP Basic wants it (RFC 7617).
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOptions& options,
@@ -36,7 +26,7 @@ std::vector<std::pair<std::string, std::string>> RequestHeaders(const ClientOpti
     headers.emplace_back("Authorization", "Bearer " + options.token);
   } else if (!options.username.empty()) {
     headers.emplace_back("Authorization",
-                         "Basic " + Base64(options.username + ":" + options.password));
+                         "Basic " + Base64Encode(options.username + ":" + options.password));
   }
   if (request.body.has_value()) headers.emplace_back("Content-Type", "application/json");
   if (!request.idempotency_key.empty()) {

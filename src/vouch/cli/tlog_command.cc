@@ -28,6 +28,7 @@
 #include "vouch/tlog/note.h"
 #include "vouch/tlog/proof_file.h"
 #include "vouch/tlog/tiles.h"
+#include "vouch/util/crypto.h"
 
 namespace vouch::cli {
 namespace {
@@ -170,14 +171,14 @@ Status WriteLog(const WriteArgs& a, const std::vector<std::string>& leaves, Sess
     VOUCH_ASSIGN_OR_RETURN(std::vector<tlog::Hash> proof,
                            tlog::ConsistencyProof(mn.first, mn.second, tree.Reader()));
     std::string text;
-    for (const tlog::Hash& h : proof) text += tlog::Base64Encode(tlog::HashBytes(h)) + "\n";
+    for (const tlog::Hash& h : proof) text += Base64Encode(tlog::HashBytes(h)) + "\n";
     VOUCH_TRY(WriteWhole(out / "consistency" / fmt::format("{}-{}", mn.first, mn.second), text));
   }
   s.out() << fmt::format(
       "{{\"size\": {}, \"root\": \"{}\", \"tiles\": {}, \"entry_bundles\": {}, "
       "\"inclusion_proofs\": {}, \"consistency_proofs\": {}}}\n",
-      tree.size(), tlog::Base64Encode(tlog::HashBytes(tree.Root())), tiles, bundles,
-      a.inclusion.size(), a.consistency.size());
+      tree.size(), Base64Encode(tlog::HashBytes(tree.Root())), tiles, bundles, a.inclusion.size(),
+      a.consistency.size());
   return OkStatus();
 }
 
@@ -313,7 +314,7 @@ int Verify(const VerifyArgs& a, Session& s) {
       std::vector<tlog::Hash> proof;
       bool malformed = false;
       for (const std::string& line : Lines(*text)) {
-        std::optional<std::string> raw = tlog::Base64Decode(line);
+        std::optional<std::string> raw = Base64Decode(line);
         malformed = malformed || !raw || raw->size() != tlog::kHashBytes;
         if (!malformed) proof.push_back(*tlog::HashFromBytes(*raw));
       }

@@ -10,19 +10,6 @@
 namespace vouch {
 namespace {
 
-// C0 controls, DEL, and (in UTF-8 text) the C1 controls U+0080..U+009F, encoded C2 80..C2 9F.
-bool HasControl(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto u = static_cast<unsigned char>(s[i]);
-    if (u < 0x20 || u == 0x7f) return true;
-    if (u == 0xc2 && i + 1 < s.size()) {
-      auto next = static_cast<unsigned char>(s[i + 1]);
-      if (next >= 0x80 && next <= 0x9f) return true;
-    }
-  }
-  return false;
-}
-
 // Characters (code points) in UTF-8 text: the bytes that do not continue a sequence.
 size_t CountCharacters(std::string_view utf8) {
   return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
@@ -93,7 +80,7 @@ Status ValidateRoleName(std::string_view role) {
 
 Status ValidateDisplayName(std::string_view display_name) {
   if (display_name.size() > 256) return InvalidArgument("display_name is longer than 256 bytes");
-  if (!IsValidUtf8(display_name) || HasControl(display_name)) {
+  if (!IsValidUtf8(display_name) || HasControlCharacter(display_name)) {
     return InvalidArgument("display_name must be UTF-8 text without control characters");
   }
   return OkStatus();
@@ -103,8 +90,9 @@ Status ValidateEmail(std::string_view email) {
   if (email.empty()) return OkStatus();
   if (email.size() > 256) return InvalidArgument("email is longer than 256 bytes");
   size_t at = email.find('@');
-  if (!IsValidUtf8(email) || HasControl(email) || at == 0 || at == std::string_view::npos ||
-      at + 1 == email.size() || email.find('@', at + 1) != std::string_view::npos ||
+  if (!IsValidUtf8(email) || HasControlCharacter(email) || at == 0 ||
+      at == std::string_view::npos || at + 1 == email.size() ||
+      email.find('@', at + 1) != std::string_view::npos ||
       email.find(' ') != std::string_view::npos) {
     return InvalidArgument("email must look like name@domain");
   }
@@ -127,7 +115,7 @@ Status ValidateTokenName(std::string_view name) {
   if (name.empty() || name.size() > 128) {
     return InvalidArgument("token name must be 1 to 128 bytes");
   }
-  if (!IsValidUtf8(name) || HasControl(name)) {
+  if (!IsValidUtf8(name) || HasControlCharacter(name)) {
     return InvalidArgument("token name must be UTF-8 text without control characters");
   }
   return OkStatus();

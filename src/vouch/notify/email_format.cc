@@ -7,6 +7,7 @@
 
 #include "vouch/audit/actions.h"
 #include "vouch/util/crypto.h"
+#include "vouch/util/text.h"
 
 namespace vouch::notify {
 namespace {
@@ -36,63 +37,6 @@ std::string PathSegment(std::string_view s) {
     } else {
       out += fmt::format("%{:02X}", c);
     }
-  }
-  return out;
-}
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    uint32_t n = static_cast<unsigned char>(bytes[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    uint32_t n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
   }
   return out;
 }
@@ -289,17 +233,17 @@ Result<EmailContent> ComposeEmail(const Envelope& envelope) {
   t += ".\n";
 
   std::string& h = out.html;
-  h += "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(out.subject) +
+  h += "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + EscapeHtml(out.subject) +
        "</title></head>\n<body>\n";
-  h += "<p>" + HtmlEscape(headline) + "</p>\n<table>\n";
+  h += "<p>" + EscapeHtml(headline) + "</p>\n<table>\n";
   auto row = [&](std::string_view label, std::string_view value) {
     h += fmt::format("<tr><th align=\"left\">{}</th><td>{}</td></tr>\n", label, value);
   };
-  row("What", HtmlEscape(action));
-  if (!who.empty()) row("Who", HtmlEscape(who));
-  if (!when.empty()) row("When", HtmlEscape(OneLine(when)));
+  row("What", EscapeHtml(action));
+  if (!who.empty()) row("Who", EscapeHtml(who));
+  if (!when.empty()) row("When", EscapeHtml(OneLine(when)));
   if (!why.empty()) {
-    std::string escaped = HtmlEscape(why);
+    std::string escaped = EscapeHtml(why);
     std::string with_breaks;
     for (char c : escaped) with_breaks += c == '\n' ? std::string("<br>\n") : std::string(1, c);
     row("Why", with_breaks);
@@ -307,15 +251,15 @@ Result<EmailContent> ComposeEmail(const Envelope& envelope) {
   h += "</table>\n";
   if (!waiting.empty()) {
     h += "<p>Waiting for:</p>\n<ul>\n";
-    for (const std::string& w : waiting) h += "<li>" + HtmlEscape(w) + "</li>\n";
+    for (const std::string& w : waiting) h += "<li>" + EscapeHtml(w) + "</li>\n";
     h += "</ul>\n";
   }
   if (!link.empty()) {
-    h += fmt::format("<p><a href=\"{}\">{}</a></p>\n", HtmlEscape(link), HtmlEscape(link));
+    h += fmt::format("<p><a href=\"{}\">{}</a></p>\n", EscapeHtml(link), EscapeHtml(link));
   }
   h += fmt::format("<p><small>Event {} of {}&#39;s audit log", envelope.event_seq, kProduct);
   if (!envelope.webhook_name.empty()) {
-    h += ", sent to you by subscription " + HtmlEscape(OneLine(envelope.webhook_name));
+    h += ", sent to you by subscription " + EscapeHtml(OneLine(envelope.webhook_name));
   }
   h += ".</small></p>\n</body></html>\n";
   return out;
@@ -340,7 +284,7 @@ std::string EncodeHeaderText(std::string_view text) {
     }
     if (end == i) end = std::min(line.size(), i + 45);
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + Base64(std::string_view(line).substr(i, end - i)) + "?=";
+    out += "=?UTF-8?B?" + Base64Encode(std::string_view(line).substr(i, end - i)) + "?=";
     i = end;
   }
   return out;

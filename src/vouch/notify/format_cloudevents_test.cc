@@ -3,6 +3,7 @@
 #include "vouch/notify/format_test_events.h"
 #include "vouch/notify/formats.h"
 #include "vouch/notify/webhook_signature.h"
+#include "vouch/util/crypto.h"
 
 namespace vouch::notify {
 namespace {

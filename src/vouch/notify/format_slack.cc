@@ -17,26 +17,7 @@ constexpr size_t kMaxCommentBytes = 1000;
 
 // Slack's mrkdwn and `text` give &, < and > meaning (entities, links, mentions): user text is
 // escaped so that a model called "<!channel>" notifies no one.
-std::string SlackEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string SlackEscape(std::string_view text) { return EscapeHtml(text, /*quotes=*/false); }
 
 std::string ButtonText(const json::object& links) {
   if (links.contains("request")) return "Open the request";

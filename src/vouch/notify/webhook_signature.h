@@ -12,12 +12,6 @@
 
 namespace vouch::notify {
 
-// Standard base64 (RFC 4648 section 4, the + and / alphabet) with padding.
-std::string Base64Encode(std::string_view bytes);
-// Standard base64, padding optional (as the Standard Webhooks libraries read a secret). nullopt
-// for any character outside the alphabet, misplaced padding, or a length no encoding has.
-std::optional<std::string> Base64Decode(std::string_view text);
-
 // The HMAC key of a Standard Webhooks signature: a secret written `whsec_<base64>` signs with the
 // decoded bytes (as the spec and its libraries read it); any other secret, including a `whsec_`
 // one whose rest is not base64, signs with its own UTF-8 bytes (the bytes MLflow's scheme uses).

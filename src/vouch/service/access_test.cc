@@ -92,17 +92,6 @@ class AccessTest : public ::testing::Test {
   RequestContext admin_;
 };
 
-// Standard base64 with padding, as HTTP Basic sends it.
-std::string Base64(std::string_view text) {
-  std::string out = Base64UrlEncode(text);
-  for (char& c : out) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (out.size() % 4 != 0) out.push_back('=');
-  return out;
-}
-
 template <typename T>
 StatusCode CodeOf(const Result<T>& r) {
   return r.status().code();
@@ -654,15 +643,15 @@ TEST_F(AccessTest, AVerifiedPasswordIsCachedUntilTheTtlOrAChange) {
 TEST_F(AccessTest, TheAuthorizationHeaderNamesWhoWasAttemptedNeverTheSecret) {
   User("bob");
   std::string attempted;
-  auto basic = auth_.AuthenticateHeader("Basic " + Base64("bob:pw-bob-long"), "a", attempted);
+  auto basic = auth_.AuthenticateHeader("Basic " + Base64Encode("bob:pw-bob-long"), "a", attempted);
   ASSERT_TRUE(basic.ok()) << basic.status().ToString();
   EXPECT_EQ(attempted, "bob");
-  auto wrong = auth_.AuthenticateHeader("basic " + Base64("bob:nope-nope"), "a", attempted);
+  auto wrong = auth_.AuthenticateHeader("basic " + Base64Encode("bob:nope-nope"), "a", attempted);
   EXPECT_EQ(CodeOf(wrong), StatusCode::kUnauthenticated);
   EXPECT_EQ(attempted, "bob");
   EXPECT_EQ(CodeOf(auth_.AuthenticateHeader("Basic !!!", "a", attempted)),
             StatusCode::kUnauthenticated);
-  EXPECT_EQ(CodeOf(auth_.AuthenticateHeader("Basic " + Base64("no-colon"), "a", attempted)),
+  EXPECT_EQ(CodeOf(auth_.AuthenticateHeader("Basic " + Base64Encode("no-colon"), "a", attempted)),
             StatusCode::kUnauthenticated);
   auto token = identity_.CreateToken(admin_, {.owner = "bob", .name = "gone"});
   ASSERT_TRUE(identity_.RevokeToken(admin_, token->record.id).ok());
@@ -685,7 +674,8 @@ TEST_F(AccessTest, AnUnknownUsernameIsRecordedAsAKeyedHashNeverAsTyped) {
   for (const std::string& typed : {token->token, std::string("pw-bob-long")}) {
     SCOPED_TRACE(typed);
     for (const std::string& password : {std::string(""), std::string("pw-bob-long")}) {
-      auto r = auth_.AuthenticateHeader("Basic " + Base64(typed + ":" + password), "a", attempted);
+      auto r =
+          auth_.AuthenticateHeader("Basic " + Base64Encode(typed + ":" + password), "a", attempted);
       EXPECT_EQ(CodeOf(r), StatusCode::kUnauthenticated);
       EXPECT_EQ(attempted.find(typed), std::string::npos) << attempted;
       EXPECT_EQ(attempted.rfind("(unknown user ", 0), 0u) << attempted;
@@ -695,16 +685,16 @@ TEST_F(AccessTest, AnUnknownUsernameIsRecordedAsAKeyedHashNeverAsTyped) {
   // The same name hashes alike (so repeated tries can be told apart), another name differently,
   // and another key differently.
   std::string first, again, other;
-  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bob:x"), "a", first);
-  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bob:y"), "a", again);
-  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bobb:x"), "a", other);
+  (void)auth_.AuthenticateHeader("Basic " + Base64Encode("typo-bob:x"), "a", first);
+  (void)auth_.AuthenticateHeader("Basic " + Base64Encode("typo-bob:y"), "a", again);
+  (void)auth_.AuthenticateHeader("Basic " + Base64Encode("typo-bobb:x"), "a", other);
   EXPECT_EQ(first, again);
   EXPECT_NE(first, other);
   auth_.SetAttemptKey("another key");
-  (void)auth_.AuthenticateHeader("Basic " + Base64("typo-bob:x"), "a", again);
+  (void)auth_.AuthenticateHeader("Basic " + Base64Encode("typo-bob:x"), "a", again);
   EXPECT_NE(first, again);
   // A known name is recorded as it is, whatever the password.
-  (void)auth_.AuthenticateHeader("Basic " + Base64("bob:" + token->token), "a", attempted);
+  (void)auth_.AuthenticateHeader("Basic " + Base64Encode("bob:" + token->token), "a", attempted);
   EXPECT_EQ(attempted, "bob");
 
   // And so in the denial events themselves.
@@ -712,7 +702,7 @@ TEST_F(AccessTest, AnUnknownUsernameIsRecordedAsAKeyedHashNeverAsTyped) {
   RequestContext denied;
   denied.clock = &clock_;
   denied.address = "192.0.2.1";
-  (void)auth_.AuthenticateHeader("Basic " + Base64(token->token + ":"), "192.0.2.1",
+  (void)auth_.AuthenticateHeader("Basic " + Base64Encode(token->token + ":"), "192.0.2.1",
                                  denied.attempted_identity);
   auth_.RecordDenial(denied, "invalid username or password");
   auth_.FlushDenials(true);

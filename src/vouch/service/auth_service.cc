@@ -36,22 +36,6 @@ bool SchemeIs(std::string_view header, std::string_view scheme) {
          });
 }
 
-// Standard base64 (RFC 4648 §4, as HTTP Basic uses it), padding optional.
-std::optional<std::string> DecodeBase64(std::string_view text) {
-  std::string url(text);
-  while (!url.empty() && url.back() == '=') url.pop_back();
-  for (char& c : url) {
-    if (c == '+') {
-      c = '-';
-    } else if (c == '/') {
-      c = '_';
-    } else if (c == '-' || c == '_') {
-      return std::nullopt;
-    }
-  }
-  return Base64UrlDecode(url);
-}
-
 }  // namespace
 
 class AuthService::HashSlot {
@@ -389,7 +373,7 @@ Result<Authenticated> AuthService::AuthenticateHeader(std::string_view header,
     return who;
   }
   if (SchemeIs(header, "Basic")) {
-    std::optional<std::string> decoded = DecodeBase64(header.substr(6));
+    std::optional<std::string> decoded = Base64DecodeLoose(header.substr(6));
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (!decoded || colon == std::string::npos) {
       return Unauthenticated("malformed Basic credentials: send base64(username:password)");

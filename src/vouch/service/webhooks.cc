@@ -31,22 +31,9 @@ constexpr size_t kMaxDescriptionChars = 5000;
 constexpr size_t kMaxEmailRecipients = 100;
 constexpr int kModelPage = 500;
 
-// C0 controls, DEL, and (in UTF-8 text) the C1 controls U+0080..U+009F, encoded C2 80..C2 9F.
-bool HasControl(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto u = static_cast<unsigned char>(s[i]);
-    if (u < 0x20 || u == 0x7f) return true;
-    if (u == 0xc2 && i + 1 < s.size()) {
-      auto next = static_cast<unsigned char>(s[i + 1]);
-      if (next >= 0x80 && next <= 0x9f) return true;
-    }
-  }
-  return false;
-}
-
 Status CheckName(std::string_view name) {
   if (name.empty()) return InvalidArgument("name: a webhook needs a name");
-  if (!IsValidUtf8(name) || HasControl(name)) {
+  if (!IsValidUtf8(name) || HasControlCharacter(name)) {
     return InvalidArgument("name: must be UTF-8 text without control characters");
   }
   if (Utf8Length(name) > kMaxWebhookNameChars) {

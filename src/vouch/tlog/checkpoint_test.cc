@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "vouch/tlog/proof_file.h"
+#include "vouch/util/crypto.h"
 
 namespace vouch::tlog {
 namespace {

@@ -28,11 +28,6 @@ inline constexpr std::string_view kNoteSignaturePrefix = "\xe2\x80\x94 ";
 // as Seal does for a key).
 std::string Ed25519PublicKey(std::string_view seed);
 
-// Standard base64 (RFC 4648 §4, with padding), as every C2SP text format uses it.
-std::string Base64Encode(std::string_view bytes);
-// nullopt unless `text` is canonical padded standard base64.
-std::optional<std::string> Base64Decode(std::string_view text);
-
 // Non-empty, valid UTF-8, no Unicode space and no '+'.
 bool IsValidKeyName(std::string_view name);
 // The first 4 bytes, big-endian, of SHA-256(name || 0x0A || 0x01 || public key).

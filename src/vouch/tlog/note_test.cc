@@ -1,4 +1,5 @@
 #include "vouch/tlog/note.h"
+#include "vouch/util/crypto.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
 #include "vouch/tlog/proof_file.h"
+#include "vouch/util/crypto.h"
 
 #include <fmt/format.h>
 

@@ -20,6 +20,14 @@ std::string HexEncode(std::string_view bytes);
 std::string Base64UrlEncode(std::string_view bytes);
 // nullopt when `text` is not base64url.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
+// Standard base64 (RFC 4648 section 4, the + and / alphabet) with padding.
+std::string Base64Encode(std::string_view bytes);
+// Standard base64 read strictly: nullopt for a character outside the alphabet (white space
+// included), missing or misplaced padding, or a length no encoding has.
+std::optional<std::string> Base64Decode(std::string_view text);
+// The same with the padding optional (HTTP Basic credentials; Standard Webhooks secrets, as their
+// libraries read them).
+std::optional<std::string> Base64DecodeLoose(std::string_view text);
 // Constant-time equality of two byte strings (length is not secret).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // HMAC-SHA256(key, data), raw bytes.

@@ -126,5 +126,20 @@ TEST(Seal, UsesAFreshNonceEachTime) {
   EXPECT_NE(a.ciphertext, b.ciphertext);
 }
 
+TEST(Base64Test, EncodesWithPaddingAndDecodesStrictlyOrLoosely) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("\xfb\xff"), "+/8=");
+  EXPECT_EQ(Base64Decode("Zm9vYmFy"), "foobar");
+  EXPECT_EQ(Base64Decode("Zm8="), "fo");
+  EXPECT_EQ(Base64Decode("Zm8"), std::nullopt) << "padding required";
+  EXPECT_EQ(Base64Decode("-_8="), std::nullopt) << "not the URL alphabet";
+  EXPECT_EQ(Base64Decode("Zm 8="), std::nullopt);
+  EXPECT_EQ(Base64DecodeLoose("Zm8"), "fo");
+  EXPECT_EQ(Base64DecodeLoose("Zm8="), "fo");
+  EXPECT_EQ(Base64DecodeLoose("Zm=8"), std::nullopt);
+  EXPECT_EQ(Base64DecodeLoose("Z"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace vouch

@@ -68,4 +68,43 @@ std::string SanitizeUtf8(std::string_view s, size_t max_bytes) {
   return out;
 }
 
+bool HasControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x20 || u == 0x7f) return true;
+    if (u == 0xc2 && i + 1 < s.size()) {
+      auto next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
+}
+
+std::string EscapeHtml(std::string_view s, bool quotes) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += quotes ? "&quot;" : "\"";
+        break;
+      case '\'':
+        out += quotes ? "&#39;" : "'";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace vouch
