@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "vouch/audit/tree.h"
 #include "vouch/domain/audit_event.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
@@ -62,6 +63,9 @@ std::string LogDigest::Hex() const { return HexEncode(chain_); }
 
 Result<LogInspection> InspectLog(store::Tx& tx) {
   LogDigest digest;
+  // Recomputes the tree from the stored bytes, and compares the stored tree with it as it goes
+  // (until the first problem: a log that does not verify has no tree worth comparing).
+  StoredTreeCheck tree(tx);
   LogInspection out;
   store::AuditFilter page{.after_seq = 0, .limit = kPageSize};
   while (true) {
@@ -69,12 +73,14 @@ Result<LogInspection> InspectLog(store::Tx& tx) {
     for (const store::StoredAuditEvent& e : events) {
       ++out.count;
       if (out.problem.ok()) out.problem = CheckEvent(e, out.count);
+      if (Status added = tree.Add(e.body); out.problem.ok()) out.problem = added;
       digest.Add(e.body);
     }
     if (static_cast<int>(events.size()) < page.limit) break;
     page.after_seq = events.back().seq;
   }
-  out.head_digest = digest.Hex();
+  out.head_digest = RootHex(tree.Root());
+  out.chain_digest = digest.Hex();
   VOUCH_ASSIGN_OR_RETURN(int64_t head, tx.AuditHeadSeq());
   if (!out.problem.ok()) return out;
   if (head > out.count) {
@@ -84,6 +90,8 @@ Result<LogInspection> InspectLog(store::Tx& tx) {
   } else if (head < out.count) {
     out.problem = Status(StatusCode::kDataLoss,
                          fmt::format("audit event {}: beyond the log's head ({})", head + 1, head));
+  } else {
+    out.problem = tree.Finish();
   }
   return out;
 }
@@ -91,7 +99,8 @@ Result<LogInspection> InspectLog(store::Tx& tx) {
 Result<LogVerification> VerifyLog(store::Tx& tx) {
   VOUCH_ASSIGN_OR_RETURN(LogInspection inspected, InspectLog(tx));
   VOUCH_TRY(inspected.problem);
-  return LogVerification{inspected.count, std::move(inspected.head_digest)};
+  return LogVerification{inspected.count, std::move(inspected.head_digest),
+                         std::move(inspected.chain_digest)};
 }
 
 Result<LogVerification> Verify(store::Store& store) {

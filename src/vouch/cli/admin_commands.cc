@@ -73,8 +73,10 @@ Result<CheckedFile> CheckSqliteFile(const std::string& path) {
   return out;
 }
 
-std::string Summary(int64_t count, const std::string& head_digest) {
-  return fmt::format("{} events, log digest {}", count, head_digest);
+// The Merkle root replaced the hash-chain "log digest" of earlier versions (issue 14); `audit
+// verify --chain-digest` still prints the chain, for a digest kept from an older backup.
+std::string Summary(int64_t count, const std::string& root) {
+  return fmt::format("{} events, Merkle root {}", count, root);
 }
 std::string Summary(const audit::LogVerification& log) {
   return Summary(log.count, log.head_digest);
@@ -96,6 +98,7 @@ void WarnUnverified(Session& s, std::string_view what, std::string_view path,
 struct VerifyArgs {
   std::string store;
   std::string data_dir;
+  bool chain_digest = false;  // also print the hash-chain digest of earlier versions
 };
 
 int VerifyAudit(const VerifyArgs& a, Session& s) {
@@ -115,7 +118,9 @@ int VerifyAudit(const VerifyArgs& a, Session& s) {
           auto sqlite, store::SqliteStore::Open({.path = where->sqlite_path, .read_only = true}));
       return std::unique_ptr<store::Store>(std::move(sqlite));
     }
-    return store::OpenStore(*where, {.pg_pool_size = 1, .pg_statement_timeout_ms = 0});
+    // Reported as found: a tree the store lacks is not built here.
+    return store::OpenStore(
+        *where, {.pg_pool_size = 1, .pg_statement_timeout_ms = 0, .build_audit_tree = false});
   }();
   if (!opened.ok()) return s.Fail(opened.status().message(), ExitCodeFor(opened.status()));
   auto log = audit::Verify(**opened);
@@ -136,11 +141,16 @@ int VerifyAudit(const VerifyArgs& a, Session& s) {
     PrintObject(json::object{{"store", where->Describe()},
                              {"verified", true},
                              {"events", log->count},
-                             {"log_digest", log->head_digest}},
+                             {"root", log->head_digest},
+                             {"chain_digest", log->chain_digest}},
                 s.format(), s.out());
     return kExitOk;
   }
   s.out() << "ok: " << Summary(*log) << "\n";
+  if (a.chain_digest) {
+    s.out() << "hash-chain log digest (what vouch printed before the Merkle log): "
+            << log->chain_digest << "\n";
+  }
   return kExitOk;
 }
 
@@ -317,8 +327,8 @@ void PrintReport(const store::CopyReport& r, const store::StoreLocation& from,
     out << fmt::format("  {:<24} {:>12} {:>12}\n", t.table, t.source_rows, t.target_rows);
   }
   for (const std::string& note : r.notes) out << "note: " << note << "\n";
-  out << fmt::format("audit log: {} events, log digest {} (the same on both sides)\n", r.log.events,
-                     r.log.digest);
+  out << fmt::format("audit log: {} events, Merkle root {} (the same on both sides)\n",
+                     r.log.events, r.log.digest);
   out << "The secrets in the database are sealed under the master key: give every server on "
          "PostgreSQL the key this SQLite data directory used (--master-key-file "
          "<data-dir>/master-key).\n";
@@ -354,18 +364,24 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
   auto a = std::make_shared<VerifyArgs>();
   CLI::App* verify = audit.add_subcommand(
       "verify",
-      "Check the whole audit log in a store and print its log digest (needs --data-dir or "
-      "--store: it reads the database directly)");
+      "Check the whole audit log in a store and its Merkle tree, and print the tree's root "
+      "(needs --data-dir or --store: it reads the database directly)");
   verify->footer(
       "audit verify reads the database itself, not a server: give the data directory "
       "(--data-dir, SQLite, opened read-only beside a running server) or the store (--store "
       "sqlite://PATH or a postgresql:// DSN). It checks the log is gapless, canonical (RFC 8785) "
-      "and that each event is its own number. Checking a log through a server URL, with only "
+      "and that each event is its own number, and that the stored Merkle tree is the tree of "
+      "the stored events; it prints the Merkle root (RFC 9162, the root a checkpoint signs, in "
+      "hex). --chain-digest also prints the hash-chain \"log digest\" that earlier versions "
+      "printed, to compare with one kept from an older backup. Checking a log through a server "
+      "URL, with only "
       "the auditor role, comes with the Merkle log (issue 14); until then --server, --token and "
       "the saved login play no part here.");
   auto* store = verify->add_option("--store", a->store, "sqlite://PATH or postgresql://…");
   verify->add_option("--data-dir", a->data_dir, "A server's data directory (SQLite DIR/vouch.db)")
       ->excludes(store);
+  verify->add_flag("--chain-digest", a->chain_digest,
+                   "Also print the hash-chain log digest of earlier versions");
   OnSelect(*verify, chosen, [a](Session& s, const Clock&) { return VerifyAudit(*a, s); });
 }
 

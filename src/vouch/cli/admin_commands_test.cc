@@ -1,5 +1,5 @@
 // The admin commands through RunCli on temporary SQLite stores: they send nothing over HTTP, print
-// the log digest that audit::Verify computes, and use exit codes 0 (done), 1 (refused), 2 (usage).
+// the Merkle root that audit::Verify computes, and use exit codes 0 (done), 1 (refused), 2 (usage).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +14,8 @@
 #include "vouch/cli/fake_transport.h"
 #include "vouch/cli/session.h"
 #include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/tlog/merkle.h"
+#include "vouch/util/crypto.h"
 
 namespace vouch::cli {
 namespace {
@@ -38,7 +40,14 @@ class AdminCommandsTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
     auto log = audit::Verify(db_.store());
     ASSERT_TRUE(log.ok());
-    summary_ = fmt::format("3 events, log digest {}", log->head_digest);
+    // The root of the three stored bodies, computed here from the bytes alone.
+    tlog::RightEdge tree;
+    for (int seq = 1; seq <= 3; ++seq) {
+      tree.Append(tlog::LeafHash(fmt::format(R"({{"seq":{}}})", seq)));
+    }
+    ASSERT_EQ(log->head_digest, HexEncode(tlog::HashBytes(tree.Root())));
+    summary_ = fmt::format("3 events, Merkle root {}", log->head_digest);
+    chain_digest_ = log->chain_digest;
   }
 
   int Run(std::vector<std::string> args) {
@@ -56,6 +65,7 @@ class AdminCommandsTest : public ::testing::Test {
   TempSqliteStore db_;
   TempDir out_dir_;
   std::string summary_;
+  std::string chain_digest_;
   FakeTransport transport_;
   std::ostringstream out_;
   std::ostringstream err_;
@@ -75,7 +85,21 @@ TEST_F(AdminCommandsTest, AuditVerifyPrintsOneObjectInJson) {
   ASSERT_TRUE(o.ok()) << out_.str();
   EXPECT_EQ(o->at("verified").as_bool(), true);
   EXPECT_EQ(o->at("events").as_int64(), 3);
-  EXPECT_EQ("3 events, log digest " + std::string(o->at("log_digest").as_string()), summary_);
+  EXPECT_EQ("3 events, Merkle root " + std::string(o->at("root").as_string()), summary_);
+  EXPECT_EQ(o->at("chain_digest").as_string(), chain_digest_);
+}
+
+TEST_F(AdminCommandsTest, AuditVerifyPrintsTheHashChainDigestOfEarlierVersionsWhenAsked) {
+  EXPECT_EQ(Run({"audit", "verify", "--data-dir", DataDir(), "--chain-digest"}), kExitOk)
+      << err_.str();
+  // h_i = SHA-256(h_{i-1} || SHA-256(body_i)) from 32 zero bytes: what vouch printed before.
+  std::string chain(32, '\0');
+  for (int seq = 1; seq <= 3; ++seq) {
+    chain = Sha256Raw(chain + Sha256Raw(fmt::format(R"({{"seq":{}}})", seq)));
+  }
+  EXPECT_EQ(out_.str(), "ok: " + summary_ +
+                            "\nhash-chain log digest (what vouch printed before the Merkle log): " +
+                            HexEncode(chain) + "\n");
 }
 
 TEST_F(AdminCommandsTest, AuditVerifyNeedsExactlyOneStore) {
@@ -140,7 +164,7 @@ TEST_F(AdminCommandsTest, BackupRefusesALogThatDoesNotVerifyUnlessUnverifiedWhic
   EXPECT_TRUE(Has(err_, "audit event 4: the body is not in canonical (RFC 8785) form"))
       << err_.str();
   // The copy holds the same events, byte for byte: the digest over all of them is the source's.
-  const std::string all = fmt::format("4 events, log digest {}", source->head_digest);
+  const std::string all = fmt::format("4 events, Merkle root {}", source->head_digest);
   EXPECT_TRUE(Has(out_, all)) << out_.str();
   EXPECT_EQ(Run({"audit", "verify", "--store", "sqlite://" + file}), kExitRefused);
   EXPECT_TRUE(Has(err_, "audit event 4: ")) << err_.str();

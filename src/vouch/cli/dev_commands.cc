@@ -90,7 +90,7 @@ Result<service::SeedReport> SeedPostgresByCopy(const store::StoreLocation& where
            .target = {.dsn = where.dsn, .pool_size = 1, .statement_timeout_ms = 0},
            .check_log = audit::VerifiedLogSummary}));
   if (!a.quiet) {
-    s.err() << fmt::format("copied into {}: {} events, log digest {}\n", where.Describe(),
+    s.err() << fmt::format("copied into {}: {} events, Merkle root {}\n", where.Describe(),
                            copied.log.events, copied.log.digest);
   }
   return report;

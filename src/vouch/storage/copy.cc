@@ -20,9 +20,11 @@ namespace vouch::store {
 namespace {
 
 // Not data: the migration record (compared, not copied) and PostgreSQL's audit head (set from the
-// copied events).
+// copied events). SQLite's audit tree head is carried into PostgreSQL's audit head (the tree's
+// size and right edge live there); the tree's stored hashes (audit_hashes) are copied as a table.
 constexpr std::string_view kMigrationsTable = "schema_migrations";
 constexpr std::string_view kAuditHeadTable = "audit_head";
+constexpr std::string_view kSqliteAuditTreeTable = "audit_tree";
 constexpr int kMaxRowsPerInsert = 500;
 constexpr int kMaxParamsPerInsert = 30'000;  // PostgreSQL takes at most 65535
 
@@ -38,6 +40,7 @@ constexpr char kSqliteSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM s
 constexpr char kSqliteHasSequences[] =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'";
 constexpr char kSqliteSequence[] = "SELECT seq FROM sqlite_sequence WHERE name = ?1";
+constexpr char kSqliteAuditTree[] = "SELECT size, edge FROM audit_tree WHERE id = 1";
 
 // The PostgreSQL target, in the connection's schema.
 constexpr char kPgBegin[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
@@ -61,6 +64,8 @@ constexpr char kPgLockAuditHead[] = "SELECT next_seq FROM audit_head WHERE id = 
 constexpr char kPgSetAuditHead[] =
     "UPDATE audit_head SET next_seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events) "
     "WHERE id = 1";
+constexpr char kPgSetAuditTree[] =
+    "UPDATE audit_head SET tree_size = $1::bigint, tree_edge = $2::bytea WHERE id = 1";
 
 struct Column {
   std::string name;
@@ -316,6 +321,12 @@ class Copier {
   Status MakePlans() {
     for (const auto& [name, table] : source_) {
       if (name == kMigrationsTable) continue;
+      if (name == kSqliteAuditTreeTable && target_.contains(std::string(kAuditHeadTable))) {
+        report_.notes.push_back(
+            fmt::format("table {} is carried into the target's {} (the tree's size and edge)", name,
+                        kAuditHeadTable));
+        continue;
+      }
       VOUCH_ASSIGN_OR_RETURN(int64_t rows, SqliteCount(*src_, name));
       auto target = target_.find(name);
       if (target == target_.end()) {
@@ -500,9 +511,22 @@ class Copier {
                       .status());
       }
     }
-    if (target_.contains(std::string(kAuditHeadTable)))
+    if (target_.contains(std::string(kAuditHeadTable))) {
       VOUCH_TRY(pg_->Query(kPgSetAuditHead).status());
+      if (source_.contains(std::string(kSqliteAuditTreeTable))) VOUCH_TRY(CarryAuditTree());
+    }
     return OkStatus();
+  }
+
+  // The tree's size and right edge, from SQLite's audit_tree row into PostgreSQL's audit_head row.
+  // The copied log check (CompareSides) then compares the stored tree with the copied events.
+  Status CarryAuditTree() {
+    VOUCH_ASSIGN_OR_RETURN(Stmt s, src_->Prepare(kSqliteAuditTree));
+    VOUCH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Status(StatusCode::kDataLoss, "the source's audit_tree row is missing");
+    const int64_t size = s.Int(0);
+    const std::string edge = s.Blob(1);
+    return pg_->Query(kPgSetAuditTree, PgParams().Add(size).Add("\\x" + HexEncode(edge))).status();
   }
 
   Status AnalyzeCopiedTables() {
@@ -531,8 +555,8 @@ class Copier {
     if (!target_log.ok()) return target_log.status().WithContext("the copied audit log");
     if (!(*target_log == report_.log)) {
       return Status(StatusCode::kDataLoss,
-                    fmt::format("the copied audit log differs: {} events, digest {} in the source; "
-                                "{} events, digest {} in the target",
+                    fmt::format("the copied audit log differs: {} events, Merkle root {} in the "
+                                "source; {} events, Merkle root {} in the target",
                                 report_.log.events, report_.log.digest, target_log->events,
                                 target_log->digest));
     }

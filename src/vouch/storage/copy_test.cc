@@ -182,6 +182,21 @@ TEST_F(CopyTest, CopiesEveryTableRowForRowAndTheLogsAgree) {
     noted_head = noted_head || note.find("audit_head") != std::string::npos;
   }
   EXPECT_TRUE(noted_head);
+  // The Merkle tree travels: its stored hashes as a table, its size and right edge from SQLite's
+  // audit_tree row into PostgreSQL's audit_head row (read before any store opens the target and
+  // could build a tree of its own).
+  EXPECT_EQ(copied["audit_hashes"], 6);
+  EXPECT_FALSE(copied.contains("audit_tree"));
+  std::string source_edge;
+  ASSERT_TRUE(db_.store()
+                  .Read([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(auto roots, tx.AuditTreeEdge());
+                    for (const tlog::Hash& h : roots) source_edge += HexEncode(tlog::HashBytes(h));
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(One("SELECT tree_size FROM audit_head"), "6");
+  EXPECT_EQ(One("SELECT encode(tree_edge, 'hex') FROM audit_head"), source_edge);
 
   auto pg = PostgresStore::Open(Target());
   ASSERT_TRUE(pg.ok()) << pg.status().ToString();
@@ -241,6 +256,7 @@ TEST_F(CopyTest, CopiesEveryTableRowForRowAndTheLogsAgree) {
   });
   ASSERT_TRUE(write.ok()) << write.ToString();
   EXPECT_EQ(seq, 7);
+  EXPECT_EQ(One("SELECT tree_size FROM audit_head"), "7");
   EXPECT_EQ(fresh.id, 4);
   EXPECT_EQ(bob.id, 2);
 }

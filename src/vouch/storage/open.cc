@@ -78,7 +78,8 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, const OpenO
       auto s, PostgresStore::Open({.dsn = where.dsn,
                                    .pool_size = options.pg_pool_size,
                                    .statement_timeout_ms = options.pg_statement_timeout_ms,
-                                   .audit_tree_off = options.audit_tree_off}));
+                                   .audit_tree_off = options.audit_tree_off,
+                                   .build_audit_tree = options.build_audit_tree}));
   return std::unique_ptr<Store>(std::move(s));
 }
 

@@ -39,6 +39,9 @@ struct OpenOptions {
   // Benchmarks only (`vouch serve --bench-audit-tree-off`): appends write no Merkle tree and the
   // store is marked so that every later open refuses it (store/audit_tree.h).
   bool audit_tree_off = false;
+  // PostgreSQL: build the audit tree of an older log at open (off for `vouch audit verify`, which
+  // reports a store as it finds it). A writable SQLite store always builds it.
+  bool build_audit_tree = true;
 };
 
 // Opens the store for a server: applies pending migrations (SQLite always; PostgreSQL when the

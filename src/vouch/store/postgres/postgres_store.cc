@@ -169,7 +169,9 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
   VOUCH_TRY(s);
   // Before anything is served: the tree of a log written before migration 0015 is built here
   // (servers starting together take turns on audit_head's row lock, batch by batch).
-  VOUCH_TRY(PrepareAuditTree(*store, options.audit_tree_off, where));
+  if (options.build_audit_tree || options.audit_tree_off) {
+    VOUCH_TRY(PrepareAuditTree(*store, options.audit_tree_off, where));
+  }
   return store;
 }
 

@@ -41,6 +41,9 @@ struct PostgresOptions {
   // Benchmarks only: appends write no Merkle tree, and the database is marked so that every later
   // open refuses it (store/audit_tree.h). Never for a registry anyone keeps.
   bool audit_tree_off = false;
+  // Whether Open builds the audit tree of a log written before it (store/audit_tree.h). Off only
+  // for `vouch audit verify`, which must report the store as it finds it, not repair it.
+  bool build_audit_tree = true;
 };
 
 class PostgresStore final : public Store {
