@@ -75,6 +75,9 @@ struct ServeConfig {
   bool init = false;                // SQLite: make a new registry beside a key, token or head
   bool skip_check = false;          // SQLite: no PRAGMA quick_check at start
   bool accept_shorter_log = false;  // SQLite: serve a log shorter than the acknowledged head
+  // Benchmarks only (bench/audit_tree.sh): no Merkle tree updates; the store is marked so that no
+  // later start accepts it and `vouch audit verify` fails on it. Hidden from --help.
+  bool bench_audit_tree_off = false;
 };
 
 Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
@@ -392,7 +395,8 @@ int Run(const ServeConfig& c) {
       store::OpenStore(*where, {.pg_pool_size = c.pg_pool_size,
                                 .pg_statement_timeout_ms = static_cast<int>(*pg_timeout),
                                 .sqlite_quick_check = !c.skip_check,
-                                .accept_shorter_log = c.accept_shorter_log});
+                                .accept_shorter_log = c.accept_shorter_log,
+                                .audit_tree_off = c.bench_audit_tree_off});
   if (!opened_store.ok()) return Fail(opened_store.status());
   auto opened =
       app::App::Create(std::move(opened_store).value(),
@@ -653,6 +657,10 @@ int ServeMain(int argc, char** argv) {
   app.add_flag("--accept-shorter-log", c.accept_shorter_log,
                "SQLite: serve a database whose audit log is shorter than the acknowledged head "
                "(committed writes were lost), and reset the head to it");
+  // Hidden (no group): for bench/audit_tree.sh only; docs/benchmarks.md says what it does.
+  app.add_flag("--bench-audit-tree-off", c.bench_audit_tree_off,
+               "Benchmarks only: no audit tree updates; the store can never be served again")
+      ->group("");
   app.add_option("--log-format", c.log_format, "text or json")
       ->envname("VOUCH_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
