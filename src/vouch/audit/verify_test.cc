@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/tlog/merkle.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 
@@ -128,18 +129,25 @@ TEST(Verify, AGoodLogVerifiesWithItsCountAndDigest) {
   auto verified = Verify(db.store());
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   EXPECT_EQ(verified->count, 2'345);
+  // The Merkle root (issue 14), and the hash chain of earlier versions beside it.
   LogDigest want;
-  for (const std::string& body : Bodies(db.store())) want.Add(body);
-  EXPECT_EQ(verified->head_digest, want.Hex());
+  tlog::RightEdge tree;
+  for (const std::string& body : Bodies(db.store())) {
+    want.Add(body);
+    tree.Append(tlog::LeafHash(body));
+  }
+  EXPECT_EQ(verified->head_digest, HexEncode(tlog::HashBytes(tree.Root())));
+  EXPECT_EQ(verified->chain_digest, want.Hex());
 }
 
-TEST(Verify, AnEmptyLogVerifiesAsNoEventsWithTheZeroDigest) {
+TEST(Verify, AnEmptyLogVerifiesAsNoEventsWithTheEmptyTreeRoot) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
   auto verified = Verify(db.store());
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   EXPECT_EQ(verified->count, 0);
-  EXPECT_EQ(verified->head_digest, std::string(64, '0'));
+  EXPECT_EQ(verified->head_digest, HexEncode(tlog::HashBytes(tlog::EmptyTreeHash())));
+  EXPECT_EQ(verified->chain_digest, std::string(64, '0'));
 }
 
 TEST(Verify, AGapIsDataLossNamingTheMissingEvent) {
@@ -168,18 +176,23 @@ TEST(Verify, ADamagedBodyIsDataLoss) {
   ExpectDataLossAt(db.store(), 2, "not JSON");
 }
 
-TEST(Verify, ABodyRewrittenConsistentlyChangesTheDigest) {
+TEST(Verify, ABodyRewrittenConsistentlyIsCaughtByTheStoredTreeAndChangesTheRoot) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
   AppendEvents(db.store(), 3);
   auto before = Verify(db.store());
   ASSERT_TRUE(before.ok());
-  // Still canonical, still seq 2: only the digest shows it (the Merkle checkpoints will sign it).
+  // Still canonical, still seq 2: the stored tree (issue 14) no longer matches its bytes.
   Tamper(db, "UPDATE audit_events SET body = replace(body, 'alice', 'mallory') WHERE seq = 2");
   auto after = Verify(db.store());
-  ASSERT_TRUE(after.ok()) << after.status().ToString();
-  EXPECT_EQ(after->count, before->count);
-  EXPECT_NE(after->head_digest, before->head_digest);
+  EXPECT_EQ(after.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(after.status().message(),
+            "the stored audit tree hash at level 0, index 1 (events 2..2) differs from the hash "
+            "of the stored events");
+  auto inspected = Inspect(db.store());
+  ASSERT_TRUE(inspected.ok()) << inspected.status().ToString();
+  EXPECT_EQ(inspected->count, before->count);
+  EXPECT_NE(inspected->head_digest, before->head_digest);
 }
 
 TEST(Verify, ABodyNotInCanonicalFormIsDataLoss) {
@@ -244,8 +257,13 @@ TEST(Verify, AStoreHoldingTheOldWritersLargeDoublesVerifiesUnchanged) {
   const std::vector<std::string> stored = Bodies(db.store());
   ASSERT_EQ(stored.size(), OldWritersBodies().size());
   LogDigest want;
-  for (const std::string& body : stored) want.Add(body);
-  EXPECT_EQ(verified->head_digest, want.Hex());
+  tlog::RightEdge tree;
+  for (const std::string& body : stored) {
+    want.Add(body);
+    tree.Append(tlog::LeafHash(body));
+  }
+  EXPECT_EQ(verified->head_digest, HexEncode(tlog::HashBytes(tree.Root())));
+  EXPECT_EQ(verified->chain_digest, want.Hex());
   EXPECT_NE(stored[1].find("1152921504606847000"), std::string::npos) << stored[1];
 }
 
@@ -309,8 +327,13 @@ TEST(Inspect, ALogThatDoesNotVerifyIsStillCountedAndDigestedToTheEnd) {
   EXPECT_EQ(inspected->problem.message(), Verify(db.store()).status().message());
   EXPECT_EQ(inspected->count, 1'500);
   LogDigest want;
-  for (const std::string& body : Bodies(db.store())) want.Add(body);
-  EXPECT_EQ(inspected->head_digest, want.Hex());
+  tlog::RightEdge tree;
+  for (const std::string& body : Bodies(db.store())) {
+    want.Add(body);
+    tree.Append(tlog::LeafHash(body));
+  }
+  EXPECT_EQ(inspected->head_digest, HexEncode(tlog::HashBytes(tree.Root())));
+  EXPECT_EQ(inspected->chain_digest, want.Hex());
 }
 
 }  // namespace
