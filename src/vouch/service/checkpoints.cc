@@ -7,16 +7,9 @@
 #include <utility>
 
 #include "vouch/audit/actions.h"
+#include "vouch/audit/tree.h"
 #include "vouch/service/events.h"
 #include "vouch/util/crypto.h"
-
-// The audit log's Merkle tree is the CORE part of issue 14 (audit/tree.h, stored hashes, O(log n)
-// reads). Until a build has it, the tree is recomputed here from the stored events: the same
-// leaves (the stored bytes, index seq - 1) and the same root, in O(n).
-#if __has_include("vouch/audit/tree.h")
-#include "vouch/audit/tree.h"
-#define VOUCH_HAS_AUDIT_TREE 1
-#endif
 
 namespace vouch::service {
 namespace {
@@ -25,43 +18,7 @@ constexpr std::string_view kOriginSuffix = "/api/v1/audit/log";
 // The name audit events give the signing key (`target.name`).
 constexpr std::string_view kSigningKeyName = "audit-signing-key";
 
-#ifdef VOUCH_HAS_AUDIT_TREE
 using LogTree = audit::TreeReader;
-#else
-class LogTree {
- public:
-  explicit LogTree(store::Tx& tx) : tx_(tx) {}
-  Result<uint64_t> Size() {
-    VOUCH_ASSIGN_OR_RETURN(int64_t head, tx_.AuditHeadSeq());
-    return static_cast<uint64_t>(head < 0 ? 0 : head);
-  }
-  Result<tlog::Hash> Root(uint64_t size) {
-    tlog::RightEdge edge;
-    store::AuditFilter filter;
-    filter.limit = 1000;
-    while (edge.size() < size) {
-      VOUCH_ASSIGN_OR_RETURN(std::vector<store::StoredAuditEvent> events,
-                             tx_.ListAuditEvents(filter));
-      if (events.empty()) break;
-      for (const auto& e : events) {
-        if (edge.size() >= size) break;
-        if (e.seq != static_cast<int64_t>(edge.size()) + 1) {
-          return FailedPrecondition(fmt::format("the audit log has no event {}", edge.size() + 1));
-        }
-        edge.Append(tlog::LeafHash(e.body));
-      }
-      filter.after_seq = events.back().seq;
-    }
-    if (edge.size() < size) {
-      return FailedPrecondition(fmt::format("the audit log has fewer than {} events", size));
-    }
-    return edge.Root();
-  }
-
- private:
-  store::Tx& tx_;
-};
-#endif
 
 std::string KeyIdHex(uint32_t id) { return fmt::format("{:08x}", id); }
 
