@@ -72,23 +72,38 @@ Model LargestAcceptedModel() {
   }
 }
 
+// The largest version CheckVersionRecord accepts: the widest source and run id (a widest
+// description besides would already pass the limit), then params of the widest keys and values, the
+// last one shortened to fit, then aliases of the longest names until one more would be refused.
 ModelVersion LargestAcceptedVersion() {
   ModelVersion v{.version = (int64_t{1} << 53) - 1,
                  .source = Widest(kMaxSourceLength),
                  .run_id = Widest(kMaxRunIdLength),
-                 .description = Widest(kMaxDescriptionLength),
                  .artifact_digest = "sha256:" + std::string(64, 'a')};
+  EXPECT_TRUE(CheckVersionRecord("m", v).ok());
   for (int i = 0;; ++i) {
     ModelVersion more = v;
-    more.params[fmt::format("{:03}", i) + Widest(kMaxTagKeyLength - 3)] =
-        Widest(kMaxParamValueLength);
+    std::string key = fmt::format("{:03}", i) + Widest(kMaxTagKeyLength - 3);
+    more.params[key] = Widest(kMaxParamValueLength);
     if (!CheckVersionRecord("m", more).ok()) {
-      more.aliases.assign(40, std::string(kMaxAliasLength, 'a'));
-      while (!more.aliases.empty() && !CheckVersionRecord("m", more).ok()) more.aliases.pop_back();
-      return more.aliases.empty() ? v : more;
+      for (size_t n = kMaxParamValueLength / 2; n > 0; n /= 2) {
+        more.params[key] = Widest(n);
+        if (CheckVersionRecord("m", more).ok()) {
+          v = std::move(more);
+          break;
+        }
+      }
+      break;
     }
     v = std::move(more);
   }
+  for (int i = 0; i < 100; ++i) {
+    ModelVersion more = v;
+    more.aliases.push_back(fmt::format("{:02}", i) + std::string(kMaxAliasLength - 2, 'a'));
+    if (!CheckVersionRecord("m", more).ok()) break;
+    v = std::move(more);
+  }
+  return v;
 }
 
 TEST(EventLimits, TheRecordLimitRefusesAModelOrVersionOneByteTooBig) {
