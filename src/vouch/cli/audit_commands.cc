@@ -16,6 +16,9 @@ struct AuditArgs {
   std::string version;
   std::string actor;
   std::string action;
+  std::string outcome;
+  std::string request;
+  bool newest_first = false;
   std::string since;
   std::string until;
   std::string limit;
@@ -33,6 +36,17 @@ Result<ListRequest> AuditLogRequest(const AuditArgs& a, TimeMs now) {
   }
   if (!a.actor.empty()) list.query.emplace_back("actor", a.actor);
   if (!a.action.empty()) list.query.emplace_back("action", a.action);
+  if (!a.outcome.empty()) {
+    if (a.outcome != "done" && a.outcome != "denied") {
+      return InvalidArgument("--outcome is 'done' or 'denied'");
+    }
+    list.query.emplace_back("outcome", a.outcome);
+  }
+  if (!a.request.empty()) {
+    VOUCH_ASSIGN_OR_RETURN(int64_t request, ParsePositiveInt(a.request, "--request"));
+    list.query.emplace_back("request", std::to_string(request));
+  }
+  if (a.newest_first) list.query.emplace_back("order", "desc");
   for (const auto& [option, text] : {std::pair{"since", &a.since}, std::pair{"until", &a.until}}) {
     if (text->empty()) continue;
     VOUCH_ASSIGN_OR_RETURN(std::string time,
@@ -52,7 +66,8 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
   CLI::App* audit = app.add_subcommand("audit", "Read and verify the audit log");
   audit->require_subcommand(1);
 
-  CLI::App* log = audit->add_subcommand("log", "Print audit events, oldest first");
+  CLI::App* log =
+      audit->add_subcommand("log", "Print audit events, oldest first (or newest first)");
   log->footer(
       "Table columns: SEQ TIME ACTOR DOOR ACTION TARGET CHANGE (from \u2192 to) OUTCOME COMMENT "
       "(a\n"
@@ -66,6 +81,11 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
   log->add_option("--version", a->version, "Only events about this version (needs --model)");
   log->add_option("--actor", a->actor, "Only events by this principal");
   log->add_option("--action", a->action, "Only this action, e.g. model_version.stage_changed");
+  log->add_option("--outcome", a->outcome, "Only events of this outcome: done or denied");
+  log->add_option("--request", a->request,
+                  "Only events about this approval request (its id, as `requests list` shows)");
+  log->add_flag("--newest-first", a->newest_first,
+                "Newest first: with --limit K, the last K events");
   log->add_option("--since", a->since, "From this time: RFC 3339 or relative, e.g. -24h");
   log->add_option("--until", a->until, "Up to this time: RFC 3339 or relative");
   log->add_option("--limit", a->limit, "Print at most K events (default: all)");

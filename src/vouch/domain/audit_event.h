@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "vouch/domain/principal.h"
 #include "vouch/util/json.h"
@@ -53,6 +54,12 @@ struct AuditEvent {
 
 // Fills actor and source fields from the request context.
 AuditEvent EventFor(const RequestContext& ctx, std::string action);
+
+// The approval requests `e` names, ascending, each once: the integer `request` of its target, of
+// its gate (top level, or under `after`, as request.applied records it), or of its `after` or
+// `before` (comments, break-glass). The audit log's side index holds these (migration 0017 reads
+// the same members from the events stored before it).
+std::vector<int64_t> ApprovalRequestIds(const AuditEvent& e);
 
 // The event's JSON object (schema kAuditSchemaVersion), as stored, exported and hashed.
 json::object AuditEventJson(const AuditEvent& e);

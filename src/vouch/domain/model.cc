@@ -27,6 +27,20 @@ Status CheckKey(std::string_view what, std::string_view key) {
   return OkStatus();
 }
 
+// Free text: valid UTF-8 without NUL and without the C0 controls that canonical JSON writes as
+// six bytes (\u0001); tab, line feed and carriage return stay (two bytes each).
+Status CheckText(std::string_view what, std::string_view text) {
+  VOUCH_TRY(ValidateUtf8(what, text));
+  for (unsigned char c : text) {
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      return InvalidArgument(fmt::format(
+          "{} must not contain control characters other than tab, line feed and carriage return",
+          what));
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 size_t Utf8Length(std::string_view s) {
@@ -78,7 +92,7 @@ Status ValidateModelName(std::string_view name) {
 Status ValidateTagKey(std::string_view key) { return CheckKey("tag key", key); }
 
 Status ValidateTagValue(std::string_view key, std::string_view value) {
-  VOUCH_TRY(ValidateUtf8("tag value", value));
+  VOUCH_TRY(CheckText("tag value", value));
   if (Utf8Length(value) > kMaxTagValueLength) {
     return InvalidArgument(
         fmt::format("value of tag '{}' is longer than {} characters", key, kMaxTagValueLength));
@@ -96,7 +110,7 @@ Status ValidateMetric(std::string_view key, double value) {
 
 Status ValidateParam(std::string_view key, std::string_view value) {
   VOUCH_TRY(CheckKey("param name", key));
-  VOUCH_TRY(ValidateUtf8("param value", value));
+  VOUCH_TRY(CheckText("param value", value));
   if (Utf8Length(value) > kMaxParamValueLength) {
     return InvalidArgument(
         fmt::format("value of param '{}' is longer than {} characters", key, kMaxParamValueLength));
@@ -154,7 +168,7 @@ Status ValidateRunId(std::string_view run_id) {
 }
 
 Status ValidateDescription(std::string_view description) {
-  VOUCH_TRY(ValidateUtf8("description", description));
+  VOUCH_TRY(CheckText("description", description));
   if (Utf8Length(description) > kMaxDescriptionLength) {
     return InvalidArgument(
         fmt::format("description is longer than {} characters", kMaxDescriptionLength));

@@ -68,20 +68,24 @@ struct ModelVersion {
   int64_t created_by_id = 0;  // the creating principal's id; 0 for versions made before schema 11
 };
 
-// Limits enforced at the edge (docs/api.md "Validation").
+// Limits enforced at the edge (docs/api.md "Validation"). Each is MLflow's where it has one (a
+// description is its registry column's 5,000); with them, and the record limit of the service
+// (service/events.h), every audit event fits one tlog-tiles entry (65,535 bytes).
 inline constexpr size_t kMaxNameLength = 256;
 inline constexpr size_t kMaxTagKeyLength = 250;
 inline constexpr size_t kMaxTagValueLength = 5000;
 inline constexpr size_t kMaxParamValueLength = 6000;
 inline constexpr size_t kMaxSourceLength = 4096;
-inline constexpr size_t kMaxDescriptionLength = 65536;
+inline constexpr size_t kMaxDescriptionLength = 5000;
 inline constexpr size_t kMaxAliasLength = 255;
 inline constexpr size_t kMaxRunIdLength = 256;
 
 // The number of code points in valid UTF-8: limits count characters, as MLflow's Python does.
 size_t Utf8Length(std::string_view utf8);
 
-// Each returns INVALID_ARGUMENT with a message naming what is wrong, or OK.
+// Each returns INVALID_ARGUMENT with a message naming what is wrong, or OK. Free text (tag and
+// param values, descriptions) is valid UTF-8 without C0 control characters other than tab, line
+// feed and carriage return: so none of its characters takes more than 4 bytes in canonical JSON.
 Status ValidateUtf8(std::string_view field, std::string_view text);
 Status ValidateModelName(std::string_view name);
 Status ValidateTagKey(std::string_view key);

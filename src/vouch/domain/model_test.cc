@@ -208,9 +208,27 @@ TEST(SourceRunIdDescription, HaveTheirLimitsAndRefuseControls) {
   EXPECT_EQ(ValidateRunId(std::string(257, 'r')).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateRunId("r\x01").code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(ValidateDescription("multi\nline\ttext").ok());
-  EXPECT_TRUE(ValidateDescription(std::string(65536, 'd')).ok());
-  EXPECT_EQ(ValidateDescription(std::string(65537, 'd')).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateDescription("windows\r\nline").ok());
+  EXPECT_TRUE(ValidateDescription(std::string(5000, 'd')).ok());
+  EXPECT_EQ(ValidateDescription(std::string(5001, 'd')).code(), StatusCode::kInvalidArgument);
+  // Characters, not bytes: 5,000 four-byte characters are 20,000 bytes and fit.
+  std::string astral;
+  for (int i = 0; i < 5000; ++i) astral += "\xf0\x9f\x98\x80";
+  EXPECT_TRUE(ValidateDescription(astral).ok());
+  EXPECT_EQ(ValidateDescription(astral + "d").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateDescription("\xc3").code(), StatusCode::kInvalidArgument);
+}
+
+TEST(FreeText, RefusesTheControlsThatCanonicalJsonWritesAsSixBytes) {
+  for (std::string_view bad : {"a\x01b", "\x1f", "bell\x07", "esc\x1b[0m"}) {
+    EXPECT_EQ(ValidateDescription(bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ValidateTagValue("k", bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ValidateParam("k", bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(ValidateTagValue("k", "tab\there\r\n").ok());
+  EXPECT_TRUE(ValidateParam("k", "tab\there\r\n").ok());
+  EXPECT_NE(ValidateTagValue("k", "a\x01").message().find("tag value must not contain control"),
+            std::string::npos);
 }
 
 }  // namespace

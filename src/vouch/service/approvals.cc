@@ -485,6 +485,12 @@ Status ApprovalService::ApplyMove(Change& change, Loaded& l, const Evaluation& e
       e.after = {{"alias", l.target.name}, {"version", l.version.version}};
       e.gate = gate;
       e.comment = why;
+      ModelVersion with_alias = l.version;
+      if (std::find(with_alias.aliases.begin(), with_alias.aliases.end(), l.target.name) ==
+          with_alias.aliases.end()) {
+        with_alias.aliases.push_back(l.target.name);
+        VOUCH_TRY(CheckVersionRecord(l.model.name, with_alias));
+      }
       VOUCH_TRY(tx.SetAlias(l.model.id, l.target.name, l.version.version));
       VOUCH_TRY(change.Record(std::move(e)));
     }

@@ -1,5 +1,7 @@
 #include "vouch/service/events.h"
 
+#include <fmt/format.h>
+
 #include <string>
 
 namespace vouch::service {
@@ -57,6 +59,37 @@ json::object VersionSnapshot(const ModelVersion& v) {
   if (!v.run_link.empty()) o["run_link"] = v.run_link;
   if (!v.storage_location.empty()) o["storage_location"] = v.storage_location;
   return o;
+}
+
+json::object VersionSnapshotWithAliases(const ModelVersion& v) {
+  json::object o = VersionSnapshot(v);
+  json::array aliases;
+  for (const auto& a : v.aliases) aliases.emplace_back(a);
+  o["aliases"] = std::move(aliases);
+  return o;
+}
+
+Status CheckModelRecord(const Model& m) {
+  VOUCH_ASSIGN_OR_RETURN(std::string bytes, CanonicalJson(ModelSnapshot(m)));
+  if (bytes.size() > kMaxRecordBytes) {
+    return InvalidArgument(fmt::format(
+        "model '{}' would take {} bytes in the audit log (its name, description and tags), over "
+        "the limit of {} bytes for a model: shorten or remove some of its tags",
+        m.name.substr(0, 64), bytes.size(), kMaxRecordBytes));
+  }
+  return OkStatus();
+}
+
+Status CheckVersionRecord(std::string_view model, const ModelVersion& v) {
+  VOUCH_ASSIGN_OR_RETURN(std::string bytes, CanonicalJson(VersionSnapshotWithAliases(v)));
+  if (bytes.size() > kMaxRecordBytes) {
+    return InvalidArgument(fmt::format(
+        "version {} of model '{}' would take {} bytes in the audit log (its source, description, "
+        "tags, metrics, params and aliases), over the limit of {} bytes for a version: shorten or "
+        "remove some of its tags, params or metrics",
+        v.version, model.substr(0, 64), bytes.size(), kMaxRecordBytes));
+  }
+  return OkStatus();
 }
 
 json::object PrincipalSnapshot(const Principal& p) {

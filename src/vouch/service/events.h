@@ -4,7 +4,9 @@
 // stored log's: change them only with a new schema version.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "vouch/audit/actions.h"
 #include "vouch/domain/audit_event.h"
@@ -22,6 +24,20 @@ AuditEvent NewEvent(const RequestContext& ctx, audit::Action action);
 // the model's id, name and version for filtering.
 AuditEvent ModelEvent(const RequestContext& ctx, audit::Action action, const Model& m,
                       int64_t version = 0);
+
+// The most a model's or a version's recorded state may take in canonical JSON: the model's
+// ModelSnapshot, the version's VersionSnapshot with its aliases — what model.created and
+// model.deleted, model_version.created and model_version.deleted carry whole. Each field has its
+// own limit (domain/model.h); this one bounds how many there are. With both, every event fits one
+// tlog-tiles entry (65,535 bytes) with room to spare (event_limits_test.cc holds the worst cases).
+inline constexpr size_t kMaxRecordBytes = 32 * 1024;
+
+// INVALID_ARGUMENT naming the model (the version) and the sizes when its state, as it would be
+// after the change, takes more than kMaxRecordBytes. The caller checks before it records.
+Status CheckModelRecord(const Model& m);
+Status CheckVersionRecord(std::string_view model, const ModelVersion& v);
+// A version's snapshot as model_version.deleted records it: VersionSnapshot with "aliases".
+json::object VersionSnapshotWithAliases(const ModelVersion& v);
 
 // name, description, tags.
 json::object ModelSnapshot(const Model& m);

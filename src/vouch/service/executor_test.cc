@@ -109,6 +109,37 @@ TEST_P(ExecutorTest, AFailingChangeLeavesNeitherStateNorEvent) {
   EXPECT_EQ(AuditCount(), 0u);
 }
 
+TEST_P(ExecutorTest, AChangeWhoseEventIsOverTheEntryLimitIsRefusedAndChangesNothing) {
+  auto create = [&](std::string name, size_t comment_bytes) {
+    return executor_->Apply(ctx_, [&](Change& change) -> Status {
+      VOUCH_ASSIGN_OR_RETURN(Model m, Insert(change, name));
+      AuditEvent e = ModelEvent(ctx_, audit::Action::kModelCreated, m);
+      e.comment = std::string(comment_bytes, 'x');
+      return change.Record(std::move(e));
+    });
+  };
+  ASSERT_TRUE(create("before", 10).ok());
+  // 65,535 bytes of comment alone make the event longer than one tlog-tiles entry.
+  Status s = create("huge", 65'535);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("over the limit of 65535 bytes"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("model.created"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(ModelExists("huge"));
+  EXPECT_EQ(AuditCount(), 1u);
+  // The number the refused event took went back: the next event follows without a gap.
+  ASSERT_TRUE(create("after", 10).ok());
+  std::vector<int64_t> seqs;
+  ASSERT_TRUE(store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(auto events, tx.ListAuditEvents({.limit = 1000}));
+                    for (const auto& e : events) seqs.push_back(e.seq);
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(ModelExists("after"));
+}
+
 TEST_P(ExecutorTest, AnUnchangedChangeReturnsOkRollsBackAndRunsNoHook) {
   int hooks = 0;
   executor_->AddPreCommitHook([&](store::Tx&, const RequestContext&) {

@@ -72,18 +72,33 @@ Result<Page<std::string>> RegistryService::ListAudit(const RequestContext& ctx,
     return InvalidArgument("filtering by version needs a model");
   }
   if (q.version < 0) return InvalidArgument("version must be a positive integer");
+  if (!q.outcome.empty() && q.outcome != "done" && q.outcome != "denied") {
+    return InvalidArgument(
+        fmt::format("outcome must be 'done' or 'denied', got '{}'", q.outcome.substr(0, 64)));
+  }
+  if (q.request_id < 0) {
+    return InvalidArgument(fmt::format("request must be a positive integer, got {}", q.request_id));
+  }
   store::AuditFilter f{.model = q.model,
                        .version = q.version,
                        .actor = q.actor,
                        .action = q.action,
+                       .outcome = q.outcome,
+                       .request_id = q.request_id,
                        .since_ms = q.since_ms,
                        .until_ms = q.until_ms,
+                       .newest_first = q.newest_first,
                        .limit = limit + 1};
+  // A page token holds the last sequence number of its page under the key of its order, so a
+  // token is only good for the order it was made in.
+  const std::string_view position_key = q.newest_first ? "before_seq" : "after_seq";
   if (!q.page.page_token.empty()) {
     VOUCH_ASSIGN_OR_RETURN(json::object pos, tokens_.Decode(q.page.page_token));
-    auto it = pos.find("after_seq");
-    if (it == pos.end() || !it->value().is_int64()) return InvalidArgument("invalid page token");
-    f.after_seq = it->value().get_int64();
+    auto it = pos.find(position_key);
+    if (it == pos.end() || !it->value().is_int64() || it->value().get_int64() < 1) {
+      return InvalidArgument("invalid page token");
+    }
+    (q.newest_first ? f.before_seq : f.after_seq) = it->value().get_int64();
   }
   std::vector<store::StoredAuditEvent> events;
   VOUCH_TRY(store_.Read([&](store::Tx& tx) -> Status {
@@ -107,7 +122,7 @@ Result<Page<std::string>> RegistryService::ListAudit(const RequestContext& ctx,
   Page<std::string> out;
   if (static_cast<int>(events.size()) > limit) {
     events.resize(limit);
-    out.next_page_token = tokens_.Encode({{"after_seq", events.back().seq}});
+    out.next_page_token = tokens_.Encode({{position_key, events.back().seq}});
   }
   out.items.reserve(events.size());
   for (auto& e : events) out.items.push_back(std::move(e.body));

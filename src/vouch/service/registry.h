@@ -76,8 +76,11 @@ struct AuditQuery {
   int64_t version = 0;
   std::string actor;
   std::string action;
+  std::string outcome;     // "done" or "denied"; empty: both
+  int64_t request_id = 0;  // the events that name this approval request; 0: any
   std::optional<TimeMs> since_ms;
   std::optional<TimeMs> until_ms;
+  bool newest_first = false;  // descending sequence; a page token keeps the order it was made in
   PageRequest page;
 };
 
@@ -184,11 +187,12 @@ class RegistryService {
   Result<std::string> DownloadUri(const RequestContext& ctx, std::string_view name,
                                   int64_t version);
 
-  // The audit log, ascending sequence; each item is the event's stored canonical JSON. Admins and
-  // auditors read all of it, and `model` selects every event under that name (earlier models that
-  // had it included). Anyone else must name a live model it may READ (PERMISSION_DENIED otherwise,
-  // NOT_FOUND when there is none) and gets that model's events only: since it was created, across
-  // its renames, not those of an earlier model of the name.
+  // The audit log, ascending sequence (descending with `newest_first`); each item is the event's
+  // stored canonical JSON. Admins and auditors read all of it, and `model` selects every event
+  // under that name (earlier models that had it included). Anyone else must name a live model it
+  // may READ (PERMISSION_DENIED otherwise, NOT_FOUND when there is none) and gets that model's
+  // events only: since it was created, across its renames, not those of an earlier model of the
+  // name.
   Result<Page<std::string>> ListAudit(const RequestContext& ctx, const AuditQuery& query);
 
  private:

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "vouch/audit/actions.h"
 #include "vouch/service/events.h"
 #include "vouch/service/leave_gate.h"
@@ -108,6 +110,10 @@ Result<ModelVersion> RegistryService::SetAlias(const RequestContext& ctx, std::s
     e.before = old ? json::value({{"alias", alias}, {"version", *old}}) : json::value(nullptr);
     e.after = {{"alias", alias}, {"version", version}};
     e.comment = std::string(comment);
+    if (std::find(v.aliases.begin(), v.aliases.end(), alias) == v.aliases.end()) {
+      v.aliases.emplace_back(alias);
+      VOUCH_TRY(CheckVersionRecord(m.name, v));
+    }
     VOUCH_TRY(tx.SetAlias(m.id, alias, version));
     VOUCH_TRY(change.Record(std::move(e)));
     VOUCH_ASSIGN_OR_RETURN(out, RequireVersion(tx, m, version));

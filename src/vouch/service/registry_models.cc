@@ -35,6 +35,7 @@ Result<Model> RegistryService::CreateModel(const RequestContext& ctx, const Crea
             .updated_ms = now,
             .created_by = ctx.principal->name,
             .created_by_id = ctx.principal->id};
+    VOUCH_TRY(CheckModelRecord(m));
     VOUCH_TRY(tx.InsertModel(m));
     AuditEvent e = ModelEvent(ctx, Action::kModelCreated, m);
     e.before = nullptr;
@@ -112,6 +113,7 @@ Result<Model> RegistryService::UpdateModelDescription(const RequestContext& ctx,
     AuditEvent e = ModelEvent(ctx, Action::kModelUpdated, m);
     e.before = {{"description", m.description}};
     m.description = std::string(description);
+    VOUCH_TRY(CheckModelRecord(m));
     m.updated_ms = ctx.Now();
     VOUCH_TRY(tx.UpdateModel(m));
     e.after = {{"description", m.description}};
@@ -147,6 +149,7 @@ Result<Model> RegistryService::RenameModel(const RequestContext& ctx, std::strin
     AuditEvent e = ModelEvent(ctx, Action::kModelRenamed, m);
     e.before = {{"name", m.name}};
     m.name = std::string(new_name);
+    VOUCH_TRY(CheckModelRecord(m));
     m.updated_ms = ctx.Now();
     VOUCH_TRY(tx.UpdateModel(m));
     e.after = {{"name", m.name}};
@@ -209,8 +212,9 @@ Result<Model> RegistryService::SetModelTag(const RequestContext& ctx, std::strin
                                    : json::value({{"key", key}, {"value", old->second}});
     e.after = {{"key", key}, {"value", value}};
     if (!governance.empty()) e.after.as_object()["governance"] = std::move(governance);
-    VOUCH_TRY(tx.SetModelTag(m.id, key, value));
     m.tags[std::string(key)] = std::string(value);
+    VOUCH_TRY(CheckModelRecord(m));
+    VOUCH_TRY(tx.SetModelTag(m.id, key, value));
     VOUCH_TRY(change.Record(std::move(e)));
     out = std::move(m);
     return OkStatus();

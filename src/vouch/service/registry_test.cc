@@ -959,6 +959,45 @@ TEST_F(RegistryTest, ListingTheAuditLogPageByPageReturnsEveryEventExactlyOnce) {
   EXPECT_EQ(seqs, (std::vector<int64_t>{1, 3, 5, 7, 9, 11, 13}));
 }
 
+TEST_F(RegistryTest, TheAuditLogPagesNewestFirstAndATokenKeepsItsOrder) {
+  MustCreateModel("a");
+  for (int i = 0; i < 6; ++i) MustCreateVersion("a");  // seq 1..7
+  std::vector<int64_t> seqs;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = reg_.ListAudit(
+        ctx_, {.model = "a", .newest_first = true, .page = {.page_token = token, .limit = 3}});
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const auto& body : page->items) seqs.push_back(json::parse(body).at("seq").as_int64());
+    token = page->next_page_token;
+    if (pages == 0) {
+      // A token made newest first does not page oldest first, nor the other way round.
+      ASSERT_FALSE(token.empty());
+      EXPECT_EQ(reg_.ListAudit(ctx_, {.page = {.page_token = token}}).status().code(),
+                StatusCode::kInvalidArgument);
+      auto oldest = reg_.ListAudit(ctx_, {.page = {.limit = 1}});
+      ASSERT_TRUE(oldest.ok());
+      EXPECT_EQ(reg_.ListAudit(ctx_, {.newest_first = true,
+                                      .page = {.page_token = oldest->next_page_token}})
+                    .status()
+                    .code(),
+                StatusCode::kInvalidArgument);
+    }
+    ASSERT_LT(++pages, 10);
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seqs, (std::vector<int64_t>{7, 6, 5, 4, 3, 2, 1}));
+}
+
+TEST_F(RegistryTest, AuditQueriesRefuseAnUnknownOutcomeOrANegativeRequest) {
+  auto bad_outcome = reg_.ListAudit(ctx_, {.outcome = "failed"});
+  EXPECT_EQ(bad_outcome.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_outcome.status().message(), "outcome must be 'done' or 'denied', got 'failed'");
+  EXPECT_EQ(reg_.ListAudit(ctx_, {.request_id = -1}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(reg_.ListAudit(ctx_, {.outcome = "denied"}).ok());
+}
+
 TEST_F(RegistryTest, TamperedOrForeignPageTokensAreInvalidArgument) {
   for (int i = 0; i < 5; ++i) MustCreateModel(fmt::format("m{}", i));
   MustCreateVersion("m0");

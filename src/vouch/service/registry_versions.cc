@@ -162,6 +162,7 @@ Result<ModelVersion> RegistryService::CreateVersion(const RequestContext& ctx,
                    .updated_ms = now,
                    .created_by = ctx.principal->name,
                    .created_by_id = ctx.principal->id};
+    VOUCH_TRY(CheckVersionRecord(m.name, v));
     VOUCH_TRY(tx.InsertVersion(v));
     m.last_version = v.version;
     m.updated_ms = now;
@@ -229,6 +230,7 @@ Result<ModelVersion> RegistryService::UpdateVersionDescription(const RequestCont
     AuditEvent e = ModelEvent(ctx, Action::kVersionUpdated, m, version);
     e.before = {{"description", v.description}};
     v.description = std::string(description);
+    VOUCH_TRY(CheckVersionRecord(m.name, v));
     v.updated_ms = ctx.Now();
     VOUCH_TRY(tx.UpdateVersion(v));
     e.after = {{"description", v.description}};
@@ -254,11 +256,7 @@ Status RegistryService::DeleteVersion(const RequestContext& ctx, std::string_vie
     m.updated_ms = now;
     VOUCH_TRY(tx.UpdateModel(m));
     AuditEvent e = ModelEvent(ctx, Action::kVersionDeleted, m, version);
-    json::object before = VersionSnapshot(v);
-    json::array aliases;
-    for (const auto& a : v.aliases) aliases.emplace_back(a);
-    before["aliases"] = std::move(aliases);
-    e.before = std::move(before);
+    e.before = VersionSnapshotWithAliases(v);
     e.after = nullptr;
     return change.Record(std::move(e));
   });
@@ -311,6 +309,7 @@ Result<ModelVersion> RegistryService::SetVersionField(const RequestContext& ctx,
         now_value = value;
         break;
     }
+    VOUCH_TRY(CheckVersionRecord(m.name, v));
     e.before = old.is_null() ? json::value(nullptr) : json::value({{"key", k}, {"value", old}});
     e.after = {{"key", k}, {"value", now_value}};
     VOUCH_TRY(change.Record(std::move(e)));

@@ -63,9 +63,15 @@ struct AuditFilter {
   int64_t version = 0;   // 0: any
   std::string actor;
   std::string action;
+  std::string outcome;     // "done", "denied"; empty: any
+  int64_t request_id = 0;  // 0: any; else the events naming this approval request (side index)
   std::optional<TimeMs> since_ms;
   std::optional<TimeMs> until_ms;
+  // Oldest first (seq ascending) from after_seq, or newest first (descending) from below
+  // before_seq (0: from the newest).
+  bool newest_first = false;
   int64_t after_seq = 0;
+  int64_t before_seq = 0;
   int limit = 100;
 };
 
@@ -261,6 +267,7 @@ class Tx {
   // the canonical bytes, which must embed that number. Returns the number.
   virtual Result<int64_t> AppendAuditEvent(
       const AuditEvent& event, const std::function<Result<std::string>(int64_t seq)>& body_for) = 0;
+  // The events `filter` selects, in its order, at most its limit.
   virtual Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) = 0;
   virtual Result<int64_t> AuditHeadSeq() = 0;
 

@@ -1044,6 +1044,60 @@ TEST_P(StoreSuite, ListAuditEventsFiltersByModelVersionActorActionTimeAndPositio
   EXPECT_TRUE(ListSeqs(store(), {.after_seq = 8}).empty());
 }
 
+TEST_P(StoreSuite, ListAuditEventsFiltersByOutcomeAndRequestAndPagesEitherWay) {
+  Model a = AddModel(store(), "a");
+  auto about = [&](std::string action, int64_t request) {
+    AuditEvent e = ModelEvent(std::move(action), a, 1);
+    e.target = {{"type", "approval_request"}, {"request", request}};
+    return e;
+  };
+  AppendOne(store(), about("request.opened", 7));      // 1
+  AppendOne(store(), about("review.approved", 7));     // 2
+  AppendOne(store(), ModelEvent("model.tag_set", a));  // 3: no request
+  AuditEvent denied = Event("access.denied", "mallory");
+  denied.outcome = Outcome::kDenied;
+  AppendOne(store(), denied);  // 4
+  AuditEvent moved = ModelEvent("model_version.stage_changed", a, 1);
+  moved.gate = {{"policy", "prod"}, {"request", 7}};
+  AppendOne(store(), moved);  // 5: the gate names request 7
+  AuditEvent applied = about("request.applied", 9);
+  applied.after = {{"state", "applied"}, {"gate", {{"request", 9}}}};
+  AppendOne(store(), applied);  // 6: request 9, named twice, indexed once
+  AuditEvent comment = ModelEvent("comment.created", a, 1);
+  comment.after = {{"text", "why"}, {"request", 7}};
+  AppendOne(store(), comment);  // 7
+  AuditEvent refused = about("request.approved", 9);
+  refused.outcome = Outcome::kDenied;
+  AppendOne(store(), refused);  // 8
+  AuditEvent both = ModelEvent("request.superseded", a, 1);
+  both.before = {{"request", 7}};
+  both.after = {{"request", 9}};
+  AppendOne(store(), both);  // 9: names 7 and 9
+
+  using Seqs = std::vector<int64_t>;
+  EXPECT_EQ(ListSeqs(store(), {.request_id = 7}), (Seqs{1, 2, 5, 7, 9}));
+  EXPECT_EQ(ListSeqs(store(), {.request_id = 9}), (Seqs{6, 8, 9}));
+  EXPECT_TRUE(ListSeqs(store(), {.request_id = 8}).empty());
+  EXPECT_EQ(ListSeqs(store(), {.outcome = "denied"}), (Seqs{4, 8}));
+  EXPECT_EQ(ListSeqs(store(), {.outcome = "done"}), (Seqs{1, 2, 3, 5, 6, 7, 9}));
+  EXPECT_EQ(ListSeqs(store(), {.outcome = "denied", .request_id = 9}), (Seqs{8}));
+  EXPECT_EQ(ListSeqs(store(), {.actor = "mallory", .outcome = "done"}), Seqs{});
+  EXPECT_EQ(ListSeqs(store(), {.action = "request.opened", .request_id = 7}), (Seqs{1}));
+
+  // Newest first, and a page from below a position in either order, with or without a request.
+  EXPECT_EQ(ListSeqs(store(), {.newest_first = true}), (Seqs{9, 8, 7, 6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(ListSeqs(store(), {.newest_first = true, .limit = 2}), (Seqs{9, 8}));
+  EXPECT_EQ(ListSeqs(store(), {.newest_first = true, .before_seq = 8, .limit = 3}),
+            (Seqs{7, 6, 5}));
+  EXPECT_EQ(ListSeqs(store(), {.request_id = 7, .newest_first = true}), (Seqs{9, 7, 5, 2, 1}));
+  EXPECT_EQ(ListSeqs(store(), {.request_id = 7, .newest_first = true, .before_seq = 7}),
+            (Seqs{5, 2, 1}));
+  EXPECT_EQ(ListSeqs(store(), {.request_id = 7, .after_seq = 2, .limit = 2}), (Seqs{5, 7}));
+  EXPECT_EQ(ListSeqs(store(), {.outcome = "done", .newest_first = true, .before_seq = 3}),
+            (Seqs{2, 1}));
+  EXPECT_TRUE(ListSeqs(store(), {.newest_first = true, .before_seq = 1}).empty());
+}
+
 TEST_P(StoreSuite, AuditModelFilterFollowsARenamedModelAndOutlivesADeletedOne) {
   Model m = AddModel(store(), "before");
   AppendOne(store(), ModelEvent("model.created", m));  // 1, recorded as "before"

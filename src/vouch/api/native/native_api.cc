@@ -292,9 +292,21 @@ Result<HttpResponse> ListAudit(const Deps& d, const Call& c) {
   if (const auto* v = c.query.First("model")) q.model = *v;
   if (const auto* v = c.query.First("actor")) q.actor = *v;
   if (const auto* v = c.query.First("action")) q.action = *v;
+  if (const auto* v = c.query.First("outcome")) q.outcome = *v;
   if (const auto* v = c.query.First("version")) {
     VOUCH_ASSIGN_OR_RETURN(q.version, ParseInt("version", *v));
     if (q.version < 1) return InvalidArgument("version must be at least 1");
+  }
+  if (const auto* v = c.query.First("request")) {
+    VOUCH_ASSIGN_OR_RETURN(q.request_id, ParseInt("request", *v));
+    if (q.request_id < 1) return InvalidArgument("request must be at least 1");
+  }
+  if (const auto* v = c.query.First("order")) {
+    if (*v != "asc" && *v != "desc") {
+      return InvalidArgument(
+          fmt::format("order must be 'asc' or 'desc', got '{}'", v->substr(0, 64)));
+    }
+    q.newest_first = *v == "desc";
   }
   VOUCH_ASSIGN_OR_RETURN(q.since_ms, TimeParam(c, "since"));
   VOUCH_ASSIGN_OR_RETURN(q.until_ms, TimeParam(c, "until"));

@@ -3,6 +3,28 @@
 namespace vouch::store {
 namespace {
 
+// Dialect::list_audit*: the conditions every audit query shares ($2 … $10), each off when its
+// parameter is empty/zero/null, and the position ($1 after, $11 before; 0: no bound) on `SEQ`.
+#define VOUCH_PG_AUDIT_WHERE(SEQ)                                                        \
+  SEQ " > $1::bigint AND ($11::bigint = 0 OR " SEQ                                       \
+      " < $11::bigint) "                                                                 \
+      "AND ($2::text = '' OR model_name = $2::text OR model_id = "                       \
+      "  (SELECT id FROM models WHERE name = $2::text AND deleted_ms IS NULL)) "         \
+      "AND ($3::bigint = 0 OR version = $3::bigint) AND ($4::text = '' OR actor_name = " \
+      "$4::text) AND ($5::text = '' OR action = $5::text) "                              \
+      "AND ($6::bigint IS NULL OR time_ms >= $6::bigint) "                               \
+      "AND ($7::bigint IS NULL OR time_ms <= $7::bigint) "                               \
+      "AND ($9::bigint = 0 OR model_id = $9::bigint) AND ($10::text = '' OR outcome = $10::text) "
+// Without a request: a walk of the primary key in either direction ($12 is 0 here).
+#define VOUCH_PG_AUDIT_ALL(ORDER)                                                       \
+  "SELECT seq, body FROM audit_events WHERE $12::bigint = 0 AND " VOUCH_PG_AUDIT_WHERE( \
+      "seq") "ORDER BY seq " ORDER " LIMIT $8::bigint"
+// With a request ($12): a walk of the side index's (request_id, seq) range, each event by its key.
+#define VOUCH_PG_AUDIT_BY_REQUEST(ORDER)                                                        \
+  "SELECT e.seq, e.body FROM audit_request_index r JOIN audit_events e ON e.seq = r.seq "       \
+  "WHERE r.request_id = $12::bigint AND " VOUCH_PG_AUDIT_WHERE("r.seq") "ORDER BY r.seq " ORDER \
+                                                                        " LIMIT $8::bigint"
+
 // Every parameter whose type PostgreSQL could not infer (IS NULL, = '') carries a cast.
 constexpr sql::Dialect kPostgres{
     .name = "postgres",
@@ -16,15 +38,10 @@ constexpr sql::Dialect kPostgres{
     .give_back_audit_seq =
         "UPDATE audit_head SET next_seq = next_seq - 1 WHERE id = 1 AND next_seq = $1 + 1",
     .audit_head = "SELECT next_seq - 1 FROM audit_head WHERE id = 1",
-    .list_audit =
-        "SELECT seq, body FROM audit_events WHERE seq > $1::bigint "
-        "AND ($2::text = '' OR model_name = $2::text OR model_id = "
-        "  (SELECT id FROM models WHERE name = $2::text AND deleted_ms IS NULL)) "
-        "AND ($3::bigint = 0 OR version = $3::bigint) AND ($4::text = '' OR actor_name = $4::text) "
-        "AND ($5::text = '' OR action = $5::text) AND ($6::bigint IS NULL OR time_ms >= "
-        "$6::bigint) "
-        "AND ($7::bigint IS NULL OR time_ms <= $7::bigint) "
-        "AND ($9::bigint = 0 OR model_id = $9::bigint) ORDER BY seq LIMIT $8::bigint",
+    .list_audit = VOUCH_PG_AUDIT_ALL("ASC"),
+    .list_audit_desc = VOUCH_PG_AUDIT_ALL("DESC"),
+    .list_audit_by_request = VOUCH_PG_AUDIT_BY_REQUEST("ASC"),
+    .list_audit_by_request_desc = VOUCH_PG_AUDIT_BY_REQUEST("DESC"),
     .audit_tree_edge = "SELECT tree_size, tree_edge FROM audit_head WHERE id = 1",
     .lock_audit_tree_edge = "SELECT tree_size, tree_edge FROM audit_head WHERE id = 1 FOR UPDATE",
     .set_audit_tree_edge =

@@ -126,6 +126,7 @@ Status GrantApplicationRole(PgConn& c, std::string_view role) {
       "REVOKE UPDATE, DELETE ON {0}.audit_events FROM {1};"
       "REVOKE UPDATE, DELETE ON {0}.audit_hashes FROM {1};"
       "REVOKE UPDATE, DELETE ON {0}.policy_versions FROM {1};"
+      "REVOKE UPDATE, DELETE ON {0}.audit_request_index FROM {1};"
       "REVOKE INSERT, UPDATE, DELETE ON {0}.schema_migrations FROM {1};"
       "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {0} TO {1};"
       "COMMIT",

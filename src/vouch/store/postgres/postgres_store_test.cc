@@ -411,6 +411,43 @@ TEST_F(PostgresStoreTest, AuditTreeHashesCannotBeUpdatedDeletedOrTruncated) {
             first);
 }
 
+TEST_F(PostgresStoreTest, TheRequestIndexIsBuiltOnceForTheEventsBeforeIt) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Write([&](Tx& tx) -> Status {
+                    for (const char* body :
+                         {R"({"seq":1,"target":{"request":5}})",
+                          R"({"after":{"gate":{"request":6}},"gate":{"request":5},"seq":2})",
+                          R"({"after":null,"before":{"request":6},"seq":3})",
+                          R"({"seq":4,"target":{"request":"7"}})"}) {
+                      AuditEvent e{.action = "x"};
+                      VOUCH_TRY(tx.AppendAuditEvent(
+                          e, [&](int64_t) -> Result<std::string> { return std::string(body); }));
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  // A schema of version 16: no side index yet, and a damaged body (not JSON) in its log.
+  ASSERT_TRUE(raw->Exec("DROP TABLE audit_request_index").ok());
+  ASSERT_TRUE(raw->Exec("DELETE FROM schema_migrations WHERE version = 17").ok());
+  ASSERT_TRUE(raw->Exec("INSERT INTO audit_events (seq, time_ms, actor_id, actor_name, action, "
+                        "outcome, body) VALUES (5, 0, 0, '', 'x', 'done', '{\"target\":{\"req')")
+                  .ok());
+  ASSERT_TRUE(raw->Exec("UPDATE audit_head SET next_seq = 6").ok());
+  ASSERT_NE(schema.Open(), nullptr);
+  EXPECT_EQ(One(*raw,
+                "SELECT string_agg(request_id || ':' || seq, ' ' ORDER BY request_id, seq) "
+                "FROM audit_request_index"),
+            "5:1 5:2 6:2 6:3");
+  Status s = raw->Exec("DELETE FROM audit_request_index");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("append-only"), std::string::npos) << s.message();
+}
+
 // Terminates the backends whose application_name is `app` and waits until they are gone.
 void TerminateBackends(PgConn& raw, const std::string& app) {
   EXPECT_EQ(One(raw, fmt::format("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "

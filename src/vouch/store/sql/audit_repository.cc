@@ -55,6 +55,10 @@ std::string EdgeBytes(const tlog::RightEdge& edge) {
   return out;
 }
 
+// The side index of approval requests (migration 0017).
+constexpr char kIndexAuditRequest[] =
+    "INSERT INTO audit_request_index (request_id, seq) VALUES ($1, $2)";
+
 constexpr char kEnqueueOutbox[] =
     "INSERT INTO outbox (event_seq, topic, payload, created_ms, next_attempt_ms) "
     "VALUES ($1, $2, $3, $4, $4)";
@@ -93,6 +97,9 @@ Result<int64_t> SqlTx::AppendAuditEvent(
                     {seq, e.time_ms, e.actor_id, e.actor_name, e.action, e.model_id, e.model_name,
                      e.version, e.outcome == Outcome::kDone ? "done" : "denied", *body})
                 .status());
+  for (int64_t request : ApprovalRequestIds(e)) {
+    VOUCH_TRY(c_.Exec(kIndexAuditRequest, {request, seq}).status());
+  }
   if (!audit_tree_) return seq;
   if (!d_.take_audit_seq_yields_edge) {
     VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(d_.audit_tree_edge));
@@ -207,9 +214,13 @@ Result<uint64_t> SqlTx::ExtendAuditTree(int max_events) {
 }
 
 Result<std::vector<StoredAuditEvent>> SqlTx::ListAuditEvents(const AuditFilter& f) {
+  const char* statement = f.request_id != 0 ? (f.newest_first ? d_.list_audit_by_request_desc
+                                                              : d_.list_audit_by_request)
+                                            : (f.newest_first ? d_.list_audit_desc : d_.list_audit);
   VOUCH_ASSIGN_OR_RETURN(
-      auto rows, c_.Query(d_.list_audit, {f.after_seq, f.model, f.version, f.actor, f.action,
-                                          f.since_ms, f.until_ms, f.limit, f.model_id}));
+      auto rows, c_.Query(statement, {f.after_seq, f.model, f.version, f.actor, f.action,
+                                      f.since_ms, f.until_ms, f.limit, f.model_id, f.outcome,
+                                      f.before_seq, f.request_id}));
   std::vector<StoredAuditEvent> out;
   while (true) {
     VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());

@@ -90,13 +90,19 @@ struct Dialect {
   // Audit log. `take_audit_seq` yields the next sequence number (one row, one column) and, on
   // PostgreSQL, holds audit_head's row lock until commit; `give_back_audit_seq` ($1 = the number)
   // returns it when the event could not be written (null: taking one reserved nothing);
-  // `audit_head` yields the last number; `list_audit` is ListAuditEvents' one statement ($1 after
-  // seq, $2 model name, $3 version, $4 actor, $5 action, $6 since, $7 until, $8 limit, $9 model
-  // id).
+  // `audit_head` yields the last number. ListAuditEvents runs one of four statements, oldest first
+  // (`list_audit`) or newest first (`_desc`), over every event or (`_by_request`) over those the
+  // side index lists for one approval request, all with the same parameters: $1 after seq, $2
+  // model name, $3 version, $4 actor, $5 action, $6 since, $7 until, $8 limit, $9 model id, $10
+  // outcome, $11 before seq (0: none), $12 request id (0 for the statements without one). Rows
+  // (seq, body).
   const char* take_audit_seq = nullptr;
   const char* give_back_audit_seq = nullptr;
   const char* audit_head = nullptr;
   const char* list_audit = nullptr;
+  const char* list_audit_desc = nullptr;
+  const char* list_audit_by_request = nullptr;
+  const char* list_audit_by_request_desc = nullptr;
   // The audit log's Merkle tree (migration 0015). `audit_tree_edge` yields (size, edge): the
   // number of leaves and the concatenated 32-byte roots of its right edge, largest first;
   // `lock_audit_tree_edge` the same, holding audit_head's row lock on PostgreSQL until commit

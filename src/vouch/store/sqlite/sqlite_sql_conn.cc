@@ -12,6 +12,27 @@ namespace {
   " UNION ALL SELECT a.model_id, 3, a.alias, NULL, NULL, a.version FROM json_each(" MODELS \
   ") m JOIN model_aliases a ON a.model_id = m.value"
 
+// Dialect::list_audit*: the conditions every audit query shares ($2 … $10), each off when its
+// parameter is empty/zero/null, and the position ($1 after, $11 before; 0: no bound) on `SEQ`.
+#define VOUCH_SQLITE_AUDIT_WHERE(SEQ)                                      \
+  SEQ " > ?1 AND (?11 = 0 OR " SEQ                                         \
+      " < ?11) "                                                           \
+      "AND (?2 = '' OR model_name = ?2 OR model_id = "                     \
+      "  (SELECT id FROM models WHERE name = ?2 AND deleted_ms IS NULL)) " \
+      "AND (?3 = 0 OR version = ?3) AND (?4 = '' OR actor_name = ?4) "     \
+      "AND (?5 = '' OR action = ?5) AND (?6 IS NULL OR time_ms >= ?6) "    \
+      "AND (?7 IS NULL OR time_ms <= ?7) AND (?9 = 0 OR model_id = ?9) "   \
+      "AND (?10 = '' OR outcome = ?10) "
+// Without a request: a walk of the primary key in either direction ($12 is 0 here).
+#define VOUCH_SQLITE_AUDIT_ALL(ORDER)                                               \
+  "SELECT seq, body FROM audit_events WHERE ?12 = 0 AND " VOUCH_SQLITE_AUDIT_WHERE( \
+      "seq") "ORDER BY seq " ORDER " LIMIT ?8"
+// With a request ($12): a walk of the side index's (request_id, seq) range, each event by its key.
+#define VOUCH_SQLITE_AUDIT_BY_REQUEST(ORDER)                                                \
+  "SELECT e.seq, e.body FROM audit_request_index r JOIN audit_events e ON e.seq = r.seq "   \
+  "WHERE r.request_id = ?12 AND " VOUCH_SQLITE_AUDIT_WHERE("r.seq") "ORDER BY r.seq " ORDER \
+                                                                    " LIMIT ?8"
+
 // The audit sequence is max(seq) + 1: one writer at a time (BEGIN IMMEDIATE) makes it gapless.
 // One statement for every audit filter: each condition is off when its parameter is
 // empty/zero/null. The model filter matches the name recorded in the event, or the live model of
@@ -22,13 +43,10 @@ constexpr sql::Dialect kSqlite{
     .take_audit_seq = "SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events",
     .give_back_audit_seq = nullptr,
     .audit_head = "SELECT COALESCE(MAX(seq), 0) FROM audit_events",
-    .list_audit =
-        "SELECT seq, body FROM audit_events WHERE seq > ?1 "
-        "AND (?2 = '' OR model_name = ?2 OR model_id = "
-        "  (SELECT id FROM models WHERE name = ?2 AND deleted_ms IS NULL)) "
-        "AND (?3 = 0 OR version = ?3) AND (?4 = '' OR actor_name = ?4) "
-        "AND (?5 = '' OR action = ?5) AND (?6 IS NULL OR time_ms >= ?6) "
-        "AND (?7 IS NULL OR time_ms <= ?7) AND (?9 = 0 OR model_id = ?9) ORDER BY seq LIMIT ?8",
+    .list_audit = VOUCH_SQLITE_AUDIT_ALL("ASC"),
+    .list_audit_desc = VOUCH_SQLITE_AUDIT_ALL("DESC"),
+    .list_audit_by_request = VOUCH_SQLITE_AUDIT_BY_REQUEST("ASC"),
+    .list_audit_by_request_desc = VOUCH_SQLITE_AUDIT_BY_REQUEST("DESC"),
     .audit_tree_edge = "SELECT size, edge FROM audit_tree WHERE id = 1",
     .lock_audit_tree_edge = "SELECT size, edge FROM audit_tree WHERE id = 1",
     .set_audit_tree_edge = "UPDATE audit_tree SET size = ?1, edge = ?2 WHERE id = 1",

@@ -489,6 +489,52 @@ TEST(SqliteStore, RowsFromBeforeSchemaElevenHaveCreatorIdZero) {
   EXPECT_TRUE(read.ok()) << read.ToString();
 }
 
+// Bodies of events stored before the side index (migration 0017), as the migration finds them.
+const char* const kBodiesBeforeTheRequestIndex[] = {
+    R"({"seq":1,"target":{"request":5}})",
+    R"({"after":{"gate":{"request":6}},"gate":{"request":5},"seq":2})",
+    R"({"after":null,"before":{"request":6},"seq":3})",
+    R"({"seq":4,"target":{"request":"7"}})",  // not a number: names no request
+};
+
+TEST(SqliteStore, TheRequestIndexIsBuiltOnceForTheEventsBeforeIt) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  ASSERT_TRUE(db.store()
+                  .Write([&](Tx& tx) -> Status {
+                    for (const char* body : kBodiesBeforeTheRequestIndex) {
+                      AuditEvent e{.action = "x"};
+                      VOUCH_TRY(tx.AppendAuditEvent(
+                          e, [&](int64_t) -> Result<std::string> { return std::string(body); }));
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+  db.Close();
+  {
+    // A database of schema 16: no side index yet, and a damaged body (not JSON) in its log.
+    RawDb raw(db.path());
+    ASSERT_EQ(raw.Exec("DROP TABLE audit_request_index").first, SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 17").first, SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO audit_events (seq, time_ms, actor_id, actor_name, action, "
+                       "outcome, body) VALUES (5, 0, 0, '', 'x', 'done', '{\"target\":{\"req')")
+                  .first,
+              SQLITE_OK);
+  }
+  db.Reopen();
+  ASSERT_TRUE(db.is_open());
+  db.Close();
+  {
+    RawDb raw(db.path());
+    EXPECT_EQ(raw.One("SELECT group_concat(request_id || ':' || seq, ' ') FROM "
+                      "(SELECT * FROM audit_request_index ORDER BY request_id, seq)"),
+              "5:1 5:2 6:2 6:3");
+    auto [rc, msg] = raw.Exec("DELETE FROM audit_request_index");
+    EXPECT_NE(rc, SQLITE_OK);
+    EXPECT_NE(msg.find("append-only"), std::string::npos) << msg;
+  }
+}
+
 TEST(SqliteStore, ADatabaseFromANewerVouchIsRefused) {
   TempSqliteStore db;
   ASSERT_TRUE(db.is_open());
