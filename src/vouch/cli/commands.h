@@ -51,6 +51,8 @@ void AddTlogCommand(CLI::App& dev, Action& chosen);
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 // `audit prove`, added under `audit` by AddAuditCommands (audit_proof_commands.cc).
 void AddAuditProveCommand(CLI::App& audit, Action& chosen);
+// `audit checkpoint | keys | rotate-key` (checkpoint_commands.cc; issue 14).
+void AddCheckpointCommands(CLI::App& audit, Action& chosen);
 
 // Helpers shared by the command files.
 
