@@ -173,8 +173,8 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], roo
 def test_an_inclusion_proof_verifies_against_the_checkpoint(api, log):
     size = log["size"]
     for seq in range(1, size + 1):
-        body = api.call("GET", "/api/v1/audit/proof/inclusion", params={"seq": seq},
-                        expect=200).json()
+        body = api.call("GET", "/api/v1/audit/proof/inclusion",
+                        params={"seq": seq, "size": size}, expect=200).json()
         assert body["index"] == seq - 1 and body["size"] == size
         assert body["checkpoint"].startswith(log["note"].split("\n\n")[0])
         root = base64.b64decode(body["root"])
