@@ -378,6 +378,14 @@ def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
         return Case(body={"name": unique("made")} if method == "POST" else None)
     if template == "/api/v1/audit":
         return Case(params={"model": w.open_model, "limit": 1})
+    if template == "/api/v1/audit/log/tile/entries/{N}":
+        return Case(path={"N": "000.p/1"})
+    if template == "/api/v1/audit/proof/inclusion":
+        # An event of the open model, in a checkpoint the admin makes: a model the caller reads.
+        seq = api.call("GET", "/api/v1/audit", params={"model": w.open_model, "limit": 1},
+                       expect=200).json()["events"][0]["seq"]
+        api.call("POST", "/api/v1/audit/checkpoints", expect=200)
+        return Case(params={"seq": seq, "model": w.open_model})
     if template == "/api/v1/users":
         return Case(body={"name": unique("made"), "kind": "user"} if method == "POST" else None)
     if template == "/api/v1/users/{name}":

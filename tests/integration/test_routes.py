@@ -161,6 +161,7 @@ def test_every_route_happy_path_matches_openapi(api, spec):
     approvals_happy_path(call)
     webhooks_happy_path(call)
     checkpoints_happy_path(call)
+    audit_proofs_happy_path(call)
 
     missing = set(spec.operations()) - call.seen
     assert not missing, f"operations never exercised on their happy path: {sorted(missing)}"
@@ -565,6 +566,25 @@ def checkpoints_happy_path(call: Recorder) -> None:
     assert rotated["checkpoint"]["size"] > made["size"]
     after = call("GET", "/api/v1/audit/keys", token=None, expect=200).json()["keys"]
     assert [k["key_id"] for k in after][-2:] == [made["key_id"], rotated["key"]["key_id"]]
+
+
+def audit_proofs_happy_path(call: Recorder) -> None:
+    """The Merkle log's tiles and proofs (issue 14), each route once on its happy path, against the
+    checkpoint made just before."""
+    note = call("GET", "/api/v1/audit/log/checkpoint", token=None, expect=200).text
+    size = int(note.split("\n")[1])
+    w = size % 256
+    index = f"{size // 256:03d}.p/{w}" if w else f"{size // 256 - 1:03d}"
+    tile = call("GET", "/api/v1/audit/log/tile/{L}/{N}", path={"L": 0, "N": index}, token=None,
+                expect=200)
+    assert len(tile.content) == 32 * (w or 256)
+    bundle = call("GET", "/api/v1/audit/log/tile/entries/{N}", path={"N": index}, expect=200)
+    assert int.from_bytes(bundle.content[:2], "big") > 0
+    inc = call("GET", "/api/v1/audit/proof/inclusion", params={"seq": size}, expect=200).json()
+    assert inc["index"] == size - 1 and inc["size"] == size and inc["checkpoint"] == note
+    con = call("GET", "/api/v1/audit/proof/consistency", params={"from": 1, "to": size},
+               token=None, expect=200).json()
+    assert con["from"] == 1 and con["to"] == size
 
 
 def deliveries_happy_path(call: Recorder) -> None:

@@ -9,7 +9,7 @@ namespace {
 // AWS types and statuses follow the sagemaker service model (ResourceNotFound, ResourceInUse,
 // ConflictException, ValidationException) and AWS's common errors (AccessDeniedException,
 // ThrottlingException, UnrecognizedClientException, InternalFailure, ServiceUnavailable).
-constexpr std::array<ErrorInfo, 22> kErrorTable = {{
+constexpr std::array<ErrorInfo, 23> kErrorTable = {{
     {"OK", 200, "", 200, "", 200},
     {"CANCELLED", 499, "CANCELLED", 499, "RequestCanceled", 400},
     {"UNKNOWN", 500, "INTERNAL_ERROR", 500, "InternalFailure", 500},
@@ -34,6 +34,7 @@ constexpr std::array<ErrorInfo, 22> kErrorTable = {{
     // these read there as UNAUTHENTICATED does (the message says which).
     {"REAUTH_REQUIRED", 401, "UNAUTHENTICATED", 401, "UnrecognizedClientException", 400},
     {"REAUTH_FAILED", 401, "UNAUTHENTICATED", 401, "UnrecognizedClientException", 400},
+    {"ENTRY_TOO_LARGE", 422, "INVALID_PARAMETER_VALUE", 422, "ValidationException", 400},
 }};
 
 }  // namespace

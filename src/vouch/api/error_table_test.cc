@@ -30,6 +30,7 @@ constexpr StatusCode kAllCodes[] = {
     StatusCode::kIdempotencyKeyReused,
     StatusCode::kReauthRequired,
     StatusCode::kReauthFailed,
+    StatusCode::kEntryTooLarge,
 };
 
 TEST(ErrorTable, MapsTheCanonicalCodesToTheirNativeNameAndStatus) {
@@ -83,6 +84,13 @@ TEST(ErrorTable, AReusedIdempotencyKeyIs422OnTheNativeAndMlflowDoors) {
   EXPECT_EQ(info.http_status, 422);
   EXPECT_EQ(info.mlflow_code, "INVALID_PARAMETER_VALUE");
   EXPECT_EQ(info.mlflow_http_status, 422);
+}
+
+TEST(ErrorTable, AnEntryTooLargeForATileBundleIs422WithItsOwnNativeName) {
+  const ErrorInfo& info = InfoFor(StatusCode::kEntryTooLarge);
+  EXPECT_EQ(info.name, "ENTRY_TOO_LARGE");
+  EXPECT_EQ(info.http_status, 422);
+  EXPECT_EQ(StatusCodeName(StatusCode::kEntryTooLarge), "ENTRY_TOO_LARGE");
 }
 
 TEST(ErrorTable, ReauthenticationCodesAre401WithTheirOwnNativeNamesAndUnauthenticatedElsewhere) {

@@ -1,6 +1,7 @@
 #include "vouch/api/router.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace vouch::api {
 
@@ -38,6 +39,40 @@ std::vector<std::string> SplitPattern(std::string_view pattern) {
 
 bool IsCapture(std::string_view seg) {
   return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+
+// `{name...}`, a pattern's last segment only: the rest of the path, one segment or more.
+bool IsRestCapture(std::string_view seg) {
+  return IsCapture(seg) && seg.size() > 5 && seg.substr(seg.size() - 4) == "...}";
+}
+
+bool TakesRest(const Route& r) { return !r.segments.empty() && IsRestCapture(r.segments.back()); }
+
+// The captures of `r` when `segments` match its pattern (literals equal, captures non-empty).
+std::optional<PathParams> MatchRoute(const Route& r, const std::vector<std::string>& segments) {
+  const bool rest = TakesRest(r);
+  if (rest ? segments.size() < r.segments.size() : segments.size() != r.segments.size()) {
+    return std::nullopt;
+  }
+  PathParams params;
+  for (size_t i = 0; i < r.segments.size(); ++i) {
+    const std::string& seg = r.segments[i];
+    if (rest && i + 1 == r.segments.size()) {
+      std::string tail;
+      for (size_t j = i; j < segments.size(); ++j) {
+        if (segments[j].empty()) return std::nullopt;
+        if (j > i) tail.push_back('/');
+        tail += segments[j];
+      }
+      params.emplace(seg.substr(1, seg.size() - 5), std::move(tail));
+    } else if (IsCapture(seg)) {
+      if (segments[i].empty()) return std::nullopt;
+      params.emplace(seg.substr(1, seg.size() - 2), segments[i]);
+    } else if (seg != segments[i]) {
+      return std::nullopt;
+    }
+  }
+  return params;
 }
 
 }  // namespace
@@ -87,39 +122,18 @@ Router::Match Router::Find(Door door, std::string_view method,
     return std::count_if(r.segments.begin(), r.segments.end(),
                          [](const std::string& s) { return !IsCapture(s); });
   };
-  auto path_matches = [&](const Route& r) {
-    if (r.door != door || r.segments.size() != segments.size()) return false;
-    for (size_t i = 0; i < segments.size(); ++i) {
-      if (IsCapture(r.segments[i]) ? segments[i].empty() : r.segments[i] != segments[i]) {
-        return false;
-      }
-    }
-    return true;
-  };
   std::ptrdiff_t most = 0;
   for (const auto& r : routes_) {
-    if (path_matches(r)) most = std::max(most, literals(r));
+    if (r.door == door && MatchRoute(r, segments)) most = std::max(most, literals(r));
   }
   Match m;
   for (const auto& r : routes_) {
-    if (r.door != door || r.segments.size() != segments.size()) continue;
-    if (literals(r) < most) continue;
-    PathParams params;
-    bool ok = true;
-    for (size_t i = 0; i < segments.size() && ok; ++i) {
-      if (IsCapture(r.segments[i])) {
-        if (segments[i].empty())
-          ok = false;
-        else
-          params.emplace(r.segments[i].substr(1, r.segments[i].size() - 2), segments[i]);
-      } else {
-        ok = r.segments[i] == segments[i];
-      }
-    }
-    if (!ok) continue;
+    if (r.door != door || literals(r) < most) continue;
+    std::optional<PathParams> params = MatchRoute(r, segments);
+    if (!params) continue;
     if (r.method == method) {
       m.route = &r;
-      m.params = std::move(params);
+      m.params = std::move(*params);
       m.allowed_methods.clear();
       return m;
     }

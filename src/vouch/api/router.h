@@ -1,7 +1,8 @@
 // The route table: method + path pattern -> handler, with the access each route needs declared in
 // the table itself (a test walks it), and the doors (door.h) the routes belong to. Patterns are
-// literal segments and `{name}` captures; captured segments arrive percent-decoded. Immutable after
-// start-up, so thread-safe for lookups.
+// literal segments and `{name}` captures; a last segment `{name...}` captures the rest of the path
+// (one segment or more, none empty, joined with '/': the tlog tile paths). Captured segments arrive
+// percent-decoded. Immutable after start-up, so thread-safe for lookups.
 #pragma once
 
 #include <functional>

@@ -74,6 +74,7 @@ Status App::SetUp(const AppOptions& options) {
   const service::Authorizer authz(options.default_permission);
   checkpoints_ =
       std::make_unique<service::CheckpointService>(*executor_, authz, clock_, options.master_key);
+  audit_proofs_ = std::make_unique<service::AuditProofs>(store_, authz, *checkpoints_);
   VOUCH_ASSIGN_OR_RETURN(
       std::string origin,
       service::ChooseLogOrigin(options.audit_log.origin, options.audit_log.public_url));
@@ -208,6 +209,7 @@ Status App::SetUpCheckpoints(const AuditLogOptions& o) {
     spdlog::info("audit checkpoint: size {}, signed by key {}", made.size, made.key_id);
   });
   api::native::RegisterCheckpointRoutes(router_, *checkpoints_);
+  api::native::RegisterAuditLogRoutes(router_, *audit_proofs_);
   // The leader makes them: every second it looks whether one is due (a cheap read), and a burst
   // of events committed here wakes it at once.
   const TimeMs tick = std::min<TimeMs>(o.checkpoint_interval_ms, 1000);

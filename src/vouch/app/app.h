@@ -24,6 +24,7 @@
 #include "vouch/domain/identity.h"
 #include "vouch/notify/format.h"
 #include "vouch/service/approvals.h"
+#include "vouch/service/audit_proofs.h"
 #include "vouch/service/auth_service.h"
 #include "vouch/service/checkpoints.h"
 #include "vouch/service/executor.h"
@@ -183,6 +184,7 @@ class App {
   notify::FormatRegistry formats_;
   std::unique_ptr<service::WebhookDelivery> delivery_;  // writes through executor_
   std::unique_ptr<service::CheckpointService> checkpoints_;
+  std::unique_ptr<service::AuditProofs> audit_proofs_;  // the tile and proof routes
   AuditLogOptions audit_log_;
   std::atomic<int64_t> uncheckpointed_events_{0};  // committed here since the last job run
   service::BootstrapResult bootstrap_;

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "vouch/audit/verify.h"
+#include "vouch/cli/audit_proof.h"
 #include "vouch/cli/commands.h"
 #include "vouch/storage/copy.h"
 #include "vouch/storage/open.h"
@@ -99,6 +100,8 @@ struct VerifyArgs {
   std::string store;
   std::string data_dir;
   bool chain_digest = false;  // also print the hash-chain digest of earlier versions
+  ProofFileArgs proof;        // PATH (a tlog-proof file), --key, --event
+  ServerVerifyArgs server;    // --server (verify's own), --key, --checkpoint
 };
 
 int VerifyAudit(const VerifyArgs& a, Session& s) {
@@ -367,22 +370,53 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
       "Check the whole audit log in a store and its Merkle tree, and print the tree's root "
       "(needs --data-dir or --store: it reads the database directly)");
   verify->footer(
-      "audit verify reads the database itself, not a server: give the data directory "
-      "(--data-dir, SQLite, opened read-only beside a running server) or the store (--store "
-      "sqlite://PATH or a postgresql:// DSN). It checks the log is gapless, canonical (RFC 8785) "
-      "and that each event is its own number, and that the stored Merkle tree is the tree of "
-      "the stored events; it prints the Merkle root (RFC 9162, the root a checkpoint signs, in "
-      "hex). --chain-digest also prints the hash-chain \"log digest\" that earlier versions "
-      "printed, to compare with one kept from an older backup. Checking a log through a server "
-      "URL, with only "
-      "the auditor role, comes with the Merkle log (issue 14); until then --server, --token and "
-      "the saved login play no part here.");
+      "Sources: --data-dir DIR (SQLite, opened read-only beside a running server) or --store "
+      "(sqlite://PATH or a postgresql:// DSN) read the database itself: the log is gapless, "
+      "canonical (RFC 8785), each event is its own number and the stored Merkle tree is the tree "
+      "of the stored events; it prints the Merkle root (RFC 9162, the root a checkpoint signs, in "
+      "hex), and --chain-digest also the hash-chain \"log digest\" earlier versions printed, to "
+      "compare with one kept from an older backup. FILE, a tlog-proof file written by "
+      "`audit prove`, is checked offline against --key (the log's verifier key, or a file of "
+      "them). --server URL (given to verify itself: the global --server and VOUCH_SERVER never "
+      "select it) checks a live server's log from its published checkpoint, keys, entry bundles "
+      "(the auditor role or admin, with the usual credentials) and hash tiles; --key names a key "
+      "the checkpoint must be signed by, --checkpoint SAVED a checkpoint saved earlier that the "
+      "log must extend. Exit 0 intact, 1 not, 2 usage, 3 unreachable.");
   auto* store = verify->add_option("--store", a->store, "sqlite://PATH or postgresql://…");
   verify->add_option("--data-dir", a->data_dir, "A server's data directory (SQLite DIR/vouch.db)")
       ->excludes(store);
   verify->add_flag("--chain-digest", a->chain_digest,
                    "Also print the hash-chain log digest of earlier versions");
-  OnSelect(*verify, chosen, [a](Session& s, const Clock&) { return VerifyAudit(*a, s); });
+  verify->add_option("FILE", a->proof.file, "A tlog-proof file (audit prove)");
+  AddRepeated(*verify, "--key", a->proof.keys,
+              "A verifier key the user trusts (<name>+<id>+<key>), or a file of them");
+  verify->add_option("--event", a->proof.event_file,
+                     "With FILE: the event's stored bytes (default: the file's extra line)");
+  verify->add_option("--server", a->server.server, "With verify: the server whose log to check");
+  verify->add_option("--checkpoint", a->server.saved_checkpoint,
+                     "With --server: a signed checkpoint saved earlier");
+  OnSelect(*verify, chosen, [a](Session& s, const Clock&) {
+    const bool stored = !a->store.empty() || !a->data_dir.empty();
+    const int sources =
+        (stored ? 1 : 0) + (a->proof.file.empty() ? 0 : 1) + (a->server.server.empty() ? 0 : 1);
+    if (sources == 0) {
+      return s.Fail(
+          "audit verify needs a source: --data-dir DIR, --store URI, a proof FILE or "
+          "--server URL (the global --server and VOUCH_SERVER never select it)",
+          kExitUsage);
+    }
+    if (sources > 1) {
+      return s.Fail("audit verify takes one source: --data-dir/--store, FILE or --server",
+                    kExitUsage);
+    }
+    if (!a->server.server.empty()) {
+      ServerVerifyArgs server = a->server;
+      server.keys = a->proof.keys;
+      return VerifyServerCommand(server, s);
+    }
+    if (!a->proof.file.empty()) return VerifyProofFileCommand(a->proof, s);
+    return VerifyAudit(*a, s);
+  });
 }
 
 void AddAdminCommands(CLI::App& app, Action& chosen) {

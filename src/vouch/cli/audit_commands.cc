@@ -93,6 +93,7 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
     return s.RunList(AuditLogRequest(*a, clock.NowMs()));
   });
   AddAuditVerifyCommand(*audit, chosen);
+  AddAuditProveCommand(*audit, chosen);
   AddCheckpointCommands(*audit, chosen);
 }
 

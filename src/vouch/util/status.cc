@@ -7,7 +7,7 @@ namespace vouch {
 namespace {
 
 // Indexed by StatusCode.
-constexpr std::array<std::string_view, 22> kNames = {
+constexpr std::array<std::string_view, 23> kNames = {
     "OK",
     "CANCELLED",
     "UNKNOWN",
@@ -30,6 +30,7 @@ constexpr std::array<std::string_view, 22> kNames = {
     "IDEMPOTENCY_KEY_REUSED",
     "REAUTH_REQUIRED",
     "REAUTH_FAILED",
+    "ENTRY_TOO_LARGE",
 };
 
 }  // namespace

@@ -46,6 +46,9 @@ enum class StatusCode {
   // Not in abseil's set: the password a signature carried is wrong. Wire name REAUTH_FAILED,
   // status 401; it counts toward the sign-in throttle.
   kReauthFailed,
+  // Not in abseil's set: an audit event too large for a tlog-tiles entry bundle (over 65,535
+  // bytes; only events older than that limit). Wire name ENTRY_TOO_LARGE, status 422.
+  kEntryTooLarge,
 };
 
 // The code's wire name, e.g. "NOT_FOUND" (also the native API's error code). The two codes outside

@@ -6,6 +6,7 @@
 
 #include "vouch/api/router.h"
 #include "vouch/service/approvals.h"
+#include "vouch/service/audit_proofs.h"
 #include "vouch/service/checkpoints.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
@@ -43,6 +44,10 @@ void RegisterMetricsRoute(Router& router, std::function<std::vector<store::Store
 // `checkpoint`, the checkpoint list, the public keys (public), and the on-demand checkpoint and
 // key rotation (admins).
 void RegisterCheckpointRoutes(Router& router, service::CheckpointService& checkpoints);
+
+// The audit log's tlog-tiles hash tiles and entry bundles and its inclusion and consistency proofs
+// under /api/v1/audit (audit_log_routes.cc; issue 14).
+void RegisterAuditLogRoutes(Router& router, service::AuditProofs& proofs);
 
 // The JSON forms of the domain objects, each written as one object into `w` (shared with tests).
 void WriteModel(JsonWriter& w, const Model& m);

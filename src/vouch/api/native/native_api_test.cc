@@ -65,6 +65,8 @@ class NativeApiTest : public ::testing::Test {
     RegisterWebhookRoutes(router_, webhooks_);
     RegisterDeliveryRoutes(router_, delivery_);
     waiters_.RegisterRoute(router_);
+    RegisterCheckpointRoutes(router_, checkpoints_);
+    RegisterAuditLogRoutes(router_, proofs_);
   }
 
   HttpResponse Send(std::string method, std::string target, std::string body = "",
@@ -114,6 +116,9 @@ class NativeApiTest : public ::testing::Test {
   service::WebhookDelivery delivery_{approvals_executor_, formats_, authz_, clock_,
                                      service::WebhookDeliveryOptions{.workers = 0}};
   RequestWaiters waiters_{approvals_, db_.store()};
+  service::CheckpointService checkpoints_{approvals_executor_, authz_, clock_,
+                                          std::string(32, 'm')};
+  service::AuditProofs proofs_{db_.store(), authz_, checkpoints_};
   Router router_;
   Dispatcher dispatcher_{router_, auth_, clock_};
 };
