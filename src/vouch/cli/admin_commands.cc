@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "vouch/audit/verify.h"
+#include "vouch/cli/audit_export.h"
 #include "vouch/cli/commands.h"
 #include "vouch/storage/copy.h"
 #include "vouch/storage/open.h"
@@ -96,9 +97,23 @@ void WarnUnverified(Session& s, std::string_view what, std::string_view path,
 struct VerifyArgs {
   std::string store;
   std::string data_dir;
+  std::string source;             // an export directory (audit_export_command.cc)
+  std::vector<std::string> keys;  // --key: trusted verifier keys
+  std::string checkpoint;         // --checkpoint SAVED
+  bool hash_only = false;         // skip the canonical-form check
 };
 
 int VerifyAudit(const VerifyArgs& a, Session& s) {
+  if (!a.source.empty()) {
+    if (!a.store.empty() || !a.data_dir.empty()) {
+      return s.Fail("give one source: a directory, --data-dir or --store", kExitUsage);
+    }
+    std::error_code ec;
+    if (!fs::is_directory(a.source, ec)) {
+      return s.Fail(fmt::format("{} is not an export directory", a.source), kExitUsage);
+    }
+    return VerifyExportDirectory(a.source, a.keys, a.checkpoint, !a.hash_only, s);
+  }
   auto where = StoreFrom(a.store, a.data_dir);
   if (!where.ok()) return s.Fail(where.status().message(), ExitCodeFor(where.status()));
   // Read before the log: a running server records its head after each commit, so the head read
@@ -366,6 +381,14 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
   auto* store = verify->add_option("--store", a->store, "sqlite://PATH or postgresql://…");
   verify->add_option("--data-dir", a->data_dir, "A server's data directory (SQLite DIR/vouch.db)")
       ->excludes(store);
+  verify->add_option("source", a->source, "An export directory (vouch audit export --out DIR)");
+  AddRepeated(*verify, "--key", a->keys,
+              "A verifier key you trust (<name>+<id>+<key>, or a file of them); then only "
+              "checkpoints it signed count");
+  verify->add_option("--checkpoint", a->checkpoint,
+                     "A checkpoint saved earlier (a signed note file): the log must hold it");
+  verify->add_flag("--hash-only", a->hash_only,
+                   "Skip the canonical-form check (the hash pass alone, for benchmarks)");
   OnSelect(*verify, chosen, [a](Session& s, const Clock&) { return VerifyAudit(*a, s); });
 }
 
