@@ -49,6 +49,8 @@ void AddWebhookRenderCommand(CLI::App& dev, Action& chosen);
 void AddTlogCommand(CLI::App& dev, Action& chosen);
 // `audit verify`, added under the `audit` command by AddAuditCommands.
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
+// dev audit-bulk, added under `dev` by AddDevCommands (audit_bulk_command.cc; issue 14).
+void AddAuditBulkCommand(CLI::App& dev, Action& chosen);
 // `audit export`, added under `audit` by AddAuditCommands (audit_export_command.cc).
 void AddAuditExportCommand(CLI::App& audit, Action& chosen);
 
