@@ -84,7 +84,7 @@ def test_an_export_holds_the_stored_bytes_and_recomputes_to_the_printed_root(bus
     j = vouch("-o", "json", "audit", "verify", str(out))
     assert j.returncode == 0
     report = json.loads(j.stdout)
-    assert report["verified"] is True and report["merkle_root"] == root
+    assert report["verified"] is True and report["root"] == root
     assert report["findings"] == []
     # No other file of the export ends in .jsonl.
     assert [p.name for p in out.rglob("*.jsonl")] == ["events.jsonl"]

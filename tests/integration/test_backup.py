@@ -23,7 +23,7 @@ from vouch_testlib import (mark_damaged, quote_segment, require_binary, run_cli,
 # The SQLite file is what these tests copy; the PostgreSQL pass has none.
 pytestmark = pytest.mark.sqlite_only
 
-SUMMARY = re.compile(r"(\d+) events, log digest ([0-9a-f]{64})")
+SUMMARY = re.compile(r"(\d+) events, Merkle root ([0-9a-f]{64})")
 
 
 def vouch(*args: str | Path, timeout: float = 120.0) -> subprocess.CompletedProcess:
@@ -32,7 +32,7 @@ def vouch(*args: str | Path, timeout: float = 120.0) -> subprocess.CompletedProc
 
 def summary(text: str) -> tuple[int, str]:
     m = SUMMARY.search(text)
-    assert m, f"no 'N events, log digest HEX' in:\n{text}"
+    assert m, f"no 'N events, Merkle root HEX' in:\n{text}"
     return int(m.group(1)), m.group(2)
 
 

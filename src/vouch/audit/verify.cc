@@ -8,6 +8,7 @@
 #include <chrono>
 #include <utility>
 
+#include "vouch/audit/tree.h"
 #include "vouch/domain/audit_event.h"
 #include "vouch/tlog/checkpoint.h"
 #include "vouch/tlog/tiles.h"
@@ -361,12 +362,14 @@ void LogVerifier::AddEvent(int64_t stored_seq, std::string_view body) {
   edge_.Append(leaf);
   const std::optional<int64_t> said = ScanSeq(body);
   const int64_t name = said ? *said : (stored_seq != 0 ? stored_seq : int64_t(position));
+  report_.last_seq = std::max({report_.last_seq, stored_seq, said.value_or(0)});
   bool in_place = true;
   if (!said) {
     in_place = false;
     Record(FindingKind::kNotCanonical, name,
-           fmt::format("event at {}: the body has no integer \"seq\" (not a vouch event)",
-                       stored_seq != 0 ? fmt::format("seq {}", stored_seq) : Position(position)));
+           fmt::format("audit event {}: the body has no integer \"seq\" (not a vouch event)",
+                       stored_seq != 0 ? fmt::format("{}", stored_seq)
+                                       : fmt::format("at {}", Position(position))));
   } else {
     const int64_t s = *said;
     if (stored_seq != 0 && stored_seq != s) {
@@ -438,11 +441,18 @@ VerificationReport LogVerifier::Finish() {
            fmt::format("{} more events missing (not listed)", gap_overflow_));
   }
   const uint64_t n = report_.events;
-  if (expected_count_ && *expected_count_ > n) {
-    Record(FindingKind::kTruncated, static_cast<int64_t>(n + 1),
-           fmt::format("log truncated: it holds {} events, but its head says {} (events {} to {} "
+  const uint64_t last = static_cast<uint64_t>(std::max<int64_t>(report_.last_seq, 0));
+  if (expected_count_ && *expected_count_ < last) {
+    Record(FindingKind::kAppendedOutOfOrder, static_cast<int64_t>(*expected_count_ + 1),
+           fmt::format("event {} is beyond the log's head ({}): appended outside vouch's append "
+                       "path",
+                       *expected_count_ + 1, *expected_count_));
+  }
+  if (expected_count_ && *expected_count_ > last) {
+    Record(FindingKind::kTruncated, static_cast<int64_t>(last + 1),
+           fmt::format("log truncated: it ends at event {}, but its head says {} (events {} to {} "
                        "missing)",
-                       n, *expected_count_, n + 1, *expected_count_));
+                       last, *expected_count_, last + 1, *expected_count_));
   }
   for (; next_pending_ < pending_.size(); ++next_pending_) {
     const Pending& p = pending_[next_pending_];
@@ -453,7 +463,53 @@ VerificationReport LogVerifier::Finish() {
                        p.signed_by, p.size, n, n + 1));
   }
   report_.root = edge_.Root();
+  // The findings that name an event first (a stored hash that differs is their consequence).
+  std::stable_sort(report_.findings.begin(), report_.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.seq > 0 && b.seq == 0; });
   return std::move(report_);
+}
+
+Status FeedStoredLog(store::Tx& tx, LogVerifier& v) {
+  VOUCH_ASSIGN_OR_RETURN(int64_t head, tx.AuditHeadSeq());
+  v.SetExpectedCount(static_cast<uint64_t>(head));
+  Result<uint64_t> tree_size = tx.AuditTreeSize();
+  bool tree = tree_size.ok();
+  if (!tree_size.ok()) {
+    switch (tree_size.status().code()) {
+      case StatusCode::kNotFound:  // a schema before the tree: the next `vouch serve` builds it
+        break;
+      case StatusCode::kFailedPrecondition:
+        v.AddFinding(FindingKind::kMalformed, 0,
+                     "the store was written with tree updates off (a benchmark's store): its "
+                     "events are not in a Merkle tree, " +
+                         tree_size.status().message());
+        break;
+      default:
+        return tree_size.status();
+    }
+  }
+  if (tree) {
+    v.SetLeafHashReader(
+        [&tx](uint64_t first, int count) { return tx.AuditTreeHashes(0, first, count); });
+  }
+  StoredTreeCheck tree_check(tx);
+  Status tree_problem;
+  store::AuditFilter page{.after_seq = 0, .limit = kPageSize};
+  while (true) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<store::StoredAuditEvent> events, tx.ListAuditEvents(page));
+    for (const store::StoredAuditEvent& e : events) {
+      v.AddEvent(e.seq, e.body);
+      if (tree && tree_problem.ok()) tree_problem = tree_check.Add(e.body);
+    }
+    if (static_cast<int>(events.size()) < page.limit) break;
+    page.after_seq = events.back().seq;
+  }
+  if (tree && tree_problem.ok()) tree_problem = tree_check.Finish();
+  if (!tree_problem.ok()) {
+    if (tree_problem.code() != StatusCode::kDataLoss) return tree_problem;
+    v.AddFinding(FindingKind::kAltered, 0, tree_problem.message());
+  }
+  return OkStatus();
 }
 
 LogDigest::LogDigest() : chain_(kDigestBytes, '\0') {}

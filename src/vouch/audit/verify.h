@@ -133,6 +133,7 @@ using LeafHashReader = std::function<Result<std::vector<tlog::Hash>>(uint64_t fi
 
 struct VerificationReport {
   uint64_t events = 0;             // events read
+  int64_t last_seq = 0;            // the largest seq among them (a row\'s or a body\'s)
   tlog::Hash root{};               // Merkle root over them, in the order read
   uint64_t checkpoints = 0;        // checkpoints given
   uint64_t checkpoints_ok = 0;     // checkpoints whose signature and root hold
@@ -204,6 +205,13 @@ class LogVerifier {
   uint64_t last_good_size_ = 0;     // the largest checkpoint size whose root the log matched
   VerificationReport report_;
 };
+
+// Feeds `v` the log stored in `tx` (one snapshot): every event in seq order with its row's seq,
+// the head's count, and the stored Merkle tree — its leaf hashes as the reference that names an
+// altered event, and every stored tile-level hash, size and edge checked against the tree of the
+// stored bytes (StoredTreeCheck; a difference is a finding). Fails only when reading fails (the
+// store's codes).
+Status FeedStoredLog(store::Tx& tx, LogVerifier& v);
 
 // The top-level "seq" of a canonical event body without parsing all of it (the hash pass's fast
 // path): nullopt when the body has none or is not an object.

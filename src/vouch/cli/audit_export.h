@@ -2,12 +2,14 @@
 // keys, the saved checkpoints, the report's printing, and the export directory mode.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "vouch/audit/verify.h"
 #include "vouch/cli/session.h"
+#include "vouch/store/store.h"
 #include "vouch/tlog/note.h"
 #include "vouch/util/status.h"
 
@@ -28,6 +30,14 @@ Status AddSavedCheckpoints(const std::string& saved, audit::LogVerifier& v);
 // `vouch audit verify DIR`: the export directory DIR, offline. Exit 0 intact, 1 not, 2 usage
 // (DIR is not an export, a --key is not a key, SAVED cannot be read).
 int VerifyExportDirectory(const std::string& dir, const std::vector<std::string>& key_texts,
+                          const std::string& saved, bool check_canonical, Session& s);
+
+// `vouch audit verify --data-dir|--store`: the log in `store` (opened read-only), its stored tree
+// and checkpoints, through the engine. `acked`: the head a running server acknowledged (SQLite's
+// head file), when known: a log shorter than it lost committed events. Exit 0 intact, 1 not, 2
+// usage.
+int VerifyStoreWithEngine(store::Store& store, const std::string& what,
+                          std::optional<int64_t> acked, const std::vector<std::string>& key_texts,
                           const std::string& saved, bool check_canonical, Session& s);
 
 }  // namespace vouch::cli

@@ -263,7 +263,7 @@ int PrintVerification(const audit::VerificationReport& r, std::string_view what,
     PrintObject(json::object{{"source", what},
                              {"verified", r.ok()},
                              {"events", r.events},
-                             {"merkle_root", r.RootHex()},
+                             {"root", r.RootHex()},
                              {"checkpoints", r.checkpoints},
                              {"checkpoints_verified", r.checkpoints_ok},
                              {"latest_checkpoint", r.latest_checkpoint},
@@ -397,6 +397,31 @@ int VerifyExportDirectory(const std::string& dir_text, const std::vector<std::st
   }
   reader.Finish();
   return PrintVerification(v.Finish(), fmt::format("the export in {}", dir_text), s);
+}
+
+int VerifyStoreWithEngine(store::Store& store, const std::string& what,
+                          std::optional<int64_t> acked, const std::vector<std::string>& key_texts,
+                          const std::string& saved, bool check_canonical, Session& s) {
+  auto trusted = TrustedKeys(key_texts);
+  if (!trusted.ok()) return s.Fail(trusted.status().message(), kExitUsage);
+  audit::LogVerifier v({.trusted_keys = std::move(*trusted), .check_canonical = check_canonical});
+  if (Status added = AddSavedCheckpoints(saved, v); !added.ok()) {
+    return s.Fail(added.message(), kExitUsage);
+  }
+  Status read = store.Read([&](store::Tx& tx) { return audit::FeedStoredLog(tx, v); });
+  if (!read.ok()) {
+    return s.Fail(fmt::format("cannot read the audit log of {}: {}", what, read.message()),
+                  kExitRefused);
+  }
+  audit::VerificationReport report = v.Finish();
+  if (acked && report.last_seq < *acked) {
+    report.findings.push_back(
+        {audit::FindingKind::kTruncated, report.last_seq + 1,
+         fmt::format("log truncated: it ends at event {}, but {} were acknowledged (the head "
+                     "file): committed events were lost",
+                     report.last_seq, *acked)});
+  }
+  return PrintVerification(report, what, s);
 }
 
 void AddAuditExportCommand(CLI::App& audit, Action& chosen) {
