@@ -74,6 +74,7 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
   });
   AddAuditVerifyCommand(*audit, chosen);
   AddAuditExportCommand(*audit, chosen);
+  AddCheckpointCommands(*audit, chosen);
 }
 
 }  // namespace vouch::cli

@@ -53,6 +53,8 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 void AddAuditBulkCommand(CLI::App& dev, Action& chosen);
 // `audit export`, added under `audit` by AddAuditCommands (audit_export_command.cc).
 void AddAuditExportCommand(CLI::App& audit, Action& chosen);
+// `audit checkpoint | keys | rotate-key` (checkpoint_commands.cc; issue 14).
+void AddCheckpointCommands(CLI::App& audit, Action& chosen);
 
 // Helpers shared by the command files.
 
