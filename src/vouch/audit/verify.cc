@@ -279,6 +279,11 @@ void LogVerifier::SetSavedCheckpoint(const CheckpointSource& checkpoint) {
 
 void LogVerifier::SetLeafHashReader(LeafHashReader reader) { leaf_reader_ = std::move(reader); }
 
+void LogVerifier::AddPublishedKey(const tlog::Verifier& key) {
+  options_.published_keys.push_back(key);
+  if (options_.trusted_keys.empty()) verifiers_.push_back(key);
+}
+
 void LogVerifier::SetExpectedCount(uint64_t count) { expected_count_ = count; }
 
 void LogVerifier::CheckLeafReference(uint64_t index, const tlog::Hash& leaf, bool in_place) {
@@ -491,6 +496,34 @@ Status FeedStoredLog(store::Tx& tx, LogVerifier& v) {
   if (tree) {
     v.SetLeafHashReader(
         [&tx](uint64_t first, int count) { return tx.AuditTreeHashes(0, first, count); });
+  }
+  // The keys and checkpoints the store holds (migration 0016), cosignatures appended as served.
+  // A read-only store whose schema predates them has neither (nothing to check against).
+  Result<std::vector<store::AuditSigningKey>> keys = tx.ListAuditSigningKeys();
+  const bool has_checkpoints = keys.ok();
+  if (!has_checkpoints) keys = std::vector<store::AuditSigningKey>();
+  for (const store::AuditSigningKey& key : *keys) {
+    Result<tlog::Verifier> parsed = tlog::ParseVerifierKey(key.verifier_key);
+    if (!parsed.ok()) {
+      v.AddFinding(FindingKind::kMalformed, 0,
+                   fmt::format("the store's signing key {} is not a verifier key: {}",
+                               key.verifier_key, parsed.status().message()));
+      continue;
+    }
+    v.AddPublishedKey(*parsed);
+  }
+  for (int64_t after = 0; has_checkpoints;) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditCheckpointRow> rows,
+                           tx.ListAuditCheckpoints(after, kPageSize));
+    for (const store::AuditCheckpointRow& row : rows) {
+      std::string note = row.note;
+      VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditCosignatureRow> cosignatures,
+                             tx.ListAuditCosignatures(row.id));
+      for (const store::AuditCosignatureRow& c : cosignatures) note += c.line + "\n";
+      v.AddCheckpoint({fmt::format("at size {} (stored)", row.size), note});
+      after = row.id;
+    }
+    if (static_cast<int>(rows.size()) < kPageSize) break;
   }
   StoredTreeCheck tree_check(tx);
   Status tree_problem;

@@ -159,6 +159,9 @@ class LogVerifier {
   // A checkpoint saved earlier, outside the log: the log must hold it (consistency).
   void SetSavedCheckpoint(const CheckpointSource& checkpoint);
   void SetLeafHashReader(LeafHashReader reader);
+  // A key the log publishes, found with it (before its checkpoints are added); used when no
+  // trusted key was given.
+  void AddPublishedKey(const tlog::Verifier& key);
   // The number of events the source says it holds (the store's head): fewer read is truncation.
   void SetExpectedCount(uint64_t count);
 

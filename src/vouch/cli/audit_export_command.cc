@@ -21,6 +21,7 @@
 #include "vouch/cli/commands.h"
 #include "vouch/cli/output.h"
 #include "vouch/storage/open.h"
+#include "vouch/store/audit_rows.h"
 #include "vouch/store/sqlite/sqlite_store.h"
 #include "vouch/tlog/merkle.h"
 #include "vouch/tlog/tiles.h"
@@ -107,6 +108,61 @@ struct ExportTotals {
   tlog::Hash root{};
 };
 
+Status WriteFile(const fs::path& path, std::string_view bytes) {
+  OutFile f;
+  VOUCH_TRY(f.Open(path));
+  f.Write(bytes);
+  return f.Close();
+}
+
+// keys.txt, checkpoints/<size> (each note with its cosignature lines) and the stored tree's hash
+// tiles at the exported size (tile/<L>/<N>[.p/<W>]), from the same snapshot as the events. A store
+// without checkpoint tables or tree (an older read-only file) exports none of them.
+Status WriteTreeFiles(store::Tx& tx, const fs::path& dir, uint64_t size) {
+  Result<std::vector<store::AuditSigningKey>> keys = tx.ListAuditSigningKeys();
+  if (keys.ok()) {
+    std::string text;
+    for (const store::AuditSigningKey& k : *keys) text += k.verifier_key + "\n";
+    VOUCH_TRY(WriteFile(dir / audit::kExportKeysFile, text));
+    std::error_code ec;
+    fs::create_directory(dir / audit::kExportCheckpointsDir, ec);
+    if (ec) return Unavailable(fmt::format("cannot create {}", audit::kExportCheckpointsDir));
+    for (int64_t after = 0;;) {
+      VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditCheckpointRow> rows,
+                             tx.ListAuditCheckpoints(after, kExportPage));
+      for (const store::AuditCheckpointRow& row : rows) {
+        after = row.id;
+        if (static_cast<uint64_t>(row.size) > size) continue;  // not in this snapshot's log
+        std::string note = row.note;
+        VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditCosignatureRow> cosignatures,
+                               tx.ListAuditCosignatures(row.id));
+        for (const store::AuditCosignatureRow& c : cosignatures) note += c.line + "\n";
+        VOUCH_TRY(WriteFile(dir / audit::kExportCheckpointsDir / std::to_string(row.size), note));
+      }
+      if (static_cast<int>(rows.size()) < kExportPage) break;
+    }
+  }
+  Result<uint64_t> tree_size = tx.AuditTreeSize();
+  if (!tree_size.ok() || *tree_size < size) return OkStatus();
+  for (const tlog::Tile& tile : tlog::TilesOfTree(size)) {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<tlog::Hash> hashes,
+                           tx.AuditTreeHashes(tile.level * tlog::kTileHeight,
+                                              tile.index * tlog::kTileWidth, tile.width));
+    if (static_cast<int>(hashes.size()) != tile.width) {
+      return Status(StatusCode::kDataLoss,
+                    fmt::format("the stored tree lacks hashes of {}", tlog::TilePath(tile)));
+    }
+    std::string data;
+    for (const tlog::Hash& h : hashes) data += tlog::HashBytes(h);
+    const fs::path path = dir / tlog::TilePath(tile);
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) return Unavailable(fmt::format("cannot create {}", path.parent_path().string()));
+    VOUCH_TRY(WriteFile(path, data));
+  }
+  return OkStatus();
+}
+
 // Writes the export's files from one read of the store (one snapshot).
 Result<ExportTotals> WriteExport(store::Store& store, const fs::path& dir,
                                  const std::vector<audit::ExportFormat>& formats) {
@@ -157,7 +213,7 @@ Result<ExportTotals> WriteExport(store::Store& store, const fs::path& dir,
       if (static_cast<int>(batch.size()) < page.limit) break;
       page.after_seq = batch.back().seq;
     }
-    return OkStatus();
+    return WriteTreeFiles(tx, dir, static_cast<uint64_t>(totals.events));
   }));
   cloudtrail.Write("\n]}\n");
   ocsf.Write("\n]\n");
