@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "vouch/audit/verify.h"
+#include "vouch/cli/audit_export.h"
 #include "vouch/cli/audit_proof.h"
 #include "vouch/cli/commands.h"
 #include "vouch/storage/copy.h"
@@ -79,9 +80,6 @@ Result<CheckedFile> CheckSqliteFile(const std::string& path) {
 std::string Summary(int64_t count, const std::string& root) {
   return fmt::format("{} events, Merkle root {}", count, root);
 }
-std::string Summary(const audit::LogVerification& log) {
-  return Summary(log.count, log.head_digest);
-}
 std::string Summary(const audit::LogInspection& log) { return Summary(log.count, log.head_digest); }
 
 // The loud part of --unverified: on stderr, what did not verify and what the copy is.
@@ -100,8 +98,11 @@ struct VerifyArgs {
   std::string store;
   std::string data_dir;
   bool chain_digest = false;  // also print the hash-chain digest of earlier versions
-  ProofFileArgs proof;        // PATH (a tlog-proof file), --key, --event
-  ServerVerifyArgs server;    // --server (verify's own), --key, --checkpoint
+  bool hash_only = false;     // skip the canonical-form check
+  std::string source;         // FILE: an export directory, or a tlog-proof file (audit prove)
+  ProofFileArgs proof;        // --key (trusted verifier keys), --event
+  ServerVerifyArgs server;    // --server (verify's own)
+  std::string checkpoint;     // --checkpoint SAVED
 };
 
 int VerifyAudit(const VerifyArgs& a, Session& s) {
@@ -126,35 +127,9 @@ int VerifyAudit(const VerifyArgs& a, Session& s) {
         *where, {.pg_pool_size = 1, .pg_statement_timeout_ms = 0, .build_audit_tree = false});
   }();
   if (!opened.ok()) return s.Fail(opened.status().message(), ExitCodeFor(opened.status()));
-  auto log = audit::Verify(**opened);
-  if (!log.ok()) {
-    return s.Fail(fmt::format("the audit log of {} does not verify: {}", where->Describe(),
-                              log.status().message()),
-                  kExitRefused);
-  }
-  if (*acked && log->count < **acked) {
-    return s.Fail(fmt::format("the audit log of {} holds {} events, but {} were acknowledged ({}): "
-                              "committed events were lost",
-                              where->Describe(), log->count, **acked,
-                              store::AckedHeadPath(where->sqlite_path)),
-                  kExitRefused);
-  }
-  if (s.format() != OutputFormat::kTable) {
-    // The output convention (docs/cli.md): the result as one object for programs.
-    PrintObject(json::object{{"store", where->Describe()},
-                             {"verified", true},
-                             {"events", log->count},
-                             {"root", log->head_digest},
-                             {"chain_digest", log->chain_digest}},
-                s.format(), s.out());
-    return kExitOk;
-  }
-  s.out() << "ok: " << Summary(*log) << "\n";
-  if (a.chain_digest) {
-    s.out() << "hash-chain log digest (what vouch printed before the Merkle log): "
-            << log->chain_digest << "\n";
-  }
-  return kExitOk;
+  // The verification engine (audit/verify.h): the events, the stored tree, the checkpoints.
+  return VerifyStoreWithEngine(**opened, where->Describe(), *acked, a.proof.keys, a.checkpoint,
+                               !a.hash_only, a.chain_digest, s);
 }
 
 // --- backup
@@ -387,34 +362,55 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
       ->excludes(store);
   verify->add_flag("--chain-digest", a->chain_digest,
                    "Also print the hash-chain log digest of earlier versions");
-  verify->add_option("FILE", a->proof.file, "A tlog-proof file (audit prove)");
+  verify->add_option("FILE", a->source,
+                     "An export directory (audit export --out DIR) or a tlog-proof file (audit "
+                     "prove)");
   AddRepeated(*verify, "--key", a->proof.keys,
-              "A verifier key the user trusts (<name>+<id>+<key>), or a file of them");
-  verify->add_option("--event", a->proof.event_file,
-                     "With FILE: the event's stored bytes (default: the file's extra line)");
+              "A verifier key you trust (<name>+<id>+<key>, or a file of them); then only "
+              "checkpoints it signed count");
+  verify->add_option(
+      "--event", a->proof.event_file,
+      "With a proof FILE: the event's stored bytes (default: the file's extra line)");
   verify->add_option("--server", a->server.server, "With verify: the server whose log to check");
-  verify->add_option("--checkpoint", a->server.saved_checkpoint,
-                     "With --server: a signed checkpoint saved earlier");
+  verify->add_option("--checkpoint", a->checkpoint,
+                     "A checkpoint saved earlier (a signed note file): the log must hold it");
+  verify->add_flag("--hash-only", a->hash_only,
+                   "Skip the canonical-form check (the hash pass alone, for benchmarks)");
   OnSelect(*verify, chosen, [a](Session& s, const Clock&) {
     const bool stored = !a->store.empty() || !a->data_dir.empty();
     const int sources =
-        (stored ? 1 : 0) + (a->proof.file.empty() ? 0 : 1) + (a->server.server.empty() ? 0 : 1);
+        (stored ? 1 : 0) + (a->source.empty() ? 0 : 1) + (a->server.server.empty() ? 0 : 1);
     if (sources == 0) {
       return s.Fail(
-          "audit verify needs a source: --data-dir DIR, --store URI, a proof FILE or "
-          "--server URL (the global --server and VOUCH_SERVER never select it)",
+          "audit verify needs a source: --data-dir DIR, --store URI, an export DIR, a proof FILE "
+          "or --server URL (the global --server and VOUCH_SERVER never select it)",
           kExitUsage);
     }
     if (sources > 1) {
-      return s.Fail("audit verify takes one source: --data-dir/--store, FILE or --server",
-                    kExitUsage);
+      return s.Fail(
+          "audit verify takes one source: --data-dir/--store, an export DIR, a proof FILE or "
+          "--server",
+          kExitUsage);
     }
     if (!a->server.server.empty()) {
       ServerVerifyArgs server = a->server;
       server.keys = a->proof.keys;
+      server.saved_checkpoint = a->checkpoint;
       return VerifyServerCommand(server, s);
     }
-    if (!a->proof.file.empty()) return VerifyProofFileCommand(a->proof, s);
+    if (!a->source.empty()) {
+      std::error_code ec;
+      if (!fs::exists(a->source, ec)) {
+        return s.Fail(fmt::format("{}: no such export directory or proof file", a->source),
+                      kExitUsage);
+      }
+      if (fs::is_directory(a->source, ec)) {
+        return VerifyExportDirectory(a->source, a->proof.keys, a->checkpoint, !a->hash_only, s);
+      }
+      ProofFileArgs proof = a->proof;
+      proof.file = a->source;
+      return VerifyProofFileCommand(proof, s);
+    }
     return VerifyAudit(*a, s);
   });
 }

@@ -94,6 +94,7 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
   });
   AddAuditVerifyCommand(*audit, chosen);
   AddAuditProveCommand(*audit, chosen);
+  AddAuditExportCommand(*audit, chosen);
   AddCheckpointCommands(*audit, chosen);
 }
 

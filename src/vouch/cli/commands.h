@@ -51,6 +51,10 @@ void AddTlogCommand(CLI::App& dev, Action& chosen);
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 // `audit prove`, added under `audit` by AddAuditCommands (audit_proof_commands.cc).
 void AddAuditProveCommand(CLI::App& audit, Action& chosen);
+// dev audit-bulk, added under `dev` by AddDevCommands (audit_bulk_command.cc; issue 14).
+void AddAuditBulkCommand(CLI::App& dev, Action& chosen);
+// `audit export`, added under `audit` by AddAuditCommands (audit_export_command.cc).
+void AddAuditExportCommand(CLI::App& audit, Action& chosen);
 // `audit checkpoint | keys | rotate-key` (checkpoint_commands.cc; issue 14).
 void AddCheckpointCommands(CLI::App& audit, Action& chosen);
 

@@ -177,6 +177,7 @@ void AddDevCommands(CLI::App& app, Action& chosen) {
   OnSelect(*seed, chosen, [a](Session& s, const Clock& clock) { return Seed(*a, s, clock); });
   AddWebhookRenderCommand(*dev, chosen);
   AddTlogCommand(*dev, chosen);
+  AddAuditBulkCommand(*dev, chosen);
 }
 
 }  // namespace vouch::cli

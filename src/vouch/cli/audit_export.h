@@ -1,0 +1,44 @@
+// What every mode of `audit verify` shares with the export (audit_export_command.cc): the trusted
+// keys, the saved checkpoints, the report's printing, and the export directory mode.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vouch/audit/verify.h"
+#include "vouch/cli/session.h"
+#include "vouch/store/store.h"
+#include "vouch/tlog/note.h"
+#include "vouch/util/status.h"
+
+namespace vouch::cli {
+
+// Prints `r` for the source `what` ("ok: N events, Merkle root …" or each finding, one a line,
+// then a failure on stderr; JSON with -o json) and returns 0 when intact, 1 when not.
+int PrintVerification(const audit::VerificationReport& r, std::string_view what, Session& s);
+
+// The keys --key names: each a verifier key text or a file of them, one a line.
+// INVALID_ARGUMENT naming the first that is neither.
+Result<std::vector<tlog::Verifier>> TrustedKeys(const std::vector<std::string>& given);
+
+// --checkpoint SAVED: gives `v` every signed note in the file as a saved checkpoint (the log must
+// hold each). OK when `saved` is empty; INVALID_ARGUMENT when the file cannot be read.
+Status AddSavedCheckpoints(const std::string& saved, audit::LogVerifier& v);
+
+// `vouch audit verify DIR`: the export directory DIR, offline. Exit 0 intact, 1 not, 2 usage
+// (DIR is not an export, a --key is not a key, SAVED cannot be read).
+int VerifyExportDirectory(const std::string& dir, const std::vector<std::string>& key_texts,
+                          const std::string& saved, bool check_canonical, Session& s);
+
+// `vouch audit verify --data-dir|--store`: the log in `store` (opened read-only), its stored tree
+// and checkpoints, through the engine. `acked`: the head a running server acknowledged (SQLite's
+// head file), when known: a log shorter than it lost committed events. `chain_digest`: also print
+// the hash-chain digest of versions before the Merkle log. Exit 0 intact, 1 not, 2 usage.
+int VerifyStoreWithEngine(store::Store& store, const std::string& what,
+                          std::optional<int64_t> acked, const std::vector<std::string>& key_texts,
+                          const std::string& saved, bool check_canonical, bool chain_digest,
+                          Session& s);
+
+}  // namespace vouch::cli
