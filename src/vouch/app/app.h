@@ -32,6 +32,7 @@
 #include "vouch/service/secrets.h"
 #include "vouch/service/webhook_delivery.h"
 #include "vouch/service/webhooks.h"
+#include "vouch/service/witnesses.h"
 #include "vouch/store/store.h"
 #include "vouch/util/net.h"
 #include "vouch/util/time.h"
@@ -71,6 +72,7 @@ struct AppOptions {
   TimeMs wait_poll_ms = 1000;  // every server: changes other servers made, for the waiters
   api::native::WaitOptions waits;
   WebhookOptions webhooks;
+  service::WitnessOptions witnesses;  // no URLs: checkpoints are not submitted anywhere
 };
 
 class App {
