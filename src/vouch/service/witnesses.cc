@@ -252,6 +252,8 @@ Status WitnessService::Submit(WitnessState& state, const WitnessedCheckpoint& ch
                       "log truncated or restored from an older backup?",
                       answer.witness_size, checkpoint.size));
     }
+    spdlog::info("witness {}: it last cosigned tree size {} (409); submitting from there",
+                 state.url, answer.witness_size);
     old_size = answer.witness_size;
     VOUCH_ASSIGN_OR_RETURN(answer, Post(state, old_size, checkpoint, log_signed));
     if (answer.kind == AddCheckpointAnswer::Kind::kConflict) {
