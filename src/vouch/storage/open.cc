@@ -70,13 +70,15 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, const OpenO
     VOUCH_ASSIGN_OR_RETURN(auto s,
                            SqliteStore::Open({.path = where.sqlite_path,
                                               .quick_check = options.sqlite_quick_check,
-                                              .accept_shorter_log = options.accept_shorter_log}));
+                                              .accept_shorter_log = options.accept_shorter_log,
+                                              .audit_tree_off = options.audit_tree_off}));
     return std::unique_ptr<Store>(std::move(s));
   }
   VOUCH_ASSIGN_OR_RETURN(
       auto s, PostgresStore::Open({.dsn = where.dsn,
                                    .pool_size = options.pg_pool_size,
-                                   .statement_timeout_ms = options.pg_statement_timeout_ms}));
+                                   .statement_timeout_ms = options.pg_statement_timeout_ms,
+                                   .audit_tree_off = options.audit_tree_off}));
   return std::unique_ptr<Store>(std::move(s));
 }
 

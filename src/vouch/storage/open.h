@@ -36,6 +36,9 @@ struct OpenOptions {
   // than the acknowledged head.
   bool sqlite_quick_check = true;
   bool accept_shorter_log = false;
+  // Benchmarks only (`vouch serve --bench-audit-tree-off`): appends write no Merkle tree and the
+  // store is marked so that every later open refuses it (store/audit_tree.h).
+  bool audit_tree_off = false;
 };
 
 // Opens the store for a server: applies pending migrations (SQLite always; PostgreSQL when the

@@ -21,6 +21,7 @@
 #include "vouch/domain/principal.h"
 #include "vouch/store/approval_rows.h"
 #include "vouch/store/webhook_rows.h"
+#include "vouch/tlog/merkle.h"
 #include "vouch/util/status.h"
 
 namespace vouch::store {
@@ -261,6 +262,27 @@ class Tx {
       const AuditEvent& event, const std::function<Result<std::string>(int64_t seq)>& body_for) = 0;
   virtual Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) = 0;
   virtual Result<int64_t> AuditHeadSeq() = 0;
+
+  // ---- The audit log's Merkle tree (issue 14, migration 0015; audit/tree.h reads it). Leaf
+  // seq - 1 is event seq's stored bytes; AppendAuditEvent extends the tree in the same
+  // transaction. Stored hashes are kept at the tile levels (0, 8, 16, ...) only.
+  // How many leaves the tree holds: AuditHeadSeq() once built. FAILED_PRECONDITION when the store
+  // was written with tree updates off (the stores' `audit_tree_off` option, benchmarks only);
+  // NOT_FOUND on a read-only SQLite store whose schema predates the tree (migration 15).
+  virtual Result<uint64_t> AuditTreeSize() = 0;
+  // The stored hashes at `level` (a multiple of 8) with indexes [first, first + count) that
+  // exist, in index order. INVALID_ARGUMENT for another level or a negative count.
+  virtual Result<std::vector<tlog::Hash>> AuditTreeHashes(int level, uint64_t first, int count) = 0;
+  // The roots of the tree's right edge (one per bit set in its size), largest first. Codes as
+  // AuditTreeSize.
+  virtual Result<std::vector<tlog::Hash>> AuditTreeEdge() = 0;
+  // Hashes up to `max_events` events the tree does not hold yet, in sequence order, into it (the
+  // tree of a log written before migration 0015; a write transaction). Returns the tree's size
+  // afterwards. Codes as AuditTreeSize.
+  virtual Result<uint64_t> ExtendAuditTree(int max_events) = 0;
+  // Benchmarks only: marks the tree as switched off (size -1), so that every later open refuses
+  // the store and verification fails (store/audit_tree.h).
+  virtual Status MarkAuditTreeOff() = 0;
 
   // Outbox: one row per notification, written in the change's transaction.
   virtual Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,

@@ -9,8 +9,10 @@ constexpr sql::Dialect kPostgres{
     .row_locks = true,
     // Takes the next number and holds audit_head's row lock until commit: appends from every
     // server queue here, so numbers are handed out in commit order, without gaps.
+    // It yields the tree's size and right edge too (take_audit_seq_yields_edge).
     .take_audit_seq =
-        "UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
+        "UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1 "
+        "RETURNING next_seq - 1, tree_size, tree_edge",
     .give_back_audit_seq =
         "UPDATE audit_head SET next_seq = next_seq - 1 WHERE id = 1 AND next_seq = $1 + 1",
     .audit_head = "SELECT next_seq - 1 FROM audit_head WHERE id = 1",
@@ -23,6 +25,12 @@ constexpr sql::Dialect kPostgres{
         "$6::bigint) "
         "AND ($7::bigint IS NULL OR time_ms <= $7::bigint) "
         "AND ($9::bigint = 0 OR model_id = $9::bigint) ORDER BY seq LIMIT $8::bigint",
+    .audit_tree_edge = "SELECT tree_size, tree_edge FROM audit_head WHERE id = 1",
+    .lock_audit_tree_edge = "SELECT tree_size, tree_edge FROM audit_head WHERE id = 1 FOR UPDATE",
+    .set_audit_tree_edge =
+        "UPDATE audit_head SET tree_size = $1::bigint, tree_edge = $2::bytea WHERE id = 1",
+    .take_audit_seq_yields_edge = true,
+    .has_audit_tree = "SELECT CASE WHEN to_regclass('audit_hashes') IS NULL THEN 0 ELSE 1 END",
     // Taken before counting and held until commit, so that two servers that each demote, disable
     // or delete a different admin after counting two cannot both go ahead (write skew, which READ
     // COMMITTED allows). The key follows those of postgres_store.cc ("vouch" in ASCII, + 2).
@@ -54,6 +62,34 @@ constexpr sql::Dialect kPostgres{
     .id_list_close = '}',
 };
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return 0;
+}
+
+std::string FromByteaHex(std::string_view text) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x') return std::string(text);
+  std::string out;
+  out.reserve((text.size() - 2) / 2);
+  for (size_t i = 2; i + 1 < text.size(); i += 2) {
+    out.push_back(static_cast<char>(HexDigit(text[i]) << 4 | HexDigit(text[i + 1])));
+  }
+  return out;
+}
+
+std::string ToByteaHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+  return out;
+}
+
 // All the rows arrive with the statement's result; Next walks them.
 class PgSqlRows final : public sql::Rows {
  public:
@@ -63,6 +99,8 @@ class PgSqlRows final : public sql::Rows {
   int64_t Int(int col) const override { return rows_.Int(row_, col); }
   double Double(int col) const override { return rows_.Double(row_, col); }
   std::string Text(int col) const override { return rows_.Text(row_, col); }
+  // BYTEA arrives in text format as "\x" and two hex digits a byte (bytea_output = hex).
+  std::string Blob(int col) const override { return FromByteaHex(rows_.Text(row_, col)); }
 
  private:
   PgRows rows_;
@@ -84,6 +122,9 @@ PgParams ToParams(std::span<const sql::Value> params) {
         break;
       case sql::Value::Kind::kText:
         out.Add(v.text());
+        break;
+      case sql::Value::Kind::kBlob:
+        out.Add(ToByteaHex(v.text()));
         break;
     }
   }

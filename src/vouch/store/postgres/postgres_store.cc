@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "vouch/store/audit_tree.h"
 #include "vouch/store/migrations.h"
 #include "vouch/store/postgres/postgres_tx.h"
 
@@ -123,6 +124,7 @@ Status GrantApplicationRole(PgConn& c, std::string_view role) {
       "REVOKE ALL ON ALL TABLES IN SCHEMA {0} FROM {1};"
       "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {0} TO {1};"
       "REVOKE UPDATE, DELETE ON {0}.audit_events FROM {1};"
+      "REVOKE UPDATE, DELETE ON {0}.audit_hashes FROM {1};"
       "REVOKE UPDATE, DELETE ON {0}.policy_versions FROM {1};"
       "REVOKE INSERT, UPDATE, DELETE ON {0}.schema_migrations FROM {1};"
       "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {0} TO {1};"
@@ -165,6 +167,9 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
   }
   store->Release(s.ok() ? std::move(conn) : nullptr);
   VOUCH_TRY(s);
+  // Before anything is served: the tree of a log written before migration 0015 is built here
+  // (servers starting together take turns on audit_head's row lock, batch by batch).
+  VOUCH_TRY(PrepareAuditTree(*store, options.audit_tree_off, where));
   return store;
 }
 
@@ -263,6 +268,7 @@ Status PostgresStore::RunOnce(const char* begin_sql, bool for_write,
   }
   if (s.ok()) {
     PostgresTx tx(*conn, for_write, &waits_);
+    if (options_.audit_tree_off) tx.DisableAuditTree();
     s = RunGuarded(fn, tx);
     if (s.ok()) {
       auto committing = std::chrono::steady_clock::now();

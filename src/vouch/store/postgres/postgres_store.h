@@ -38,6 +38,9 @@ struct PostgresOptions {
   // The schema the tables live in (search_path); created when missing. Empty: the server's
   // default (public). Lower-case letters, digits and '_' only. Lets tests share one database.
   std::string schema;
+  // Benchmarks only: appends write no Merkle tree, and the database is marked so that every later
+  // open refuses it (store/audit_tree.h). Never for a registry anyone keeps.
+  bool audit_tree_off = false;
 };
 
 class PostgresStore final : public Store {

@@ -386,6 +386,31 @@ TEST_F(PostgresStoreTest, AuditEventsCannotBeUpdatedDeletedOrTruncated) {
   EXPECT_EQ(One(*raw, "SELECT actor_name FROM audit_events WHERE seq = 2"), "alice");
 }
 
+// Issue 14: the stored hashes of the audit log's Merkle tree are as append-only as the events.
+TEST_F(PostgresStoreTest, AuditTreeHashesCannotBeUpdatedDeletedOrTruncated) {
+  ScratchSchema schema;
+  PostgresStore* store = schema.Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(CreateModel(*store, "a").ok());
+  ASSERT_TRUE(CreateModel(*store, "b").ok());
+  auto raw = RawConn(schema.name());
+  ASSERT_NE(raw, nullptr);
+  const std::string first =
+      One(*raw, "SELECT encode(hash, 'hex') FROM audit_hashes WHERE level = 0 AND idx = 0");
+  ASSERT_EQ(first.size(), 64u);
+  for (const char* sql : {"UPDATE audit_hashes SET hash = '' WHERE idx = 0",
+                          "DELETE FROM audit_hashes", "TRUNCATE audit_hashes",
+                          "INSERT INTO audit_hashes (level, idx, hash) VALUES (0, 0, '') "
+                          "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash"}) {
+    Status s = raw->Exec(sql);
+    EXPECT_FALSE(s.ok()) << sql;
+    EXPECT_NE(s.message().find("append-only"), std::string::npos) << sql << ": " << s.message();
+  }
+  EXPECT_EQ(One(*raw, "SELECT COUNT(*) FROM audit_hashes"), "2");
+  EXPECT_EQ(One(*raw, "SELECT encode(hash, 'hex') FROM audit_hashes WHERE level = 0 AND idx = 0"),
+            first);
+}
+
 // Terminates the backends whose application_name is `app` and waits until they are gone.
 void TerminateBackends(PgConn& raw, const std::string& app) {
   EXPECT_EQ(One(raw, fmt::format("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -499,7 +524,8 @@ TEST_F(PostgresStoreTest, MigrateSchemaGrantsTheApplicationRoleOnlyWhatAServerNe
     ASSERT_TRUE(raw.ok()) << raw.status().ToString();
     for (const char* refused :
          {"UPDATE audit_events SET body = 'forged'", "DELETE FROM audit_events",
-          "TRUNCATE audit_events", "UPDATE policy_versions SET body = 'x'",
+          "TRUNCATE audit_events", "UPDATE audit_hashes SET hash = ''", "DELETE FROM audit_hashes",
+          "TRUNCATE audit_hashes", "UPDATE policy_versions SET body = 'x'",
           "DELETE FROM policy_versions", "INSERT INTO schema_migrations VALUES (99, 'x', 0)",
           "DELETE FROM schema_migrations", "CREATE TABLE mine (i INTEGER)",
           "DROP TABLE models CASCADE", "ALTER TABLE models ADD COLUMN x INTEGER"}) {

@@ -31,7 +31,14 @@ namespace vouch::store::sql {
 // binds it (the braced list of Connection::Query / Exec).
 class Value {
  public:
-  enum class Kind { kNull, kInt, kDouble, kText };
+  enum class Kind { kNull, kInt, kDouble, kText, kBlob };
+
+  // Bytes bound as a BLOB (SQLite) or BYTEA (PostgreSQL), held by reference like text.
+  static Value Blob(std::string_view bytes) {
+    Value v(bytes);
+    v.kind_ = Kind::kBlob;
+    return v;
+  }
 
   Value(std::nullptr_t) {}  // NOLINT: implicit, so that a parameter list reads as values
   Value(int64_t v) : kind_(Kind::kInt), int_(v) {}               // NOLINT
@@ -67,6 +74,8 @@ class Rows {
   virtual int64_t Int(int col) const = 0;
   virtual double Double(int col) const = 0;
   virtual std::string Text(int col) const = 0;
+  // The raw bytes of a BLOB / BYTEA column.
+  virtual std::string Blob(int col) const = 0;
   std::optional<int64_t> OptionalInt(int col) const {
     return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
   }
@@ -88,6 +97,20 @@ struct Dialect {
   const char* give_back_audit_seq = nullptr;
   const char* audit_head = nullptr;
   const char* list_audit = nullptr;
+  // The audit log's Merkle tree (migration 0015). `audit_tree_edge` yields (size, edge): the
+  // number of leaves and the concatenated 32-byte roots of its right edge, largest first;
+  // `lock_audit_tree_edge` the same, holding audit_head's row lock on PostgreSQL until commit
+  // (the tree's builder takes it, as every append does); `set_audit_tree_edge` writes them ($1
+  // size, $2 edge). A size of -1 marks a store written with tree updates off (a benchmark's). When
+  // `take_audit_seq_yields_edge`, take_audit_seq yields (seq, size, edge) from the row it already
+  // locks, so an append reads the edge in the same statement.
+  const char* audit_tree_edge = nullptr;
+  const char* lock_audit_tree_edge = nullptr;
+  const char* set_audit_tree_edge = nullptr;
+  bool take_audit_seq_yields_edge = false;
+  // One row, one column: 1 when the tree's tables exist (a read-only SQLite store may predate
+  // migration 0015), else 0.
+  const char* has_audit_tree = nullptr;
   // Taken before counting the active admins in a write transaction (null: writers are already
   // serialized).
   const char* lock_admin_count = nullptr;

@@ -166,6 +166,14 @@ class SqlTx : public Tx {
       const std::function<Result<std::string>(int64_t seq)>& body_for) override;
   Result<std::vector<StoredAuditEvent>> ListAuditEvents(const AuditFilter& filter) override;
   Result<int64_t> AuditHeadSeq() override;
+  Result<uint64_t> AuditTreeSize() override;
+  Result<std::vector<tlog::Hash>> AuditTreeHashes(int level, uint64_t first, int count) override;
+  Result<std::vector<tlog::Hash>> AuditTreeEdge() override;
+  Result<uint64_t> ExtendAuditTree(int max_events) override;
+  Status MarkAuditTreeOff() override;
+  // Appends write no tree (benchmarks only: the store marks itself so that no later open accepts
+  // it; see the stores' `audit_tree_off` option).
+  void DisableAuditTree() { audit_tree_ = false; }
 
   Status EnqueueOutbox(int64_t event_seq, std::string_view topic, std::string_view payload,
                        TimeMs created_ms) override;
@@ -263,6 +271,12 @@ class SqlTx : public Tx {
   // Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING id; ALREADY_EXISTS ("<what> already
   // exists") when it inserted nothing.
   Result<int64_t> InsertReturningId(const char* sql, Params params, std::string_view what);
+  // The audit tree (audit_repository.cc): the stored edge (with `lock`, audit_head's row lock on
+  // PostgreSQL); appending one leaf's hash, inserting the tile-level hashes it made final; writing
+  // the edge back.
+  Result<tlog::RightEdge> ReadAuditTreeEdge(bool lock);
+  Status AppendAuditLeaf(tlog::RightEdge& edge, std::string_view body);
+  Status WriteAuditTreeEdge(const tlog::RightEdge& edge);
   // Where a FOR UPDATE lookup adds its time: none without row locks or without `waits`.
   std::atomic<int64_t>* RowLockCounter() const {
     return lock_rows_ && waits_ != nullptr ? &waits_->row_lock_us : nullptr;
@@ -272,6 +286,7 @@ class SqlTx : public Tx {
   const sql::Dialect& d_;
   const bool lock_rows_;
   LockWaits* const waits_;
+  bool audit_tree_ = true;
 };
 
 }  // namespace vouch::store

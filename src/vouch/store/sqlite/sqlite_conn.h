@@ -49,6 +49,7 @@ class Stmt {
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Stmt& Bind(int i, std::optional<int64_t> v);
   Stmt& BindNull(int i);
+  Stmt& BindBlob(int i, std::string_view bytes);
 
   // True when a row is ready; false when the statement is done.
   Result<bool> Step();
@@ -60,6 +61,7 @@ class Stmt {
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string Text(int col) const;
+  std::string Blob(int col) const;
   std::optional<int64_t> OptionalInt(int col) const {
     return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
   }

@@ -29,6 +29,12 @@ constexpr sql::Dialect kSqlite{
         "AND (?3 = 0 OR version = ?3) AND (?4 = '' OR actor_name = ?4) "
         "AND (?5 = '' OR action = ?5) AND (?6 IS NULL OR time_ms >= ?6) "
         "AND (?7 IS NULL OR time_ms <= ?7) AND (?9 = 0 OR model_id = ?9) ORDER BY seq LIMIT ?8",
+    .audit_tree_edge = "SELECT size, edge FROM audit_tree WHERE id = 1",
+    .lock_audit_tree_edge = "SELECT size, edge FROM audit_tree WHERE id = 1",
+    .set_audit_tree_edge = "UPDATE audit_tree SET size = ?1, edge = ?2 WHERE id = 1",
+    .take_audit_seq_yields_edge = false,
+    .has_audit_tree =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_tree'",
     .lock_admin_count = nullptr,
     // Two index lookups per stage instead: SQLite's min/max optimization applies only to a lone
     // aggregate.
@@ -63,6 +69,7 @@ class SqliteRows final : public sql::Rows {
   int64_t Int(int col) const override { return stmt_.Int(col); }
   double Double(int col) const override { return stmt_.Double(col); }
   std::string Text(int col) const override { return stmt_.Text(col); }
+  std::string Blob(int col) const override { return stmt_.Blob(col); }
 
  private:
   Stmt stmt_;
@@ -88,6 +95,9 @@ Result<Stmt> SqliteSqlConn::Bound(const char* sql, std::span<const sql::Value> p
         break;
       case sql::Value::Kind::kText:
         s.Bind(i, v.text());
+        break;
+      case sql::Value::Kind::kBlob:
+        s.BindBlob(i, v.text());
         break;
     }
     ++i;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <future>
 
+#include "vouch/store/audit_tree.h"
 #include "vouch/store/migrations.h"
 #include "vouch/store/sqlite/sqlite_tx.h"
 
@@ -230,8 +231,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   if (options.acked_head) {
     VOUCH_ASSIGN_OR_RETURN(head, OpenAckedHead(*writer, options));
   }
-  return std::unique_ptr<SqliteStore>(
+  std::unique_ptr<SqliteStore> store(
       new SqliteStore(options, std::move(lock), std::move(writer), std::move(head)));
+  // Before anything is served: the tree of a log written before migration 0015 is built here.
+  VOUCH_TRY(PrepareAuditTree(*store, options.audit_tree_off, options.path));
+  return store;
 }
 
 SqliteStore::SqliteStore(SqliteOptions options, std::unique_ptr<SqliteFileLock> lock,
@@ -325,6 +329,7 @@ void SqliteStore::CommitterLoop() {
 SqliteStore::BatchOutcome SqliteStore::RunBatch(std::vector<Job*>& batch) {
   BatchOutcome outcome;
   SqliteTx tx(*writer_);
+  if (options_.audit_tree_off) tx.DisableAuditTree();
   std::vector<Job*> pending(batch.begin(), batch.end());
   while (!pending.empty()) {
     Status begun = writer_->Exec("BEGIN IMMEDIATE");

@@ -52,6 +52,9 @@ struct SqliteOptions {
   // log is shorter than it, unless accept_shorter_log (which resets the head to the log).
   bool acked_head = true;
   bool accept_shorter_log = false;
+  // Writable only, benchmarks only: appends write no Merkle tree, and the file is marked so that
+  // every later open refuses it (store/audit_tree.h). Never for a registry anyone keeps.
+  bool audit_tree_off = false;
 };
 
 // An exclusive advisory lock (flock) on "<db path>-lock", created with mode 0600 and held while

@@ -363,6 +363,33 @@ TEST(SqliteStore, AuditEventsCannotBeOverwrittenByInsertOrReplace) {
   EXPECT_EQ(raw.One("SELECT body FROM audit_events WHERE seq = 1"), body);
 }
 
+// Issue 14: the stored hashes of the audit log's Merkle tree are as append-only as the events.
+TEST(SqliteStore, AuditTreeHashesCannotBeUpdatedDeletedOrReplaced) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  ASSERT_TRUE(db.store()
+                  .Write([&](Tx& tx) -> Status {
+                    VOUCH_TRY(CreateModelJob(tx, "a"));
+                    return CreateModelJob(tx, "b");
+                  })
+                  .ok());
+  db.Close();
+  RawDb raw(db.path());
+  const std::string first =
+      raw.One("SELECT hex(hash) FROM audit_hashes WHERE level = 0 AND idx = 0");
+  ASSERT_EQ(first.size(), 64u);
+  for (const char* sql :
+       {"UPDATE audit_hashes SET hash = zeroblob(32) WHERE idx = 0", "DELETE FROM audit_hashes",
+        "DELETE FROM audit_hashes WHERE idx = 1",
+        "INSERT OR REPLACE INTO audit_hashes (level, idx, hash) VALUES (0, 0, zeroblob(32))"}) {
+    auto [rc, msg] = raw.Exec(sql);
+    EXPECT_NE(rc, SQLITE_OK) << sql;
+    EXPECT_NE(msg.find("append-only"), std::string::npos) << sql << ": " << msg;
+  }
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM audit_hashes"), "2");
+  EXPECT_EQ(raw.One("SELECT hex(hash) FROM audit_hashes WHERE level = 0 AND idx = 0"), first);
+}
+
 // Issue 12: a published policy version never changes, and a review (a signature) changes only
 // by being dismissed.
 TEST(SqliteStore, PublishedPolicyVersionsAndSignedReviewsCannotBeChanged) {
