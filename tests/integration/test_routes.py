@@ -160,6 +160,7 @@ def test_every_route_happy_path_matches_openapi(api, spec):
     identity_happy_path(call)
     approvals_happy_path(call)
     webhooks_happy_path(call)
+    checkpoints_happy_path(call)
 
     missing = set(spec.operations()) - call.seen
     assert not missing, f"operations never exercised on their happy path: {sorted(missing)}"
@@ -545,6 +546,25 @@ def test_approval_routes_refuse_exactly_what_their_schemas_refuse(api):
     # A policy may be called `test`: the policy test is not under /policies/.
     api.call("GET", "/api/v1/policies/{policy}", path={"policy": "test"}, expect=404,
              code="NOT_FOUND")
+
+
+def checkpoints_happy_path(call: Recorder) -> None:
+    """The audit log's checkpoints and keys (issue 14): made on demand, read back publicly, and a
+    key rotation, each route once on its happy path."""
+    made = call("POST", "/api/v1/audit/checkpoints", expect=200).json()
+    note = call("GET", "/api/v1/audit/log/checkpoint", token=None, expect=200).text
+    assert note == made["checkpoint"] and note.split("\n")[1] == str(made["size"])
+    listed = call("GET", "/api/v1/audit/checkpoints", token=None, params={"limit": 1000},
+                  expect=200).json()["checkpoints"]
+    assert listed[-1] == made
+    keys = call("GET", "/api/v1/audit/keys", token=None, expect=200).json()
+    assert note.startswith(keys["origin"] + "\n")
+    rotated = call("POST", "/api/v1/audit/keys/rotate", expect=200).json()
+    assert rotated["retired_key"]["key_id"] == made["key_id"]
+    assert rotated["checkpoint"]["key_id"] == made["key_id"]
+    assert rotated["checkpoint"]["size"] > made["size"]
+    after = call("GET", "/api/v1/audit/keys", token=None, expect=200).json()["keys"]
+    assert [k["key_id"] for k in after][-2:] == [made["key_id"], rotated["key"]["key_id"]]
 
 
 def deliveries_happy_path(call: Recorder) -> None:

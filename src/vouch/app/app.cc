@@ -5,12 +5,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "vouch/api/mlflow/mlflow_api.h"
 #include "vouch/api/mlflow/transition_requests.h"
 #include "vouch/api/mlflow/webhooks.h"
 #include "vouch/api/native/native_api.h"
+#include "vouch/app/checkpoint_file.h"
 #include "vouch/notify/email_format.h"
 #include "vouch/notify/formats.h"
 #include "vouch/notify/http_channel.h"
@@ -67,19 +71,26 @@ App::App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOpti
 
 // The wiring `vouch serve` had in its locals, in the same order.
 Status App::SetUp(const AppOptions& options) {
+  const service::Authorizer authz(options.default_permission);
+  checkpoints_ =
+      std::make_unique<service::CheckpointService>(*executor_, authz, clock_, options.master_key);
+  VOUCH_ASSIGN_OR_RETURN(
+      std::string origin,
+      service::ChooseLogOrigin(options.audit_log.origin, options.audit_log.public_url));
   // One-time set-up, once across every server sharing the store.
   std::string page_key;
   Status set_up = store_.RunExclusive([&]() -> Status {
     VOUCH_ASSIGN_OR_RETURN(page_key, secrets_->GetOrCreate(service::kPageTokenKeySecret,
                                                            [] { return RandomBytes(32); }));
     VOUCH_ASSIGN_OR_RETURN(bootstrap_, auth_->Bootstrap(options.bootstrap_token));
-    return OkStatus();
+    return checkpoints_->Init(origin);
   });
   VOUCH_TRY(set_up);
+  VOUCH_TRY(SetUpCheckpoints(options.audit_log));
+  SetUpWitnesses(options.witnesses);
   // Derived from a sealed secret, so every server sharing the store hashes unknown names alike.
   auth_->SetAttemptKey(HmacSha256(page_key, "vouch attempted-identity key v1"));
 
-  const service::Authorizer authz(options.default_permission);
   registry_ =
       std::make_unique<service::RegistryService>(*executor_, service::PageTokens(page_key), authz);
   identity_ = std::make_unique<service::IdentityService>(*executor_, *auth_, authz);
@@ -165,6 +176,98 @@ Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& 
   return OkStatus();
 }
 
+Status App::SetUpCheckpoints(const AuditLogOptions& o) {
+  audit_log_ = o;
+  // The start check: the log holds what its latest checkpoint, and the checkpoint file's last
+  // one, signed.
+  VOUCH_TRY(checkpoints_->CheckLog());
+  if (!o.checkpoint_file.empty()) {
+    const std::filesystem::path file(o.checkpoint_file);
+    VOUCH_ASSIGN_OR_RETURN(std::optional<std::string> saved, ReadLastCheckpointNote(file));
+    uint64_t saved_size = 0;
+    if (saved) {
+      VOUCH_TRY(checkpoints_->CheckSaved(*saved,
+                                         fmt::format("the checkpoint file {}", o.checkpoint_file)));
+      // CheckSaved opened it: its body's size is what the file covers.
+      if (auto parsed = tlog::ParseCheckpoint(saved->substr(0, saved->rfind("\n\n") + 1));
+          parsed.ok()) {
+        saved_size = parsed->size;
+      }
+    }
+    // The file catches up with checkpoints made while it was not given (or by other servers).
+    Result<service::CheckpointView> latest = checkpoints_->Latest();
+    if (latest.ok() && latest->size > saved_size) {
+      VOUCH_TRY(AppendCheckpointNote(file, latest->note));
+    }
+    checkpoints_->AddListener([file](const service::CheckpointView& made) {
+      if (Status s = AppendCheckpointNote(file, made.note); !s.ok()) {
+        spdlog::error("checkpoint of size {} not saved: {}", made.size, s.ToString());
+      }
+    });
+  }
+  checkpoints_->AddListener([](const service::CheckpointView& made) {
+    spdlog::info("audit checkpoint: size {}, signed by key {}", made.size, made.key_id);
+  });
+  api::native::RegisterCheckpointRoutes(router_, *checkpoints_);
+  // The leader makes them: every second it looks whether one is due (a cheap read), and a burst
+  // of events committed here wakes it at once.
+  const TimeMs tick = std::min<TimeMs>(o.checkpoint_interval_ms, 1000);
+  scheduler_.Every("audit-checkpoint", tick, [this] { RunCheckpointJob(); });
+  executor_->AddPostCommitHook([this](const RequestContext&,
+                                      std::span<const AuditEvent> committed) {
+    const int64_t before = uncheckpointed_events_.fetch_add(static_cast<int64_t>(committed.size()));
+    if (before < audit_log_.checkpoint_events &&
+        before + static_cast<int64_t>(committed.size()) >= audit_log_.checkpoint_events) {
+      scheduler_.After("audit-checkpoint-now", 0, [this] { RunCheckpointJob(); });
+    }
+  });
+  return OkStatus();
+}
+
+void App::SetUpWitnesses(const service::WitnessOptions& o) {
+  witness_log_ = std::make_unique<service::WitnessLogOverStore>(*executor_, clock_);
+  witnesses_ = std::make_unique<service::WitnessService>(*witness_log_, clock_, o,
+                                                         [this] { return leader_->IsLeader(); });
+  if (!witnesses_->enabled()) return;
+  // Only wakes the witnessing thread: a submission never holds up the checkpoint's maker.
+  checkpoints_->AddListener(
+      [w = witnesses_.get()](const service::CheckpointView& made) { w->OnCheckpoint(made.size); });
+  spdlog::info("audit checkpoints are submitted to {} witness(es)", o.urls.size());
+}
+
+void App::RunCheckpointJob() {
+  if (!leader_->IsLeader()) return;
+  const TimeMs now = clock_.NowMs();
+  auto due = [&](store::Tx& tx) {
+    return checkpoints_->Due(tx, now, audit_log_.checkpoint_interval_ms,
+                             audit_log_.checkpoint_events);
+  };
+  bool is_due = false;
+  Status read = store_.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(is_due, due(tx));
+    return OkStatus();
+  });
+  if (!read.ok()) {
+    spdlog::warn("audit checkpoint job did not run: {}", read.ToString());
+    return;
+  }
+  if (!is_due) return;
+  uncheckpointed_events_.store(0);
+  std::optional<service::CheckpointView> made;
+  Status s = leader_->RunSingleton("audit-checkpoint", [&](store::Tx& tx) -> Status {
+    made.reset();
+    VOUCH_ASSIGN_OR_RETURN(bool still_due, due(tx));
+    if (!still_due) return OkStatus();
+    VOUCH_ASSIGN_OR_RETURN(made, checkpoints_->MakeIn(tx, now));
+    return OkStatus();
+  });
+  if (!s.ok()) {
+    spdlog::warn("audit checkpoint job did not run: {}", s.ToString());
+    return;
+  }
+  if (made) checkpoints_->Notify(*made);
+}
+
 void App::RunRequestTimers() {
   constexpr int kBatch = 100;
   constexpr int kMaxBatches = 10;  // the rest waits for the next second
@@ -197,6 +300,7 @@ void App::Start() {
   }
   if (waiters_) waiters_->Start();
   if (delivery_) delivery_->Start();
+  if (witnesses_) witnesses_->Start();
   scheduler_.Start();
   leader_->Start();
 }
@@ -207,9 +311,10 @@ void App::Drain() {
     if (drained_) return;
     drained_ = true;
   }
-  scheduler_.Stop();                 // waits for a job that is running
-  if (delivery_) delivery_->Stop();  // attempts in flight finish and are recorded
-  if (waiters_) waiters_->Stop();    // the listener has answered the waiters it held (503) by now
+  scheduler_.Stop();                   // waits for a job that is running
+  if (delivery_) delivery_->Stop();    // attempts in flight finish and are recorded
+  if (witnesses_) witnesses_->Stop();  // a submission in flight finishes
+  if (waiters_) waiters_->Stop();      // the listener has answered the waiters it held (503) by now
   leader_->Stop();
   auth_->FlushDenials(true);
 }
@@ -248,6 +353,22 @@ std::vector<store::StoreMetric> App::Metrics() const {
                          "age of the oldest pending webhook delivery (0: none)", "gauge",
                          static_cast<double>(d->oldest_pending_age_ms) / 1000.0});
     }
+  }
+  if (witnesses_ && witnesses_->enabled()) {
+    const service::WitnessMetrics w = witnesses_->Metrics();
+    metrics.push_back({"vouch_witness_submissions_total",
+                       "add-checkpoint requests this server sent to witnesses since it started",
+                       "counter", static_cast<double>(w.submissions_total)});
+    metrics.push_back({"vouch_witness_cosignatures_total",
+                       "verified witness cosignatures this server stored since it started",
+                       "counter", static_cast<double>(w.cosignatures_total)});
+    metrics.push_back({"vouch_witness_failures_total",
+                       "witness submissions that ended without a stored cosignature", "counter",
+                       static_cast<double>(w.failures_total)});
+    metrics.push_back({"vouch_witness_behind",
+                       "witnesses whose last cosignature is of a smaller tree than the latest "
+                       "checkpoint",
+                       "gauge", static_cast<double>(w.behind)});
   }
   return metrics;
 }

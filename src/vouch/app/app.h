@@ -10,6 +10,7 @@
 // background jobs run on every server and which on the leader only.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include "vouch/notify/format.h"
 #include "vouch/service/approvals.h"
 #include "vouch/service/auth_service.h"
+#include "vouch/service/checkpoints.h"
 #include "vouch/service/executor.h"
 #include "vouch/service/idempotency.h"
 #include "vouch/service/identity_service.h"
@@ -54,6 +56,21 @@ struct WebhookOptions {
   service::EmailSettings email;
 };
 
+// The audit log's checkpoints (issue 14).
+struct AuditLogOptions {
+  // The origin for a new log (--log-origin); empty: from `public_url`, else a random installation
+  // id (service::ChooseLogOrigin). An existing log keeps the origin it has.
+  std::string origin;
+  std::string public_url;
+  // Leader: a checkpoint when the tree grew and the latest is this old, or as soon as this many
+  // events came after it, whichever comes first.
+  TimeMs checkpoint_interval_ms = 60'000;
+  int64_t checkpoint_events = 1000;
+  // Each checkpoint this server makes is appended here (app/checkpoint_file.h); empty: none. At
+  // start, a log that does not hold the file's last checkpoint is refused.
+  std::string checkpoint_file;
+};
+
 struct AppOptions {
   std::string master_key;  // 32 bytes (service::ParseMasterKey); seals the store's secrets
   service::AuthOptions auth;
@@ -72,6 +89,7 @@ struct AppOptions {
   TimeMs wait_poll_ms = 1000;  // every server: changes other servers made, for the waiters
   api::native::WaitOptions waits;
   WebhookOptions webhooks;
+  AuditLogOptions audit_log;
   service::WitnessOptions witnesses;  // no URLs: checkpoints are not submitted anywhere
 };
 
@@ -124,6 +142,9 @@ class App {
   service::IdentityService& identity() { return *identity_; }
   service::ApprovalService& approvals() { return *approvals_; }
   service::WebhookService& webhooks() { return *webhooks_; }
+  service::CheckpointService& checkpoints() { return *checkpoints_; }
+  // Submits each checkpoint to the configured witnesses (AppOptions::witnesses).
+  service::WitnessService& witnesses() { return *witnesses_; }
   api::Router& router() { return router_; }
   api::Dispatcher& dispatcher() { return *dispatcher_; }
   Scheduler& scheduler() { return scheduler_; }
@@ -136,12 +157,17 @@ class App {
   // One run of the leader's request timers (the "request-timers" job): nothing unless this server
   // leads; logs what it did and any failure.
   void RunRequestTimers();
+  // One run of the leader's checkpoint job ("audit-checkpoint"): nothing unless this server leads
+  // and a checkpoint is due (AuditLogOptions); logs a failure.
+  void RunCheckpointJob();
 
  private:
   App(std::unique_ptr<store::Store> owned, store::Store& store, const AppOptions& options,
       const Clock& clock);
   Status SetUp(const AppOptions& options);
   Status SetUpWebhooks(const AppOptions& options, const service::Authorizer& authz);
+  Status SetUpCheckpoints(const AuditLogOptions& options);
+  void SetUpWitnesses(const service::WitnessOptions& options);
 
   std::unique_ptr<store::Store> owned_store_;  // null when borrowed
   store::Store& store_;
@@ -161,6 +187,11 @@ class App {
   std::unique_ptr<api::native::RequestWaiters> waiters_;  // GET /requests/{id}/wait
   notify::FormatRegistry formats_;
   std::unique_ptr<service::WebhookDelivery> delivery_;  // writes through executor_
+  std::unique_ptr<service::CheckpointService> checkpoints_;
+  std::unique_ptr<service::WitnessLogOverStore> witness_log_;
+  std::unique_ptr<service::WitnessService> witnesses_;  // its own thread, started by Start
+  AuditLogOptions audit_log_;
+  std::atomic<int64_t> uncheckpointed_events_{0};  // committed here since the last job run
   service::BootstrapResult bootstrap_;
   Scheduler scheduler_;
   std::unique_ptr<Leader> leader_;

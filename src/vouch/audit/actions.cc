@@ -106,6 +106,9 @@ constexpr auto kActions = std::to_array<ActionInfo>({
      "a subscription was deleted; its delivery ledger is kept"},
     {kDeliveryRedelivered, "delivery.redelivered", kWebhook, false,
      "dead-lettered deliveries were put back to be sent again"},
+    {kAuditKeyRotated, "audit.key_rotated", kSecret, false,
+     "the audit log's checkpoint signing key was rotated (the old and the new verifier key); the "
+     "old key signs the checkpoint that covers this event"},
 });
 
 // The table is indexed by the enum: each entry sits at its own action's place.
@@ -116,8 +119,7 @@ constexpr bool InEnumOrder() {
   return true;
 }
 static_assert(InEnumOrder(), "kActions must list every Action in enum order");
-static_assert(kActions.back().action == kDeliveryRedelivered,
-              "a new Action needs its kActions entry");
+static_assert(kActions.back().action == kAuditKeyRotated, "a new Action needs its kActions entry");
 
 }  // namespace
 

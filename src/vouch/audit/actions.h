@@ -74,6 +74,7 @@ enum class Action {
   kWebhookUpdated,
   kWebhookDeleted,
   kDeliveryRedelivered,
+  kAuditKeyRotated,
 };
 
 // What an event's `target.type` is.

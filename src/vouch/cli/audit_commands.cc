@@ -73,6 +73,7 @@ void AddAuditCommands(CLI::App& app, Action& chosen) {
     return s.RunList(AuditLogRequest(*a, clock.NowMs()));
   });
   AddAuditVerifyCommand(*audit, chosen);
+  AddCheckpointCommands(*audit, chosen);
 }
 
 }  // namespace vouch::cli

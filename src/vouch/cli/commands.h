@@ -49,6 +49,8 @@ void AddWebhookRenderCommand(CLI::App& dev, Action& chosen);
 void AddTlogCommand(CLI::App& dev, Action& chosen);
 // `audit verify`, added under the `audit` command by AddAuditCommands.
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
+// `audit checkpoint | keys | rotate-key` (checkpoint_commands.cc; issue 14).
+void AddCheckpointCommands(CLI::App& audit, Action& chosen);
 
 // Helpers shared by the command files.
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "vouch/app/app.h"
+#include "vouch/app/checkpoint_file.h"
 #include "vouch/server/cli_hint.h"
 #include "vouch/server/http_server.h"
 #include "vouch/server/logging.h"
@@ -78,6 +79,11 @@ struct ServeConfig {
   std::vector<std::string> witness_keys;
   std::string witness_timeout = "15s";
   std::string witness_ca_file;
+  // The audit log's checkpoints (issue 14).
+  std::string log_origin;
+  std::string checkpoint_interval = "60s";
+  int64_t checkpoint_events = 1000;
+  std::string checkpoint_file;
   bool init = false;                // SQLite: make a new registry beside a key, token or head
   bool skip_check = false;          // SQLite: no PRAGMA quick_check at start
   bool accept_shorter_log = false;  // SQLite: serve a log shorter than the acknowledged head
@@ -312,6 +318,26 @@ Result<service::WitnessOptions> WitnessFlags(const ServeConfig& c) {
   return o;
 }
 
+// The audit log's flags, checked: the origin for a new log, how often the leader makes a
+// checkpoint, and the checkpoint file, which must lie outside the data directory.
+Result<app::AuditLogOptions> AuditLogFlags(const ServeConfig& c,
+                                           const std::filesystem::path& data_dir) {
+  app::AuditLogOptions o;
+  o.origin = c.log_origin;
+  o.public_url = c.public_url;
+  auto interval = ParseDurationMs(c.checkpoint_interval);
+  if (!interval.ok()) return interval.status().WithContext("--checkpoint-interval");
+  if (*interval < 100) return InvalidArgument("--checkpoint-interval must be at least 100ms");
+  o.checkpoint_interval_ms = *interval;
+  if (c.checkpoint_events < 1) return InvalidArgument("--checkpoint-events must be at least 1");
+  o.checkpoint_events = c.checkpoint_events;
+  if (!c.checkpoint_file.empty()) {
+    VOUCH_TRY(app::CheckCheckpointFileOutside(c.checkpoint_file, data_dir));
+    o.checkpoint_file = c.checkpoint_file;
+  }
+  return o;
+}
+
 // The --smtp-* flags, checked. The credentials: --smtp-credentials-file (one line user:password),
 // else VOUCH_SMTP_USER and VOUCH_SMTP_PASSWORD, else none.
 Result<service::EmailSettings> EmailFlags(const ServeConfig& c) {
@@ -422,6 +448,17 @@ int Run(const ServeConfig& c) {
   }
   auto master_key = LoadMasterKey(c, *where, data_dir);
   if (!master_key.ok()) return Fail(master_key.status());
+  auto audit_log = AuditLogFlags(c, data_dir);
+  if (!audit_log.ok()) return Fail(audit_log.status());
+  if (where->kind == store::StoreKind::kSqlite && c.master_key_file.empty() &&
+      std::getenv("VOUCH_MASTER_KEY") == nullptr) {
+    spdlog::warn(
+        "the master key is {}, beside the audit log whose checkpoints the key it seals signs: "
+        "whoever can rewrite the database can then re-sign it too; keep the key elsewhere "
+        "(--master-key-file on another disk, or VOUCH_MASTER_KEY) and the checkpoints outside "
+        "too (--checkpoint-file)",
+        (data_dir / "master-key").string());
+  }
   if (!c.migrate_as.empty()) {
     if (Status s = MigrateAsOwner(c, *where); !s.ok()) return Fail(s);
   }
@@ -444,6 +481,7 @@ int Run(const ServeConfig& c) {
                         .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : "",
                         .idempotency = {.ttl_ms = *idempotency_ttl},
                         .webhooks = std::move(webhooks).value(),
+                        .audit_log = std::move(audit_log).value(),
                         .witnesses = std::move(witnesses).value()},
                        clock);
   if (!opened.ok()) return Fail(opened.status());
@@ -613,6 +651,23 @@ int ServeMain(int argc, char** argv) {
                  "This server's public base URL (https://vouch.example.com), for the links that "
                  "notifications carry; empty: no links")
       ->envname("VOUCH_PUBLIC_URL");
+  app.add_option("--log-origin", c.log_origin,
+                 "The audit log's origin, its checkpoints' first line and its keys' name, for a "
+                 "new log (default: <host of --public-url>/api/v1/audit/log, else "
+                 "vouch-<random id>/api/v1/audit/log); an existing log keeps its own")
+      ->envname("VOUCH_LOG_ORIGIN");
+  app.add_option("--checkpoint-interval", c.checkpoint_interval,
+                 "The leader signs a checkpoint of the audit log this often when it grew")
+      ->envname("VOUCH_CHECKPOINT_INTERVAL")
+      ->capture_default_str();
+  app.add_option("--checkpoint-events", c.checkpoint_events,
+                 "... or as soon as this many events came after the latest checkpoint")
+      ->envname("VOUCH_CHECKPOINT_EVENTS")
+      ->capture_default_str();
+  app.add_option("--checkpoint-file", c.checkpoint_file,
+                 "Append each checkpoint this server signs to FILE (outside the data directory); "
+                 "at start, a log that does not hold its last checkpoint is refused")
+      ->envname("VOUCH_CHECKPOINT_FILE");
   app.add_option("--webhook-workers", c.webhook_workers,
                  "Threads on this server that send webhook deliveries (0: this server sends none; "
                  "others sharing the store do)")

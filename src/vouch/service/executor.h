@@ -89,8 +89,11 @@ class MutationExecutor {
   // A write that is not a change of state the audit log covers: no event, no hooks. Keep its uses
   // few and named: a token's last-use stamp (auth_service.cc) and Idempotency-Key claims
   // (idempotency.cc: claim, complete, prune), a request's next timer after a timer run that
-  // changed nothing (approvals_timers.cc), and webhook delivery's ledger (webhook_delivery.cc:
-  // fan-out of audited events into deliveries, claims, attempts and their outcomes).
+  // changed nothing (approvals_timers.cc), webhook delivery's ledger (webhook_delivery.cc:
+  // fan-out of audited events into deliveries, claims, attempts and their outcomes), and the audit
+  // log's signed checkpoints (checkpoints.cc: a checkpoint vouches for the log; recording it in
+  // the log would grow the tree it signs, so an idle log would never stop making them), and the
+  // witnesses' cosignatures of them (witnesses.cc, for the same reason).
   Status Bookkeep(const std::function<Status(store::Tx&)>& fn);
 
   store::Store& store() const { return store_; }

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "vouch/audit/tree.h"
 #include "vouch/util/crypto.h"
 
 namespace vouch::service {
@@ -371,6 +372,51 @@ WitnessMetrics WitnessService::Metrics() const {
 uint64_t WitnessService::CosignedSize(size_t witness) const {
   std::lock_guard lock(mu_);
   return witness < cosigned_sizes_.size() ? cosigned_sizes_[witness] : 0;
+}
+
+Result<std::optional<WitnessedCheckpoint>> WitnessLogOverStore::Latest() {
+  std::optional<WitnessedCheckpoint> out;
+  VOUCH_TRY(executor_.store().Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<store::AuditCheckpointRow> row,
+                           tx.LatestAuditCheckpoint());
+    if (row) out = WitnessedCheckpoint{static_cast<uint64_t>(row->size), row->note};
+    return OkStatus();
+  }));
+  return out;
+}
+
+Result<std::vector<tlog::Hash>> WitnessLogOverStore::ConsistencyProof(uint64_t old_size,
+                                                                      uint64_t new_size) {
+  std::vector<tlog::Hash> proof;
+  VOUCH_TRY(executor_.store().Read([&](store::Tx& tx) -> Status {
+    audit::TreeReader tree(tx);
+    VOUCH_ASSIGN_OR_RETURN(proof, tree.ConsistencyProof(old_size, new_size));
+    return OkStatus();
+  }));
+  return proof;
+}
+
+Status WitnessLogOverStore::StoreCosignatures(uint64_t size,
+                                              std::span<const AcceptedCosignature> cosignatures) {
+  const TimeMs now = clock_.NowMs();
+  return executor_.Bookkeep([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::optional<store::AuditCheckpointRow> checkpoint,
+                           tx.AuditCheckpointBySize(static_cast<int64_t>(size)));
+    if (!checkpoint) return NotFound(fmt::format("no checkpoint of tree size {}", size));
+    for (const AcceptedCosignature& c : cosignatures) {
+      std::string line = c.line;
+      while (line.ends_with('\n')) line.pop_back();
+      // False when this witness key's cosignature of the checkpoint is kept already (a second
+      // submission of the same checkpoint): the first stays.
+      VOUCH_TRY(tx.InsertAuditCosignature({.checkpoint_id = checkpoint->id,
+                                           .witness = c.witness,
+                                           .key_id = fmt::format("{:08x}", c.key_id),
+                                           .line = std::move(line),
+                                           .received_ms = now})
+                    .status());
+    }
+    return OkStatus();
+  });
 }
 
 }  // namespace vouch::service

@@ -199,4 +199,21 @@ class WitnessService {
   std::thread thread_;
 };
 
+// The real WitnessLog: the checkpoints and the tree in the store, cosignatures stored through the
+// executor's bookkeeping (not an audited change: a cosignature is evidence about the log, and an
+// event for it would grow the tree it vouches for).
+class WitnessLogOverStore final : public WitnessLog {
+ public:
+  explicit WitnessLogOverStore(MutationExecutor& executor, const Clock& clock)
+      : executor_(executor), clock_(clock) {}
+  Result<std::optional<WitnessedCheckpoint>> Latest() override;
+  Result<std::vector<tlog::Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) override;
+  Status StoreCosignatures(uint64_t size,
+                           std::span<const AcceptedCosignature> cosignatures) override;
+
+ private:
+  MutationExecutor& executor_;
+  const Clock& clock_;
+};
+
 }  // namespace vouch::service

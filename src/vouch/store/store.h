@@ -20,6 +20,7 @@
 #include "vouch/domain/model.h"
 #include "vouch/domain/principal.h"
 #include "vouch/store/approval_rows.h"
+#include "vouch/store/audit_rows.h"
 #include "vouch/store/webhook_rows.h"
 #include "vouch/tlog/merkle.h"
 #include "vouch/util/status.h"
@@ -443,6 +444,27 @@ class Tx {
   virtual Result<int64_t> PruneNotifications(TimeMs cutoff) = 0;
   // How many deliveries are in each state (for /metrics), in DeliveryState order.
   virtual Result<std::vector<int64_t>> CountDeliveries() = 0;
+
+  // ---- Audit checkpoints (issue 14; rows in audit_rows.h, tables in migration 0016).
+  // Signing keys. InsertAuditSigningKey fills `key.id`; ALREADY_EXISTS when a key has that
+  // verifier key. ListAuditSigningKeys: every key, oldest first. RetireAuditSigningKey sets
+  // retired_ms where it is not set yet and says whether it did.
+  virtual Status InsertAuditSigningKey(AuditSigningKey& key) = 0;
+  virtual Result<std::vector<AuditSigningKey>> ListAuditSigningKeys() = 0;
+  virtual Result<bool> RetireAuditSigningKey(int64_t id, TimeMs when) = 0;
+  // Checkpoints. InsertAuditCheckpoint fills `checkpoint.id` and returns true; false, nothing
+  // written, when one of that size exists (another server made it). LatestAuditCheckpoint: the
+  // largest; AuditCheckpointBySize: that size's; nullopt for none. ListAuditCheckpoints: oldest
+  // first (ascending id, hence size), strictly after `after_id`, at most `limit`.
+  virtual Result<bool> InsertAuditCheckpoint(AuditCheckpointRow& checkpoint) = 0;
+  virtual Result<std::optional<AuditCheckpointRow>> LatestAuditCheckpoint() = 0;
+  virtual Result<std::optional<AuditCheckpointRow>> AuditCheckpointBySize(int64_t size) = 0;
+  virtual Result<std::vector<AuditCheckpointRow>> ListAuditCheckpoints(int64_t after_id,
+                                                                       int limit) = 0;
+  // Cosignatures. InsertAuditCosignature is false, nothing written, when that checkpoint already
+  // has one by that witness key. ListAuditCosignatures: the checkpoint's, in the order received.
+  virtual Result<bool> InsertAuditCosignature(const AuditCosignatureRow& cosignature) = 0;
+  virtual Result<std::vector<AuditCosignatureRow>> ListAuditCosignatures(int64_t checkpoint_id) = 0;
 };
 
 // Runs a store job, turning an escaped exception (a bug, or bad_alloc) into INTERNAL so that one

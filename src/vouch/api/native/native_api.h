@@ -6,6 +6,7 @@
 
 #include "vouch/api/router.h"
 #include "vouch/service/approvals.h"
+#include "vouch/service/checkpoints.h"
 #include "vouch/service/identity_service.h"
 #include "vouch/service/registry.h"
 #include "vouch/service/webhook_delivery.h"
@@ -37,6 +38,11 @@ void RegisterWebhookRoutes(Router& router, service::WebhookService& webhooks);
 void RegisterDeliveryRoutes(Router& router, service::WebhookDelivery& delivery);
 
 void RegisterMetricsRoute(Router& router, std::function<std::vector<store::StoreMetric>()> metrics);
+
+// The audit log's checkpoints and signing keys (issue 14; checkpoint_routes.cc): the tlog-tiles
+// `checkpoint`, the checkpoint list, the public keys (public), and the on-demand checkpoint and
+// key rotation (admins).
+void RegisterCheckpointRoutes(Router& router, service::CheckpointService& checkpoints);
 
 // The JSON forms of the domain objects, each written as one object into `w` (shared with tests).
 void WriteModel(JsonWriter& w, const Model& m);

@@ -8,6 +8,7 @@
 //   idempotency_repository.cc  Idempotency-Key claims and their kept answers
 //   approvals_repository.cc  policies, approval requests, reviews, checks, comments
 //   notifications_repository.cc  subscriptions, outbox fan-out, deliveries and their attempts
+//   checkpoints_repository.cc  the audit log's signing keys, checkpoints and cosignatures
 // A backend's Tx (SqliteTx, PostgresTx) is this over its connection and dialect. Used by one
 // thread inside an open transaction.
 //
@@ -247,6 +248,17 @@ class SqlTx : public Tx {
   Result<int64_t> RedeliverDead(int64_t webhook_id, TimeMs now) override;
   Result<int64_t> PruneNotifications(TimeMs cutoff) override;
   Result<std::vector<int64_t>> CountDeliveries() override;
+
+  Status InsertAuditSigningKey(AuditSigningKey& key) override;
+  Result<std::vector<AuditSigningKey>> ListAuditSigningKeys() override;
+  Result<bool> RetireAuditSigningKey(int64_t id, TimeMs when) override;
+  Result<bool> InsertAuditCheckpoint(AuditCheckpointRow& checkpoint) override;
+  Result<std::optional<AuditCheckpointRow>> LatestAuditCheckpoint() override;
+  Result<std::optional<AuditCheckpointRow>> AuditCheckpointBySize(int64_t size) override;
+  Result<std::vector<AuditCheckpointRow>> ListAuditCheckpoints(int64_t after_id,
+                                                               int limit) override;
+  Result<bool> InsertAuditCosignature(const AuditCosignatureRow& cosignature) override;
+  Result<std::vector<AuditCosignatureRow>> ListAuditCosignatures(int64_t checkpoint_id) override;
 
  protected:
   sql::Connection& conn() { return c_; }
