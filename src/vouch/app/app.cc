@@ -88,6 +88,7 @@ Status App::SetUp(const AppOptions& options) {
   });
   VOUCH_TRY(set_up);
   VOUCH_TRY(SetUpCheckpoints(options.audit_log));
+  SetUpWitnesses(options.witnesses);
   // Derived from a sealed secret, so every server sharing the store hashes unknown names alike.
   auth_->SetAttemptKey(HmacSha256(page_key, "vouch attempted-identity key v1"));
 
@@ -225,6 +226,17 @@ Status App::SetUpCheckpoints(const AuditLogOptions& o) {
   return OkStatus();
 }
 
+void App::SetUpWitnesses(const service::WitnessOptions& o) {
+  witness_log_ = std::make_unique<service::WitnessLogOverStore>(*executor_, clock_);
+  witnesses_ = std::make_unique<service::WitnessService>(*witness_log_, clock_, o,
+                                                         [this] { return leader_->IsLeader(); });
+  if (!witnesses_->enabled()) return;
+  // Only wakes the witnessing thread: a submission never holds up the checkpoint's maker.
+  checkpoints_->AddListener(
+      [w = witnesses_.get()](const service::CheckpointView& made) { w->OnCheckpoint(made.size); });
+  spdlog::info("audit checkpoints are submitted to {} witness(es)", o.urls.size());
+}
+
 void App::RunCheckpointJob() {
   if (!leader_->IsLeader()) return;
   const TimeMs now = clock_.NowMs();
@@ -290,6 +302,7 @@ void App::Start() {
   }
   if (waiters_) waiters_->Start();
   if (delivery_) delivery_->Start();
+  if (witnesses_) witnesses_->Start();
   scheduler_.Start();
   leader_->Start();
 }
@@ -300,9 +313,10 @@ void App::Drain() {
     if (drained_) return;
     drained_ = true;
   }
-  scheduler_.Stop();                 // waits for a job that is running
-  if (delivery_) delivery_->Stop();  // attempts in flight finish and are recorded
-  if (waiters_) waiters_->Stop();    // the listener has answered the waiters it held (503) by now
+  scheduler_.Stop();                   // waits for a job that is running
+  if (delivery_) delivery_->Stop();    // attempts in flight finish and are recorded
+  if (witnesses_) witnesses_->Stop();  // a submission in flight finishes
+  if (waiters_) waiters_->Stop();      // the listener has answered the waiters it held (503) by now
   leader_->Stop();
   auth_->FlushDenials(true);
 }
@@ -341,6 +355,22 @@ std::vector<store::StoreMetric> App::Metrics() const {
                          "age of the oldest pending webhook delivery (0: none)", "gauge",
                          static_cast<double>(d->oldest_pending_age_ms) / 1000.0});
     }
+  }
+  if (witnesses_ && witnesses_->enabled()) {
+    const service::WitnessMetrics w = witnesses_->Metrics();
+    metrics.push_back({"vouch_witness_submissions_total",
+                       "add-checkpoint requests this server sent to witnesses since it started",
+                       "counter", static_cast<double>(w.submissions_total)});
+    metrics.push_back({"vouch_witness_cosignatures_total",
+                       "verified witness cosignatures this server stored since it started",
+                       "counter", static_cast<double>(w.cosignatures_total)});
+    metrics.push_back({"vouch_witness_failures_total",
+                       "witness submissions that ended without a stored cosignature", "counter",
+                       static_cast<double>(w.failures_total)});
+    metrics.push_back({"vouch_witness_behind",
+                       "witnesses whose last cosignature is of a smaller tree than the latest "
+                       "checkpoint",
+                       "gauge", static_cast<double>(w.behind)});
   }
   return metrics;
 }

@@ -35,6 +35,7 @@
 #include "vouch/service/secrets.h"
 #include "vouch/service/webhook_delivery.h"
 #include "vouch/service/webhooks.h"
+#include "vouch/service/witnesses.h"
 #include "vouch/store/store.h"
 #include "vouch/util/net.h"
 #include "vouch/util/time.h"
@@ -90,6 +91,7 @@ struct AppOptions {
   api::native::WaitOptions waits;
   WebhookOptions webhooks;
   AuditLogOptions audit_log;
+  service::WitnessOptions witnesses;  // no URLs: checkpoints are not submitted anywhere
 };
 
 class App {
@@ -142,6 +144,8 @@ class App {
   service::ApprovalService& approvals() { return *approvals_; }
   service::WebhookService& webhooks() { return *webhooks_; }
   service::CheckpointService& checkpoints() { return *checkpoints_; }
+  // Submits each checkpoint to the configured witnesses (AppOptions::witnesses).
+  service::WitnessService& witnesses() { return *witnesses_; }
   api::Router& router() { return router_; }
   api::Dispatcher& dispatcher() { return *dispatcher_; }
   Scheduler& scheduler() { return scheduler_; }
@@ -164,6 +168,7 @@ class App {
   Status SetUp(const AppOptions& options);
   Status SetUpWebhooks(const AppOptions& options, const service::Authorizer& authz);
   Status SetUpCheckpoints(const AuditLogOptions& options);
+  void SetUpWitnesses(const service::WitnessOptions& options);
 
   std::unique_ptr<store::Store> owned_store_;  // null when borrowed
   store::Store& store_;
@@ -185,6 +190,8 @@ class App {
   std::unique_ptr<service::WebhookDelivery> delivery_;  // writes through executor_
   std::unique_ptr<service::CheckpointService> checkpoints_;
   std::unique_ptr<service::AuditProofs> audit_proofs_;  // the tile and proof routes
+  std::unique_ptr<service::WitnessLogOverStore> witness_log_;
+  std::unique_ptr<service::WitnessService> witnesses_;  // its own thread, started by Start
   AuditLogOptions audit_log_;
   std::atomic<int64_t> uncheckpointed_events_{0};  // committed here since the last job run
   service::BootstrapResult bootstrap_;

@@ -24,6 +24,7 @@
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/postgres/postgres_store.h"
 #include "vouch/store/sqlite/acked_head.h"
+#include "vouch/tlog/cosignature.h"
 #include "vouch/util/files.h"
 #include "vouch/util/json.h"
 #include "vouch/util/net.h"
@@ -73,6 +74,11 @@ struct ServeConfig {
   std::string smtp_credentials_file;
   std::string smtp_starttls = "required";
   std::string smtp_timeout = "30s";
+  // Witnessing (issue 14): the witnesses' submission prefixes and cosignature keys.
+  std::vector<std::string> witnesses;
+  std::vector<std::string> witness_keys;
+  std::string witness_timeout = "15s";
+  std::string witness_ca_file;
   // The audit log's checkpoints (issue 14).
   std::string log_origin;
   std::string checkpoint_interval = "60s";
@@ -284,6 +290,37 @@ Result<app::WebhookOptions> WebhookFlags(const ServeConfig& c) {
   return o;
 }
 
+// The --witness* flags, checked.
+Result<service::WitnessOptions> WitnessFlags(const ServeConfig& c) {
+  service::WitnessOptions o;
+  if (c.witnesses.empty() != c.witness_keys.empty()) {
+    return InvalidArgument(
+        c.witnesses.empty()
+            ? "--witness-key needs --witness, the URL the checkpoints are submitted to"
+            : "--witness needs --witness-key: the witness's cosignature verifier key, against "
+              "which every cosignature it returns is checked");
+  }
+  for (const std::string& url : c.witnesses) {
+    if (!url.starts_with("https://") && !url.starts_with("http://")) {
+      return InvalidArgument(
+          fmt::format("--witness must be an http:// or https:// URL, not '{}'", url));
+    }
+    o.urls.push_back(url);
+  }
+  for (const std::string& key : c.witness_keys) {
+    auto parsed = tlog::ParseCosignatureVerifierKey(key);
+    if (!parsed.ok()) return parsed.status().WithContext("--witness-key");
+    o.keys.push_back(std::move(parsed).value());
+  }
+  auto timeout = ParseDurationMs(c.witness_timeout);
+  if (!timeout.ok()) return timeout.status().WithContext("--witness-timeout");
+  if (*timeout < 1000) return InvalidArgument("--witness-timeout is under a second");
+  o.timeout_ms = *timeout;
+  o.connect_timeout_ms = std::min<TimeMs>(*timeout, 5000);
+  o.ca_file = c.witness_ca_file;
+  return o;
+}
+
 // The audit log's flags, checked: the origin for a new log, how often the leader makes a
 // checkpoint, and the checkpoint file, which must lie outside the data directory.
 Result<app::AuditLogOptions> AuditLogFlags(const ServeConfig& c,
@@ -365,6 +402,8 @@ int Run(const ServeConfig& c) {
   auto email = EmailFlags(c);
   if (!email.ok()) return Fail(email.status());
   webhooks->email = std::move(email).value();
+  auto witnesses = WitnessFlags(c);
+  if (!witnesses.ok()) return Fail(witnesses.status());
   if (c.threads < 1 || c.workers < 1)
     return Fail(InvalidArgument("--threads and --workers must be at least 1"));
   std::shared_ptr<TlsContext> tls;
@@ -446,7 +485,8 @@ int Run(const ServeConfig& c) {
                         .bootstrap_token = bootstrap_token != nullptr ? bootstrap_token : "",
                         .idempotency = {.ttl_ms = *idempotency_ttl},
                         .webhooks = std::move(webhooks).value(),
-                        .audit_log = std::move(audit_log).value()},
+                        .audit_log = std::move(audit_log).value(),
+                        .witnesses = std::move(witnesses).value()},
                        clock);
   if (!opened.ok()) return Fail(opened.status());
   app::App& app = **opened;
@@ -702,6 +742,24 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--smtp-timeout", c.smtp_timeout, "Time one message may take to send in all")
       ->envname("VOUCH_SMTP_TIMEOUT")
       ->capture_default_str();
+  app.add_option("--witness", c.witnesses,
+                 "A witness's submission URL (C2SP tlog-witness): each checkpoint is sent to "
+                 "URL/add-checkpoint and the cosignatures it returns are kept with it. Repeatable")
+      ->envname("VOUCH_WITNESS")
+      ->delimiter(',');
+  app.add_option("--witness-key", c.witness_keys,
+                 "A witness's cosignature/v1 verifier key (NAME+ID+BASE64); cosignatures by other "
+                 "keys are not kept. Repeatable")
+      ->envname("VOUCH_WITNESS_KEY")
+      ->delimiter(',');
+  app.add_option("--witness-timeout", c.witness_timeout,
+                 "Time one submission to a witness may take")
+      ->envname("VOUCH_WITNESS_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--witness-ca-file", c.witness_ca_file,
+                 "PEM file of the CA certificates that https:// witnesses are verified against "
+                 "(default: the system's)")
+      ->envname("VOUCH_WITNESS_CA_FILE");
   app.add_flag("--init", c.init,
                "SQLite: make a new, empty registry in a data directory that holds a master key, "
                "admin token or acknowledged head but no database (refused otherwise)");

@@ -92,7 +92,8 @@ class MutationExecutor {
   // changed nothing (approvals_timers.cc), webhook delivery's ledger (webhook_delivery.cc:
   // fan-out of audited events into deliveries, claims, attempts and their outcomes), and the audit
   // log's signed checkpoints (checkpoints.cc: a checkpoint vouches for the log; recording it in
-  // the log would grow the tree it signs, so an idle log would never stop making them).
+  // the log would grow the tree it signs, so an idle log would never stop making them), and the
+  // witnesses' cosignatures of them (witnesses.cc, for the same reason).
   Status Bookkeep(const std::function<Status(store::Tx&)>& fn);
 
   store::Store& store() const { return store_; }
