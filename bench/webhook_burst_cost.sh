@@ -184,7 +184,7 @@ instructions=""
 if [ "$CALLGRIND" = 1 ]; then
   # The whole run, start-up included (small next to a burst of a few hundred events).
   instructions=$(callgrind_annotate "$WORK/callgrind.out" 2>/dev/null |
-    awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
+    awk '/PROGRAM TOTALS/ && !done { gsub(",", "", $1); print $1; done = 1 }')
 fi
 
 python3 - "$STORE" "$got" "$workers0" "$other0" "$workers1" "$other1" "$writes0" "$writes1" \
