@@ -160,6 +160,8 @@ Status App::SetUpWebhooks(const AppOptions& options, const service::Authorizer& 
                                  .connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms),
                                  .timeout = std::chrono::milliseconds(o.timeout_ms),
                                  .ca_file = o.ca_file}));
+  // While requests are being answered, delivery keeps to its budget (--webhook-busy-rate).
+  delivery_->SetLoadProbe([this] { return handled_.load(std::memory_order_relaxed); });
   // Delivery starts right after a commit, not on the next poll.
   executor_->AddPostCommitHook(
       [d = delivery_.get()](const RequestContext&, std::span<const AuditEvent> committed) {

@@ -119,6 +119,7 @@ class App {
 
   // What a listener calls (api::Dispatcher).
   api::HttpResponse Handle(const api::HttpRequest& request) const {
+    handled_.fetch_add(1, std::memory_order_relaxed);  // webhook delivery yields while it grows
     return dispatcher_->Handle(request);
   }
   api::HttpResponse Reject(const api::HttpRequest& request, const Status& status) const {
@@ -201,6 +202,7 @@ class App {
   TimeMs idempotency_prune_ms_;
   TimeMs request_timers_ms_;
   TimeMs wait_poll_ms_;
+  mutable std::atomic<uint64_t> handled_{0};  // requests handled (Handle)
   std::mutex mu_;
   bool started_ = false;  // guarded by mu_
   bool drained_ = false;  // guarded by mu_

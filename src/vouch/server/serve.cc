@@ -65,6 +65,7 @@ struct ServeConfig {
   std::string webhook_first_retry = "2s";
   std::string webhook_max_backoff = "5m";
   int webhook_max_attempts = 0;
+  double webhook_busy_rate = 100;
   std::string webhook_max_age = "24h";
   std::string webhook_ca_file;
   std::string notification_retention = "30d";
@@ -277,12 +278,14 @@ Result<app::WebhookOptions> WebhookFlags(const ServeConfig& c) {
     return InvalidArgument("--webhook-workers must be 0..64");
   }
   if (c.webhook_max_attempts < 0) return InvalidArgument("--webhook-max-attempts is negative");
+  if (!(c.webhook_busy_rate >= 0)) return InvalidArgument("--webhook-busy-rate is negative");
   if (!c.public_url.empty() && !c.public_url.starts_with("https://") &&
       !c.public_url.starts_with("http://")) {
     return InvalidArgument("--public-url must be an http:// or https:// URL");
   }
   o.delivery.workers = c.webhook_workers;
   o.delivery.max_attempts = c.webhook_max_attempts;
+  o.delivery.busy_rate = c.webhook_busy_rate;
   o.delivery.public_url = c.public_url;
   while (o.delivery.public_url.ends_with('/')) o.delivery.public_url.pop_back();
   o.allow_private = c.webhook_allow_private;
@@ -706,6 +709,11 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--webhook-max-attempts", c.webhook_max_attempts,
                  "A delivery is dead-lettered after this many attempts (0: no limit but the age)")
       ->envname("VOUCH_WEBHOOK_MAX_ATTEMPTS")
+      ->capture_default_str();
+  app.add_option("--webhook-busy-rate", c.webhook_busy_rate,
+                 "Delivery attempts a second this server makes at most while it answers requests "
+                 "(a burst of 50 goes at once; 0: no bound); unbounded when it answers none")
+      ->envname("VOUCH_WEBHOOK_BUSY_RATE")
       ->capture_default_str();
   app.add_option("--webhook-max-age", c.webhook_max_age,
                  "A delivery still failing this long after its event is dead-lettered")

@@ -68,6 +68,13 @@ Result<std::optional<DeliveryRecord>> FindDeliveryById(store::Tx& tx, std::strin
 
 constexpr int kMaxResponseExcerpt = 1024;
 
+// An attempt's outcome: its row in the ledger and its delivery's state.
+Status RecordOutcome(store::Tx& tx, const store::DeliveryAttempt& attempt,
+                     const DeliveryRecord& delivery) {
+  VOUCH_TRY(tx.UpdateAttempt(attempt).status());
+  return tx.UpdateDelivery(delivery).status();
+}
+
 // Every format's rendering, with the attempt's number in a header of its own (receivers and the
 // tests see which attempt of a delivery they got: "1", "2", …).
 class WithAttemptHeader final : public notify::Format {
@@ -94,7 +101,8 @@ WebhookDelivery::WebhookDelivery(MutationExecutor& executor, const notify::Forma
       formats_(formats),
       authz_(authz),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      budget_(clock_, {.rate = options_.busy_rate, .burst = options_.busy_burst}) {}
 
 WebhookDelivery::~WebhookDelivery() { Stop(); }
 
@@ -107,6 +115,10 @@ void WebhookDelivery::SetDefaultChannel(std::unique_ptr<notify::Channel> channel
 }
 
 void WebhookDelivery::SetSecretOpener(SecretOpener opener) { open_secret_ = std::move(opener); }
+
+void WebhookDelivery::SetLoadProbe(DeliveryBudget::LoadProbe probe) {
+  budget_.SetLoadProbe(std::move(probe));
+}
 
 notify::Channel* WebhookDelivery::ChannelFor(std::string_view format) const {
   auto it = channels_.find(format);
@@ -165,27 +177,37 @@ void WebhookDelivery::WorkerLoop() {
       seen = wakes_;
     }
     if (Status s = RunOnce(); !s.ok()) spdlog::warn("webhook delivery: {}", s.ToString());
+    // A spent budget: look again when the next attempt may go (a wake-up before that finds it
+    // still spent and waits again).
+    const TimeMs wait = budget_.WaitMs();
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
-                 [&] { return stopping_ || wakes_ != seen; });
+    if (wait > 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(std::min(wait, options_.poll_ms)),
+                   [&] { return stopping_; });
+    } else {
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
+                   [&] { return stopping_ || wakes_ != seen; });
+    }
     if (stopping_) return;
   }
 }
 
 Status WebhookDelivery::RunOnce() {
+  // Lazily: one batch fanned out, then what is due sent, then the next batch; the fan-out never
+  // runs further ahead of the senders than a batch per worker, nor faster than the budget lets
+  // them send.
   for (;;) {
+    if (budget_.WaitMs() > 0) return OkStatus();  // the worker comes back when it may send
     VOUCH_ASSIGN_OR_RETURN(int fanned, FanOut());
-    if (fanned < options_.fan_out_batch) break;
-    std::lock_guard lock(mu_);
-    if (stopping_) return OkStatus();
-  }
-  for (;;) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return OkStatus();
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return OkStatus();
+      }
+      VOUCH_ASSIGN_OR_RETURN(int attempts, SendDue());
+      if (attempts == 0) break;
     }
-    VOUCH_ASSIGN_OR_RETURN(int attempts, SendDue());
-    if (attempts == 0) return OkStatus();
+    if (fanned < options_.fan_out_batch) return OkStatus();
   }
 }
 
@@ -238,39 +260,46 @@ Result<int> WebhookDelivery::FanOut() {
 }
 
 Result<int> WebhookDelivery::SendDue() {
-  const TimeMs now = clock_.NowMs();
-  std::optional<int64_t> claimed;
-  VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(claimed, tx.ClaimWebhook(options_.server, now, now + options_.claim_ms));
-    return OkStatus();
-  }));
-  if (!claimed) return 0;
-  Result<int> sent = SendClaimed(*claimed);
-  // Give the claim back, whatever happened, so that the next due delivery need not wait for it to
-  // expire.
-  Status released = executor_.Bookkeep([&](store::Tx& tx) -> Status {
-    return tx.RenewWebhookClaim(*claimed, options_.server, 0).status();
-  });
-  if (!released.ok())
-    spdlog::warn("webhook {}: giving the claim back: {}", *claimed, released.ToString());
-  return sent;
-}
-
-Result<int> WebhookDelivery::SendClaimed(int64_t webhook_id) {
+  int64_t webhook_id = 0;  // claimed by the first step
+  std::optional<Finished> finished;
   int attempts = 0;
-  for (;;) {
+  Status failed;
+  for (int step = 0; step < std::max(options_.turn, 1); ++step) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return attempts;
+      if (stopping_) break;
     }
+    if (!budget_.TryTake()) break;
     bool more = false;
-    VOUCH_ASSIGN_OR_RETURN(int made, SendHead(webhook_id, more));  // an attempt, or a skip
-    attempts += made;
-    if (!more) return attempts;
+    Result<int> made = SendHead(webhook_id, finished, more);  // an attempt, or a skip
+    if (!made.ok()) {
+      budget_.GiveBack();
+      failed = made.status();
+      break;
+    }
+    if (*made == 0 || !finished) budget_.GiveBack();  // nothing sent
+    attempts += *made;
+    if (!more) break;
   }
+  if (webhook_id != 0) {
+    // The last attempt's outcome, and the claim given back (whatever happened, so that the next
+    // due delivery need not wait for it to expire), behind the subscriptions served less recently.
+    Status released = executor_.Bookkeep([&](store::Tx& tx) -> Status {
+      if (finished) VOUCH_TRY(RecordOutcome(tx, finished->attempt, finished->delivery));
+      return tx.RenewWebhookClaim(webhook_id, options_.server, clock_.NowMs()).status();
+    });
+    if (!released.ok()) {
+      spdlog::warn("webhook {}: recording the last attempt and giving the claim back: {}",
+                   webhook_id, released.ToString());
+      if (failed.ok()) failed = released;
+    }
+  }
+  if (!failed.ok()) return failed;
+  return attempts;
 }
 
-Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
+Result<int> WebhookDelivery::SendHead(int64_t& webhook_id, std::optional<Finished>& finished,
+                                      bool& more) {
   more = false;
   const TimeMs now = clock_.NowMs();
   WebhookRecord webhook;
@@ -278,39 +307,46 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
   std::string payload;
   std::string skip;
   bool lost_claim = false;
-  // The oldest event not yet fanned out, as committed. Servers fan out different rows at once
-  // (SKIP LOCKED), so a later event's delivery may exist before an earlier one's: a head is sent
-  // only when no earlier event is still to be fanned out, which keeps each subscription's
-  // deliveries in event order across servers.
-  std::optional<int64_t> unfanned;
-  VOUCH_TRY(executor_.store().Read([&](store::Tx& tx) -> Status {
-    VOUCH_ASSIGN_OR_RETURN(std::vector<store::OutboxRow> oldest, tx.NextOutboxRows(1));
-    unfanned.reset();
-    if (!oldest.empty()) unfanned = oldest.front().event_seq;
-    return OkStatus();
-  }));
-  // Read the head and decide; when it is to be sent, record the attempt before sending, with the
-  // claim renewed in the same transaction (a claim lost meanwhile sends nothing).
+  int64_t claimed = 0;
+  // One transaction: the previous attempt's outcome; the claim (on the first step); the head read
+  // and decided; when it is to be sent, the attempt recorded before sending, with the claim
+  // renewed (a claim lost meanwhile sends nothing).
   VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
     head.reset();
     skip.clear();
     lost_claim = false;
-    VOUCH_ASSIGN_OR_RETURN(std::optional<WebhookRecord> found, tx.FindWebhook(webhook_id));
+    claimed = 0;
+    if (finished) VOUCH_TRY(RecordOutcome(tx, finished->attempt, finished->delivery));
+    int64_t id = webhook_id;
+    if (id == 0) {
+      VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> claim,
+                             tx.ClaimWebhook(options_.server, now, now + options_.claim_ms));
+      if (!claim) return OkStatus();
+      id = claimed = *claim;
+    }
+    // The oldest event not yet fanned out, as committed. Servers fan out different rows at once
+    // (SKIP LOCKED), so a later event's delivery may exist before an earlier one's: a head is
+    // sent only when no earlier event is still to be fanned out, which keeps each subscription's
+    // deliveries in event order across servers.
+    VOUCH_ASSIGN_OR_RETURN(std::optional<int64_t> unfanned, tx.OldestUnfannedSeq());
+    VOUCH_ASSIGN_OR_RETURN(std::optional<WebhookRecord> found, tx.FindWebhook(id));
     if (!found || found->deleted_ms || found->status != store::WebhookStatus::kActive) {
       return OkStatus();
     }
     webhook = std::move(*found);
-    VOUCH_ASSIGN_OR_RETURN(head, tx.HeadDelivery(webhook_id));
+    VOUCH_ASSIGN_OR_RETURN(head, tx.HeadDelivery(id));
     if (!head || head->next_attempt_ms > now || (unfanned && *unfanned < head->event_seq)) {
       head.reset();
       return OkStatus();
     }
-    VOUCH_ASSIGN_OR_RETURN(
-        bool held, tx.RenewWebhookClaim(webhook_id, options_.server, now + options_.claim_ms));
-    if (!held) {
-      lost_claim = true;
-      head.reset();
-      return OkStatus();
+    if (claimed == 0) {
+      VOUCH_ASSIGN_OR_RETURN(bool held,
+                             tx.RenewWebhookClaim(id, options_.server, now + options_.claim_ms));
+      if (!held) {
+        lost_claim = true;
+        head.reset();
+        return OkStatus();
+      }
     }
     VOUCH_ASSIGN_OR_RETURN(std::optional<std::string> stored, tx.OutboxPayload(head->event_seq));
     payload = stored.value_or("");
@@ -365,6 +401,8 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
     VOUCH_TRY(tx.UpdateDelivery(*head).status());
     return OkStatus();
   }));
+  finished.reset();  // recorded
+  if (claimed != 0) webhook_id = claimed;
   if (lost_claim || !head) return 0;
   if (!skip.empty()) {
     spdlog::info("webhook {}: delivery {} skipped: {}", webhook_id, head->uid, skip);
@@ -439,20 +477,18 @@ Result<int> WebhookDelivery::SendHead(int64_t webhook_id, bool& more) {
       d.next_attempt_ms = done + wait;
     }
   }
-  VOUCH_TRY(executor_.Bookkeep([&](store::Tx& tx) -> Status {
-    VOUCH_TRY(tx.UpdateAttempt({.delivery_id = d.id,
-                                .attempt = d.attempts,
-                                .server = options_.server,
-                                .started_ms = now,
-                                .latency_ms = outcome.latency_ms,
-                                .status = outcome.status,
-                                .response = outcome.response,
-                                .error = outcome.error})
-                  .status());
-    return tx.UpdateDelivery(d).status();
-  }));
-  // The next one goes at once after a delivered or dead head; a head to retry later ends the turn.
+  // Recorded with the next step (or the claim's release).
   more = d.state != DeliveryState::kPending;
+  finished = Finished{.delivery = d,
+                      .attempt = {.delivery_id = d.id,
+                                  .attempt = d.attempts,
+                                  .server = options_.server,
+                                  .started_ms = now,
+                                  .latency_ms = outcome.latency_ms,
+                                  .status = outcome.status,
+                                  .response = outcome.response,
+                                  .error = outcome.error}};
+  // The next one goes at once after a delivered or dead head; a head to retry later ends the turn.
   return 1;
 }
 

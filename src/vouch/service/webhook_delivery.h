@@ -16,6 +16,17 @@
 // format's channel, and records the outcome: 2xx delivered; otherwise pending again after an
 // exponential backoff with jitter (Retry-After honoured), or dead after the configured attempts or
 // age, or at once when the outcome is permanent. A dead delivery lets the next one go on.
+// One durable transaction per attempt: the outcome of one attempt is recorded in the transaction
+// that records the start of the next (the claim and the first attempt share one too; the last
+// outcome is recorded with the claim's release). A claim lasts at most `turn` attempts, then goes
+// to the subscription served least recently, so one busy subscription holds up no other.
+//
+// Fan-out is lazy: a worker fans out one batch, sends what is due, and only then fans out the
+// next, so the deliveries made ahead of the senders are at most a batch or two.
+//
+// Budget: while the server answers requests, its workers make at most `busy_rate` attempts a
+// second (DeliveryBudget; a burst of `busy_burst` goes at once), and fan out only as fast as they
+// send; a server that answers no request delivers as fast as it can.
 //
 // Wake-up: the post-commit hook (OnCommitted) wakes the workers as soon as a change committed an
 // event; a poll covers deliveries due later and events other servers committed. The workers run
@@ -42,6 +53,7 @@
 #include "vouch/notify/channel.h"
 #include "vouch/notify/format.h"
 #include "vouch/service/authorizer.h"
+#include "vouch/service/delivery_budget.h"
 #include "vouch/service/executor.h"
 #include "vouch/store/store.h"
 #include "vouch/store/webhook_rows.h"
@@ -65,6 +77,9 @@ struct WebhookDeliveryOptions {
   int max_attempts = 0;             // dead after this many attempts; 0: no limit but the age
   TimeMs max_age_ms = 86'400'000;   // dead when it fails this long after the event
   int fan_out_batch = 100;          // outbox rows per fan-out transaction
+  int turn = 100;                   // attempts per claim at most
+  double busy_rate = 100;           // attempts a second while requests are served; 0: no bound
+  double busy_burst = 50;           // of which this many may go at once
   std::string public_url;           // --public-url, for the formats' links
 };
 
@@ -108,6 +123,9 @@ class WebhookDelivery {
   // flight finish (their outcome recorded); joins them. Idempotent.
   void Start();
   void Stop();
+  // Counts the requests this server has handled (the App's): delivery is bounded while it grows
+  // (options.busy_rate). Before Start.
+  void SetLoadProbe(DeliveryBudget::LoadProbe probe);
   // Makes the workers look at once (the post-commit hook).
   void Wake();
   // The post-commit hook: wakes the workers when a committed event went into the outbox.
@@ -116,8 +134,9 @@ class WebhookDelivery {
   // One fan-out batch: returns how many outbox rows it fanned out.
   Result<int> FanOut();
   // Claims one subscription with a due delivery and sends its due deliveries in order while the
-  // claim lasts; returns how many it attempted or skipped (0: nothing due, or the head waits for
-  // an earlier event that another server is still fanning out).
+  // claim lasts (at most options.turn, within the budget); returns how many it attempted or
+  // skipped (0: nothing due, the head waits for an earlier event that another server is still
+  // fanning out, or the budget is spent).
   Result<int> SendDue();
   // Fans out and sends until nothing is left that is due now (tests and the workers' loop).
   Status RunOnce();
@@ -154,11 +173,17 @@ class WebhookDelivery {
   TimeMs Backoff(int attempt) const;
 
  private:
-  // Sends the head deliveries of the claimed subscription; returns the attempts made.
-  Result<int> SendClaimed(int64_t webhook_id);
-  // One step on the head delivery: 1 when it was attempted or skipped. Sets `more` when the next
-  // head should be looked at now.
-  Result<int> SendHead(int64_t webhook_id, bool& more);
+  // An attempt made whose outcome is not recorded yet (it will be, with the next attempt's start
+  // or the claim's release).
+  struct Finished {
+    store::DeliveryRecord delivery;
+    store::DeliveryAttempt attempt;
+  };
+  // One step on the head delivery of subscription `webhook_id` (0: claims one first, and sets
+  // it), in one transaction that first records `finished` (then reset): 1 when the head was
+  // attempted (its outcome left in `finished`) or skipped. Sets `more` when the next head should
+  // be looked at now.
+  Result<int> SendHead(int64_t& webhook_id, std::optional<Finished>& finished, bool& more);
   Result<store::WebhookRecord> FindOwned(store::Tx& tx, const RequestContext& ctx,
                                          int64_t webhook_id) const;
   Result<store::DeliveryRecord> FindDeliveryOwned(store::Tx& tx, const RequestContext& ctx,
@@ -184,6 +209,7 @@ class WebhookDelivery {
   bool started_ = false;   // guarded by mu_
   std::vector<std::thread> threads_;
   std::atomic<int64_t> attempts_total_{0};
+  DeliveryBudget budget_;
 };
 
 }  // namespace vouch::service

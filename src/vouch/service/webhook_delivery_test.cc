@@ -72,19 +72,22 @@ class WebhookDeliveryTest : public ApprovalsFixture {
     ASSERT_TRUE(registry_->CreateModel(admin_, {.name = "churn"}).ok());
   }
 
-  std::unique_ptr<WebhookDelivery> Make(std::string server, store::Store* store = nullptr) {
+  std::unique_ptr<WebhookDelivery> Make(
+      std::string server, store::Store* store = nullptr,
+      const std::function<void(WebhookDeliveryOptions&)>& tweak = {}) {
     if (store != nullptr) {
       other_executor_ = std::make_unique<MutationExecutor>(*store);
     }
+    WebhookDeliveryOptions options{.server = std::move(server),
+                                   .workers = 0,
+                                   .claim_ms = 10'000,
+                                   .first_retry_ms = 1000,
+                                   .max_backoff_ms = 8000,
+                                   .max_attempts = 4,
+                                   .max_age_ms = 3'600'000};
+    if (tweak) tweak(options);
     auto d = std::make_unique<WebhookDelivery>(store != nullptr ? *other_executor_ : *executor_,
-                                               formats_, authz_, clock_,
-                                               WebhookDeliveryOptions{.server = std::move(server),
-                                                                      .workers = 0,
-                                                                      .claim_ms = 10'000,
-                                                                      .first_retry_ms = 1000,
-                                                                      .max_backoff_ms = 8000,
-                                                                      .max_attempts = 4,
-                                                                      .max_age_ms = 3'600'000});
+                                               formats_, authz_, clock_, options);
     auto channel = std::make_unique<ScriptedChannel>();
     channels_.push_back(channel.get());
     d->SetDefaultChannel(std::move(channel));
@@ -506,6 +509,127 @@ TEST_P(WebhookDeliveryTest, TheWorkersDeliverRightAfterACommitWithoutAPoll) {
   d->Stop();
   ASSERT_EQ(seen->sent().size(), 1u);
   EXPECT_EQ(seen->sent()[0].action, "model.updated");
+}
+
+// The store's count of write transactions (both backends report it).
+double StoreWrites(const store::Store& s) {
+  for (const auto& m : s.Metrics()) {
+    if (m.name == "vouch_store_writes_total") return m.value;
+  }
+  ADD_FAILURE() << "the store reports no vouch_store_writes_total";
+  return 0;
+}
+
+TEST_P(WebhookDeliveryTest, EachAttemptTakesOneWriteTransaction) {
+  int64_t hook = Subscribe(admin_, R"(["model.updated"])");
+  constexpr int kEvents = 20;
+  for (int i = 0; i < kEvents; ++i) Describe("fraud", fmt::format("d{}", i));
+  const double before = StoreWrites(env_->store());
+  Run(*delivery_);
+  const double writes = StoreWrites(env_->store()) - before;
+  ASSERT_EQ(channel().sent().size(), static_cast<size_t>(kEvents));
+  for (const auto& d : Deliveries(hook)) EXPECT_EQ(d.state, DeliveryState::kDelivered);
+  // One fan-out batch, then one transaction per attempt (the claim shares the first, the release
+  // records the last outcome), and the last, empty, looks: no more than 5 besides the attempts.
+  EXPECT_LE(writes, kEvents + 5)
+      << "each attempt's outcome and the next one's start commit together";
+  EXPECT_GE(writes, kEvents);
+}
+
+TEST_P(WebhookDeliveryTest, TheLastAttemptOfATurnIsRecordedWithTheClaimsRelease) {
+  int64_t hook = Subscribe(admin_, R"(["model.updated"])");
+  Describe("fraud", "one");
+  channel().Queue(Status500());
+  ASSERT_TRUE(delivery_->FanOut().ok());
+  auto sent = delivery_->SendDue();
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, 1);
+  std::vector<DeliveryRecord> got = Deliveries(hook);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].state, DeliveryState::kPending);
+  EXPECT_EQ(got[0].attempts, 1);
+  EXPECT_EQ(got[0].last_status, 500);
+  EXPECT_GT(got[0].next_attempt_ms, clock_.NowMs());
+  auto view = delivery_->Get(admin_, got[0].uid);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  ASSERT_EQ(view->attempts.size(), 1u);
+  EXPECT_EQ(view->attempts[0].status, 500);
+  EXPECT_EQ(view->attempts[0].response, "boom");
+  // The claim was given back: another server may take the retry when it is due.
+  clock_.Advance(8000);
+  ASSERT_TRUE(env_->store()
+                  .Write([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(
+                        std::optional<int64_t> claimed,
+                        tx.ClaimWebhook("server-b", clock_.NowMs(), clock_.NowMs() + 1));
+                    EXPECT_EQ(claimed, hook);
+                    return OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_P(WebhookDeliveryTest, AClaimLastsOneTurnThenTheOtherSubscriptionIsServed) {
+  auto d = Make("turns", nullptr, [](WebhookDeliveryOptions& o) { o.turn = 2; });
+  int64_t first = Subscribe(admin_, R"(["model.updated"])");
+  int64_t second = Subscribe(admin_, R"(["model.updated"])");
+  for (int i = 0; i < 3; ++i) Describe("fraud", fmt::format("d{}", i));
+  ASSERT_TRUE(d->FanOut().ok());
+  auto delivered = [&](int64_t hook) {
+    int n = 0;
+    for (const auto& r : Deliveries(hook)) n += r.state == DeliveryState::kDelivered ? 1 : 0;
+    return n;
+  };
+  auto sent = d->SendDue();
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, 2);
+  EXPECT_EQ(delivered(first) + delivered(second), 2);
+  EXPECT_TRUE(delivered(first) == 2 || delivered(second) == 2);
+  const int64_t served = delivered(first) == 2 ? first : second;
+  const int64_t waiting = served == first ? second : first;
+  sent = d->SendDue();
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, 2);
+  EXPECT_EQ(delivered(waiting), 2) << "the subscription served least recently goes next";
+  Run(*d);
+  EXPECT_EQ(delivered(first), 3);
+  EXPECT_EQ(delivered(second), 3);
+}
+
+TEST_P(WebhookDeliveryTest, WhileRequestsAreServedDeliveryKeepsToItsBudget) {
+  uint64_t requests = 0;
+  auto d = Make("budget", nullptr, [](WebhookDeliveryOptions& o) {
+    o.busy_rate = 2;  // a second
+    o.busy_burst = 3;
+    o.fan_out_batch = 2;
+  });
+  Run(*d);                                      // the set-up's events, fanned out to nobody
+  d->SetLoadProbe([&] { return ++requests; });  // a request between any two looks: busy
+  int64_t hook = Subscribe(admin_, R"(["model.updated"])");
+  for (int i = 0; i < 8; ++i) Describe("fraud", fmt::format("d{}", i));
+  Run(*d);
+  EXPECT_EQ(channels_.back()->sent().size(), 3u) << "the burst goes at once, then the rate";
+  // The fan-out went no further ahead than the senders: 2 batches of 2 for 3 attempts.
+  std::optional<int64_t> unfanned;
+  ASSERT_TRUE(env_->store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(unfanned, tx.OldestUnfannedSeq());
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(unfanned.has_value());
+  EXPECT_EQ(Deliveries(hook).size(), 4u);
+  clock_.Advance(500);  // one more attempt's worth
+  Run(*d);
+  EXPECT_EQ(channels_.back()->sent().size(), 4u);
+  clock_.Advance(2000);  // the bucket holds 3 at most
+  Run(*d);
+  EXPECT_EQ(channels_.back()->sent().size(), 7u);
+  // A server answering no request delivers as fast as it can.
+  d->SetLoadProbe([&] { return requests; });  // no request any more
+  clock_.Advance(1000);
+  Run(*d);
+  EXPECT_EQ(channels_.back()->sent().size(), 8u);
+  for (const auto& r : Deliveries(hook)) EXPECT_EQ(r.state, DeliveryState::kDelivered);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, WebhookDeliveryTest,

@@ -205,6 +205,20 @@ TEST_P(StoreSuite, OutboxRowsAreFannedOutOnceInOrder) {
   EXPECT_EQ(Query(store(), [](Tx& tx) { return tx.NextOutboxRows(0); }).size(), 0u);
 }
 
+TEST_P(StoreSuite, TheOldestUnfannedSeqFollowsTheFanOut) {
+  auto oldest = [&] { return Query(store(), [](Tx& tx) { return tx.OldestUnfannedSeq(); }); };
+  EXPECT_EQ(oldest(), std::nullopt);
+  int64_t s1 = AddEvent(store(), "model.created");
+  int64_t s2 = AddEvent(store(), "model.updated");
+  EXPECT_EQ(oldest(), s1);
+  auto rows = Query(store(), [](Tx& tx) { return tx.NextOutboxRows(10); });
+  ASSERT_EQ(rows.size(), 2u);
+  MustWrite(store(), [&](Tx& tx) { return tx.MarkOutboxFannedOut(rows[0].id, kT0 + 1); });
+  EXPECT_EQ(oldest(), s2);
+  MustWrite(store(), [&](Tx& tx) { return tx.MarkOutboxFannedOut(rows[1].id, kT0 + 2); });
+  EXPECT_EQ(oldest(), std::nullopt);
+}
+
 TEST_P(StoreSuite, ASubscriptionHasOneDeliveryPerEvent) {
   int64_t owner = AddOwner(store());
   WebhookRecord w = AddWebhook(store(), NewWebhook(owner));

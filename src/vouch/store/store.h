@@ -412,6 +412,9 @@ class Tx {
   virtual Result<std::vector<OutboxRow>> NextOutboxRows(int limit) = 0;
   // Marks outbox row `id` fanned out at `when` (its delivered_ms).
   virtual Status MarkOutboxFannedOut(int64_t id, TimeMs when) = 0;
+  // The event_seq of the oldest outbox row not yet fanned out, as committed (never locking: a row
+  // another transaction is fanning out counts as not fanned out yet); none when all are.
+  virtual Result<std::optional<int64_t>> OldestUnfannedSeq() = 0;
   // Inserts `delivery` and fills its id; false, nothing written, when that subscription already
   // has a delivery of that event.
   virtual Result<bool> InsertDelivery(DeliveryRecord& delivery) = 0;

@@ -48,6 +48,8 @@ constexpr char kNextOutboxRowsLocked[] =
     "SELECT id, event_seq, topic, payload, created_ms FROM outbox WHERE delivered_ms IS NULL "
     "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
 constexpr char kMarkOutboxFannedOut[] = "UPDATE outbox SET delivered_ms = $2 WHERE id = $1";
+constexpr char kOldestUnfanned[] =
+    "SELECT event_seq FROM outbox WHERE delivered_ms IS NULL ORDER BY id LIMIT 1";
 
 #define VOUCH_DELIVERY_COLUMNS                                                        \
   "SELECT id, uid, webhook_id, event_seq, action, state, attempts, next_attempt_ms, " \
@@ -250,6 +252,13 @@ Result<std::vector<OutboxRow>> SqlTx::NextOutboxRows(int limit) {
 
 Status SqlTx::MarkOutboxFannedOut(int64_t id, TimeMs when) {
   return c_.Exec(kMarkOutboxFannedOut, {id, when}).status();
+}
+
+Result<std::optional<int64_t>> SqlTx::OldestUnfannedSeq() {
+  VOUCH_ASSIGN_OR_RETURN(auto rows, c_.Query(kOldestUnfanned));
+  VOUCH_ASSIGN_OR_RETURN(bool row, rows->Next());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(rows->Int(0));
 }
 
 Result<bool> SqlTx::InsertDelivery(DeliveryRecord& d) {

@@ -232,6 +232,7 @@ class SqlTx : public Tx {
   Result<std::vector<WebhookRecord>> WebhooksFor(int64_t event_seq) override;
   Result<std::vector<OutboxRow>> NextOutboxRows(int limit) override;
   Status MarkOutboxFannedOut(int64_t id, TimeMs when) override;
+  Result<std::optional<int64_t>> OldestUnfannedSeq() override;
   Result<bool> InsertDelivery(DeliveryRecord& delivery) override;
   Result<std::optional<int64_t>> ClaimWebhook(std::string_view server, TimeMs now,
                                               TimeMs until) override;
