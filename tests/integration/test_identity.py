@@ -378,8 +378,8 @@ def other_case(w: World, method: str, template: str, caller: Principal) -> Case:
         return Case(body={"name": unique("made")} if method == "POST" else None)
     if template == "/api/v1/audit":
         return Case(params={"model": w.open_model, "limit": 1})
-    if template == "/api/v1/audit/log/tile/entries/{N}":
-        return Case(path={"N": "000.p/1"})
+    if template == "/api/v1/audit/log/tile/entries/{index}":
+        return Case(path={"index": "000.p/1"})
     if template == "/api/v1/audit/proof/inclusion":
         # An event of the open model, in a checkpoint the admin makes: a model the caller reads.
         seq = api.call("GET", "/api/v1/audit", params={"model": w.open_model, "limit": 1},

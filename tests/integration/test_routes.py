@@ -575,10 +575,10 @@ def audit_proofs_happy_path(call: Recorder) -> None:
     size = int(note.split("\n")[1])
     w = size % 256
     index = f"{size // 256:03d}.p/{w}" if w else f"{size // 256 - 1:03d}"
-    tile = call("GET", "/api/v1/audit/log/tile/{L}/{N}", path={"L": 0, "N": index}, token=None,
+    tile = call("GET", "/api/v1/audit/log/tile/{level}/{index}", path={"level": 0, "index": index}, token=None,
                 expect=200)
     assert len(tile.content) == 32 * (w or 256)
-    bundle = call("GET", "/api/v1/audit/log/tile/entries/{N}", path={"N": index}, expect=200)
+    bundle = call("GET", "/api/v1/audit/log/tile/entries/{index}", path={"index": index}, expect=200)
     assert int.from_bytes(bundle.content[:2], "big") > 0
     inc = call("GET", "/api/v1/audit/proof/inclusion", params={"seq": size}, expect=200).json()
     assert inc["index"] == size - 1 and inc["size"] == size and inc["checkpoint"] == note

@@ -342,8 +342,8 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
   auto a = std::make_shared<VerifyArgs>();
   CLI::App* verify = audit.add_subcommand(
       "verify",
-      "Check the whole audit log in a store and its Merkle tree, and print the tree's root "
-      "(needs --data-dir or --store: it reads the database directly)");
+      "Check an audit log and print its Merkle root: a store (--data-dir/--store, read directly), "
+      "an export directory, a proof file (audit prove) or a live server (--server)");
   verify->footer(
       "Sources: --data-dir DIR (SQLite, opened read-only beside a running server) or --store "
       "(sqlite://PATH or a postgresql:// DSN) read the database itself: the log is gapless, "

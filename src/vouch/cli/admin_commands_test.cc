@@ -73,14 +73,20 @@ class AdminCommandsTest : public ::testing::Test {
 
 TEST_F(AdminCommandsTest, AuditVerifyPrintsTheCountAndLogDigestBesideAnOpenStore) {
   EXPECT_EQ(Run({"audit", "verify", "--data-dir", DataDir()}), kExitOk) << err_.str();
-  EXPECT_EQ(out_.str(), "ok: " + summary_ + "\n");
+  EXPECT_EQ(out_.str(), "ok: " + summary_ + ", no checkpoint\n");
   EXPECT_EQ(Run({"audit", "verify", "--store", "sqlite://" + db_.path()}), kExitOk);
-  EXPECT_EQ(out_.str(), "ok: " + summary_ + "\n");
+  EXPECT_EQ(out_.str(), "ok: " + summary_ + ", no checkpoint\n");
   EXPECT_TRUE(transport_.requests.empty());
 }
 
 TEST_F(AdminCommandsTest, AuditVerifyPrintsOneObjectInJson) {
   EXPECT_EQ(Run({"audit", "verify", "--data-dir", DataDir(), "-o", "json"}), kExitOk) << err_.str();
+  Result<json::object> plain = ParseJsonObject(out_.str());
+  ASSERT_TRUE(plain.ok()) << out_.str();
+  EXPECT_FALSE(plain->contains("chain_digest"));  // only with --chain-digest
+  EXPECT_EQ(Run({"audit", "verify", "--data-dir", DataDir(), "--chain-digest", "-o", "json"}),
+            kExitOk)
+      << err_.str();
   Result<json::object> o = ParseJsonObject(out_.str());
   ASSERT_TRUE(o.ok()) << out_.str();
   EXPECT_EQ(o->at("verified").as_bool(), true);
@@ -97,9 +103,11 @@ TEST_F(AdminCommandsTest, AuditVerifyPrintsTheHashChainDigestOfEarlierVersionsWh
   for (int seq = 1; seq <= 3; ++seq) {
     chain = Sha256Raw(chain + Sha256Raw(fmt::format(R"({{"seq":{}}})", seq)));
   }
-  EXPECT_EQ(out_.str(), "ok: " + summary_ +
-                            "\nhash-chain log digest (what vouch printed before the Merkle log): " +
-                            HexEncode(chain) + "\n");
+  EXPECT_EQ(
+      out_.str(),
+      "ok: " + summary_ +
+          ", no checkpoint\nhash-chain log digest (what vouch printed before the Merkle log): " +
+          HexEncode(chain) + "\n");
 }
 
 TEST_F(AdminCommandsTest, AuditVerifyNeedsExactlyOneStore) {
@@ -120,7 +128,7 @@ TEST_F(AdminCommandsTest, BackupThenRestoreCarryTheSameDigest) {
   EXPECT_NE(out_.str().find(summary_), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("master key"), std::string::npos);
   EXPECT_EQ(Run({"audit", "verify", "--data-dir", restored}), kExitOk);
-  EXPECT_EQ(out_.str(), "ok: " + summary_ + "\n");
+  EXPECT_EQ(out_.str(), "ok: " + summary_ + ", no checkpoint\n");
   EXPECT_EQ(Run({"restore", "--from", file, "--data-dir", restored}), kExitRefused);
   EXPECT_NE(err_.str().find("--force"), std::string::npos);
   // The store this test holds open is a running server as far as restore can tell.
