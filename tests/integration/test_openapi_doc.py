@@ -54,8 +54,8 @@ def test_error_codes_and_statuses_match_api_md(spec):
         status = {"BadRequest": "400", "Unauthenticated": "401", "Reauthentication": "401",
                   "PermissionDenied": "403",
                   "NotFound": "404", "MethodNotAllowed": "405", "Conflict": "409",
-                  "PayloadTooLarge": "413", "IdempotencyKeyReused": "422", "TooManyRequests": "429", "Internal": "500",
-                  "Unavailable": "503"}[name]
+                  "PayloadTooLarge": "413", "IdempotencyKeyReused": "422", "EntryTooLarge": "422",
+                  "TooManyRequests": "429", "Internal": "500", "Unavailable": "503"}[name]
         code_schema = resp["content"]["application/json"]["schema"]["allOf"][1]["properties"][
             "error"]["properties"]["code"]
         for code in code_schema.get("enum", [code_schema.get("const")]):
