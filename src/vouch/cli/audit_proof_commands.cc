@@ -129,9 +129,8 @@ Finding CheckProofFile(const ProofFileArgs& a, std::string& report) {
     // A line cut from events.jsonl or a saved file may end in a newline the stored bytes lack.
     if (!event.empty() && event.back() == '\n') event.pop_back();
   } else if (proof->extra) {
-    std::optional<std::string> decoded = Base64Decode(*proof->extra);
-    if (!decoded) return Broken(fmt::format("{}: its extra line is not standard base64", a.file));
-    event = std::move(*decoded);
+    // ParseProofFile has decoded the extra line's base64: these are the event's stored bytes.
+    event = std::move(*proof->extra);
   } else {
     return {kExitUsage, fmt::format("{} carries no event (no extra line): give --event FILE with "
                                     "the event's stored bytes",
@@ -456,7 +455,8 @@ int ProveCommand(const ProveArgs& a, Session& s) {
     return s.Fail("the server's inclusion proof is not of the form docs/api.md gives",
                   kExitRefused);
   }
-  tlog::ProofFile proof{.extra = Base64Encode(std::string(event->get_string())),
+  // FormatProofFile writes the extra line's base64; the field holds the bytes themselves.
+  tlog::ProofFile proof{.extra = std::string(event->get_string()),
                         .index = static_cast<uint64_t>(*seq - 1),
                         .proof = std::move(*hashes),
                         .checkpoint = std::string(checkpoint->get_string())};
