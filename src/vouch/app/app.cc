@@ -84,7 +84,8 @@ Status App::SetUp(const AppOptions& options) {
     VOUCH_ASSIGN_OR_RETURN(page_key, secrets_->GetOrCreate(service::kPageTokenKeySecret,
                                                            [] { return RandomBytes(32); }));
     VOUCH_ASSIGN_OR_RETURN(bootstrap_, auth_->Bootstrap(options.bootstrap_token));
-    return checkpoints_->Init(origin);
+    return checkpoints_->Init(
+        origin, !options.audit_log.origin.empty() || !options.audit_log.public_url.empty());
   });
   VOUCH_TRY(set_up);
   VOUCH_TRY(SetUpCheckpoints(options.audit_log));

@@ -60,7 +60,9 @@ constexpr auto kActions = std::to_array<ActionInfo>({
     {kPermissionRevoked, "permission.revoked", kModelPermission, false,
      "a permission on a model was revoked"},
     {kSecretCreated, "secret.created", kSecret, false,
-     "a server key was made on first start, sealed under the master key (the name only)"},
+     "a server key was made on first start, sealed under the master key: the page-token key "
+     "(`page-token-key`, the name only) and the audit signing key (`audit-signing-key`, with its "
+     "verifier key)"},
     {kAccessDenied, "access.denied", kRequest, false,
      "a request was refused (unauthenticated ones aggregated per address, identity and window)"},
     {kPolicyApplied, "policy.applied", kPolicy, true,

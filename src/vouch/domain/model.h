@@ -84,8 +84,10 @@ inline constexpr size_t kMaxRunIdLength = 256;
 size_t Utf8Length(std::string_view utf8);
 
 // Each returns INVALID_ARGUMENT with a message naming what is wrong, or OK. Free text (tag and
-// param values, descriptions) is valid UTF-8 without C0 control characters other than tab, line
-// feed and carriage return: so none of its characters takes more than 4 bytes in canonical JSON.
+// param values, descriptions) is valid UTF-8 and may hold any character, control characters
+// included, but its canonical JSON may take at most 4 bytes per character of its limit (what the
+// widest text without control characters takes; a control character other than tab, line feed and
+// carriage return takes six).
 Status ValidateUtf8(std::string_view field, std::string_view text);
 Status ValidateModelName(std::string_view name);
 Status ValidateTagKey(std::string_view key);

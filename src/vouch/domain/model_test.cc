@@ -219,16 +219,26 @@ TEST(SourceRunIdDescription, HaveTheirLimitsAndRefuseControls) {
   EXPECT_EQ(ValidateDescription("\xc3").code(), StatusCode::kInvalidArgument);
 }
 
-TEST(FreeText, RefusesTheControlsThatCanonicalJsonWritesAsSixBytes) {
-  for (std::string_view bad : {"a\x01b", "\x1f", "bell\x07", "esc\x1b[0m"}) {
-    EXPECT_EQ(ValidateDescription(bad).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(ValidateTagValue("k", bad).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(ValidateParam("k", bad).code(), StatusCode::kInvalidArgument) << bad;
+TEST(FreeText, KeepsControlCharactersWhileItsCanonicalJsonFitsFourBytesACharacter) {
+  for (std::string_view text : {"a\x01b", "\x1f", "bell\x07", "esc\x1b[0m", "tab\there\r\n"}) {
+    EXPECT_TRUE(ValidateDescription(text).ok()) << text;
+    EXPECT_TRUE(ValidateTagValue("k", text).ok()) << text;
+    EXPECT_TRUE(ValidateParam("k", text).ok()) << text;
   }
-  EXPECT_TRUE(ValidateTagValue("k", "tab\there\r\n").ok());
-  EXPECT_TRUE(ValidateParam("k", "tab\there\r\n").ok());
-  EXPECT_NE(ValidateTagValue("k", "a\x01").message().find("tag value must not contain control"),
-            std::string::npos);
+  // \u0001 is six bytes: 3,333 of them are 19,998 bytes, within 4 x 5,000; one more is over.
+  EXPECT_TRUE(ValidateDescription(std::string(3333, '\x01')).ok());
+  Status s = ValidateDescription(std::string(3334, '\x01'));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("description takes 20004 bytes in canonical JSON, over the limit of "
+                             "20000"),
+            std::string::npos)
+      << s.ToString();
+  EXPECT_TRUE(ValidateTagValue("k", std::string(3333, '\x01')).ok());
+  EXPECT_EQ(ValidateTagValue("k", std::string(3334, '\x01')).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateParam("k", std::string(4000, '\x01')).ok());
+  EXPECT_EQ(ValidateParam("k", std::string(4001, '\x01')).code(), StatusCode::kInvalidArgument);
+  // Quotes and backslashes take two bytes and fit: at most 2 x the limit.
+  EXPECT_TRUE(ValidateDescription(std::string(5000, '"')).ok());
 }
 
 }  // namespace

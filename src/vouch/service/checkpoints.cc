@@ -131,7 +131,7 @@ Result<tlog::Signer> CheckpointService::SignerOf(const store::AuditSigningKey& k
   return signer;
 }
 
-Status CheckpointService::Init(std::string_view wanted_origin) {
+Status CheckpointService::Init(std::string_view wanted_origin, bool origin_was_given) {
   if (!tlog::IsValidKeyName(wanted_origin)) {
     return InvalidArgument(fmt::format(
         "the audit log's origin '{}' is not a valid key name (no spaces, no '+')", wanted_origin));
@@ -177,7 +177,7 @@ Status CheckpointService::Init(std::string_view wanted_origin) {
     if (keys.empty()) return Internal("the audit signing key was not stored");
   }
   const std::string stored = keys.front().name;
-  if (stored != wanted_origin) {
+  if (origin_was_given && stored != wanted_origin) {
     spdlog::warn(
         "the audit log's origin stays '{}', as its checkpoints and keys name it; '{}' (from "
         "--log-origin or --public-url) is ignored (a log's origin is what its verifiers pin)",

@@ -79,9 +79,10 @@ class CheckpointService {
 
   // One-time set-up (call inside Store::RunExclusive): makes the first signing key, named
   // `wanted_origin`, when the store has none (recorded as `secret.created`); otherwise keeps the
-  // stored origin (warning when `wanted_origin` differs). INVALID_ARGUMENT for an invalid origin;
-  // FAILED_PRECONDITION when the stored key does not open with this master key.
-  Status Init(std::string_view wanted_origin);
+  // stored origin, warning when `wanted_origin` differs and `origin_was_given` (it came from
+  // --log-origin or --public-url, not made up at random for a new log). INVALID_ARGUMENT for an
+  // invalid origin; FAILED_PRECONDITION when the stored key does not open with this master key.
+  Status Init(std::string_view wanted_origin, bool origin_was_given = true);
   // The log's origin (after Init).
   std::string Origin() const;
 

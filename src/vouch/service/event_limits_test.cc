@@ -19,11 +19,20 @@ using audit::Action;
 // What the biggest event may take, leaving room for what later schema versions may add.
 constexpr size_t kBudget = audit::kMaxAuditEventBytes - 8 * 1024;
 
-// `n` characters that take the most bytes in canonical JSON once control characters are refused:
-// four-byte UTF-8 (a JSON string writes them as they are; '"' and '\' take two).
+// `n` characters that take the most bytes in canonical JSON where control characters are refused
+// (names, keys): four-byte UTF-8 (a JSON string writes them as they are; '"' and '\' take two).
 std::string Widest(size_t n) {
   std::string s;
   for (size_t i = 0; i < n; ++i) s += "\xf0\x9f\x98\x80";
+  return s;
+}
+
+// Free text of at most `n` characters (descriptions, tag and param values, comments) that takes
+// the most bytes in canonical JSON its limit lets through, 4n (domain/model.h), made of control
+// characters (six bytes each, \u0001) and quotes (two): a client may send control characters.
+std::string WidestText(size_t n) {
+  std::string s((4 * n) / 6, '\x01');
+  s.append(((4 * n) % 6) / 2, '"');
   return s;
 }
 
@@ -55,15 +64,15 @@ size_t Size(AuditEvent e) {
 // widest keys and values until one more would be refused.
 Model LargestAcceptedModel() {
   Model m = WidestModel();
-  m.description = Widest(kMaxDescriptionLength);
+  m.description = WidestText(kMaxDescriptionLength);
   for (int i = 0;; ++i) {
     Model more = m;
     std::string key = fmt::format("{:03}", i) + Widest(kMaxTagKeyLength - 3);
-    more.tags[key] = Widest(kMaxTagValueLength);
+    more.tags[key] = WidestText(kMaxTagValueLength);
     if (!CheckModelRecord(more).ok()) {
       // Fill what is left with a shorter value, one character at a time would be slow: halve.
       for (size_t n = kMaxTagValueLength; n > 0; n /= 2) {
-        more.tags[key] = Widest(n);
+        more.tags[key] = WidestText(n);
         if (CheckModelRecord(more).ok()) return more;
       }
       return m;
@@ -84,10 +93,10 @@ ModelVersion LargestAcceptedVersion() {
   for (int i = 0;; ++i) {
     ModelVersion more = v;
     std::string key = fmt::format("{:03}", i) + Widest(kMaxTagKeyLength - 3);
-    more.params[key] = Widest(kMaxParamValueLength);
+    more.params[key] = WidestText(kMaxParamValueLength);
     if (!CheckVersionRecord("m", more).ok()) {
       for (size_t n = kMaxParamValueLength / 2; n > 0; n /= 2) {
-        more.params[key] = Widest(n);
+        more.params[key] = WidestText(n);
         if (CheckVersionRecord("m", more).ok()) {
           v = std::move(more);
           break;
@@ -151,19 +160,19 @@ TEST(EventLimits, EventsCarryingAFieldBeforeAndAfterFitAnEntry) {
 
   for (Action a : {Action::kModelUpdated, Action::kVersionUpdated}) {
     AuditEvent e = ModelEvent(ctx, a, m, a == Action::kVersionUpdated ? 1 : 0);
-    e.before = {{"description", Widest(kMaxDescriptionLength)}};
-    e.after = {{"description", Widest(kMaxDescriptionLength)}};
+    e.before = {{"description", WidestText(kMaxDescriptionLength)}};
+    e.after = {{"description", WidestText(kMaxDescriptionLength)}};
     EXPECT_LE(Size(e), kBudget) << audit::ActionName(a);
   }
   for (Action a : {Action::kModelTagSet, Action::kVersionTagSet}) {
     AuditEvent e = ModelEvent(ctx, a, m, a == Action::kVersionTagSet ? 1 : 0);
-    e.before = {{"key", key}, {"value", Widest(kMaxTagValueLength)}};
-    e.after = {{"key", key}, {"value", Widest(kMaxTagValueLength)}};
+    e.before = {{"key", key}, {"value", WidestText(kMaxTagValueLength)}};
+    e.after = {{"key", key}, {"value", WidestText(kMaxTagValueLength)}};
     EXPECT_LE(Size(e), kBudget) << audit::ActionName(a);
   }
   AuditEvent param = ModelEvent(ctx, Action::kVersionParamSet, m, 1);
-  param.before = {{"key", key}, {"value", Widest(kMaxParamValueLength)}};
-  param.after = {{"key", key}, {"value", Widest(kMaxParamValueLength)}};
+  param.before = {{"key", key}, {"value", WidestText(kMaxParamValueLength)}};
+  param.after = {{"key", key}, {"value", WidestText(kMaxParamValueLength)}};
   EXPECT_LE(Size(param), kBudget);
 
   AuditEvent renamed = ModelEvent(ctx, Action::kModelRenamed, m);
@@ -176,7 +185,7 @@ TEST(EventLimits, EventsCarryingAFieldBeforeAndAfterFitAnEntry) {
   alias.target["alias"] = std::string(kMaxAliasLength, 'a');
   alias.before = {{"alias", std::string(kMaxAliasLength, 'a')}, {"version", 1}};
   alias.after = {{"alias", std::string(kMaxAliasLength, 'a')}, {"version", 2}};
-  alias.comment = Widest(kMaxDescriptionLength);
+  alias.comment = WidestText(kMaxDescriptionLength);
   EXPECT_LE(Size(alias), kBudget);
 }
 
