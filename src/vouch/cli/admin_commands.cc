@@ -31,19 +31,6 @@ int ExitCodeFor(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRefused;
 }
 
-// `--store URI` or `--data-dir DIR` (the SQLite file DIR/vouch.db): exactly one of them.
-Result<store::StoreLocation> StoreFrom(const std::string& uri, const std::string& data_dir) {
-  if (!uri.empty() && !data_dir.empty()) {
-    return InvalidArgument("give --store or --data-dir, not both");
-  }
-  if (!data_dir.empty()) {
-    return store::StoreLocation{.kind = store::StoreKind::kSqlite,
-                                .sqlite_path = (fs::path(data_dir) / kDatabaseFile).string()};
-  }
-  if (uri.empty()) return InvalidArgument("give --store URI or --data-dir DIR");
-  return store::ParseStoreUri(uri);
-}
-
 // A name beside `path` for a file that becomes `path` once it is complete and checked.
 std::string TempNameBeside(const fs::path& path) {
   fs::path dir = path.parent_path();
@@ -337,6 +324,20 @@ int Migrate(const MigrateArgs& a, Session& s) {
 }
 
 }  // namespace
+
+// `--store URI` or `--data-dir DIR` (the SQLite file DIR/vouch.db): exactly one of them.
+Result<store::StoreLocation> StoreFrom(const std::string& uri, const std::string& data_dir) {
+  if (!uri.empty() && !data_dir.empty()) {
+    return InvalidArgument("give --store or --data-dir, not both");
+  }
+  if (!data_dir.empty()) {
+    return store::StoreLocation{
+        .kind = store::StoreKind::kSqlite,
+        .sqlite_path = (std::filesystem::path(data_dir) / "vouch.db").string()};
+  }
+  if (uri.empty()) return InvalidArgument("give --store URI or --data-dir DIR");
+  return store::ParseStoreUri(uri);
+}
 
 void AddAuditVerifyCommand(CLI::App& audit, Action& chosen) {
   auto a = std::make_shared<VerifyArgs>();

@@ -9,11 +9,16 @@
 
 #include "vouch/audit/verify.h"
 #include "vouch/cli/session.h"
+#include "vouch/storage/open.h"
 #include "vouch/store/store.h"
 #include "vouch/tlog/note.h"
 #include "vouch/util/status.h"
 
 namespace vouch::cli {
+
+// `--store URI` or `--data-dir DIR` (the SQLite file DIR/vouch.db): exactly one of them, as audit
+// verify, audit export, backup and migrate take them (admin_commands.cc).
+Result<store::StoreLocation> StoreFrom(const std::string& uri, const std::string& data_dir);
 
 // Prints `r` for the source `what` ("ok: N events, Merkle root …" or each finding, one a line,
 // then a failure on stderr; JSON with -o json) and returns 0 when intact, 1 when not.

@@ -32,22 +32,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kDatabaseFile[] = "vouch.db";
 constexpr int kExportPage = 5000;
 constexpr size_t kReadChunk = 1 << 22;
-
-// `--store URI` or `--data-dir DIR`: exactly one (as audit verify, backup).
-Result<store::StoreLocation> ExportStoreFrom(const std::string& uri, const std::string& data_dir) {
-  if (!uri.empty() && !data_dir.empty()) {
-    return InvalidArgument("give --store or --data-dir, not both");
-  }
-  if (!data_dir.empty()) {
-    return store::StoreLocation{.kind = store::StoreKind::kSqlite,
-                                .sqlite_path = (fs::path(data_dir) / kDatabaseFile).string()};
-  }
-  if (uri.empty()) return InvalidArgument("give --store URI or --data-dir DIR");
-  return store::ParseStoreUri(uri);
-}
 
 // Read-only: no migration, no lock, no writer; a running server is not disturbed.
 Result<std::unique_ptr<store::Store>> OpenForReading(const store::StoreLocation& where) {
@@ -226,7 +212,7 @@ Result<ExportTotals> WriteExport(store::Store& store, const fs::path& dir,
 }
 
 int Export(const ExportArgs& a, Session& s) {
-  auto where = ExportStoreFrom(a.store, a.data_dir);
+  auto where = StoreFrom(a.store, a.data_dir);
   if (!where.ok()) return s.Fail(where.status().message(), kExitUsage);
   std::vector<audit::ExportFormat> formats = {audit::ExportFormat::kJsonl};
   for (const std::string& list : a.formats) {
