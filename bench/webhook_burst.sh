@@ -11,7 +11,10 @@
 #   3. the server restarts with the default 2 workers, which start fanning out and sending the
 #      3 x BENCH_EVENTS deliveries at once; "with": wrk get-version during that burst;
 #   4. the server delivers the rest (the sinks' counts say when; not after the last pair).
-# Each run starts on a server just started, so neither side has warmer caches.
+# Each run starts on a server just started, so neither side has warmer caches, and after a sync,
+# so that neither pays in its run for the kernel writing back the set-up's dirty pages (the 10,000
+# commits, the checkpoint of the WAL at the stop): on this VM that writeback took up to 7 s of CPU
+# in a kernel thread during the 10 s run that followed.
 # The result is the median of the pairs' ratios (with/without). Prints one line:
 #   BENCH_RESULT without_rps=A with_rps=B ratio=R p99_without_ms=P p99_with_ms=Q pairs=N
 # Every process started here is stopped on exit.
@@ -129,6 +132,7 @@ expected=0
 for pair in $(seq 1 "$PAIRS"); do
   # Both runs start on a freshly started server, so neither has warmer caches.
   stop_server
+  sync  # the set-up's writes reach the disk now, not during a run (see the header)
   start_server 0
   read -r without_rps without_p99 < <(run_wrk "without.$pair")
   log "committing $EVENTS events (no workers: they wait in the outbox)"
@@ -147,6 +151,7 @@ with concurrent.futures.ThreadPoolExecutor(16) as pool:
 EOF
   expected=$((expected + EVENTS * SUBSCRIBERS))
   stop_server
+  sync
   start_server 2
   before=$(delivered)
   read -r with_rps with_p99 < <(run_wrk "with.$pair")

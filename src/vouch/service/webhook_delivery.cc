@@ -269,7 +269,9 @@ Result<int> WebhookDelivery::SendDue() {
       std::lock_guard lock(mu_);
       if (stopping_) break;
     }
-    if (!budget_.TryTake()) break;
+    // A spent budget is waited for with the claim held: giving the claim back and claiming again
+    // for each attempt would cost two more transactions and a claim query per delivery.
+    if (!TakeBudget()) break;
     bool more = false;
     Result<int> made = SendHead(webhook_id, finished, more);  // an attempt, or a skip
     if (!made.ok()) {
@@ -296,6 +298,24 @@ Result<int> WebhookDelivery::SendDue() {
   }
   if (!failed.ok()) return failed;
   return attempts;
+}
+
+bool WebhookDelivery::TakeBudget() {
+  // Until a token is there: the other workers take from the same budget, so one wait may not be
+  // enough. A clock that did not move while waiting is a test's (it moves only when told to): the
+  // turn ends there.
+  while (!budget_.TryTake()) {
+    const TimeMs before = clock_.NowMs();
+    const TimeMs wait = std::clamp<TimeMs>(budget_.WaitMs(), 1, options_.poll_ms);
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stopping_; })) {
+        return false;
+      }
+    }
+    if (clock_.NowMs() == before) return budget_.TryTake();
+  }
+  return true;
 }
 
 Result<int> WebhookDelivery::SendHead(int64_t& webhook_id, std::optional<Finished>& finished,

@@ -25,8 +25,9 @@
 // next, so the deliveries made ahead of the senders are at most a batch or two.
 //
 // Budget: while the server answers requests, its workers make at most `busy_rate` attempts a
-// second (DeliveryBudget; a burst of `busy_burst` goes at once), and fan out only as fast as they
-// send; a server that answers no request delivers as fast as it can.
+// second (DeliveryBudget; a burst of `busy_burst` goes at once), waiting for it with their claim
+// held (so a claim still makes up to `turn` attempts, one transaction each), and fan out only as
+// fast as they send; a server that answers no request delivers as fast as it can.
 //
 // Wake-up: the post-commit hook (OnCommitted) wakes the workers as soon as a change committed an
 // event; a poll covers deliveries due later and events other servers committed. The workers run
@@ -134,9 +135,9 @@ class WebhookDelivery {
   // One fan-out batch: returns how many outbox rows it fanned out.
   Result<int> FanOut();
   // Claims one subscription with a due delivery and sends its due deliveries in order while the
-  // claim lasts (at most options.turn, within the budget); returns how many it attempted or
-  // skipped (0: nothing due, the head waits for an earlier event that another server is still
-  // fanning out, or the budget is spent).
+  // claim lasts (at most options.turn; a spent budget is waited for, the claim held); returns
+  // how many it attempted or skipped (0: nothing due, the head waits for an earlier event that
+  // another server is still fanning out, or the server is stopping).
   Result<int> SendDue();
   // Fans out and sends until nothing is left that is due now (tests and the workers' loop).
   Status RunOnce();
@@ -179,6 +180,9 @@ class WebhookDelivery {
     store::DeliveryRecord delivery;
     store::DeliveryAttempt attempt;
   };
+  // Takes one attempt from the budget, waiting while it is spent; false when the server is
+  // stopping (or a test's clock did not move while waiting).
+  bool TakeBudget();
   // One step on the head delivery of subscription `webhook_id` (0: claims one first, and sets
   // it), in one transaction that first records `finished` (then reset): 1 when the head was
   // attempted (its outcome left in `finished`) or skipped. Sets `more` when the next head should
