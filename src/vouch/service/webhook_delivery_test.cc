@@ -651,10 +651,13 @@ TEST_P(WebhookDeliveryTest, ASpentBudgetIsWaitedForWithTheClaimHeld) {
   // per delivery instead of 0.4).
   SteppingClock clock(clock_.NowMs());
   uint64_t requests = 0;
-  auto d = Make("stepping", nullptr, [](WebhookDeliveryOptions& o) {
-    o.busy_rate = 100;  // one attempt every 10 ms
-    o.busy_burst = 1;
-  }, &clock);
+  auto d = Make(
+      "stepping", nullptr,
+      [](WebhookDeliveryOptions& o) {
+        o.busy_rate = 100;  // one attempt every 10 ms
+        o.busy_burst = 1;
+      },
+      &clock);
   Run(*d);                                      // the set-up's events, fanned out to nobody
   d->SetLoadProbe([&] { return ++requests; });  // busy throughout
   int64_t hook = Subscribe(admin_, R"(["model.updated"])");
