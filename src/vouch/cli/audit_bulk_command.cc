@@ -7,22 +7,16 @@
 
 #include <array>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <system_error>
 
 #include "vouch/cli/commands.h"
 #include "vouch/domain/audit_event.h"
-#include "vouch/service/secrets.h"
 #include "vouch/storage/open.h"
-#include "vouch/util/files.h"
 #include "vouch/util/json.h"
 
 namespace vouch::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct BulkArgs {
   std::string store;
@@ -105,30 +99,12 @@ AuditEvent SyntheticEvent(int64_t i, TimeMs now) {
 }
 
 int Bulk(const BulkArgs& a, const Clock& clock, Session& s) {
-  if (a.store.empty() == a.data_dir.empty()) {
-    return s.Fail("give --store URI or --data-dir DIR (one of them)", kExitUsage);
-  }
   if (a.events <= 0 || a.batch <= 0) {
     return s.Fail("--events and --batch must be positive", kExitUsage);
   }
-  std::string uri = a.store;
-  if (!a.data_dir.empty()) {
-    std::error_code ec;
-    if (fs::create_directories(a.data_dir, ec)) {
-      fs::permissions(a.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    } else if (ec) {
-      return s.Fail(fmt::format("cannot create {}: {}", a.data_dir, ec.message()), kExitRefused);
-    }
-    uri = "sqlite://" + (fs::path(a.data_dir) / "vouch.db").string();
-    // As `vouch serve` would make it, so that a server can start on the directory.
-    const fs::path key = fs::path(a.data_dir) / "master-key";
-    if (!fs::exists(fs::path(a.data_dir) / "vouch.db", ec) && !fs::exists(key, ec)) {
-      if (Status made = WriteNewSecretFile(key, service::NewMasterKeyText()); !made.ok()) {
-        return s.Fail(made.message(), kExitRefused);
-      }
-    }
-  }
-  auto where = store::ParseStoreUri(uri);
+  auto uri = DevStoreUri(a.store, a.data_dir);
+  if (!uri.ok()) return FailDevStore(s, uri.status());
+  auto where = store::ParseStoreUri(*uri);
   if (!where.ok()) return s.Fail(where.status().message(), kExitUsage);
   auto opened = store::OpenStore(*where, {.pg_pool_size = 1, .pg_statement_timeout_ms = 0});
   if (!opened.ok()) return s.Fail(opened.status().message(), kExitRefused);

@@ -53,6 +53,12 @@ void AddAuditVerifyCommand(CLI::App& audit, Action& chosen);
 void AddAuditProveCommand(CLI::App& audit, Action& chosen);
 // dev audit-bulk, added under `dev` by AddDevCommands (audit_bulk_command.cc; issue 14).
 void AddAuditBulkCommand(CLI::App& dev, Action& chosen);
+// The store `dev seed` and `dev audit-bulk` write (dev_commands.cc): --store URI as given, or
+// --data-dir DIR made as `vouch serve` makes it (owner only; a new master key beside a new
+// database), as a store URI. INVALID_ARGUMENT when not exactly one is given.
+Result<std::string> DevStoreUri(const std::string& store, const std::string& data_dir);
+// Fails the command with DevStoreUri's error: a usage error, or refused.
+int FailDevStore(Session& s, const Status& status);
 // `audit export`, added under `audit` by AddAuditCommands (audit_export_command.cc).
 void AddAuditExportCommand(CLI::App& audit, Action& chosen);
 // `audit checkpoint | keys | rotate-key` (checkpoint_commands.cc; issue 14).

@@ -97,29 +97,9 @@ Result<service::SeedReport> SeedPostgresByCopy(const store::StoreLocation& where
 }
 
 int Seed(const SeedArgs& a, Session& s, const Clock& clock) {
-  if (a.store.empty() == a.data_dir.empty()) {
-    return s.Fail("give --store URI or --data-dir DIR (one of them)", kExitUsage);
-  }
-  std::string uri = a.store;
-  if (!a.data_dir.empty()) {
-    // The directory a server would make for itself: owner only.
-    std::error_code ec;
-    if (fs::create_directories(a.data_dir, ec)) {
-      fs::permissions(a.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    } else if (ec) {
-      return s.Fail(fmt::format("cannot create {}: {}", a.data_dir, ec.message()), kExitRefused);
-    }
-    uri = "sqlite://" + (fs::path(a.data_dir) / "vouch.db").string();
-    // A new registry gets its master key as `vouch serve` would make it, so that a server can
-    // start on the seeded directory (a database without its key is refused).
-    const fs::path key = fs::path(a.data_dir) / "master-key";
-    if (!fs::exists(fs::path(a.data_dir) / "vouch.db", ec) && !fs::exists(key, ec)) {
-      if (Status made = WriteNewSecretFile(key, service::NewMasterKeyText()); !made.ok()) {
-        return s.Fail(made.message(), kExitRefused);
-      }
-    }
-  }
-  auto where = store::ParseStoreUri(uri);
+  auto uri = DevStoreUri(a.store, a.data_dir);
+  if (!uri.ok()) return FailDevStore(s, uri.status());
+  auto where = store::ParseStoreUri(*uri);
   if (!where.ok()) return s.Fail(where.status().message(), kExitUsage);
   const auto started = std::chrono::steady_clock::now();
   auto report = where->kind == store::StoreKind::kPostgres && !a.direct
@@ -142,6 +122,32 @@ int Seed(const SeedArgs& a, Session& s, const Clock& clock) {
 }
 
 }  // namespace
+
+Result<std::string> DevStoreUri(const std::string& store, const std::string& data_dir) {
+  if (store.empty() == data_dir.empty()) {
+    return InvalidArgument("give --store URI or --data-dir DIR (one of them)");
+  }
+  if (data_dir.empty()) return store;
+  // The directory a server would make for itself: owner only.
+  std::error_code ec;
+  if (fs::create_directories(data_dir, ec)) {
+    fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  } else if (ec) {
+    return FailedPrecondition(fmt::format("cannot create {}: {}", data_dir, ec.message()));
+  }
+  // A new registry gets its master key as `vouch serve` would make it, so that a server can start
+  // on the directory (a database without its key is refused).
+  const fs::path key = fs::path(data_dir) / "master-key";
+  if (!fs::exists(fs::path(data_dir) / "vouch.db", ec) && !fs::exists(key, ec)) {
+    VOUCH_TRY(WriteNewSecretFile(key, service::NewMasterKeyText()));
+  }
+  return "sqlite://" + (fs::path(data_dir) / "vouch.db").string();
+}
+
+int FailDevStore(Session& s, const Status& status) {
+  return s.Fail(status.message(),
+                status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRefused);
+}
 
 void AddDevCommands(CLI::App& app, Action& chosen) {
   CLI::App* dev = app.add_subcommand(
