@@ -612,7 +612,9 @@ class VouchServer:
             try:
                 r = requests.get(self.base + "/ready", timeout=1,
                                  verify=str(self.ca_file) if self.ca_file else True)
-                if r.status_code == 200:
+                # The start-up report ends with "listening on"; wait for it too, so that a test
+                # reading the log right after start finds the whole report.
+                if r.status_code == 200 and "listening on http" in self.stderr():
                     return
             except requests.RequestException:
                 pass

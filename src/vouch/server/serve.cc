@@ -499,6 +499,22 @@ int Run(const ServeConfig& c) {
     if (Status s = WriteNewSecretFile(token_file, boot.token); !s.ok()) return Fail(s);
   }
 
+  // Issue 12: say whether anything is gated, so that an operator sees it at a glance. Said
+  // before Start(), so the line is in the log before anything can answer /ready.
+  std::vector<store::PolicyRecord> in_force;
+  if (app.store()
+          .Read([&](store::Tx& tx) -> Status {
+            VOUCH_ASSIGN_OR_RETURN(in_force, tx.ListPolicies(false));
+            return OkStatus();
+          })
+          .ok()) {
+    if (in_force.empty()) {
+      spdlog::info("approval policies: none in force, nothing is gated");
+    } else {
+      spdlog::info("approval policies: {} in force (vouch policy list)", in_force.size());
+    }
+  }
+
   HttpServerOptions options{.host = listen->first,
                             .port = listen->second,
                             .io_threads = c.threads,
@@ -538,21 +554,6 @@ int Run(const ServeConfig& c) {
   fmt::print("In a second terminal: export VOUCH_SERVER={} VOUCH_TOKEN={}; {} models list\n", url,
              token_expr, CliCommandForThisBinary());
   std::fflush(stdout);
-  spdlog::info("listening on {}", url);
-  // Issue 12: say whether anything is gated, so that an operator sees it at a glance.
-  std::vector<store::PolicyRecord> in_force;
-  if (app.store()
-          .Read([&](store::Tx& tx) -> Status {
-            VOUCH_ASSIGN_OR_RETURN(in_force, tx.ListPolicies(false));
-            return OkStatus();
-          })
-          .ok()) {
-    if (in_force.empty()) {
-      spdlog::info("approval policies: none in force, nothing is gated");
-    } else {
-      spdlog::info("approval policies: {} in force (vouch policy list)", in_force.size());
-    }
-  }
   if (!tls && !IsLoopbackHost(listen->first)) {
     spdlog::warn(
         "listening on {} without TLS: credentials (API tokens, passwords) cross the network in "
@@ -560,6 +561,9 @@ int Run(const ServeConfig& c) {
         "set --trusted-proxies",
         listen->first);
   }
+
+  // The last line of the start-up report: tests wait for it before reading the log.
+  spdlog::info("listening on {}", url);
 
   server.WaitForSignal();
   app.Drain();
