@@ -362,5 +362,17 @@ TEST(ScanSeq, ReadsTheTopLevelSeqOnly) {
   EXPECT_EQ(ScanSeq(""), std::nullopt);
 }
 
+TEST(ScanSeq, EndsAStringAtTheFirstQuoteNotEscaped) {
+  // An escaped backslash before the closing quote: the string ends there.
+  EXPECT_EQ(ScanSeq(R"({"a":"x\\","seq":3})"), 3);
+  // Escaped quotes (one backslash, three) inside a string hide a "seq" key.
+  EXPECT_EQ(ScanSeq(R"({"a":"\"seq\":4","seq":5})"), 5);
+  EXPECT_EQ(ScanSeq(R"({"a":"\\\"seq\":4","seq":6})"), 6);
+  // A key that is nothing but backslashes, and a string never closed.
+  EXPECT_EQ(ScanSeq(R"({"\\\\":1,"seq":7})"), 7);
+  EXPECT_EQ(ScanSeq(R"({"a":"\"})"), std::nullopt);
+  EXPECT_EQ(ScanSeq(R"({"a":"\\\"})"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace vouch::audit

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "vouch/audit/tree.h"
@@ -106,10 +107,18 @@ std::optional<int64_t> ScanSeq(std::string_view body) {
   for (const char* c = body.data(); c < end; ++c) {
     switch (*c) {
       case '"': {
+        // The closing quote: the next '"' not escaped, i.e. not after an odd run of backslashes.
+        // Found with memchr, as strings are most of an event's bytes.
         const char* start = c + 1;
         const char* close = start;
-        while (close < end && *close != '"') close += (*close == '\\') ? 2 : 1;
-        if (close >= end) return std::nullopt;
+        while (true) {
+          close = static_cast<const char*>(std::memchr(close, '"', end - close));
+          if (close == nullptr) return std::nullopt;
+          const char* b = close;
+          while (b > start && b[-1] == '\\') --b;
+          if ((close - b) % 2 == 0) break;
+          ++close;
+        }
         if (depth == 1 && expect_key) {
           expect_key = false;
           if (std::string_view(start, close - start) == "seq" && close + 1 < end &&
@@ -311,7 +320,15 @@ void LogVerifier::CheckLeafReference(uint64_t index, const tlog::Hash& leaf, boo
     return;
   }
   const tlog::Hash& stored = leaf_cache_[offset];
-  reference_edge_.Append(stored);
+  if (reference_is_edge_ && stored == leaf) {
+    // The stored tree so far is the events' own: edge_ serves for both, one node hash saved.
+  } else {
+    if (reference_is_edge_) {
+      reference_edge_ = edge_;  // edge_ does not hold this event yet
+      reference_is_edge_ = false;
+    }
+    reference_edge_.Append(stored);
+  }
   if (in_place && stored != leaf) {
     if (first_altered_ == 0) first_altered_ = index + 1;
     Record(FindingKind::kAltered, static_cast<int64_t>(index + 1),
@@ -337,8 +354,9 @@ void LogVerifier::AtSize(uint64_t size) {
       }
       continue;
     }
-    const bool tree_agrees = leaf_reader_ && !leaf_reader_failed_ &&
-                             reference_edge_.size() == size && reference_edge_.Root() == p.root;
+    const tlog::RightEdge& reference = reference_is_edge_ ? edge_ : reference_edge_;
+    const bool tree_agrees = leaf_reader_ && !leaf_reader_failed_ && reference.size() == size &&
+                             reference.Root() == p.root;
     std::string located;
     if (first_altered_ != 0 && first_altered_ <= size) {
       located = fmt::format("; the first event altered is {}", first_altered_);
@@ -365,7 +383,6 @@ void LogVerifier::AtSize(uint64_t size) {
 void LogVerifier::AddEvent(int64_t stored_seq, std::string_view body) {
   const uint64_t position = ++report_.events;
   const tlog::Hash leaf = tlog::LeafHash(body);
-  edge_.Append(leaf);
   if (chain_) chain_->Add(body);
   const std::optional<int64_t> said = ScanSeq(body);
   const int64_t name = said ? *said : (stored_seq != 0 ? stored_seq : int64_t(position));
@@ -421,15 +438,17 @@ void LogVerifier::AddEvent(int64_t stored_seq, std::string_view body) {
       Record(FindingKind::kNotCanonical, *said, canonical.message());
     }
   }
-  CheckLeafReference(position - 1, leaf, in_place);
+  CheckLeafReference(position - 1, leaf, in_place);  // before edge_ takes the leaf
+  edge_.Append(leaf);
   AtSize(position);
 }
 
 void LogVerifier::AddUnreadable(std::string message) {
   const uint64_t position = ++report_.events;
-  edge_.Append(tlog::LeafHash(""));
+  const tlog::Hash leaf = tlog::LeafHash("");
   Record(FindingKind::kMalformed, 0, fmt::format("{}: {}", Position(position), message));
-  CheckLeafReference(position - 1, tlog::LeafHash(""), false);
+  CheckLeafReference(position - 1, leaf, false);  // before edge_ takes the leaf
+  edge_.Append(leaf);
   AtSize(position);
 }
 

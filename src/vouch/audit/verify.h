@@ -217,8 +217,11 @@ class LogVerifier {
   std::vector<tlog::Hash> leaf_cache_;
   bool leaf_reader_failed_ = false;
   tlog::RightEdge reference_edge_;  // over the leaf reader's hashes, position by position
-  uint64_t first_altered_ = 0;      // the first event (position) found altered, 0: none
-  uint64_t last_good_size_ = 0;     // the largest checkpoint size whose root the log matched
+  // While every stored leaf hash read equals the event's own, reference_edge_ is not kept: edge_
+  // is the same tree.
+  bool reference_is_edge_ = true;
+  uint64_t first_altered_ = 0;   // the first event (position) found altered, 0: none
+  uint64_t last_good_size_ = 0;  // the largest checkpoint size whose root the log matched
   VerificationReport report_;
   std::optional<LogDigest> chain_;  // when options_.chain_digest
 };

@@ -137,8 +137,8 @@ Result<RightEdge> RightEdge::FromHashes(uint64_t size, std::vector<Hash> roots) 
   return edge;
 }
 
-std::vector<StoredHash> RightEdge::Append(const Hash& leaf_hash) {
-  std::vector<StoredHash> made;
+RightEdge::MadeHashes RightEdge::Append(const Hash& leaf_hash) {
+  MadeHashes made;
   uint64_t index = size_;
   made.push_back({0, index, leaf_hash});
   Hash h = leaf_hash;

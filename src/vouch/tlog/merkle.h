@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/static_vector.hpp>
+
 #include "vouch/util/status.h"
 
 namespace vouch::tlog {
@@ -56,9 +58,12 @@ class RightEdge {
   uint64_t size() const { return size_; }
   // The full subtrees' roots, largest (leftmost) first.
   const std::vector<Hash>& roots() const { return roots_; }
+  // At most one stored hash per level (64 levels above the leaves, and the leaf): held in place,
+  // as an append is on every hot path (each event appended, exported or verified).
+  using MadeHashes = boost::container::static_vector<StoredHash, 65>;
   // Appends a leaf by its hash (LeafHash of the leaf's bytes) and returns the stored hashes this
   // made final: the leaf at level 0 and each subtree it completed, lowest level first.
-  std::vector<StoredHash> Append(const Hash& leaf_hash);
+  MadeHashes Append(const Hash& leaf_hash);
   // The tree hash (EmptyTreeHash when empty), in O(log n) node hashes.
   Hash Root() const;
 
