@@ -1,7 +1,8 @@
 """Tampering with a stored audit log behind the server's back (issue 14): with the append-only
 triggers dropped, an event row edited (its bytes still canonical, its own seq: only the Merkle
 tree tells), deleted, two rows' events swapped, or the log cut short — `vouch audit verify`
-names the event, exits 1. On both stores (the SQLite file, or the server's PostgreSQL database);
+names the event, exits 1; so does `vouch audit verify --server` against the server restarted on the
+edited store (its entries are the edited rows, its tiles the tree stored before). On both stores (the SQLite file, or the server's PostgreSQL database);
 each damaged data directory is marked DAMAGED for the session's closing check."""
 
 from __future__ import annotations
@@ -93,3 +94,19 @@ def test_a_log_cut_short_is_named_as_truncated(stopped):
     out = refused(stopped)
     assert "log truncated" in out or f"the stored audit tree holds {last} events" in out
     assert f"the log {last - 3}" in out or f"ends at event {last - 3}" in out
+
+
+def test_an_edited_event_served_by_a_restarted_server_is_named_by_verify_server(stopped, spec):
+    tamper(stopped, "UPDATE audit_events SET body = REPLACE(body, '\"comment\":\"\"', "
+                    "'\"comment\":\"x\"') WHERE seq = 6", why="event 6 edited, then served")
+    stopped.start()
+    api = stopped.api(spec)
+    size = api.call("POST", "/api/v1/audit/checkpoints", expect=200).json()["size"]
+    assert size >= 6
+    r = stopped.cli("audit", "verify", "--server", stopped.base, server=None, timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "event 6 altered: its bytes are not the leaf the tree stored at index 5" in out
+    assert f"checkpoint served at /api/v1/audit/log/checkpoint (size {size}," in out
+    assert "the first event altered is 6" in out
+    assert "does not verify" in r.stderr

@@ -134,7 +134,7 @@ void ExportEventReader::Line(std::string_view line) {
   verifier_.AddEvent(0, line);
 }
 
-KeyFile ParseKeyFile(std::string_view text) {
+KeyFile ParseKeyFile(std::string_view text, std::string_view name) {
   KeyFile out;
   int number = 0;
   while (!text.empty()) {
@@ -146,8 +146,8 @@ KeyFile ParseKeyFile(std::string_view text) {
     if (line.empty() || line[0] == '#') continue;
     Result<tlog::Verifier> key = tlog::ParseVerifierKey(line);
     if (!key.ok()) {
-      out.problems.push_back(fmt::format("{} line {}: not a verifier key: {}", kExportKeysFile,
-                                         number, key.status().message()));
+      out.problems.push_back(
+          fmt::format("{} line {}: not a verifier key: {}", name, number, key.status().message()));
       continue;
     }
     out.keys.push_back(std::move(*key));

@@ -49,12 +49,13 @@ class ExportEventReader {
 };
 
 // keys.txt: one verifier key (`<name>+<hex id>+<base64>`) a line; blank lines and lines starting
-// with '#' are skipped. Each line that is not a key is a problem (its line number and why).
+// with '#' are skipped. Each line that is not a key is a problem (`name`, its line number and why;
+// `name` says where the text came from: keys.txt, a --key file, a server's published keys).
 struct KeyFile {
   std::vector<tlog::Verifier> keys;
   std::vector<std::string> problems;
 };
-KeyFile ParseKeyFile(std::string_view text);
+KeyFile ParseKeyFile(std::string_view text, std::string_view name = kExportKeysFile);
 
 // The signed notes in a text holding one or several, each a note text, a blank line and its
 // signature lines, one after the other (optionally blank-line separated): a checkpoint saved from

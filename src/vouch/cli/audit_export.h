@@ -1,5 +1,6 @@
-// What every mode of `audit verify` shares with the export (audit_export_command.cc): the trusted
-// keys, the saved checkpoints, the report's printing, and the export directory mode.
+// What every mode of `audit verify` that runs the verification engine (a store, an export
+// directory, a server: audit_proof_commands.cc) shares, in audit_export_command.cc: the trusted
+// keys, the saved checkpoints, the report's printing; and the export directory mode.
 #pragma once
 
 #include <optional>
@@ -24,13 +25,15 @@ Result<store::StoreLocation> StoreFrom(const std::string& uri, const std::string
 // then a failure on stderr; JSON with -o json) and returns 0 when intact, 1 when not.
 int PrintVerification(const audit::VerificationReport& r, std::string_view what, Session& s);
 
-// The keys --key names: each a verifier key text or a file of them, one a line.
-// INVALID_ARGUMENT naming the first that is neither.
+// The keys --key names, in every mode of `audit verify`: each a verifier key text or a file of
+// them, one a line (blank lines and '#' comments skipped). INVALID_ARGUMENT naming the first that
+// is neither, a file line that is not a key, or a file that holds none.
 Result<std::vector<tlog::Verifier>> TrustedKeys(const std::vector<std::string>& given);
 
-// --checkpoint SAVED: gives `v` every signed note in the file as a saved checkpoint (the log must
-// hold each). OK when `saved` is empty; INVALID_ARGUMENT when the file cannot be read.
-Status AddSavedCheckpoints(const std::string& saved, audit::LogVerifier& v);
+// --checkpoint SAVED: every signed note in the file, each a checkpoint the log must hold (give
+// each to LogVerifier::SetSavedCheckpoint). Empty when `saved` is; INVALID_ARGUMENT when the file
+// cannot be read.
+Result<std::vector<audit::CheckpointSource>> SavedCheckpoints(const std::string& saved);
 
 // `vouch audit verify DIR`: the export directory DIR, offline. Exit 0 intact, 1 not, 2 usage
 // (DIR is not an export, a --key is not a key, SAVED cannot be read).

@@ -348,8 +348,9 @@ Result<std::vector<tlog::Verifier>> TrustedKeys(const std::vector<std::string>& 
     std::error_code ec;
     if (fs::is_regular_file(text, ec)) {
       VOUCH_ASSIGN_OR_RETURN(std::string contents, ReadWholeFile(text));
-      audit::KeyFile file = audit::ParseKeyFile(contents);
+      audit::KeyFile file = audit::ParseKeyFile(contents, text);
       if (!file.problems.empty()) return InvalidArgument("--key " + file.problems[0]);
+      if (file.keys.empty()) return InvalidArgument(fmt::format("--key {} holds no key", text));
       keys.insert(keys.end(), file.keys.begin(), file.keys.end());
       continue;
     }
@@ -362,14 +363,13 @@ Result<std::vector<tlog::Verifier>> TrustedKeys(const std::vector<std::string>& 
   return keys;
 }
 
-// --checkpoint SAVED: every signed note in the file must be held by the log.
-Status AddSavedCheckpoints(const std::string& saved, audit::LogVerifier& v) {
-  if (saved.empty()) return OkStatus();
+Result<std::vector<audit::CheckpointSource>> SavedCheckpoints(const std::string& saved) {
+  std::vector<audit::CheckpointSource> out;
+  if (saved.empty()) return out;
   Result<std::string> text = ReadWholeFile(saved);
   if (!text.ok()) return InvalidArgument("--checkpoint: " + text.status().message());
-  for (const std::string& note : audit::SplitSignedNotes(*text))
-    v.SetSavedCheckpoint({saved, note});
-  return OkStatus();
+  for (std::string& note : audit::SplitSignedNotes(*text)) out.push_back({saved, std::move(note)});
+  return out;
 }
 
 int VerifyExportDirectory(const std::string& dir_text, const std::vector<std::string>& key_texts,
@@ -419,9 +419,9 @@ int VerifyExportDirectory(const std::string& dir_text, const std::vector<std::st
     }
     v.AddCheckpoint({where, *note});
   }
-  if (Status added = AddSavedCheckpoints(saved, v); !added.ok()) {
-    return s.Fail(added.message(), kExitUsage);
-  }
+  Result<std::vector<audit::CheckpointSource>> saved_checkpoints = SavedCheckpoints(saved);
+  if (!saved_checkpoints.ok()) return s.Fail(saved_checkpoints.status().message(), kExitUsage);
+  for (const audit::CheckpointSource& c : *saved_checkpoints) v.SetSavedCheckpoint(c);
   if (fs::is_directory(dir / "tile" / "0", ec)) v.SetLeafHashReader(ExportLeafReader(dir));
 
   std::FILE* file = std::fopen((dir / audit::kExportEventsFile).c_str(), "rb");
@@ -455,9 +455,9 @@ int VerifyStoreWithEngine(store::Store& store, const std::string& what,
   audit::LogVerifier v({.trusted_keys = std::move(*trusted),
                         .check_canonical = check_canonical,
                         .chain_digest = chain_digest});
-  if (Status added = AddSavedCheckpoints(saved, v); !added.ok()) {
-    return s.Fail(added.message(), kExitUsage);
-  }
+  Result<std::vector<audit::CheckpointSource>> saved_checkpoints = SavedCheckpoints(saved);
+  if (!saved_checkpoints.ok()) return s.Fail(saved_checkpoints.status().message(), kExitUsage);
+  for (const audit::CheckpointSource& c : *saved_checkpoints) v.SetSavedCheckpoint(c);
   Status read = store.Read([&](store::Tx& tx) { return audit::FeedStoredLog(tx, v); });
   if (!read.ok()) {
     return s.Fail(fmt::format("cannot read the audit log of {}: {}", what, read.message()),

@@ -1,10 +1,9 @@
 // The `audit verify` modes that check the Merkle log from outside the server (a tlog-proof file;
-// a live server's tiles) and `audit prove` (audit_proof_commands.cc). Exit codes as session.h:
-// 0 intact, 1 not intact (or refused), 2 usage, 3 unreachable.
+// a live server's entries and tiles) and `audit prove` (audit_proof_commands.cc). Exit codes as
+// session.h: 0 intact, 1 not intact (or refused), 2 usage, 3 unreachable.
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "vouch/cli/session.h"
@@ -25,7 +24,9 @@ struct ServerVerifyArgs {
   std::vector<std::string> keys;  // --key: keys the user trusts
   std::string saved_checkpoint;   // --checkpoint: a signed checkpoint saved earlier
 };
-// `audit verify --server URL [--key VKEY] [--checkpoint SAVED]`.
+// `audit verify --server URL [--key VKEY] [--checkpoint SAVED]`: the server's log through the
+// verification engine (audit/verify.h), as a store's or an export's; the report as
+// PrintVerification's, then a line saying what the server's check covered.
 int VerifyServerCommand(const ServerVerifyArgs& a, Session& s);
 
 // `audit prove SEQ [--size N] --out FILE`.
@@ -35,8 +36,5 @@ struct ProveArgs {
   std::string out;
 };
 int ProveCommand(const ProveArgs& a, Session& s);
-
-// The non-empty lines of a text, trailing spaces and carriage returns cut.
-std::vector<std::string> KeyLines(std::string_view text);
 
 }  // namespace vouch::cli

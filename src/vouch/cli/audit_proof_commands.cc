@@ -4,13 +4,14 @@
 //                                            its `extra` line
 //   audit verify FILE --key VKEY [--event E] checks such a file offline
 //   audit verify --server URL [--key VKEY] [--checkpoint SAVED]
-//                                            checks a live server's log: its checkpoint, every
-//                                            entry bundle and hash tile, and consistency with a
-//                                            checkpoint saved earlier
+//                                            checks a live server's log through the verification
+//                                            engine: its checkpoint, every entry bundle and hash
+//                                            tile, and consistency with a checkpoint saved earlier
 // Exit codes as every verify mode: 0 intact, 1 not (or refused), 2 usage, 3 unreachable.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -19,9 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "vouch/audit/export.h"
+#include "vouch/audit/verify.h"
 #include "vouch/cli/args.h"
+#include "vouch/cli/audit_export.h"
 #include "vouch/cli/audit_proof.h"
 #include "vouch/cli/commands.h"
+#include "vouch/cli/output.h"
 #include "vouch/tlog/checkpoint.h"
 #include "vouch/tlog/merkle.h"
 #include "vouch/tlog/note.h"
@@ -32,8 +37,6 @@
 
 namespace vouch::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr std::string_view kLogPath = "/api/v1/audit/log/";
 
@@ -65,30 +68,6 @@ std::string SignatureProblem(const Status& st, std::string_view what) {
     default:
       return fmt::format("{} is malformed: {}", what, st.message());
   }
-}
-
-// Verifier keys from --key values: each a key text or a file of them, one a line (lines that are
-// not keys, such as comments, are skipped in files).
-Result<std::vector<tlog::Verifier>> TrustedKeys(const std::vector<std::string>& values) {
-  std::vector<tlog::Verifier> out;
-  for (const std::string& value : values) {
-    if (fs::is_regular_file(value)) {
-      VOUCH_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(value));
-      size_t before = out.size();
-      for (const std::string& line : KeyLines(text)) {
-        if (auto v = tlog::ParseVerifierKey(line); v.ok()) out.push_back(std::move(*v));
-      }
-      if (out.size() == before)
-        return InvalidArgument(fmt::format("{} holds no verifier key", value));
-      continue;
-    }
-    Result<tlog::Verifier> v = tlog::ParseVerifierKey(value);
-    if (!v.ok()) {
-      return InvalidArgument(fmt::format("--key {}: {}", value, v.status().message()));
-    }
-    out.push_back(std::move(*v));
-  }
-  return out;
 }
 
 std::string KeyNames(std::span<const tlog::NoteSignature> sigs) {
@@ -168,58 +147,53 @@ Finding CheckProofFile(const ProofFileArgs& a, std::string& report) {
 }
 
 // ----- audit verify --server -----
+//
+// The server's log goes through the verification engine (audit/verify.h) as every other source
+// does: its latest checkpoint, its published keys, the entry bundles one at a time as the events
+// in order (each named by its place in the tree), and its level-0 hash tiles as the stored leaf
+// hashes. The tiles above level 0 are compared, each as soon as the entries complete it, with the
+// tiles of the entries' own hashes (tlog::TileStream). Memory stays O(log n): one bundle, one tile,
+// and at most 256 hashes a tile level, never the whole log.
 
-// GETs against the server the transport was made for, the raw answer kept (tiles are bytes).
+// GETs against the server the transport was made for, the raw answer kept (tiles are bytes). The
+// first failure to reach the server is kept: the check ends with exit 3 whatever it found.
 class LogFetcher {
  public:
   explicit LogFetcher(HttpTransport& transport) : transport_(transport) {}
-  // The body of a 200 answer. UNAVAILABLE when no answer came; otherwise a refusal carrying the
-  // server's message, PERMISSION_DENIED (for the exit code 1) whatever the status.
+  // The body of a 200 answer. The transport's failure (UNAVAILABLE when no answer came);
+  // otherwise a refusal carrying the server's message, PERMISSION_DENIED (for the exit code 1)
+  // whatever the status.
   Result<std::string> Get(std::string target) {
     HttpRequest r;
     r.method = "GET";
     r.target = std::move(target);
-    VOUCH_ASSIGN_OR_RETURN(HttpResponse resp, transport_.Send(r));
-    if (resp.status != 200) {
-      return PermissionDenied(fmt::format("GET {}: {}", r.target, RefusalMessage(resp)));
+    Result<HttpResponse> resp = transport_.Send(r);
+    if (!resp.ok()) {
+      if (unreachable_.ok() && resp.status().code() == StatusCode::kUnavailable) {
+        unreachable_ = resp.status();
+      }
+      return resp.status();
     }
-    return std::move(resp.body);
+    if (resp->status != 200) {
+      return PermissionDenied(fmt::format("GET {}: {}", r.target, RefusalMessage(*resp)));
+    }
+    return std::move(resp->body);
   }
+  // OK until a request found no server.
+  const Status& unreachable() const { return unreachable_; }
 
  private:
   HttpTransport& transport_;
+  Status unreachable_;
 };
 
-Finding FromFetch(const Status& st) {
-  if (st.code() == StatusCode::kUnavailable) return {kExitUnreachable, std::string(st.message())};
-  if (st.code() == StatusCode::kInvalidArgument) return {kExitUsage, std::string(st.message())};
-  return {kExitRefused, std::string(st.message())};
+// A failure that ends the check before the engine reports: 3 when the server was not reached, 2
+// for a request the transport refused to make, 1 otherwise.
+int FailFetch(const Status& st, Session& s) {
+  if (st.code() == StatusCode::kUnavailable) return s.Fail(st.message(), kExitUnreachable);
+  if (st.code() == StatusCode::kInvalidArgument) return s.Fail(st.message(), kExitUsage);
+  return s.Fail(st.message(), kExitRefused);
 }
-
-// Every stored hash of a tree, level by level, computed from its leaf hashes.
-struct Levels {
-  std::vector<std::vector<tlog::Hash>> hashes;  // [level][index]
-  explicit Levels(std::vector<tlog::Hash> leaves) {
-    hashes.push_back(std::move(leaves));
-    while (hashes.back().size() >= 2) {
-      const auto& below = hashes.back();
-      std::vector<tlog::Hash> up;
-      up.reserve(below.size() / 2);
-      for (size_t i = 0; i + 1 < below.size(); i += 2) {
-        up.push_back(tlog::NodeHash(below[i], below[i + 1]));
-      }
-      hashes.push_back(std::move(up));
-    }
-  }
-  tlog::HashReader Reader() const {
-    return [this](int level, uint64_t index) -> Result<tlog::Hash> {
-      if (static_cast<size_t>(level) >= hashes.size() || index >= hashes[level].size()) {
-        return NotFound(fmt::format("no stored hash at level {}, index {}", level, index));
-      }
-      return hashes[level][index];
-    };
-  }
-};
 
 // The "hashes" array of a proof route's answer.
 Result<std::vector<tlog::Hash>> HashesOf(std::string_view body) {
@@ -237,170 +211,243 @@ Result<std::vector<tlog::Hash>> HashesOf(std::string_view body) {
   return out;
 }
 
-std::string Base64Hash(const tlog::Hash& h) { return Base64Encode(tlog::HashBytes(h)); }
-
-Finding CheckServer(const ServerVerifyArgs& a, HttpTransport& transport, std::string& report) {
-  LogFetcher fetch(transport);
-  Result<std::vector<tlog::Verifier>> trusted = TrustedKeys(a.keys);
-  if (!trusted.ok()) return {kExitUsage, std::string(trusted.status().message())};
-  std::optional<std::string> saved_text;
-  if (!a.saved_checkpoint.empty()) {
-    Result<std::string> t = ReadWholeFile(a.saved_checkpoint);
-    if (!t.ok()) return {kExitUsage, std::string(t.status().message())};
-    saved_text = std::move(*t);
+// The checkpoint a signed note says, its signatures not checked (the engine checks them): how much
+// of the log there is to read. INVALID_ARGUMENT when the note holds no checkpoint.
+Result<tlog::Checkpoint> UnverifiedCheckpoint(std::string_view note) {
+  const size_t blank = note.rfind("\n\n");
+  if (blank == std::string_view::npos) {
+    return InvalidArgument("no blank line between the text and its signatures");
   }
+  return tlog::ParseCheckpoint(note.substr(0, blank + 1));
+}
 
-  Result<std::string> note = fetch.Get(std::string(kLogPath) + "checkpoint");
-  if (!note.ok()) return FromFetch(note.status());
-  Result<std::string> key_text = fetch.Get("/api/v1/audit/keys?format=text");
-  if (!key_text.ok()) return FromFetch(key_text.status());
-  std::vector<tlog::Verifier> verifiers;
-  for (const std::string& line : KeyLines(*key_text)) {
-    if (auto v = tlog::ParseVerifierKey(line); v.ok()) verifiers.push_back(std::move(*v));
-  }
-  const size_t published = verifiers.size();
-  verifiers.insert(verifiers.end(), trusted->begin(), trusted->end());
-  Result<tlog::OpenedCheckpoint> opened = tlog::OpenCheckpoint(*note, verifiers);
-  if (!opened.ok()) return Broken(SignatureProblem(opened.status(), "the server's checkpoint"));
-  if (!trusted->empty()) {
-    bool by_trusted = false;
-    for (const auto& sig : opened->note.verified) {
-      for (const auto& k : *trusted) by_trusted |= k.name == sig.name && k.key_id == sig.key_id;
-    }
-    if (!by_trusted) {
-      return Broken(fmt::format(
-          "unknown key: the server's checkpoint is signed by {}, none of them a key given by --key",
-          KeyNames(opened->note.verified)));
-    }
-  }
-  const tlog::Checkpoint& cp = opened->checkpoint;
-  const uint64_t size = cp.size;
+// The server's hash tiles of the tree of `size` leaves: level 0 as the engine's leaf reference (an
+// event whose bytes are not the served leaf is named altered), the levels above compared with the
+// tiles the entries make. Holds one tile at a time.
+class ServedTiles {
+ public:
+  ServedTiles(LogFetcher& fetch, uint64_t size) : fetch_(fetch), size_(size) {}
 
-  // The entries: every bundle of the checkpointed tree, each event carrying its own number.
-  std::vector<tlog::Hash> leaves;
-  leaves.reserve(size);
-  for (uint64_t first = 0; first < size; first += tlog::kTileWidth) {
-    const uint64_t n = std::min<uint64_t>(tlog::kTileWidth, size - first);
-    const int width = static_cast<int>(n);
-    std::string path = tlog::EntryBundlePath(first / tlog::kTileWidth, width);
-    Result<std::string> bundle = fetch.Get(std::string(kLogPath) + path);
-    if (!bundle.ok()) return FromFetch(bundle.status());
-    Result<std::vector<std::string>> entries = tlog::DecodeEntryBundle(*bundle);
-    if (!entries.ok()) {
-      return Broken(fmt::format("{} is not an entry bundle: {}", path, entries.status().message()));
-    }
-    if (entries->size() != n) {
-      return Broken(fmt::format("event seq {} missing: {} holds {} events, not {}",
-                                first + entries->size() + 1, path, entries->size(), n));
-    }
-    for (size_t i = 0; i < entries->size(); ++i) {
-      const uint64_t seq = first + i + 1;
-      std::optional<int64_t> carried = SeqOf((*entries)[i]);
-      if (!carried) return Broken(fmt::format("event seq {} altered: it carries no seq", seq));
-      if (*carried != static_cast<int64_t>(seq)) {
-        return Broken(fmt::format("event seq {} reordered: the event in its place carries seq {}",
-                                  seq, *carried));
+  audit::LeafHashReader LeafReader() {
+    return [this](uint64_t first, int count) -> Result<std::vector<tlog::Hash>> {
+      std::vector<tlog::Hash> out;
+      if (first >= size_) return out;  // the tree holds no leaf there
+      const uint64_t index = first / tlog::kTileWidth;
+      VOUCH_ASSIGN_OR_RETURN(std::string data, Fetch({0, index, WidthAt(0, index)}));
+      for (size_t at = (first % tlog::kTileWidth) * tlog::kHashBytes;
+           at < data.size() && static_cast<int>(out.size()) < count; at += tlog::kHashBytes) {
+        VOUCH_ASSIGN_OR_RETURN(tlog::Hash h,
+                               tlog::HashFromBytes(data.substr(at, tlog::kHashBytes)));
+        out.push_back(h);
       }
-      leaves.push_back(tlog::LeafHash((*entries)[i]));
-    }
+      return out;
+    };
   }
-  const Levels levels(std::move(leaves));
 
-  // The hash tiles: what the server proves with must be what its entries give. Level 0 first, so
-  // that an altered event is named by its seq.
-  int tiles = 0;
-  for (const tlog::Tile& tile : tlog::TilesOfTree(size)) {
+  // Compares `tile`, as the entries make it, with the server's (level 0 is the leaf reader's): a
+  // hash that differs, or a tile not served, is a finding.
+  void Compare(const tlog::Tile& tile, std::string_view entries, audit::LogVerifier& v) {
+    if (tile.level == 0) return;
     const std::string path = tlog::TilePath(tile);
-    Result<std::string> data = fetch.Get(std::string(kLogPath) + path);
-    if (!data.ok()) return FromFetch(data.status());
-    if (data->size() != tlog::kHashBytes * static_cast<size_t>(tile.width)) {
-      return Broken(fmt::format("tile {} is {} bytes, not {}", path, data->size(),
-                                tlog::kHashBytes * tile.width));
+    Result<std::string> served = Fetch(tile);
+    if (!served.ok()) {
+      v.AddFinding(audit::FindingKind::kMalformed, 0,
+                   fmt::format("hash tile {} cannot be read: {}", path, served.status().message()));
+      return;
     }
-    const auto& row = levels.hashes[static_cast<size_t>(tile.level) * tlog::kTileHeight];
     for (int i = 0; i < tile.width; ++i) {
-      const uint64_t index = tile.index * tlog::kTileWidth + i;
-      if (data->compare(i * tlog::kHashBytes, tlog::kHashBytes, tlog::HashBytes(row[index])) != 0) {
-        if (tile.level == 0) {
-          return Broken(fmt::format(
-              "event seq {} altered: its bytes do not hash to what the log stored for it ({})",
-              index + 1, path));
-        }
-        return Broken(fmt::format("tile {}: its hash {} differs from the entries'", path, i));
+      const size_t at = static_cast<size_t>(i) * tlog::kHashBytes;
+      if (served->compare(at, tlog::kHashBytes, entries.substr(at, tlog::kHashBytes)) == 0) {
+        continue;
+      }
+      const int level = tile.level * tlog::kTileHeight;
+      const uint64_t index = tile.index * tlog::kTileWidth + static_cast<uint64_t>(i);
+      v.AddFinding(audit::FindingKind::kAltered, 0,
+                   fmt::format("hash tile {}: its hash {} (events {} to {}) is not the hash of "
+                               "the served entries",
+                               path, i, (index << level) + 1, (index + 1) << level));
+      return;
+    }
+  }
+
+  int fetched() const { return fetched_; }
+
+ private:
+  // The width the tree of size_ leaves has of tile (level, index).
+  int WidthAt(int level, uint64_t index) const {
+    const uint64_t at_level = size_ >> (level * tlog::kTileHeight);
+    return static_cast<int>(
+        std::min<uint64_t>(tlog::kTileWidth, at_level - index * tlog::kTileWidth));
+  }
+
+  Result<std::string> Fetch(const tlog::Tile& tile) {
+    ++fetched_;
+    const std::string path = tlog::TilePath(tile);
+    VOUCH_ASSIGN_OR_RETURN(std::string data, fetch_.Get(std::string(kLogPath) + path));
+    if (data.size() != tlog::kHashBytes * static_cast<size_t>(tile.width)) {
+      return Status(StatusCode::kDataLoss, fmt::format("{} is {} bytes, not {}", path, data.size(),
+                                                       tlog::kHashBytes * tile.width));
+    }
+    return data;
+  }
+
+  LogFetcher& fetch_;
+  uint64_t size_;
+  int fetched_ = 0;
+};
+
+// Feeds `v` the entries of the tree of `size` leaves, one bundle at a time, each named by its
+// place in the tree (seq = index + 1), and `tiles` the tiles their hashes make as each is
+// complete. A bundle that cannot be had or read ends the check (its failure is returned: the
+// server's refusal, UNAVAILABLE, or DATA_LOSS for a bundle that is not one).
+Status FeedEntries(LogFetcher& fetch, uint64_t size, ServedTiles& tiles, audit::LogVerifier& v) {
+  tlog::TileStream stream;
+  bool aligned = true;  // every bundle held its width: the entries' tiles line up with the tree's
+  for (uint64_t first = 0; first < size; first += tlog::kTileWidth) {
+    const int width = static_cast<int>(std::min<uint64_t>(tlog::kTileWidth, size - first));
+    const std::string path = tlog::EntryBundlePath(first / tlog::kTileWidth, width);
+    VOUCH_ASSIGN_OR_RETURN(std::string bundle, fetch.Get(std::string(kLogPath) + path));
+    Result<std::vector<std::string>> entries = tlog::DecodeEntryBundle(bundle);
+    if (!entries.ok()) {
+      return Status(StatusCode::kDataLoss,
+                    fmt::format("{} is not an entry bundle: {}", path, entries.status().message()));
+    }
+    const uint64_t held = entries->size();
+    if (held != static_cast<uint64_t>(width)) {
+      aligned = false;
+      if (held < static_cast<uint64_t>(width)) {
+        v.AddFinding(audit::FindingKind::kMissing, static_cast<int64_t>(first + held + 1),
+                     fmt::format("event {} missing: {} holds {} events, not {}", first + held + 1,
+                                 path, held, width));
+      } else {
+        v.AddFinding(audit::FindingKind::kAppendedOutOfOrder,
+                     static_cast<int64_t>(first + width + 1),
+                     fmt::format("{} holds {} events, not {}: those from event {} on are beyond it",
+                                 path, held, width, first + width + 1));
       }
     }
-    ++tiles;
+    for (uint64_t i = 0; i < held; ++i) {
+      const std::string& event = (*entries)[i];
+      v.AddEvent(static_cast<int64_t>(first + i + 1), event);
+      if (!aligned) continue;
+      for (const auto& [tile, data] : stream.Append(tlog::LeafHash(event))) {
+        tiles.Compare(tile, data, v);
+      }
+    }
+    VOUCH_TRY(fetch.unreachable());
   }
-  Result<tlog::Hash> root = tlog::TreeHash(size, levels.Reader());
-  if (!root.ok()) return Broken(std::string(root.status().message()));
-  if (*root != cp.root) {
-    return Broken(
-        fmt::format("checkpoint inconsistent: the {} entries hash to {}, the checkpoint "
-                    "says {}",
-                    size, Base64Hash(*root), Base64Hash(cp.root)));
+  if (aligned) {
+    for (const auto& [tile, data] : stream.Partial()) tiles.Compare(tile, data, v);
   }
-
-  std::string saved_line;
-  if (saved_text) {
-    Result<tlog::OpenedCheckpoint> saved = tlog::OpenCheckpoint(*saved_text, verifiers);
-    if (!saved.ok()) return Broken(SignatureProblem(saved.status(), "the saved checkpoint"));
-    const tlog::Checkpoint& old = saved->checkpoint;
-    if (old.origin != cp.origin) {
-      return Broken(fmt::format("the saved checkpoint is of the log {}, the server's of {}",
-                                old.origin, cp.origin));
-    }
-    if (old.size > size) {
-      return Broken(
-          fmt::format("log truncated: the server's checkpoint holds {} events, the saved "
-                      "one {}",
-                      size, old.size));
-    }
-    Result<tlog::Hash> old_root = tlog::TreeHash(old.size, levels.Reader());
-    if (!old_root.ok()) return Broken(std::string(old_root.status().message()));
-    if (*old_root != old.root) {
-      return Broken(fmt::format(
-          "checkpoint inconsistent: the saved checkpoint of {} events has root {}, the server's "
-          "first {} events hash to {}",
-          old.size, Base64Hash(old.root), old.size, Base64Hash(*old_root)));
-    }
-    // And the server's own proof, as any client would check it.
-    Result<std::string> proof_json =
-        fetch.Get(fmt::format("/api/v1/audit/proof/consistency?from={}&to={}", old.size, size));
-    if (!proof_json.ok()) return FromFetch(proof_json.status());
-    Result<std::vector<tlog::Hash>> proof = HashesOf(*proof_json);
-    if (!proof.ok()) {
-      return Broken(
-          fmt::format("the server's consistency proof is malformed: {}", proof.status().message()));
-    }
-    if (Status st = tlog::VerifyConsistency(old.size, size, *proof, old.root, cp.root); !st.ok()) {
-      return Broken(
-          fmt::format("checkpoint inconsistent: the server's proof from {} to {} does not "
-                      "verify ({})",
-                      old.size, size, st.message()));
-    }
-    saved_line = fmt::format("; consistent with the saved checkpoint of {} events", old.size);
-  }
-  report = fmt::format(
-      "log intact: {} events, root {}, checkpoint of {} signed by {} ({} published key(s){}); {} "
-      "tile(s) checked{}\n",
-      size, Base64Hash(cp.root), cp.origin, KeyNames(opened->note.verified), published,
-      trusted->empty() ? "" : ", one given by --key", tiles, saved_line);
-  return Intact();
+  return fetch.unreachable();
 }
+
+// The server's own consistency proof from the saved checkpoint `old` to its latest, checked as any
+// client would (RFC 9162). A finding when it cannot be had or does not verify; true when it does.
+bool CheckConsistencyProof(LogFetcher& fetch, const tlog::Checkpoint& old,
+                           const tlog::Checkpoint& latest, audit::LogVerifier& v) {
+  Result<std::string> answer = fetch.Get(
+      fmt::format("/api/v1/audit/proof/consistency?from={}&to={}", old.size, latest.size));
+  Result<std::vector<tlog::Hash>> proof =
+      answer.ok() ? HashesOf(*answer) : Result<std::vector<tlog::Hash>>(answer.status());
+  if (!proof.ok()) {
+    v.AddFinding(audit::FindingKind::kMalformed, 0,
+                 fmt::format("the server's consistency proof from {} to {} cannot be had: {}",
+                             old.size, latest.size, proof.status().message()));
+    return false;
+  }
+  if (Status st = tlog::VerifyConsistency(old.size, latest.size, *proof, old.root, latest.root);
+      !st.ok()) {
+    v.AddFinding(audit::FindingKind::kInconsistent, 0,
+                 fmt::format("checkpoint inconsistent: the server's proof from {} to {} does not "
+                             "verify ({})",
+                             old.size, latest.size, st.message()));
+    return false;
+  }
+  return true;
+}
+
+// The server's consistency proof from each saved checkpoint that opens with `verifiers`, of the log
+// of `latest` and within it (the engine compares the entries' root at each saved size; this checks
+// what the server proves to any client). The saved sizes whose proof verifies.
+std::vector<uint64_t> CheckConsistencyProofs(LogFetcher& fetch,
+                                             const std::vector<audit::CheckpointSource>& saved,
+                                             const std::vector<tlog::Verifier>& verifiers,
+                                             const tlog::Checkpoint& latest,
+                                             audit::LogVerifier& v) {
+  std::vector<uint64_t> proved;
+  for (const audit::CheckpointSource& c : saved) {
+    Result<tlog::OpenedCheckpoint> old = tlog::OpenCheckpoint(c.note, verifiers, latest.origin);
+    if (!old.ok() || old->checkpoint.size == 0 || old->checkpoint.size > latest.size) continue;
+    if (CheckConsistencyProof(fetch, old->checkpoint, latest, v)) {
+      proved.push_back(old->checkpoint.size);
+    }
+  }
+  return proved;
+}
+
+int CheckServer(const ServerVerifyArgs& a, const std::string& url, HttpTransport& transport,
+                Session& s) {
+  Result<std::vector<tlog::Verifier>> trusted = TrustedKeys(a.keys);
+  if (!trusted.ok()) return s.Fail(trusted.status().message(), kExitUsage);
+  Result<std::vector<audit::CheckpointSource>> saved = SavedCheckpoints(a.saved_checkpoint);
+  if (!saved.ok()) return s.Fail(saved.status().message(), kExitUsage);
+
+  LogFetcher fetch(transport);
+  Result<std::string> note = fetch.Get(std::string(kLogPath) + "checkpoint");
+  if (!note.ok()) return FailFetch(note.status(), s);
+  Result<std::string> key_text = fetch.Get("/api/v1/audit/keys?format=text");
+  if (!key_text.ok()) return FailFetch(key_text.status(), s);
+  audit::KeyFile published =
+      audit::ParseKeyFile(*key_text, "the server's keys (/api/v1/audit/keys?format=text)");
+  // The keys a checkpoint is opened with, as the engine opens them: those given, else those
+  // published.
+  const std::vector<tlog::Verifier> verifiers = trusted->empty() ? published.keys : *trusted;
+  const size_t published_count = published.keys.size();
+  const bool key_given = !trusted->empty();
+
+  audit::LogVerifier v(
+      {.trusted_keys = std::move(*trusted), .published_keys = std::move(published.keys)});
+  for (std::string& problem : published.problems) {
+    v.AddFinding(audit::FindingKind::kMalformed, 0, std::move(problem));
+  }
+  // Its size says how much to read even when its signature does not hold (the engine says why);
+  // its root is compared when the entries reach it.
+  Result<tlog::Checkpoint> claimed = UnverifiedCheckpoint(*note);
+  if (!claimed.ok()) {
+    v.AddFinding(
+        audit::FindingKind::kMalformed, 0,
+        fmt::format("the server's checkpoint cannot be read: {}", claimed.status().message()));
+  } else {
+    v.AddCheckpoint({fmt::format("served at {}checkpoint", kLogPath), *note});
+    v.SetExpectedCount(claimed->size);
+  }
+  for (const audit::CheckpointSource& c : *saved) v.SetSavedCheckpoint(c);
+  const uint64_t size = claimed.ok() ? claimed->size : 0;
+  ServedTiles tiles(fetch, size);
+  v.SetLeafHashReader(tiles.LeafReader());
+  if (Status fed = FeedEntries(fetch, size, tiles, v); !fed.ok()) return FailFetch(fed, s);
+
+  Result<tlog::OpenedCheckpoint> latest = tlog::OpenCheckpoint(*note, verifiers);
+  std::vector<uint64_t> proved;
+  if (latest.ok()) proved = CheckConsistencyProofs(fetch, *saved, verifiers, latest->checkpoint, v);
+  if (!fetch.unreachable().ok()) return FailFetch(fetch.unreachable(), s);
+
+  const int code = PrintVerification(v.Finish(), fmt::format("the server {}", url), s);
+  if (code == kExitOk && latest.ok() && s.format() == OutputFormat::kTable) {
+    s.out() << fmt::format(
+        "log intact: the checkpoint of {} signed by {} ({} published key(s){}); {} hash tile(s) "
+        "checked against the entries{}\n",
+        latest->checkpoint.origin, KeyNames(latest->note.verified), published_count,
+        key_given ? ", checked against the key(s) given by --key" : "", tiles.fetched(),
+        proved.empty() ? ""
+                       : fmt::format("; the server's consistency proof from {} verifies",
+                                     fmt::join(proved, ", ")));
+  }
+  return code;
+}
+
 }  // namespace
-
-std::vector<std::string> KeyLines(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string line(text.substr(0, nl));
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) out.push_back(std::move(line));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return out;
-}
 
 int VerifyProofFileCommand(const ProofFileArgs& a, Session& s) {
   std::string report;
@@ -421,11 +468,7 @@ int VerifyServerCommand(const ServerVerifyArgs& a, Session& s) {
   Result<Credential> credential = ResolveCredentials(env);
   if (!credential.ok()) return s.Fail(credential.status().message(), kExitUsage);
   std::unique_ptr<HttpTransport> transport = env.make_transport(credential->options);
-  std::string report;
-  Finding f = CheckServer(a, *transport, report);
-  if (f.exit_code != kExitOk) return s.Fail(f.message, f.exit_code);
-  s.out() << report;
-  return kExitOk;
+  return CheckServer(a, *url, *transport, s);
 }
 
 int ProveCommand(const ProveArgs& a, Session& s) {

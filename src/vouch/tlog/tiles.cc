@@ -169,6 +169,34 @@ std::vector<std::pair<Tile, std::string>> BuildTiles(const std::vector<std::stri
   return out;
 }
 
+TileStream::Tiles TileStream::Append(const Hash& leaf_hash) {
+  Tiles done;
+  for (const StoredHash& s : edge_.Append(leaf_hash)) {
+    if (s.level % kTileHeight != 0) continue;
+    const size_t level = static_cast<size_t>(s.level / kTileHeight);
+    if (open_.size() <= level) open_.resize(level + 1);
+    open_[level] += HashBytes(s.hash);
+    if (s.index % kTileWidth == kTileWidth - 1) {
+      done.emplace_back(Tile{static_cast<int>(level), s.index / kTileWidth, kTileWidth},
+                        std::move(open_[level]));
+      open_[level].clear();
+    }
+  }
+  return done;
+}
+
+TileStream::Tiles TileStream::Partial() const {
+  Tiles out;
+  for (size_t level = 0; level < open_.size(); ++level) {
+    if (open_[level].empty()) continue;
+    const uint64_t at_level = edge_.size() >> (level * kTileHeight);
+    out.emplace_back(Tile{static_cast<int>(level), at_level / kTileWidth,
+                          static_cast<int>(open_[level].size() / kHashBytes)},
+                     open_[level]);
+  }
+  return out;
+}
+
 Result<std::string> EncodeEntryBundle(const std::vector<std::string>& entries) {
   if (entries.size() > static_cast<size_t>(kTileWidth)) {
     return InvalidArgument(fmt::format("an entry bundle holds at most {} entries, not {}",

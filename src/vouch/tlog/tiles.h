@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vouch/tlog/merkle.h"
@@ -68,6 +69,29 @@ Result<Hash> HashFromTile(const TileSpan& span, std::string_view data);
 // The contents of the level-0 tiles of a tree of these leaves (the leaf hashes, 256 a tile), and
 // of the tiles above it: all of TilesOfTree(leaves.size()), in that order.
 std::vector<std::pair<Tile, std::string>> BuildTiles(const std::vector<std::string>& leaves);
+
+// The tiles of a tree built one leaf at a time, each given out as soon as it is complete: a full
+// tile when its 256th hash is made final, the partial ones at the right edge when asked. Keeps the
+// right edge and at most 256 hashes a tile level (O(log n) memory), never the leaves: a verifier
+// streaming a log compares each tile with a served or stored one as it goes. For a tree of n
+// leaves, the tiles Append gave out and then Partial are TilesOfTree(n) with BuildTiles' contents.
+// Not thread-safe.
+class TileStream {
+ public:
+  using Tiles = std::vector<std::pair<Tile, std::string>>;
+  // Appends a leaf by its hash (LeafHash of its bytes); returns the full tiles this completed,
+  // lowest level first (most appends complete none).
+  Tiles Append(const Hash& leaf_hash);
+  // The partial tile at the right edge of each tile level whose last tile is not full, lowest
+  // level first: what TilesOfTree(size()) has beyond the full tiles Append gave out.
+  Tiles Partial() const;
+  // The leaves appended.
+  uint64_t size() const { return edge_.size(); }
+
+ private:
+  RightEdge edge_;
+  std::vector<std::string> open_;  // [tile level]: the unfinished tile's hashes so far, as bytes
+};
 
 // An entry bundle: each entry as a big-endian uint16 length and its bytes. INVALID_ARGUMENT when an
 // entry is over kMaxEntryBytes or there are more than 256.

@@ -97,6 +97,34 @@ TEST(TlogTiles, EveryStoredHashIsRecoveredFromItsTile) {
   EXPECT_EQ(HashFromTile(*span, "short").status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(TlogTiles, AStreamGivesOutEachTileOnceComplete) {
+  // 65,836 leaves: level 0 has 257 full tiles and one of 44; level 1 one full tile and one of 1;
+  // level 2 one hash. Every size on the way is checked at a few points.
+  std::vector<std::string> leaves;
+  TileStream stream;
+  std::map<std::string, std::string> given;  // path -> contents, full tiles as they came
+  for (int i = 0; i < 65836; ++i) {
+    leaves.push_back("leaf " + std::to_string(i));
+    for (auto& [tile, data] : stream.Append(LeafHash(leaves.back()))) {
+      EXPECT_EQ(tile.width, kTileWidth);
+      EXPECT_TRUE(given.emplace(TilePath(tile), std::move(data)).second) << TilePath(tile);
+    }
+    const size_t n = leaves.size();
+    if (n != 1 && n != 255 && n != 256 && n != 257 && n != 65536 && n != 65836) continue;
+    std::map<std::string, std::string> all = given;
+    for (auto& [tile, data] : stream.Partial()) {
+      EXPECT_LT(tile.width, kTileWidth);
+      EXPECT_TRUE(all.emplace(TilePath(tile), std::move(data)).second) << TilePath(tile);
+    }
+    std::map<std::string, std::string> want;
+    for (auto& [tile, data] : BuildTiles(leaves)) want.emplace(TilePath(tile), std::move(data));
+    EXPECT_EQ(all, want) << "at " << n << " leaves";
+    EXPECT_EQ(stream.size(), n);
+  }
+  EXPECT_TRUE(given.contains("tile/1/000"));
+  EXPECT_TRUE(TileStream().Partial().empty());
+}
+
 TEST(TlogTiles, EntryBundlesRoundTripAndRefuseOversizedEntries) {
   std::vector<std::string> entries = {"", "a", std::string(kMaxEntryBytes, 'x')};
   Result<std::string> bundle = EncodeEntryBundle(entries);
