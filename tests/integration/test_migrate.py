@@ -1,14 +1,18 @@
 """`vouch migrate`: a registry made through the API on SQLite (models, versions with tags, metrics
-and params, aliases, stage moves, deletes, denials) copied whole into an empty PostgreSQL database;
-the digests `vouch audit verify` prints on both sides equal the one migrate printed; a second
-migrate into the now non-empty database is refused; and a server on the PostgreSQL copy serves the
-same registry and continues numbering after it.
+and params, aliases, stage moves, deletes, denials, signed checkpoints by two keys) copied whole
+into an empty PostgreSQL database; the digests `vouch audit verify` prints on both sides equal the
+one migrate printed, and so does the latest checkpoint, which a server on the copy serves as the
+SQLite server did; a second migrate into the now non-empty database is refused, as is a source
+whose latest checkpoint is not its tree's; and a server on the PostgreSQL copy serves the same
+registry and continues numbering after it.
 
 Needs VOUCH_TEST_POSTGRES_DSN (scripts/pg-test-cluster start prints one) and psql; each test makes
 a database of its own next to the DSN's and drops it at the end."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -21,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from vouch_testlib import require_binary, run_cli, unique
+from vouch_testlib import mark_damaged, require_binary, run_cli, unique
 
 DSN = os.environ.get("VOUCH_TEST_POSTGRES_DSN", "")
 # The source is a SQLite file; the PostgreSQL pass has none.
@@ -29,10 +33,26 @@ pytestmark = [pytest.mark.skipif(not DSN, reason="VOUCH_TEST_POSTGRES_DSN is not
               pytest.mark.sqlite_only]
 
 SUMMARY = re.compile(r"(\d+) events, Merkle root ([0-9a-f]{64})")
+CHECKPOINT_LINE = re.compile(
+    r"^audit log: latest checkpoint at size (\d+), root ([A-Za-z0-9+/]{43}=) \(the same on both "
+    r"sides, signatures and cosignatures alike; the root of the first \1 events on each\)$",
+    flags=re.M)
+# No leader checkpoint while a test runs: the ones it makes are the only ones (none but on demand).
+QUIET_CHECKPOINTS = ["--checkpoint-interval", "24h", "--checkpoint-events", "1000000"]
 
 
 def vouch(*args: str | Path, timeout: float = 120.0) -> subprocess.CompletedProcess:
     return run_cli([str(require_binary()), *map(str, args)], timeout=timeout)
+
+
+def checkpoint_line(text: str) -> tuple[int, str]:
+    m = CHECKPOINT_LINE.search(text)
+    assert m, f"no 'audit log: latest checkpoint at size N, root B64 ...' line in:\n{text}"
+    return int(m.group(1)), m.group(2)
+
+
+def served_checkpoint(api) -> str:
+    return api.call("GET", "/api/v1/audit/log/checkpoint", token=None, expect=200).text
 
 
 def summary(text: str) -> tuple[int, str]:
@@ -127,9 +147,21 @@ def registry_state(api, names: list[str]) -> dict:
 
 def test_migrate_copies_the_registry_and_its_log_and_refuses_a_second_time(server_factory, spec,
                                                                            fresh_database):
-    srv = server_factory()
+    srv = server_factory(args=QUIET_CHECKPOINTS)
     api = srv.api(spec)
     names = build_registry(api)
+    # Checkpoints by two keys: one on demand, then a rotation's (signed by the old key), then the
+    # latest, by the new key, on demand; the log grows after it (and at shutdown).
+    assert srv.cli("audit", "checkpoint").returncode == 0
+    old_key = api.call("GET", "/api/v1/audit/keys", token=None, expect=200).json()["keys"][0]
+    assert srv.cli("audit", "rotate-key").returncode == 0
+    api.create_model(unique("mig-signed"))
+    latest = srv.cli("audit", "checkpoint")
+    assert latest.returncode == 0, latest.stderr
+    assert served_checkpoint(api) == latest.stdout
+    keys = api.call("GET", "/api/v1/audit/keys", token=None, expect=200).json()["keys"]
+    assert [k["verifier_key"] for k in keys][0] == old_key["verifier_key"] and len(keys) == 2
+    api.create_model(unique("mig-after"))
     before = registry_state(api, names)
     events_before = api.events()
     srv.terminate()  # flushes the aggregated denial into the log
@@ -140,15 +172,21 @@ def test_migrate_copies_the_registry_and_its_log_and_refuses_a_second_time(serve
     count, digest = summary(r.stdout)
     assert count > len(events_before), "the denial flushed at shutdown is not in the copied log"
     assert "(the same on both sides)" in r.stdout
+    # The latest checkpoint, as the SQLite server served it: its size and root.
+    size, root = checkpoint_line(r.stdout)
+    assert latest.stdout.split("\n")[1:3] == [str(size), root]
+    assert size < count
     counts = {m.group(1): (int(m.group(2)), int(m.group(3)))
               for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+(\d+)$", r.stdout, flags=re.M)}
     assert counts, r.stdout
     for table in ("models", "model_versions", "version_metrics", "model_aliases", "audit_events",
-                  "principals", "tokens"):
+                  "principals", "tokens", "audit_signing_keys", "audit_checkpoints"):
         assert table in counts, f"{table} missing from:\n{r.stdout}"
         assert counts[table][0] == counts[table][1] > 0, (table, counts[table])
     assert counts["audit_events"] == (count, count)
-    assert counts["models"][0] == 3  # the deleted one is kept, as in SQLite
+    assert counts["models"][0] == 5  # the deleted one is kept, as in SQLite; two made here
+    assert counts["audit_signing_keys"] == (2, 2)
+    assert counts["audit_checkpoints"][0] >= 3  # and any the leader made before the first
     # The copied tables have planner statistics: a server started at once plans with them.
     unanalysed = subprocess.run(
         ["psql", fresh_database, "-Atc",
@@ -160,6 +198,17 @@ def test_migrate_copies_the_registry_and_its_log_and_refuses_a_second_time(serve
     assert verify("--store", source) == (count, digest)
     assert verify("--data-dir", srv.data_dir) == (count, digest)
     assert verify("--store", fresh_database) == (count, digest)
+    # verify on the copy checks every copied checkpoint against the copied events, with both keys.
+    j = vouch("-o", "json", "audit", "verify", "--store", fresh_database)
+    assert j.returncode == 0, j.stdout + j.stderr
+    checked = json.loads(j.stdout)
+    assert checked["latest_checkpoint"] == size
+    assert checked["checkpoints"] == checked["checkpoints_verified"] == \
+        counts["audit_checkpoints"][1]
+    with_keys = vouch("audit", "verify", "--store", fresh_database,
+                      *[arg for k in keys for arg in ("--key", k["verifier_key"])])
+    assert with_keys.returncode == 0, with_keys.stdout + with_keys.stderr
+    assert f"(the latest at size {size})" in with_keys.stdout
 
     again = vouch("migrate", "--from", source, "--to", fresh_database)
     assert again.returncode == 1, again.stdout
@@ -170,8 +219,12 @@ def test_migrate_copies_the_registry_and_its_log_and_refuses_a_second_time(serve
     if "--store" not in serve_help:
         return  # `vouch serve --store` is not in this build yet
     pg = server_factory(args=["--store", fresh_database,
-                              "--master-key-file", str(srv.data_dir / "master-key")])
+                              "--master-key-file", str(srv.data_dir / "master-key"),
+                              *QUIET_CHECKPOINTS])
     pg_api = pg.api(spec)
+    # The copy serves the checkpoint the SQLite server served, byte for byte, and the same keys.
+    assert served_checkpoint(pg_api) == latest.stdout
+    assert pg_api.call("GET", "/api/v1/audit/keys", token=None, expect=200).json()["keys"] == keys
     assert registry_state(pg_api, names) == before
     events = pg_api.events()
     assert events[:len(events_before)] == events_before
@@ -203,3 +256,51 @@ def test_migrate_refuses_what_it_cannot_do(server_factory, spec, tmp_path, fresh
     # Wrong directions and kinds are usage errors.
     r = vouch("migrate", "--from", fresh_database, "--to", f"sqlite://{other}")
     assert r.returncode == 2, r.stderr
+
+
+def test_migrate_refuses_a_source_whose_latest_checkpoint_is_not_its_tree(server_factory, spec,
+                                                                           tmp_path,
+                                                                           fresh_database):
+    srv = server_factory(args=QUIET_CHECKPOINTS)
+    api = srv.api(spec)
+    for i in range(3):
+        api.create_model(unique(f"mig-bad{i}"))
+    made = srv.cli("audit", "checkpoint")
+    assert made.returncode == 0, made.stderr
+    size, signed_root = made.stdout.split("\n")[1:3]
+    api.create_model(unique("mig-bad-after"))
+    srv.terminate()
+
+    # A copy of the data directory whose latest checkpoint row says another root (the append-only
+    # trigger dropped first): what a store damaged underneath, or edited by hand, holds.
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    mark_damaged(damaged, "its latest checkpoint's root was rewritten")
+    with sqlite3.connect(srv.data_dir / "vouch.db") as src, \
+            sqlite3.connect(damaged / "vouch.db") as dst:
+        src.backup(dst)
+    other_root = base64.b64encode(bytes(range(32))).decode()
+    assert other_root != signed_root
+    db = sqlite3.connect(damaged / "vouch.db")
+    db.executescript(f"""
+        DROP TRIGGER audit_checkpoints_no_update;
+        UPDATE audit_checkpoints SET root = '{other_root}' WHERE size = {size};
+    """)
+    db.close()
+
+    r = vouch("migrate", "--from", f"sqlite://{damaged / 'vouch.db'}", "--to", fresh_database)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"the latest checkpoint (size {size})" in r.stderr, r.stderr
+    assert "no rows were written" in r.stderr, r.stderr
+    rows = subprocess.run(
+        ["psql", fresh_database, "-Atc",
+         "SELECT (SELECT COUNT(*) FROM audit_checkpoints) + (SELECT COUNT(*) FROM audit_events) "
+         "+ (SELECT COUNT(*) FROM models) + (SELECT COUNT(*) FROM audit_signing_keys)"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    assert rows == "0"
+
+    # The untouched source migrates, and prints the checkpoint the server signed.
+    r = vouch("migrate", "--from", f"sqlite://{srv.data_dir / 'vouch.db'}", "--to",
+              fresh_database)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert checkpoint_line(r.stdout) == (int(size), signed_root)

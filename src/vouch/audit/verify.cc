@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "vouch/audit/tree.h"
@@ -633,9 +634,64 @@ Result<LogInspection> Inspect(store::Store& store) {
   return out;
 }
 
+namespace {
+
+// The latest checkpoint as the server serves it (its note with the cosignature lines appended),
+// checked against the keys and the tree `tx` holds, of a log of `events` verified events.
+Result<std::optional<store::CheckpointSummary>> CheckedLatestCheckpoint(store::Tx& tx,
+                                                                        int64_t events) {
+  VOUCH_ASSIGN_OR_RETURN(std::optional<store::AuditCheckpointRow> row, tx.LatestAuditCheckpoint());
+  if (!row) return std::optional<store::CheckpointSummary>();
+  store::CheckpointSummary out{.size = row->size, .root = row->root, .note = row->note};
+  VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditCosignatureRow> cosignatures,
+                         tx.ListAuditCosignatures(row->id));
+  for (const store::AuditCosignatureRow& c : cosignatures) out.note += c.line + "\n";
+  auto bad = [&](std::string_view why) {
+    return Status(StatusCode::kDataLoss,
+                  fmt::format("the latest checkpoint (size {}) {}", row->size, why));
+  };
+  if (row->size < 1 || row->size > events) {
+    return bad(fmt::format("is beyond the log, which holds {} events", events));
+  }
+  VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditSigningKey> keys, tx.ListAuditSigningKeys());
+  auto key = std::find_if(keys.begin(), keys.end(),
+                          [&](const store::AuditSigningKey& k) { return k.id == row->key_id; });
+  if (key == keys.end()) {
+    return bad(fmt::format("names signing key {}, which the store does not hold", row->key_id));
+  }
+  Result<tlog::Verifier> verifier = tlog::ParseVerifierKey(key->verifier_key);
+  if (!verifier.ok()) {
+    return bad(fmt::format("was signed by {}, which is not a verifier key: {}", key->verifier_key,
+                           verifier.status().message()));
+  }
+  Result<tlog::OpenedCheckpoint> opened =
+      tlog::OpenCheckpoint(out.note, std::span<const tlog::Verifier>(&*verifier, 1));
+  if (!opened.ok()) {
+    return bad(fmt::format("does not open with the key that signed it ({}): {}", key->verifier_key,
+                           opened.status().message()));
+  }
+  const std::string signed_root = Base64Encode(tlog::HashBytes(opened->checkpoint.root));
+  if (opened->checkpoint.size != static_cast<uint64_t>(row->size) || signed_root != row->root) {
+    return bad(fmt::format("signs size {} and root {}, but its row says size {} and root {}",
+                           opened->checkpoint.size, signed_root, row->size, row->root));
+  }
+  TreeReader tree(tx);
+  VOUCH_ASSIGN_OR_RETURN(tlog::Hash root, tree.Root(static_cast<uint64_t>(row->size)));
+  const std::string tree_root = Base64Encode(tlog::HashBytes(root));
+  if (tree_root != row->root) {
+    return bad(fmt::format("signs root {}, but the tree of the log's first {} events has root {}",
+                           row->root, row->size, tree_root));
+  }
+  return std::optional<store::CheckpointSummary>(std::move(out));
+}
+
+}  // namespace
+
 Result<store::LogSummary> VerifiedLogSummary(store::Tx& tx) {
   VOUCH_ASSIGN_OR_RETURN(LogVerification log, VerifyLog(tx));
-  return store::LogSummary{log.count, log.head_digest};
+  VOUCH_ASSIGN_OR_RETURN(std::optional<store::CheckpointSummary> checkpoint,
+                         CheckedLatestCheckpoint(tx, log.count));
+  return store::LogSummary{log.count, log.head_digest, std::move(checkpoint)};
 }
 
 }  // namespace vouch::audit

@@ -55,8 +55,12 @@ class LogDigest {
 // when reading fails.
 Result<LogVerification> VerifyLog(store::Tx& tx);
 
-// VerifyLog's count and digest, in the form a copy checks both sides with
-// (store::CopyOptions::check_log).
+// VerifyLog's count and digest, and the latest signed checkpoint with its cosignature lines (none
+// when the log has no checkpoint yet), in the form a copy checks both sides with
+// (store::CopyOptions::check_log). The checkpoint is checked inside `tx` too: its note opens with
+// the signing key its row names, signs the size and root its row says, and that root is the tree
+// hash of the log's first `size` events, read from the stored tree (TreeReader). DATA_LOSS naming
+// the checkpoint's size when it does not hold; otherwise VerifyLog's codes.
 Result<store::LogSummary> VerifiedLogSummary(store::Tx& tx);
 
 // VerifyLog inside one Read of `store`.

@@ -1,7 +1,9 @@
 // Verification of the stored audit log: a good log verifies with its count and digest; a gap, a
 // body that is damaged, not canonical, or carrying another sequence number is DATA_LOSS naming
-// the first bad event. Damage is done with raw SQL on the closed file, after dropping the
-// append-only triggers that otherwise refuse it.
+// the first bad event. The log check a copy runs (VerifiedLogSummary) reports the latest
+// checkpoint, and refuses one that is not the stored tree's or does not open with its key. Damage
+// is done with raw SQL on the closed file, after dropping the append-only triggers that otherwise
+// refuse it.
 #include "vouch/audit/verify.h"
 
 #include <fmt/format.h>
@@ -10,11 +12,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/tlog/checkpoint.h"
 #include "vouch/tlog/merkle.h"
+#include "vouch/tlog/note.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 
@@ -334,6 +339,146 @@ TEST(Inspect, ALogThatDoesNotVerifyIsStillCountedAndDigestedToTheEnd) {
   }
   EXPECT_EQ(inspected->head_digest, HexEncode(tlog::HashBytes(tree.Root())));
   EXPECT_EQ(inspected->chain_digest, want.Hex());
+}
+
+// ---- The log check a copy runs on both sides (VerifiedLogSummary): the latest checkpoint too.
+
+constexpr char kOrigin[] = "registry.example/api/v1/audit/log";
+constexpr char kWitnessLine[] = "\xe2\x80\x94 witness.example/w AQIDBAUG";  // an unknown key's
+
+tlog::Hash RootOfFirst(store::Store& s, size_t size) {
+  const std::vector<std::string> bodies = Bodies(s);
+  tlog::RightEdge tree;
+  for (size_t i = 0; i < size && i < bodies.size(); ++i) tree.Append(tlog::LeafHash(bodies[i]));
+  return tree.Root();
+}
+
+std::string Base64Root(const tlog::Hash& root) { return Base64Encode(tlog::HashBytes(root)); }
+
+// Stores a checkpoint of size `size` signing `root`, by `signer` (its key row made the first time),
+// with a witness's cosignature line, as the checkpoint service and the witness service store them.
+// Returns the note as the server serves it: the signed note, then the cosignature.
+std::string StoreCheckpoint(store::Store& s, const tlog::Signer& signer, int64_t size,
+                            const tlog::Hash& root) {
+  const std::string note =
+      tlog::SignCheckpoint({kOrigin, static_cast<uint64_t>(size), root, {}}, std::span(&signer, 1))
+          .value();
+  const tlog::Verifier verifier = tlog::VerifierOf(signer);
+  const std::string verifier_key = tlog::FormatVerifierKey(verifier);
+  Status st = s.Write([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(std::vector<store::AuditSigningKey> keys, tx.ListAuditSigningKeys());
+    int64_t key = 0;
+    for (const store::AuditSigningKey& k : keys) {
+      if (k.verifier_key == verifier_key) key = k.id;
+    }
+    if (key == 0) {
+      store::AuditSigningKey k{.name = kOrigin,
+                               .key_id = fmt::format("{:08x}", verifier.key_id),
+                               .verifier_key = verifier_key,
+                               .public_key = Base64Encode(verifier.public_key),
+                               .seed_nonce = "bm9uY2U",
+                               .seed_sealed = "c2VhbGVk",
+                               .created_ms = kT0};
+      VOUCH_TRY(tx.InsertAuditSigningKey(k));
+      key = k.id;
+    }
+    store::AuditCheckpointRow row{
+        .size = size, .root = Base64Root(root), .note = note, .key_id = key, .created_ms = kT0};
+    VOUCH_ASSIGN_OR_RETURN(bool inserted, tx.InsertAuditCheckpoint(row));
+    if (!inserted) return Internal(fmt::format("a checkpoint of size {} exists", size));
+    return tx
+        .InsertAuditCosignature({row.id, "witness.example/w", "01020304", kWitnessLine, kT0 + size})
+        .status();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return note + kWitnessLine + "\n";
+}
+
+Result<store::LogSummary> Summary(store::Store& s) {
+  store::LogSummary out;
+  VOUCH_TRY(s.Read([&](store::Tx& tx) -> Status {
+    VOUCH_ASSIGN_OR_RETURN(out, VerifiedLogSummary(tx));
+    return OkStatus();
+  }));
+  return out;
+}
+
+void ExpectCheckpointRefused(store::Store& s, std::string_view why) {
+  auto summary = Summary(s);
+  ASSERT_FALSE(summary.ok()) << "the log check passed";
+  EXPECT_EQ(summary.status().code(), StatusCode::kDataLoss) << summary.status().ToString();
+  EXPECT_NE(summary.status().message().find("the latest checkpoint (size 555) "), std::string::npos)
+      << summary.status().message();
+  EXPECT_NE(summary.status().message().find(why), std::string::npos) << summary.status().message();
+}
+
+TEST(VerifiedLogSummary, ALogWithNoCheckpointYetHasNone) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 3);
+  auto summary = Summary(db.store());
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->events, 3);
+  EXPECT_EQ(summary->digest, HexEncode(tlog::HashBytes(RootOfFirst(db.store(), 3))));
+  EXPECT_EQ(summary->checkpoint, std::nullopt);
+}
+
+// The latest checkpoint is older than the log's end (555 of 600 events): its root is compared with
+// the tree of the first 555 events, computed from the stored hashes (two full level-8 tiles' worth
+// and a partial one), not with the current root.
+TEST(VerifiedLogSummary, TheLatestCheckpointIsReportedAsServedWithItsCosignature) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 600);
+  const tlog::Signer signer = tlog::GenerateSigner(kOrigin).value();
+  StoreCheckpoint(db.store(), signer, 300, RootOfFirst(db.store(), 300));
+  const std::string served = StoreCheckpoint(db.store(), signer, 555, RootOfFirst(db.store(), 555));
+  auto summary = Summary(db.store());
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->events, 600);
+  ASSERT_TRUE(summary->checkpoint.has_value());
+  EXPECT_EQ(summary->checkpoint->size, 555);
+  EXPECT_EQ(summary->checkpoint->root, Base64Root(RootOfFirst(db.store(), 555)));
+  EXPECT_EQ(summary->checkpoint->note, served);
+  EXPECT_NE(summary->checkpoint->note.find(kWitnessLine), std::string::npos);
+}
+
+// Signed by the log's own key (a forger holding it, or a bug), but not the root of the events.
+TEST(VerifiedLogSummary, ACheckpointSigningAnotherRootThanTheTreesIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 600);
+  const tlog::Signer signer = tlog::GenerateSigner(kOrigin).value();
+  StoreCheckpoint(db.store(), signer, 555, RootOfFirst(db.store(), 554));
+  ExpectCheckpointRefused(db.store(), "but the tree of the log's first 555 events has root " +
+                                          Base64Root(RootOfFirst(db.store(), 555)));
+}
+
+// The row's root and the note's root line changed together, the signature left as it was.
+TEST(VerifiedLogSummary, ACheckpointEditedUnderItsSignatureIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 600);
+  const tlog::Signer signer = tlog::GenerateSigner(kOrigin).value();
+  const std::string right = Base64Root(RootOfFirst(db.store(), 555));
+  const std::string wrong = Base64Root(RootOfFirst(db.store(), 554));
+  StoreCheckpoint(db.store(), signer, 555, RootOfFirst(db.store(), 555));
+  Tamper(db, fmt::format("DROP TRIGGER audit_checkpoints_no_update; UPDATE audit_checkpoints SET "
+                         "root = {}, note = replace(note, {}, {}) WHERE size = 555",
+                         SqlQuote(wrong), SqlQuote(right), SqlQuote(wrong)));
+  ExpectCheckpointRefused(db.store(), "does not open with the key that signed it");
+}
+
+TEST(VerifiedLogSummary, ACheckpointRowSayingAnotherRootThanItsNoteIsDataLoss) {
+  TempSqliteStore db;
+  ASSERT_TRUE(db.is_open());
+  AppendEvents(db.store(), 600);
+  const tlog::Signer signer = tlog::GenerateSigner(kOrigin).value();
+  StoreCheckpoint(db.store(), signer, 555, RootOfFirst(db.store(), 555));
+  Tamper(db, fmt::format("DROP TRIGGER audit_checkpoints_no_update; UPDATE audit_checkpoints SET "
+                         "root = {} WHERE size = 555",
+                         SqlQuote(Base64Root(RootOfFirst(db.store(), 554)))));
+  ExpectCheckpointRefused(db.store(), "but its row says size 555 and root");
 }
 
 }  // namespace

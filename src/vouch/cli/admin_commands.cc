@@ -294,6 +294,14 @@ void PrintReport(const store::CopyReport& r, const store::StoreLocation& from,
   for (const std::string& note : r.notes) out << "note: " << note << "\n";
   out << fmt::format("audit log: {} events, Merkle root {} (the same on both sides)\n",
                      r.log.events, r.log.digest);
+  if (const auto& c = r.log.checkpoint; c) {
+    out << fmt::format(
+        "audit log: latest checkpoint at size {}, root {} (the same on both sides, signatures and "
+        "cosignatures alike; the root of the first {} events on each)\n",
+        c->size, c->root, c->size);
+  } else {
+    out << "audit log: no checkpoint yet\n";
+  }
   out << "The secrets in the database are sealed under the master key: give every server on "
          "PostgreSQL the key this SQLite data directory used (--master-key-file "
          "<data-dir>/master-key).\n";

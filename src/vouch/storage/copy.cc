@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "vouch/store/postgres/pg_conn.h"
@@ -553,14 +554,37 @@ class Copier {
     PostgresTx target_tx(*pg_, false);
     auto target_log = options_.check_log(target_tx);
     if (!target_log.ok()) return target_log.status().WithContext("the copied audit log");
-    if (!(*target_log == report_.log)) {
-      return Status(StatusCode::kDataLoss,
-                    fmt::format("the copied audit log differs: {} events, Merkle root {} in the "
-                                "source; {} events, Merkle root {} in the target",
-                                report_.log.events, report_.log.digest, target_log->events,
-                                target_log->digest));
+    if (std::string differs = LogDifference(report_.log, *target_log); !differs.empty()) {
+      return Status(StatusCode::kDataLoss, std::move(differs));
     }
     return OkStatus();
+  }
+
+  // What differs between the two sides' log checks, as a sentence; empty when nothing does.
+  static std::string LogDifference(const LogSummary& source, const LogSummary& target) {
+    if (source.events != target.events || source.digest != target.digest) {
+      return fmt::format(
+          "the copied audit log differs: {} events, Merkle root {} in the source; {} events, "
+          "Merkle root {} in the target",
+          source.events, source.digest, target.events, target.digest);
+    }
+    auto describe = [](const std::optional<CheckpointSummary>& c) {
+      return c ? fmt::format("size {}, root {}", c->size, c->root) : std::string("none");
+    };
+    const std::optional<CheckpointSummary>& from = source.checkpoint;
+    const std::optional<CheckpointSummary>& to = target.checkpoint;
+    if (from.has_value() != to.has_value() ||
+        (from && (from->size != to->size || from->root != to->root))) {
+      return fmt::format("the copied latest checkpoint differs: {} in the source; {} in the target",
+                         describe(from), describe(to));
+    }
+    if (from && from->note != to->note) {
+      return fmt::format(
+          "the copied latest checkpoint (size {}) differs in its signed note: its signatures or "
+          "cosignatures are not the same in the source and the target",
+          from->size);
+    }
+    return "";
   }
 
   const CopyOptions& options_;

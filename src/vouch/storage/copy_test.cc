@@ -14,11 +14,17 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <functional>
+#include <optional>
+#include <span>
 #include <thread>
 
 #include "vouch/store/migrations.h"
 #include "vouch/store/postgres/pg_conn.h"
 #include "vouch/store/sqlite/temp_store_test.h"
+#include "vouch/tlog/checkpoint.h"
+#include "vouch/tlog/merkle.h"
+#include "vouch/tlog/note.h"
 #include "vouch/util/crypto.h"
 #include "vouch/util/json.h"
 
@@ -32,13 +38,35 @@ std::string TestDsn() {
   return dsn != nullptr ? dsn : "";
 }
 
-// The log check the tests give the copy: the count, and a hash over every (seq, body).
+// The log check the tests give the copy: the count, a hash over every (seq, body), and the latest
+// checkpoint with its cosignature lines, refused (DATA_LOSS) unless its root is the tree hash of
+// the first `size` bodies. audit::VerifiedLogSummary, which `vouch migrate` gives, checks the same
+// against the stored tree (and the signature); audit/ is a layer this test may not include.
 Result<LogSummary> Summarize(Tx& tx) {
   VOUCH_ASSIGN_OR_RETURN(auto events, tx.ListAuditEvents({.limit = 1'000'000}));
   std::string all;
   for (const auto& e : events) all += fmt::format("{}:{}\n", e.seq, e.body);
-  return LogSummary{static_cast<int64_t>(events.size()), Sha256Hex(all)};
+  LogSummary out{static_cast<int64_t>(events.size()), Sha256Hex(all)};
+  VOUCH_ASSIGN_OR_RETURN(std::optional<AuditCheckpointRow> latest, tx.LatestAuditCheckpoint());
+  if (!latest) return out;
+  tlog::RightEdge tree;
+  for (size_t i = 0; i < events.size() && tree.size() < static_cast<uint64_t>(latest->size); ++i) {
+    tree.Append(tlog::LeafHash(events[i].body));
+  }
+  if (tree.size() != static_cast<uint64_t>(latest->size) ||
+      Base64Encode(tlog::HashBytes(tree.Root())) != latest->root) {
+    return Status(StatusCode::kDataLoss,
+                  fmt::format("the latest checkpoint (size {}) is not the tree's", latest->size));
+  }
+  CheckpointSummary checkpoint{.size = latest->size, .root = latest->root, .note = latest->note};
+  VOUCH_ASSIGN_OR_RETURN(auto cosignatures, tx.ListAuditCosignatures(latest->id));
+  for (const AuditCosignatureRow& c : cosignatures) checkpoint.note += c.line + "\n";
+  out.checkpoint = std::move(checkpoint);
+  return out;
 }
+
+constexpr char kOrigin[] = "registry.example/api/v1/audit/log";
+constexpr char kWitnessLine[] = "\xe2\x80\x94 witness.example/w AQIDBAUG";
 
 // Runs SQL on a closed SQLite file; fails the test when SQLite refuses it.
 void SqliteExec(const std::string& path, const std::string& sql) {
@@ -143,6 +171,47 @@ class CopyTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
+  // Signed checkpoints of the source's log at size 2 and at its end (the latest, cosigned by a
+  // witness), by one key, stored as the checkpoint and witness services store them. Returns the
+  // latest as the server serves it: its note, then the cosignature line.
+  std::string AddCheckpoints() {
+    const tlog::Signer signer = tlog::GenerateSigner(kOrigin).value();
+    const tlog::Verifier verifier = tlog::VerifierOf(signer);
+    std::string served;
+    Status s = db_.store().Write([&](Tx& tx) -> Status {
+      AuditSigningKey key{.name = kOrigin,
+                          .key_id = fmt::format("{:08x}", verifier.key_id),
+                          .verifier_key = tlog::FormatVerifierKey(verifier),
+                          .public_key = Base64Encode(verifier.public_key),
+                          .seed_nonce = "bm9uY2U",
+                          .seed_sealed = "c2VhbGVk",
+                          .created_ms = kT0};
+      VOUCH_TRY(tx.InsertAuditSigningKey(key));
+      VOUCH_ASSIGN_OR_RETURN(auto events, tx.ListAuditEvents({.limit = 1'000}));
+      tlog::RightEdge tree;
+      for (const StoredAuditEvent& e : events) {
+        tree.Append(tlog::LeafHash(e.body));
+        if (tree.size() != 2 && tree.size() != events.size()) continue;
+        tlog::Checkpoint c{kOrigin, tree.size(), tree.Root(), {}};
+        VOUCH_ASSIGN_OR_RETURN(std::string note, tlog::SignCheckpoint(c, std::span(&signer, 1)));
+        AuditCheckpointRow row{.size = static_cast<int64_t>(tree.size()),
+                               .root = Base64Encode(tlog::HashBytes(tree.Root())),
+                               .note = note,
+                               .key_id = key.id,
+                               .created_ms = kT0};
+        VOUCH_TRY(tx.InsertAuditCheckpoint(row).status());
+        served = note;
+      }
+      VOUCH_ASSIGN_OR_RETURN(auto latest, tx.LatestAuditCheckpoint());
+      if (!latest) return Internal("no checkpoint was stored");
+      return tx
+          .InsertAuditCosignature({latest->id, "witness.example/w", "01020304", kWitnessLine, kT0})
+          .status();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return served + kWitnessLine + "\n";
+  }
+
   int64_t Count(const std::string& table) {
     const std::string n = One("SELECT COUNT(*) FROM " + table);
     return n.empty() ? -1 : std::stoll(n);
@@ -159,6 +228,7 @@ TEST_F(CopyTest, CopiesEveryTableRowForRowAndTheLogsAgree) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->schema_version, LatestMigrationVersion("sqlite"));
   EXPECT_EQ(report->log.events, 6);
+  EXPECT_EQ(report->log.checkpoint, std::nullopt);
   std::map<std::string, int64_t> copied;
   for (const TableCopy& t : report->tables) {
     EXPECT_EQ(t.source_rows, t.target_rows) << t.table;
@@ -470,6 +540,105 @@ TEST_F(CopyTest, ATableTheCopyHasNeverHeardOfIsCopiedAfterItsParent) {
   // A serial column's sequence continues too.
   PgExec("INSERT INTO b_serial (v) VALUES ('y')");
   EXPECT_EQ(One("SELECT id FROM b_serial WHERE v = 'y'"), "4");
+}
+
+TEST_F(CopyTest, TheCheckpointsTheirCosignaturesAndKeysAreCopiedAndTheLatestIsReported) {
+  Populate();
+  const std::string served = AddCheckpoints();
+  auto report = CopySqliteToPostgres(Options());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_TRUE(report->log.checkpoint.has_value());
+  EXPECT_EQ(report->log.checkpoint->size, 6);
+  EXPECT_EQ(report->log.checkpoint->note, served);
+  EXPECT_EQ(report->log.checkpoint->root, served.substr(served.find("\n6\n") + 3, 44));
+  std::map<std::string, int64_t> copied;
+  for (const TableCopy& t : report->tables) copied[t.table] = t.target_rows;
+  EXPECT_EQ(copied["audit_signing_keys"], 1);
+  EXPECT_EQ(copied["audit_checkpoints"], 2);
+  EXPECT_EQ(copied["audit_cosignatures"], 1);
+  EXPECT_EQ(Count("audit_checkpoints"), 2);
+  EXPECT_EQ(One("SELECT root FROM audit_checkpoints WHERE size = 6"), report->log.checkpoint->root);
+
+  auto pg = PostgresStore::Open(Target());
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  std::optional<AuditCheckpointRow> latest;
+  std::vector<AuditCosignatureRow> cosignatures;
+  ASSERT_TRUE((*pg)
+                  ->Read([&](Tx& tx) -> Status {
+                    VOUCH_ASSIGN_OR_RETURN(latest, tx.LatestAuditCheckpoint());
+                    if (!latest) return OkStatus();
+                    VOUCH_ASSIGN_OR_RETURN(cosignatures, tx.ListAuditCosignatures(latest->id));
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(latest.has_value());
+  ASSERT_EQ(cosignatures.size(), 1u);
+  EXPECT_EQ(latest->note + cosignatures[0].line + "\n", served);
+}
+
+// The source's latest checkpoint row altered behind the store's back (its append-only trigger
+// dropped): its root is no longer the tree's, and the log check refuses it before anything is
+// copied.
+TEST_F(CopyTest, ASourceCheckpointThatIsNotItsTreesIsRefusedAndNothingIsWritten) {
+  Populate();
+  AddCheckpoints();
+  db_.Close();
+  SqliteExec(db_.path(),
+             "DROP TRIGGER audit_checkpoints_no_update; UPDATE audit_checkpoints SET root = "
+             "'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' WHERE size = 6");
+  auto copy = CopySqliteToPostgres(Options());
+  ASSERT_FALSE(copy.ok());
+  EXPECT_EQ(copy.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(copy.status().message().find("the source's audit log"), std::string::npos)
+      << copy.status().message();
+  EXPECT_NE(copy.status().message().find("the latest checkpoint (size 6)"), std::string::npos)
+      << copy.status().message();
+  EXPECT_EQ(Count("audit_checkpoints"), 0);
+  EXPECT_EQ(Count("audit_signing_keys"), 0);
+  EXPECT_EQ(Count("audit_events"), 0);
+  EXPECT_EQ(Count("models"), 0);
+}
+
+// Each side's check passes, but the two latest checkpoints differ: the copy names what differs and
+// rolls back.
+TEST_F(CopyTest, ALatestCheckpointThatDiffersBetweenTheSidesIsDataLossNamingIt) {
+  Populate();
+  const std::string served = AddCheckpoints();
+  struct Case {
+    std::function<void(LogSummary&)> change;
+    std::string message;
+  };
+  const std::string root = served.substr(served.find("\n6\n") + 3, 44);
+  const std::vector<Case> cases = {
+      {[](LogSummary& s) { s.checkpoint->note.erase(s.checkpoint->note.find(kWitnessLine)); },
+       "the copied latest checkpoint (size 6) differs in its signed note: its signatures or "
+       "cosignatures are not the same in the source and the target"},
+      {[](LogSummary& s) { s.checkpoint->size = 2; },
+       fmt::format("the copied latest checkpoint differs: size 6, root {} in the source; size 2, "
+                   "root {} in the target",
+                   root, root)},
+      {[](LogSummary& s) { s.checkpoint.reset(); },
+       fmt::format("the copied latest checkpoint differs: size 6, root {} in the source; none in "
+                   "the target",
+                   root)},
+  };
+  for (const Case& c : cases) {
+    CopyOptions options = Options();
+    int calls = 0;
+    options.check_log = [&](Tx& tx) -> Result<LogSummary> {
+      VOUCH_ASSIGN_OR_RETURN(LogSummary s, Summarize(tx));
+      if (++calls == 2) c.change(s);
+      return s;
+    };
+    auto copy = CopySqliteToPostgres(options);
+    ASSERT_FALSE(copy.ok()) << c.message;
+    EXPECT_EQ(copy.status().code(), StatusCode::kDataLoss);
+    EXPECT_EQ(copy.status().message(), c.message);
+    EXPECT_EQ(calls, 2);
+    EXPECT_EQ(Count("audit_checkpoints"), 0);
+    EXPECT_EQ(Count("audit_events"), 0);
+    EXPECT_EQ(Count("models"), 0);
+  }
 }
 
 TEST_F(CopyTest, ASecondCopyIntoTheNowFilledTargetIsRefusedAndChangesNothing) {
