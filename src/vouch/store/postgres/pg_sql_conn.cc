@@ -47,6 +47,12 @@ constexpr sql::Dialect kPostgres{
     .set_audit_tree_edge =
         "UPDATE audit_head SET tree_size = $1::bigint, tree_edge = $2::bytea WHERE id = 1",
     .take_audit_seq_yields_edge = true,
+    .append_audit_event_with_leaf =
+        "WITH e AS (INSERT INTO audit_events (seq, time_ms, actor_id, actor_name, action, "
+        "model_id, model_name, version, outcome, body) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), "
+        "h AS (INSERT INTO audit_hashes (level, idx, hash) VALUES ($11, $12, $13)) "
+        "UPDATE audit_head SET tree_size = $14::bigint, tree_edge = $15::bytea WHERE id = 1",
     .has_audit_tree = "SELECT CASE WHEN to_regclass('audit_hashes') IS NULL THEN 0 ELSE 1 END",
     // Taken before counting and held until commit, so that two servers that each demote, disable
     // or delete a different admin after counting two cannot both go ahead (write skew, which READ

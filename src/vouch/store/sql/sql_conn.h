@@ -114,6 +114,11 @@ struct Dialect {
   const char* lock_audit_tree_edge = nullptr;
   const char* set_audit_tree_edge = nullptr;
   bool take_audit_seq_yields_edge = false;
+  // Null, or one statement that inserts an event ($1..$10 as the event's INSERT), the one stored
+  // hash its leaf made ($11 level, $12 index, $13 hash) and writes the new edge ($14 size, $15
+  // edge): an append's three writes in one round trip where a round trip is dear (PostgreSQL's,
+  // under audit_head's row lock).
+  const char* append_audit_event_with_leaf = nullptr;
   // One row, one column: 1 when the tree's tables exist (a read-only SQLite store may predate
   // migration 0015), else 0.
   const char* has_audit_tree = nullptr;
@@ -203,6 +208,10 @@ class Connection {
   // Runs a statement that returns no rows; returns how many rows it changed.
   Result<int64_t> Exec(const char* sql, std::initializer_list<Value> params = {}) {
     return DoExec(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  // The same with parameters built at run time.
+  Result<int64_t> Exec(const char* sql, std::span<const Value> params) {
+    return DoExec(sql, params);
   }
 
  protected:

@@ -289,6 +289,11 @@ class SqlTx : public Tx {
   // the edge back.
   Result<tlog::RightEdge> ReadAuditTreeEdge(bool lock);
   Status AppendAuditLeaf(tlog::RightEdge& edge, std::string_view body);
+  // Appends the leaf of `body` to `edge` and returns the hashes that are stored (tile levels).
+  static std::vector<tlog::StoredHash> StoredAuditHashes(tlog::RightEdge& edge,
+                                                         std::string_view body);
+  Status InsertAuditHashes(const std::vector<tlog::StoredHash>& stored);
+  Status IndexAuditRequests(const AuditEvent& e, int64_t seq);
   Status WriteAuditTreeEdge(const tlog::RightEdge& edge);
   // Where a FOR UPDATE lookup adds its time: none without row locks or without `waits`.
   std::atomic<int64_t>* RowLockCounter() const {
