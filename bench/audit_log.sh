@@ -17,9 +17,9 @@ DIR="${BENCH_DIR:-$(mktemp -d)}"
 
 timed() {  # label, command...: prints wall and CPU seconds and the rate per CPU second
   local label="$1"; shift
-  local out
-  out=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  read -r wall user sys <<<"$out"
+  local times="$DIR/times"
+  /usr/bin/time -o "$times" -f "%e %U %S" "$@" >/dev/null 2>&1 || true
+  read -r wall user sys < <(tail -1 "$times")
   local cpu; cpu=$(echo "$user + $sys" | bc -l)
   printf '%-34s wall %6.2f s  cpu %6.2f s  %10.0f events/cpu-s\n' "$label" "$wall" "$cpu" \
     "$(echo "$EVENTS / ($cpu + 0.0001)" | bc -l)"
