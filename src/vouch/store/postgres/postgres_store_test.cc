@@ -433,7 +433,8 @@ TEST_F(PostgresStoreTest, TheRequestIndexIsBuiltOnceForTheEventsBeforeIt) {
   ASSERT_NE(raw, nullptr);
   // A schema of version 16: no side index yet, and a damaged body (not JSON) in its log.
   ASSERT_TRUE(raw->Exec("DROP TABLE audit_request_index").ok());
-  // Later migrations are undone too (0018's outbox indexes, 0019's version index), so that the next open runs 17 on.
+  // Later migrations are undone too (0018's outbox indexes, 0019's version index), so that the next
+  // open runs 17 on.
   ASSERT_TRUE(raw->Exec("DROP INDEX outbox_event").ok());
   ASSERT_TRUE(raw->Exec("DROP INDEX outbox_unfanned").ok());
   ASSERT_TRUE(raw->Exec("DROP INDEX model_versions_model_run_version").ok());

@@ -515,7 +515,8 @@ TEST(SqliteStore, TheRequestIndexIsBuiltOnceForTheEventsBeforeIt) {
     // A database of schema 16: no side index yet, and a damaged body (not JSON) in its log.
     RawDb raw(db.path());
     ASSERT_EQ(raw.Exec("DROP TABLE audit_request_index").first, SQLITE_OK);
-    // Later migrations are undone too (0018's outbox indexes, 0019's version index), so that the next open runs 17 on.
+    // Later migrations are undone too (0018's outbox indexes, 0019's version index), so that the
+    // next open runs 17 on.
     ASSERT_EQ(raw.Exec("DROP INDEX outbox_event").first, SQLITE_OK);
     ASSERT_EQ(raw.Exec("DROP INDEX outbox_unfanned").first, SQLITE_OK);
     ASSERT_EQ(raw.Exec("DROP INDEX model_versions_model_run_version").first, SQLITE_OK);
