@@ -1107,8 +1107,8 @@ Result<std::vector<RequestView>> ApprovalService::ListRequests(const RequestCont
     return InvalidArgument("max_results must be between 1 and 1000");
   }
   store::RequestFilter filter{.before_id = query.before_id, .limit = query.limit};
-  if (!query.state.empty()) {
-    VOUCH_ASSIGN_OR_RETURN(RequestState s, store::ParseRequestState(query.state));
+  if (query.state) {
+    VOUCH_ASSIGN_OR_RETURN(RequestState s, store::ParseRequestState(*query.state));
     filter.state = s;
   }
   if (query.to_review) filter.state = RequestState::kOpen;

@@ -77,7 +77,7 @@ struct ReviewArgs {
 
 struct RequestQuery {
   std::optional<std::string> model;  // none: every model the caller may read
-  std::string state;                 // empty: any
+  std::optional<std::string> state;  // none: any (an empty value is not a state)
   bool mine = false;                 // opened by the caller
   bool to_review = false;            // open, not the caller's, with a rule naming the caller
   int64_t before_id = 0;

@@ -72,9 +72,9 @@ Result<Page<std::string>> RegistryService::ListAudit(const RequestContext& ctx,
     return InvalidArgument("filtering by version needs a model");
   }
   if (q.version < 0) return InvalidArgument("version must be a positive integer");
-  if (!q.outcome.empty() && q.outcome != "done" && q.outcome != "denied") {
+  if (q.outcome && *q.outcome != "done" && *q.outcome != "denied") {
     return InvalidArgument(
-        fmt::format("outcome must be 'done' or 'denied', got '{}'", q.outcome.substr(0, 64)));
+        fmt::format("outcome must be 'done' or 'denied', got '{}'", q.outcome->substr(0, 64)));
   }
   if (q.request_id < 0) {
     return InvalidArgument(fmt::format("request must be a positive integer, got {}", q.request_id));
@@ -83,7 +83,7 @@ Result<Page<std::string>> RegistryService::ListAudit(const RequestContext& ctx,
                        .version = q.version,
                        .actor = q.actor,
                        .action = q.action,
-                       .outcome = q.outcome,
+                       .outcome = q.outcome.value_or(""),
                        .request_id = q.request_id,
                        .since_ms = q.since_ms,
                        .until_ms = q.until_ms,

@@ -76,8 +76,8 @@ struct AuditQuery {
   int64_t version = 0;
   std::string actor;
   std::string action;
-  std::string outcome;     // "done" or "denied"; empty: both
-  int64_t request_id = 0;  // the events that name this approval request; 0: any
+  std::optional<std::string> outcome;  // "done" or "denied"; none: both
+  int64_t request_id = 0;              // the events that name this approval request; 0: any
   std::optional<TimeMs> since_ms;
   std::optional<TimeMs> until_ms;
   bool newest_first = false;  // descending sequence; a page token keeps the order it was made in
