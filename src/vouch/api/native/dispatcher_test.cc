@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 
 #include "vouch/api/deferred.h"
@@ -236,8 +237,24 @@ TEST_F(DispatcherTest, ASaneRequestIdIsEchoedAndAnyOtherIsReplaced) {
     generated.insert(got);
   }
   EXPECT_EQ(generated.size(), 8u) << "generated ids must differ";
-  // Without the header, an id is generated too.
+  // Without the header, an id is generated too: each thread counts on from random bytes, so ids
+  // of one thread and of another all differ.
   EXPECT_EQ(ResponseHeader(Send("GET", "/api/v1/whoami"), "X-Request-Id").size(), 24u);
+  std::vector<std::string> fresh(600);
+  auto send = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      fresh[i] = std::string(ResponseHeader(Send("GET", "/api/v1/whoami"), "X-Request-Id"));
+    }
+  };
+  std::thread other(send, 300, 600);
+  send(0, 300);
+  other.join();
+  std::set<std::string> distinct(fresh.begin(), fresh.end());
+  EXPECT_EQ(distinct.size(), fresh.size());
+  for (const auto& id : fresh) {
+    EXPECT_EQ(id.size(), 24u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  }
 }
 
 TEST_F(DispatcherTest, ARequestIdHoldingAnApiTokenIsReplacedAndNeverReachesTheAuditLog) {
