@@ -406,7 +406,10 @@ Result<bool> WalkVersionsInOrder(store::Tx& tx, const SearchRequest& request,
     }
     TimeMs before_ms = after ? after->updated_ms : std::numeric_limits<TimeMs>::max();
     int64_t before_id = std::numeric_limits<int64_t>::max();
-    int batch_size = first_batch;
+    // The first batch reads one row past the page and its look-ahead row, which is older than
+    // both unless they share a millisecond: then the walk stops there, in one statement.
+    int batch_size = std::min(kScanBatch, first_batch + 1);
+    bool tail = false;
     while (true) {
       VOUCH_ASSIGN_OR_RETURN(auto batch,
                              tx.ListVersionRowsByUpdate(model_id, model_id ? run_id : std::nullopt,
@@ -417,7 +420,15 @@ Result<bool> WalkVersionsInOrder(store::Tx& tx, const SearchRequest& request,
       const bool last = static_cast<int>(batch.size()) < batch_size;
       VOUCH_TRY(offer(batch));
       if (last || (full() && before_ms < collector.last_kept().updated_ms)) break;
-      batch_size = std::min(kScanBatch, batch_size * 2);
+      // Once the page is full only rows of the last kept row's millisecond can still enter it, and
+      // they come next: read on a row at a time, growing, not a doubled batch of rows that are
+      // older (a large registry read 303 rows for a page of 100).
+      if (full() && !tail) {
+        tail = true;
+        batch_size = 1;
+      } else {
+        batch_size = std::min(kScanBatch, batch_size * 2);
+      }
     }
     return true;
   }

@@ -124,6 +124,36 @@ TEST_F(RegistrySearchTest, VersionsPageByPageInEveryOrderMatchOneWholePage) {
   }
 }
 
+// Newest update first, with the page boundary inside a run of versions updated in the same
+// millisecond: the walk reads on past a full page a row at a time, growing, until a row older than
+// the last kept one, so the rows of that millisecond that sort before it (by name, then version
+// descending, not by id) still enter the page.
+TEST_F(RegistrySearchTest, NewestUpdateFirstPagesThroughARunOfOneMillisecond) {
+  for (const char* name : {"t-c", "t-a", "t-b"}) {
+    ASSERT_TRUE(registry_.CreateModel(ctx_, {.name = name}).ok());
+  }
+  for (int i = 0; i < 12; ++i) {
+    if (i % 6 == 0) clock_.Advance(1);  // two milliseconds of 18 versions each
+    for (const char* name : {"t-c", "t-a", "t-b"}) {
+      ASSERT_TRUE(registry_.CreateVersion(ctx_, {.model = name, .source = "s3://b/t"}).ok());
+    }
+  }
+  SearchRequest request{.order_by = {{OrderField::kLastUpdatedTime, false}}};
+  std::vector<std::string> whole = VersionsPaged(request, 1000);
+  ASSERT_EQ(whole.size(), 36u);
+  EXPECT_EQ(whole.front(), "t-a/12");
+  EXPECT_EQ(whole.at(17), "t-c/7");
+  EXPECT_EQ(whole.at(18), "t-a/6");
+  for (int size : {1, 2, 5, 10, 17, 18, 19, 35}) {
+    EXPECT_EQ(VersionsPaged(request, size), whole) << "page size " << size;
+  }
+  request.filter = {{.key = SearchKey::kName, .values = {"t-b"}}};
+  std::vector<std::string> one = VersionsPaged(request, 1000);
+  ASSERT_EQ(one.size(), 12u);
+  EXPECT_EQ(one.front(), "t-b/12");
+  for (int size : {1, 5, 6, 7}) EXPECT_EQ(VersionsPaged(request, size), one);
+}
+
 // More models than one scan batch (1000): the scan used to restart from the first name once the
 // last row of a batch had been moved into the results, and grew until memory ran out (issue 9,
 // section 10).
