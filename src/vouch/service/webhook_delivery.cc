@@ -229,13 +229,18 @@ Result<int> WebhookDelivery::FanOut() {
     std::vector<std::vector<std::string>> patterns;
     for (const auto& w : hooks) patterns.push_back(EventPatterns(w));
     for (const store::OutboxRow& row : rows) {
-      std::string model;
-      if (auto event = ParseJsonObject(row.payload); event.ok()) model = ModelOf(*event);
+      // The payload is parsed only for a subscription the event's name matches: with none (a
+      // bulk load, a registry without webhooks) fan-out is a mark per row.
+      std::optional<std::string> model;
       for (size_t i = 0; i < hooks.size(); ++i) {
         const WebhookRecord& w = hooks[i];
         if (w.after_seq >= row.event_seq) continue;
         if (!notify::MatchesEvent(patterns[i], row.topic)) continue;
-        if (!notify::MatchesModel(w.model_pattern, model)) continue;
+        if (!model) {
+          auto event = ParseJsonObject(row.payload);
+          model = event.ok() ? ModelOf(*event) : std::string();
+        }
+        if (!notify::MatchesModel(w.model_pattern, *model)) continue;
         DeliveryRecord d{.uid = NewDeliveryUid(),
                          .webhook_id = w.id,
                          .event_seq = row.event_seq,
