@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,6 +140,17 @@ class Parking {
  public:
   api::HttpResponse Handle(const api::HttpRequest& request) {
     if (request.target == "/echo") return api::HttpResponse::Json(200, request.body);
+    if (request.target == "/thread") {
+      return api::HttpResponse::Json(
+          200, std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+    }
+    if (request.target == "/hold") {  // blocks its worker until Release()
+      std::unique_lock lock(mu_);
+      ++holding_;
+      cv_.notify_all();
+      cv_.wait_for(lock, std::chrono::seconds(kGuardSeconds), [&] { return released_; });
+      return api::HttpResponse::Json(200, "held");
+    }
     if (!request.target.starts_with("/park/")) return api::HttpResponse::Json(200, "now");
     std::string id = request.target.substr(6);
     std::optional<std::chrono::milliseconds> deadline;
@@ -163,11 +175,23 @@ class Parking {
     EXPECT_TRUE(all) << waiting_.size() << " of " << n << " parked";
     return waiting_;
   }
+  void AwaitHolding(int n) {
+    std::unique_lock lock(mu_);
+    EXPECT_TRUE(
+        cv_.wait_for(lock, std::chrono::seconds(kGuardSeconds), [&] { return holding_ >= n; }));
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, api::Responder> waiting_;  // guarded by mu_
+  int holding_ = 0;                                // guarded by mu_
+  bool released_ = false;                          // guarded by mu_
 };
 
 class DeferredResponseTest : public ::testing::Test {
@@ -255,6 +279,42 @@ TEST_F(DeferredResponseTest, AThousandParkedRequestsHoldNoWorkerAndEachClientGet
     ASSERT_TRUE(clients[static_cast<size_t>(i)]->Get("/now"));
     EXPECT_EQ(clients[static_cast<size_t>(i)]->Read().body, "now") << i;
   }
+}
+
+// GET and HEAD run on the read pool, every other method on the workers: each pool here has one
+// thread, so the two methods' handlers run on two threads, and a GET that holds the read pool's
+// thread does not keep a POST waiting.
+TEST_F(DeferredResponseTest, ReadsRunOnTheirOwnPoolAndAHeldReadDoesNotHoldAWrite) {
+  StartServer({.io_threads = 2,
+               .workers = 1,
+               .read_workers = 1,
+               .drain_timeout = std::chrono::seconds(kGuardSeconds)});
+  Client client(server_->port());
+  ASSERT_TRUE(client.connected());
+  auto post = [&](Client& c, std::string_view target) {
+    return c.Send("POST " + std::string(target) +
+                  " HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\n\r\n{}");
+  };
+  std::set<std::string> read_threads, write_threads;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.Get("/thread"));
+    read_threads.insert(client.Read().body);
+    ASSERT_TRUE(post(client, "/thread"));
+    write_threads.insert(client.Read().body);
+  }
+  ASSERT_EQ(read_threads.size(), 1u);
+  ASSERT_EQ(write_threads.size(), 1u);
+  EXPECT_NE(*read_threads.begin(), *write_threads.begin());
+
+  Client holding(server_->port());
+  ASSERT_TRUE(holding.Get("/hold"));
+  parking_.AwaitHolding(1);
+  ASSERT_TRUE(post(client, "/echo"));
+  Reply echoed = client.Read();
+  EXPECT_EQ(echoed.status, 200);
+  EXPECT_EQ(echoed.body, "{}");
+  parking_.Release();
+  EXPECT_EQ(holding.Read().body, "held");
 }
 
 TEST_F(DeferredResponseTest, AClientThatDisconnectsReleasesTheSlotAndCancelsTheResponder) {

@@ -212,6 +212,7 @@ struct HttpServer::Impl {
   net::strand<net::io_context::executor_type> listener_strand{net::make_strand(ioc)};
   tcp::acceptor acceptor{listener_strand};
   net::thread_pool workers;
+  net::thread_pool read_workers;  // GET and HEAD
   std::vector<std::thread> io_threads;
   net::steady_timer tick_timer{listener_strand};
   // accept() back-off (touched only by the accept chain, on listener_strand): when
@@ -241,7 +242,10 @@ struct HttpServer::Impl {
   bool draining = false;                                      // guarded by parked_mu
 
   Impl(HttpServerOptions o, HttpHandlers h)
-      : options(std::move(o)), handlers(std::move(h)), workers(std::max(1, options.workers)) {}
+      : options(std::move(o)),
+        handlers(std::move(h)),
+        workers(std::max(1, options.workers)),
+        read_workers(std::max(1, options.read_workers)) {}
 
   void Accept();
   void AcceptFailed(const beast::error_code& ec);
@@ -497,16 +501,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto request = std::make_shared<api::HttpRequest>(Translate(parser_->get()));
     bool keep_alive = parser_->get().keep_alive();
     Begin();
-    net::post(server_.workers, [self = this->shared_from_this(), request, keep_alive] {
-      api::HttpResponse response = self->server_.handlers.handle(*request);
-      net::post(self->stream_.get_executor(),
-                [self, request, keep_alive, response = std::move(response)]() mutable {
+    const bool reads = request->method == "GET" || request->method == "HEAD";
+    net::post(reads ? server_.read_workers : server_.workers,
+              [self = this->shared_from_this(), request, keep_alive] {
+                api::HttpResponse response = self->server_.handlers.handle(*request);
+                net::post(self->stream_.get_executor(), [self, request, keep_alive,
+                                                         response = std::move(response)]() mutable {
                   if (response.deferred) {
                     return self->Park(std::move(request), std::move(response.deferred), keep_alive);
                   }
                   self->Respond(*request, std::move(response), keep_alive);
                 });
-    });
+              });
   }
 
   // The request could not be read whole, or cannot be served as sent: answer once, in the shape
@@ -900,6 +906,7 @@ void HttpServer::Stop() {
     if (t.joinable()) t.join();
   }
   impl_->workers.join();
+  impl_->read_workers.join();
 }
 
 }  // namespace vouch::server

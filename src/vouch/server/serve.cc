@@ -48,6 +48,7 @@ struct ServeConfig {
   std::string tls_key;
   int threads = 2;
   int workers = 64;
+  int read_workers = 4;  // ServeMain: twice the cores, at least 4
   size_t max_body_bytes = 1 << 20;
   std::string request_timeout = "30s";
   std::string drain_timeout = "30s";
@@ -407,8 +408,8 @@ int Run(const ServeConfig& c) {
   webhooks->email = std::move(email).value();
   auto witnesses = WitnessFlags(c);
   if (!witnesses.ok()) return Fail(witnesses.status());
-  if (c.threads < 1 || c.workers < 1)
-    return Fail(InvalidArgument("--threads and --workers must be at least 1"));
+  if (c.threads < 1 || c.workers < 1 || c.read_workers < 1)
+    return Fail(InvalidArgument("--threads, --workers and --read-workers must be at least 1"));
   std::shared_ptr<TlsContext> tls;
   if (!c.tls_cert.empty() || !c.tls_key.empty()) {
     if (c.tls_cert.empty() || c.tls_key.empty())
@@ -519,6 +520,7 @@ int Run(const ServeConfig& c) {
                             .port = listen->second,
                             .io_threads = c.threads,
                             .workers = c.workers,
+                            .read_workers = c.read_workers,
                             .max_body_bytes = c.max_body_bytes,
                             .request_timeout = std::chrono::milliseconds(*request_timeout),
                             .drain_timeout = std::chrono::milliseconds(*drain_timeout),
@@ -576,6 +578,7 @@ int Run(const ServeConfig& c) {
 int ServeMain(int argc, char** argv) {
   ServeConfig c;
   c.threads = std::max(2u, std::thread::hardware_concurrency());
+  c.read_workers = static_cast<int>(std::max(4u, 2 * std::thread::hardware_concurrency()));
   CLI::App app("Runs the vouch server: the registry, its audit log and its APIs.", "vouch serve");
   app.set_config("--config", "", "Read options from a TOML/INI file (keys are the long flag names)")
       ->envname("VOUCH_CONFIG");
@@ -635,8 +638,12 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--threads", c.threads, "I/O threads")
       ->envname("VOUCH_THREADS")
       ->capture_default_str();
-  app.add_option("--workers", c.workers, "Request worker threads (handlers may wait on commits)")
+  app.add_option("--workers", c.workers,
+                 "Worker threads for requests that may change state (they may wait on commits)")
       ->envname("VOUCH_WORKERS")
+      ->capture_default_str();
+  app.add_option("--read-workers", c.read_workers, "Worker threads for GET and HEAD requests")
+      ->envname("VOUCH_READ_WORKERS")
       ->capture_default_str();
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("VOUCH_MAX_BODY_BYTES")
