@@ -406,8 +406,8 @@ Result<bool> WalkVersionsInOrder(store::Tx& tx, const SearchRequest& request,
     }
     TimeMs before_ms = after ? after->updated_ms : std::numeric_limits<TimeMs>::max();
     int64_t before_id = std::numeric_limits<int64_t>::max();
-    // The first batch reads one row past the page and its look-ahead row, which is older than
-    // both unless they share a millisecond: then the walk stops there, in one statement.
+    // The first batch reads the page, its look-ahead row and one row more: unless that row shares
+    // the look-ahead row's millisecond it is older, and the walk stops in one statement.
     int batch_size = std::min(kScanBatch, first_batch + 1);
     bool tail = false;
     while (true) {
